@@ -1,0 +1,180 @@
+"""Commands: what somebody asks the meeting to do.
+
+Every change, a chair's click or a deputy's rating, is one of these frozen values. The
+server parses untrusted input into a command at the edge and rejects anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from live.state import Choice, Focus, Phase
+
+
+class Role(StrEnum):
+    CHAIR = "chair"
+    STAFF = "staff"
+    DEPUTY = "deputy"
+
+
+class CheckInMethod(StrEnum):
+    HALL_QR = "hall_qr"  # the deputy scanned the rotating hall code
+    STAFF = "staff"  # staff checked the deputy in by hand
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a command; a deputy actor may only act for itself."""
+
+    role: Role
+    deputy_id: int | None = None
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class OpenCheckIn:
+    """Start check-in: the projector shows the hall QR code."""
+
+
+@dataclass(frozen=True)
+class CloseCheckIn:
+    """Stop check-in by QR code (staff can still check in by hand)."""
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    deputy_id: int
+    method: CheckInMethod
+
+
+@dataclass(frozen=True)
+class MarkLeave:
+    """Record approved leave (请假) for a deputy who has not checked in."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class ClearAttendance:
+    """Staff correction: the deputy goes back to absent."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class AnnounceAttendance:
+    """Freeze the current figures as the announcement shown in the hall."""
+
+
+@dataclass(frozen=True)
+class StartAgendaItem:
+    item_id: int
+
+
+@dataclass(frozen=True)
+class CallQuestion:
+    question_id: int
+
+
+@dataclass(frozen=True)
+class AdvancePhase:
+    """Move the current question to the next speaking phase.
+
+    ``speaker_id`` names the deputy who asks a follow-up; it defaults to the asker.
+    """
+
+    to: Phase
+    speaker_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenRating:
+    """Open the satisfaction rating of the current question."""
+
+
+@dataclass(frozen=True)
+class CastRating:
+    """A deputy's rating. ``ballot_key`` makes a retry after a lost reply harmless."""
+
+    deputy_id: int
+    choice: Choice
+    ballot_key: str
+
+
+@dataclass(frozen=True)
+class CloseRating:
+    """Close the rating; the result is computed once and never changes."""
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """Start or resume the current timer."""
+
+
+@dataclass(frozen=True)
+class PauseTimer:
+    pass
+
+
+@dataclass(frozen=True)
+class AdjustTimer:
+    """Add (positive) or take away (negative) seconds."""
+
+    seconds: int
+
+
+@dataclass(frozen=True)
+class ResetTimer:
+    """Back to the full time of the current phase, stopped."""
+
+
+@dataclass(frozen=True)
+class ShowOnProjector:
+    focus: Focus
+
+
+Command = (
+    OpenCheckIn
+    | CloseCheckIn
+    | CheckIn
+    | MarkLeave
+    | ClearAttendance
+    | AnnounceAttendance
+    | StartAgendaItem
+    | CallQuestion
+    | AdvancePhase
+    | OpenRating
+    | CastRating
+    | CloseRating
+    | StartTimer
+    | PauseTimer
+    | AdjustTimer
+    | ResetTimer
+    | ShowOnProjector
+)
+
+# Who may send what. A reader can check this table against DOMAIN.md ("Who uses which
+# screen"): deputies only check themselves in and rate; staff handle attendance; the
+# chair runs the session.
+CHAIR_ONLY = frozenset({Role.CHAIR})
+CHAIR_OR_STAFF = frozenset({Role.CHAIR, Role.STAFF})
+ALLOWED_ROLES: dict[type, frozenset[Role]] = {
+    OpenCheckIn: CHAIR_OR_STAFF,
+    CloseCheckIn: CHAIR_OR_STAFF,
+    CheckIn: frozenset({Role.CHAIR, Role.STAFF, Role.DEPUTY}),
+    MarkLeave: CHAIR_OR_STAFF,
+    ClearAttendance: CHAIR_OR_STAFF,
+    AnnounceAttendance: CHAIR_ONLY,
+    StartAgendaItem: CHAIR_ONLY,
+    CallQuestion: CHAIR_ONLY,
+    AdvancePhase: CHAIR_ONLY,
+    OpenRating: CHAIR_ONLY,
+    CastRating: frozenset({Role.DEPUTY}),
+    CloseRating: CHAIR_ONLY,
+    StartTimer: CHAIR_ONLY,
+    PauseTimer: CHAIR_ONLY,
+    AdjustTimer: CHAIR_ONLY,
+    ResetTimer: CHAIR_ONLY,
+    ShowOnProjector: CHAIR_ONLY,
+}

@@ -1,0 +1,184 @@
+"""Events: facts about what happened, in the order they happened.
+
+Events are what the server stores (one row each, with a per-meeting sequence number)
+and what every process applies. They carry plain values so they serialise to JSON
+and back without loss (:func:`to_record`, :func:`from_record`).
+
+The one exception to "the log holds everything" is the secret rating: the event log
+keeps that a deputy rated (the receipt), while the choice is stored in a separate
+table with no link to the deputy. :func:`to_record` therefore drops ``choice`` from
+:class:`RatingCast`; the loader restores the counts from the ballot table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from live.commands import CheckInMethod
+from live.setup import TimerRole
+from live.state import Choice, Focus, Phase
+
+
+@dataclass(frozen=True)
+class CheckInOpened:
+    pass
+
+
+@dataclass(frozen=True)
+class CheckInClosed:
+    pass
+
+
+@dataclass(frozen=True)
+class DeputyCheckedIn:
+    deputy_id: int
+    method: CheckInMethod
+
+
+@dataclass(frozen=True)
+class DeputyOnLeave:
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class AttendanceCleared:
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class AttendanceAnnounced:
+    expected: int
+    present: int
+    leave: int
+    absent: int
+    quorum: bool
+
+
+@dataclass(frozen=True)
+class AgendaItemStarted:
+    item_id: int
+
+
+@dataclass(frozen=True)
+class QuestionCalled:
+    question_id: int
+
+
+@dataclass(frozen=True)
+class PhaseChanged:
+    phase: Phase
+    speaker_id: int | None
+
+
+@dataclass(frozen=True)
+class TimerChanged:
+    """The whole timer as a fact; a running timer is its deadline in server time."""
+
+    role: TimerRole | None
+    duration_ms: int
+    running: bool
+    deadline_ms: int
+    remaining_ms: int
+
+
+@dataclass(frozen=True)
+class RatingOpened:
+    question_id: int
+
+
+@dataclass(frozen=True)
+class RatingCast:
+    question_id: int
+    deputy_id: int
+    ballot_key: str
+    choice: Choice | None  # None once read back from the log: the choice is secret
+
+
+@dataclass(frozen=True)
+class RatingClosed:
+    question_id: int
+    satisfied: int
+    basic: int
+    dissatisfied: int
+    base: int
+    grade: Choice | None
+
+
+@dataclass(frozen=True)
+class ProjectorFocused:
+    focus: Focus
+
+
+Event = (
+    CheckInOpened
+    | CheckInClosed
+    | DeputyCheckedIn
+    | DeputyOnLeave
+    | AttendanceCleared
+    | AttendanceAnnounced
+    | AgendaItemStarted
+    | QuestionCalled
+    | PhaseChanged
+    | TimerChanged
+    | RatingOpened
+    | RatingCast
+    | RatingClosed
+    | ProjectorFocused
+)
+
+EVENT_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        CheckInOpened,
+        CheckInClosed,
+        DeputyCheckedIn,
+        DeputyOnLeave,
+        AttendanceCleared,
+        AttendanceAnnounced,
+        AgendaItemStarted,
+        QuestionCalled,
+        PhaseChanged,
+        TimerChanged,
+        RatingOpened,
+        RatingCast,
+        RatingClosed,
+        ProjectorFocused,
+    )
+}
+
+# Fields whose JSON value must be turned back into an enum member.
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "method": CheckInMethod,
+    "phase": Phase,
+    "role": TimerRole,
+    "choice": Choice,
+    "grade": Choice,
+    "focus": Focus,
+}
+
+
+def to_data(event: Event, *, keep_secret: bool = True) -> dict[str, Any]:
+    """The event's fields as JSON-ready values; ``keep_secret`` keeps the choice."""
+    data = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in dataclasses.asdict(event).items()}
+    if isinstance(event, RatingCast) and not keep_secret:
+        data["choice"] = None
+    return data
+
+
+def to_record(event: Event) -> tuple[str, dict[str, Any]]:
+    """What the event log stores: the type name and the data, without secret choices."""
+    return type(event).__name__, to_data(event, keep_secret=False)
+
+
+def from_record(type_name: str, data: dict[str, Any]) -> Event:
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise ValueError(f"unknown event type {type_name!r}")
+    values = {
+        k: (_ENUM_FIELDS[k](v) if k in _ENUM_FIELDS and v is not None else v) for k, v in data.items()
+    }
+    event: Event = cls(**values)
+    return event

@@ -1,0 +1,153 @@
+"""The state of a running meeting.
+
+Theory of operation: :class:`MeetingState` is rebuilt by folding events over a fresh
+state made from the meeting's :class:`~live.setup.Setup`. ``apply`` mutates the state in
+place and returns it: with 3,000 deputies checking in, copying the attendance map per
+event would cost more than the whole rest of the action path. ``decide`` never
+mutates, so a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+
+from live.setup import Setup, TimerRole
+
+
+class Phase(StrEnum):
+    """Where the current question stands (DOMAIN.md, "One question, live")."""
+
+    ASKING = "asking"
+    ANSWERING = "answering"
+    FOLLOWUP_ASK = "followup_ask"
+    FOLLOWUP_REPLY = "followup_reply"
+    RATING = "rating"
+    DONE = "done"
+
+
+class Choice(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASIC = "basic"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+
+class Presence(StrEnum):
+    PRESENT = "present"  # 实到
+    LEAVE = "leave"  # 请假
+
+
+class Focus(StrEnum):
+    """What the projector shows; it follows the session unless the chair picks one."""
+
+    WELCOME = "welcome"
+    CHECKIN = "checkin"
+    ATTENDANCE = "attendance"
+    QUESTION = "question"
+    RESULT = "result"
+
+
+@dataclass
+class Timer:
+    """A server-held timer stored as facts: a deadline when running, else what is left.
+
+    ``remaining_ms`` may be negative: the overrun of a paused timer.
+    """
+
+    role: TimerRole | None = None
+    duration_ms: int = 0
+    running: bool = False
+    deadline_ms: int = 0
+    remaining_ms: int = 0
+
+    def left_ms(self, now_ms: int) -> int:
+        return self.deadline_ms - now_ms if self.running else self.remaining_ms
+
+
+@dataclass(frozen=True)
+class RatingResult:
+    """A closed rating: counts, the base the rates are measured on, and the grade."""
+
+    question_id: int
+    counts: tuple[tuple[Choice, int], ...]
+    base: int
+    grade: Choice | None  # None when the base is zero: nothing to grade
+
+    def count(self, choice: Choice) -> int:
+        return dict(self.counts).get(choice, 0)
+
+    @property
+    def cast(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    def rate(self, choice: Choice) -> Fraction:
+        return Fraction(self.count(choice), self.base) if self.base else Fraction(0)
+
+
+@dataclass
+class RatingRound:
+    """The satisfaction rating of one question.
+
+    ``voters`` maps a deputy to the ballot key of their rating, never to their choice:
+    ratings are secret, and the counts are kept apart from who voted.
+    """
+
+    question_id: int
+    open: bool = True
+    voters: dict[int, str] = field(default_factory=dict)
+    counts: dict[Choice, int] = field(default_factory=lambda: {c: 0 for c in Choice})
+    result: RatingResult | None = None
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """Attendance figures as announced to the hall (应到 / 实到 / 请假 / 缺席)."""
+
+    expected: int
+    present: int
+    leave: int
+    absent: int
+    quorum: bool
+
+
+@dataclass
+class MeetingState:
+    setup: Setup
+    seq: int = 0
+    checkin_open: bool = False
+    attendance: dict[int, Presence] = field(default_factory=dict)
+    present_count: int = 0
+    leave_count: int = 0
+    announcement: Announcement | None = None
+    agenda_item_id: int | None = None
+    question_id: int | None = None
+    phase: Phase | None = None
+    speaker_id: int | None = None
+    timer: Timer = field(default_factory=Timer)
+    ratings: dict[int, RatingRound] = field(default_factory=dict)
+    focus: Focus = Focus.WELCOME
+
+    @property
+    def expected(self) -> int:
+        return len(self.setup.deputies)
+
+    @property
+    def absent_count(self) -> int:
+        return self.expected - self.present_count - self.leave_count
+
+    def is_present(self, deputy_id: int) -> bool:
+        return self.attendance.get(deputy_id) is Presence.PRESENT
+
+    def current_rating(self) -> RatingRound | None:
+        if self.question_id is None:
+            return None
+        return self.ratings.get(self.question_id)
+
+    def rating_open(self) -> bool:
+        r = self.current_rating()
+        return r is not None and r.open
+
+
+def initial_state(setup: Setup) -> MeetingState:
+    return MeetingState(setup=setup)

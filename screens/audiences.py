@@ -1,0 +1,121 @@
+"""The audiences and their fragments (ARCHITECTURE.md, "Screens are projections").
+
+For each audience: the fragments its page holds right now, in page order, and which
+topics make which fragment stale. A fragment template is ``templates/fragments/<id>.html``,
+named after the element id it replaces, and the full page includes the same template.
+
+Only the deputy's own fragment, ``d-me``, differs between sockets of one audience, and
+it has few variants (not checked in, checked in, may rate, has rated), so it is rendered
+once per variant, not once per deputy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from live.state import Focus, MeetingState, Presence
+
+
+@dataclass(frozen=True)
+class Audience:
+    name: str
+    topics: dict[str, tuple[str, ...]]
+    personal: str | None = None  # the fragment rendered per variant
+
+    def fragments(self, state: MeetingState) -> list[str]:
+        return FRAGMENTS[self.name](state)
+
+
+def _projector(state: MeetingState) -> list[str]:
+    inner = {
+        Focus.CHECKIN: ["hall-qr", "p-attendance"],
+        Focus.QUESTION: ["timer", "p-tally"],
+    }.get(state.focus, [])
+    return ["stage", *inner]
+
+
+def _console(state: MeetingState) -> list[str]:
+    return ["c-session", "timer", "c-attendance", "c-tally", "c-questions", "c-agenda"]
+
+
+def _deputy(state: MeetingState) -> list[str]:
+    return ["d-session", "timer", "d-me"]
+
+
+FRAGMENTS = {"projector": _projector, "console": _console, "deputy": _deputy}
+
+# Fragments nested inside another: re-rendering the parent renders them too.
+NESTED = {"hall-qr": "stage", "p-attendance": "stage", "p-tally": "stage", "timer": "stage"}
+
+PROJECTOR = Audience(
+    "projector",
+    {
+        "focus": ("stage",),
+        "checkin": ("stage",),
+        "announcement": ("stage",),
+        "agenda": ("stage",),
+        "question": ("stage",),
+        "phase": ("stage",),
+        "rating": ("stage",),
+        "attendance": ("p-attendance",),
+        "timer": ("timer",),
+        "tally": ("p-tally",),
+    },
+)
+
+CONSOLE = Audience(
+    "console",
+    {
+        "checkin": ("c-attendance",),
+        "attendance": ("c-attendance",),
+        "announcement": ("c-attendance", "c-session"),
+        "agenda": ("c-session", "c-agenda"),
+        "question": ("c-session", "c-questions"),
+        "phase": ("c-session",),
+        "rating": ("c-session", "c-tally", "c-questions"),
+        "tally": ("c-tally",),
+        "timer": ("timer",),
+        "focus": ("c-session",),
+    },
+)
+
+DEPUTY = Audience(
+    "deputy",
+    {
+        "agenda": ("d-session",),
+        "question": ("d-session", "d-me"),
+        "phase": ("d-session", "d-me"),
+        "rating": ("d-session", "d-me"),
+        "checkin": ("d-me",),
+        "timer": ("timer",),
+    },
+    personal="d-me",
+)
+
+AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY)}
+
+
+def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str]:
+    """The fragments of ``audience`` to re-send for ``topics``, in page order."""
+    wanted: set[str] = set()
+    for topic in topics:
+        wanted.update(audience.topics.get(topic, ()))
+    present = audience.fragments(state)
+    chosen = [f for f in present if f in wanted and f != audience.personal]
+    if "stage" in chosen and audience.name == "projector":
+        chosen = ["stage"]
+    return chosen
+
+
+def deputy_variant(state: MeetingState, deputy_id: int) -> tuple[str, int | None]:
+    """Which version of ``d-me`` a deputy sees; equal keys get equal bytes."""
+    rating = state.current_rating()
+    question = rating.question_id if rating else None
+    presence = state.attendance.get(deputy_id)
+    if presence is Presence.LEAVE:
+        return ("leave", None)
+    if presence is None:
+        return ("checkin" if state.checkin_open else "absent", None)
+    if rating is not None and rating.open:
+        return ("rated" if deputy_id in rating.voters else "rate", question)
+    return ("present", None)

@@ -1,0 +1,102 @@
+"""The message catalogue: every sentence a user reads that code chooses, in Chinese.
+
+Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors from
+:mod:`server`; a test checks that every refusal code in ``live/`` has a message here.
+"""
+
+from __future__ import annotations
+
+from live.setup import TimerRole
+from live.state import Choice, Focus, Phase
+
+REFUSALS: dict[str, str] = {
+    "not_allowed": "您无权执行此操作。",
+    "unknown_deputy": "找不到这位代表。",
+    "unknown_question": "找不到这个问题。",
+    "unknown_agenda_item": "找不到这个议程。",
+    "checkin_already_open": "签到已经开始。",
+    "checkin_not_open": "签到尚未开始或已经结束，请听从会务人员安排。",
+    "already_present": "该代表已签到，不能再登记请假。",
+    "rating_in_progress": "满意度测评正在进行，请先结束测评。",
+    "question_already_rated": "该问题已完成测评，结果不可更改。",
+    "no_question": "当前没有进行中的问题。",
+    "bad_phase_move": "当前环节不能直接进入该环节。",
+    "speaker_only_for_followup": "只有追问环节需要指定发言代表。",
+    "no_result_yet": "还没有测评结果可以展示。",
+    "no_announcement": "尚未宣布出席情况。",
+    "rating_not_yet": "答复结束后才能开始测评。",
+    "rating_not_open": "测评尚未开始或已经结束。",
+    "already_rated": "您已评价过本问题，每人只能评价一次。",
+    "not_checked_in": "请先签到，再参加测评。",
+    "bad_ballot_key": "提交内容不完整，请刷新页面后重试。",
+    "no_timer": "当前没有计时。",
+    "timer_running": "计时已在进行。",
+    "timer_not_running": "计时没有在进行。",
+    "bad_adjustment": "调整时间须为非零整数秒，且不超过一小时。",
+}
+
+EDGE: dict[str, str] = {
+    "bad_request": "请求内容有误，请刷新页面后重试。",
+    "unknown_command": "无法识别的操作。",
+    "bad_field": "“{field}”填写有误。",
+    "not_recorded": "未记录，请重试。",
+    "login_failed": "用户名或密码错误。",
+    "login_throttled": "登录尝试过于频繁，请稍后再试。",
+    "csrf": "页面已过期，请刷新后重试。",
+    "login_required": "请先登录。",
+    "not_bound": "此手机尚未绑定代表身份。",
+    "bad_card": "卡号或验证码不正确，请核对代表证。",
+    "hall_code_expired": "二维码已过期，请重新扫描大屏幕上的二维码。",
+    "hall_code_invalid": "二维码无效，请扫描会场大屏幕上的二维码。",
+    "bad_invitation": "邀请链接无效或已作废，请联系会务人员。",
+    "pair_code_invalid": "配对码不正确或已过期。",
+    "not_found": "页面不存在。",
+    "no_meeting": "找不到这次会议。",
+}
+
+PHASES: dict[Phase, str] = {
+    Phase.ASKING: "提问",
+    Phase.ANSWERING: "答复",
+    Phase.FOLLOWUP_ASK: "追问",
+    Phase.FOLLOWUP_REPLY: "追问答复",
+    Phase.RATING: "满意度测评",
+    Phase.DONE: "已完成",
+}
+
+TIMER_ROLES: dict[TimerRole, str] = {
+    TimerRole.ASKING: "提问计时",
+    TimerRole.ANSWERING: "答复计时",
+    TimerRole.FOLLOWUP_ASK: "追问计时",
+    TimerRole.FOLLOWUP_REPLY: "追问答复计时",
+    TimerRole.RATING: "测评计时",
+}
+
+CHOICES: dict[Choice, str] = {
+    Choice.SATISFIED: "满意",
+    Choice.BASIC: "基本满意",
+    Choice.DISSATISFIED: "不满意",
+}
+
+FOCUS: dict[Focus, str] = {
+    Focus.WELCOME: "会议议程",
+    Focus.CHECKIN: "签到",
+    Focus.ATTENDANCE: "出席情况",
+    Focus.QUESTION: "当前问题",
+    Focus.RESULT: "测评结果",
+}
+
+AGENDA_KINDS: dict[str, str] = {
+    "report": "报告",
+    "inquiry": "问政",
+    "vote": "表决",
+    "rating": "测评",
+    "discussion": "讨论",
+}
+
+
+def refusal(code: str) -> str:
+    return REFUSALS.get(code, EDGE["bad_request"])
+
+
+def edge(code: str, **params: str) -> str:
+    return EDGE[code].format(**params)

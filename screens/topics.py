@@ -1,0 +1,61 @@
+"""Which parts of the meeting an event touches ("topics").
+
+Each audience maps topics to the fragments it must re-render (:mod:`screens.audiences`).
+Two topics are coalesced: attendance and the rating tally change once per deputy, so
+screens get them at most a few times a second instead of once per ballot.
+"""
+
+from __future__ import annotations
+
+from live.events import (
+    AgendaItemStarted,
+    AttendanceAnnounced,
+    AttendanceCleared,
+    CheckInClosed,
+    CheckInOpened,
+    DeputyCheckedIn,
+    DeputyOnLeave,
+    Event,
+    PhaseChanged,
+    ProjectorFocused,
+    QuestionCalled,
+    RatingCast,
+    RatingClosed,
+    RatingOpened,
+    TimerChanged,
+)
+
+TOPICS: dict[type, frozenset[str]] = {
+    CheckInOpened: frozenset({"checkin"}),
+    CheckInClosed: frozenset({"checkin"}),
+    DeputyCheckedIn: frozenset({"attendance"}),
+    DeputyOnLeave: frozenset({"attendance"}),
+    AttendanceCleared: frozenset({"attendance"}),
+    AttendanceAnnounced: frozenset({"announcement"}),
+    AgendaItemStarted: frozenset({"agenda"}),
+    QuestionCalled: frozenset({"question"}),
+    PhaseChanged: frozenset({"phase"}),
+    TimerChanged: frozenset({"timer"}),
+    RatingOpened: frozenset({"rating"}),
+    RatingCast: frozenset({"tally"}),
+    RatingClosed: frozenset({"rating", "tally"}),
+    ProjectorFocused: frozenset({"focus"}),
+}
+
+COALESCED = frozenset({"attendance", "tally"})
+
+
+def topics_of(events: list[Event]) -> set[str]:
+    found: set[str] = set()
+    for e in events:
+        found |= TOPICS[type(e)]
+    return found
+
+
+def personal_deputies(events: list[Event]) -> set[int]:
+    """Deputies whose own fragment an event changes (their check-in, their ballot)."""
+    return {
+        e.deputy_id
+        for e in events
+        if isinstance(e, DeputyCheckedIn | DeputyOnLeave | AttendanceCleared | RatingCast)
+    }

@@ -1,0 +1,169 @@
+"""What the screens show, computed from the state once per render pass.
+
+Templates read these plain values and never reach into the state themselves, so
+every audience sees the same figures for the same sequence number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from live.rules import grade, has_quorum
+from live.setup import Question
+from live.state import Choice, MeetingState, Phase, RatingResult
+from screens import messages as msg
+
+
+@dataclass(frozen=True)
+class TallyLine:
+    choice: str
+    label: str
+    count: int
+    percent: str  # "62.5%": a rate over the rule's base
+    width: float  # bar width in percent of the base
+
+
+@dataclass(frozen=True)
+class Tally:
+    question_id: int
+    open: bool
+    cast: int
+    base: int
+    lines: tuple[TallyLine, ...]
+    grade: str | None  # the label; None while open or when nothing to grade
+    grade_key: str | None
+
+
+def _percent(part: int, base: int) -> str:
+    if base <= 0:
+        return "—"
+    value = Fraction(part * 100, base)
+    return f"{float(value):.1f}%"
+
+
+def tally_of(result: RatingResult, is_open: bool) -> Tally:
+    lines = tuple(
+        TallyLine(
+            choice=c.value,
+            label=msg.CHOICES[c],
+            count=result.count(c),
+            percent=_percent(result.count(c), result.base),
+            width=float(result.rate(c) * 100) if result.base else 0.0,
+        )
+        for c in Choice
+    )
+    grade_key = None if is_open or result.grade is None else result.grade.value
+    label = msg.CHOICES[result.grade] if grade_key and result.grade else None
+    return Tally(result.question_id, is_open, result.cast, result.base, lines, label, grade_key)
+
+
+@dataclass(frozen=True)
+class Timer:
+    label: str
+    running: bool
+    deadline_ms: int
+    remaining_ms: int
+    duration_ms: int
+    warn_ms: int
+    active: bool
+
+    @property
+    def text(self) -> str:
+        """Deterministic text for a render; the browser redraws it from the deadline."""
+        ms = self.remaining_ms
+        secs = -((-ms) // 1000) if ms > 0 else (-ms) // 1000
+        sign = "+" if ms < 0 else ""
+        return f"{sign}{secs // 60:02d}:{secs % 60:02d}"
+
+
+class View:
+    """Read-only display values of one state; built once per render pass."""
+
+    def __init__(self, state: MeetingState) -> None:
+        self.state = state
+        s = state.setup
+        self.seq = state.seq
+        self.meeting_id = s.meeting_id
+        self.title = s.title
+        self.body_name = s.body_name
+        self.focus = state.focus.value
+        self.checkin_open = state.checkin_open
+        self.expected = state.expected
+        self.present = state.present_count
+        self.leave = state.leave_count
+        self.absent = state.absent_count
+        self.quorum = has_quorum(s.settings.body_kind, state.expected, state.present_count)
+        self.announcement = state.announcement
+        self.agenda = s.agenda
+        self.agenda_item_id = state.agenda_item_id
+        self.questions = s.questions
+        self.question: Question | None = s.question(state.question_id) if state.question_id else None
+        self.phase = state.phase.value if state.phase else None
+        self.phase_label = msg.PHASES[state.phase] if state.phase else ""
+        self.speaker = s.deputies.get(state.speaker_id) if state.speaker_id else None
+        self.asker = s.deputies.get(self.question.asker_id) if self.question and self.question.asker_id else None
+        self.live_tally = s.settings.projector_live_tally
+        t = state.timer
+        self.timer = Timer(
+            label=msg.TIMER_ROLES[t.role] if t.role else "",
+            running=t.running,
+            deadline_ms=t.deadline_ms,
+            remaining_ms=t.remaining_ms,
+            duration_ms=t.duration_ms,
+            warn_ms=s.settings.warn_seconds * 1000,
+            active=t.role is not None,
+        )
+        self.rating_open = state.rating_open()
+        self.tally = self._current_tally()
+        self.last_result = self._last_result()
+
+    def _current_tally(self) -> Tally | None:
+        rating = self.state.current_rating()
+        if rating is None:
+            return None
+        if rating.result is not None:
+            return tally_of(rating.result, is_open=False)
+        live = grade(
+            rating.question_id,
+            rating.counts,
+            self.state.setup.settings.rating_rule,
+            members=self.state.expected,
+            present=self.state.present_count,
+        )
+        return tally_of(live, is_open=True)
+
+    def _last_result(self) -> Tally | None:
+        current = self.state.current_rating()
+        if current is not None and current.result is not None:
+            return tally_of(current.result, is_open=False)
+        return None
+
+    def question_status(self, question_id: int) -> str:
+        rating = self.state.ratings.get(question_id)
+        if rating is not None and rating.result is not None:
+            return "done"
+        if question_id == self.state.question_id:
+            return "current"
+        return "waiting"
+
+    def result_of(self, question_id: int) -> Tally | None:
+        rating = self.state.ratings.get(question_id)
+        if rating is None or rating.result is None:
+            return None
+        return tally_of(rating.result, is_open=False)
+
+    def deputy_name(self, deputy_id: int | None) -> str:
+        d = self.state.setup.deputies.get(deputy_id) if deputy_id else None
+        return d.name if d else ""
+
+    @property
+    def question_number(self) -> str:
+        if self.question is None:
+            return ""
+        index = [q.id for q in self.questions].index(self.question.id) + 1
+        return f"{index}/{len(self.questions)}"
+
+    @property
+    def phase_is_rating(self) -> bool:
+        return self.state.phase is Phase.RATING

@@ -1,0 +1,156 @@
+"""The ASGI application: one route table and a typed lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import models as m
+from server import routes_deputy, routes_screen, routes_staff, ws
+from server.auth import Keys, LoginThrottle
+from server.bus import Bus, MemoryBus, RedisBus
+from server.db import create_engine, ping
+from server.meetings import Meetings
+from server.settings import Settings, load
+from server.web import Services, message_page, page, services, staff
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+class SecurityHeaders:
+    """Headers on every HTTP answer: no inline script, no framing, no sniffing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def index(request: Request) -> Response:
+    svc = services(request)
+    async with svc.engine.connect() as conn:
+        rows = (await conn.execute(select(m.meetings.c.id, m.meetings.c.title).order_by(m.meetings.c.id))).all()
+        await conn.commit()
+    return page("index", meetings=rows, user=staff(request))
+
+
+async def healthz(request: Request) -> Response:
+    svc = services(request)
+    db_ok = await ping(svc.engine)
+    bus_ok = await svc.bus.healthy()
+    body = {
+        "status": "ok" if db_ok and bus_ok else "degraded",
+        "database": {"ok": db_ok, "dialect": svc.engine.dialect.name},
+        "bus": {"ok": bus_ok, "kind": svc.bus.name},
+        "meetings_loaded": len(svc.meetings.rooms),
+        "sockets": sum(r.count() for r in svc.meetings.rooms.values()),
+    }
+    return JSONResponse(body, status_code=200 if db_ok and bus_ok else 503)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    from screens import messages as msg
+
+    return message_page(msg.edge("not_found"), 404)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return message_page("服务器出现问题，请稍后重试。", 500)
+
+
+def routes() -> list[Route | WebSocketRoute | Mount]:
+    return [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Route("/login", routes_staff.login_form, methods=["GET"]),
+        Route("/login", routes_staff.login, methods=["POST"]),
+        Route("/logout", routes_staff.logout, methods=["POST"]),
+        Route("/m/{meeting_id:int}/console", routes_staff.console),
+        Route("/m/{meeting_id:int}/act", routes_staff.act, methods=["POST"]),
+        Route("/m/{meeting_id:int}/roster", routes_staff.roster),
+        Route("/m/{meeting_id:int}/pair", routes_staff.pair, methods=["POST"]),
+        Route("/m/{meeting_id:int}/projector", routes_screen.projector),
+        Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation),
+        Route("/d/{meeting_id:int}", routes_deputy.deputy_page),
+        Route("/d/{meeting_id:int}/bind", routes_deputy.bind, methods=["POST"]),
+        Route("/d/{meeting_id:int}/rate", routes_deputy.rate, methods=["POST"]),
+        Route("/h/{meeting_id:int}/{code}", routes_deputy.hall, methods=["GET"]),
+        Route("/h/{meeting_id:int}/{code}", routes_deputy.hall_check_in, methods=["POST"]),
+        WebSocketRoute("/ws/{meeting_id:int}/{audience}", ws.live_socket),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starlette:
+    settings = settings or load()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        keys = Keys(settings.secret_key)
+        holder: dict[str, Meetings] = {}
+
+        async def on_reconnect() -> None:
+            await holder["meetings"].refresh_all()
+
+        bus: Bus = (
+            RedisBus(settings.redis_url, settings.redis_prefix, on_reconnect) if settings.redis_url else MemoryBus()
+        )
+        meetings = Meetings(engine, bus, keys, settings.public_url, settings.hall_code_seconds)
+        holder["meetings"] = meetings
+        await bus.start(meetings.on_bus)
+        app.state.services = Services(settings, engine, bus, keys, meetings, LoginThrottle(), demo)
+        try:
+            yield
+        finally:
+            await meetings.close()
+            await bus.stop()
+            await engine.dispose()
+
+    return Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={404: not_found, 500: server_error},
+    )
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn --factory (several workers import it)."""
+    return create_app()
+
+

@@ -1,0 +1,185 @@
+"""Who is asking: staff sessions, bound deputy phones, paired screens, hall codes.
+
+- Passwords are hashed with scrypt (memory-hard, in the standard library).
+- Cookies are signed (itsdangerous); a deputy cookie names the deputy and the card
+  version, so re-issuing a card revokes the phones bound with the old one.
+- CSRF: every cookie-authenticated POST carries a token derived from the cookie
+  (header ``X-CSRF-Token``, set once on the page body for htmx, or a form field).
+- The hall code proves presence in the hall: it is an HMAC of the meeting and a
+  30-second window, shown only on the paired projector, and accepted for the current
+  and the previous window only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SESSION_MAX_AGE = 12 * 3600
+LOGIN_WINDOW_S = 300
+LOGIN_MAX_FAILURES = 5
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return "scrypt${}${}${}${}${}".format(
+        SCRYPT_N, SCRYPT_R, SCRYPT_P, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    )
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(
+        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
+    )
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    user_id: int
+    username: str
+    roles: frozenset[str]
+    sid: str
+
+
+@dataclass(frozen=True)
+class DeputyBinding:
+    deputy_id: int
+    card_version: int
+    sid: str
+
+
+@dataclass(frozen=True)
+class ScreenBinding:
+    meeting_id: int
+    kind: str
+    sid: str
+
+
+class Keys:
+    """Everything signed or derived from the installation's secret key."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret.encode()
+        self._session = URLSafeTimedSerializer(secret, salt="staff-session")
+        self._deputy = URLSafeSerializer(secret, salt="deputy-cookie")
+        self._invite = URLSafeSerializer(secret, salt="invitation")
+        self._screen = URLSafeSerializer(secret, salt="screen")
+
+    def _mac(self, purpose: str, message: str, length: int = 16) -> str:
+        raw = hmac.new(self._secret, f"{purpose}:{message}".encode(), hashlib.sha256).digest()
+        return base64.b32encode(raw).decode().rstrip("=").lower()[:length]
+
+    # staff
+    def staff_cookie(self, user_id: int, username: str, roles: frozenset[str]) -> str:
+        return self._session.dumps({"u": user_id, "n": username, "r": sorted(roles), "s": secrets.token_hex(8)})
+
+    def read_staff(self, cookie: str | None) -> StaffSession | None:
+        if not cookie:
+            return None
+        try:
+            d: dict[str, Any] = self._session.loads(cookie, max_age=SESSION_MAX_AGE)
+            return StaffSession(int(d["u"]), str(d["n"]), frozenset(d["r"]), str(d["s"]))
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+
+    # deputies
+    def invitation(self, deputy_id: int, card_version: int) -> str:
+        return str(self._invite.dumps([deputy_id, card_version]))
+
+    def read_invitation(self, token: str) -> tuple[int, int] | None:
+        try:
+            deputy_id, version = self._invite.loads(token)
+            return int(deputy_id), int(version)
+        except (BadSignature, TypeError, ValueError):
+            return None
+
+    def deputy_cookie(self, deputy_id: int, card_version: int) -> str:
+        return str(self._deputy.dumps([deputy_id, card_version, secrets.token_hex(8)]))
+
+    def read_deputy(self, cookie: str | None) -> DeputyBinding | None:
+        if not cookie:
+            return None
+        try:
+            deputy_id, version, sid = self._deputy.loads(cookie)
+            return DeputyBinding(int(deputy_id), int(version), str(sid))
+        except (BadSignature, TypeError, ValueError):
+            return None
+
+    # screens
+    def screen_cookie(self, meeting_id: int, kind: str) -> str:
+        return str(self._screen.dumps([meeting_id, kind, secrets.token_hex(8)]))
+
+    def read_screen(self, cookie: str | None) -> ScreenBinding | None:
+        if not cookie:
+            return None
+        try:
+            meeting_id, kind, sid = self._screen.loads(cookie)
+            return ScreenBinding(int(meeting_id), str(kind), str(sid))
+        except (BadSignature, TypeError, ValueError):
+            return None
+
+    # csrf
+    def csrf(self, sid: str) -> str:
+        return self._mac("csrf", sid, 32)
+
+    def check_csrf(self, sid: str, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(self.csrf(sid), token or "")
+
+    # the hall code
+    def hall_code(self, meeting_id: int, window: int) -> str:
+        return f"{window:x}.{self._mac('hall', f'{meeting_id}:{window}', 10)}"
+
+    def check_hall_code(self, meeting_id: int, code: str, now_s: float, window_s: int) -> str:
+        """'ok', 'expired' or 'invalid'."""
+        try:
+            window_hex, _ = code.split(".", 1)
+            window = int(window_hex, 16)
+        except ValueError:
+            return "invalid"
+        if not hmac.compare_digest(self.hall_code(meeting_id, window), code):
+            return "invalid"
+        current = int(now_s // window_s)
+        return "ok" if current - 1 <= window <= current else "expired"
+
+    def ballot_key(self, meeting_id: int, question_id: int) -> str:
+        """The default key of a rating form; the page script replaces it per form."""
+        return self._mac("ballot", f"{meeting_id}:{question_id}", 16)
+
+
+class LoginThrottle:
+    """At most LOGIN_MAX_FAILURES failed logins per address and name in a window."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures[key]
+        while q and q[0] < now - LOGIN_WINDOW_S:
+            q.popleft()
+        return q
+
+    def blocked(self, key: str, now: float | None = None) -> bool:
+        return len(self._recent(key, now or time.monotonic())) >= LOGIN_MAX_FAILURES
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        self._recent(key, now or time.monotonic()).append(now or time.monotonic())
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

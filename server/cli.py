@@ -1,0 +1,179 @@
+"""The `wenzheng` command: serve, migrate, load the demo, manage users, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import time
+
+from sqlalchemy import insert, select, update
+
+from server import models as m
+from server.auth import Keys, hash_password
+from server.db import create_engine
+from server.migrate import upgrade
+from server.settings import Settings, load
+
+ROLES = ("admin", "staff", "chair")
+
+
+async def _demo(settings: Settings) -> int:
+    from server.demo import load_demo
+
+    engine = create_engine(settings.database_url)
+    async with engine.begin() as conn:
+        info = await load_demo(conn)
+    await engine.dispose()
+    return info.meeting_id
+
+
+async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[str]:
+    keys = Keys(settings.secret_key)
+    engine = create_engine(settings.database_url)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(m.deputies.c.id, m.deputies.c.name, m.deputies.c.card_no, m.deputies.c.short_code, m.deputies.c.card_version)
+                .order_by(m.deputies.c.id)
+                .limit(4)
+            )
+        ).all()
+        await conn.commit()
+    await engine.dispose()
+    lines = [
+        f"  主持台      {base}/m/{meeting_id}/console",
+        f"  投影屏      {base}/m/{meeting_id}/projector?screen={keys.screen_cookie(meeting_id, 'projector')}",
+        f"  代表手机页  {base}/d/{meeting_id}",
+        f"  健康检查    {base}/healthz",
+        "",
+        "  演示账号（仅用于演示，正式安装没有默认密码）：用户名 chair  密码 wenzheng-demo",
+        "",
+        "  演示代表的邀请链接（代表证二维码的内容）：",
+    ]
+    for r in rows:
+        link = f"{base}/i/{meeting_id}/{keys.invitation(r.id, r.card_version)}"
+        lines.append(f"    {r.name}  卡号 {r.card_no}  验证码 {r.short_code}  {link}")
+    return lines
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    os.environ.setdefault("WENZHENG_PUBLIC_URL", f"http://{shown_host}:{args.port}")
+    settings = load()
+    if args.workers > 1 and not settings.redis_url:
+        print("错误：多个工作进程需要设置 WENZHENG_REDIS_URL（Redis 总线）。", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+    if args.demo:
+        meeting_id = asyncio.run(_demo(settings))
+        base = settings.public_url
+        print("\n问政系统已启动，演示会议已载入：\n")
+        for line in asyncio.run(_screen_links(settings, meeting_id, base)):
+            print(line)
+        print(flush=True)
+    uvicorn.run(
+        "server.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        ws_per_message_deflate=False,  # broadcast sockets: compress once per client is too costly
+        log_level=args.log_level,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    settings = load()
+    upgrade(settings.database_url)
+    print("数据库已升级到最新版本。")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = load()
+    upgrade(settings.database_url)
+    meeting_id = asyncio.run(_demo(settings))
+    print(f"演示会议已就绪（会议编号 {meeting_id}）。")
+    return 0
+
+
+async def _user_add(settings: Settings, name: str, roles: list[str], password: str) -> None:
+    engine = create_engine(settings.database_url)
+    async with engine.begin() as conn:
+        found = (await conn.execute(select(m.users.c.id).where(m.users.c.username == name))).scalar()
+        values = {"password_hash": hash_password(password), "roles": ",".join(sorted(set(roles)))}
+        if found is None:
+            await conn.execute(insert(m.users).values(username=name, display_name=name, created_ms=int(time.time() * 1000), **values))
+        else:
+            await conn.execute(update(m.users).where(m.users.c.id == found).values(**values))
+    await engine.dispose()
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    settings = load()
+    upgrade(settings.database_url)
+    password = args.password or secrets.token_urlsafe(12)
+    asyncio.run(_user_add(settings, args.name, args.role, password))
+    if not args.password:
+        print(f"用户 {args.name} 的一次性密码：{password}")
+    else:
+        print(f"用户 {args.name} 已保存。")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from server.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wenzheng", description="问政会议管理系统")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="启动服务")
+    serve.add_argument("--host", default=os.environ.get("WENZHENG_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("WENZHENG_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="载入演示会议并打印各屏幕地址")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)
+    db = sub.add_parser("db", help="数据库")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_up = db_sub.add_parser("upgrade", help="升级数据库结构")
+    db_up.set_defaults(func=cmd_db)
+    demo = sub.add_parser("demo", help="载入演示会议")
+    demo.set_defaults(func=cmd_demo)
+    user = sub.add_parser("user", help="用户")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="添加或更新用户")
+    add.add_argument("name")
+    add.add_argument("--role", action="append", choices=ROLES, required=True)
+    add.add_argument("--password", help="不填则生成一次性密码并打印一次")
+    add.set_defaults(func=cmd_user_add)
+    bench = sub.add_parser("bench", help="负载测试")
+    bench.add_argument("--deputies", type=int, default=500)
+    bench.add_argument("--workers", type=int, default=1)
+    bench.add_argument("--url", default=None, help="测试已运行的服务（默认自行启动）")
+    bench.add_argument("--database-url", default=None)
+    bench.add_argument("--redis-url", default=None)
+    bench.add_argument("--json", dest="json_out", default=None)
+    bench.add_argument("--processes", type=int, default=2, help="负载进程数")
+    bench.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""The demo meeting: a town congress's mid-year session with an inquiry session.
+
+A fictional town (清溪镇) with 48 deputies in 6 groups, 5 officials and 6 approved
+questions, in the shape DOMAIN.md describes: each group proposed questions, the
+presidium kept six, and each group sends one deputy to ask. Loading is idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from live.setup import BodyKind, Settings
+from server import models as m
+from server.auth import hash_password
+from server.store import settings_to_json
+
+BODY = "清溪镇第十七届人民代表大会"
+MEETING = "清溪镇第十七届人民代表大会第三次会议（年中人代会）"
+GROUPS = ["城东代表小组", "城西代表小组", "南塘代表小组", "北港代表小组", "新桥代表小组", "农场代表小组"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = [
+    "建国", "秀英", "志强", "丽华", "海峰", "春梅", "国平", "晓燕", "卫东", "桂兰", "德明", "玉珍",
+    "文斌", "美玲", "振华", "红霞", "伟民", "淑芬", "立新", "慧敏", "永康", "雪琴", "金海", "爱华",
+]
+OFFICIALS = [
+    ("沈立群", "镇长", "清溪镇人民政府"),
+    ("顾文涛", "副镇长", "清溪镇人民政府"),
+    ("陆佳慧", "副镇长", "清溪镇人民政府"),
+    ("钱建明", "农业农村办公室主任", "清溪镇人民政府"),
+    ("方志远", "建设管理办公室主任", "清溪镇人民政府"),
+]
+AGENDA = [
+    ("report", "听取镇人民政府上半年工作报告"),
+    ("report", "听取关于政府民生实事项目进展情况的报告"),
+    ("inquiry", "人大代表问政会"),
+]
+QUESTIONS = [
+    ("农民建房审批慢、手续多的问题何时解决？", 0, [1, 4]),
+    ("南塘农贸市场改造工程为何一再延期？", 2, [2]),
+    ("农业废弃物集中收集处理能否覆盖所有行政村？", 5, [3]),
+    ("城西老旧小区加装电梯和雨污分流进展如何？", 1, [2, 4]),
+    ("北港村道路面破损严重，养护责任如何落实？", 3, [4]),
+    ("居家养老服务中心建成后如何保证正常运营？", 4, [0]),
+]
+DEMO_PASSWORD = "wenzheng-demo"
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    meeting_id: int
+    chair_user: str
+    chair_password: str
+
+
+def deputy_name(i: int) -> str:
+    return SURNAMES[(i * 7) % len(SURNAMES)] + GIVEN[(i * 5 + i // 6) % len(GIVEN)]
+
+
+async def load_demo(conn: AsyncConnection) -> DemoInfo:
+    existing = (await conn.execute(select(m.meetings.c.id).where(m.meetings.c.title == MEETING))).scalar()
+    if existing is not None:
+        return DemoInfo(existing, "chair", DEMO_PASSWORD)
+    now = int(time.time() * 1000)
+    body_id = (await conn.execute(insert(m.bodies).values(name=BODY, kind=BodyKind.CONGRESS.value))).inserted_primary_key[0]
+    group_ids = []
+    for pos, name in enumerate(GROUPS):
+        result = await conn.execute(insert(m.groups).values(body_id=body_id, name=name, position=pos))
+        group_ids.append(result.inserted_primary_key[0])
+    deputy_ids: list[list[int]] = [[] for _ in GROUPS]
+    for i in range(48):
+        g = i % len(GROUPS)
+        result = await conn.execute(
+            insert(m.deputies).values(
+                body_id=body_id,
+                group_id=group_ids[g],
+                name=deputy_name(i),
+                card_no=f"{1001 + i}",
+                short_code=f"{(i * 7919 + 2417) % 10000:04d}",
+                card_version=1,
+                phone="",
+                notes="",
+            )
+        )
+        deputy_ids[g].append(result.inserted_primary_key[0])
+    official_ids = []
+    for name, title, org in OFFICIALS:
+        result = await conn.execute(
+            insert(m.officials).values(body_id=body_id, name=name, title=title, organisation=org)
+        )
+        official_ids.append(result.inserted_primary_key[0])
+    meeting_id = (
+        await conn.execute(
+            insert(m.meetings).values(
+                body_id=body_id, kind="mid_year", title=MEETING, settings=settings_to_json(Settings()), created_ms=now
+            )
+        )
+    ).inserted_primary_key[0]
+    for pos, (kind, title) in enumerate(AGENDA, start=1):
+        await conn.execute(insert(m.agenda_items).values(meeting_id=meeting_id, position=pos, kind=kind, title=title))
+    for pos, (title, group, respondents) in enumerate(QUESTIONS, start=1):
+        qid = (
+            await conn.execute(
+                insert(m.questions).values(
+                    meeting_id=meeting_id,
+                    position=pos,
+                    title=title,
+                    text="",
+                    asker_id=deputy_ids[group][0],
+                    group_id=group_ids[group],
+                )
+            )
+        ).inserted_primary_key[0]
+        for rpos, official in enumerate(respondents):
+            await conn.execute(
+                insert(m.question_respondents).values(question_id=qid, official_id=official_ids[official], position=rpos)
+            )
+    exists = (await conn.execute(select(m.users.c.id).where(m.users.c.username == "chair"))).scalar()
+    if exists is None:
+        await conn.execute(
+            insert(m.users).values(
+                username="chair",
+                display_name="演示主持人",
+                password_hash=hash_password(DEMO_PASSWORD),
+                roles="chair,staff,admin",
+                created_ms=now,
+            )
+        )
+    return DemoInfo(meeting_id, "chair", DEMO_PASSWORD)

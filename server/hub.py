@@ -1,0 +1,193 @@
+"""Sockets per meeting and audience, and the fan-out of fragments to them.
+
+Theory of operation: the runtime reports committed events; the room turns them into
+topics, marks the stale fragments of each audience, and schedules a flush. A flush
+renders each stale fragment once per audience (``d-me`` once per variant), joins them
+into one message, and queues the same string on every socket of the audience. Each
+socket has its own sender task and a bounded queue, so one slow phone cannot hold up
+the hall; a socket whose queue overflows is closed, and its page reconnects and resyncs.
+
+Urgent topics (a phase change, a timer) flush at once; coalesced topics (attendance,
+tally) at most every ``COALESCE_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from live.events import Event
+from live.state import MeetingState
+from screens import render
+from screens.audiences import AUDIENCES, Audience, deputy_variant, stale
+from screens.topics import COALESCED, personal_deputies, topics_of
+from screens.view import View
+from server.runtime import MeetingRuntime
+
+log = logging.getLogger(__name__)
+
+COALESCE_S = 0.25
+QUEUE_LIMIT = 64
+
+Extras = Callable[[str, View], dict[str, Any]]
+
+
+@dataclass(eq=False)
+class Connection:
+    websocket: WebSocket
+    audience: str
+    deputy_id: int | None = None
+    ready: bool = False
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    sender: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.sender = asyncio.create_task(self._send_loop())
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                await self.websocket.send_text(await self.queue.get())
+        except Exception:
+            return
+
+    def offer(self, message: str) -> bool:
+        try:
+            self.queue.put_nowait(message)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+    async def close(self) -> None:
+        if self.sender:
+            self.sender.cancel()
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=1013)
+
+
+class Room:
+    """The screens of one meeting in this process."""
+
+    def __init__(self, runtime: MeetingRuntime, extras: Extras) -> None:
+        self.runtime = runtime
+        self.extras = extras
+        self.conns: dict[str, set[Connection]] = {name: set() for name in AUDIENCES}
+        self._topics: set[str] = set()
+        self._deputies: set[int] = set()
+        self._flush_at: float | None = None
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+
+    # -- membership -------------------------------------------------------------
+    def add(self, conn: Connection) -> None:
+        self.conns[conn.audience].add(conn)
+        conn.start()
+
+    def remove(self, conn: Connection) -> None:
+        self.conns[conn.audience].discard(conn)
+        if conn.sender:
+            conn.sender.cancel()
+
+    def count(self) -> int:
+        return sum(len(c) for c in self.conns.values())
+
+    # -- rendering --------------------------------------------------------------
+    def _render(self, audience: Audience, frag_ids: list[str], view: View, **extra: Any) -> str:
+        parts = []
+        for frag_id in frag_ids:
+            parts.append(render.fragment(frag_id, view, oob=True, **self.extras(frag_id, view), **extra))
+        return "\n".join(parts)
+
+    def personal(self, view: View, deputy_id: int, *, oob: bool, notice: str = "") -> str:
+        variant, question_id = deputy_variant(view.state, deputy_id)
+        extras = self.extras("d-me", view)
+        return render.fragment("d-me", view, oob=oob, variant=variant, question_id=question_id, notice=notice, **extras)
+
+    async def snapshot(self, conn: Connection) -> str:
+        """All fragments of the connection's screen, as of the current seq."""
+        async with self.runtime.lock:
+            view = View(self.runtime.state)
+            audience = AUDIENCES[conn.audience]
+            ids = [f for f in audience.fragments(view.state) if f != audience.personal]
+            ids = [f for f in ids if not (conn.audience == "projector" and f != "stage")]
+            message = self._render(audience, ids, view)
+            if audience.personal and conn.deputy_id is not None:
+                message += "\n" + self.personal(view, conn.deputy_id, oob=True)
+            return message
+
+    # -- fan-out ----------------------------------------------------------------
+    async def on_events(self, state: MeetingState, first_seq: int, events: list[Event]) -> None:
+        topics = topics_of(events)
+        self._topics |= topics
+        self._deputies |= personal_deputies(events)
+        urgent = bool(topics - COALESCED)
+        loop = asyncio.get_running_loop()
+        due = loop.time() if urgent else max(loop.time(), self._last_flush + COALESCE_S)
+        if self._flush_at is not None and self._flush_at <= due:
+            return
+        if self._flush_handle:
+            self._flush_handle.cancel()
+        self._flush_at = due
+        self._flush_handle = loop.call_at(due, lambda: asyncio.ensure_future(self.flush()))
+
+    def refresh_hall_code(self) -> None:
+        """The hall QR rotates without an event; re-send it to the projectors."""
+        self._topics.add("hall")
+        asyncio.ensure_future(self.flush())
+
+    async def flush(self) -> None:
+        self._flush_at = None
+        self._flush_handle = None
+        self._last_flush = asyncio.get_running_loop().time()
+        topics, self._topics = self._topics, set()
+        deputies, self._deputies = self._deputies, set()
+        if not topics and not deputies:
+            return
+        sends: list[tuple[set[Connection] | list[Connection], str]] = []
+        async with self.runtime.lock:
+            view = View(self.runtime.state)
+            for name, audience in AUDIENCES.items():
+                conns = [c for c in self.conns[name] if c.ready]
+                if not conns:
+                    continue
+                ids = stale(audience, view.state, topics)
+                if "hall" in topics and name == "projector" and "hall-qr" in audience.fragments(view.state):
+                    if "stage" not in ids:
+                        ids.append("hall-qr")
+                shared = self._render(audience, ids, view) if ids else ""
+                if audience.personal is None:
+                    if shared:
+                        sends.append((conns, shared))
+                    continue
+                everyone = bool(set().union(*(audience.topics.get(t, ()) for t in topics)) & {audience.personal})
+                by_variant: dict[tuple[str, int | None], str] = {}
+                for conn in conns:
+                    if conn.deputy_id is None:
+                        continue
+                    mine = ""
+                    if everyone or conn.deputy_id in deputies:
+                        key = deputy_variant(view.state, conn.deputy_id)
+                        if key not in by_variant:
+                            by_variant[key] = self.personal(view, conn.deputy_id, oob=True)
+                        mine = by_variant[key]
+                    message = "\n".join(p for p in (shared, mine) if p)
+                    if message:
+                        sends.append(([conn], message))
+        started = time.perf_counter()
+        for conns, message in sends:
+            for conn in conns:
+                if not conn.offer(message):
+                    asyncio.ensure_future(conn.close())
+        log.debug("flush %s: %.1f ms", topics, (time.perf_counter() - started) * 1000)
+
+
+def time_reply(t0: Any, server_ms: int) -> str:
+    return json.dumps({"type": "time", "t0": t0, "ts": server_ms})

@@ -1,0 +1,165 @@
+"""The meetings this process serves: their runtimes, rooms and roster caches.
+
+A meeting is loaded on first use (from its event log) and then kept. Locally committed
+events go to the room and out on the bus; events from the bus go to the room only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import segno
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from live.events import Event
+from live.state import MeetingState
+from screens.view import View
+from server import models as m
+from server import store
+from server.auth import Keys
+from server.bus import Bus
+from server.hub import Room
+from server.runtime import MeetingRuntime, load_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the printed invitation card carries, for binding a phone by hand."""
+
+    deputy_id: int
+    body_id: int
+    card_no: str
+    short_code: str
+    card_version: int
+
+
+@lru_cache(maxsize=64)
+def qr_svg(url: str) -> str:
+    return str(segno.make(url, error="m").svg_inline(omitsize=True, border=2))
+
+
+class Meetings:
+    def __init__(self, engine: AsyncEngine, bus: Bus, keys: Keys, public_url: str, hall_seconds: int) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.keys = keys
+        self.public_url = public_url
+        self.hall_seconds = hall_seconds
+        self.origin = f"{os.getpid()}-{id(self)}"
+        self.rooms: dict[int, Room] = {}
+        self.cards: dict[int, Card] = {}
+        self.body_of: dict[int, int] = {}
+        self._loading: dict[int, asyncio.Lock] = {}
+        self._tickers: list[asyncio.Task[None]] = []
+
+    async def room(self, meeting_id: int) -> Room:
+        """The room of a meeting; raises store.MeetingNotFound."""
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            return room
+        lock = self._loading.setdefault(meeting_id, asyncio.Lock())
+        async with lock:
+            room = self.rooms.get(meeting_id)
+            if room is not None:
+                return room
+            async with self.engine.connect() as conn:
+                state = await load_state(conn, meeting_id)
+                body_id = (
+                    await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == meeting_id))
+                ).scalar_one()
+                await self._load_cards(conn, body_id)
+                await conn.commit()
+            self.body_of[meeting_id] = body_id
+            holder: dict[str, Room] = {}
+
+            async def listener(st: MeetingState, first_seq: int, events: list[Event], local: bool) -> None:
+                await holder["room"].on_events(st, first_seq, events)
+                if local:
+                    await self.bus.publish(store.bus_payload(meeting_id, first_seq, events, self.origin))
+
+            runtime = MeetingRuntime(self.engine, state, listener)
+            room = Room(runtime, self.extras)
+            holder["room"] = room
+            runtime.start()
+            self.rooms[meeting_id] = room
+            self._tickers.append(asyncio.create_task(self._hall_ticker(room)))
+            return room
+
+    async def _load_cards(self, conn: Any, body_id: int) -> None:
+        rows = await conn.execute(
+            select(
+                m.deputies.c.id, m.deputies.c.card_no, m.deputies.c.short_code, m.deputies.c.card_version
+            ).where(m.deputies.c.body_id == body_id)
+        )
+        for r in rows:
+            self.cards[r.id] = Card(r.id, body_id, r.card_no, r.short_code, r.card_version)
+
+    def card_by_number(self, meeting_id: int, card_no: str) -> Card | None:
+        body_id = self.body_of.get(meeting_id)
+        for card in self.cards.values():
+            if card.body_id == body_id and card.card_no == card_no:
+                return card
+        return None
+
+    def hall_window(self, now_s: float | None = None) -> int:
+        return int((time.time() if now_s is None else now_s) // self.hall_seconds)
+
+    def hall_url(self, meeting_id: int, window: int) -> str:
+        return f"{self.public_url}/h/{meeting_id}/{self.keys.hall_code(meeting_id, window)}"
+
+    def extras(self, frag_id: str, view: View) -> dict[str, Any]:
+        if frag_id == "hall-qr" or (frag_id == "stage" and view.checkin_open):
+            url = self.hall_url(view.meeting_id, self.hall_window())
+            return {"hall_url": url, "hall_qr": qr_svg(url)}
+        if frag_id == "d-me":
+            rating = view.state.current_rating()
+            key = self.keys.ballot_key(view.meeting_id, rating.question_id) if rating else ""
+            return {"ballot_key": key}
+        return {}
+
+    async def _hall_ticker(self, room: Room) -> None:
+        """Rotate the hall QR on the projectors while check-in is open."""
+        shown = self.hall_window()
+        while True:
+            await asyncio.sleep(0.5)
+            window = self.hall_window()
+            if window != shown:
+                shown = window
+                if room.runtime.state.checkin_open and room.conns["projector"]:
+                    room.refresh_hall_code()
+
+    async def on_bus(self, payload: str) -> None:
+        try:
+            meeting_id, first_seq, origin, events = store.parse_bus_payload(payload)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed bus message")
+            return
+        if origin == self.origin:
+            return
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            await room.runtime.receive_remote(first_seq, events)
+
+    async def refresh_all(self) -> None:
+        for room in list(self.rooms.values()):
+            await room.runtime.refresh()
+
+    async def close(self) -> None:
+        for task in self._tickers:
+            task.cancel()
+        for room in self.rooms.values():
+            await room.runtime.stop()
+            for conns in room.conns.values():
+                for conn in list(conns):
+                    with contextlib.suppress(Exception):
+                        await conn.close()

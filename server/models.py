@@ -1,0 +1,176 @@
+"""Tables. SQLAlchemy Core: the hot path inserts rows, it does not need an ORM.
+
+The event log (``events``) is the record of everything that happened in a meeting and
+its audit trail. Secret ratings are split across two tables with no link between them:
+``rating_receipts`` says who rated (and enforces one rating per deputy per question),
+``rating_ballots`` holds the choices, keyed by random ids, with no deputy and no time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(64), nullable=False, default=""),
+    Column("password_hash", String(255), nullable=False),
+    Column("roles", String(64), nullable=False),  # comma-separated: admin,staff,chair
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+bodies = Table(
+    "bodies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body_id", ForeignKey("bodies.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    UniqueConstraint("body_id", "name", name="uq_groups_body_name"),
+)
+
+deputies = Table(
+    "deputies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body_id", ForeignKey("bodies.id"), nullable=False),
+    Column("group_id", ForeignKey("groups.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("card_no", String(32), nullable=False),
+    Column("short_code", String(16), nullable=False),  # printed on the card, for binding by hand
+    Column("card_version", Integer, nullable=False, default=1),  # re-issuing a card revokes old links
+    Column("phone", String(32), nullable=False, default=""),
+    Column("notes", Text, nullable=False, default=""),
+    UniqueConstraint("body_id", "card_no", name="uq_deputies_body_card"),
+)
+
+officials = Table(
+    "officials",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body_id", ForeignKey("bodies.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("title", String(128), nullable=False),
+    Column("organisation", String(128), nullable=False, default=""),
+)
+
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body_id", ForeignKey("bodies.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("settings", Text, nullable=False, default="{}"),  # JSON, see server.store
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+agenda_items = Table(
+    "agenda_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("asker_id", ForeignKey("deputies.id"), nullable=True),
+    Column("group_id", ForeignKey("groups.id"), nullable=True),
+)
+
+question_respondents = Table(
+    "question_respondents",
+    metadata,
+    Column("question_id", ForeignKey("questions.id"), primary_key=True),
+    Column("official_id", ForeignKey("officials.id"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(48), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("actor", String(96), nullable=False),  # e.g. "chair:zhang", "deputy:17"
+    Column("device", String(200), nullable=False, default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("meeting_id", "seq", name="uq_events_meeting_seq"),
+)
+
+rating_receipts = Table(
+    "rating_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("question_id", Integer, nullable=False),
+    Column("deputy_id", ForeignKey("deputies.id"), nullable=False),
+    Column("ballot_key", String(64), nullable=False),
+    UniqueConstraint("question_id", "deputy_id", name="uq_rating_receipts_question_deputy"),
+)
+
+rating_ballots = Table(
+    "rating_ballots",
+    metadata,
+    # A random id and no rowid (SQLite): the storage order must not betray the voter.
+    Column("id", String(32), primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("question_id", Integer, nullable=False),
+    Column("choice", String(16), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+screen_pairings = Table(
+    "screen_pairings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # projector | podium
+    Column("code", String(8), nullable=False),
+    Column("request_token", String(64), nullable=False, unique=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("approved_by", String(64), nullable=True),
+    Column("approved_ms", BigInteger, nullable=True),
+)
+

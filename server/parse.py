@@ -1,0 +1,107 @@
+"""Untrusted form input to typed commands, at the edge; anything else is refused.
+
+Each chair or staff action is one row: the name the page sends, the command it makes,
+and its fields with their types. :class:`BadInput` names the field that was wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from live.commands import (
+    AdjustTimer,
+    AdvancePhase,
+    AnnounceAttendance,
+    CallQuestion,
+    CastRating,
+    CheckIn,
+    CheckInMethod,
+    ClearAttendance,
+    CloseCheckIn,
+    CloseRating,
+    Command,
+    MarkLeave,
+    OpenCheckIn,
+    OpenRating,
+    PauseTimer,
+    ResetTimer,
+    ShowOnProjector,
+    StartAgendaItem,
+    StartTimer,
+)
+from live.state import Choice, Focus, Phase
+
+MAX_INT = 10**9
+E = TypeVar("E", Focus, Choice)
+
+
+class BadInput(ValueError):
+    def __init__(self, code: str, field: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def _int(form: Mapping[str, str], name: str, *, required: bool = True) -> int | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise BadInput("bad_field", name)
+        return None
+    if not raw.lstrip("-").isdigit() or len(raw) > 10:
+        raise BadInput("bad_field", name)
+    value = int(raw)
+    if abs(value) > MAX_INT:
+        raise BadInput("bad_field", name)
+    return value
+
+
+def _req(form: Mapping[str, str], name: str) -> int:
+    value = _int(form, name)
+    assert value is not None
+    return value
+
+
+def _enum(form: Mapping[str, str], name: str, kind: type[E]) -> E:
+    try:
+        return kind(form.get(name, ""))
+    except ValueError:
+        raise BadInput("bad_field", name) from None
+
+
+ACTIONS: dict[str, Callable[[Mapping[str, str]], Command]] = {
+    "open_checkin": lambda f: OpenCheckIn(),
+    "close_checkin": lambda f: CloseCheckIn(),
+    "announce_attendance": lambda f: AnnounceAttendance(),
+    "check_in": lambda f: CheckIn(_req(f, "deputy_id"), CheckInMethod.STAFF),
+    "mark_leave": lambda f: MarkLeave(_req(f, "deputy_id")),
+    "clear_attendance": lambda f: ClearAttendance(_req(f, "deputy_id")),
+    "start_agenda": lambda f: StartAgendaItem(_req(f, "item_id")),
+    "call_question": lambda f: CallQuestion(_req(f, "question_id")),
+    "to_answering": lambda f: AdvancePhase(Phase.ANSWERING),
+    "followup_ask": lambda f: AdvancePhase(Phase.FOLLOWUP_ASK, _int(f, "speaker_id", required=False)),
+    "followup_reply": lambda f: AdvancePhase(Phase.FOLLOWUP_REPLY),
+    "open_rating": lambda f: OpenRating(),
+    "close_rating": lambda f: CloseRating(),
+    "timer_start": lambda f: StartTimer(),
+    "timer_pause": lambda f: PauseTimer(),
+    "timer_adjust": lambda f: AdjustTimer(_req(f, "seconds")),
+    "timer_reset": lambda f: ResetTimer(),
+    "show": lambda f: ShowOnProjector(_enum(f, "focus", Focus)),
+}
+
+
+def parse_action(form: Mapping[str, str]) -> Command:
+    factory = ACTIONS.get(form.get("cmd", ""))
+    if factory is None:
+        raise BadInput("unknown_command")
+    return factory(form)
+
+
+def parse_rating(form: Mapping[str, str], deputy_id: int) -> CastRating:
+    choice = _enum(form, "choice", Choice)
+    key = (form.get("ballot_key") or "").strip()
+    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
+        raise BadInput("bad_field", "ballot_key")
+    return CastRating(deputy_id, choice, key)

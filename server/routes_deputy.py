@@ -1,0 +1,217 @@
+"""Deputies' phones: binding by invitation or card, check-in by hall QR, rating.
+
+Binding proves who the deputy is (the personal card); the hall code proves the phone is
+in the hall. WeChat keeps its own cookies, so a phone that scans the hall QR unbound
+can bind right there with the card number and short code, and is checked in at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from live.commands import Actor, CheckIn, CheckInMethod, Role
+from live.refusals import Refused
+from screens import messages as msg
+from screens.view import View
+from server.auth import DeputyBinding
+from server.hub import Room
+from server.meetings import Card
+from server.parse import BadInput, parse_rating
+from server.runtime import NotRecorded
+from server.store import MeetingNotFound
+from server.web import (
+    DEPUTY_COOKIE,
+    csrf_ok,
+    device,
+    flash,
+    form_of,
+    message_page,
+    page,
+    services,
+    set_cookie,
+)
+
+DEPUTY_COOKIE_AGE = 180 * 24 * 3600
+
+
+async def _room(request: Request) -> Room | None:
+    try:
+        return await services(request).meetings.room(int(request.path_params["meeting_id"]))
+    except MeetingNotFound:
+        return None
+
+
+def _binding(request: Request, meeting_id: int) -> DeputyBinding | None:
+    """The deputy this phone is bound to, if the card is current and in this meeting."""
+    svc = services(request)
+    binding = svc.keys.read_deputy(request.cookies.get(DEPUTY_COOKIE))
+    if binding is None:
+        return None
+    card = svc.meetings.cards.get(binding.deputy_id)
+    if card is None or card.card_version != binding.card_version:
+        return None
+    if card.body_id != svc.meetings.body_of.get(meeting_id):
+        return None
+    return binding
+
+
+def _bind(response: Response, request: Request, card: Card) -> None:
+    cookie = services(request).keys.deputy_cookie(card.deputy_id, card.card_version)
+    set_cookie(response, DEPUTY_COOKIE, cookie, DEPUTY_COOKIE_AGE)
+
+
+async def invitation(request: Request) -> Response:
+    svc = services(request)
+    meeting_id = int(request.path_params["meeting_id"])
+    room = await _room(request)
+    parsed = svc.keys.read_invitation(request.path_params["token"])
+    card = svc.meetings.cards.get(parsed[0]) if parsed else None
+    if room is None or parsed is None or card is None or card.card_version != parsed[1]:
+        return message_page(msg.edge("bad_invitation"), 404)
+    if card.body_id != svc.meetings.body_of.get(meeting_id):
+        return message_page(msg.edge("bad_invitation"), 404)
+    response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
+    _bind(response, request, card)
+    return response
+
+
+async def deputy_page(request: Request) -> Response:
+    room = await _room(request)
+    if room is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    meeting_id = room.runtime.meeting_id
+    binding = _binding(request, meeting_id)
+    if binding is None:
+        return page("bind", meeting_id=meeting_id, hall_code="", error="", title=room.runtime.state.setup.title)
+    svc = services(request)
+    async with room.runtime.lock:
+        view = View(room.runtime.state)
+        return page(
+            "deputy",
+            v=view,
+            me=room.runtime.state.setup.deputies[binding.deputy_id],
+            me_html=room.personal(view, binding.deputy_id, oob=False),
+            csrf=svc.keys.csrf(binding.sid),
+            oob=False,
+        )
+
+
+def _card_from_form(request: Request, meeting_id: int, form: dict[str, str]) -> Card | None:
+    card = services(request).meetings.card_by_number(meeting_id, form.get("card_no", "").strip())
+    code = form.get("short_code", "").strip()
+    if card is None or not hmac.compare_digest(card.short_code, code):
+        return None
+    return card
+
+
+async def bind(request: Request) -> Response:
+    """Bind this phone with the card number and the short code printed on the card."""
+    room = await _room(request)
+    if room is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    meeting_id = room.runtime.meeting_id
+    form = await form_of(request) or {}
+    card = _card_from_form(request, meeting_id, form)
+    if card is None:
+        title = room.runtime.state.setup.title
+        return page("bind", status=400, meeting_id=meeting_id, hall_code="", error=msg.edge("bad_card"), title=title)
+    response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
+    _bind(response, request, card)
+    return response
+
+
+def _hall_status(request: Request, meeting_id: int) -> str:
+    svc = services(request)
+    code = request.path_params["code"]
+    return svc.keys.check_hall_code(meeting_id, code, time.time(), svc.settings.hall_code_seconds)
+
+
+async def hall(request: Request) -> Response:
+    """The page the hall QR opens: confirm check-in, or bind first if unbound."""
+    room = await _room(request)
+    if room is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    meeting_id = room.runtime.meeting_id
+    status = _hall_status(request, meeting_id)
+    if status != "ok":
+        return message_page(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400)
+    code = request.path_params["code"]
+    binding = _binding(request, meeting_id)
+    title = room.runtime.state.setup.title
+    if binding is None:
+        return page("bind", meeting_id=meeting_id, hall_code=code, error="", title=title)
+    deputy = room.runtime.state.setup.deputies[binding.deputy_id]
+    csrf = services(request).keys.csrf(binding.sid)
+    return page("hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title)
+
+
+async def hall_check_in(request: Request) -> Response:
+    room = await _room(request)
+    if room is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    meeting_id = room.runtime.meeting_id
+    status = _hall_status(request, meeting_id)
+    if status != "ok":
+        return message_page(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400)
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    binding = _binding(request, meeting_id)
+    card: Card | None = None
+    if binding is None or form.get("card_no"):
+        card = _card_from_form(request, meeting_id, form)
+        if card is None:
+            title = room.runtime.state.setup.title
+            code = request.path_params["code"]
+            return page("bind", status=400, meeting_id=meeting_id, hall_code=code, error=msg.edge("bad_card"), title=title)
+        deputy_id = card.deputy_id
+    else:
+        if not csrf_ok(request, binding.sid, form):
+            return message_page(msg.edge("csrf"), 403)
+        deputy_id = binding.deputy_id
+    try:
+        await room.runtime.submit(
+            CheckIn(deputy_id, CheckInMethod.HALL_QR), Actor(Role.DEPUTY, deputy_id), device(request)
+        )
+    except Refused as refusal:
+        return message_page(msg.refusal(refusal.code), 409)
+    except NotRecorded:
+        return message_page(msg.edge("not_recorded"), 503)
+    response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
+    if card is not None:
+        _bind(response, request, card)
+    return response
+
+
+async def rate(request: Request) -> Response:
+    room = await _room(request)
+    if room is None:
+        return flash(msg.edge("no_meeting"), 404)
+    meeting_id = room.runtime.meeting_id
+    binding = _binding(request, meeting_id)
+    if binding is None:
+        return flash(msg.edge("not_bound"), 401)
+    form = await form_of(request)
+    if form is None:
+        return flash(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, binding.sid, form):
+        return flash(msg.edge("csrf"), 403)
+    try:
+        command = parse_rating(form, binding.deputy_id)
+    except BadInput as bad:
+        return flash(msg.edge(bad.code, field=bad.field), 400)
+    notice, status = "", 200
+    try:
+        await room.runtime.submit(command, Actor(Role.DEPUTY, binding.deputy_id), device(request))
+    except Refused as refusal:
+        notice, status = msg.refusal(refusal.code), 409
+    except NotRecorded:
+        notice, status = msg.edge("not_recorded"), 503
+    async with room.runtime.lock:
+        view = View(room.runtime.state)
+        html = room.personal(view, binding.deputy_id, oob=False, notice=notice)
+    return Response(html, status_code=status, media_type="text/html")

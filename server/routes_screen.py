@@ -1,0 +1,77 @@
+"""The projector: paired by staff with a one-time code, because it shows the hall QR.
+
+An unpaired browser gets a six-digit code and refreshes itself every few seconds; once
+staff enter the code on the console, the next refresh gives it the screen cookie.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from sqlalchemy import delete, insert, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from screens import messages as msg
+from screens.view import View
+from server import models as m
+from server.routes_staff import PAIRING_TTL_MS
+from server.store import MeetingNotFound
+from server.web import PAIR_COOKIE, SCREEN_COOKIE, message_page, page, services, set_cookie
+
+SCREEN_COOKIE_AGE = 7 * 24 * 3600
+
+
+async def projector(request: Request) -> Response:
+    svc = services(request)
+    meeting_id = int(request.path_params["meeting_id"])
+    try:
+        room = await svc.meetings.room(meeting_id)
+    except MeetingNotFound:
+        return message_page(msg.edge("no_meeting"), 404)
+    preset = request.query_params.get("screen")
+    if preset:  # a pre-paired link, printed by `wenzheng serve --demo` only
+        binding = svc.keys.read_screen(preset)
+        if binding and binding.meeting_id == meeting_id and binding.kind == "projector":
+            response = RedirectResponse(request.url.path, status_code=303)
+            set_cookie(response, SCREEN_COOKIE, preset, SCREEN_COOKIE_AGE)
+            return response
+    binding = svc.keys.read_screen(request.cookies.get(SCREEN_COOKIE))
+    if binding is None or binding.meeting_id != meeting_id or binding.kind != "projector":
+        return await _pairing(request, meeting_id)
+    async with room.runtime.lock:
+        view = View(room.runtime.state)
+        extras = svc.meetings.extras("stage", view)
+        return page("projector", v=view, oob=False, **extras)
+
+
+async def _pairing(request: Request, meeting_id: int) -> Response:
+    svc = services(request)
+    now = int(time.time() * 1000)
+    token = request.cookies.get(PAIR_COOKIE, "")
+    async with svc.engine.begin() as conn:
+        row = None
+        if token:
+            row = (
+                await conn.execute(select(m.screen_pairings).where(m.screen_pairings.c.request_token == token))
+            ).first()
+        if row is not None and row.meeting_id == meeting_id and row.approved_ms is not None:
+            await conn.execute(delete(m.screen_pairings).where(m.screen_pairings.c.id == row.id))
+            response = RedirectResponse(request.url.path, status_code=303)
+            set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, "projector"), SCREEN_COOKIE_AGE)
+            response.delete_cookie(PAIR_COOKIE, path="/")
+            return response
+        if row is None or row.meeting_id != meeting_id or row.created_ms < now - PAIRING_TTL_MS:
+            token = secrets.token_urlsafe(24)
+            code = f"{secrets.randbelow(10**6):06d}"
+            await conn.execute(
+                insert(m.screen_pairings).values(
+                    meeting_id=meeting_id, kind="projector", code=code, request_token=token, created_ms=now
+                )
+            )
+        else:
+            code = row.code
+    response = page("pairing", code=code, kind="投影屏")
+    set_cookie(response, PAIR_COOKIE, token, PAIRING_TTL_MS // 1000)
+    return response

@@ -1,0 +1,177 @@
+"""Staff and chair: login, the chair console, actions, manual check-in, pairing."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select, update
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from live.commands import Actor, Role
+from live.refusals import Refused
+from screens import messages as msg
+from screens.view import View
+from server import models as m
+from server.auth import StaffSession, verify_password
+from server.parse import BadInput, parse_action
+from server.runtime import NotRecorded
+from server.store import MeetingNotFound
+from server.web import (
+    STAFF_COOKIE,
+    csrf_ok,
+    device,
+    flash,
+    form_of,
+    message_page,
+    page,
+    refused,
+    services,
+    set_cookie,
+    staff,
+)
+
+PAIRING_TTL_MS = 10 * 60 * 1000
+CONSOLE_ROLES = frozenset({"chair", "staff", "admin"})
+
+
+def _actor(session: StaffSession) -> Actor:
+    role = Role.CHAIR if "chair" in session.roles else Role.STAFF
+    return Actor(role, user=session.username)
+
+
+async def login_form(request: Request) -> Response:
+    return page("login", next=request.query_params.get("next", "/"), error="")
+
+
+async def login(request: Request) -> Response:
+    svc = services(request)
+    form = await form_of(request) or {}
+    username = form.get("username", "").strip()[:64]
+    target = form.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    host = request.client.host if request.client else "?"
+    key = f"{host}:{username}"
+    if svc.throttle.blocked(key):
+        return page("login", status=429, next=target, error=msg.edge("login_throttled"))
+    async with svc.engine.connect() as conn:
+        row = (await conn.execute(select(m.users).where(m.users.c.username == username))).first()
+        await conn.commit()
+    if row is None or not verify_password(form.get("password", ""), row.password_hash):
+        svc.throttle.failed(key)
+        return page("login", status=401, next=target, error=msg.edge("login_failed"))
+    svc.throttle.succeeded(key)
+    response = RedirectResponse(target, status_code=303)
+    roles = frozenset(r for r in row.roles.split(",") if r)
+    set_cookie(response, STAFF_COOKIE, svc.keys.staff_cookie(row.id, row.username, roles), 12 * 3600)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(STAFF_COOKIE, path="/")
+    return response
+
+
+def _require_staff(request: Request) -> StaffSession | Response:
+    session = staff(request)
+    if session is None or not (session.roles & CONSOLE_ROLES):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return session
+
+
+async def console(request: Request) -> Response:
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    try:
+        room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
+    except MeetingNotFound:
+        return message_page(msg.edge("no_meeting"), 404)
+    async with room.runtime.lock:
+        view = View(room.runtime.state)
+        return page(
+            "console",
+            v=view,
+            user=session,
+            csrf=services(request).keys.csrf(session.sid),
+            oob=False,
+        )
+
+
+async def act(request: Request) -> Response:
+    session = staff(request)
+    if session is None or not (session.roles & CONSOLE_ROLES):
+        return flash(msg.edge("login_required"), 401)
+    form = await form_of(request)
+    if form is None:
+        return flash(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, session.sid, form):
+        return flash(msg.edge("csrf"), 403)
+    try:
+        command = parse_action(form)
+    except BadInput as bad:
+        return flash(msg.edge(bad.code, field=bad.field) if bad.field else msg.edge(bad.code), 400)
+    try:
+        room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
+        await room.runtime.submit(command, _actor(session), device(request))
+    except MeetingNotFound:
+        return flash(msg.edge("no_meeting"), 404)
+    except Refused as refusal:
+        return refused(refusal.code)
+    except NotRecorded:
+        return flash(msg.edge("not_recorded"), 503)
+    return flash("", 200, kind="ok")
+
+
+async def roster(request: Request) -> Response:
+    """Search the roster for manual check-in and leave (no broadcast: HTTP only)."""
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    query = request.query_params.get("q", "").strip()[:32]
+    try:
+        room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
+    except MeetingNotFound:
+        return message_page(msg.edge("no_meeting"), 404)
+    state = room.runtime.state
+    found = [
+        d
+        for d in state.setup.deputies.values()
+        if query and (query in d.name or query == d.card_no or query in d.group)
+    ][:30]
+    rows = [(d, state.attendance.get(d.id)) for d in found]
+    return page("roster", rows=rows, query=query, meeting_id=state.setup.meeting_id)
+
+
+async def pair(request: Request) -> Response:
+    session = staff(request)
+    if session is None or not (session.roles & CONSOLE_ROLES):
+        return flash(msg.edge("login_required"), 401)
+    form = await form_of(request)
+    if form is None or not csrf_ok(request, session.sid, form):
+        return flash(msg.edge("csrf"), 403)
+    code = form.get("code", "").strip()
+    meeting_id = int(request.path_params["meeting_id"])
+    now = int(time.time() * 1000)
+    svc = services(request)
+    async with svc.engine.begin() as conn:
+        row = (
+            await conn.execute(
+                select(m.screen_pairings).where(
+                    m.screen_pairings.c.meeting_id == meeting_id,
+                    m.screen_pairings.c.code == code,
+                    m.screen_pairings.c.approved_ms.is_(None),
+                    m.screen_pairings.c.created_ms > now - PAIRING_TTL_MS,
+                )
+            )
+        ).first()
+        if row is None:
+            return flash(msg.edge("pair_code_invalid"), 400)
+        await conn.execute(
+            update(m.screen_pairings)
+            .where(m.screen_pairings.c.id == row.id)
+            .values(approved_by=session.username, approved_ms=now)
+        )
+    return flash("已配对，屏幕将在几秒内显示。", 200, kind="ok")

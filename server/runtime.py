@@ -1,0 +1,211 @@
+"""One running meeting in one server process: its state and the single path of change.
+
+Theory of operation (ARCHITECTURE.md, "One path for every change"): every command goes
+through :meth:`MeetingRuntime.submit`. A writer task takes the commands queued so far as
+one batch (group commit), opens a transaction holding the meeting's write lock, first
+reads any events another process committed, then decides each command in order,
+applying its events, and commits the whole batch at once. Only after the commit does it
+answer each sender (the receipt) and hand the events to the hub and the bus.
+
+While a batch is being decided and committed, ``lock`` is held, and screens render only
+under the same lock, so no screen ever shows a change that is not yet committed. If the
+commit fails, the state is reloaded from the database and every sender in the batch is
+told the change was not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from live.commands import Actor, Command
+from live.core import apply, apply_all, decide
+from live.events import Event, RatingCast
+from live.refusals import Refused
+from live.state import Choice, MeetingState, initial_state
+from server import store
+from server.db import meeting_write
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+# Called after a commit (local=True) or after applying another process's events.
+Listener = Callable[[MeetingState, int, list[Event], bool], Awaitable[None]]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class NotRecorded(Exception):
+    """The database could not take the change; the sender should try again."""
+
+
+@dataclass
+class _Pending:
+    command: Command
+    actor: Actor
+    device: str
+    future: asyncio.Future[list[Event]] = field(repr=False)
+
+
+async def load_state(conn: AsyncConnection, meeting_id: int) -> MeetingState:
+    setup = await store.load_setup(conn, meeting_id)
+    state = initial_state(setup)
+    for seq, event in await store.load_events(conn, meeting_id):
+        apply(state, event)
+        state.seq = seq
+    await _recount(conn, state)
+    return state
+
+
+async def _recount(conn: AsyncConnection, state: MeetingState) -> None:
+    """Counts of open ratings come from the ballot table (the log has no choices)."""
+    counts = await store.ballot_counts(conn, state.setup.meeting_id)
+    for question_id, rating in state.ratings.items():
+        if rating.open:
+            stored = counts.get(question_id, {})
+            rating.counts = {c: stored.get(c, 0) for c in Choice}
+
+
+class MeetingRuntime:
+    def __init__(self, engine: AsyncEngine, state: MeetingState, listener: Listener) -> None:
+        self.engine = engine
+        self.state = state
+        self.lock = asyncio.Lock()
+        self._listener = listener
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def meeting_id(self) -> int:
+        return self.state.setup.meeting_id
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.meeting_id}")
+
+    async def stop(self) -> None:
+        if self._writer:
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
+
+    async def submit(self, command: Command, actor: Actor, device: str = "") -> list[Event]:
+        """Decide, commit and publish one command; return its events after the commit.
+
+        Raises :class:`Refused` (nothing changed) or :class:`NotRecorded`.
+        """
+        future: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(command, actor, device, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit(batch)
+            except Exception:  # never let the writer die: the hall depends on it
+                log.exception("writer of meeting %s", self.meeting_id)
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(NotRecorded())
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        outcomes: list[tuple[_Pending, list[Event] | Refused]] = []
+        published: list[Event] = []
+        async with self.lock:
+            first_seq = 0
+            try:
+                async with meeting_write(self.engine, self.meeting_id) as conn:
+                    await self._catch_up(conn)
+                    first_seq = self.state.seq + 1
+                    now = now_ms()
+                    rows: list[tuple[Event, str, str]] = []
+                    for p in batch:
+                        try:
+                            events = decide(self.state, p.command, p.actor, now)
+                        except Refused as refusal:
+                            outcomes.append((p, refusal))
+                            continue
+                        apply_all(self.state, events)
+                        actor = f"{p.actor.role.value}:{p.actor.user or p.actor.deputy_id or ''}"
+                        rows.extend((e, actor, p.device) for e in events)
+                        outcomes.append((p, events))
+                    if rows:
+                        await store.append_events(conn, self.meeting_id, first_seq, rows, now)
+                        self.state.seq = first_seq + len(rows) - 1
+                        published = [e for e, _, _ in rows]
+            except Exception:
+                log.exception("commit failed for meeting %s; reloading", self.meeting_id)
+                await self._reload()
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(NotRecorded())
+                return
+        for p, outcome in outcomes:
+            if isinstance(outcome, Refused):
+                p.future.set_exception(outcome)
+            else:
+                p.future.set_result(outcome)
+        if published:
+            await self._listener(self.state, first_seq, published, True)
+
+    async def _catch_up(self, conn: AsyncConnection) -> list[Event]:
+        """Apply what other processes committed since our last known seq."""
+        missed = await store.load_events(conn, self.meeting_id, self.state.seq)
+        if not missed:
+            return []
+        for seq, event in missed:
+            apply(self.state, event)
+            self.state.seq = seq
+        if any(isinstance(e, RatingCast) for _, e in missed):
+            await _recount(conn, self.state)
+        return [e for _, e in missed]
+
+    async def _reload(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                self.state = await load_state(conn, self.meeting_id)
+        except Exception:
+            log.exception("reload of meeting %s failed; keeping the old state", self.meeting_id)
+
+    async def receive_remote(self, first_seq: int, events: list[Event]) -> None:
+        """Events another process committed, from the bus."""
+        async with self.lock:
+            if first_seq + len(events) - 1 <= self.state.seq:
+                return  # already have them (caught up from the log)
+            if first_seq != self.state.seq + 1:
+                caught = await self.refresh_locked()
+                if caught is None:
+                    return
+                first, missed = caught
+                await self._listener(self.state, first, missed, False)
+                return
+            apply_all(self.state, events)
+            self.state.seq = first_seq + len(events) - 1
+        await self._listener(self.state, first_seq, events, False)
+
+    async def refresh(self) -> None:
+        """Reload what this process may have missed (after a bus outage)."""
+        async with self.lock:
+            caught = await self.refresh_locked()
+        if caught is not None:
+            first, missed = caught
+            await self._listener(self.state, first, missed, False)
+
+    async def refresh_locked(self) -> tuple[int, list[Event]] | None:
+        first = self.state.seq + 1
+        async with self.engine.connect() as conn:
+            missed = await self._catch_up(conn)
+            await conn.commit()
+        return (first, missed) if missed else None

@@ -1,0 +1,60 @@
+"""Settings from the environment, read once at start.
+
+WENZHENG_DATABASE_URL  default: SQLite in ./data/wenzheng.db (WAL)
+WENZHENG_REDIS_URL     unset: in-process bus (one worker); set: Redis pub/sub
+WENZHENG_SECRET_KEY    unset: generated once and kept in the data folder
+WENZHENG_PUBLIC_URL    the address phones use (printed in the hall QR code)
+WENZHENG_DATA_DIR      default: ./data
+WENZHENG_REDIS_PREFIX  key and channel prefix, so test runs never share channels
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    redis_prefix: str
+    secret_key: str
+    public_url: str
+    data_dir: Path
+    hall_code_seconds: int = 30
+
+
+def _secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    # Write then rename so two workers starting together agree on one key.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(key)
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("WENZHENG_DATA_DIR", "data")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("WENZHENG_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'wenzheng.db'}"
+    return Settings(
+        database_url=database_url,
+        redis_url=env.get("WENZHENG_REDIS_URL") or None,
+        redis_prefix=env.get("WENZHENG_REDIS_PREFIX", "wenzheng"),
+        secret_key=env.get("WENZHENG_SECRET_KEY") or _secret(data_dir),
+        public_url=env.get("WENZHENG_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        data_dir=data_dir,
+    )

@@ -1,0 +1,218 @@
+"""Reading a meeting from the database and appending its events.
+
+``load_setup`` builds the fixed part of a meeting (:class:`live.setup.Setup`);
+``load_events`` and ``append_events`` read and write the event log. Secret ballots are
+written to ``rating_ballots`` without the deputy, and the counts are read back from
+there, never from the log (see :mod:`live.events`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from live.events import Event, RatingCast, from_record, to_data, to_record
+from live.setup import (
+    DEFAULT_TIMER_SECONDS,
+    AgendaItem,
+    BodyKind,
+    Denominator,
+    Deputy,
+    Question,
+    RatingRule,
+    Respondent,
+    Settings,
+    Setup,
+    TimerRole,
+)
+from live.state import Choice
+from server import models as m
+
+
+class MeetingNotFound(LookupError):
+    pass
+
+
+def settings_to_json(s: Settings) -> str:
+    return json.dumps(
+        {
+            "body_kind": s.body_kind.value,
+            "rating_rule": {
+                "denominator": s.rating_rule.denominator.value,
+                "satisfied_share": str(s.rating_rule.satisfied_share),
+                "basic_share": str(s.rating_rule.basic_share),
+            },
+            "timer_seconds": {k.value: v for k, v in s.timer_seconds.items()},
+            "warn_seconds": s.warn_seconds,
+            "projector_live_tally": s.projector_live_tally,
+        },
+        ensure_ascii=False,
+    )
+
+
+def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
+    d: dict[str, Any] = json.loads(raw or "{}")
+    rule = d.get("rating_rule", {})
+    timers = dict(DEFAULT_TIMER_SECONDS)
+    timers.update({TimerRole(k): int(v) for k, v in d.get("timer_seconds", {}).items()})
+    return Settings(
+        body_kind=BodyKind(d.get("body_kind", body_kind.value)),
+        rating_rule=RatingRule(
+            denominator=Denominator(rule.get("denominator", Denominator.MEMBERS.value)),
+            satisfied_share=Fraction(rule.get("satisfied_share", "1/2")),
+            basic_share=Fraction(rule.get("basic_share", "1/2")),
+        ),
+        timer_seconds=MappingProxyType(timers),
+        warn_seconds=int(d.get("warn_seconds", 30)),
+        projector_live_tally=bool(d.get("projector_live_tally", False)),
+    )
+
+
+async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
+    meeting = (await conn.execute(select(m.meetings).where(m.meetings.c.id == meeting_id))).first()
+    if meeting is None:
+        raise MeetingNotFound(meeting_id)
+    body = (await conn.execute(select(m.bodies).where(m.bodies.c.id == meeting.body_id))).one()
+    group_names = {
+        g.id: g.name
+        for g in await conn.execute(select(m.groups.c.id, m.groups.c.name).where(m.groups.c.body_id == body.id))
+    }
+    deputy_rows = await conn.execute(
+        select(m.deputies.c.id, m.deputies.c.name, m.deputies.c.group_id, m.deputies.c.card_no)
+        .where(m.deputies.c.body_id == body.id)
+        .order_by(m.deputies.c.id)
+    )
+    roster = {d.id: Deputy(d.id, d.name, group_names.get(d.group_id, ""), d.card_no) for d in deputy_rows}
+    agenda = tuple(
+        AgendaItem(a.id, a.position, a.title, a.kind)
+        for a in await conn.execute(
+            select(m.agenda_items).where(m.agenda_items.c.meeting_id == meeting_id).order_by(m.agenda_items.c.position)
+        )
+    )
+    respondents: dict[int, list[Respondent]] = {}
+    rows = await conn.execute(
+        select(m.question_respondents.c.question_id, m.officials.c.name, m.officials.c.title)
+        .join(m.officials, m.officials.c.id == m.question_respondents.c.official_id)
+        .join(m.questions, m.questions.c.id == m.question_respondents.c.question_id)
+        .where(m.questions.c.meeting_id == meeting_id)
+        .order_by(m.question_respondents.c.position)
+    )
+    for r in rows:
+        respondents.setdefault(r.question_id, []).append(Respondent(r.name, r.title))
+    qs = tuple(
+        Question(
+            q.id,
+            q.position,
+            q.title,
+            q.asker_id,
+            tuple(respondents.get(q.id, ())),
+            group_names.get(q.group_id, "") if q.group_id else "",
+        )
+        for q in await conn.execute(
+            select(m.questions).where(m.questions.c.meeting_id == meeting_id).order_by(m.questions.c.position)
+        )
+    )
+    return Setup(
+        meeting_id=meeting_id,
+        title=meeting.title,
+        body_name=body.name,
+        deputies=MappingProxyType(roster),
+        agenda=agenda,
+        questions=qs,
+        settings=settings_from_json(meeting.settings, BodyKind(body.kind)),
+    )
+
+
+async def load_events(conn: AsyncConnection, meeting_id: int, after_seq: int = 0) -> list[tuple[int, Event]]:
+    rows = await conn.execute(
+        select(m.events.c.seq, m.events.c.type, m.events.c.data)
+        .where(m.events.c.meeting_id == meeting_id, m.events.c.seq > after_seq)
+        .order_by(m.events.c.seq)
+    )
+    return [(r.seq, from_record(r.type, json.loads(r.data))) for r in rows]
+
+
+async def ballot_counts(conn: AsyncConnection, meeting_id: int) -> dict[int, dict[Choice, int]]:
+    rows = await conn.execute(
+        select(m.rating_ballots.c.question_id, m.rating_ballots.c.choice, func.count())
+        .where(m.rating_ballots.c.meeting_id == meeting_id)
+        .group_by(m.rating_ballots.c.question_id, m.rating_ballots.c.choice)
+    )
+    counts: dict[int, dict[Choice, int]] = {}
+    for question_id, choice, n in rows:
+        counts.setdefault(question_id, {c: 0 for c in Choice})[Choice(choice)] = n
+    return counts
+
+
+async def append_events(
+    conn: AsyncConnection,
+    meeting_id: int,
+    first_seq: int,
+    batch: Sequence[tuple[Event, str, str]],
+    now_ms: int,
+) -> None:
+    """Insert events (each with its actor and device) numbered from ``first_seq``."""
+    rows: list[dict[str, Any]] = []
+    receipts: list[dict[str, Any]] = []
+    ballots: list[dict[str, Any]] = []
+    for offset, (event, actor, device) in enumerate(batch):
+        type_name, data = to_record(event)
+        rows.append(
+            {
+                "meeting_id": meeting_id,
+                "seq": first_seq + offset,
+                "type": type_name,
+                "data": json.dumps(data, ensure_ascii=False),
+                "actor": actor,
+                "device": device[:200],
+                "created_ms": now_ms,
+            }
+        )
+        if isinstance(event, RatingCast):
+            assert event.choice is not None, "a new ballot always has its choice"
+            receipts.append(
+                {
+                    "meeting_id": meeting_id,
+                    "question_id": event.question_id,
+                    "deputy_id": event.deputy_id,
+                    "ballot_key": event.ballot_key,
+                }
+            )
+            ballots.append(
+                {
+                    "id": secrets.token_hex(16),
+                    "meeting_id": meeting_id,
+                    "question_id": event.question_id,
+                    "choice": event.choice.value,
+                }
+            )
+    await conn.execute(insert(m.events), rows)
+    if receipts:
+        await conn.execute(insert(m.rating_receipts), receipts)
+        # Sorted by the random id, so the order of insertion says nothing about who.
+        await conn.execute(insert(m.rating_ballots), sorted(ballots, key=lambda b: str(b["id"])))
+
+
+def bus_payload(meeting_id: int, first_seq: int, events: Sequence[Event], origin: str) -> str:
+    """What other processes receive: the events with their choices (never stored)."""
+    return json.dumps(
+        {
+            "meeting": meeting_id,
+            "first_seq": first_seq,
+            "origin": origin,
+            "events": [[type(e).__name__, to_data(e)] for e in events],
+        },
+        ensure_ascii=False,
+    )
+
+
+def parse_bus_payload(raw: str | bytes) -> tuple[int, int, str, list[Event]]:
+    d = json.loads(raw)
+    return int(d["meeting"]), int(d["first_seq"]), str(d["origin"]), [from_record(t, x) for t, x in d["events"]]

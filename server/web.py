@@ -1,0 +1,91 @@
+"""Helpers shared by the route modules: services, replies, CSRF, the device string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, Response
+
+from screens import messages as msg
+from screens import render
+from server.auth import Keys, LoginThrottle, StaffSession
+from server.bus import Bus
+from server.meetings import Meetings
+from server.settings import Settings
+
+STAFF_COOKIE = "wz_user"
+DEPUTY_COOKIE = "wz_deputy"
+SCREEN_COOKIE = "wz_screen"
+PAIR_COOKIE = "wz_pair"
+MAX_FORM_FIELD = 2000
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    bus: Bus
+    keys: Keys
+    meetings: Meetings
+    throttle: LoginThrottle
+    demo: bool = False
+
+
+def services(conn: HTTPConnection) -> Services:
+    s: Services = conn.app.state.services
+    return s
+
+
+def device(conn: HTTPConnection) -> str:
+    host = conn.client.host if conn.client else "?"
+    return f"{host} {conn.headers.get('user-agent', '')}"[:200]
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def flash(text: str, status: int = 400, *, kind: str = "error") -> HTMLResponse:
+    return HTMLResponse(render.page("flash", text=text, kind=kind), status_code=status)
+
+
+def message_page(text: str, status: int = 400, title: str = "提示") -> HTMLResponse:
+    return HTMLResponse(render.page("message", title=title, text=text), status_code=status)
+
+
+def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(render.page(name, **context), status_code=status)
+
+
+def staff(request: HTTPConnection) -> StaffSession | None:
+    return services(request).keys.read_staff(request.cookies.get(STAFF_COOKIE))
+
+
+async def form_of(request: Request) -> dict[str, str] | None:
+    """The form as plain strings; None when it is malformed or oversized."""
+    try:
+        form = await request.form(max_files=0, max_fields=50)
+    except Exception:
+        return None
+    out: dict[str, str] = {}
+    for key, value in form.items():
+        if not isinstance(value, str) or len(value) > MAX_FORM_FIELD:
+            return None
+        out[key] = value
+    return out
+
+
+def csrf_ok(request: Request, sid: str, form: dict[str, str] | None) -> bool:
+    token = request.headers.get("x-csrf-token") or (form or {}).get("csrf")
+    return services(request).keys.check_csrf(sid, token)
+
+
+def refused(code: str, status: int = 409) -> Response:
+    return flash(msg.refusal(code), status)
+
+
+def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/")

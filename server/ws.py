@@ -1,0 +1,101 @@
+"""The live channel: one websocket per screen.
+
+Protocol (client → server, JSON text frames):
+  {"type": "hello", "seq": N}   after (re)connecting: the last seq the page has seen
+  {"type": "time", "t0": T}     clock probe; doubles as the heartbeat
+Server → client: HTML with hx-swap-oob fragments, or JSON {"type": "time"|"hello"|"error"}.
+
+The socket joins its room at once (subscribe), but receives broadcasts only after its
+hello; the hello is answered with every fragment of the screen when the page is behind
+(snapshot), which replaces whole elements, so a repeat is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.hub import Connection, Room, time_reply
+from server.runtime import now_ms
+from server.store import MeetingNotFound
+from server.web import DEPUTY_COOKIE, SCREEN_COOKIE, STAFF_COOKIE, services
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 512
+POLICY_VIOLATION = 1008
+
+
+def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, int | None]:
+    svc = services(websocket)
+    if audience == "console":
+        session = svc.keys.read_staff(websocket.cookies.get(STAFF_COOKIE))
+        return (session is not None and bool(session.roles & {"chair", "staff", "admin"}), None)
+    if audience == "projector":
+        screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))
+        return (screen is not None and screen.meeting_id == meeting_id and screen.kind == "projector", None)
+    if audience == "deputy":
+        binding = svc.keys.read_deputy(websocket.cookies.get(DEPUTY_COOKIE))
+        card = svc.meetings.cards.get(binding.deputy_id) if binding else None
+        ok = (
+            binding is not None
+            and card is not None
+            and card.card_version == binding.card_version
+            and card.body_id == svc.meetings.body_of.get(meeting_id)
+        )
+        return (ok, binding.deputy_id if ok and binding else None)
+    return (False, None)
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    meeting_id = int(websocket.path_params["meeting_id"])
+    audience = websocket.path_params["audience"]
+    try:
+        room = await services(websocket).meetings.room(meeting_id)
+    except MeetingNotFound:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    allowed, deputy_id = _who(websocket, meeting_id, audience)
+    if not allowed:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    conn = Connection(websocket, audience, deputy_id)
+    room.add(conn)
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            reply = await _handle(room, conn, raw)
+            if reply:
+                conn.offer(reply)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("socket of meeting %s", meeting_id)
+    finally:
+        room.remove(conn)
+
+
+async def _handle(room: Room, conn: Connection, raw: str) -> str | None:
+    if len(raw) > MAX_MESSAGE:
+        return json.dumps({"type": "error", "message": "消息过长"})
+    try:
+        message = json.loads(raw)
+        kind = message["type"]
+    except (ValueError, KeyError, TypeError):
+        return json.dumps({"type": "error", "message": "无法识别的消息"})
+    if kind == "time":
+        t0 = message.get("t0")
+        return time_reply(t0 if isinstance(t0, int | float) else None, now_ms())
+    if kind == "hello":
+        seq = message.get("seq")
+        seq = seq if isinstance(seq, int) else -1
+        current = room.runtime.state.seq
+        snapshot = await room.snapshot(conn) if seq != current else None
+        conn.ready = True
+        if snapshot:
+            conn.offer(snapshot)
+        return json.dumps({"type": "hello", "seq": room.runtime.state.seq})
+    return json.dumps({"type": "error", "message": "无法识别的消息"})

@@ -1,0 +1,184 @@
+"""Who may send what (live/core.py ``authorize`` and live/commands.py ``ALLOWED_ROLES``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from live.commands import (
+    ALLOWED_ROLES,
+    Actor,
+    AdjustTimer,
+    AdvancePhase,
+    AnnounceAttendance,
+    CallQuestion,
+    CastRating,
+    CheckIn,
+    CheckInMethod,
+    ClearAttendance,
+    CloseCheckIn,
+    CloseRating,
+    Command,
+    MarkLeave,
+    OpenCheckIn,
+    OpenRating,
+    PauseTimer,
+    ResetTimer,
+    Role,
+    ShowOnProjector,
+    StartAgendaItem,
+    StartTimer,
+)
+from live.core import authorize
+from live.refusals import Refused
+from live.state import Choice, Focus, MeetingState, Phase
+from tests.live.conftest import (
+    CHAIR,
+    ITEM_1,
+    Q1,
+    STAFF,
+    all_present,
+    deputy,
+    open_checkin,
+    refused_code,
+    step,
+    to_phase,
+)
+
+# One instance of every command; the first test keeps it complete.
+SAMPLES: list[Command] = [
+    OpenCheckIn(),
+    CloseCheckIn(),
+    CheckIn(1, CheckInMethod.HALL_QR),
+    MarkLeave(1),
+    ClearAttendance(1),
+    AnnounceAttendance(),
+    StartAgendaItem(ITEM_1),
+    CallQuestion(Q1),
+    AdvancePhase(Phase.ANSWERING),
+    OpenRating(),
+    CastRating(1, Choice.SATISFIED, "k1"),
+    CloseRating(),
+    StartTimer(),
+    PauseTimer(),
+    AdjustTimer(30),
+    ResetTimer(),
+    ShowOnProjector(Focus.WELCOME),
+]
+
+# The table as DOMAIN.md describes it: deputies check themselves in and rate; staff
+# handle attendance; the chair runs the session.
+EVERYONE = {Role.CHAIR, Role.STAFF, Role.DEPUTY}
+CHAIR_OR_STAFF = {Role.CHAIR, Role.STAFF}
+EXPECTED_ROLES: dict[type, set[Role]] = {
+    OpenCheckIn: CHAIR_OR_STAFF,
+    CloseCheckIn: CHAIR_OR_STAFF,
+    CheckIn: EVERYONE,
+    MarkLeave: CHAIR_OR_STAFF,
+    ClearAttendance: CHAIR_OR_STAFF,
+    AnnounceAttendance: {Role.CHAIR},
+    StartAgendaItem: {Role.CHAIR},
+    CallQuestion: {Role.CHAIR},
+    AdvancePhase: {Role.CHAIR},
+    OpenRating: {Role.CHAIR},
+    CastRating: {Role.DEPUTY},
+    CloseRating: {Role.CHAIR},
+    StartTimer: {Role.CHAIR},
+    PauseTimer: {Role.CHAIR},
+    AdjustTimer: {Role.CHAIR},
+    ResetTimer: {Role.CHAIR},
+    ShowOnProjector: {Role.CHAIR},
+}
+
+DEPUTY_1 = deputy(1)
+
+
+def test_samples_cover_every_command() -> None:
+    assert {type(c) for c in SAMPLES} == set(ALLOWED_ROLES) == set(EXPECTED_ROLES)
+
+
+def test_allowed_roles_match_the_domain() -> None:
+    assert {k: set(v) for k, v in ALLOWED_ROLES.items()} == EXPECTED_ROLES
+
+
+@pytest.mark.parametrize("cmd", SAMPLES, ids=lambda c: type(c).__name__)
+@pytest.mark.parametrize("role", list(Role))
+def test_role_table_is_enforced(cmd: Command, role: Role) -> None:
+    actor = Actor(role, deputy_id=1 if role is Role.DEPUTY else None)
+    allowed = role in EXPECTED_ROLES[type(cmd)]
+    if allowed:
+        authorize(cmd, actor)
+    else:
+        with pytest.raises(Refused) as info:
+            authorize(cmd, actor)
+        assert info.value.code == "not_allowed"
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [c for c in SAMPLES if Role.DEPUTY not in EXPECTED_ROLES[type(c)]],
+    ids=lambda c: type(c).__name__,
+)
+def test_deputy_sending_a_chair_or_staff_command_is_refused_and_nothing_changes(
+    state: MeetingState, cmd: Command
+) -> None:
+    all_present(state)
+    to_phase(state, Phase.ANSWERING)
+    assert refused_code(state, cmd, DEPUTY_1) == "not_allowed"
+
+
+def test_deputy_refused_even_where_the_chair_would_succeed(state: MeetingState) -> None:
+    all_present(state)
+    to_phase(state, Phase.ANSWERING)
+    assert refused_code(state, OpenRating(), DEPUTY_1) == "not_allowed"
+    assert refused_code(state, AdvancePhase(Phase.FOLLOWUP_ASK), DEPUTY_1) == "not_allowed"
+    assert refused_code(state, PauseTimer(), DEPUTY_1) == "not_allowed"
+    step(state, OpenRating(), CHAIR)  # the chair may
+
+
+def test_deputy_cannot_check_in_another_deputy(state: MeetingState) -> None:
+    open_checkin(state)
+    assert refused_code(state, CheckIn(2, CheckInMethod.HALL_QR), DEPUTY_1) == "not_allowed"
+    assert not state.is_present(2)
+
+
+def test_deputy_cannot_rate_for_another_deputy(state: MeetingState) -> None:
+    all_present(state)
+    to_phase(state, Phase.RATING)
+    assert refused_code(state, CastRating(2, Choice.DISSATISFIED, "k"), DEPUTY_1) == "not_allowed"
+    assert state.ratings[Q1].voters == {}
+
+
+def test_deputy_cannot_use_the_staff_method(state: MeetingState) -> None:
+    open_checkin(state)
+    assert refused_code(state, CheckIn(1, CheckInMethod.STAFF), DEPUTY_1) == "not_allowed"
+    # even while check-in is closed, where the staff method would be the only way in
+    step(state, CloseCheckIn(), STAFF)
+    assert refused_code(state, CheckIn(1, CheckInMethod.STAFF), DEPUTY_1) == "not_allowed"
+
+
+def test_deputy_actor_without_an_id_is_refused(state: MeetingState) -> None:
+    open_checkin(state)
+    nobody = Actor(Role.DEPUTY, deputy_id=None)
+    assert refused_code(state, CheckIn(1, CheckInMethod.HALL_QR), nobody) == "not_allowed"
+
+
+@pytest.mark.parametrize("actor", [CHAIR, STAFF], ids=["chair", "staff"])
+def test_only_deputies_rate(state: MeetingState, actor: Actor) -> None:
+    all_present(state)
+    to_phase(state, Phase.RATING)
+    assert refused_code(state, CastRating(1, Choice.SATISFIED, "k1"), actor) == "not_allowed"
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [c for c in SAMPLES if EXPECTED_ROLES[type(c)] == {Role.CHAIR}],
+    ids=lambda c: type(c).__name__,
+)
+def test_staff_cannot_run_the_session(state: MeetingState, cmd: Command) -> None:
+    assert refused_code(state, cmd, STAFF) == "not_allowed"
+
+
+def test_authorization_comes_before_the_rules(state: MeetingState) -> None:
+    # The rules would say "checkin_not_open", but the sender may not ask at all.
+    assert refused_code(state, CloseCheckIn(), DEPUTY_1) == "not_allowed"
+    assert refused_code(state, CheckIn(2, CheckInMethod.HALL_QR), DEPUTY_1) == "not_allowed"

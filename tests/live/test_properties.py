@@ -1,0 +1,212 @@
+"""Random sessions: any command from any actor either works or is Refused, never anything
+else, and the meeting's invariants hold after every step."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from live.commands import (
+    ALLOWED_ROLES,
+    Actor,
+    AdjustTimer,
+    AdvancePhase,
+    AnnounceAttendance,
+    CallQuestion,
+    CastRating,
+    CheckIn,
+    CheckInMethod,
+    ClearAttendance,
+    CloseCheckIn,
+    CloseRating,
+    Command,
+    MarkLeave,
+    OpenCheckIn,
+    OpenRating,
+    PauseTimer,
+    ResetTimer,
+    Role,
+    ShowOnProjector,
+    StartAgendaItem,
+    StartTimer,
+)
+from live.core import apply, apply_all, decide
+from live.events import from_record, to_record
+from live.refusals import Refused
+from live.setup import BodyKind, Denominator, RatingRule
+from live.state import Choice, Focus, MeetingState, Phase, Presence, RatingResult, initial_state
+from tests.live.conftest import CHAIR, ITEM_1, ITEM_2, Q1, Q2, STAFF, make_setup, snapshot
+
+DEPUTIES = st.sampled_from([1, 2, 3, 4, 5, 6, 1, 2, 3, 99])
+KEYS = st.sampled_from(["a", "b", "k", "", "x" * 65, "x" * 64])
+
+COMMANDS: st.SearchStrategy[Command] = st.one_of(
+    st.just(OpenCheckIn()),
+    st.just(CloseCheckIn()),
+    st.builds(CheckIn, DEPUTIES, st.sampled_from(CheckInMethod)),
+    st.builds(MarkLeave, DEPUTIES),
+    st.builds(ClearAttendance, DEPUTIES),
+    st.just(AnnounceAttendance()),
+    st.builds(StartAgendaItem, st.sampled_from([ITEM_1, ITEM_2, 13])),
+    st.builds(CallQuestion, st.sampled_from([Q1, Q2, Q1, Q2, 103])),
+    st.builds(AdvancePhase, st.sampled_from(Phase), st.one_of(st.none(), DEPUTIES)),
+    st.builds(AdvancePhase, st.sampled_from([Phase.ANSWERING, Phase.FOLLOWUP_ASK, Phase.FOLLOWUP_REPLY])),
+    st.just(OpenRating()),
+    st.builds(CastRating, DEPUTIES, st.sampled_from(Choice), KEYS),
+    st.just(CloseRating()),
+    st.just(StartTimer()),
+    st.just(PauseTimer()),
+    st.builds(AdjustTimer, st.sampled_from([0, 1, -1, 30, -200, 3600, 3601, -3601])),
+    st.just(ResetTimer()),
+    st.builds(ShowOnProjector, st.sampled_from(Focus)),
+)
+
+
+@st.composite
+def moves(draw: st.DrawFn) -> tuple[Command, Actor, int]:
+    cmd = draw(COMMANDS)
+    own = getattr(cmd, "deputy_id", None)
+    natural = Actor(Role.DEPUTY, deputy_id=own) if Role.DEPUTY in ALLOWED_ROLES[type(cmd)] else CHAIR
+    if isinstance(cmd, CheckIn) and cmd.method is CheckInMethod.STAFF:
+        natural = STAFF
+    other = draw(
+        st.sampled_from(
+            [CHAIR, STAFF, Actor(Role.DEPUTY, deputy_id=1), Actor(Role.DEPUTY, deputy_id=4), Actor(Role.DEPUTY)]
+        )
+    )
+    actor = natural if draw(st.integers(0, 9)) else other
+    dt = draw(st.integers(0, 120_000))
+    return cmd, actor, dt
+
+
+SETUPS = st.builds(
+    lambda kind, denominator: make_setup(body_kind=kind, rating_rule=RatingRule(denominator=denominator)),
+    st.sampled_from(BodyKind),
+    st.sampled_from(Denominator),
+)
+
+
+def guided(state: MeetingState) -> list[tuple[Command, Actor]]:
+    """Commands that move the session on from where it stands, so that random runs reach
+    ratings and closed results instead of being refused at the first step."""
+    out: list[tuple[Command, Actor]] = [(StartTimer(), CHAIR), (PauseTimer(), CHAIR)]
+    absent = [d for d in state.setup.deputies if not state.is_present(d)]
+    if absent:
+        out += [(OpenCheckIn(), STAFF)]
+        out += [(CheckIn(d, CheckInMethod.HALL_QR), Actor(Role.DEPUTY, deputy_id=d)) for d in absent]
+        out += [(CheckIn(d, CheckInMethod.STAFF), STAFF) for d in absent[:2]]
+    if state.phase in (None, Phase.DONE, Phase.ANSWERING, Phase.FOLLOWUP_REPLY):
+        out += [(CallQuestion(Q1), CHAIR), (CallQuestion(Q2), CHAIR)]
+    if state.phase is Phase.ASKING:
+        out += [(AdvancePhase(Phase.ANSWERING), CHAIR)] * 3
+    if state.phase in (Phase.ANSWERING, Phase.FOLLOWUP_REPLY):
+        out += [(OpenRating(), CHAIR)] * 4 + [(AdvancePhase(Phase.FOLLOWUP_ASK, 3), CHAIR)]
+    if state.phase is Phase.FOLLOWUP_ASK:
+        out += [(AdvancePhase(Phase.FOLLOWUP_REPLY), CHAIR)] * 3
+    if state.phase is Phase.RATING:
+        for d in state.setup.deputies:
+            for key in ("a", "b"):
+                out.append((CastRating(d, Choice(list(Choice)[d % 3]), key), Actor(Role.DEPUTY, deputy_id=d)))
+        out += [(CloseRating(), CHAIR)] * 2
+    return out
+
+
+def draw_move(data: st.DataObject, state: MeetingState) -> tuple[Command, Actor, int]:
+    if data.draw(st.integers(0, 2), label="kind"):
+        cmd, actor = data.draw(st.sampled_from(guided(state)), label="guided")
+        dt = data.draw(st.integers(0, 120_000), label="dt")
+        return cmd, actor, dt
+    return data.draw(moves(), label="random")
+
+
+def check_invariants(s: MeetingState, closed: dict[int, RatingResult]) -> None:
+    present = sum(1 for p in s.attendance.values() if p is Presence.PRESENT)
+    leave = sum(1 for p in s.attendance.values() if p is Presence.LEAVE)
+    assert s.present_count + s.leave_count + s.absent_count == s.expected
+    assert s.present_count == present
+    assert s.leave_count == leave
+    assert s.absent_count >= 0
+    assert set(s.attendance) <= set(s.setup.deputies)
+
+    open_rounds = [q for q, r in s.ratings.items() if r.open]
+    assert len(open_rounds) <= 1
+    if open_rounds:
+        assert open_rounds == [s.question_id]
+        assert s.phase is Phase.RATING
+    if s.phase is Phase.RATING:
+        assert s.rating_open()
+    assert (s.phase is None) == (s.question_id is None)
+    if s.question_id is not None and s.phase is not Phase.DONE:
+        current = s.ratings.get(s.question_id)
+        assert current is None or current.result is None  # a rated question is never live again
+
+    for q, r in s.ratings.items():
+        assert r.question_id == q
+        assert sum(r.counts.values()) == len(r.voters)
+        assert set(r.voters) <= set(s.setup.deputies)
+        assert r.open == (r.result is None)
+        if r.result is not None:
+            assert r.result.cast == len(r.voters)
+            assert r.counts == dict(r.result.counts)
+    for q, result in closed.items():
+        assert s.ratings[q].result == result
+        assert not s.ratings[q].open
+    closed.update({q: r.result for q, r in s.ratings.items() if r.result is not None})
+
+    if s.timer.running:
+        assert s.timer.role is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(setup=SETUPS, data=st.data(), length=st.integers(0, 80), start=st.integers(0, 2**41))
+def test_random_sessions_keep_the_invariants(setup: Any, data: st.DataObject, length: int, start: int) -> None:
+    state = initial_state(setup)
+    shadow = initial_state(setup)
+    closed: dict[int, RatingResult] = {}
+    now = start
+    for _ in range(length):
+        cmd, actor, dt = draw_move(data, state)
+        now += dt
+        before = snapshot(state)
+        try:
+            events = decide(state, cmd, actor, now)
+        except Refused:
+            assert state == before
+            continue
+        assert state == before, "decide mutated the state"
+        apply_all(state, events)
+        for e in events:
+            name, data_ = json.loads(json.dumps(to_record(e)))
+            shadow = apply(shadow, from_record(name, data_))
+        check_invariants(state, closed)
+
+    # the log rebuilds the meeting, except the secret counts of a rating still open
+    for q, r in state.ratings.items():
+        assert shadow.ratings[q].voters == r.voters
+        if r.open:
+            assert sum(shadow.ratings[q].counts.values()) == 0
+            shadow.ratings[q].counts = dict(r.counts)
+    assert shadow == state
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), length=st.integers(0, 60))
+def test_a_deputy_never_changes_anything_but_its_own_record(data: st.DataObject, length: int) -> None:
+    """Whatever a deputy sends, only its own attendance and ballots can change."""
+    state = initial_state(make_setup())
+    now = 0
+    for _ in range(length):
+        cmd, actor, dt = draw_move(data, state)
+        now += dt
+        try:
+            events = decide(state, cmd, actor, now)
+        except Refused:
+            continue
+        if actor.role is Role.DEPUTY:
+            assert type(cmd) in (CheckIn, CastRating)
+            for e in events:
+                assert getattr(e, "deputy_id", None) == actor.deputy_id
+        apply_all(state, events)

@@ -1,0 +1,335 @@
+"""The satisfaction rating of an answer (live/ratings.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from live.commands import (
+    AdvancePhase,
+    CallQuestion,
+    CastRating,
+    CheckIn,
+    CheckInMethod,
+    ClearAttendance,
+    CloseRating,
+    MarkLeave,
+    OpenRating,
+)
+from live.core import decide
+from live.events import PhaseChanged, ProjectorFocused, RatingCast, RatingClosed, RatingOpened, TimerChanged
+from live.refusals import Refused
+from live.setup import Denominator, RatingRule, TimerRole
+from live.state import Choice, Focus, MeetingState, Phase, RatingResult, RatingRound
+from tests.live.conftest import (
+    CHAIR,
+    Q1,
+    Q2,
+    STAFF,
+    UNKNOWN_DEPUTY,
+    all_present,
+    check_in,
+    deputy,
+    fresh_state,
+    rate,
+    rated,
+    refuse,
+    refused_code,
+    step,
+    to_phase,
+    with_rule,
+)
+
+S, B, D = Choice.SATISFIED, Choice.BASIC, Choice.DISSATISFIED
+
+
+def zero() -> dict[Choice, int]:
+    return {S: 0, B: 0, D: 0}
+
+
+@pytest.fixture
+def voting(state: MeetingState) -> MeetingState:
+    """Everyone present, Q1 answered and its rating open."""
+    all_present(state)
+    return to_phase(state, Phase.RATING)
+
+
+# --- opening ---
+
+
+@pytest.mark.parametrize("start", [Phase.ANSWERING, Phase.FOLLOWUP_REPLY])
+def test_open_rating(state: MeetingState, start: Phase) -> None:
+    to_phase(state, start)
+    events = step(state, OpenRating(), now=10_000)
+    assert events == [
+        PhaseChanged(Phase.RATING, None),
+        RatingOpened(Q1),
+        TimerChanged(TimerRole.RATING, 60_000, True, 70_000, 60_000),
+    ]
+    assert state.phase is Phase.RATING
+    assert state.rating_open()
+    assert state.ratings == {Q1: RatingRound(Q1, open=True, voters={}, counts=zero(), result=None)}
+
+
+def test_open_without_question_refused(state: MeetingState) -> None:
+    assert refused_code(state, OpenRating()) == "no_question"
+
+
+@pytest.mark.parametrize("start", [Phase.ASKING, Phase.FOLLOWUP_ASK, Phase.DONE])
+def test_open_too_early_or_after_done_refused(state: MeetingState, start: Phase) -> None:
+    to_phase(state, start)
+    err = refuse(state, OpenRating())
+    assert err.code == "rating_not_yet"
+    assert err.params == {"current": start}
+
+
+def test_open_twice_refused(voting: MeetingState) -> None:
+    assert refused_code(voting, OpenRating()) == "rating_in_progress"
+
+
+# --- casting ---
+
+
+def test_cast(voting: MeetingState) -> None:
+    events = step(voting, CastRating(3, B, "ballot-3"), deputy(3))
+    assert events == [RatingCast(Q1, 3, "ballot-3", B)]
+    r = voting.ratings[Q1]
+    assert r.voters == {3: "ballot-3"}
+    assert r.counts == {S: 0, B: 1, D: 0}
+
+
+def test_voters_hold_ballot_keys_not_choices(voting: MeetingState) -> None:
+    rate(voting, 1, S, "a")
+    rate(voting, 2, D, "b")
+    assert voting.ratings[Q1].voters == {1: "a", 2: "b"}
+    assert not set(voting.ratings[Q1].voters.values()) & set(Choice)
+
+
+def test_every_present_deputy_rates_once(voting: MeetingState) -> None:
+    for i, c in zip(range(1, 7), [S, S, S, B, D, D], strict=True):
+        rate(voting, i, c)
+    assert voting.ratings[Q1].counts == {S: 3, B: 1, D: 2}
+    assert len(voting.ratings[Q1].voters) == 6
+
+
+def test_retry_with_same_key_counts_once(voting: MeetingState) -> None:
+    rate(voting, 2, S, "key-2")
+    assert step(voting, CastRating(2, S, "key-2"), deputy(2)) == []
+    assert step(voting, CastRating(2, D, "key-2"), deputy(2)) == []  # a retry never changes the choice
+    assert voting.ratings[Q1].counts == {S: 1, B: 0, D: 0}
+    assert voting.ratings[Q1].voters == {2: "key-2"}
+
+
+def test_second_ballot_with_different_key_refused(voting: MeetingState) -> None:
+    rate(voting, 2, S, "key-2")
+    assert refused_code(voting, CastRating(2, D, "other"), deputy(2)) == "already_rated"
+    assert refused_code(voting, CastRating(2, S, "other"), deputy(2)) == "already_rated"
+    assert voting.ratings[Q1].counts == {S: 1, B: 0, D: 0}
+
+
+@pytest.mark.parametrize("key", ["", "x" * 65, "x" * 200])
+def test_bad_ballot_key_refused(voting: MeetingState, key: str) -> None:
+    assert refused_code(voting, CastRating(2, S, key), deputy(2)) == "bad_ballot_key"
+
+
+def test_longest_ballot_key_accepted(voting: MeetingState) -> None:
+    assert step(voting, CastRating(2, S, "x" * 64), deputy(2)) == [RatingCast(Q1, 2, "x" * 64, S)]
+
+
+def test_unknown_deputy_refused(voting: MeetingState) -> None:
+    cmd = CastRating(UNKNOWN_DEPUTY, S, "k")
+    assert refused_code(voting, cmd, deputy(UNKNOWN_DEPUTY)) == "unknown_deputy"
+
+
+def test_rating_without_check_in_refused(state: MeetingState) -> None:
+    check_in(state, 1, 2)
+    to_phase(state, Phase.RATING)
+    assert refused_code(state, CastRating(3, S, "k3"), deputy(3)) == "not_checked_in"
+
+
+def test_deputy_on_leave_cannot_rate(state: MeetingState) -> None:
+    step(state, MarkLeave(3), STAFF)
+    to_phase(state, Phase.RATING)
+    assert refused_code(state, CastRating(3, S, "k3"), deputy(3)) == "not_checked_in"
+
+
+def test_deputy_checked_in_during_the_rating_may_rate(state: MeetingState) -> None:
+    to_phase(state, Phase.RATING)
+    assert refused_code(state, CastRating(3, S, "k3"), deputy(3)) == "not_checked_in"
+    step(state, CheckIn(3, CheckInMethod.STAFF), STAFF)
+    rate(state, 3, S)
+    assert state.ratings[Q1].counts[S] == 1
+
+
+def test_cleared_voter_keeps_the_one_ballot(voting: MeetingState) -> None:
+    rate(voting, 4, D, "k4")
+    step(voting, ClearAttendance(4), STAFF)
+    assert step(voting, CastRating(4, D, "k4"), deputy(4)) == []
+    assert refused_code(voting, CastRating(4, S, "new"), deputy(4)) == "already_rated"
+    assert voting.ratings[Q1].counts == {S: 0, B: 0, D: 1}
+
+
+@pytest.mark.parametrize("start", [None, Phase.ASKING, Phase.ANSWERING, Phase.FOLLOWUP_REPLY])
+def test_cast_while_no_rating_open_refused(state: MeetingState, start: Phase | None) -> None:
+    all_present(state)
+    if start is not None:
+        to_phase(state, start)
+    assert refused_code(state, CastRating(1, S, "k1"), deputy(1)) == "rating_not_open"
+
+
+def test_cast_after_close_refused(voting: MeetingState) -> None:
+    step(voting, CloseRating())
+    assert refused_code(voting, CastRating(1, S, "k1"), deputy(1)) == "rating_not_open"
+
+
+def test_cast_checks_the_key_before_anything_else(state: MeetingState) -> None:
+    assert refused_code(state, CastRating(UNKNOWN_DEPUTY, S, ""), deputy(UNKNOWN_DEPUTY)) == "bad_ballot_key"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG live/ratings.py decide_cast: rating_not_open is tested before the retry test, so a "
+    "ballot retried after the chair closed the rating is refused although it was counted; the "
+    "module docstring promises the same receipt for a retry",
+)
+def test_retry_after_close_gets_the_same_receipt(voting: MeetingState) -> None:
+    rate(voting, 2, S, "key-2")  # counted; the reply to the phone is lost
+    step(voting, CloseRating())
+    assert step(voting, CastRating(2, S, "key-2"), deputy(2)) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG live/commands.py CastRating has no question_id and live/ratings.py decide_cast "
+    "counts any ballot against whichever rating is open: a late retry of a Q1 ballot (same "
+    "ballot_key) is counted as a new ballot on Q2, with the choice meant for Q1",
+)
+def test_late_retry_of_an_earlier_questions_ballot_is_not_counted_on_the_next(state: MeetingState) -> None:
+    all_present(state)
+    to_phase(state, Phase.RATING, Q1)
+    rate(state, 2, D, "phone-2-ballot")
+    step(state, CloseRating())
+    to_phase(state, Phase.RATING, Q2)
+    try:
+        events = decide(state, CastRating(2, D, "phone-2-ballot"), deputy(2), 0)
+    except Refused:
+        events = []
+    assert not any(isinstance(e, RatingCast) for e in events)
+
+
+# --- closing ---
+
+
+def test_close_rating(voting: MeetingState) -> None:
+    for i, c in {1: S, 2: S, 3: S, 4: B}.items():
+        rate(voting, i, c)
+    events = step(voting, CloseRating(), now=70_000)  # opened at 0 with 60 s: 10 s over
+    assert events == [
+        RatingClosed(Q1, satisfied=3, basic=1, dissatisfied=0, base=6, grade=S),
+        PhaseChanged(Phase.DONE, None),
+        TimerChanged(TimerRole.RATING, 60_000, False, 0, -10_000),
+        ProjectorFocused(Focus.RESULT),
+    ]
+    r = voting.ratings[Q1]
+    assert not r.open
+    assert not voting.rating_open()
+    assert r.result == RatingResult(Q1, ((S, 3), (B, 1), (D, 0)), 6, S)
+    assert r.counts == {S: 3, B: 1, D: 0}
+    assert voting.phase is Phase.DONE
+    assert voting.focus is Focus.RESULT
+    assert not voting.timer.running
+    assert voting.timer.left_ms(999_999) == -10_000
+
+
+def test_close_when_nothing_open_refused(state: MeetingState) -> None:
+    assert refused_code(state, CloseRating()) == "rating_not_open"
+    to_phase(state, Phase.ANSWERING)
+    assert refused_code(state, CloseRating()) == "rating_not_open"
+
+
+def test_close_twice_refused(voting: MeetingState) -> None:
+    step(voting, CloseRating())
+    assert refused_code(voting, CloseRating()) == "rating_not_open"
+
+
+@pytest.mark.parametrize(
+    ("choices", "grade"),
+    [
+        ({1: S, 2: S, 3: S}, S),  # 3 of 6 members: half reached
+        ({1: S, 2: S, 3: B}, B),  # satisfied 2 < 3; satisfied + basic 3 reaches half
+        ({1: S, 2: S, 3: D, 4: D, 5: D, 6: D}, D),
+        ({1: S, 2: B}, D),  # all who rated were content, but fewer than half of all members
+        ({}, D),  # no votes, base is still the 6 members
+    ],
+)
+def test_close_grades_by_the_default_rule(state: MeetingState, choices: dict[int, Choice], grade: Choice) -> None:
+    rated(state, choices)
+    result = state.ratings[Q1].result
+    assert result is not None
+    assert result.grade is grade
+    assert result.base == 6
+
+
+def test_close_with_present_denominator_uses_presence_at_close() -> None:
+    s = with_rule(6, RatingRule(Denominator.PRESENT))
+    check_in(s, 1, 2, 3, 4)
+    to_phase(s, Phase.RATING)
+    rate(s, 1, S)
+    rate(s, 2, S)
+    result_events = step(s, CloseRating())
+    closed = result_events[0]
+    assert isinstance(closed, RatingClosed)
+    assert (closed.base, closed.grade) == (4, S)
+
+
+def test_close_with_cast_denominator_and_no_votes_has_no_grade() -> None:
+    s = with_rule(6, RatingRule(Denominator.CAST))
+    to_phase(s, Phase.DONE)
+    result = s.ratings[Q1].result
+    assert result is not None
+    assert (result.base, result.grade, result.cast) == (0, None, 0)
+
+
+def test_result_never_changes_after_close(state: MeetingState) -> None:
+    rated(state, {1: S, 2: B, 3: D})
+    result = state.ratings[Q1].result
+    to_phase(state, Phase.RATING, Q2)
+    rate(state, 4, S)
+    step(state, ClearAttendance(1), STAFF)
+    step(state, CloseRating())
+    assert state.ratings[Q1].result == result
+    assert refused_code(state, CallQuestion(Q1)) == "question_already_rated"
+
+
+def test_two_questions_rated_independently(state: MeetingState) -> None:
+    rated(state, {1: S, 2: S, 3: S}, Q1)
+    rated(state, {1: D, 2: D, 3: B, 4: B}, Q2)
+    r1, r2 = state.ratings[Q1].result, state.ratings[Q2].result
+    assert r1 is not None
+    assert r2 is not None
+    assert (r1.grade, r2.grade) == (S, D)
+    assert r2.counts == ((S, 0), (B, 2), (D, 2))
+    assert state.ratings[Q2].voters == {1: "k1", 2: "k2", 3: "k3", 4: "k4"}
+
+
+def test_rating_after_followups(state: MeetingState) -> None:
+    all_present(state)
+    to_phase(state, Phase.FOLLOWUP_REPLY)
+    step(state, AdvancePhase(Phase.FOLLOWUP_ASK, speaker_id=5))
+    step(state, AdvancePhase(Phase.FOLLOWUP_REPLY))
+    step(state, OpenRating())
+    rate(state, 5, B)
+    step(state, CloseRating())
+    assert state.ratings[Q1].result == RatingResult(Q1, ((S, 0), (B, 1), (D, 0)), 6, D)
+
+
+def test_nobody_may_rate_for_a_small_body_without_members() -> None:
+    s = fresh_state(0)
+    to_phase(s, Phase.DONE)
+    result = s.ratings[Q1].result
+    assert result is not None
+    assert (result.base, result.grade) == (0, None)
+
+
+def test_chair_close_is_not_a_deputy_command(voting: MeetingState) -> None:
+    assert refused_code(voting, CloseRating(), deputy(1)) == "not_allowed"
+    step(voting, CloseRating(), CHAIR)
