@@ -51,10 +51,10 @@ def decide_close(state: MeetingState, _: CloseCheckIn) -> list[Event]:
 
 def decide_check_in(state: MeetingState, cmd: CheckIn) -> list[Event]:
     _known(state, cmd.deputy_id)
+    if state.is_present(cmd.deputy_id):
+        return []  # already checked in (a retry, even after closing): the same receipt
     if cmd.method is CheckInMethod.HALL_QR and not state.checkin_open:
         raise Refused("checkin_not_open")
-    if state.is_present(cmd.deputy_id):
-        return []  # already checked in: the same receipt again, nothing new
     return [DeputyCheckedIn(cmd.deputy_id, cmd.method)]
 
 

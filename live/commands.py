@@ -95,9 +95,14 @@ class OpenRating:
 
 @dataclass(frozen=True)
 class CastRating:
-    """A deputy's rating. ``ballot_key`` makes a retry after a lost reply harmless."""
+    """A deputy's rating of one question.
+
+    ``question_id`` is the question the form was shown for, so a late form never counts
+    for the next question; ``ballot_key`` makes a retry after a lost reply harmless.
+    """
 
     deputy_id: int
+    question_id: int
     choice: Choice
     ballot_key: str
 

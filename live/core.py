@@ -105,11 +105,12 @@ def authorize(command: Command, actor: Actor) -> None:
     """Refuse a command its sender may not give; a deputy may act only for itself."""
     if actor.role not in ALLOWED_ROLES[type(command)]:
         raise Refused("not_allowed")
+    # Only the hall QR code records a deputy's own check-in; staff check-ins say so.
+    if isinstance(command, CheckIn) and (command.method is CheckInMethod.HALL_QR) != (actor.role is Role.DEPUTY):
+        raise Refused("not_allowed")
     if actor.role is Role.DEPUTY:
         own = getattr(command, "deputy_id", None)
         if own is None or own != actor.deputy_id:
-            raise Refused("not_allowed")
-        if isinstance(command, CheckIn) and command.method is not CheckInMethod.HALL_QR:
             raise Refused("not_allowed")
 
 

@@ -89,6 +89,8 @@ def decide_advance(state: MeetingState, cmd: AdvancePhase, now_ms: int) -> list[
             speaker = question.asker_id if question else None
         elif speaker not in state.setup.deputies:
             raise Refused("unknown_deputy")
+        elif not state.is_present(speaker):
+            raise Refused("speaker_not_present")
     elif speaker is not None:
         raise Refused("speaker_only_for_followup")
     events: list[Event] = [PhaseChanged(cmd.to, speaker), fresh(state, PHASE_TIMER[cmd.to], now_ms, running=True)]

@@ -46,14 +46,16 @@ def decide_cast(state: MeetingState, cmd: CastRating) -> list[Event]:
         raise Refused("bad_ballot_key")
     if cmd.deputy_id not in state.setup.deputies:
         raise Refused("unknown_deputy")
-    rating = state.current_rating()
-    if rating is None or not rating.open:
-        raise Refused("rating_not_open")
-    previous = rating.voters.get(cmd.deputy_id)
-    if previous is not None:
+    rating = state.ratings.get(cmd.question_id)
+    previous = rating.voters.get(cmd.deputy_id) if rating else None
+    if rating is not None and previous is not None:
+        # Checked before "is it still open": a retry after a lost reply gets the same
+        # receipt even when the chair has closed the rating in the meantime.
         if previous == cmd.ballot_key:
-            return []  # a retry after a lost reply: same receipt, no second ballot
+            return []
         raise Refused("already_rated")
+    if rating is None or not rating.open or cmd.question_id != state.question_id:
+        raise Refused("rating_not_open")
     if not state.is_present(cmd.deputy_id):
         raise Refused("not_checked_in")
     return [RatingCast(rating.question_id, cmd.deputy_id, cmd.ballot_key, cmd.choice)]

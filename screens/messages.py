@@ -22,6 +22,7 @@ REFUSALS: dict[str, str] = {
     "no_question": "当前没有进行中的问题。",
     "bad_phase_move": "当前环节不能直接进入该环节。",
     "speaker_only_for_followup": "只有追问环节需要指定发言代表。",
+    "speaker_not_present": "该代表尚未签到，不能发言追问。",
     "no_result_yet": "还没有测评结果可以展示。",
     "no_announcement": "尚未宣布出席情况。",
     "rating_not_yet": "答复结束后才能开始测评。",

@@ -104,4 +104,4 @@ def parse_rating(form: Mapping[str, str], deputy_id: int) -> CastRating:
     key = (form.get("ballot_key") or "").strip()
     if not key or len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
         raise BadInput("bad_field", "ballot_key")
-    return CastRating(deputy_id, choice, key)
+    return CastRating(deputy_id, _req(form, "question_id"), choice, key)

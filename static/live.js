@@ -13,6 +13,7 @@
   var socket = null;
   var heartbeat = null;
 
+  htmx.config.allowNestedOobSwaps = false;
   htmx.config.responseHandling = [
     { code: "204", swap: false },
     { code: "[23]..", swap: true },

@@ -108,7 +108,9 @@ def test_staff_checks_in_by_hand_while_closed(state: MeetingState, actor: Actor)
     events = step(state, CheckIn(4, BY_HAND), actor)
     assert events == [DeputyCheckedIn(4, BY_HAND)]
     assert state.is_present(4)
-    assert events[0].method is CheckInMethod.STAFF  # recorded as a hand check-in
+    first = events[0]
+    assert isinstance(first, DeputyCheckedIn)
+    assert first.method is CheckInMethod.STAFF  # recorded as a hand check-in
 
 
 def test_staff_checks_in_by_hand_while_open(state: MeetingState) -> None:

@@ -74,7 +74,13 @@ def moves(draw: st.DrawFn) -> tuple[Command, Actor, int]:
         natural = STAFF
     other = draw(
         st.sampled_from(
-            [CHAIR, STAFF, Actor(Role.DEPUTY, deputy_id=1), Actor(Role.DEPUTY, deputy_id=4), Actor(Role.DEPUTY)]
+            [
+                CHAIR,
+                STAFF,
+                Actor(Role.DEPUTY, deputy_id=1),
+                Actor(Role.DEPUTY, deputy_id=4),
+                Actor(Role.DEPUTY),
+            ]
         )
     )
     actor = natural if draw(st.integers(0, 9)) else other
@@ -162,7 +168,9 @@ def check_invariants(s: MeetingState, closed: dict[int, RatingResult]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(setup=SETUPS, data=st.data(), length=st.integers(0, 80), start=st.integers(0, 2**41))
-def test_random_sessions_keep_the_invariants(setup: Any, data: st.DataObject, length: int, start: int) -> None:
+def test_random_sessions_keep_the_invariants(
+    setup: Any, data: st.DataObject, length: int, start: int
+) -> None:
     state = initial_state(setup)
     shadow = initial_state(setup)
     closed: dict[int, RatingResult] = {}

@@ -8,7 +8,6 @@ imports of I/O-capable modules, calls of built-ins that reach outside the proces
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 import pytest
@@ -75,10 +74,10 @@ def problems(source: str) -> list[str]:
     return found
 
 
-def test_live_has_the_expected_modules() -> None:
+def test_the_check_sees_every_module() -> None:
+    """Guard against a vacuous pass: the parametrised checks below must run on live/."""
     names = {m.stem for m in MODULES}
-    expected = {"attendance", "commands", "core", "events", "questions", "ratings", "rules", "setup", "state"}
-    assert expected | {"__init__", "refusals", "timers"} <= names
+    assert {"attendance", "core", "events", "questions", "ratings", "rules", "state", "timers"} <= names
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
@@ -125,11 +124,7 @@ def test_checker_catches_io(source: str) -> None:
 
 
 def test_checker_accepts_pure_code() -> None:
-    src = "from __future__ import annotations\nfrom dataclasses import dataclass\ndef f(x):\n    return x + 1\n"
+    src = (
+        "from __future__ import annotations\nfrom dataclasses import dataclass\ndef f(x):\n    return x + 1\n"
+    )
     assert problems(src) == []
-
-
-def test_the_package_docstring_promises_what_this_test_checks() -> None:
-    text = (LIVE / "__init__.py").read_text(encoding="utf-8")
-    assert re.search(r"now_ms", text)
-    assert "test_purity" in text

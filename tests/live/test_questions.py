@@ -20,7 +20,6 @@ from live.questions import NEXT_PHASES
 from live.setup import TimerRole
 from live.state import Choice, Focus, MeetingState, Phase
 from tests.live.conftest import (
-    CHAIR,
     ITEM_1,
     ITEM_2,
     Q1,

@@ -261,7 +261,9 @@ def test_close_twice_refused(voting: MeetingState) -> None:
         ({}, D),  # no votes, base is still the 6 members
     ],
 )
-def test_close_grades_by_the_default_rule(state: MeetingState, choices: dict[int, Choice], grade: Choice) -> None:
+def test_close_grades_by_the_default_rule(
+    state: MeetingState, choices: dict[int, Choice], grade: Choice
+) -> None:
     rated(state, choices)
     result = state.ratings[Q1].result
     assert result is not None
@@ -322,7 +324,7 @@ def test_rating_after_followups(state: MeetingState) -> None:
     assert state.ratings[Q1].result == RatingResult(Q1, ((S, 0), (B, 1), (D, 0)), 6, D)
 
 
-def test_nobody_may_rate_for_a_small_body_without_members() -> None:
+def test_body_without_members_gets_no_grade() -> None:
     s = fresh_state(0)
     to_phase(s, Phase.DONE)
     result = s.ratings[Q1].result

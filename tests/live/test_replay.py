@@ -285,7 +285,9 @@ def test_replay_after_every_command() -> None:
 
 
 def test_replay_of_a_closed_session_is_exact() -> None:
-    script = [c for c in session_script() if not (isinstance(c[0], CastRating) and c[0].ballot_key[:2] == "q2")]
+    script = [
+        c for c in session_script() if not (isinstance(c[0], CastRating) and c[0].ballot_key[:2] == "q2")
+    ]
     script.append((CloseRating(), CHAIR, 1_300_000))
     live, log, _ = run(script)
     assert all(not r.open for r in live.ratings.values())

@@ -97,7 +97,9 @@ def counts(s: int = 0, b: int = 0, d: int = 0) -> dict[Choice, int]:
     return {S: s, B: b, D: d}
 
 
-def g(c: dict[Choice, int], rule: RatingRule | None = None, members: int = 48, present: int = 48) -> RatingResult:
+def g(
+    c: dict[Choice, int], rule: RatingRule | None = None, members: int = 48, present: int = 48
+) -> RatingResult:
     return grade(1, c, rule or RatingRule(), members, present)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from live.commands import AdjustTimer, AdvancePhase, CallQuestion, PauseTimer, ResetTimer, StartTimer
+from live.commands import AdjustTimer, AdvancePhase, CallQuestion, Command, PauseTimer, ResetTimer, StartTimer
 from live.events import TimerChanged
 from live.setup import TimerRole
 from live.state import MeetingState, Phase, Timer
@@ -33,9 +33,9 @@ def test_called_question_starts_its_timer(asking: MeetingState) -> None:
 
 
 @pytest.mark.parametrize("cmd", [StartTimer(), PauseTimer(), AdjustTimer(10), ResetTimer()])
-def test_no_timer_refused(state: MeetingState, cmd: object) -> None:
+def test_no_timer_refused(state: MeetingState, cmd: Command) -> None:
     assert state.timer.role is None
-    assert refused_code(state, cmd, now=T0) == "no_timer"  # type: ignore[arg-type]
+    assert refused_code(state, cmd, now=T0) == "no_timer"
 
 
 def test_no_timer_is_checked_before_the_adjustment(state: MeetingState) -> None:

@@ -1,0 +1,96 @@
+"""Every refusal code the core can give is known here and exercised by a test.
+
+The codes are read from live/*.py with ``ast`` (every ``Refused("...")``), so a new code
+added to the core without a test makes this fail.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from live.refusals import Refused
+
+HERE = Path(__file__).resolve().parent
+LIVE = HERE.parents[1] / "live"
+
+EXPECTED: dict[str, set[str]] = {
+    "attendance": {"unknown_deputy", "checkin_already_open", "checkin_not_open", "already_present"},
+    "core": {"not_allowed"},
+    "questions": {
+        "unknown_agenda_item",
+        "rating_in_progress",
+        "unknown_question",
+        "question_already_rated",
+        "no_question",
+        "bad_phase_move",
+        "unknown_deputy",
+        "speaker_only_for_followup",
+        "no_result_yet",
+        "no_announcement",
+    },
+    "ratings": {
+        "no_question",
+        "rating_in_progress",
+        "rating_not_yet",
+        "bad_ballot_key",
+        "unknown_deputy",
+        "rating_not_open",
+        "already_rated",
+        "not_checked_in",
+    },
+    "timers": {"no_timer", "timer_running", "timer_not_running", "bad_adjustment"},
+}
+
+TEST_FILE_FOR = {
+    "attendance": "test_attendance.py",
+    "core": "test_authorization.py",
+    "questions": "test_questions.py",
+    "ratings": "test_ratings.py",
+    "timers": "test_timers.py",
+}
+
+
+def codes_in(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Refused"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            value = node.args[0].value
+            assert isinstance(value, str)
+            found.add(value)
+    return found
+
+
+def test_every_refusal_in_live_is_a_literal_code() -> None:
+    for path in LIVE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Refused":
+                assert node.args, path.name
+                assert isinstance(node.args[0], ast.Constant), path.name
+                assert isinstance(node.args[0].value, str), path.name
+
+
+def test_the_core_gives_exactly_the_known_codes() -> None:
+    actual = {p.stem: codes_in(p) for p in LIVE.glob("*.py") if codes_in(p)}
+    assert actual == EXPECTED
+
+
+def test_each_code_is_asserted_in_its_modules_test_file() -> None:
+    for module, codes in EXPECTED.items():
+        text = (HERE / TEST_FILE_FOR[module]).read_text(encoding="utf-8")
+        for code in codes:
+            assert f'"{code}"' in text, f"{code} of live/{module}.py is not tested"
+
+
+def test_refused_carries_code_and_params() -> None:
+    err = Refused("bad_adjustment", limit=3600)
+    assert err.code == "bad_adjustment"
+    assert err.params == {"limit": 3600}
+    assert str(err) == "bad_adjustment"
+    assert repr(err) == "Refused('bad_adjustment', {'limit': 3600})"
