@@ -12,10 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Migrates the embedded SQLite database, loads the demo meeting, prints every screen's
+# address and serves on http://127.0.0.1:8000 (HOST=0.0.0.0 to let phones on the LAN in).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
-	$(BIN)/wenzheng db upgrade
-	$(BIN)/wenzheng demo
-	$(BIN)/wenzheng serve --demo
+	$(BIN)/wenzheng serve --demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check live server screens tests

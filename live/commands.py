@@ -44,6 +44,8 @@ class CloseCheckIn:
 
 @dataclass(frozen=True)
 class CheckIn:
+    """Check a deputy in: by the hall QR code (the deputy) or by hand (staff)."""
+
     deputy_id: int
     method: CheckInMethod
 
@@ -69,11 +71,15 @@ class AnnounceAttendance:
 
 @dataclass(frozen=True)
 class StartAgendaItem:
+    """Move the session to an agenda item."""
+
     item_id: int
 
 
 @dataclass(frozen=True)
 class CallQuestion:
+    """Call a question: its asker gets the floor and the asking timer starts."""
+
     question_id: int
 
 
@@ -119,7 +125,7 @@ class StartTimer:
 
 @dataclass(frozen=True)
 class PauseTimer:
-    pass
+    """Pause the current timer, keeping what is left."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,8 @@ class ResetTimer:
 
 @dataclass(frozen=True)
 class ShowOnProjector:
+    """Make the projector show a view of the chair's choosing."""
+
     focus: Focus
 
 

@@ -8,7 +8,7 @@ Both dispatch through tables keyed by type, so adding a command is one row.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from live import attendance, questions, ratings, timers
 from live.commands import (
@@ -106,7 +106,9 @@ def authorize(command: Command, actor: Actor) -> None:
     if actor.role not in ALLOWED_ROLES[type(command)]:
         raise Refused("not_allowed")
     # Only the hall QR code records a deputy's own check-in; staff check-ins say so.
-    if isinstance(command, CheckIn) and (command.method is CheckInMethod.HALL_QR) != (actor.role is Role.DEPUTY):
+    if isinstance(command, CheckIn) and (command.method is CheckInMethod.HALL_QR) != (
+        actor.role is Role.DEPUTY
+    ):
         raise Refused("not_allowed")
     if actor.role is Role.DEPUTY:
         own = getattr(command, "deputy_id", None)

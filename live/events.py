@@ -24,32 +24,40 @@ from live.state import Choice, Focus, Phase
 
 @dataclass(frozen=True)
 class CheckInOpened:
-    pass
+    """Check-in by hall QR code is open."""
 
 
 @dataclass(frozen=True)
 class CheckInClosed:
-    pass
+    """Check-in by hall QR code is closed."""
 
 
 @dataclass(frozen=True)
 class DeputyCheckedIn:
+    """A deputy is present (实到), and how they checked in."""
+
     deputy_id: int
     method: CheckInMethod
 
 
 @dataclass(frozen=True)
 class DeputyOnLeave:
+    """A deputy is on approved leave (请假)."""
+
     deputy_id: int
 
 
 @dataclass(frozen=True)
 class AttendanceCleared:
+    """A deputy is back to absent (a staff correction)."""
+
     deputy_id: int
 
 
 @dataclass(frozen=True)
 class AttendanceAnnounced:
+    """The attendance figures announced to the hall, frozen."""
+
     expected: int
     present: int
     leave: int
@@ -59,16 +67,22 @@ class AttendanceAnnounced:
 
 @dataclass(frozen=True)
 class AgendaItemStarted:
+    """The session moved to an agenda item."""
+
     item_id: int
 
 
 @dataclass(frozen=True)
 class QuestionCalled:
+    """A question is now the current one."""
+
     question_id: int
 
 
 @dataclass(frozen=True)
 class PhaseChanged:
+    """The current question entered a phase; the speaker for a follow-up."""
+
     phase: Phase
     speaker_id: int | None
 
@@ -86,11 +100,15 @@ class TimerChanged:
 
 @dataclass(frozen=True)
 class RatingOpened:
+    """The satisfaction rating of a question opened."""
+
     question_id: int
 
 
 @dataclass(frozen=True)
 class RatingCast:
+    """A deputy rated (the receipt); the choice is stored apart."""
+
     question_id: int
     deputy_id: int
     ballot_key: str
@@ -99,6 +117,8 @@ class RatingCast:
 
 @dataclass(frozen=True)
 class RatingClosed:
+    """The rating closed with its final counts, base and grade."""
+
     question_id: int
     satisfied: int
     basic: int
@@ -109,6 +129,8 @@ class RatingClosed:
 
 @dataclass(frozen=True)
 class ProjectorFocused:
+    """The projector switched to a view."""
+
     focus: Focus
 
 
@@ -177,8 +199,6 @@ def from_record(type_name: str, data: dict[str, Any]) -> Event:
     cls = EVENT_TYPES.get(type_name)
     if cls is None:
         raise ValueError(f"unknown event type {type_name!r}")
-    values = {
-        k: (_ENUM_FIELDS[k](v) if k in _ENUM_FIELDS and v is not None else v) for k, v in data.items()
-    }
+    values = {k: (_ENUM_FIELDS[k](v) if k in _ENUM_FIELDS and v is not None else v) for k, v in data.items()}
     event: Event = cls(**values)
     return event

@@ -93,7 +93,10 @@ def decide_advance(state: MeetingState, cmd: AdvancePhase, now_ms: int) -> list[
             raise Refused("speaker_not_present")
     elif speaker is not None:
         raise Refused("speaker_only_for_followup")
-    events: list[Event] = [PhaseChanged(cmd.to, speaker), fresh(state, PHASE_TIMER[cmd.to], now_ms, running=True)]
+    events: list[Event] = [
+        PhaseChanged(cmd.to, speaker),
+        fresh(state, PHASE_TIMER[cmd.to], now_ms, running=True),
+    ]
     if state.focus is not Focus.QUESTION:
         events.append(ProjectorFocused(Focus.QUESTION))
     return events

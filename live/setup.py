@@ -6,11 +6,11 @@ change it. It is loaded once when a meeting is opened and shared by every projec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Mapping
 
 
 class BodyKind(StrEnum):

@@ -102,7 +102,9 @@ class View:
         self.phase = state.phase.value if state.phase else None
         self.phase_label = msg.PHASES[state.phase] if state.phase else ""
         self.speaker = s.deputies.get(state.speaker_id) if state.speaker_id else None
-        self.asker = s.deputies.get(self.question.asker_id) if self.question and self.question.asker_id else None
+        self.asker = (
+            s.deputies.get(self.question.asker_id) if self.question and self.question.asker_id else None
+        )
         self.live_tally = s.settings.projector_live_tally
         t = state.timer
         self.timer = Timer(

@@ -62,7 +62,9 @@ class SecurityHeaders:
 async def index(request: Request) -> Response:
     svc = services(request)
     async with svc.engine.connect() as conn:
-        rows = (await conn.execute(select(m.meetings.c.id, m.meetings.c.title).order_by(m.meetings.c.id))).all()
+        rows = (
+            await conn.execute(select(m.meetings.c.id, m.meetings.c.title).order_by(m.meetings.c.id))
+        ).all()
         await conn.commit()
     return page("index", meetings=rows, user=staff(request))
 
@@ -128,7 +130,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             await holder["meetings"].refresh_all()
 
         bus: Bus = (
-            RedisBus(settings.redis_url, settings.redis_prefix, on_reconnect) if settings.redis_url else MemoryBus()
+            RedisBus(settings.redis_url, settings.redis_prefix, on_reconnect)
+            if settings.redis_url
+            else MemoryBus()
         )
         meetings = Meetings(engine, bus, keys, settings.public_url, settings.hall_code_seconds)
         holder["meetings"] = meetings
@@ -152,5 +156,3 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
 def app_from_env() -> Starlette:
     """Factory for uvicorn --factory (several workers import it)."""
     return create_app()
-
-

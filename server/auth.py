@@ -32,9 +32,8 @@ LOGIN_MAX_FAILURES = 5
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    return "scrypt${}${}${}${}${}".format(
-        SCRYPT_N, SCRYPT_R, SCRYPT_P, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    )
+    encoded = f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encoded}"
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -88,7 +87,9 @@ class Keys:
 
     # staff
     def staff_cookie(self, user_id: int, username: str, roles: frozenset[str]) -> str:
-        return self._session.dumps({"u": user_id, "n": username, "r": sorted(roles), "s": secrets.token_hex(8)})
+        return self._session.dumps(
+            {"u": user_id, "n": username, "r": sorted(roles), "s": secrets.token_hex(8)}
+        )
 
     def read_staff(self, cookie: str | None) -> StaffSession | None:
         if not cookie:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import socket
 import sys
 import time
 
@@ -36,7 +37,13 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
-                select(m.deputies.c.id, m.deputies.c.name, m.deputies.c.card_no, m.deputies.c.short_code, m.deputies.c.card_version)
+                select(
+                    m.deputies.c.id,
+                    m.deputies.c.name,
+                    m.deputies.c.card_no,
+                    m.deputies.c.short_code,
+                    m.deputies.c.card_version,
+                )
                 .order_by(m.deputies.c.id)
                 .limit(4)
             )
@@ -62,7 +69,10 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    shown_host = args.host
+    if args.host in ("0.0.0.0", "::"):
+        # Phones need an address they can reach; the host name's address is a fair guess.
+        shown_host = socket.gethostbyname(socket.gethostname())
     os.environ.setdefault("WENZHENG_PUBLIC_URL", f"http://{shown_host}:{args.port}")
     settings = load()
     if args.workers > 1 and not settings.redis_url:
@@ -110,7 +120,11 @@ async def _user_add(settings: Settings, name: str, roles: list[str], password: s
         found = (await conn.execute(select(m.users.c.id).where(m.users.c.username == name))).scalar()
         values = {"password_hash": hash_password(password), "roles": ",".join(sorted(set(roles)))}
         if found is None:
-            await conn.execute(insert(m.users).values(username=name, display_name=name, created_ms=int(time.time() * 1000), **values))
+            await conn.execute(
+                insert(m.users).values(
+                    username=name, display_name=name, created_ms=int(time.time() * 1000), **values
+                )
+            )
         else:
             await conn.execute(update(m.users).where(m.users.c.id == found).values(**values))
     await engine.dispose()
@@ -131,7 +145,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from server.bench import main as bench_main
 
-    return bench_main(args)
+    code: int = bench_main(args)
+    return code
 
 
 def parser() -> argparse.ArgumentParser:

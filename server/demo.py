@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import BodyKind, Settings
@@ -21,10 +21,34 @@ from server.store import settings_to_json
 BODY = "清溪镇第十七届人民代表大会"
 MEETING = "清溪镇第十七届人民代表大会第三次会议（年中人代会）"
 GROUPS = ["城东代表小组", "城西代表小组", "南塘代表小组", "北港代表小组", "新桥代表小组", "农场代表小组"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
 GIVEN = [
-    "建国", "秀英", "志强", "丽华", "海峰", "春梅", "国平", "晓燕", "卫东", "桂兰", "德明", "玉珍",
-    "文斌", "美玲", "振华", "红霞", "伟民", "淑芬", "立新", "慧敏", "永康", "雪琴", "金海", "爱华",
+    "建国",
+    "秀英",
+    "志强",
+    "丽华",
+    "海峰",
+    "春梅",
+    "国平",
+    "晓燕",
+    "卫东",
+    "桂兰",
+    "德明",
+    "玉珍",
+    "文斌",
+    "美玲",
+    "振华",
+    "红霞",
+    "伟民",
+    "淑芬",
+    "立新",
+    "慧敏",
+    "永康",
+    "雪琴",
+    "金海",
+    "爱华",
 ]
 OFFICIALS = [
     ("沈立群", "镇长", "清溪镇人民政府"),
@@ -56,6 +80,11 @@ class DemoInfo:
     chair_password: str
 
 
+async def _insert(conn: AsyncConnection, table: Table, **values: object) -> int:
+    result = await conn.execute(insert(table).values(**values).returning(table.c.id))
+    return int(result.scalar_one())
+
+
 def deputy_name(i: int) -> str:
     return SURNAMES[(i * 7) % len(SURNAMES)] + GIVEN[(i * 5 + i // 6) % len(GIVEN)]
 
@@ -65,16 +94,17 @@ async def load_demo(conn: AsyncConnection) -> DemoInfo:
     if existing is not None:
         return DemoInfo(existing, "chair", DEMO_PASSWORD)
     now = int(time.time() * 1000)
-    body_id = (await conn.execute(insert(m.bodies).values(name=BODY, kind=BodyKind.CONGRESS.value))).inserted_primary_key[0]
+    body_id = await _insert(conn, m.bodies, name=BODY, kind=BodyKind.CONGRESS.value)
     group_ids = []
     for pos, name in enumerate(GROUPS):
-        result = await conn.execute(insert(m.groups).values(body_id=body_id, name=name, position=pos))
-        group_ids.append(result.inserted_primary_key[0])
+        group_ids.append(await _insert(conn, m.groups, body_id=body_id, name=name, position=pos))
     deputy_ids: list[list[int]] = [[] for _ in GROUPS]
     for i in range(48):
         g = i % len(GROUPS)
-        result = await conn.execute(
-            insert(m.deputies).values(
+        deputy_ids[g].append(
+            await _insert(
+                conn,
+                m.deputies,
                 body_id=body_id,
                 group_id=group_ids[g],
                 name=deputy_name(i),
@@ -85,38 +115,40 @@ async def load_demo(conn: AsyncConnection) -> DemoInfo:
                 notes="",
             )
         )
-        deputy_ids[g].append(result.inserted_primary_key[0])
     official_ids = []
     for name, title, org in OFFICIALS:
-        result = await conn.execute(
-            insert(m.officials).values(body_id=body_id, name=name, title=title, organisation=org)
+        official_ids.append(
+            await _insert(conn, m.officials, body_id=body_id, name=name, title=title, organisation=org)
         )
-        official_ids.append(result.inserted_primary_key[0])
-    meeting_id = (
-        await conn.execute(
-            insert(m.meetings).values(
-                body_id=body_id, kind="mid_year", title=MEETING, settings=settings_to_json(Settings()), created_ms=now
-            )
-        )
-    ).inserted_primary_key[0]
+    meeting_id = await _insert(
+        conn,
+        m.meetings,
+        body_id=body_id,
+        kind="mid_year",
+        title=MEETING,
+        settings=settings_to_json(Settings()),
+        created_ms=now,
+    )
     for pos, (kind, title) in enumerate(AGENDA, start=1):
-        await conn.execute(insert(m.agenda_items).values(meeting_id=meeting_id, position=pos, kind=kind, title=title))
+        await conn.execute(
+            insert(m.agenda_items).values(meeting_id=meeting_id, position=pos, kind=kind, title=title)
+        )
     for pos, (title, group, respondents) in enumerate(QUESTIONS, start=1):
-        qid = (
-            await conn.execute(
-                insert(m.questions).values(
-                    meeting_id=meeting_id,
-                    position=pos,
-                    title=title,
-                    text="",
-                    asker_id=deputy_ids[group][0],
-                    group_id=group_ids[group],
-                )
-            )
-        ).inserted_primary_key[0]
+        qid = await _insert(
+            conn,
+            m.questions,
+            meeting_id=meeting_id,
+            position=pos,
+            title=title,
+            text="",
+            asker_id=deputy_ids[group][0],
+            group_id=group_ids[group],
+        )
         for rpos, official in enumerate(respondents):
             await conn.execute(
-                insert(m.question_respondents).values(question_id=qid, official_id=official_ids[official], position=rpos)
+                insert(m.question_respondents).values(
+                    question_id=qid, official_id=official_ids[official], position=rpos
+                )
             )
     exists = (await conn.execute(select(m.users.c.id).where(m.users.c.username == "chair"))).scalar()
     if exists is None:

@@ -17,8 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +84,7 @@ class Room:
         self._flush_at: float | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # -- membership -------------------------------------------------------------
     def add(self, conn: Connection) -> None:
@@ -109,7 +109,9 @@ class Room:
     def personal(self, view: View, deputy_id: int, *, oob: bool, notice: str = "") -> str:
         variant, question_id = deputy_variant(view.state, deputy_id)
         extras = self.extras("d-me", view)
-        return render.fragment("d-me", view, oob=oob, variant=variant, question_id=question_id, notice=notice, **extras)
+        return render.fragment(
+            "d-me", view, oob=oob, variant=variant, question_id=question_id, notice=notice, **extras
+        )
 
     async def snapshot(self, conn: Connection) -> str:
         """All fragments of the connection's screen, as of the current seq."""
@@ -124,6 +126,11 @@ class Room:
             return message
 
     # -- fan-out ----------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def on_events(self, state: MeetingState, first_seq: int, events: list[Event]) -> None:
         topics = topics_of(events)
         self._topics |= topics
@@ -136,12 +143,12 @@ class Room:
         if self._flush_handle:
             self._flush_handle.cancel()
         self._flush_at = due
-        self._flush_handle = loop.call_at(due, lambda: asyncio.ensure_future(self.flush()))
+        self._flush_handle = loop.call_at(due, lambda: self._spawn(self.flush()))
 
     def refresh_hall_code(self) -> None:
         """The hall QR rotates without an event; re-send it to the projectors."""
         self._topics.add("hall")
-        asyncio.ensure_future(self.flush())
+        self._spawn(self.flush())
 
     async def flush(self) -> None:
         self._flush_at = None
@@ -151,42 +158,46 @@ class Room:
         deputies, self._deputies = self._deputies, set()
         if not topics and not deputies:
             return
-        sends: list[tuple[set[Connection] | list[Connection], str]] = []
         async with self.runtime.lock:
             view = View(self.runtime.state)
-            for name, audience in AUDIENCES.items():
-                conns = [c for c in self.conns[name] if c.ready]
-                if not conns:
-                    continue
-                ids = stale(audience, view.state, topics)
-                if "hall" in topics and name == "projector" and "hall-qr" in audience.fragments(view.state):
-                    if "stage" not in ids:
-                        ids.append("hall-qr")
-                shared = self._render(audience, ids, view) if ids else ""
-                if audience.personal is None:
-                    if shared:
-                        sends.append((conns, shared))
-                    continue
-                everyone = bool(set().union(*(audience.topics.get(t, ()) for t in topics)) & {audience.personal})
-                by_variant: dict[tuple[str, int | None], str] = {}
-                for conn in conns:
-                    if conn.deputy_id is None:
-                        continue
-                    mine = ""
-                    if everyone or conn.deputy_id in deputies:
-                        key = deputy_variant(view.state, conn.deputy_id)
-                        if key not in by_variant:
-                            by_variant[key] = self.personal(view, conn.deputy_id, oob=True)
-                        mine = by_variant[key]
-                    message = "\n".join(p for p in (shared, mine) if p)
-                    if message:
-                        sends.append(([conn], message))
-        started = time.perf_counter()
+            sends = [send for name in AUDIENCES for send in self._messages(name, view, topics, deputies)]
         for conns, message in sends:
             for conn in conns:
                 if not conn.offer(message):
-                    asyncio.ensure_future(conn.close())
-        log.debug("flush %s: %.1f ms", topics, (time.perf_counter() - started) * 1000)
+                    self._spawn(conn.close())
+
+    def _messages(
+        self, name: str, view: View, topics: set[str], deputies: set[int]
+    ) -> list[tuple[list[Connection], str]]:
+        """The messages of one audience, each with the sockets that get the same string."""
+        conns = [c for c in self.conns[name] if c.ready]
+        if not conns:
+            return []
+        audience = AUDIENCES[name]
+        ids = stale(audience, view.state, topics)
+        hall_shown = "hall-qr" in audience.fragments(view.state)
+        if "hall" in topics and hall_shown and "stage" not in ids:
+            ids.append("hall-qr")
+        shared = self._render(audience, ids, view) if ids else ""
+        if audience.personal is None:
+            return [(conns, shared)] if shared else []
+        everyone = any(audience.personal in audience.topics.get(t, ()) for t in topics)
+        groups: dict[tuple[str, int | None] | None, list[Connection]] = {}
+        for conn in conns:
+            mine = conn.deputy_id is not None and (everyone or conn.deputy_id in deputies)
+            key = deputy_variant(view.state, conn.deputy_id) if mine and conn.deputy_id is not None else None
+            groups.setdefault(key, []).append(conn)
+        out: list[tuple[list[Connection], str]] = []
+        for key, members in groups.items():
+            if key is None:
+                if shared:
+                    out.append((members, shared))
+                continue
+            deputy_id = members[0].deputy_id
+            assert deputy_id is not None
+            personal = self.personal(view, deputy_id, oob=True)
+            out.append((members, f"{shared}\n{personal}" if shared else personal))
+        return out
 
 
 def time_reply(t0: Any, server_ms: int) -> str:

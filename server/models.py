@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-
     Column,
     ForeignKey,
     Integer,
@@ -173,4 +172,3 @@ screen_pairings = Table(
     Column("approved_by", String(64), nullable=True),
     Column("approved_ms", BigInteger, nullable=True),
 )
-

@@ -86,7 +86,9 @@ async def deputy_page(request: Request) -> Response:
     meeting_id = room.runtime.meeting_id
     binding = _binding(request, meeting_id)
     if binding is None:
-        return page("bind", meeting_id=meeting_id, hall_code="", error="", title=room.runtime.state.setup.title)
+        return page(
+            "bind", meeting_id=meeting_id, hall_code="", error="", title=room.runtime.state.setup.title
+        )
     svc = services(request)
     async with room.runtime.lock:
         view = View(room.runtime.state)
@@ -118,7 +120,9 @@ async def bind(request: Request) -> Response:
     card = _card_from_form(request, meeting_id, form)
     if card is None:
         title = room.runtime.state.setup.title
-        return page("bind", status=400, meeting_id=meeting_id, hall_code="", error=msg.edge("bad_card"), title=title)
+        return page(
+            "bind", status=400, meeting_id=meeting_id, hall_code="", error=msg.edge("bad_card"), title=title
+        )
     response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
     _bind(response, request, card)
     return response
@@ -167,7 +171,14 @@ async def hall_check_in(request: Request) -> Response:
         if card is None:
             title = room.runtime.state.setup.title
             code = request.path_params["code"]
-            return page("bind", status=400, meeting_id=meeting_id, hall_code=code, error=msg.edge("bad_card"), title=title)
+            return page(
+                "bind",
+                status=400,
+                meeting_id=meeting_id,
+                hall_code=code,
+                error=msg.edge("bad_card"),
+                title=title,
+            )
         deputy_id = card.deputy_id
     else:
         if not csrf_ok(request, binding.sid, form):

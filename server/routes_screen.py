@@ -54,12 +54,16 @@ async def _pairing(request: Request, meeting_id: int) -> Response:
         row = None
         if token:
             row = (
-                await conn.execute(select(m.screen_pairings).where(m.screen_pairings.c.request_token == token))
+                await conn.execute(
+                    select(m.screen_pairings).where(m.screen_pairings.c.request_token == token)
+                )
             ).first()
         if row is not None and row.meeting_id == meeting_id and row.approved_ms is not None:
             await conn.execute(delete(m.screen_pairings).where(m.screen_pairings.c.id == row.id))
             response = RedirectResponse(request.url.path, status_code=303)
-            set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, "projector"), SCREEN_COOKIE_AGE)
+            set_cookie(
+                response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, "projector"), SCREEN_COOKIE_AGE
+            )
             response.delete_cookie(PAIR_COOKIE, path="/")
             return response
         if row is None or row.meeting_id != meeting_id or row.created_ms < now - PAIRING_TTL_MS:
@@ -72,6 +76,6 @@ async def _pairing(request: Request, meeting_id: int) -> Response:
             )
         else:
             code = row.code
-    response = page("pairing", code=code, kind="投影屏")
-    set_cookie(response, PAIR_COOKIE, token, PAIRING_TTL_MS // 1000)
-    return response
+    pairing = page("pairing", code=code, kind="投影屏")
+    set_cookie(pairing, PAIR_COOKIE, token, PAIRING_TTL_MS // 1000)
+    return pairing

@@ -16,6 +16,7 @@ told the change was not recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -93,10 +94,8 @@ class MeetingRuntime:
     async def stop(self) -> None:
         if self._writer:
             self._writer.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-            except asyncio.CancelledError:
-                pass
 
     async def submit(self, command: Command, actor: Actor, device: str = "") -> list[Event]:
         """Decide, commit and publish one command; return its events after the commit.

@@ -82,7 +82,9 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
     body = (await conn.execute(select(m.bodies).where(m.bodies.c.id == meeting.body_id))).one()
     group_names = {
         g.id: g.name
-        for g in await conn.execute(select(m.groups.c.id, m.groups.c.name).where(m.groups.c.body_id == body.id))
+        for g in await conn.execute(
+            select(m.groups.c.id, m.groups.c.name).where(m.groups.c.body_id == body.id)
+        )
     }
     deputy_rows = await conn.execute(
         select(m.deputies.c.id, m.deputies.c.name, m.deputies.c.group_id, m.deputies.c.card_no)
@@ -93,7 +95,9 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
     agenda = tuple(
         AgendaItem(a.id, a.position, a.title, a.kind)
         for a in await conn.execute(
-            select(m.agenda_items).where(m.agenda_items.c.meeting_id == meeting_id).order_by(m.agenda_items.c.position)
+            select(m.agenda_items)
+            .where(m.agenda_items.c.meeting_id == meeting_id)
+            .order_by(m.agenda_items.c.position)
         )
     )
     respondents: dict[int, list[Respondent]] = {}
@@ -215,4 +219,9 @@ def bus_payload(meeting_id: int, first_seq: int, events: Sequence[Event], origin
 
 def parse_bus_payload(raw: str | bytes) -> tuple[int, int, str, list[Event]]:
     d = json.loads(raw)
-    return int(d["meeting"]), int(d["first_seq"]), str(d["origin"]), [from_record(t, x) for t, x in d["events"]]
+    return (
+        int(d["meeting"]),
+        int(d["first_seq"]),
+        str(d["origin"]),
+        [from_record(t, x) for t, x in d["events"]],
+    )
