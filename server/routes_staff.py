@@ -109,12 +109,19 @@ async def act(request: Request) -> Response:
         return flash(msg.edge("bad_request"), 400)
     if not csrf_ok(request, session.sid, form):
         return flash(msg.edge("csrf"), 403)
+    meeting_id = int(request.path_params["meeting_id"])
+    card_no = form.pop("speaker_card", "").strip()
+    if card_no:  # the chair names a follow-up speaker by the number on their card
+        card = services(request).meetings.card_by_number(meeting_id, card_no)
+        if card is None:
+            return flash(msg.edge("bad_field", field="追问代表卡号"), 400)
+        form["speaker_id"] = str(card.deputy_id)
     try:
         command = parse_action(form)
     except BadInput as bad:
         return flash(msg.edge(bad.code, field=bad.field) if bad.field else msg.edge(bad.code), 400)
     try:
-        room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
+        room = await services(request).meetings.room(meeting_id)
         await room.runtime.submit(command, _actor(session), device(request))
     except MeetingNotFound:
         return flash(msg.edge("no_meeting"), 404)

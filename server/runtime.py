@@ -122,11 +122,13 @@ class MeetingRuntime:
     async def _commit(self, batch: list[_Pending]) -> None:
         outcomes: list[tuple[_Pending, list[Event] | Refused]] = []
         published: list[Event] = []
+        caught: list[Event] = []
         async with self.lock:
+            caught_first = self.state.seq + 1
             first_seq = 0
             try:
                 async with meeting_write(self.engine, self.meeting_id) as conn:
-                    await self._catch_up(conn)
+                    caught = await self._catch_up(conn)
                     first_seq = self.state.seq + 1
                     now = now_ms()
                     rows: list[tuple[Event, str, str]] = []
@@ -150,12 +152,16 @@ class MeetingRuntime:
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(NotRecorded())
+                if caught:
+                    await self._listener(self.state, caught_first, caught, False)
                 return
         for p, outcome in outcomes:
             if isinstance(outcome, Refused):
                 p.future.set_exception(outcome)
             else:
                 p.future.set_result(outcome)
+        if caught:  # what other processes committed: our screens need it too
+            await self._listener(self.state, caught_first, caught, False)
         if published:
             await self._listener(self.state, first_seq, published, True)
 
@@ -204,7 +210,7 @@ class MeetingRuntime:
 
     async def refresh_locked(self) -> tuple[int, list[Event]] | None:
         first = self.state.seq + 1
-        async with self.engine.connect() as conn:
+        # Under the meeting's write lock, so the log and the ballot counts agree.
+        async with meeting_write(self.engine, self.meeting_id) as conn:
             missed = await self._catch_up(conn)
-            await conn.commit()
         return (first, missed) if missed else None
