@@ -138,8 +138,17 @@ def to_phase(state: MeetingState, phase: Phase, question_id: int = Q1, now: int 
     return state
 
 
-def rate(state: MeetingState, deputy_id: int, choice: Choice, key: str | None = None) -> list[Event]:
-    return step(state, CastRating(deputy_id, choice, key or f"k{deputy_id}"), deputy(deputy_id))
+def rate(
+    state: MeetingState,
+    deputy_id: int,
+    choice: Choice,
+    key: str | None = None,
+    question_id: int | None = None,
+) -> list[Event]:
+    """``deputy_id`` rates ``question_id``, by default the question being rated now."""
+    question = state.question_id if question_id is None else question_id
+    assert question is not None, "no question to rate"
+    return step(state, CastRating(deputy_id, question, choice, key or f"k{deputy_id}"), deputy(deputy_id))
 
 
 def rated(state: MeetingState, choices: dict[int, Choice], question_id: int = Q1) -> MeetingState:

@@ -122,7 +122,8 @@ def test_unknown_deputy_refused(state: MeetingState) -> None:
     open_checkin(state)
     assert refused_code(state, CheckIn(UNKNOWN_DEPUTY, BY_HAND), STAFF) == "unknown_deputy"
     assert refused_code(state, CheckIn(UNKNOWN_DEPUTY, QR), deputy(UNKNOWN_DEPUTY)) == "unknown_deputy"
-    assert refused_code(state, CheckIn(0, QR), STAFF) == "unknown_deputy"
+    assert refused_code(state, CheckIn(0, BY_HAND), STAFF) == "unknown_deputy"
+    assert refused_code(state, CheckIn(0, QR), deputy(0)) == "unknown_deputy"
 
 
 def test_repeated_qr_checkin_is_idempotent(state: MeetingState) -> None:
@@ -142,18 +143,22 @@ def test_repeated_checkin_any_method_is_idempotent(state: MeetingState) -> None:
     assert state.present_count == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG live/attendance.py decide_check_in: the checkin_not_open test runs before the "
-    "already-present test, so a deputy's retried QR check-in after check-in closed is refused "
-    "although the deputy is checked in; the module docstring says checking in twice is not an "
-    "error and the receipt is the same",
-)
 def test_retried_qr_checkin_after_close_gets_the_same_receipt(state: MeetingState) -> None:
     open_checkin(state)
     step(state, CheckIn(2, QR), deputy(2))  # the reply to the phone is lost
     step(state, CloseCheckIn(), CHAIR)
     assert step(state, CheckIn(2, QR), deputy(2)) == []  # the phone retries
+
+
+def test_qr_scan_after_close_by_a_deputy_checked_in_by_hand_changes_nothing(state: MeetingState) -> None:
+    check_in(state, 4)  # by staff, check-in never opened
+    assert step(state, CheckIn(4, QR), deputy(4)) == []
+    assert state.present_count == 1
+    # the "already present" answer is for present deputies only: a cleared one is refused again
+    step(state, ClearAttendance(4), STAFF)
+    assert refused_code(state, CheckIn(4, QR), deputy(4)) == "checkin_not_open"
+    step(state, MarkLeave(5), STAFF)
+    assert refused_code(state, CheckIn(5, QR), deputy(5)) == "checkin_not_open"
 
 
 def test_all_deputies_check_in(state: MeetingState) -> None:

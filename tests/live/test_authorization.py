@@ -29,6 +29,7 @@ from live.commands import (
     StartTimer,
 )
 from live.core import authorize
+from live.events import DeputyCheckedIn
 from live.refusals import Refused
 from live.state import Choice, Focus, MeetingState, Phase
 from tests.live.conftest import (
@@ -49,6 +50,7 @@ SAMPLES: list[Command] = [
     OpenCheckIn(),
     CloseCheckIn(),
     CheckIn(1, CheckInMethod.HALL_QR),
+    CheckIn(1, CheckInMethod.STAFF),
     MarkLeave(1),
     ClearAttendance(1),
     AnnounceAttendance(),
@@ -56,7 +58,7 @@ SAMPLES: list[Command] = [
     CallQuestion(Q1),
     AdvancePhase(Phase.ANSWERING),
     OpenRating(),
-    CastRating(1, Choice.SATISFIED, "k1"),
+    CastRating(1, Q1, Choice.SATISFIED, "k1"),
     CloseRating(),
     StartTimer(),
     PauseTimer(),
@@ -92,6 +94,16 @@ EXPECTED_ROLES: dict[type, set[Role]] = {
 DEPUTY_1 = deputy(1)
 
 
+def may_send(cmd: Command, role: Role) -> bool:
+    """The role table, and for a check-in also the method: the hall QR code is a deputy's
+    own way in, and a check-in by the chair or staff is recorded as one by hand."""
+    if role not in EXPECTED_ROLES[type(cmd)]:
+        return False
+    if isinstance(cmd, CheckIn):
+        return (cmd.method is CheckInMethod.HALL_QR) == (role is Role.DEPUTY)
+    return True
+
+
 def test_samples_cover_every_command() -> None:
     assert {type(c) for c in SAMPLES} == set(ALLOWED_ROLES) == set(EXPECTED_ROLES)
 
@@ -104,8 +116,7 @@ def test_allowed_roles_match_the_domain() -> None:
 @pytest.mark.parametrize("role", list(Role))
 def test_role_table_is_enforced(cmd: Command, role: Role) -> None:
     actor = Actor(role, deputy_id=1 if role is Role.DEPUTY else None)
-    allowed = role in EXPECTED_ROLES[type(cmd)]
-    if allowed:
+    if may_send(cmd, role):
         authorize(cmd, actor)
     else:
         with pytest.raises(Refused) as info:
@@ -144,7 +155,7 @@ def test_deputy_cannot_check_in_another_deputy(state: MeetingState) -> None:
 def test_deputy_cannot_rate_for_another_deputy(state: MeetingState) -> None:
     all_present(state)
     to_phase(state, Phase.RATING)
-    assert refused_code(state, CastRating(2, Choice.DISSATISFIED, "k"), DEPUTY_1) == "not_allowed"
+    assert refused_code(state, CastRating(2, Q1, Choice.DISSATISFIED, "k"), DEPUTY_1) == "not_allowed"
     assert state.ratings[Q1].voters == {}
 
 
@@ -154,6 +165,19 @@ def test_deputy_cannot_use_the_staff_method(state: MeetingState) -> None:
     # even while check-in is closed, where the staff method would be the only way in
     step(state, CloseCheckIn(), STAFF)
     assert refused_code(state, CheckIn(1, CheckInMethod.STAFF), DEPUTY_1) == "not_allowed"
+
+
+@pytest.mark.parametrize("actor", [CHAIR, STAFF], ids=["chair", "staff"])
+def test_chair_and_staff_cannot_use_the_qr_method(state: MeetingState, actor: Actor) -> None:
+    open_checkin(state)
+    assert refused_code(state, CheckIn(3, CheckInMethod.HALL_QR), actor) == "not_allowed"
+    assert not state.is_present(3)
+    step(state, CloseCheckIn(), STAFF)
+    assert refused_code(state, CheckIn(3, CheckInMethod.HALL_QR), actor) == "not_allowed"
+    # by hand is their way, open or closed, and it is recorded as such
+    assert step(state, CheckIn(3, CheckInMethod.STAFF), actor) == [DeputyCheckedIn(3, CheckInMethod.STAFF)]
+    # refused even where the deputy is already in and the rules would answer "nothing new"
+    assert refused_code(state, CheckIn(3, CheckInMethod.HALL_QR), actor) == "not_allowed"
 
 
 def test_deputy_actor_without_an_id_is_refused(state: MeetingState) -> None:
@@ -166,7 +190,7 @@ def test_deputy_actor_without_an_id_is_refused(state: MeetingState) -> None:
 def test_only_deputies_rate(state: MeetingState, actor: Actor) -> None:
     all_present(state)
     to_phase(state, Phase.RATING)
-    assert refused_code(state, CastRating(1, Choice.SATISFIED, "k1"), actor) == "not_allowed"
+    assert refused_code(state, CastRating(1, Q1, Choice.SATISFIED, "k1"), actor) == "not_allowed"
 
 
 @pytest.mark.parametrize(
@@ -179,6 +203,9 @@ def test_staff_cannot_run_the_session(state: MeetingState, cmd: Command) -> None
 
 
 def test_authorization_comes_before_the_rules(state: MeetingState) -> None:
-    # The rules would say "checkin_not_open", but the sender may not ask at all.
+    # The rules would say "checkin_not_open" (or let a check-in by hand through), but the
+    # sender may not ask at all.
     assert refused_code(state, CloseCheckIn(), DEPUTY_1) == "not_allowed"
     assert refused_code(state, CheckIn(2, CheckInMethod.HALL_QR), DEPUTY_1) == "not_allowed"
+    assert refused_code(state, CheckIn(2, CheckInMethod.HALL_QR), STAFF) == "not_allowed"
+    assert refused_code(state, CheckIn(1, CheckInMethod.STAFF), DEPUTY_1) == "not_allowed"

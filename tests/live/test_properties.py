@@ -34,7 +34,7 @@ from live.commands import (
     StartTimer,
 )
 from live.core import apply, apply_all, decide
-from live.events import from_record, to_record
+from live.events import RatingCast, from_record, to_record
 from live.refusals import Refused
 from live.setup import BodyKind, Denominator, RatingRule
 from live.state import Choice, Focus, MeetingState, Phase, Presence, RatingResult, initial_state
@@ -55,7 +55,7 @@ COMMANDS: st.SearchStrategy[Command] = st.one_of(
     st.builds(AdvancePhase, st.sampled_from(Phase), st.one_of(st.none(), DEPUTIES)),
     st.builds(AdvancePhase, st.sampled_from([Phase.ANSWERING, Phase.FOLLOWUP_ASK, Phase.FOLLOWUP_REPLY])),
     st.just(OpenRating()),
-    st.builds(CastRating, DEPUTIES, st.sampled_from(Choice), KEYS),
+    st.builds(CastRating, DEPUTIES, st.sampled_from([Q1, Q2, Q1, Q2, 103]), st.sampled_from(Choice), KEYS),
     st.just(CloseRating()),
     st.just(StartTimer()),
     st.just(PauseTimer()),
@@ -112,11 +112,17 @@ def guided(state: MeetingState) -> list[tuple[Command, Actor]]:
         out += [(OpenRating(), CHAIR)] * 4 + [(AdvancePhase(Phase.FOLLOWUP_ASK, 3), CHAIR)]
     if state.phase is Phase.FOLLOWUP_ASK:
         out += [(AdvancePhase(Phase.FOLLOWUP_REPLY), CHAIR)] * 3
-    if state.phase is Phase.RATING:
+    if state.phase is Phase.RATING and state.question_id is not None:
         for d in state.setup.deputies:
             for key in ("a", "b"):
-                out.append((CastRating(d, Choice(list(Choice)[d % 3]), key), Actor(Role.DEPUTY, deputy_id=d)))
+                cmd = CastRating(d, state.question_id, Choice(list(Choice)[d % 3]), key)
+                out.append((cmd, Actor(Role.DEPUTY, deputy_id=d)))
         out += [(CloseRating(), CHAIR)] * 2
+    # late ballots and retries for questions whose rating is closed
+    for q, r in state.ratings.items():
+        if not r.open:
+            for d in (1, 2):
+                out.append((CastRating(d, q, Choice.SATISFIED, "a"), Actor(Role.DEPUTY, deputy_id=d)))
     return out
 
 
@@ -185,6 +191,11 @@ def test_random_sessions_keep_the_invariants(
             assert state == before
             continue
         assert state == before, "decide mutated the state"
+        for e in events:
+            if isinstance(e, RatingCast):  # a ballot counts only for the question it names, open now
+                assert isinstance(cmd, CastRating)
+                assert e.question_id == cmd.question_id == state.question_id
+                assert state.rating_open()
         apply_all(state, events)
         for e in events:
             name, data_ = json.loads(json.dumps(to_record(e)))

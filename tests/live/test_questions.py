@@ -10,7 +10,11 @@ from live.commands import (
     AdvancePhase,
     AnnounceAttendance,
     CallQuestion,
+    CheckIn,
+    CheckInMethod,
+    ClearAttendance,
     CloseRating,
+    MarkLeave,
     OpenRating,
     ShowOnProjector,
     StartAgendaItem,
@@ -24,8 +28,10 @@ from tests.live.conftest import (
     ITEM_2,
     Q1,
     Q2,
+    STAFF,
     UNKNOWN_DEPUTY,
     all_present,
+    check_in,
     fresh_state,
     rate,
     rated,
@@ -169,12 +175,14 @@ def test_followup_defaults_to_the_asker(state: MeetingState) -> None:
 
 
 def test_followup_by_another_deputy(state: MeetingState) -> None:
+    check_in(state, 4)
     to_phase(state, Phase.ANSWERING)
     step(state, AdvancePhase(Phase.FOLLOWUP_ASK, speaker_id=4))
     assert state.speaker_id == 4
 
 
 def test_followup_reply_and_more_rounds(state: MeetingState) -> None:
+    check_in(state, 3, 5, 1)
     to_phase(state, Phase.ANSWERING)
     for speaker in (3, 5, 1):
         step(state, AdvancePhase(Phase.FOLLOWUP_ASK, speaker_id=speaker))
@@ -189,6 +197,38 @@ def test_followup_reply_and_more_rounds(state: MeetingState) -> None:
 def test_followup_by_unknown_deputy_refused(state: MeetingState) -> None:
     to_phase(state, Phase.ANSWERING)
     assert refused_code(state, AdvancePhase(Phase.FOLLOWUP_ASK, UNKNOWN_DEPUTY)) == "unknown_deputy"
+
+
+@pytest.mark.parametrize("start", [Phase.ANSWERING, Phase.FOLLOWUP_REPLY])
+def test_followup_by_a_deputy_not_checked_in_refused(state: MeetingState, start: Phase) -> None:
+    check_in(state, 3)
+    to_phase(state, start)
+    err = refuse(state, AdvancePhase(Phase.FOLLOWUP_ASK, speaker_id=4))
+    assert err.code == "speaker_not_present"
+    assert state.phase is start  # nothing moved: the floor and the clock stay where they were
+    step(state, CheckIn(4, CheckInMethod.STAFF), STAFF)
+    step(state, AdvancePhase(Phase.FOLLOWUP_ASK, speaker_id=4))
+    assert (state.phase, state.speaker_id) == (Phase.FOLLOWUP_ASK, 4)
+
+
+def test_followup_by_a_deputy_on_leave_or_cleared_refused(state: MeetingState) -> None:
+    check_in(state, 4)
+    step(state, MarkLeave(5), STAFF)
+    to_phase(state, Phase.ANSWERING)
+    assert refused_code(state, AdvancePhase(Phase.FOLLOWUP_ASK, speaker_id=5)) == "speaker_not_present"
+    step(state, ClearAttendance(4), STAFF)
+    assert refused_code(state, AdvancePhase(Phase.FOLLOWUP_ASK, speaker_id=4)) == "speaker_not_present"
+
+
+def test_unknown_speaker_is_checked_before_presence(state: MeetingState) -> None:
+    to_phase(state, Phase.ANSWERING)
+    assert refused_code(state, AdvancePhase(Phase.FOLLOWUP_ASK, UNKNOWN_DEPUTY)) == "unknown_deputy"
+    assert refused_code(state, AdvancePhase(Phase.FOLLOWUP_ASK, 4)) == "speaker_not_present"
+
+
+def test_bad_phase_move_checked_before_the_speakers_presence(state: MeetingState) -> None:
+    step(state, CallQuestion(Q1))
+    assert refused_code(state, AdvancePhase(Phase.FOLLOWUP_ASK, 4)) == "bad_phase_move"
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,16 @@ from live.commands import (
     MarkLeave,
     OpenRating,
 )
-from live.core import decide
-from live.events import PhaseChanged, ProjectorFocused, RatingCast, RatingClosed, RatingOpened, TimerChanged
+from live.core import apply_all, decide
+from live.events import (
+    PhaseChanged,
+    ProjectorFocused,
+    QuestionCalled,
+    RatingCast,
+    RatingClosed,
+    RatingOpened,
+    TimerChanged,
+)
 from live.refusals import Refused
 from live.setup import Denominator, RatingRule, TimerRole
 from live.state import Choice, Focus, MeetingState, Phase, RatingResult, RatingRound
@@ -90,7 +98,7 @@ def test_open_twice_refused(voting: MeetingState) -> None:
 
 
 def test_cast(voting: MeetingState) -> None:
-    events = step(voting, CastRating(3, B, "ballot-3"), deputy(3))
+    events = step(voting, CastRating(3, Q1, B, "ballot-3"), deputy(3))
     assert events == [RatingCast(Q1, 3, "ballot-3", B)]
     r = voting.ratings[Q1]
     assert r.voters == {3: "ballot-3"}
@@ -113,48 +121,48 @@ def test_every_present_deputy_rates_once(voting: MeetingState) -> None:
 
 def test_retry_with_same_key_counts_once(voting: MeetingState) -> None:
     rate(voting, 2, S, "key-2")
-    assert step(voting, CastRating(2, S, "key-2"), deputy(2)) == []
-    assert step(voting, CastRating(2, D, "key-2"), deputy(2)) == []  # a retry never changes the choice
+    assert step(voting, CastRating(2, Q1, S, "key-2"), deputy(2)) == []
+    assert step(voting, CastRating(2, Q1, D, "key-2"), deputy(2)) == []  # a retry never changes the choice
     assert voting.ratings[Q1].counts == {S: 1, B: 0, D: 0}
     assert voting.ratings[Q1].voters == {2: "key-2"}
 
 
 def test_second_ballot_with_different_key_refused(voting: MeetingState) -> None:
     rate(voting, 2, S, "key-2")
-    assert refused_code(voting, CastRating(2, D, "other"), deputy(2)) == "already_rated"
-    assert refused_code(voting, CastRating(2, S, "other"), deputy(2)) == "already_rated"
+    assert refused_code(voting, CastRating(2, Q1, D, "other"), deputy(2)) == "already_rated"
+    assert refused_code(voting, CastRating(2, Q1, S, "other"), deputy(2)) == "already_rated"
     assert voting.ratings[Q1].counts == {S: 1, B: 0, D: 0}
 
 
 @pytest.mark.parametrize("key", ["", "x" * 65, "x" * 200])
 def test_bad_ballot_key_refused(voting: MeetingState, key: str) -> None:
-    assert refused_code(voting, CastRating(2, S, key), deputy(2)) == "bad_ballot_key"
+    assert refused_code(voting, CastRating(2, Q1, S, key), deputy(2)) == "bad_ballot_key"
 
 
 def test_longest_ballot_key_accepted(voting: MeetingState) -> None:
-    assert step(voting, CastRating(2, S, "x" * 64), deputy(2)) == [RatingCast(Q1, 2, "x" * 64, S)]
+    assert step(voting, CastRating(2, Q1, S, "x" * 64), deputy(2)) == [RatingCast(Q1, 2, "x" * 64, S)]
 
 
 def test_unknown_deputy_refused(voting: MeetingState) -> None:
-    cmd = CastRating(UNKNOWN_DEPUTY, S, "k")
+    cmd = CastRating(UNKNOWN_DEPUTY, Q1, S, "k")
     assert refused_code(voting, cmd, deputy(UNKNOWN_DEPUTY)) == "unknown_deputy"
 
 
 def test_rating_without_check_in_refused(state: MeetingState) -> None:
     check_in(state, 1, 2)
     to_phase(state, Phase.RATING)
-    assert refused_code(state, CastRating(3, S, "k3"), deputy(3)) == "not_checked_in"
+    assert refused_code(state, CastRating(3, Q1, S, "k3"), deputy(3)) == "not_checked_in"
 
 
 def test_deputy_on_leave_cannot_rate(state: MeetingState) -> None:
     step(state, MarkLeave(3), STAFF)
     to_phase(state, Phase.RATING)
-    assert refused_code(state, CastRating(3, S, "k3"), deputy(3)) == "not_checked_in"
+    assert refused_code(state, CastRating(3, Q1, S, "k3"), deputy(3)) == "not_checked_in"
 
 
 def test_deputy_checked_in_during_the_rating_may_rate(state: MeetingState) -> None:
     to_phase(state, Phase.RATING)
-    assert refused_code(state, CastRating(3, S, "k3"), deputy(3)) == "not_checked_in"
+    assert refused_code(state, CastRating(3, Q1, S, "k3"), deputy(3)) == "not_checked_in"
     step(state, CheckIn(3, CheckInMethod.STAFF), STAFF)
     rate(state, 3, S)
     assert state.ratings[Q1].counts[S] == 1
@@ -163,8 +171,8 @@ def test_deputy_checked_in_during_the_rating_may_rate(state: MeetingState) -> No
 def test_cleared_voter_keeps_the_one_ballot(voting: MeetingState) -> None:
     rate(voting, 4, D, "k4")
     step(voting, ClearAttendance(4), STAFF)
-    assert step(voting, CastRating(4, D, "k4"), deputy(4)) == []
-    assert refused_code(voting, CastRating(4, S, "new"), deputy(4)) == "already_rated"
+    assert step(voting, CastRating(4, Q1, D, "k4"), deputy(4)) == []
+    assert refused_code(voting, CastRating(4, Q1, S, "new"), deputy(4)) == "already_rated"
     assert voting.ratings[Q1].counts == {S: 0, B: 0, D: 1}
 
 
@@ -173,36 +181,26 @@ def test_cast_while_no_rating_open_refused(state: MeetingState, start: Phase | N
     all_present(state)
     if start is not None:
         to_phase(state, start)
-    assert refused_code(state, CastRating(1, S, "k1"), deputy(1)) == "rating_not_open"
+    assert refused_code(state, CastRating(1, Q1, S, "k1"), deputy(1)) == "rating_not_open"
 
 
 def test_cast_after_close_refused(voting: MeetingState) -> None:
     step(voting, CloseRating())
-    assert refused_code(voting, CastRating(1, S, "k1"), deputy(1)) == "rating_not_open"
+    assert refused_code(voting, CastRating(1, Q1, S, "k1"), deputy(1)) == "rating_not_open"
 
 
 def test_cast_checks_the_key_before_anything_else(state: MeetingState) -> None:
-    assert refused_code(state, CastRating(UNKNOWN_DEPUTY, S, ""), deputy(UNKNOWN_DEPUTY)) == "bad_ballot_key"
+    assert (
+        refused_code(state, CastRating(UNKNOWN_DEPUTY, Q1, S, ""), deputy(UNKNOWN_DEPUTY)) == "bad_ballot_key"
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG live/ratings.py decide_cast: rating_not_open is tested before the retry test, so a "
-    "ballot retried after the chair closed the rating is refused although it was counted; the "
-    "module docstring promises the same receipt for a retry",
-)
 def test_retry_after_close_gets_the_same_receipt(voting: MeetingState) -> None:
     rate(voting, 2, S, "key-2")  # counted; the reply to the phone is lost
     step(voting, CloseRating())
-    assert step(voting, CastRating(2, S, "key-2"), deputy(2)) == []
+    assert step(voting, CastRating(2, Q1, S, "key-2"), deputy(2)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG live/commands.py CastRating has no question_id and live/ratings.py decide_cast "
-    "counts any ballot against whichever rating is open: a late retry of a Q1 ballot (same "
-    "ballot_key) is counted as a new ballot on Q2, with the choice meant for Q1",
-)
 def test_late_retry_of_an_earlier_questions_ballot_is_not_counted_on_the_next(state: MeetingState) -> None:
     all_present(state)
     to_phase(state, Phase.RATING, Q1)
@@ -210,10 +208,79 @@ def test_late_retry_of_an_earlier_questions_ballot_is_not_counted_on_the_next(st
     step(state, CloseRating())
     to_phase(state, Phase.RATING, Q2)
     try:
-        events = decide(state, CastRating(2, D, "phone-2-ballot"), deputy(2), 0)
+        events = decide(state, CastRating(2, Q1, D, "phone-2-ballot"), deputy(2), 0)
     except Refused:
         events = []
     assert not any(isinstance(e, RatingCast) for e in events)
+
+
+def test_late_retry_gets_the_same_receipt_while_the_next_rating_is_open(state: MeetingState) -> None:
+    all_present(state)
+    to_phase(state, Phase.RATING, Q1)
+    rate(state, 2, D, "phone-2-ballot")
+    step(state, CloseRating())
+    result = state.ratings[Q1].result
+    to_phase(state, Phase.RATING, Q2)
+    assert step(state, CastRating(2, Q1, D, "phone-2-ballot"), deputy(2)) == []
+    assert step(state, CastRating(2, Q1, S, "phone-2-ballot"), deputy(2)) == []  # the choice never changes
+    assert refused_code(state, CastRating(2, Q1, S, "another"), deputy(2)) == "already_rated"
+    assert state.ratings[Q1].result == result
+    assert state.ratings[Q1].voters == {2: "phone-2-ballot"}
+    assert state.ratings[Q2].voters == {}
+    assert state.ratings[Q2].counts == zero()
+    rate(state, 2, S, "q2-ballot")  # deputy 2 still has its own ballot for Q2
+    assert state.ratings[Q2].counts == {S: 1, B: 0, D: 0}
+
+
+@pytest.mark.parametrize("then", [None, Phase.ASKING, Phase.ANSWERING, Phase.RATING])
+def test_new_ballot_for_a_closed_rating_refused(state: MeetingState, then: Phase | None) -> None:
+    """Deputy 3 never rated Q1; a ballot for Q1 with a fresh key after the close counts nowhere."""
+    rated(state, {1: S, 2: S})
+    if then is not None:
+        to_phase(state, then, Q2)
+    result = state.ratings[Q1].result
+    assert refused_code(state, CastRating(3, Q1, D, "k3-late"), deputy(3)) == "rating_not_open"
+    assert state.ratings[Q1].result == result
+    assert state.ratings[Q1].voters == {1: "k1", 2: "k2"}
+    assert state.ratings[Q1].counts == {S: 2, B: 0, D: 0}
+    if then is Phase.RATING:
+        assert state.ratings[Q2].voters == {}
+        assert state.ratings[Q2].counts == zero()
+    else:
+        assert Q2 not in state.ratings
+
+
+@pytest.mark.parametrize("question_id", [Q2, 103, 3])
+def test_ballot_for_a_question_other_than_the_one_being_rated_refused(
+    voting: MeetingState, question_id: int
+) -> None:
+    """Q1 is being rated; a ballot naming another question (or no question) counts nowhere."""
+    cmd = CastRating(3, question_id, D, "k3")
+    assert refused_code(voting, cmd, deputy(3)) == "rating_not_open"
+    assert set(voting.ratings) == {Q1}
+    assert voting.ratings[Q1].voters == {}
+    assert voting.ratings[Q1].counts == zero()
+    rate(voting, 3, B, "k3")  # the refused ballot used up nothing, not even its key
+    assert voting.ratings[Q1].counts == {S: 0, B: 1, D: 0}
+
+
+def test_ballot_for_a_called_but_unrated_question_refused(state: MeetingState) -> None:
+    all_present(state)
+    to_phase(state, Phase.ANSWERING, Q1)  # Q1 was called, then the chair moved on
+    to_phase(state, Phase.RATING, Q2)
+    assert refused_code(state, CastRating(3, Q1, D, "k3"), deputy(3)) == "rating_not_open"
+    assert set(state.ratings) == {Q2}
+    assert state.ratings[Q2].voters == {}
+
+
+def test_open_rating_of_a_question_no_longer_current_takes_no_ballot(voting: MeetingState) -> None:
+    """Defence in depth: decide never leaves a rating open for a question that is not the
+    current one (CallQuestion is refused while a rating is open), so this state is forced
+    by applying an event directly."""
+    apply_all(voting, [QuestionCalled(Q2)])
+    assert voting.ratings[Q1].open
+    assert refused_code(voting, CastRating(3, Q1, D, "k3"), deputy(3)) == "rating_not_open"
+    assert voting.ratings[Q1].voters == {}
 
 
 # --- closing ---

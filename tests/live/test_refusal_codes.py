@@ -26,6 +26,7 @@ EXPECTED: dict[str, set[str]] = {
         "bad_phase_move",
         "unknown_deputy",
         "speaker_only_for_followup",
+        "speaker_not_present",
         "no_result_yet",
         "no_announcement",
     },

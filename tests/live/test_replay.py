@@ -150,7 +150,8 @@ Script = list[tuple[Command, Actor, int]]
 
 def session_script() -> Script:
     """Check-in, leave, correction, announcement, two questions with follow-ups and timers,
-    Q1 rated and closed, Q2's rating still open; includes refused and idempotent commands."""
+    Q1 rated and closed, Q2's rating still open; includes refused and idempotent commands,
+    late ones for Q1 among them."""
     d = deputy
     return [
         (StartAgendaItem(ITEM_2), CHAIR, 1_000),
@@ -178,13 +179,13 @@ def session_script() -> Script:
         (AdvancePhase(Phase.FOLLOWUP_ASK), CHAIR, 600_000),
         (AdvancePhase(Phase.FOLLOWUP_REPLY), CHAIR, 650_000),
         (OpenRating(), CHAIR, 700_000),
-        (CastRating(1, S, "q1-d1"), d(1), 701_000),
-        (CastRating(2, S, "q1-d2"), d(2), 702_000),
-        (CastRating(2, S, "q1-d2"), d(2), 702_500),  # retry
-        (CastRating(2, D, "q1-other"), d(2), 702_600),  # refused: already rated
-        (CastRating(5, D, "q1-d5"), d(5), 702_700),  # refused: on leave
-        (CastRating(3, B, "q1-d3"), d(3), 703_000),
-        (CastRating(6, D, "q1-d6"), d(6), 704_000),
+        (CastRating(1, Q1, S, "q1-d1"), d(1), 701_000),
+        (CastRating(2, Q1, S, "q1-d2"), d(2), 702_000),
+        (CastRating(2, Q1, S, "q1-d2"), d(2), 702_500),  # retry
+        (CastRating(2, Q1, D, "q1-other"), d(2), 702_600),  # refused: already rated
+        (CastRating(5, Q1, D, "q1-d5"), d(5), 702_700),  # refused: on leave
+        (CastRating(3, Q1, B, "q1-d3"), d(3), 703_000),
+        (CastRating(6, Q1, D, "q1-d6"), d(6), 704_000),
         (CallQuestion(Q2), CHAIR, 705_000),  # refused: rating in progress
         (CloseRating(), CHAIR, 790_000),
         (CallQuestion(Q1), CHAIR, 800_000),  # refused: already rated
@@ -194,8 +195,10 @@ def session_script() -> Script:
         (ResetTimer(), CHAIR, 960_000),
         (StartTimer(), CHAIR, 970_000),
         (OpenRating(), CHAIR, 1_200_000),
-        (CastRating(4, D, "q2-d4"), d(4), 1_201_000),
-        (CastRating(1, B, "q2-d1"), d(1), 1_202_000),
+        (CastRating(4, Q2, D, "q2-d4"), d(4), 1_201_000),
+        (CastRating(2, Q1, S, "q1-d2"), d(2), 1_201_500),  # late retry of a Q1 ballot: same receipt
+        (CastRating(4, Q1, S, "q1-d4"), d(4), 1_201_600),  # refused: Q1's rating is closed
+        (CastRating(1, Q2, B, "q2-d1"), d(1), 1_202_000),
     ]
 
 
@@ -233,13 +236,20 @@ def without_open_counts(state: MeetingState) -> MeetingState:
 
 def test_the_session_does_what_it_says() -> None:
     live, _, refusals = run(session_script())
-    assert refusals == ["already_rated", "not_checked_in", "rating_in_progress", "question_already_rated"]
+    assert refusals == [
+        "already_rated",
+        "not_checked_in",
+        "rating_in_progress",
+        "question_already_rated",
+        "rating_not_open",
+    ]
     assert live.announcement is not None
     assert (live.announcement.present, live.announcement.leave, live.announcement.absent) == (5, 1, 0)
     r1, r2 = live.ratings[Q1], live.ratings[Q2]
     assert r1.result is not None
     assert r1.result.counts == ((S, 2), (B, 1), (D, 1))
     assert r1.result.grade is B  # 2 of 6 satisfied < half; 3 of 6 satisfied or basic
+    assert r1.voters == {1: "q1-d1", 2: "q1-d2", 3: "q1-d3", 6: "q1-d6"}  # the late ballots added nobody
     assert r2.open
     assert r2.counts == {S: 0, B: 1, D: 1}
     assert (live.question_id, live.phase) == (Q2, Phase.RATING)
