@@ -21,7 +21,7 @@ from live.refusals import Refused
 from live.rules import grade
 from live.setup import TimerRole
 from live.state import Choice, Focus, MeetingState, Phase, RatingResult, RatingRound
-from live.timers import fresh, stopped
+from live.timers import cleared, fresh
 
 RATING_FROM: frozenset[Phase] = frozenset({Phase.ANSWERING, Phase.FOLLOWUP_REPLY})
 MAX_BALLOT_KEY = 64
@@ -82,7 +82,7 @@ def decide_close(state: MeetingState, _: CloseRating, now_ms: int) -> list[Event
             grade=result.grade,
         ),
         PhaseChanged(Phase.DONE, None),
-        stopped(state.timer, now_ms),
+        cleared(),
         ProjectorFocused(Focus.RESULT),
     ]
 

@@ -29,6 +29,11 @@ def fresh(state: MeetingState, role: TimerRole, now_ms: int, *, running: bool) -
     )
 
 
+def cleared() -> TimerChanged:
+    """No timer: the question is done, nobody has the floor."""
+    return TimerChanged(None, 0, False, 0, 0)
+
+
 def stopped(timer: Timer, now_ms: int) -> TimerChanged:
     left = timer.left_ms(now_ms)
     return TimerChanged(timer.role, timer.duration_ms, False, 0, left)

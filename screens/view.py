@@ -23,6 +23,11 @@ class TallyLine:
     percent: str  # "62.5%": a rate over the rule's base
     width: float  # bar width in percent of the base
 
+    @property
+    def bar(self) -> int:
+        """Whole percent for the bar's CSS class; a single vote still shows."""
+        return max(1, round(self.width)) if self.count else 0
+
 
 @dataclass(frozen=True)
 class Tally:

@@ -59,6 +59,10 @@ def _binding(request: Request, meeting_id: int) -> DeputyBinding | None:
     return binding
 
 
+def _to_phone(text: str, status: int, meeting_id: int) -> Response:
+    return message_page(text, status, back=f"/d/{meeting_id}", back_label="返回代表页面")
+
+
 def _bind(response: Response, request: Request, card: Card) -> None:
     cookie = services(request).keys.deputy_cookie(card.deputy_id, card.card_version)
     set_cookie(response, DEPUTY_COOKIE, cookie, DEPUTY_COOKIE_AGE)
@@ -142,7 +146,7 @@ async def hall(request: Request) -> Response:
     meeting_id = room.runtime.meeting_id
     status = _hall_status(request, meeting_id)
     if status != "ok":
-        return message_page(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400)
+        return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
     code = request.path_params["code"]
     binding = _binding(request, meeting_id)
     title = room.runtime.state.setup.title
@@ -160,7 +164,7 @@ async def hall_check_in(request: Request) -> Response:
     meeting_id = room.runtime.meeting_id
     status = _hall_status(request, meeting_id)
     if status != "ok":
-        return message_page(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400)
+        return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
     form = await form_of(request)
     if form is None:
         return message_page(msg.edge("bad_request"), 400)
@@ -189,9 +193,9 @@ async def hall_check_in(request: Request) -> Response:
             CheckIn(deputy_id, CheckInMethod.HALL_QR), Actor(Role.DEPUTY, deputy_id), device(request)
         )
     except Refused as refusal:
-        return message_page(msg.refusal(refusal.code), 409)
+        return _to_phone(msg.refusal(refusal.code), 409, meeting_id)
     except NotRecorded:
-        return message_page(msg.edge("not_recorded"), 503)
+        return _to_phone(msg.edge("not_recorded"), 503, meeting_id)
     response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
     if card is not None:
         _bind(response, request, card)

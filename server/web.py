@@ -52,8 +52,11 @@ def flash(text: str, status: int = 400, *, kind: str = "error") -> HTMLResponse:
     return HTMLResponse(render.page("flash", text=text, kind=kind), status_code=status)
 
 
-def message_page(text: str, status: int = 400, title: str = "提示") -> HTMLResponse:
-    return HTMLResponse(render.page("message", title=title, text=text), status_code=status)
+def message_page(
+    text: str, status: int = 400, title: str = "提示", back: str = "/", back_label: str = "返回首页"
+) -> HTMLResponse:
+    page_html = render.page("message", title=title, text=text, back=back, back_label=back_label)
+    return HTMLResponse(page_html, status_code=status)
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:

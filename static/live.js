@@ -148,6 +148,14 @@
     if (button) { e.preventDefault(); button.click(); }
   });
 
+  /* Forms that ask for it are emptied once the server accepted them. */
+  document.body.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.elt;
+    if (e.detail.successful && form && form.tagName === "FORM" && form.hasAttribute("data-reset-on-success")) {
+      form.reset();
+    }
+  });
+
   /* Console flash messages fade after a while. */
   document.body.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "c-flash") {

@@ -14,6 +14,7 @@ from live.commands import (
     CloseRating,
     MarkLeave,
     OpenRating,
+    StartTimer,
 )
 from live.core import apply_all, decide
 from live.events import (
@@ -293,9 +294,11 @@ def test_close_rating(voting: MeetingState) -> None:
     assert events == [
         RatingClosed(Q1, satisfied=3, basic=1, dissatisfied=0, base=6, grade=S),
         PhaseChanged(Phase.DONE, None),
-        TimerChanged(TimerRole.RATING, 60_000, False, 0, -10_000),
+        TimerChanged(None, 0, False, 0, 0),  # the question is done: no timer is left
         ProjectorFocused(Focus.RESULT),
     ]
+    assert voting.timer.role is None
+    assert refused_code(voting, StartTimer(), CHAIR) == "no_timer"
     r = voting.ratings[Q1]
     assert not r.open
     assert not voting.rating_open()

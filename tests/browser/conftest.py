@@ -1,0 +1,210 @@
+"""Fixtures for the Chromium tests: a real `wenzheng serve --demo` process and a browser.
+
+The server runs in its own process with its own data folder (SQLite, secret key), on a
+free port, exactly as an operator starts it; the links it prints (console, pre-paired
+projector, deputy invitations) are parsed from its stdout. Chromium is the system's
+(/usr/bin/chromium); Playwright's own browser download is never used.
+
+Screenshots of every screen at every step go to test-artifacts/browser/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+WENZHENG = ROOT / ".venv" / "bin" / "wenzheng"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START_TIMEOUT_S = 40
+
+
+@dataclass(frozen=True)
+class Invitation:
+    name: str
+    card_no: str
+    short_code: str
+    url: str
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    base: str
+    port: int
+    data_dir: Path
+    meeting_id: int
+    console_url: str
+    projector_url: str  # the pre-paired link with ?screen=...
+    deputy_url: str
+    invitations: tuple[Invitation, ...]
+    stdout: str
+    log_path: Path
+
+    @property
+    def secret(self) -> str:
+        return (self.data_dir / "secret_key").read_text().strip()
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Links:
+    meeting_id: int
+    console_url: str
+    projector_url: str
+    deputy_url: str
+    invitations: tuple[Invitation, ...]
+
+
+def parse_links(stdout: str) -> Links:
+    """The links `wenzheng serve --demo` prints, by what they are for."""
+    console = re.search(r"主持台\s+(http\S+/m/(\d+)/console)", stdout)
+    projector = re.search(r"投影屏\s+(http\S+/projector\?screen=\S+)", stdout)
+    deputy = re.search(r"代表手机页\s+(http\S+/d/\d+)", stdout)
+    invitations = tuple(
+        Invitation(name, card, code, url)
+        for name, card, code, url in re.findall(
+            r"^\s+(\S+)\s+卡号\s+(\d+)\s+验证码\s+(\d+)\s+(http\S+/i/\d+/\S+)\s*$", stdout, re.M
+        )
+    )
+    assert console and projector and deputy, f"the demo links were not printed:\n{stdout}"
+    return Links(int(console.group(2)), console.group(1), projector.group(1), deputy.group(1), invitations)
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[DemoServer]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    tmp = Path(tempfile.mkdtemp(prefix="wenzheng-browser-"))
+    data_dir = tmp / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+    env.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
+    out_path, log_path = tmp / "stdout.txt", tmp / "stderr.txt"
+    with out_path.open("wb") as out, log_path.open("wb") as err:
+        proc = subprocess.Popen(
+            [str(WENZHENG), "serve", "--demo", "--port", str(port)],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            cwd=tmp,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                output = f"{out_path.read_text()}\n{log_path.read_text()}"
+                pytest.fail(f"the server exited with {proc.returncode}:\n{output}")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"/healthz did not answer in {START_TIMEOUT_S} s:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        stdout = out_path.read_text()
+        links = parse_links(stdout)
+        yield DemoServer(
+            base=base,
+            port=port,
+            data_dir=data_dir,
+            meeting_id=links.meeting_id,
+            console_url=links.console_url,
+            projector_url=links.projector_url,
+            deputy_url=links.deputy_url,
+            invitations=links.invitations,
+            stdout=stdout,
+            log_path=log_path,
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """A fresh folder for this run's screenshots."""
+    if ARTIFACTS.exists():
+        for old in ARTIFACTS.glob("*.png"):
+            old.unlink()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@dataclass
+class Shots:
+    """Screenshots of several screens at once, numbered by step: <prefix>-NN-<step>-<screen>.png."""
+
+    folder: Path
+    prefix: str
+    step: int = 0
+    taken: list[Path] = field(default_factory=list)
+
+    async def take(self, name: str, screens: dict[str, Page]) -> None:
+        self.step += 1
+
+        async def one(screen: str, page: Page) -> None:
+            path = self.folder / f"{self.prefix}-{self.step:02d}-{name}-{screen}.png"
+            # The projector is a fixed 1920x1080 screen: what is not in the viewport is not seen.
+            await page.screenshot(path=str(path), full_page=screen != "projector", animations="disabled")
+            self.taken.append(path)
+
+        await asyncio.gather(*(one(screen, page) for screen, page in screens.items()))
+
+
+@pytest.fixture
+def shots(artifacts: Path, request: pytest.FixtureRequest) -> Shots:
+    prefix = request.node.name.removeprefix("test_")
+    return Shots(artifacts, prefix)
