@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,13 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_WINDOW_S = 300
 LOGIN_MAX_FAILURES = 5
+
+
+def same(a: str | bytes, b: str | bytes) -> bool:
+    """Constant-time comparison that also takes non-ASCII text (compare_digest does not)."""
+    a_bytes = a.encode() if isinstance(a, str) else a
+    b_bytes = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(a_bytes, b_bytes)
 
 
 def hash_password(password: str) -> str:
@@ -46,7 +53,7 @@ def verify_password(password: str, stored: str) -> bool:
     candidate = hashlib.scrypt(
         password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
     )
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
+    return same(candidate, base64.b64decode(digest))
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,7 @@ class Keys:
         return self._mac("csrf", sid, 32)
 
     def check_csrf(self, sid: str, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf(sid), token or "")
+        return bool(token) and same(self.csrf(sid), token or "")
 
     # the hall code
     def hall_code(self, meeting_id: int, window: int) -> str:
@@ -154,7 +161,7 @@ class Keys:
             window = int(window_hex, 16)
         except ValueError:
             return "invalid"
-        if not hmac.compare_digest(self.hall_code(meeting_id, window), code):
+        if not same(self.hall_code(meeting_id, window), code):
             return "invalid"
         current = int(now_s // window_s)
         return "ok" if current - 1 <= window <= current else "expired"
@@ -168,19 +175,24 @@ class LoginThrottle:
     """At most LOGIN_MAX_FAILURES failed logins per address and name in a window."""
 
     def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
+        q = self._failures.get(key, deque())
         while q and q[0] < now - LOGIN_WINDOW_S:
             q.popleft()
+        if not q:
+            self._failures.pop(key, None)  # forget keys with no recent failure
         return q
 
     def blocked(self, key: str, now: float | None = None) -> bool:
         return len(self._recent(key, now or time.monotonic())) >= LOGIN_MAX_FAILURES
 
     def failed(self, key: str, now: float | None = None) -> None:
-        self._recent(key, now or time.monotonic()).append(now or time.monotonic())
+        at = now or time.monotonic()
+        q = self._recent(key, at)
+        q.append(at)
+        self._failures[key] = q
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)

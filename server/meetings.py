@@ -31,6 +31,8 @@ from server.runtime import MeetingRuntime, load_state
 
 log = logging.getLogger(__name__)
 
+MAX_ID = 2**31
+
 
 @dataclass(frozen=True)
 class Card:
@@ -67,7 +69,15 @@ class Meetings:
         room = self.rooms.get(meeting_id)
         if room is not None:
             return room
+        if not 0 < meeting_id < MAX_ID:  # beyond any database's integer: no such meeting
+            raise store.MeetingNotFound(meeting_id)
         lock = self._loading.setdefault(meeting_id, asyncio.Lock())
+        try:
+            return await self._load(meeting_id, lock)
+        finally:
+            self._loading.pop(meeting_id, None)
+
+    async def _load(self, meeting_id: int, lock: asyncio.Lock) -> Room:
         async with lock:
             room = self.rooms.get(meeting_id)
             if room is not None:

@@ -6,6 +6,7 @@ and its fields with their types. :class:`BadInput` names the field that was wron
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -33,6 +34,7 @@ from live.commands import (
 from live.state import Choice, Focus, Phase
 
 MAX_INT = 10**9
+INTEGER = re.compile(r"-?[0-9]{1,10}")  # ASCII digits only: str.isdigit() admits "²"
 E = TypeVar("E", Focus, Choice)
 
 
@@ -49,7 +51,7 @@ def _int(form: Mapping[str, str], name: str, *, required: bool = True) -> int | 
         if required:
             raise BadInput("bad_field", name)
         return None
-    if not raw.lstrip("-").isdigit() or len(raw) > 10:
+    if not INTEGER.fullmatch(raw):
         raise BadInput("bad_field", name)
     value = int(raw)
     if abs(value) > MAX_INT:

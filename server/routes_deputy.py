@@ -7,7 +7,6 @@ can bind right there with the card number and short code, and is checked in at o
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from starlette.requests import Request
@@ -17,7 +16,7 @@ from live.commands import Actor, CheckIn, CheckInMethod, Role
 from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
-from server.auth import DeputyBinding
+from server.auth import DeputyBinding, same
 from server.hub import Room
 from server.meetings import Card
 from server.parse import BadInput, parse_rating
@@ -109,7 +108,7 @@ async def deputy_page(request: Request) -> Response:
 def _card_from_form(request: Request, meeting_id: int, form: dict[str, str]) -> Card | None:
     card = services(request).meetings.card_by_number(meeting_id, form.get("card_no", "").strip())
     code = form.get("short_code", "").strip()
-    if card is None or not hmac.compare_digest(card.short_code, code):
+    if card is None or not same(card.short_code, code):
         return None
     return card
 

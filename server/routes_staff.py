@@ -69,6 +69,9 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    session = staff(request)
+    if session is not None and not csrf_ok(request, session.sid, await form_of(request)):
+        return message_page(msg.edge("csrf"), 403)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(STAFF_COOKIE, path="/")
     return response

@@ -189,7 +189,9 @@ class MeetingRuntime:
         async with self.lock:
             if first_seq + len(events) - 1 <= self.state.seq:
                 return  # already have them (caught up from the log)
-            if first_seq != self.state.seq + 1:
+            # A gap, or ratings (which travel without their choice): read the log and the
+            # ballot counts together instead.
+            if first_seq != self.state.seq + 1 or any(isinstance(e, RatingCast) for e in events):
                 caught = await self.refresh_locked()
                 if caught is None:
                     return

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from live.events import Event, RatingCast, from_record, to_data, to_record
+from live.events import Event, RatingCast, from_record, to_record
 from live.setup import (
     DEFAULT_TIMER_SECONDS,
     AgendaItem,
@@ -205,13 +205,17 @@ async def append_events(
 
 
 def bus_payload(meeting_id: int, first_seq: int, events: Sequence[Event], origin: str) -> str:
-    """What other processes receive: the events with their choices (never stored)."""
+    """What other processes receive: the events as stored, without secret choices.
+
+    The bus may be watched by whoever can reach Redis, so a rating travels as a receipt
+    only; the receiving process recounts from ``rating_ballots``.
+    """
     return json.dumps(
         {
             "meeting": meeting_id,
             "first_seq": first_seq,
             "origin": origin,
-            "events": [[type(e).__name__, to_data(e)] for e in events],
+            "events": [list(to_record(e)) for e in events],
         },
         ensure_ascii=False,
     )

@@ -66,8 +66,14 @@ async def live_socket(websocket: WebSocket) -> None:
     room.add(conn)
     try:
         while True:
-            raw = await websocket.receive_text()
-            reply = await _handle(room, conn, raw)
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:  # a binary frame: the protocol is text only
+                conn.offer(json.dumps({"type": "error", "message": "无法识别的消息"}))
+                continue
+            reply = await _handle(room, conn, text)
             if reply:
                 conn.offer(reply)
     except WebSocketDisconnect:

@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("gen_protocol_doc", ROOT / "scripts" / "gen_protocol_doc.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_protocol_doc", ROOT / "scripts" / "gen_protocol_doc.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

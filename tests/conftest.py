@@ -1,0 +1,751 @@
+"""Shared fixtures and helpers for the integration tests (tests/test_*.py).
+
+Every test gets its own data folder (``WENZHENG_DATA_DIR``) with the demo meeting loaded
+through the real path: ``server.migrate.upgrade`` then ``server.demo.load_demo``. The
+database is SQLite in that folder unless a test module overrides the ``database_url``
+fixture (test_postgres.py does, with a database of its own per test).
+
+Three ways to reach the server, from the cheapest:
+
+- the runtime itself (:class:`server.runtime.MeetingRuntime`), in test_actions.py;
+- the ASGI app in process through Starlette's ``TestClient`` (``client`` fixture);
+- real ``wenzheng serve`` processes (``spawn`` fixture), driven over HTTP with httpx and
+  over websockets with the ``websockets`` sync client. Every process started is killed
+  by the fixture's finalizer.
+
+PostgreSQL and Redis are required, not optional: when they are unreachable the tests
+that need them fail with a message saying so (``make test`` starts both).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from starlette.exceptions import StarletteDeprecationWarning
+
+from live.commands import Actor, Command, Role
+from live.events import Event, RatingCast, from_record, to_record
+from live.refusals import Refused
+from live.state import MeetingState
+from server import models as m
+from server import store
+from server.auth import Keys
+from server.db import create_engine
+from server.demo import load_demo
+from server.migrate import upgrade
+from server.runtime import MeetingRuntime, load_state
+from server.settings import Settings, load
+
+# Starlette warns at import time that its test client runs on httpx rather than
+# httpx2; pytest turns warnings into errors, so the import is the one place it is
+# silenced, and only for that message.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=".*httpx.*", category=StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+ROOT = Path(__file__).resolve().parent.parent
+WENZHENG = ROOT / ".venv" / "bin" / "wenzheng"
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+CHAIR_ROLES = frozenset({"chair", "staff", "admin"})
+CHOICES = ("satisfied", "basic", "dissatisfied")
+
+
+# -- the data folder, settings and the demo ---------------------------------------------
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder; no WENZHENG_* setting leaks in from the environment."""
+    for name in list(os.environ):
+        if name.startswith("WENZHENG_"):
+            monkeypatch.delenv(name)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("WENZHENG_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def database_url(data_dir: Path) -> str:
+    """SQLite in the data folder; test_postgres.py overrides this fixture."""
+    return f"sqlite+aiosqlite:///{data_dir / 'wenzheng.db'}"
+
+
+@pytest.fixture
+def settings(data_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("WENZHENG_DATABASE_URL", database_url)
+    return load()
+
+
+async def _load_demo(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            info = await load_demo(conn)
+    finally:
+        await engine.dispose()
+    return int(info.meeting_id)
+
+
+def install_demo(url: str) -> int:
+    """Migrate and load the demo the way `wenzheng demo` does; returns the meeting id."""
+    upgrade(url)
+    return asyncio.run(_load_demo(url))
+
+
+@pytest.fixture
+def meeting_id(settings: Settings) -> int:
+    return install_demo(settings.database_url)
+
+
+@pytest.fixture
+def keys(settings: Settings) -> Keys:
+    return Keys(settings.secret_key)
+
+
+@pytest.fixture
+def client(settings: Settings, meeting_id: int) -> Iterator[TestClient]:
+    """The app in process, lifespan included; server errors come back as 500 answers."""
+    from server.app import create_app
+
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
+        yield c
+
+
+# -- PostgreSQL and Redis: required ------------------------------------------------------
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncio.wait_for(asyncpg.connect(PG_ADMIN_DSN), 5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A database of this test's own on the local PostgreSQL; dropped afterwards."""
+    name = f"wz_test_{secrets.token_hex(6)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(
+            f"PostgreSQL at {PG_HOST}:{PG_PORT} (user postgres, trust auth) is unreachable or refused "
+            f"CREATE DATABASE: {exc!r}. `make test` starts it (scripts/ensure-test-deps.sh).",
+            pytrace=False,
+        )
+    try:
+        yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A channel prefix of this test's own on the local Redis (which must be up)."""
+    import redis
+
+    prefix = f"wz_test_{secrets.token_hex(6)}"
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except Exception as exc:
+        client.close()
+        pytest.fail(
+            f"Redis at {REDIS_URL} is unreachable: {exc!r}. "
+            "`make test` starts it (scripts/ensure-test-deps.sh).",
+            pytrace=False,
+        )
+    try:
+        yield prefix
+    finally:
+        with contextlib.suppress(Exception):
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
+        client.close()
+
+
+# -- reading the database ----------------------------------------------------------------
+
+
+def plain_engine(url: str) -> AsyncEngine:
+    """An engine for checks: no pool, no write lock on reads (unlike server.db's)."""
+    return create_async_engine(url, poolclass=NullPool)
+
+
+async def table_counts(conn: AsyncConnection, meeting_id: int) -> dict[str, int]:
+    out = {}
+    for name, table in (("events", m.events), ("receipts", m.rating_receipts), ("ballots", m.rating_ballots)):
+        stmt = select(func.count()).select_from(table).where(table.c.meeting_id == meeting_id)
+        out[name] = int((await conn.execute(stmt)).scalar_one())
+    return out
+
+
+async def ballot_counts(conn: AsyncConnection, meeting_id: int, question_id: int) -> dict[str, int]:
+    rows = await conn.execute(
+        select(m.rating_ballots.c.choice, func.count())
+        .where(m.rating_ballots.c.meeting_id == meeting_id, m.rating_ballots.c.question_id == question_id)
+        .group_by(m.rating_ballots.c.choice)
+    )
+    found = {c: 0 for c in CHOICES}
+    found.update({choice: int(n) for choice, n in rows})
+    return found
+
+
+async def receipt_deputies(conn: AsyncConnection, meeting_id: int, question_id: int) -> dict[int, str]:
+    rows = await conn.execute(
+        select(m.rating_receipts.c.deputy_id, m.rating_receipts.c.ballot_key).where(
+            m.rating_receipts.c.meeting_id == meeting_id, m.rating_receipts.c.question_id == question_id
+        )
+    )
+    return {int(d): str(k) for d, k in rows}
+
+
+async def state_from_db(url_or_engine: str | AsyncEngine, meeting_id: int) -> MeetingState:
+    """A fresh fold of the meeting's event log (and ballot table)."""
+    engine = plain_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    try:
+        async with engine.connect() as conn:
+            state = await load_state(conn, meeting_id)
+            await conn.rollback()
+        return state
+    finally:
+        if isinstance(url_or_engine, str):
+            await engine.dispose()
+
+
+class Db:
+    """Synchronous reads for tests that drive a server (never inside a running loop)."""
+
+    def __init__(self, url: str, meeting_id: int) -> None:
+        self.url = url
+        self.meeting_id = meeting_id
+
+    def _run(self, fn: Callable[[AsyncConnection], Any]) -> Any:
+        async def go() -> Any:
+            engine = plain_engine(self.url)
+            try:
+                async with engine.connect() as conn:
+                    result = await fn(conn)
+                    await conn.rollback()
+                    return result
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(go())
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._run(lambda c: table_counts(c, self.meeting_id)))
+
+    def ballots(self, question_id: int) -> dict[str, int]:
+        return dict(self._run(lambda c: ballot_counts(c, self.meeting_id, question_id)))
+
+    def receipts(self, question_id: int) -> dict[int, str]:
+        return dict(self._run(lambda c: receipt_deputies(c, self.meeting_id, question_id)))
+
+    def state(self) -> MeetingState:
+        return asyncio.run(state_from_db(self.url, self.meeting_id))
+
+    def deputies(self) -> list[tuple[int, str, str]]:
+        """(id, card_no, short_code) of the demo body, by id."""
+
+        async def fn(conn: AsyncConnection) -> list[tuple[int, str, str]]:
+            rows = await conn.execute(
+                select(m.deputies.c.id, m.deputies.c.card_no, m.deputies.c.short_code).order_by(
+                    m.deputies.c.id
+                )
+            )
+            return [(int(a), str(b), str(c)) for a, b, c in rows]
+
+        return list(self._run(fn))
+
+
+@pytest.fixture
+def db(settings: Settings, meeting_id: int) -> Db:
+    return Db(settings.database_url, meeting_id)
+
+
+def meaningful(state: MeetingState) -> dict[str, Any]:
+    """The parts of a state that must survive a reload from the database."""
+    return {
+        "seq": state.seq,
+        "checkin_open": state.checkin_open,
+        "attendance": {k: v.value for k, v in sorted(state.attendance.items())},
+        "present": state.present_count,
+        "leave": state.leave_count,
+        "announcement": state.announcement,
+        "agenda_item_id": state.agenda_item_id,
+        "question_id": state.question_id,
+        "phase": state.phase,
+        "speaker_id": state.speaker_id,
+        "timer": dataclasses.asdict(state.timer),
+        "focus": state.focus,
+        "ratings": {
+            qid: {
+                "open": r.open,
+                "voters": dict(sorted(r.voters.items())),
+                "counts": {c.value: n for c, n in r.counts.items()},
+                "result": r.result,
+            }
+            for qid, r in sorted(state.ratings.items())
+        },
+    }
+
+
+# -- the runtime, checked against the database (verify_action) ---------------------------
+
+CHAIR = Actor(Role.CHAIR, user="chair")
+STAFF = Actor(Role.STAFF, user="staff")
+
+
+def deputy(deputy_id: int) -> Actor:
+    return Actor(Role.DEPUTY, deputy_id=deputy_id)
+
+
+@dataclasses.dataclass
+class Rig:
+    """A runtime over the demo meeting, and a separate engine to check the database."""
+
+    runtime: MeetingRuntime
+    check: AsyncEngine
+    meeting_id: int
+    published: list[tuple[int, list[Event], bool]] = dataclasses.field(default_factory=list)
+
+    @property
+    def state(self) -> MeetingState:
+        return self.runtime.state
+
+    async def counts(self) -> dict[str, int]:
+        async with self.check.connect() as conn:
+            out = await table_counts(conn, self.meeting_id)
+            await conn.rollback()
+        return out
+
+    async def stored_since(self, seq: int) -> list[tuple[int, Event]]:
+        async with self.check.connect() as conn:
+            out = await store.load_events(conn, self.meeting_id, seq)
+            await conn.rollback()
+        return out
+
+    async def fresh(self) -> MeetingState:
+        return await state_from_db(self.check, self.meeting_id)
+
+    async def verify(self, command: Command, actor: Actor = CHAIR) -> list[Event]:
+        """Submit; then the log holds exactly the events returned, and a reload equals memory."""
+        before = await self.counts()
+        seq_before = self.state.seq
+        events = await self.runtime.submit(command, actor, "pytest")
+        after = await self.counts()
+        assert after["events"] == before["events"] + len(events)
+        assert self.state.seq == seq_before + len(events)
+        stored = await self.stored_since(seq_before)
+        assert [s for s, _ in stored] == list(range(seq_before + 1, seq_before + 1 + len(events)))
+        # What is stored is what was returned, minus the secret choice of a ballot.
+        assert [e for _, e in stored] == [from_record(*to_record(e)) for e in events]
+        cast = sum(isinstance(e, RatingCast) for e in events)
+        assert after["receipts"] == before["receipts"] + cast
+        assert after["ballots"] == before["ballots"] + cast
+        assert meaningful(await self.fresh()) == meaningful(self.state)
+        return events
+
+    async def refuse(self, command: Command, actor: Actor, code: str) -> None:
+        """A refusal: the code is the one expected, and nothing changed anywhere."""
+        before, in_memory = await self.counts(), meaningful(self.state)
+        with pytest.raises(Refused) as refusal:
+            await self.runtime.submit(command, actor, "pytest")
+        assert refusal.value.code == code
+        assert await self.counts() == before
+        assert meaningful(self.state) == in_memory
+        assert meaningful(await self.fresh()) == in_memory
+
+    async def unchanged(self, command: Command, actor: Actor = CHAIR) -> None:
+        """An accepted no-op (a retry): no events, no rows."""
+        before = await self.counts()
+        assert await self.verify(command, actor) == []
+        assert await self.counts() == before
+
+
+@pytest.fixture
+async def rig(settings: Settings, meeting_id: int) -> AsyncIterator[Rig]:
+    engine = create_engine(settings.database_url)
+    check = plain_engine(settings.database_url)
+    async with engine.connect() as conn:
+        state = await load_state(conn, meeting_id)
+        await conn.rollback()
+    published: list[tuple[int, list[Event], bool]] = []
+
+    async def listener(_: MeetingState, first_seq: int, events: list[Event], local: bool) -> None:
+        published.append((first_seq, list(events), local))
+
+    runtime = MeetingRuntime(engine, state, listener)
+    runtime.start()
+    try:
+        yield Rig(runtime, check, meeting_id, published)
+    finally:
+        await runtime.stop()
+        await engine.dispose()
+        await check.dispose()
+
+
+# -- HTML fragments ----------------------------------------------------------------------
+
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
+Token = tuple[Any, ...]
+
+
+class _Fragments(HTMLParser):
+    """Every element with an id, as a token list (no hx-swap-oob, whitespace collapsed)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, list[Token]] = {}
+        self.attrs: dict[str, dict[str, str]] = {}
+        self._open: list[tuple[str, int, list[Token]]] = []
+        self._depth = 0
+
+    def _emit(self, token: Token) -> None:
+        for _, _, tokens in self._open:
+            tokens.append(token)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kept = {k: v or "" for k, v in attrs if k != "hx-swap-oob"}
+        token = ("<", tag, tuple(sorted(kept.items())))
+        el_id = kept.get("id")
+        if el_id and el_id not in self.attrs:
+            self.attrs[el_id] = kept
+        if tag in VOID:
+            self._emit(token)
+            if el_id:
+                self.found.setdefault(el_id, [token])
+            return
+        if el_id:
+            self._open.append((el_id, self._depth, []))
+        self._emit(token)
+        self._depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kept = {k: v or "" for k, v in attrs if k != "hx-swap-oob"}
+        self._emit(("<>", tag, tuple(sorted(kept.items()))))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        self._depth -= 1
+        self._emit(("</", tag))
+        if self._open and self._open[-1][1] == self._depth:
+            el_id, _, tokens = self._open.pop()
+            self.found.setdefault(el_id, tokens)
+
+    def handle_data(self, data: str) -> None:
+        text = " ".join(data.split())
+        if text:
+            self._emit(("text", text))
+
+
+def fragments(html: str) -> dict[str, list[Token]]:
+    parser = _Fragments()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def element_attrs(html: str, el_id: str) -> dict[str, str]:
+    parser = _Fragments()
+    parser.feed(html)
+    parser.close()
+    return parser.attrs.get(el_id, {})
+
+
+def page_seq(html: str) -> int:
+    found = re.search(r"<body[^>]*\sdata-seq=\"(-?\d+)\"", html)
+    assert found, "the page has no data-seq on its body"
+    return int(found.group(1))
+
+
+def tally_of(html: str) -> dict[str, int]:
+    """The counts shown in a console's c-tally fragment (plus "cast")."""
+    section = re.search(r'<section id="c-tally".*?</section>', html, re.S)
+    assert section, "no c-tally fragment"
+    counts = {c: int(n) for c, n in re.findall(r'data-choice="(\w+)">(\d+)<', section.group(0))}
+    cast = re.search(r'id="c-cast">(\d+)<', section.group(0))
+    if cast:
+        counts["cast"] = int(cast.group(1))
+    return counts
+
+
+# -- talking to the app over HTTP --------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Hall:
+    """The people in the hall, as HTTP clients of one server (or the TestClient)."""
+
+    http: httpx.Client
+    keys: Keys
+    meeting_id: int
+    staff_cookie: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.staff_cookie:
+            self.staff_cookie = self.keys.staff_cookie(1, "chair", CHAIR_ROLES)
+        self._deputies: dict[int, str] = {}
+
+    # who
+    def chair_headers(self) -> dict[str, str]:
+        session = self.keys.read_staff(self.staff_cookie)
+        assert session is not None
+        return {"cookie": f"wz_user={self.staff_cookie}", "x-csrf-token": self.keys.csrf(session.sid)}
+
+    def deputy_cookie(self, deputy_id: int) -> str:
+        if deputy_id not in self._deputies:
+            self._deputies[deputy_id] = self.keys.deputy_cookie(deputy_id, 1)
+        return self._deputies[deputy_id]
+
+    def deputy_headers(self, deputy_id: int) -> dict[str, str]:
+        cookie = self.deputy_cookie(deputy_id)
+        binding = self.keys.read_deputy(cookie)
+        assert binding is not None
+        return {"cookie": f"wz_deputy={cookie}", "x-csrf-token": self.keys.csrf(binding.sid)}
+
+    def screen_headers(self) -> dict[str, str]:
+        return {"cookie": f"wz_screen={self.keys.screen_cookie(self.meeting_id, 'projector')}"}
+
+    # what they do
+    def act(self, cmd: str, **fields: Any) -> httpx.Response:
+        data = {"cmd": cmd, **{k: str(v) for k, v in fields.items()}}
+        return self.http.post(f"/m/{self.meeting_id}/act", data=data, headers=self.chair_headers())
+
+    def act_ok(self, cmd: str, **fields: Any) -> httpx.Response:
+        response = self.act(cmd, **fields)
+        assert response.status_code == 200, (cmd, fields, response.status_code, response.text)
+        return response
+
+    def rate(self, deputy_id: int, question_id: int, choice: str, key: str | None = None) -> httpx.Response:
+        data = {"question_id": str(question_id), "choice": choice, "ballot_key": key or secrets.token_hex(12)}
+        return self.http.post(f"/d/{self.meeting_id}/rate", data=data, headers=self.deputy_headers(deputy_id))
+
+    # what they see
+    def console(self) -> str:
+        response = self.http.get(f"/m/{self.meeting_id}/console", headers=self.chair_headers())
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def projector(self) -> str:
+        response = self.http.get(f"/m/{self.meeting_id}/projector", headers=self.screen_headers())
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def deputy_page(self, deputy_id: int) -> str:
+        response = self.http.get(f"/d/{self.meeting_id}", headers=self.deputy_headers(deputy_id))
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def cookie_for(self, audience: str, deputy_id: int | None = None) -> str:
+        if audience == "console":
+            return f"wz_user={self.staff_cookie}"
+        if audience == "projector":
+            return self.screen_headers()["cookie"]
+        assert deputy_id is not None
+        return f"wz_deputy={self.deputy_cookie(deputy_id)}"
+
+
+@pytest.fixture
+def hall(client: TestClient, keys: Keys, meeting_id: int) -> Hall:
+    return Hall(client, keys, meeting_id)
+
+
+# -- real server processes ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One `wenzheng serve` process; its output goes to a log file for failures."""
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
+        self.env = env
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log_tail(self, n: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def start(self, timeout: float = 30) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(WENZHENG), "serve", "--port", str(self.port), "--log-level", "warning"],
+                env=self.env,
+                cwd=str(self.log_path.parent),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"server exited with {self.proc.returncode}:\n{self.log_tail()}", pytrace=False)
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1, trust_env=False).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        pytest.fail(f"server on port {self.port} not ready in {timeout}s:\n{self.log_tail()}", pytrace=False)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush, nothing."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=15, trust_env=False, follow_redirects=False)
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+    env.update(
+        {
+            "WENZHENG_DATA_DIR": str(settings.data_dir),
+            "WENZHENG_DATABASE_URL": settings.database_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def spawn(tmp_path: Path, settings: Settings) -> Iterator[Callable[..., Server]]:
+    """Start `wenzheng serve` processes: spawn(port=None, **env); all stopped at the end."""
+    started: list[Server] = []
+
+    def _spawn(port: int | None = None, **env: str) -> Server:
+        server = Server(
+            server_env(settings, **env), port or free_port(), tmp_path / f"server-{len(started)}.log"
+        )
+        started.append(server)
+        server.start()
+        return server
+
+    yield _spawn
+    for server in started:
+        server.stop()
+
+
+# -- websockets --------------------------------------------------------------------------
+
+
+def ws_connect(url: str, cookie: str | None) -> Any:
+    """A websocket client; use it as a context manager (websockets requires it)."""
+    from websockets.sync.client import connect
+
+    return connect(
+        url,
+        additional_headers={"Cookie": cookie} if cookie else None,
+        open_timeout=5,
+        close_timeout=2,
+        compression=None,
+        proxy=None,
+        max_size=None,
+    )
+
+
+def ws_hello(ws: Any, seq: int, timeout: float = 5) -> tuple[list[str], dict[str, Any]]:
+    """Send hello; return the HTML messages received before the hello reply, and the reply."""
+    ws.send(json.dumps({"type": "hello", "seq": seq}))
+    html: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "no hello reply in time"
+        message = ws.recv(timeout=left)
+        assert isinstance(message, str)
+        if message.startswith("{"):
+            reply = json.loads(message)
+            if reply.get("type") == "hello":
+                return html, reply
+            continue
+        html.append(message)
+
+
+def ws_collect(ws: Any, until: Callable[[list[str]], bool], timeout: float) -> list[str]:
+    """HTML messages until ``until(messages)`` holds (or the timeout: then as collected)."""
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not until(got):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            message = ws.recv(timeout=left)
+        except TimeoutError:
+            break
+        if isinstance(message, str) and not message.startswith("{"):
+            got.append(message)
+    return got
+
+
+def ws_drain(ws: Any, quiet: float = 0.4) -> list[str]:
+    """Everything that arrives until the socket is quiet for ``quiet`` seconds."""
+    got: list[str] = []
+    while True:
+        try:
+            message = ws.recv(timeout=quiet)
+        except TimeoutError:
+            return got
+        if isinstance(message, str):
+            got.append(message)

@@ -1,0 +1,498 @@
+"""The HTTP edge: bad input gets a 4xx with a Chinese message and changes nothing.
+
+The app runs in process (Starlette's TestClient, lifespan included) over the demo
+meeting in a fresh SQLite data folder. Server errors come back as answers, so a 500
+is seen as a status, never as an exception in the test.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+
+from server.auth import LOGIN_MAX_FAILURES, Keys
+from server.web import MAX_FORM_FIELD
+from tests.conftest import Db, Hall, TestClient
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chinese(text: str, *needles: str) -> None:
+    assert HAN.search(text), f"no Chinese message in {text[:300]!r}"
+    for needle in needles:
+        assert needle in text, f"{needle!r} not in {text[:300]!r}"
+
+
+def hall_code(keys: Keys, meeting_id: int, offset: int = 0) -> str:
+    return keys.hall_code(meeting_id, int(time.time() // 30) + offset)
+
+
+# -- health and headers ------------------------------------------------------------------
+
+
+def test_healthz_is_json(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == {"ok": True, "dialect": "sqlite"}
+    assert body["bus"] == {"ok": True, "kind": "memory"}
+    assert isinstance(body["meetings_loaded"], int) and isinstance(body["sockets"], int)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/"),
+        ("GET", "/login"),
+        ("GET", "/healthz"),
+        ("GET", "/no/such/page"),
+        ("GET", "/static/app.css"),
+        ("GET", "/d/1"),
+        ("POST", "/m/1/act"),
+    ],
+)
+def test_security_headers(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path)
+    assert response.status_code < 500
+    csp = response.headers["content-security-policy"]
+    directives = {d.strip().split(" ", 1)[0]: d.strip() for d in csp.split(";") if d.strip()}
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert directives["frame-ancestors"] == "frame-ancestors 'none'"
+    assert directives["script-src"] == "script-src 'self'"
+    assert directives["default-src"] == "default-src 'self'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_script(hall: Hall) -> None:
+    """CSP forbids inline script, so the pages must not need any."""
+    for html in (hall.console(), hall.projector(), hall.deputy_page(1)):
+        for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S):
+            assert "src=" in attrs and not body.strip()
+        assert not re.search(r"\son[a-z]+=", html), "inline event handler"
+
+
+# -- the chair's actions -----------------------------------------------------------------
+
+BAD_ACTIONS: list[tuple[str, dict[str, str], int, tuple[str, ...]]] = [
+    ("unknown command", {"cmd": "drop_tables"}, 400, ("无法识别的操作",)),
+    ("no command", {}, 400, ("无法识别的操作",)),
+    ("missing field", {"cmd": "check_in"}, 400, ("deputy_id", "填写有误")),
+    ("garbage field", {"cmd": "check_in", "deputy_id": "abc"}, 400, ("deputy_id",)),
+    ("float field", {"cmd": "check_in", "deputy_id": "1.5"}, 400, ("deputy_id",)),
+    ("too long a number", {"cmd": "check_in", "deputy_id": "12345678901"}, 400, ("deputy_id",)),
+    ("bad enum", {"cmd": "show", "focus": "desktop"}, 400, ("focus",)),
+    ("bad seconds", {"cmd": "timer_adjust", "seconds": "1e3"}, 400, ("seconds",)),
+    ("oversize field", {"cmd": "check_in", "deputy_id": "1" * (MAX_FORM_FIELD + 1)}, 400, ("请求内容有误",)),
+    ("too many fields", {"cmd": "open_checkin", **{f"f{i}": "x" for i in range(60)}}, 400, ("请求内容有误",)),
+    ("unknown deputy", {"cmd": "check_in", "deputy_id": "-5"}, 409, ("找不到这位代表",)),
+    ("refused move", {"cmd": "close_checkin"}, 409, ("签到尚未开始",)),
+    ("no question", {"cmd": "open_rating"}, 409, ("当前没有进行中的问题",)),
+    ("big adjustment", {"cmd": "timer_adjust", "seconds": "100000"}, 409, ("当前没有计时",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "needles"), [c[1:] for c in BAD_ACTIONS], ids=[c[0] for c in BAD_ACTIONS]
+)
+def test_bad_actions_change_nothing(
+    hall: Hall, db: Db, data: dict[str, str], status: int, needles: tuple[str, ...]
+) -> None:
+    before = db.counts()
+    response = hall.http.post("/m/1/act", data=data, headers=hall.chair_headers())
+    assert response.status_code == status, response.text
+    chinese(response.text, *needles)
+    assert db.counts() == before
+
+
+def test_actions_need_login_and_csrf(hall: Hall, db: Db, keys: Keys) -> None:
+    before = db.counts()
+    headers = hall.chair_headers()
+    cookie_only = {"cookie": headers["cookie"]}
+    cases: list[tuple[dict[str, str], dict[str, str], int, str]] = [
+        ({}, {"cmd": "open_checkin"}, 401, "请先登录"),
+        ({"cookie": "wz_user=forged.cookie.value"}, {"cmd": "open_checkin"}, 401, "请先登录"),
+        (cookie_only, {"cmd": "open_checkin"}, 403, "页面已过期"),
+        ({**cookie_only, "x-csrf-token": "0" * 32}, {"cmd": "open_checkin"}, 403, "页面已过期"),
+        (cookie_only, {"cmd": "open_checkin", "csrf": "wrong"}, 403, "页面已过期"),
+        # A token for another session (another login of the same user) is no good either.
+        (
+            {**cookie_only, "x-csrf-token": keys.csrf("someone-else")},
+            {"cmd": "open_checkin"},
+            403,
+            "页面已过期",
+        ),
+        # A deputy's cookie is not a staff session.
+        (hall.deputy_headers(1), {"cmd": "open_checkin"}, 401, "请先登录"),
+    ]
+    for extra, data, status, needle in cases:
+        response = hall.http.post("/m/1/act", data=data, headers=extra)
+        assert response.status_code == status, (extra, data, response.text)
+        chinese(response.text, needle)
+    assert db.counts() == before
+    # The same request with the token in the form field instead of the header works.
+    session = keys.read_staff(hall.staff_cookie)
+    assert session is not None
+    ok = hall.http.post(
+        "/m/1/act", data={"cmd": "open_checkin", "csrf": keys.csrf(session.sid)}, headers=cookie_only
+    )
+    assert ok.status_code == 200, ok.text
+    assert db.counts()["events"] == before["events"] + 2
+
+
+def test_pairing_needs_csrf_and_a_real_code(hall: Hall) -> None:
+    headers = hall.chair_headers()
+    response = hall.http.post("/m/1/pair", data={"code": "123456"}, headers={"cookie": headers["cookie"]})
+    assert response.status_code == 403
+    chinese(response.text, "页面已过期")
+    response = hall.http.post("/m/1/pair", data={"code": "000000x"}, headers=headers)
+    assert response.status_code == 400
+    chinese(response.text, "配对码不正确")
+    # A real pairing: the projector asks, staff approve, the projector gets its cookie.
+    projector = hall.http.get("/m/1/projector")
+    assert projector.status_code == 200
+    code = re.search(r"\b(\d{6})\b", projector.text)
+    assert code, projector.text
+    pair_cookie = projector.cookies.get("wz_pair")
+    hall.http.cookies.clear()
+    assert hall.http.post("/m/1/pair", data={"code": code.group(1)}, headers=headers).status_code == 200
+    again = hall.http.get("/m/1/projector", headers={"cookie": f"wz_pair={pair_cookie}"})
+    assert again.status_code == 303 and "wz_screen=" in again.headers["set-cookie"]
+
+
+# -- deputies: binding, rating, the hall code --------------------------------------------
+
+
+def _open_rating(hall: Hall, deputies: list[int]) -> int:
+    hall.act_ok("open_checkin")
+    for d in deputies:
+        hall.act_ok("check_in", deputy_id=d)
+    hall.act_ok("call_question", question_id=1)
+    hall.act_ok("to_answering")
+    hall.act_ok("open_rating")
+    return 1
+
+
+def test_rating_edges(hall: Hall, db: Db, keys: Keys) -> None:
+    question = _open_rating(hall, [1, 2, 3])
+    before = db.counts()
+    good = {"question_id": str(question), "choice": "satisfied", "ballot_key": "abc123"}
+    headers = hall.deputy_headers(1)
+    cases: list[tuple[dict[str, str], dict[str, str], int, str]] = [
+        ({}, good, 401, "尚未绑定"),
+        ({"cookie": "wz_deputy=forged"}, good, 401, "尚未绑定"),
+        # A card re-issued (version 2) revokes phones bound with version 1 and vice versa.
+        ({"cookie": f"wz_deputy={keys.deputy_cookie(1, 2)}"}, good, 401, "尚未绑定"),
+        ({"cookie": f"wz_deputy={keys.deputy_cookie(10**6, 1)}"}, good, 401, "尚未绑定"),
+        ({"cookie": headers["cookie"]}, good, 403, "页面已过期"),
+        ({**headers, "x-csrf-token": "nope"}, good, 403, "页面已过期"),
+        (headers, {**good, "choice": "very_satisfied"}, 400, "choice"),
+        (headers, {**good, "choice": ""}, 400, "choice"),
+        (headers, {k: v for k, v in good.items() if k != "choice"}, 400, "choice"),
+        (headers, {**good, "question_id": "one"}, 400, "question_id"),
+        (headers, {k: v for k, v in good.items() if k != "question_id"}, 400, "question_id"),
+        (headers, {**good, "ballot_key": ""}, 400, "ballot_key"),
+        (headers, {**good, "ballot_key": "k" * 65}, 400, "ballot_key"),
+        (headers, {**good, "ballot_key": "a b<script>"}, 400, "ballot_key"),
+        (headers, {**good, "ballot_key": "x" * (MAX_FORM_FIELD + 1)}, 400, "请求内容有误"),
+        (headers, {**good, "question_id": "2"}, 409, "测评尚未开始或已经结束"),
+        (hall.deputy_headers(4), good, 409, "请先签到"),
+    ]
+    for extra, data, status, needle in cases:
+        response = hall.http.post("/d/1/rate", data=data, headers=extra)
+        assert response.status_code == status, (extra, data, response.status_code, response.text)
+        chinese(response.text, needle)
+    assert db.counts() == before
+
+    ok = hall.http.post("/d/1/rate", data=good, headers=headers)
+    assert ok.status_code == 200 and 'id="d-receipt"' in ok.text
+    retry = hall.http.post("/d/1/rate", data=good, headers=headers)  # a lost reply, sent again
+    assert retry.status_code == 200 and 'id="d-receipt"' in retry.text
+    other = hall.http.post("/d/1/rate", data={**good, "ballot_key": "other"}, headers=headers)
+    assert other.status_code == 409
+    chinese(other.text, "只能评价一次")
+    after = db.counts()
+    assert after["ballots"] == after["receipts"] == before["ballots"] + 1
+    assert db.ballots(question) == {"satisfied": 1, "basic": 0, "dissatisfied": 0}
+
+
+def test_hall_code(hall: Hall, db: Db, keys: Keys) -> None:
+    code = hall_code(keys, 1)
+    tampered = code[:-1] + ("a" if code[-1] != "a" else "b")
+    expired = hall_code(keys, 1, -3)
+    future = hall_code(keys, 1, +2)
+    other_meeting = hall_code(keys, 2)
+    deputy = hall.deputy_headers(5)
+    before = db.counts()
+    for bad, status, needle in (
+        (tampered, 400, "二维码无效"),
+        ("garbage", 400, "二维码无效"),
+        ("zz.abcdef", 400, "二维码无效"),
+        (other_meeting, 400, "二维码无效"),
+        (expired, 410, "二维码已过期"),
+        (future, 410, "二维码已过期"),
+    ):
+        for method in ("GET", "POST"):
+            response = hall.http.request(method, f"/h/1/{bad}", headers=deputy)
+            assert response.status_code == status, (bad, method, response.text)
+            chinese(response.text, needle)
+    assert db.counts() == before
+
+    # A valid code, check-in not open yet: the page shows, the check-in is refused.
+    assert hall.http.get(f"/h/1/{code}", headers=deputy).status_code == 200
+    response = hall.http.post(f"/h/1/{code}", headers=deputy)
+    assert response.status_code == 409
+    chinese(response.text, "签到尚未开始")
+    no_csrf = hall.http.post(f"/h/1/{code}", headers={"cookie": deputy["cookie"]})
+    assert no_csrf.status_code == 403
+    chinese(no_csrf.text, "页面已过期")
+    assert db.counts() == before
+
+    hall.act_ok("open_checkin")
+    opened = db.counts()
+    response = hall.http.post(f"/h/1/{code}", headers=deputy)
+    assert response.status_code == 303 and response.headers["location"] == "/d/1?checked_in=1"
+    assert db.state().attendance.get(5) is not None
+    assert db.counts()["events"] == opened["events"] + 1
+
+    # Unbound phone: bind with the card on the spot (wrong code first).
+    _, card_no, short_code = db.deputies()[6]
+    page = hall.http.get(f"/h/1/{code}")
+    assert page.status_code == 200 and 'name="card_no"' in page.text
+    wrong = hall.http.post(f"/h/1/{code}", data={"card_no": card_no, "short_code": "0000x"})
+    assert wrong.status_code == 400
+    chinese(wrong.text, "卡号或验证码不正确")
+    assert db.counts()["events"] == opened["events"] + 1
+    right = hall.http.post(f"/h/1/{code}", data={"card_no": card_no, "short_code": short_code})
+    assert right.status_code == 303 and "wz_deputy=" in right.headers["set-cookie"]
+    assert db.counts()["events"] == opened["events"] + 2
+
+
+def test_bind_and_invitation(hall: Hall, db: Db, keys: Keys) -> None:
+    deputy_id, card_no, short_code = db.deputies()[2]
+    bad = hall.http.post("/d/1/bind", data={"card_no": card_no, "short_code": "9999x"})
+    assert bad.status_code == 400
+    chinese(bad.text, "卡号或验证码不正确")
+    good = hall.http.post("/d/1/bind", data={"card_no": card_no, "short_code": short_code})
+    assert good.status_code == 303 and "wz_deputy=" in good.headers["set-cookie"]
+    hall.http.cookies.clear()
+    invalid = hall.http.get("/i/1/not-a-token")
+    assert invalid.status_code == 404
+    chinese(invalid.text, "邀请链接无效")
+    revoked = hall.http.get(f"/i/1/{keys.invitation(deputy_id, 2)}")
+    assert revoked.status_code == 404
+    ok = hall.http.get(f"/i/1/{keys.invitation(deputy_id, 1)}")
+    assert ok.status_code == 303 and "wz_deputy=" in ok.headers["set-cookie"]
+    hall.http.cookies.clear()
+    assert db.counts()["events"] == 0
+
+
+# -- login -------------------------------------------------------------------------------
+
+
+def test_login_failures_are_rate_limited(client: TestClient) -> None:
+    for attempt in range(LOGIN_MAX_FAILURES):
+        response = client.post("/login", data={"username": "chair", "password": f"wrong-{attempt}"})
+        assert response.status_code == 401, attempt
+        chinese(response.text, "用户名或密码错误")
+        assert "wz_user" not in response.headers.get("set-cookie", "")
+    # The sixth attempt is refused, even with the right password.
+    response = client.post("/login", data={"username": "chair", "password": "wenzheng-demo"})
+    assert response.status_code == 429
+    chinese(response.text, "登录尝试过于频繁")
+    assert "wz_user" not in response.headers.get("set-cookie", "")
+
+
+def test_login_works_and_redirects_only_locally(client: TestClient, keys: Keys) -> None:
+    for target, expected in (
+        ("/m/1/console", "/m/1/console"),
+        ("//evil.example/x", "/"),
+        ("https://e.x", "/"),
+    ):
+        response = client.post(
+            "/login", data={"username": "chair", "password": "wenzheng-demo", "next": target}
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == expected
+        set_cookie = response.headers["set-cookie"]
+        assert "wz_user=" in set_cookie and "HttpOnly" in set_cookie and "samesite=lax" in set_cookie.lower()
+        session = keys.read_staff(response.cookies["wz_user"])
+        assert session is not None and "chair" in session.roles
+        client.cookies.clear()
+
+
+# -- never a 500 -------------------------------------------------------------------------
+
+
+def _malformed(hall: Hall, keys: Keys) -> list[tuple[str, str, dict[str, Any]]]:
+    chair = hall.chair_headers()
+    deputy = hall.deputy_headers(1)
+    code = hall_code(keys, 1)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    rate = {"question_id": "1", "choice": "satisfied", "ballot_key": "k1"}
+    return [
+        ("GET", "/", {}),
+        ("GET", "/login?next=//evil.example", {}),
+        ("GET", "/no/such/page", {}),
+        ("GET", "/static/../server/auth.py", {}),
+        ("GET", "/static/%2e%2e/%2e%2e/etc/passwd", {}),
+        ("GET", "/m/1/console", {}),
+        ("GET", "/m/1/console", {"headers": {"cookie": "wz_user=garbage"}}),
+        ("GET", "/m/999/console", {"headers": chair}),
+        ("GET", "/m/1/roster?q=" + "王" * 500, {"headers": chair}),
+        ("GET", "/m/1/roster?q=%00%ff", {"headers": chair}),
+        ("GET", "/m/1/roster", {}),
+        ("GET", "/m/1/act", {"headers": chair}),
+        ("GET", "/m/999/projector", {}),
+        ("GET", "/m/1/projector?screen=garbage", {}),
+        ("GET", f"/m/1/projector?screen={keys.screen_cookie(2, 'projector')}", {}),
+        ("GET", "/m/1/projector", {"headers": {"cookie": "wz_pair=garbage; wz_screen=garbage"}}),
+        ("GET", "/i/1/garbage", {}),
+        ("GET", "/i/999/" + keys.invitation(1, 1), {}),
+        ("GET", "/i/1/" + "x" * 3000, {}),
+        ("GET", "/d/1", {"headers": {"cookie": "wz_deputy=garbage"}}),
+        ("GET", "/d/999", {"headers": deputy}),
+        ("GET", "/h/1/garbage", {}),
+        ("GET", "/h/1/.", {}),
+        ("GET", "/h/1/-1.abc", {}),
+        ("GET", "/h/1/ffffffffffffffffffffffffffffffff.abc", {}),
+        ("GET", f"/h/999/{code}", {}),
+        ("GET", "/ws/1/console", {}),
+        ("POST", "/login", {}),
+        ("POST", "/login", {"json": {"username": "chair", "password": "x"}}),
+        ("POST", "/login", {"content": b"%zz%%&&==", "headers": form}),
+        ("POST", "/login", {"content": b"username=\xff\xfe&password=\x00", "headers": form}),
+        ("POST", "/login", {"files": {"username": ("a.txt", b"chair")}}),
+        ("POST", "/login", {"data": {"username": "u" * 5000, "password": "p" * 5000}}),
+        ("POST", "/logout", {}),
+        ("POST", "/m/1/act", {"data": {"cmd": "open_checkin"}}),
+        ("POST", "/m/1/act", {"headers": chair}),
+        ("POST", "/m/1/act", {"headers": chair, "json": {"cmd": "open_checkin"}}),
+        ("POST", "/m/1/act", {"headers": chair, "files": {"cmd": ("x", b"open_checkin")}}),
+        ("POST", "/m/1/act", {"headers": {**chair, **form}, "content": b"cmd=%ZZ&&="}),
+        ("POST", "/m/1/act", {"headers": {**chair, **form}, "content": b"cmd=\xff\xfe"}),
+        ("POST", "/m/1/act", {"headers": {**chair, "content-type": "multipart/form-data"}, "content": b"--"}),
+        ("POST", "/m/1/act", {"headers": chair, "data": {"cmd": "check_in", "deputy_id": "-"}}),
+        ("POST", "/m/1/act", {"headers": chair, "data": {"cmd": "check_in", "deputy_id": "9" * 10}}),
+        ("POST", "/m/1/act", {"headers": chair, "data": {"cmd": "followup_ask", "speaker_id": "x"}}),
+        ("POST", "/m/1/act", {"headers": chair, "data": {"cmd": "start_agenda", "item_id": "-1"}}),
+        ("POST", "/m/1/act", {"headers": chair, "data": {"cmd": "call_question", "question_id": "0"}}),
+        ("POST", "/m/1/act", {"headers": chair, "data": {"cmd": "show", "focus": "\x00"}}),
+        ("POST", "/m/999/act", {"headers": chair, "data": {"cmd": "open_checkin"}}),
+        ("POST", "/m/1/pair", {"headers": chair}),
+        ("POST", "/m/1/pair", {"headers": chair, "data": {"code": "x" * 1000}}),
+        ("POST", "/m/1/pair", {"data": {"code": "123456"}}),
+        ("POST", "/d/1/bind", {}),
+        ("POST", "/d/1/bind", {"data": {"card_no": "1001"}}),
+        ("POST", "/d/1/bind", {"data": {"card_no": "x" * 1999, "short_code": "y" * 1999}}),
+        ("POST", "/d/999/bind", {"data": {"card_no": "1001", "short_code": "0000"}}),
+        ("POST", "/d/1/rate", {"data": rate}),
+        ("POST", "/d/1/rate", {"headers": deputy}),
+        ("POST", "/d/1/rate", {"headers": deputy, "json": rate}),
+        ("POST", "/d/1/rate", {"headers": deputy, "data": {**rate, "question_id": "99999"}}),
+        ("POST", "/d/1/rate", {"headers": deputy, "data": {**rate, "ballot_key": "中文"}}),
+        ("POST", "/d/999/rate", {"headers": deputy, "data": rate}),
+        ("POST", f"/h/1/{code}", {}),
+        ("POST", f"/h/1/{code}", {"data": {"card_no": "nope", "short_code": "nope"}}),
+        ("POST", f"/h/1/{code}", {"headers": deputy, "data": {"card_no": "1001"}}),
+        ("POST", "/h/1/garbage", {"headers": deputy}),
+    ]
+
+
+def test_never_a_500(hall: Hall, db: Db, keys: Keys) -> None:
+    requests = _malformed(hall, keys)
+    assert len(requests) >= 50
+    before = db.counts()
+    failures = []
+    for method, path, kwargs in requests:
+        hall.http.cookies.clear()
+        response = hall.http.request(method, path, **kwargs)
+        if response.status_code >= 500:
+            failures.append((method, path, kwargs, response.status_code))
+        elif response.status_code >= 400 and response.headers.get("content-type", "").startswith("text/html"):
+            assert HAN.search(response.text), (method, path, response.status_code, response.text[:200])
+    assert not failures, failures
+    assert db.counts() == before
+    assert hall.http.get("/healthz").json()["status"] == "ok"
+
+
+# -- known bugs: each of these answers 500 today -----------------------------------------
+
+HUGE = "99999999999999999999"
+BUGS = [
+    pytest.param(
+        "POST",
+        "/m/1/act",
+        {"cmd": "check_in", "deputy_id": "--5"},
+        "chair",
+        id="parse-int-double-minus",
+    ),
+    pytest.param(
+        "POST",
+        "/m/1/act",
+        {"cmd": "timer_adjust", "seconds": "²"},
+        "chair",
+        id="parse-int-superscript-digit",
+    ),
+    pytest.param(
+        "POST",
+        "/d/1/rate",
+        {"question_id": "--1", "choice": "satisfied", "ballot_key": "k"},
+        "deputy",
+        id="rate-question-id-double-minus",
+    ),
+    pytest.param(
+        "POST", "/m/1/act", {"cmd": "open_checkin", "csrf": "中"}, "chair-no-token", id="csrf-non-ascii-form"
+    ),
+    pytest.param(
+        "POST",
+        "/d/1/rate",
+        {"question_id": "1", "choice": "satisfied", "ballot_key": "k", "csrf": "中"},
+        "deputy-no-token",
+        id="rate-csrf-non-ascii-form",
+    ),
+    pytest.param(
+        "POST", "/m/1/act", {"cmd": "open_checkin"}, "chair-latin1-token", id="csrf-non-ascii-header"
+    ),
+    pytest.param(
+        "POST", "/d/1/bind", {"card_no": "1001", "short_code": "中"}, "", id="bind-short-code-non-ascii"
+    ),
+    pytest.param("GET", "/h/1/1.中", None, "", id="hall-code-non-ascii-get"),
+    pytest.param("POST", "/h/1/1.中", {}, "deputy", id="hall-code-non-ascii-post"),
+    pytest.param("GET", f"/d/{HUGE}", None, "", id="huge-meeting-id-deputy-page"),
+    pytest.param("GET", f"/m/{HUGE}/projector", None, "", id="huge-meeting-id-projector"),
+    pytest.param("GET", f"/m/{HUGE}/console", None, "chair", id="huge-meeting-id-console"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "data", "who"), BUGS)
+def test_inputs_that_once_crashed_are_refused_cleanly(
+    hall: Hall, db: Db, method: str, path: str, data: dict[str, str] | None, who: str
+) -> None:
+    headers: dict[str, Any] = {}
+    if who.startswith("chair"):
+        headers = hall.chair_headers()
+    elif who.startswith("deputy"):
+        headers = hall.deputy_headers(1)
+    if who.endswith("no-token"):
+        headers = {"cookie": headers["cookie"]}
+    if who == "chair-latin1-token":
+        headers = {"cookie": headers["cookie"], "x-csrf-token": "é".encode("latin-1")}
+    before = db.counts()
+    response = hall.http.request(method, path, data=data, headers=headers)
+    assert response.status_code < 500, f"{method} {path} -> {response.status_code}"
+    assert 400 <= response.status_code < 500
+    assert HAN.search(response.text)
+    assert db.counts() == before
+
+
+def test_unknown_meetings_leave_nothing_behind(client: TestClient) -> None:
+    for meeting in range(1000, 1300):
+        assert client.get(f"/d/{meeting}").status_code == 404
+    meetings = client.app.state.services.meetings  # type: ignore[attr-defined]
+    assert len(meetings._loading) <= len(meetings.rooms) + 1
