@@ -17,8 +17,9 @@ one ``websockets`` connection, exactly what a browser page would open:
 4. rate: the chair (the main process: a logged-in HTTP client, a console socket and a
    projector socket) calls the question, moves to answering and opens the rating; the
    phones rate within the window; latency is POST sent -> 200 with 已记录;
-5. fan-out: the chair sends one more action (``timer_adjust``, then ``close_rating``);
-   each phone reports when its socket first received a message with the new seq;
+5. fan-out: for ``open_rating``, ``timer_adjust`` (the ``fanout_*`` figures) and
+   ``close_rating``, each phone reports when its socket first received a message with
+   the seq that action committed, measured from the chair's POST;
 6. floor: a bare websockets server in its own process sends one message of the same
    size to as many loopback sockets, opened by the same phone processes.
 
@@ -28,9 +29,21 @@ read back: a receipt that has no row is *lost*, a second row for one deputy and
 question is *duplicated*. The exit code is 1 when either is non-zero, 2 when the run
 did not finish (a phone not receipted, a timeout), else 0.
 
-Profiling: with ``WENZHENG_BENCH_PROFILE=FILE`` (``.svg`` flame graph, ``.txt`` collapsed
-stacks, ``.json`` speedscope) the server is recorded with py-spy during the load.
-``WENZHENG_BENCH_WINDOW_S`` changes the window (default 2 s).
+Besides the figures asked for, each phase records what explains them: CPU of the server
+and of the load (``/proc``), clock probes over the console socket (the server's event
+loop stalls), the load processes' own loop lag (is the load generator saturated?),
+connections the kernel dropped, new TCP connections, and the writer's group commits as
+read back from the log.
+
+Environment (diagnostics; a plain run needs none of them):
+
+- ``WENZHENG_BENCH_WINDOW_S``: the window for check-ins and for ratings (default 2 s);
+- ``WENZHENG_BENCH_PROFILE=FILE``: ``.svg``/``.txt``/``.json`` records the server with
+  py-spy during the load (flame graph, collapsed stacks, speedscope; more py-spy flags
+  in ``WENZHENG_BENCH_PYSPY_ARGS``, e.g. ``--native``); ``.prof`` runs it under cProfile;
+- ``WENZHENG_BENCH_GC=1``: times the server's garbage collections (a gc callback);
+  ``=freeze`` also freezes the survivors of each full collection (an experiment);
+- ``WENZHENG_BENCH_KEEP=1``: keep the temporary data folder (database, server log).
 """
 
 from __future__ import annotations
@@ -39,10 +52,13 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import gc
+import itertools
 import json
 import math
 import multiprocessing as mp
 import os
+import pstats
 import re
 import secrets
 import shutil
@@ -53,7 +69,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -243,8 +259,15 @@ class ProcessSpec:
 
 
 # deputy_id, sent_ns (first attempt), received_ns, receipted, status code or error name, attempts
-Outcome = tuple[int, int, int, bool, str, int]
+# and whether the request had to open a new TCP connection (the server closed the idle one)
+Outcome = tuple[int, int, int, bool, str, int, bool]
 ATTEMPTS = 3  # a reply lost on the wire is retried with the same form, as the page does
+
+
+def _local_port(r: httpx.Response) -> int | None:
+    stream = r.extensions.get("network_stream")
+    address = stream.get_extra_info("client_addr") if stream is not None else None
+    return int(address[1]) if address else None
 
 
 class Phone:
@@ -266,6 +289,7 @@ class Phone:
         self.reader: asyncio.Task[None] | None = None
         self.hello = asyncio.Event()
         self.log: list[tuple[int, int, int]] = []  # received_ns, highest data-seq, length
+        self.local_port: int | None = None  # of the HTTP connection last used
         self.floor_ns: int | None = None
 
     async def bind(self) -> str | None:
@@ -278,6 +302,7 @@ class Phone:
         if not csrf or not seq:
             return "invitation: page without csrf or seq"
         self.csrf, self.page_seq = csrf.group(1), int(seq.group(1))
+        self.local_port = _local_port(r)
         return None
 
     async def connect(self) -> None:
@@ -324,8 +349,11 @@ class Phone:
             except httpx.TransportError as exc:
                 status = type(exc).__name__
                 continue
-            return (self.me.deputy_id, sent, time.time_ns(), done(r), str(r.status_code), attempt)
-        return (self.me.deputy_id, sent, time.time_ns(), False, status, ATTEMPTS)
+            received = time.time_ns()
+            before, self.local_port = self.local_port, _local_port(r)
+            fresh = attempt > 1 or before != self.local_port
+            return (self.me.deputy_id, sent, received, done(r), str(r.status_code), attempt, fresh)
+        return (self.me.deputy_id, sent, time.time_ns(), False, status, ATTEMPTS, True)
 
     async def check_in(self, keys: Keys, start_ns: int, window_s: float) -> Outcome:
         await _sleep_until_ns(self._slot_ns(start_ns, window_s))
@@ -436,6 +464,24 @@ async def _phones_main(spec: ProcessSpec, conn: Connection) -> None:
                 await asyncio.wait_for(ws.close(), 2)
 
 
+@contextlib.contextmanager
+def _loop_lag(every_s: float = 0.01) -> Iterator[list[int]]:
+    """How late this process's own event loop wakes up (ns): is the load itself saturated?"""
+    lags: list[int] = []
+
+    async def watch() -> None:
+        while True:
+            before = time.monotonic_ns()
+            await asyncio.sleep(every_s)
+            lags.append(time.monotonic_ns() - before - int(every_s * 1e9))
+
+    task = asyncio.create_task(watch())
+    try:
+        yield lags
+    finally:
+        task.cancel()
+
+
 async def _phones_do(
     cmd: str, arg: dict[str, Any], phones: list[Phone], keys: Keys, floor: list[ClientConnection]
 ) -> dict[str, Any]:
@@ -444,15 +490,22 @@ async def _phones_do(
         return {"errors": [e for e in errors if e]}
     if cmd == "connect":
         results = await _bounded(64, [p.connect for p in phones])
+        # The phones live until the end: keep the load's own full collections short.
+        gc.collect()
+        gc.freeze()
         return {"errors": [e for e in results if e]}
     if cmd == "check_in":
-        outcomes = await asyncio.gather(*(p.check_in(keys, arg["start_ns"], arg["window_s"]) for p in phones))
-        return {"outcomes": outcomes}
+        with _loop_lag() as lags:
+            outcomes = await asyncio.gather(
+                *(p.check_in(keys, arg["start_ns"], arg["window_s"]) for p in phones)
+            )
+        return {"outcomes": outcomes, "lags": lags}
     if cmd == "rate":
-        outcomes = await asyncio.gather(
-            *(p.rate(arg["question_id"], arg["start_ns"], arg["window_s"]) for p in phones)
-        )
-        return {"outcomes": outcomes}
+        with _loop_lag() as lags:
+            outcomes = await asyncio.gather(
+                *(p.rate(arg["question_id"], arg["start_ns"], arg["window_s"]) for p in phones)
+            )
+        return {"outcomes": outcomes, "lags": lags}
     if cmd == "seen":  # when did each socket first get a message carrying seq >= arg["seq"]?
         deadline = time.monotonic() + arg["timeout_s"]
         while time.monotonic() < deadline and not all(p.first_at_least(arg["seq"]) for p in phones):
@@ -568,17 +621,28 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because an accept queue was full."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+        for names, values in zip(lines[::2], lines[1::2], strict=False):
+            if names.startswith("TcpExt:"):
+                return int(values.split()[names.split().index("ListenOverflows")])
+    return 0
+
+
 @dataclass
 class CpuMeter:
-    """CPU used by the server and by the load (phones and chair) during one phase."""
+    """CPU used by the server and by the load (phones and chair) during one phase, and
+    the connections the kernel dropped meanwhile (machine-wide: on a bench host, ours)."""
 
     server_pid: int | None
     client_pids: list[int]
-    _marks: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    _marks: tuple[float, float, float, int] = (0.0, 0.0, 0.0, 0)
 
-    def _now(self) -> tuple[float, float, float]:
+    def _now(self) -> tuple[float, float, float, int]:
         server = cpu_seconds(_descendants(self.server_pid)) if self.server_pid else 0.0
-        return (time.monotonic(), server, cpu_seconds(self.client_pids))
+        return (time.monotonic(), server, cpu_seconds(self.client_pids), listen_overflows())
 
     def start(self) -> None:
         self._marks = self._now()
@@ -590,6 +654,7 @@ class CpuMeter:
         if self.server_pid:
             into[f"{name}_server_cpu_pct"] = round(100 * (end[1] - self._marks[1]) / wall, 1)
         into[f"{name}_load_cpu_pct"] = round(100 * (end[2] - self._marks[2]) / wall, 1)
+        into[f"{name}_listen_overflows"] = end[3] - self._marks[3]
 
 
 def _wenzheng_command() -> list[str]:
@@ -620,9 +685,70 @@ class Server:
             self.proc.wait(5)
 
 
-def start_server(port: int, workers: int, env: dict[str, str], log_path: Path) -> Server:
-    command = [*_wenzheng_command(), "serve", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning"]
+# Diagnostics only (WENZHENG_BENCH_PROFILE=*.prof, WENZHENG_BENCH_GC=1): the same
+# ``wenzheng serve``, run under cProfile and/or with a gc callback that times every
+# collection. uvicorn re-raises SIGTERM after its graceful shutdown; a Python handler
+# turns that into SystemExit so that both files get written.
+_INSTRUMENTED_SERVE = """
+import gc, json, signal, sys, time
+cprofile, gc_log, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+def _bye(*_):
+    raise SystemExit(0)
+signal.signal(signal.SIGTERM, _bye)
+pauses, started = [], [0]
+freeze = gc_log.endswith(".freeze.json")  # the experiment: survivors of a full collection are frozen
+def _gc(phase, info):
+    if phase == "start":
+        started[0] = time.time_ns()
+    else:
+        pauses.append((started[0], info["generation"], time.time_ns() - started[0], info["collected"]))
+        if freeze and info["generation"] == 2:
+            gc.freeze()
+if gc_log != "-":
+    gc.callbacks.append(_gc)
+from server.cli import main
+profile = None
+if cprofile != "-":
+    import cProfile
+    profile = cProfile.Profile()
+try:
+    profile.runcall(main, argv) if profile else main(argv)
+finally:
+    if profile:
+        profile.dump_stats(cprofile)
+    if gc_log != "-":
+        with open(gc_log, "w") as f:
+            json.dump(pauses, f)
+"""
+
+
+def gc_summary(path: Path) -> dict[str, Any]:
+    """Collections of the server's garbage collector, and how long they stopped it."""
+    pauses = json.loads(path.read_text())
+    out: dict[str, Any] = {}
+    for gen in (0, 1, 2):
+        mine = [p[2] for p in pauses if p[1] == gen]
+        out[f"gc_gen{gen}_count"] = len(mine)
+        out[f"gc_gen{gen}_total_ms"] = ms(sum(mine))
+        out[f"gc_gen{gen}_max_ms"] = ms(max(mine, default=0))
+    return out
+
+
+def start_server(
+    port: int,
+    workers: int,
+    env: dict[str, str],
+    log_path: Path,
+    cprofile: str | None = None,
+    gc_log: Path | None = None,
+) -> Server:
+    """``wenzheng serve`` in a session of its own (instrumented only when asked)."""
+    serve = ["serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    if cprofile or gc_log:  # one worker runs in this very process
+        extra = [cprofile or "-", str(gc_log) if gc_log else "-"]
+        command = [sys.executable, "-c", _INSTRUMENTED_SERVE, *extra, *serve]
+    else:
+        command = [*_wenzheng_command(), *serve]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             command,
@@ -662,6 +788,7 @@ class Screen:
     firsts: dict[tuple[str, int], int] = field(default_factory=dict)
     values: dict[str, int] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    rtts: list[int] = field(default_factory=list)  # round trips of clock probes, ns
 
     async def open(self, url: str, cookie: str) -> None:
         self.ws = await connect(
@@ -681,6 +808,10 @@ class Screen:
             async for raw in ws:
                 now = time.time_ns()
                 text = raw if isinstance(raw, str) else raw.decode()
+                if text.startswith('{"type": "time"'):
+                    with contextlib.suppress(ValueError, TypeError):
+                        self.rtts.append(now - int(json.loads(text)["t0"]))
+                    continue
                 for key, pattern in self.patterns.items():
                     found = pattern.search(text)
                     if found:
@@ -688,6 +819,24 @@ class Screen:
                         self.values[key] = value
                         self.firsts.setdefault((key, value), now)
                 self.changed.set()
+
+    async def probe(self, every_s: float) -> None:
+        """Clock probes (the page's own heartbeat): their round trip is the server's lag."""
+        while self.ws is not None:
+            await self.ws.send(json.dumps({"type": "time", "t0": time.time_ns()}))
+            await asyncio.sleep(every_s)
+
+    @contextlib.asynccontextmanager
+    async def probing(self, name: str, into: dict[str, Any], every_s: float = 0.05) -> AsyncIterator[None]:
+        first = len(self.rtts)
+        task = asyncio.create_task(self.probe(every_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+            rtts = self.rtts[first:]
+            into[f"{name}_probe_p50_ms"] = ms(quantile(rtts, 0.5))
+            into[f"{name}_probe_max_ms"] = ms(max(rtts) if rtts else None)
 
     async def reached(self, key: str, value: int, timeout_s: float) -> int | None:
         """When ``key`` was first shown as ``value`` (waits up to ``timeout_s``)."""
@@ -794,32 +943,53 @@ def _py_spy(pid: int | None, out: str | None) -> Iterator[None]:
         return
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     fmt = {".txt": "raw", ".json": "speedscope"}.get(Path(out).suffix, "flamegraph")
-    # --gil: what holds the interpreter; --nonblocking: never pause the server to sample it
-    # (pausing it 100 times a second changes the latencies it is recorded under).
-    command = [exe, "record", "--pid", str(pid), "--subprocesses", "--gil", "--nonblocking"]
-    command += ["--rate", "100", "--format", fmt, "-o", out]
-    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1.0)
-    try:
-        yield
-    finally:
-        spy.send_signal(signal.SIGINT)
+    # --nonblocking: never pause the server to sample it (pausing it changes the latencies
+    # it is recorded under); --threads: tell the event loop from the database threads.
+    # --native needs the pauses, so it drops --nonblocking.
+    extra = os.environ.get("WENZHENG_BENCH_PYSPY_ARGS", "").split()
+    command = [exe, "record", "--pid", str(pid), "--subprocesses", "--threads", *extra]
+    if "--native" not in extra:
+        command.append("--nonblocking")
+    command += ["--rate", "250", "--format", fmt, "-o", out]
+    with tempfile.TemporaryFile() as log:
+        spy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        time.sleep(1.0)
         try:
-            spy.wait(60)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            spy.wait()
+            yield
+        finally:
+            spy.send_signal(signal.SIGINT)
+            try:
+                spy.wait(60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+            if not Path(out).exists():
+                log.seek(0)
+                print(
+                    f"py-spy wrote no profile:\n{log.read().decode(errors='replace')[-2000:]}",
+                    file=sys.stderr,
+                )
 
 
 def profile_summary(path: str, top: int = 20) -> str:
-    """The frames that held the GIL most, from py-spy's collapsed stacks (``.txt``)."""
+    """Where the event loop thread was busy, from py-spy's collapsed stacks (``.txt``).
+
+    py-spy leaves out idle samples (a thread waiting in epoll or on a lock), so the
+    samples of the thread that runs ``Runner.run`` are the event loop's busy time.
+    """
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
     total = 0
     for line in Path(path).read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")[1:]  # the first names the process
-        if not frames or not count.isdigit():
+        if len(frames) < 2 or not count.isdigit():
+            continue
+        frames = frames[1:]  # after the thread name
+        kind = "event loop" if any(f.startswith("Runner.run") for f in frames) else "other threads"
+        threads[kind] += int(count)
+        if kind != "event loop":
             continue
         total += int(count)
         own[frames[-1]] += int(count)
@@ -827,11 +997,17 @@ def profile_summary(path: str, top: int = 20) -> str:
             anywhere[frame] += int(count)
     if not total:
         return "  (no samples)"
-    lines = [f"  {total} samples holding the GIL; own time:"]
+    lines = [f"  busy samples: {dict(threads)}; event loop, own time:"]
     lines += [f"  {100 * c / total:5.1f}%  {f}" for f, c in own.most_common(top)]
     lines.append("  including callees:")
     lines += [f"  {100 * c / total:5.1f}%  {f}" for f, c in anywhere.most_common(top * 3)]
     return "\n".join(lines)
+
+
+def _load_lag(name: str, replies: list[dict[str, Any]], into: dict[str, Any]) -> None:
+    lags = [lag for r in replies for lag in r["lags"]]
+    into[f"{name}_load_loop_lag_p99_ms"] = ms(quantile(lags, 0.99))
+    into[f"{name}_load_loop_lag_max_ms"] = ms(max(lags) if lags else None)
 
 
 def _latencies(outcomes: list[Outcome]) -> list[float]:
@@ -913,9 +1089,9 @@ async def drive(plan: Plan) -> dict[str, Any]:
 
         # Every phone opens its socket: the server's memory before and after.
         rss_before = tree_rss_kib(server_pid) if server_pid else None
-        connect_started = time.monotonic()
+        meter.start()
         await fleet.ask("connect", 60 + n * 0.2)
-        result["connect_all_s"] = round(time.monotonic() - connect_started, 2)
+        meter.stop("connect_phase", result)
         await asyncio.sleep(1.0)
         rss_after = tree_rss_kib(server_pid) if server_pid else None
         if rss_before is not None and rss_after is not None:
@@ -930,17 +1106,20 @@ async def drive(plan: Plan) -> dict[str, Any]:
             await chair.act("open_checkin")
             start = time.time_ns() + 500_000_000
             asyncio.get_running_loop().call_later((start - time.time_ns()) / 1e9, meter.start)
-            replies = await fleet.ask(
-                "check_in", plan.window_s + slack, start_ns=start, window_s=plan.window_s
-            )
+            async with console.probing("checkin_phase", result):
+                replies = await fleet.ask(
+                    "check_in", plan.window_s + slack, start_ns=start, window_s=plan.window_s
+                )
             meter.stop("checkin_phase", result)
             checkins: list[Outcome] = [o for r in replies for o in r["outcomes"]]
+            _load_lag("checkin_phase", replies, result)
             ok = [o for o in checkins if o[3]]
             lat = _latencies(checkins)
             last_receipt = max((o[2] for o in ok), default=time.time_ns())
             result["checkins_receipted"] = len(ok)
             result["checkin_statuses"] = dict(Counter(o[4] for o in checkins))
             result["checkin_retried"] = sum(1 for o in checkins if o[5] > 1)
+            result["checkin_new_connections"] = sum(1 for o in checkins if o[6])
             result["checkin_p50_ms"] = ms(quantile(lat, 0.5))
             result["checkin_p99_ms"] = ms(quantile(lat, 0.99))
             result["checkin_max_ms"] = ms(max(lat) if lat else None)
@@ -960,21 +1139,24 @@ async def drive(plan: Plan) -> dict[str, Any]:
             result["open_rating_fanout_p99_ms"] = ms(opened["p99"])
             start = time.time_ns() + 500_000_000
             asyncio.get_running_loop().call_later((start - time.time_ns()) / 1e9, meter.start)
-            replies = await fleet.ask(
-                "rate",
-                plan.window_s + slack,
-                question_id=plan.meeting.question_id,
-                start_ns=start,
-                window_s=plan.window_s,
-            )
+            async with console.probing("rating_phase", result):
+                replies = await fleet.ask(
+                    "rate",
+                    plan.window_s + slack,
+                    question_id=plan.meeting.question_id,
+                    start_ns=start,
+                    window_s=plan.window_s,
+                )
             meter.stop("rating_phase", result)
             ratings: list[Outcome] = [o for r in replies for o in r["outcomes"]]
+            _load_lag("rating_phase", replies, result)
             ok_r = [o for o in ratings if o[3]]
             lat = _latencies(ratings)
             last_receipt = max((o[2] for o in ok_r), default=time.time_ns())
             result["ratings_receipted"] = len(ok_r)
             result["rating_statuses"] = dict(Counter(o[4] for o in ratings))
             result["rating_retried"] = sum(1 for o in ratings if o[5] > 1)
+            result["rating_new_connections"] = sum(1 for o in ratings if o[6])
             result["rating_p50_ms"] = ms(quantile(lat, 0.5))
             result["rating_p99_ms"] = ms(quantile(lat, 0.99))
             result["rating_max_ms"] = ms(max(lat) if lat else None)
@@ -1001,6 +1183,9 @@ async def drive(plan: Plan) -> dict[str, Any]:
         await console.close()
         await projector.close()
         result.update(await _floor(fleet, n, max(64, int(adjusted["bytes"]))))
+        for kind, name in (("DeputyCheckedIn", "checkin"), ("RatingCast", "rating")):
+            batches = await commit_batches(plan.engine, meeting_id, kind)
+            result.update({f"{name}_commit_{k}": v for k, v in batches.items()})
         result.update(
             await check_database(plan.engine, meeting_id, plan.meeting.question_id, checkins, ratings)
         )
@@ -1022,7 +1207,9 @@ async def _floor(fleet: Fleet, n: int, size: int) -> dict[str, Any]:
     theirs.close()
     try:
         port = await _recv(ours, 30)
+        dropped = listen_overflows()
         await fleet.ask("floor_connect", 60 + n * 0.2, url=f"ws://127.0.0.1:{port}/")
+        dropped = listen_overflows() - dropped
         ours.send(("count", None))
         connected = await _recv(ours, 10)
         await asyncio.sleep(0.5)
@@ -1036,6 +1223,7 @@ async def _floor(fleet: Fleet, n: int, size: int) -> dict[str, Any]:
             "fanout_floor_p50_ms": ms(quantile(lags, 0.5)),
             "fanout_floor_received": len(lags),
             "fanout_floor_connected": connected,
+            "floor_connect_listen_overflows": dropped,
         }
     finally:
         with contextlib.suppress(Exception):
@@ -1044,6 +1232,29 @@ async def _floor(fleet: Fleet, n: int, size: int) -> dict[str, Any]:
         if proc.is_alive():
             proc.terminate()
             proc.join(5)
+
+
+async def commit_batches(engine: AsyncEngine, meeting_id: int, kind: str) -> dict[str, Any]:
+    """The writer's group commits, read back from the log: one batch shares one ``created_ms``."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(m.events.c.created_ms, func.count())
+                .where(m.events.c.meeting_id == meeting_id, m.events.c.type == kind)
+                .group_by(m.events.c.created_ms)
+                .order_by(m.events.c.created_ms)
+            )
+        ).all()
+        await conn.commit()
+    sizes = [int(n) for _, n in rows]
+    gaps = [float(b - a) for (a, _), (b, _) in itertools.pairwise(rows)]
+    return {
+        "batches": len(rows),
+        "batch_mean": round(sum(sizes) / len(sizes), 1) if sizes else None,
+        "batch_max": max(sizes, default=None),
+        "gap_p50_ms": quantile(gaps, 0.5),
+        "gap_max_ms": max(gaps, default=None),
+    }
 
 
 async def check_database(
@@ -1125,14 +1336,17 @@ async def check_database(
 def _table(result: dict[str, Any]) -> str:
     labels = [
         ("clients", "phones (deputies)", ""),
+        ("offered_per_s", "offered check-ins / ratings per second", "/s"),
         ("checkins_receipted", "check-ins receipted", ""),
         ("checkin_p50_ms", "check-in receipt p50", "ms"),
         ("checkin_p99_ms", "check-in receipt p99", "ms"),
         ("checkin_per_s", "check-in receipts per second", "/s"),
+        ("checkin_new_connections", "check-ins that opened a new connection", ""),
         ("projector_lag_ms", "projector shows all, after last receipt", "ms"),
         ("ratings_receipted", "ratings receipted", ""),
         ("rating_p50_ms", "rating receipt p50", "ms"),
         ("rating_p99_ms", "rating receipt p99", "ms"),
+        ("rating_per_s", "rating receipts per second", "/s"),
         ("tally_lag_ms", "console tally complete, after last receipt", "ms"),
         ("fanout_p50_ms", "fan-out (timer_adjust) p50", "ms"),
         ("fanout_p99_ms", "fan-out (timer_adjust) p99", "ms"),
@@ -1140,16 +1354,27 @@ def _table(result: dict[str, Any]) -> str:
         ("open_rating_fanout_p99_ms", "fan-out (open_rating) p99", "ms"),
         ("close_rating_fanout_p99_ms", "fan-out (close_rating) p99", "ms"),
         ("rss_kib_per_client", "server RSS per socket", "KiB"),
-        ("checkin_phase_server_cpu_pct", "server CPU in check-in phase (1 core=100)", "%"),
-        ("checkin_phase_load_cpu_pct", "load CPU in check-in phase (1 core=100)", "%"),
-        ("rating_phase_server_cpu_pct", "server CPU in rating phase", "%"),
-        ("rating_phase_load_cpu_pct", "load CPU in rating phase", "%"),
+        ("checkin_phase_server_cpu_pct", "server CPU, check-in phase (1 core = 100)", "%"),
+        ("checkin_phase_load_cpu_pct", "load CPU, check-in phase (1 core = 100)", "%"),
+        ("checkin_phase_probe_max_ms", "server loop stall, check-in (probe max)", "ms"),
+        ("checkin_phase_load_loop_lag_p99_ms", "load processes' loop lag p99, check-in", "ms"),
+        ("rating_phase_server_cpu_pct", "server CPU, rating phase", "%"),
+        ("rating_phase_load_cpu_pct", "load CPU, rating phase", "%"),
+        ("rating_phase_probe_max_ms", "server loop stall, rating (probe max)", "ms"),
+        ("rating_phase_load_loop_lag_p99_ms", "load processes' loop lag p99, rating", "ms"),
+        ("checkin_commit_batches", "check-in commits (group commit batches)", ""),
+        ("checkin_commit_gap_max_ms", "longest gap between check-in commits", "ms"),
+        ("gc_gen2_count", "server full garbage collections", ""),
+        ("gc_gen2_total_ms", "server full garbage collections, total", "ms"),
+        ("gc_gen2_max_ms", "server full garbage collection, longest", "ms"),
         ("lost", "lost receipts", ""),
         ("duplicated", "duplicated rows", ""),
     ]
     lines = []
     for key, label, unit in labels:
-        value = result.get(key)
+        if key not in result:
+            continue
+        value = result[key]
         shown = "n/a" if value is None else f"{value}{(' ' + unit) if unit else ''}"
         lines.append(f"  {label:<46}{shown}")
     return "\n".join(lines)
@@ -1166,6 +1391,13 @@ def main(args: argparse.Namespace) -> int:
     if n < 1:
         print("--deputies must be at least 1", file=sys.stderr)
         return 2
+    profile = os.environ.get("WENZHENG_BENCH_PROFILE", "")
+    cprofile = profile if profile.endswith(".prof") else None
+    gc_log = tmp_gc = None
+    gc_mode = os.environ.get("WENZHENG_BENCH_GC", "")
+    if gc_mode and not args.url and int(args.workers) == 1:
+        suffix = ".freeze.json" if gc_mode == "freeze" else ".json"
+        tmp_gc = gc_log = Path(tempfile.mkstemp(prefix="wenzheng-bench-gc-", suffix=suffix)[1])
     tmp = Path(tempfile.mkdtemp(prefix="wenzheng-bench-"))
     server: Server | None = None
     result: dict[str, Any] = {}
@@ -1193,7 +1425,7 @@ def main(args: argparse.Namespace) -> int:
         engine = create_engine(database_url)
         seeded = asyncio.run(_seed(engine, n))
         if not args.url:
-            server = start_server(port, int(args.workers), env, tmp / "server.log")
+            server = start_server(port, int(args.workers), env, tmp / "server.log", cprofile, gc_log)
         wait_healthy(base_url, 60, server)
         print(
             f"wenzheng bench: {n} phones in {processes} processes against {base_url} "
@@ -1211,7 +1443,7 @@ def main(args: argparse.Namespace) -> int:
             window_s=_window(args),
             engine=engine,
             server=server,
-            profile=os.environ.get("WENZHENG_BENCH_PROFILE") or None,
+            profile=None if cprofile else profile or None,
         )
         result = asyncio.run(_drive_and_dispose(plan))
     except BenchError as exc:
@@ -1222,14 +1454,22 @@ def main(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.stop()
-        if not os.environ.get("WENZHENG_BENCH_KEEP"):
+        if os.environ.get("WENZHENG_BENCH_KEEP"):
+            print(f"kept: {tmp}", file=sys.stderr)
+        else:
             shutil.rmtree(tmp, ignore_errors=True)
+    if result and tmp_gc is not None:
+        with contextlib.suppress(OSError, ValueError):
+            result.update(gc_summary(tmp_gc))
+        tmp_gc.unlink(missing_ok=True)
     if result:
         print(_table(result))
-        profile = os.environ.get("WENZHENG_BENCH_PROFILE", "")
         if profile.endswith(".txt") and Path(profile).exists():
             print(f"py-spy profile of the server ({profile}):")
             print(profile_summary(profile))
+        if cprofile and Path(cprofile).exists():
+            print(f"cProfile of the server ({cprofile}), by own time:")
+            pstats.Stats(cprofile).sort_stats("tottime").print_stats(25)
         complete = (
             result.get("checkins_receipted") == n
             and result.get("ratings_receipted") == n

@@ -1,0 +1,43 @@
+"""A small `wenzheng bench` run: correctness under concurrency, never timing.
+
+100 phones in two load processes against a real server on loopback: every check-in and
+every rating must come back with a receipt, every receipt must be in the database exactly
+once, and every phone's socket must get the chair's next action. The figures the bench
+measures are printed for the curious and asserted nowhere (BENCHMARKS.md has them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONES = 100
+
+
+@pytest.mark.slow
+def test_every_receipt_is_recorded_once(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+    command = [sys.executable, "-m", "server.cli", "bench", "--deputies", str(PHONES)]
+    command += ["--processes", "2", "--json", str(out)]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    print(run.stdout)
+    assert out.exists(), run.stdout + run.stderr
+    result = json.loads(out.read_text())
+
+    assert result["clients"] == PHONES
+    assert result["lost"] == 0, result["lost_by_kind"]
+    assert result["duplicated"] == 0, result["duplicated_by_kind"]
+    assert result["checkins_receipted"] == PHONES, result["checkin_statuses"]
+    assert result["ratings_receipted"] == PHONES, result["rating_statuses"]
+    assert result["db_checkins"] == PHONES
+    assert result["db_rating_receipts"] == result["db_rating_ballots"] == PHONES
+    assert result["fanout_received"] == PHONES
+    assert result["close_rating_received"] == PHONES
+    assert run.returncode == 0, run.stderr
