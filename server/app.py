@@ -21,6 +21,7 @@ from server import routes_deputy, routes_screen, routes_staff, ws
 from server.auth import Keys, LoginThrottle
 from server.bus import Bus, MemoryBus, RedisBus
 from server.db import create_engine, ping
+from server.gcpolicy import GcPolicy
 from server.meetings import Meetings
 from server.settings import Settings, load
 from server.web import Services, message_page, page, services, staff
@@ -134,10 +135,12 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             if settings.redis_url
             else MemoryBus()
         )
-        meetings = Meetings(engine, bus, keys, settings.public_url, settings.hall_code_seconds)
+        gc_policy = GcPolicy()
+        meetings = Meetings(engine, bus, keys, settings.public_url, settings.hall_code_seconds, gc_policy)
         holder["meetings"] = meetings
         await bus.start(meetings.on_bus)
         app.state.services = Services(settings, engine, bus, keys, meetings, LoginThrottle(), demo)
+        gc_policy.startup()
         try:
             yield
         finally:

@@ -78,6 +78,15 @@ class ScreenBinding:
     sid: str
 
 
+CACHE_SIZE = 20_000
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
 class Keys:
     """Everything signed or derived from the installation's secret key."""
 
@@ -87,6 +96,10 @@ class Keys:
         self._deputy = URLSafeSerializer(secret, salt="deputy-cookie")
         self._invite = URLSafeSerializer(secret, salt="invitation")
         self._screen = URLSafeSerializer(secret, salt="screen")
+        # Every request of a phone carries the same cookie; verifying its signature once
+        # is enough (a dict bounded by CACHE_SIZE, cleared when full).
+        self._deputies: dict[str, DeputyBinding | None] = {}
+        self._csrf: dict[str, str] = {}
 
     def _mac(self, purpose: str, message: str, length: int = 16) -> str:
         raw = hmac.new(self._secret, f"{purpose}:{message}".encode(), hashlib.sha256).digest()
@@ -124,11 +137,15 @@ class Keys:
     def read_deputy(self, cookie: str | None) -> DeputyBinding | None:
         if not cookie:
             return None
+        if cookie in self._deputies:
+            return self._deputies[cookie]
         try:
             deputy_id, version, sid = self._deputy.loads(cookie)
-            return DeputyBinding(int(deputy_id), int(version), str(sid))
+            binding: DeputyBinding | None = DeputyBinding(int(deputy_id), int(version), str(sid))
         except (BadSignature, TypeError, ValueError):
-            return None
+            binding = None
+        _remember(self._deputies, cookie, binding)
+        return binding
 
     # screens
     def screen_cookie(self, meeting_id: int, kind: str) -> str:
@@ -145,7 +162,11 @@ class Keys:
 
     # csrf
     def csrf(self, sid: str) -> str:
-        return self._mac("csrf", sid, 32)
+        token = self._csrf.get(sid)
+        if token is None:
+            token = self._mac("csrf", sid, 32)
+            _remember(self._csrf, sid, token)
+        return token
 
     def check_csrf(self, sid: str, token: str | None) -> bool:
         return bool(token) and same(self.csrf(sid), token or "")

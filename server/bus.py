@@ -23,6 +23,7 @@ Handler = Callable[[str], Awaitable[None]]
 
 class Bus(Protocol):
     name: str
+    carries: bool  # False: nothing leaves this process, so do not build payloads
 
     async def start(self, handler: Handler) -> None: ...
     async def publish(self, payload: str) -> None: ...
@@ -34,6 +35,7 @@ class MemoryBus:
     """One process: nothing to carry."""
 
     name = "memory"
+    carries = False
 
     async def start(self, handler: Handler) -> None:
         return None
@@ -56,6 +58,7 @@ class RedisBus:
     """
 
     name = "redis"
+    carries = True
 
     def __init__(self, url: str, prefix: str, on_reconnect: Callable[[], Awaitable[None]]) -> None:
         self._url = url

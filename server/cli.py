@@ -93,6 +93,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         ws_per_message_deflate=False,  # broadcast sockets: compress once per client is too costly
+        # Phones on hall Wi-Fi reuse one connection for check-in and rating; uvicorn's
+        # 5 s default made every one of 3,000 check-ins open a new TCP connection.
+        timeout_keep_alive=75,
         log_level=args.log_level,
         proxy_headers=False,
     )

@@ -75,9 +75,12 @@ class Connection:
 class Room:
     """The screens of one meeting in this process."""
 
-    def __init__(self, runtime: MeetingRuntime, extras: Extras) -> None:
+    def __init__(
+        self, runtime: MeetingRuntime, extras: Extras, on_count: Callable[[int], None] = lambda n: None
+    ) -> None:
         self.runtime = runtime
         self.extras = extras
+        self._on_count = on_count
         self.conns: dict[str, set[Connection]] = {name: set() for name in AUDIENCES}
         self._topics: set[str] = set()
         self._deputies: set[int] = set()
@@ -90,14 +93,17 @@ class Room:
     def add(self, conn: Connection) -> None:
         self.conns[conn.audience].add(conn)
         conn.start()
+        self._on_count(self.count())
 
     def remove(self, conn: Connection) -> None:
         self.conns[conn.audience].discard(conn)
         if conn.sender:
             conn.sender.cancel()
+            conn.sender = None  # break the cycle connection -> task -> coroutine -> connection
+        self._on_count(self.count())
 
     def count(self) -> int:
-        return sum(len(c) for c in self.conns.values())
+        return sum(map(len, self.conns.values()))
 
     # -- rendering --------------------------------------------------------------
     def _render(self, audience: Audience, frag_ids: list[str], view: View, **extra: Any) -> str:

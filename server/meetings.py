@@ -26,6 +26,7 @@ from server import models as m
 from server import store
 from server.auth import Keys
 from server.bus import Bus
+from server.gcpolicy import GcPolicy
 from server.hub import Room
 from server.runtime import MeetingRuntime, load_state
 
@@ -51,7 +52,16 @@ def qr_svg(url: str) -> str:
 
 
 class Meetings:
-    def __init__(self, engine: AsyncEngine, bus: Bus, keys: Keys, public_url: str, hall_seconds: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        bus: Bus,
+        keys: Keys,
+        public_url: str,
+        hall_seconds: int,
+        gc_policy: GcPolicy | None = None,
+    ) -> None:
+        self.gc_policy = gc_policy or GcPolicy()
         self.engine = engine
         self.bus = bus
         self.keys = keys
@@ -94,16 +104,19 @@ class Meetings:
 
             async def listener(st: MeetingState, first_seq: int, events: list[Event], local: bool) -> None:
                 await holder["room"].on_events(st, first_seq, events)
-                if local:
+                if local and self.bus.carries:  # the in-process bus has nobody to tell
                     await self.bus.publish(store.bus_payload(meeting_id, first_seq, events, self.origin))
 
             runtime = MeetingRuntime(self.engine, state, listener)
-            room = Room(runtime, self.extras)
+            room = Room(runtime, self.extras, self._sockets_changed)
             holder["room"] = room
             runtime.start()
             self.rooms[meeting_id] = room
             self._tickers.append(asyncio.create_task(self._hall_ticker(room)))
             return room
+
+    def _sockets_changed(self, _room_count: int) -> None:
+        self.gc_policy.sockets_changed(sum(r.count() for r in self.rooms.values()))
 
     async def _load_cards(self, conn: Any, body_id: int) -> None:
         rows = await conn.execute(

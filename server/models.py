@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -157,6 +158,7 @@ rating_ballots = Table(
     Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
     Column("question_id", Integer, nullable=False),
     Column("choice", String(16), nullable=False),
+    Index("ix_rating_ballots_meeting_question", "meeting_id", "question_id"),
     sqlite_with_rowid=False,
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection, Request
@@ -21,6 +22,8 @@ DEPUTY_COOKIE = "wz_deputy"
 SCREEN_COOKIE = "wz_screen"
 PAIR_COOKIE = "wz_pair"
 MAX_FORM_FIELD = 2000
+MAX_FIELDS = 50
+MAX_FORM_BYTES = 64 * 1024
 
 
 @dataclass
@@ -68,16 +71,38 @@ def staff(request: HTTPConnection) -> StaffSession | None:
 
 
 async def form_of(request: Request) -> dict[str, str] | None:
-    """The form as plain strings; None when it is malformed or oversized."""
-    try:
-        form = await request.form(max_files=0, max_fields=50)
-    except Exception:
-        return None
-    out: dict[str, str] = {}
-    for key, value in form.items():
-        if not isinstance(value, str) or len(value) > MAX_FORM_FIELD:
+    """The form as plain strings; None when it is malformed or oversized.
+
+    URL-encoded forms (every form and htmx request we serve) are parsed here directly:
+    in a rating burst the general multipart machinery was a visible share of the
+    request path.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("", "application/x-www-form-urlencoded"):
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return None
+        try:
+            pairs = parse_qsl(
+                body.decode(), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS
+            )
+        except (UnicodeDecodeError, ValueError):
             return None
-        out[key] = value
+        out = dict(pairs)
+    else:
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        except Exception:
+            return None
+        out = {}
+        for key, value in form.items():
+            if not isinstance(value, str):
+                return None
+            out[key] = value
+    if any(len(v) > MAX_FORM_FIELD for v in out.values()):
+        return None
     return out
 
 
