@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck bench smoke clean
+.PHONY: run test check lint typecheck bench bench-all smoke clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,8 +31,27 @@ test: $(STAMP)
 	$(MAKE) lint typecheck
 	$(BIN)/pytest -q
 
+# The standard scenario of issue 3 (BENCHMARKS.md): 3000 phones, one server process,
+# SQLite, check-ins offered within 10 s, ratings within 5 s. Not part of `make test`.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/wenzheng bench --deputies 500
+	$(BIN)/wenzheng bench --deputies 3000 $(BENCH_ARGS)
+
+# The three scenarios of issue 3, one after the other, each writing its JSON file to
+# bench-results/: the standard one; 2 workers with Redis and 6000 phones; the rating
+# burst on a fresh PostgreSQL database with 2 workers. Starts Redis and PostgreSQL first.
+BENCH_OUT ?= bench-results
+REDIS_URL ?= redis://127.0.0.1:6379/0
+bench-all: $(STAMP)
+	bash scripts/ensure-test-deps.sh
+	mkdir -p $(BENCH_OUT)
+	status=0; \
+	$(BIN)/wenzheng bench --deputies 3000 --json $(BENCH_OUT)/single-sqlite-3000.json || status=1; \
+	$(BIN)/wenzheng bench --deputies 6000 --workers 2 --redis-url $(REDIS_URL) \
+	  --json $(BENCH_OUT)/redis-2workers-6000.json || status=1; \
+	$(BIN)/wenzheng bench --deputies 3000 --workers 2 --redis-url $(REDIS_URL) --postgres \
+	  --json $(BENCH_OUT)/postgres-2workers-3000.json || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
