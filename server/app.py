@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
         try:
             yield
         finally:
+            gc_policy.stop()
             await meetings.close()
             await bus.stop()
             await engine.dispose()

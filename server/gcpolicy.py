@@ -25,14 +25,22 @@ class GcPolicy:
         self.last_unfreeze = 0.0
         self.freezes = 0
         self.collections = 0
+        self.active = False
 
     def startup(self) -> None:
         """Everything imported and built at start lives for the whole process."""
         gc.collect()
         gc.freeze()
         self.freezes += 1
+        self.active = True
+
+    def stop(self) -> None:
+        """At shutdown thousands of sockets close at once: no point collecting then."""
+        self.active = False
 
     def sockets_changed(self, count: int) -> None:
+        if not self.active:
+            return
         if count >= self.frozen_at + GROWTH:
             gc.freeze()
             self.frozen_at = count

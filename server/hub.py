@@ -3,9 +3,11 @@
 Theory of operation: the runtime reports committed events; the room turns them into
 topics, marks the stale fragments of each audience, and schedules a flush. A flush
 renders each stale fragment once per audience (``d-me`` once per variant), joins them
-into one message, and queues the same string on every socket of the audience. Each
-socket has its own sender task and a bounded queue, so one slow phone cannot hold up
-the hall; a socket whose queue overflows is closed, and its page reconnects and resyncs.
+into one message, and hands the same string to every socket of the audience. A send
+starts at once in the flush (it almost never has to wait); a socket whose send must wait
+gets a task and a bounded backlog, so one slow phone cannot hold up the hall, and a
+socket that falls ``QUEUE_LIMIT`` messages behind is closed: its page reconnects and
+resyncs.
 
 Urgent topics (a phase change, a timer) flush at once; coalesced topics (attendance,
 tally) at most every ``COALESCE_S`` seconds.
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +32,7 @@ from screens import render
 from screens.audiences import AUDIENCES, Audience, deputy_variant, stale
 from screens.topics import COALESCED, personal_deputies, topics_of
 from screens.view import View
+from server import eager
 from server.runtime import MeetingRuntime
 
 log = logging.getLogger(__name__)
@@ -41,33 +45,54 @@ Extras = Callable[[str, View], dict[str, Any]]
 
 @dataclass(eq=False)
 class Connection:
+    """One screen's socket. Sends start at once in the caller (:mod:`server.eager`);
+    a send that has to wait, and whatever is offered meanwhile, goes to a task in order.
+    """
+
     websocket: WebSocket
     audience: str
     deputy_id: int | None = None
     ready: bool = False
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
-    sender: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.sender = asyncio.create_task(self._send_loop())
-
-    async def _send_loop(self) -> None:
-        try:
-            while True:
-                await self.websocket.send_text(await self.queue.get())
-        except Exception:
-            return
+    backlog: deque[str] = field(default_factory=deque)
+    sending: asyncio.Future[None] | None = None
+    broken: bool = False
 
     def offer(self, message: str) -> bool:
-        try:
-            self.queue.put_nowait(message)
+        """Send or queue ``message``; False when this socket is too far behind."""
+        if self.broken:
+            return True  # the socket's own endpoint is tearing it down
+        if self.sending is not None:
+            if len(self.backlog) >= QUEUE_LIMIT:
+                return False
+            self.backlog.append(message)
             return True
-        except asyncio.QueueFull:
-            return False
+        try:
+            waiting = eager.start(self.websocket.send_text(message))
+        except Exception:
+            self.broken = True
+            return True
+        if waiting is not None:
+            self.sending = asyncio.ensure_future(self._drain(waiting))
+        return True
+
+    async def _drain(self, first: asyncio.Task[None]) -> None:
+        try:
+            await first
+            while self.backlog:
+                await self.websocket.send_text(self.backlog.popleft())
+        except Exception:
+            self.broken = True
+        finally:
+            self.sending = None
+
+    def stop(self) -> None:
+        if self.sending is not None:
+            self.sending.cancel()
+            self.sending = None
+        self.backlog.clear()
 
     async def close(self) -> None:
-        if self.sender:
-            self.sender.cancel()
+        self.stop()
         with contextlib.suppress(Exception):
             await self.websocket.close(code=1013)
 
@@ -92,14 +117,11 @@ class Room:
     # -- membership -------------------------------------------------------------
     def add(self, conn: Connection) -> None:
         self.conns[conn.audience].add(conn)
-        conn.start()
         self._on_count(self.count())
 
     def remove(self, conn: Connection) -> None:
         self.conns[conn.audience].discard(conn)
-        if conn.sender:
-            conn.sender.cancel()
-            conn.sender = None  # break the cycle connection -> task -> coroutine -> connection
+        conn.stop()
         self._on_count(self.count())
 
     def count(self) -> int:

@@ -19,6 +19,7 @@ def _thaw() -> Iterator[None]:
 
 def test_freezes_once_per_growth_step() -> None:
     policy = GcPolicy()
+    policy.active = True
     for n in range(1, 1001):
         policy.sockets_changed(n)
     assert policy.freezes == 1000 // gcpolicy.GROWTH
@@ -29,6 +30,7 @@ def test_collects_after_a_large_drop_but_not_twice_a_minute(monkeypatch: pytest.
     clock = [1000.0]
     monkeypatch.setattr(gcpolicy.time, "monotonic", lambda: clock[0])
     policy = GcPolicy()
+    policy.active = True
     policy.sockets_changed(1000)
     assert policy.freezes == 1
     policy.sockets_changed(800)  # a fifth gone: not yet
@@ -40,3 +42,13 @@ def test_collects_after_a_large_drop_but_not_twice_a_minute(monkeypatch: pytest.
     clock[0] += 61
     policy.sockets_changed(99)
     assert policy.collections == 2
+
+
+def test_does_nothing_before_startup_or_after_stop() -> None:
+    policy = GcPolicy()
+    policy.sockets_changed(5000)
+    assert policy.freezes == 0
+    policy.startup()
+    policy.stop()
+    policy.sockets_changed(10_000)
+    assert policy.freezes == 1  # only the one at startup

@@ -144,6 +144,7 @@ class HandBus:
     """A bus the test delivers by hand: publish keeps the payloads."""
 
     name = "hand"
+    carries = True
 
     def __init__(self) -> None:
         self.sent: list[str] = []
