@@ -174,7 +174,8 @@ def _report(
         if result:
             with contextlib.suppress(OSError, ValueError):
                 result.update(gc_summary(gc_log))
-        gc_log.unlink(missing_ok=True)
+        if not os.environ.get("WENZHENG_BENCH_KEEP"):
+            gc_log.unlink(missing_ok=True)
     found = []
     if result:
         print(table(result))

@@ -183,6 +183,7 @@ async def drive(plan: Plan) -> dict[str, Any]:
             await chair.act("open_checkin")
             start = time.time_ns() + LEAD_NS
             _at(start, meter)
+            result["checkin_start_ns"] = start
             async with console.probing("checkin_phase", result):
                 window = plan.checkin_window_s
                 replies = await fleet.ask("check_in", window + slack, start_ns=start, window_s=window)
@@ -210,6 +211,7 @@ async def drive(plan: Plan) -> dict[str, Any]:
             result["open_rating_fanout_p99_ms"] = ms(opened["p99"])
             start = time.time_ns() + LEAD_NS
             _at(start, meter)
+            result["rating_start_ns"] = start
             async with console.probing("rating_phase", result):
                 window = plan.rating_window_s
                 replies = await fleet.ask(
