@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_MS = 5000
+SNAPSHOT_OPTION = "wenzheng_snapshot"
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -43,7 +44,10 @@ def create_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A snapshot read needs no write lock: in WAL mode a deferred BEGIN reads one
+            # consistent snapshot from its first read to its end.
+            snapshot = conn.get_execution_options().get(SNAPSHOT_OPTION)
+            conn.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -56,6 +60,22 @@ async def meeting_write(engine: AsyncEngine, meeting_id: int) -> AsyncIterator[A
         if not is_sqlite(engine):
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": meeting_id})
         yield conn
+
+
+@asynccontextmanager
+async def snapshot_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction whose statements all see one snapshot, taking no lock.
+
+    Reading the log and then the ballot counts must agree: SQLite gets this from a
+    deferred transaction in WAL mode, PostgreSQL from REPEATABLE READ.
+    """
+    async with engine.connect() as conn:
+        if is_sqlite(engine):
+            conn = await conn.execution_options(**{SNAPSHOT_OPTION: True})
+        else:
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            yield conn
 
 
 async def ping(engine: AsyncEngine) -> bool:

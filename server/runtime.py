@@ -30,7 +30,7 @@ from live.events import Event, RatingCast
 from live.refusals import Refused
 from live.state import Choice, MeetingState, initial_state
 from server import store
-from server.db import meeting_write
+from server.db import meeting_write, snapshot_read
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class MeetingRuntime:
 
     async def refresh_locked(self) -> tuple[int, list[Event]] | None:
         first = self.state.seq + 1
-        # Under the meeting's write lock, so the log and the ballot counts agree.
-        async with meeting_write(self.engine, self.meeting_id) as conn:
+        # One snapshot, so the log and the ballot counts agree; no write lock needed.
+        async with snapshot_read(self.engine) as conn:
             missed = await self._catch_up(conn)
         return (first, missed) if missed else None
