@@ -21,6 +21,7 @@ from server import routes_deputy, routes_screen, routes_staff, ws
 from server.auth import Keys, LoginThrottle
 from server.bus import Bus, MemoryBus, RedisBus
 from server.db import create_engine, ping
+from server.fastsend import CaptureRawSend
 from server.gcpolicy import GcPolicy
 from server.meetings import Meetings
 from server.settings import Settings, load
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     return Starlette(
         routes=routes(),
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(CaptureRawSend), Middleware(SecurityHeaders)],
         exception_handlers={404: not_found, 500: server_error},
     )
 

@@ -33,6 +33,7 @@ from screens.audiences import AUDIENCES, Audience, deputy_variant, stale
 from screens.topics import COALESCED, personal_deputies, topics_of
 from screens.view import View
 from server import eager
+from server.fastsend import RawWriter, text_frame
 from server.runtime import MeetingRuntime
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,20 @@ class Connection:
     audience: str
     deputy_id: int | None = None
     ready: bool = False
+    raw: RawWriter | None = None
     backlog: deque[str] = field(default_factory=deque)
     sending: asyncio.Future[None] | None = None
     broken: bool = False
 
-    def offer(self, message: str) -> bool:
-        """Send or queue ``message``; False when this socket is too far behind."""
+    def offer(self, message: str, frame: bytes | None = None) -> bool:
+        """Send or queue ``message``; False when this socket is too far behind.
+
+        ``frame`` is the message already framed for a broadcast (:mod:`server.fastsend`).
+        """
         if self.broken:
             return True  # the socket's own endpoint is tearing it down
+        if frame is not None and self.sending is None and self.raw is not None and self.raw.write(frame):
+            return True
         if self.sending is not None:
             if len(self.backlog) >= QUEUE_LIMIT:
                 return False
@@ -190,8 +197,9 @@ class Room:
             view = View(self.runtime.state)
             sends = [send for name in AUDIENCES for send in self._messages(name, view, topics, deputies)]
         for conns, message in sends:
+            frame = text_frame(message)  # framed once for every socket that can take it raw
             for conn in conns:
-                if not conn.offer(message):
+                if not conn.offer(message, frame):
                     self._spawn(conn.close())
 
     def _messages(

@@ -17,6 +17,7 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server.fastsend import raw_writer
 from server.hub import Connection, Room, time_reply
 from server.runtime import now_ms
 from server.store import MeetingNotFound
@@ -62,7 +63,7 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
-    conn = Connection(websocket, audience, deputy_id)
+    conn = Connection(websocket, audience, deputy_id, raw=raw_writer(websocket))
     room.add(conn)
     try:
         while True:
