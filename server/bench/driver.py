@@ -196,7 +196,10 @@ async def drive(plan: Plan) -> dict[str, Any]:
             result["console_checkin_lag_ms"] = ms(shown - last) if shown else None
 
             # The chair calls the question, the answer comes, the rating opens.
-            await chair.act("call_question", question_id=question)
+            # Calling the question is itself a fan-out; wait until every phone has it, so
+            # the next measurement does not include the phones' backlog from this one.
+            called = await _fanout(plan, fleet, chair, "call_question", question_id=question)
+            result["call_question_fanout_p99_ms"] = ms(called["p99"])
             # The headline fan-out is "the next phase" (issue 3): asking -> answering
             # changes the question panel, the timer and every phone's own panel.
             answered = await _fanout(plan, fleet, chair, "to_answering")
