@@ -16,8 +16,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from screens import messages as msg
 from server import models as m
-from server import routes_deputy, routes_screen, routes_staff, ws
+from server import routes_account, routes_deputy, routes_roster, routes_screen, routes_staff, ws
 from server.auth import Keys, LoginThrottle
 from server.bus import Bus, MemoryBus, RedisBus
 from server.db import create_engine, ping
@@ -86,8 +87,6 @@ async def healthz(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    from screens import messages as msg
-
     return message_page(msg.edge("not_found"), 404)
 
 
@@ -103,6 +102,29 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/login", routes_staff.login_form, methods=["GET"]),
         Route("/login", routes_staff.login, methods=["POST"]),
         Route("/logout", routes_staff.logout, methods=["POST"]),
+        Route("/account/password", routes_account.password_form, methods=["GET"]),
+        Route("/account/password", routes_account.change_password, methods=["POST"]),
+        Route("/admin/users", routes_account.users, methods=["GET"]),
+        Route("/admin/users", routes_account.add_user, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/password", routes_account.reset_password, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/roles", routes_account.set_roles, methods=["POST"]),
+        Route("/bodies", routes_roster.bodies),
+        Route("/bodies/{body_id:int}/roster", routes_roster.roster),
+        Route("/bodies/{body_id:int}/roster/preview", routes_roster.preview, methods=["POST"]),
+        Route("/bodies/{body_id:int}/roster/confirm", routes_roster.confirm, methods=["POST"]),
+        Route("/bodies/{body_id:int}/roster.xlsx", routes_roster.export),
+        Route("/bodies/{body_id:int}/officials/preview", routes_roster.officials_preview, methods=["POST"]),
+        Route("/bodies/{body_id:int}/officials/confirm", routes_roster.officials_confirm, methods=["POST"]),
+        Route(
+            "/bodies/{body_id:int}/officials/{official_id:int}",
+            routes_roster.edit_official,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/bodies/{body_id:int}/deputies/{deputy_id:int}",
+            routes_roster.edit_deputy,
+            methods=["GET", "POST"],
+        ),
         Route("/m/{meeting_id:int}/console", routes_staff.console),
         Route("/m/{meeting_id:int}/act", routes_staff.act, methods=["POST"]),
         Route("/m/{meeting_id:int}/roster", routes_staff.roster),

@@ -1,6 +1,8 @@
 """Who is asking: staff sessions, bound deputy phones, paired screens, hall codes.
 
-- Passwords are hashed with scrypt (memory-hard, in the standard library).
+- Passwords are hashed with Argon2id (argon2-cffi's defaults). Hashes written before
+  (``scrypt$…``, the standard library's scrypt) still verify; server/accounts.py re-hashes
+  them to Argon2 at the next successful login.
 - Cookies are signed (itsdangerous); a deputy cookie names the deputy and the card
   version, so re-issuing a card revokes the phones bound with the old one.
 - CSRF: every cookie-authenticated POST carries a token derived from the cookie
@@ -21,9 +23,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+ARGON2 = PasswordHasher()
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_WINDOW_S = 300
 LOGIN_MAX_FAILURES = 5
@@ -37,23 +41,28 @@ def same(a: str | bytes, b: str | bytes) -> bool:
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    encoded = f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encoded}"
+    return ARGON2.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
+        return ARGON2.verify(stored, password)
+    except (VerificationError, InvalidHashError):
         return False
-    if scheme != "scrypt":
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        candidate = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except ValueError:  # a malformed hash (binascii.Error is a ValueError)
         return False
-    candidate = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-    )
-    return same(candidate, base64.b64decode(digest))
+    return same(candidate, expected)
 
 
 @dataclass(frozen=True)

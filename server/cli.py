@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import socket
 import sys
-import time
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
+from server import cli_roster
 from server import models as m
-from server.auth import Keys, hash_password
+from server.auth import Keys
 from server.db import create_engine
 from server.migrate import upgrade
 from server.settings import Settings, load
@@ -86,6 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for line in asyncio.run(_screen_links(settings, meeting_id, base)):
             print(line)
         print(flush=True)
+    _first_admin(settings)  # after the demo: a demo install has its user and no admin password
     uvicorn.run(
         "server.app:app_from_env",
         factory=True,
@@ -102,10 +102,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_admin(settings: Settings) -> None:
+    """On an install with no user yet: create ``admin`` and print its one-time password once."""
+    from server.accounts import first_admin
+
+    async def run() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await first_admin(engine)
+        finally:
+            await engine.dispose()
+
+    password = asyncio.run(run())
+    if password is not None:
+        print(f"首次安装：管理员账号 admin，一次性密码 {password}，请登录后立即修改", flush=True)
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     settings = load()
     upgrade(settings.database_url)
     print("数据库已升级到最新版本。")
+    _first_admin(settings)
     return 0
 
 
@@ -117,29 +134,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _user_add(settings: Settings, name: str, roles: list[str], password: str) -> None:
+async def _user_add(settings: Settings, name: str, roles: list[str], password: str, one_time: bool) -> None:
+    from server.accounts import save_user
+
     engine = create_engine(settings.database_url)
-    async with engine.begin() as conn:
-        found = (await conn.execute(select(m.users.c.id).where(m.users.c.username == name))).scalar()
-        values = {"password_hash": hash_password(password), "roles": ",".join(sorted(set(roles)))}
-        if found is None:
-            await conn.execute(
-                insert(m.users).values(
-                    username=name, display_name=name, created_ms=int(time.time() * 1000), **values
-                )
-            )
-        else:
-            await conn.execute(update(m.users).where(m.users.c.id == found).values(**values))
-    await engine.dispose()
+    try:
+        async with engine.begin() as conn:
+            await save_user(conn, name, frozenset(roles), password, must_change=one_time)
+    finally:
+        await engine.dispose()
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from server.accounts import MIN_PASSWORD, AccountError, one_time_password
+
+    if args.password is not None and len(args.password) < MIN_PASSWORD:
+        print(f"错误：密码至少需要 {MIN_PASSWORD} 个字符。", file=sys.stderr)
+        return 2
     settings = load()
     upgrade(settings.database_url)
-    password = args.password or secrets.token_urlsafe(12)
-    asyncio.run(_user_add(settings, args.name, args.role, password))
+    password = args.password or one_time_password()
+    try:
+        asyncio.run(_user_add(settings, args.name, args.role, password, one_time=not args.password))
+    except AccountError as refusal:
+        print(f"错误：{refusal.message}", file=sys.stderr)
+        return 2
     if not args.password:
-        print(f"用户 {args.name} 的一次性密码：{password}")
+        print(f"用户 {args.name} 的一次性密码：{password}（只显示这一次，首次登录后须修改）")
     else:
         print(f"用户 {args.name} 已保存。")
     return 0
@@ -204,6 +225,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", dest="json_out", default=None, help="结果写入 JSON 文件")
     bench.add_argument("--processes", type=int, default=2, help="负载进程数，默认 2")
     bench.set_defaults(func=cmd_bench)
+    cli_roster.add_parsers(sub)
     return p
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live.setup import BodyKind, Settings
 from server import models as m
 from server.auth import hash_password
+from server.imports import import_roster, roster_csv
 from server.store import settings_to_json
 
 BODY = "清溪镇第十七届人民代表大会"
@@ -98,23 +99,28 @@ async def load_demo(conn: AsyncConnection) -> DemoInfo:
     group_ids = []
     for pos, name in enumerate(GROUPS):
         group_ids.append(await _insert(conn, m.groups, body_id=body_id, name=name, position=pos))
+    # The roster goes through the same import as an office's spreadsheet.
+    roster = [
+        {
+            "name": deputy_name(i),
+            "group": GROUPS[i % len(GROUPS)],
+            "card_no": f"{1001 + i}",
+            "short_code": f"{(i * 7919 + 2417) % 10000:04d}",
+        }
+        for i in range(48)
+    ]
+    plan = await import_roster(conn, body_id, roster_csv(roster, with_short_code=True), "demo.csv")
+    if plan.errors:
+        raise RuntimeError("the demo roster does not import: " + "; ".join(e.text() for e in plan.errors))
+    by_card = {
+        str(card): int(did)
+        for card, did in await conn.execute(
+            select(m.deputies.c.card_no, m.deputies.c.id).where(m.deputies.c.body_id == body_id)
+        )
+    }
     deputy_ids: list[list[int]] = [[] for _ in GROUPS]
     for i in range(48):
-        g = i % len(GROUPS)
-        deputy_ids[g].append(
-            await _insert(
-                conn,
-                m.deputies,
-                body_id=body_id,
-                group_id=group_ids[g],
-                name=deputy_name(i),
-                card_no=f"{1001 + i}",
-                short_code=f"{(i * 7919 + 2417) % 10000:04d}",
-                card_version=1,
-                phone="",
-                notes="",
-            )
-        )
+        deputy_ids[i % len(GROUPS)].append(by_card[f"{1001 + i}"])
     official_ids = []
     for name, title, org in OFFICIALS:
         official_ids.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -39,6 +41,9 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("roles", String(64), nullable=False),  # comma-separated: admin,staff,chair
     Column("created_ms", BigInteger, nullable=False),
+    # A one-time password (first admin, added or reset by an admin) must be changed
+    # before the console opens.
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 bodies = Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from starlette.requests import Request
@@ -12,8 +13,9 @@ from live.commands import Actor, Role
 from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
+from server import accounts
 from server import models as m
-from server.auth import StaffSession, verify_password
+from server.auth import StaffSession
 from server.parse import BadInput, parse_action
 from server.runtime import NotRecorded
 from server.store import MeetingNotFound
@@ -55,16 +57,16 @@ async def login(request: Request) -> Response:
     key = f"{host}:{username}"
     if svc.throttle.blocked(key):
         return page("login", status=429, next=target, error=msg.edge("login_throttled"))
-    async with svc.engine.connect() as conn:
-        row = (await conn.execute(select(m.users).where(m.users.c.username == username))).first()
-        await conn.commit()
-    if row is None or not verify_password(form.get("password", ""), row.password_hash):
+    account = await accounts.check_login(svc.engine, username, form.get("password", ""))
+    if account is None:
         svc.throttle.failed(key)
         return page("login", status=401, next=target, error=msg.edge("login_failed"))
     svc.throttle.succeeded(key)
+    if account.must_change:  # a one-time password: nothing opens before it is changed
+        target = f"/account/password?next={quote(target)}"
     response = RedirectResponse(target, status_code=303)
-    roles = frozenset(r for r in row.roles.split(",") if r)
-    set_cookie(response, STAFF_COOKIE, svc.keys.staff_cookie(row.id, row.username, roles), 12 * 3600)
+    cookie = svc.keys.staff_cookie(account.id, account.username, accounts.session_roles(account))
+    set_cookie(response, STAFF_COOKIE, cookie, 12 * 3600)
     return response
 
 
@@ -79,6 +81,8 @@ async def logout(request: Request) -> Response:
 
 def _require_staff(request: Request) -> StaffSession | Response:
     session = staff(request)
+    if session is not None and accounts.MUST_CHANGE in session.roles:
+        return RedirectResponse(f"/account/password?next={quote(request.url.path)}", status_code=303)
     if session is None or not (session.roles & CONSOLE_ROLES):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return session

@@ -1,0 +1,148 @@
+"""`wenzheng roster import|export` and `wenzheng officials import` (kept out of cli.py).
+
+Row errors go to stderr in Chinese, one a line, and the exit code is 1 when there is any;
+the import is one transaction, so an error anywhere writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server import imports
+from server import models as m
+from server.db import create_engine
+from server.migrate import upgrade
+from server.settings import load
+
+
+class NoSuchBody(Exception):
+    pass
+
+
+async def body_id_by_name(conn: AsyncConnection, name: str) -> int:
+    found = (await conn.execute(select(m.bodies.c.id).where(m.bodies.c.name == name))).scalar()
+    if found is None:
+        names = [
+            str(n) for n in (await conn.execute(select(m.bodies.c.name).order_by(m.bodies.c.id))).scalars()
+        ]
+        raise NoSuchBody(f"没有名为“{name}”的机构。已有：{'、'.join(names) or '（无）'}")
+    return int(found)
+
+
+def _read(path: str) -> tuple[bytes, str] | None:
+    file = Path(path)
+    try:
+        if file.stat().st_size > imports.MAX_BYTES:
+            print(f"错误：文件太大：最大 {imports.MAX_BYTES // (1024 * 1024)} MB。", file=sys.stderr)
+            return None
+        return file.read_bytes(), file.name
+    except OSError as exc:
+        print(f"错误：无法读取文件 {path}：{exc.strerror}", file=sys.stderr)
+        return None
+
+
+def _report(plan: imports.RosterPlan | imports.OfficialsPlan, dry_run: bool) -> int:
+    if plan.errors:
+        for error in plan.errors:
+            print(error.text(), file=sys.stderr)
+        print(f"共 {len(plan.errors)} 处错误，未导入任何数据。", file=sys.stderr)
+        return 1
+    if dry_run:
+        print(f"检查通过（试运行，未写入）：{plan.summary()}。")
+    else:
+        print(f"导入完成：{plan.summary()}。")
+    return 0
+
+
+async def _roster_import(args: argparse.Namespace, data: bytes, filename: str) -> int:
+    engine = create_engine(load().database_url)
+    try:
+        async with engine.begin() as conn:
+            body_id = await body_id_by_name(conn, args.body)
+            plan = await imports.import_roster(
+                conn, body_id, data, filename, create_groups=args.create_groups, dry_run=args.dry_run
+            )
+        return _report(plan, args.dry_run)
+    finally:
+        await engine.dispose()
+
+
+async def _officials_import(args: argparse.Namespace, data: bytes, filename: str) -> int:
+    engine = create_engine(load().database_url)
+    try:
+        async with engine.begin() as conn:
+            body_id = await body_id_by_name(conn, args.body)
+            plan = await imports.import_officials(conn, body_id, data, filename, dry_run=args.dry_run)
+        return _report(plan, args.dry_run)
+    finally:
+        await engine.dispose()
+
+
+async def _roster_export(args: argparse.Namespace) -> int:
+    engine = create_engine(load().database_url)
+    try:
+        async with engine.connect() as conn:
+            body_id = await body_id_by_name(conn, args.body)
+            rows = await imports.roster_rows(conn, body_id)
+            await conn.commit()
+    finally:
+        await engine.dispose()
+    Path(args.out).write_bytes(imports.roster_xlsx(rows))
+    print(f"已导出 {len(rows)} 名代表到 {args.out}。")
+    return 0
+
+
+def _run(kind: str, args: argparse.Namespace) -> int:
+    upgrade(load().database_url)
+    try:
+        if kind == "export":
+            return asyncio.run(_roster_export(args))
+        read = _read(args.file)
+        if read is None:
+            return 1
+        if kind == "roster":
+            return asyncio.run(_roster_import(args, *read))
+        return asyncio.run(_officials_import(args, *read))
+    except (NoSuchBody, imports.ImportRefused) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    return _run("roster", args)
+
+
+def cmd_roster_export(args: argparse.Namespace) -> int:
+    return _run("export", args)
+
+
+def cmd_officials_import(args: argparse.Namespace) -> int:
+    return _run("officials", args)
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    roster = sub.add_parser("roster", help="代表名册")
+    roster_sub = roster.add_subparsers(dest="roster_command", required=True)
+    imp = roster_sub.add_parser("import", help="从 Excel (.xlsx) 或 CSV 导入代表名册（全部成功才写入）")
+    imp.add_argument("file")
+    imp.add_argument("--body", required=True, help="机构名称，如 清溪镇第十七届人民代表大会")
+    imp.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+    imp.add_argument("--create-groups", action="store_true", help="自动创建文件中的新小组")
+    imp.set_defaults(func=cmd_roster_import)
+    exp = roster_sub.add_parser("export", help="导出代表名册为 Excel (.xlsx)")
+    exp.add_argument("--body", required=True)
+    exp.add_argument("--out", required=True)
+    exp.set_defaults(func=cmd_roster_export)
+    officials = sub.add_parser("officials", help="应询人")
+    officials_sub = officials.add_subparsers(dest="officials_command", required=True)
+    oimp = officials_sub.add_parser("import", help="导入应询人（姓名、职务、单位）")
+    oimp.add_argument("file")
+    oimp.add_argument("--body", required=True)
+    oimp.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+    oimp.set_defaults(func=cmd_officials_import)

@@ -1,0 +1,93 @@
+"""The roster import preview in real Chromium: a file with errors, then a good one.
+
+Staff log in, open the demo body's roster, upload a GB18030 CSV with three bad rows and
+see each error named by row and field with no confirm button and nothing written; then
+upload a good XLSX, see "新增 0 人，更新 2 人", confirm, and find the new phone numbers in
+the roster. The good file only updates phones and notes of two existing deputies, so the
+other browser tests, which share this demo server, see the same 48 deputies.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from openpyxl import Workbook
+from playwright.async_api import Browser, expect
+
+from server.demo import GROUPS, deputy_name
+from tests.browser.conftest import DemoServer, Shots
+
+pytestmark = pytest.mark.browser
+
+BAD_CSV = (
+    "姓名,代表小组,卡号,手机,备注\n"
+    ",城东代表小组,1001,,\n"
+    "赵六,火星代表小组,2001,,\n"
+    "钱七,城东代表小组,2002,12345,\n"
+).encode("gb18030")
+
+
+def good_xlsx() -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["卡号", "姓名", "代表小组", "手机", "备注"])
+    for i in (46, 47):
+        sheet.append(
+            [f"{1001 + i}", deputy_name(i), GROUPS[i % len(GROUPS)], f"1390000{1001 + i}", "导入测试"]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_import_preview_errors_then_good_file(
+    browser: Browser, demo_server: DemoServer, shots: Shots
+) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = await context.new_page()
+    roster_url = f"{demo_server.base}/bodies/1/roster"
+    await page.goto(roster_url)
+    await expect(page).to_have_url(re.compile(r"/login\?next="))
+    await page.get_by_label("用户名").fill("chair")
+    await page.get_by_label("密码").fill("wenzheng-demo")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(roster_url)
+    await expect(page.get_by_role("heading", name="代表（共 48 人）")).to_be_visible()
+    await shots.take("roster", {"staff": page})
+
+    await page.get_by_label("选择名册文件").set_input_files(
+        {"name": "名册.csv", "mimeType": "text/csv", "buffer": BAD_CSV}
+    )
+    await page.get_by_role("region", name="导入名册").get_by_role("button", name="上传并预览").click()
+    await expect(page.locator("#r-errors-summary")).to_contain_text("发现 3 处错误，未导入任何数据")
+    rows = page.locator("#r-errors tbody tr")
+    await expect(rows).to_have_count(3)
+    await expect(rows.nth(0)).to_contain_text("第 2 行")
+    await expect(rows.nth(0)).to_contain_text("姓名不能为空")
+    await expect(rows.nth(1)).to_contain_text("没有“火星代表小组”这个小组")
+    await expect(rows.nth(2)).to_contain_text("第 4 行")
+    await expect(rows.nth(2)).to_contain_text("不是有效的手机号")
+    await expect(page.get_by_role("button", name="确认导入")).to_have_count(0)
+    await shots.take("errors", {"staff": page})
+
+    await page.get_by_role("link", name="返回名册，重新上传").click()
+    await expect(page.get_by_role("heading", name="代表（共 48 人）")).to_be_visible()
+    await page.get_by_label("选择名册文件").set_input_files(
+        {"name": "名册.xlsx", "mimeType": "application/octet-stream", "buffer": good_xlsx()}
+    )
+    await page.get_by_role("region", name="导入名册").get_by_role("button", name="上传并预览").click()
+    await expect(page.locator("#r-summary")).to_contain_text("检查通过：新增 0 人，更新 2 人")
+    await shots.take("preview", {"staff": page})
+    await page.get_by_role("button", name="确认导入").click()
+    await expect(page.get_by_text("导入完成：新增 0 人，更新 2 人。")).to_be_visible()
+    await shots.take("done", {"staff": page})
+
+    await page.get_by_role("link", name="返回名册").click()
+    await expect(page.get_by_role("heading", name="代表（共 48 人）")).to_be_visible()
+    await expect(
+        page.get_by_role("row", name=re.compile(f"{deputy_name(47)} 1048 13900001048"))
+    ).to_be_visible()
+    await context.close()
