@@ -55,6 +55,25 @@ EDGE: dict[str, str] = {
     "no_meeting": "找不到这次会议。",
 }
 
+ACCOUNTS: dict[str, str] = {
+    "wrong_old": "原密码不正确。",
+    "mismatch": "两次输入的新密码不一致。",
+    "too_short": "新密码至少需要 {min} 个字符。",
+    "too_long": "新密码不能超过 {max} 个字符。",
+    "same_as_old": "新密码不能与原密码相同。",
+    "throttled": "尝试过于频繁，请稍后再试。",
+    "bad_username": "用户名须为 2 至 32 个字符：汉字、字母、数字或 . _ -。",
+    "username_taken": "用户名已存在。",
+    "no_role": "请至少选择一个角色。",
+    "last_admin": "不能取消最后一位管理员的管理员角色。",
+    "no_user": "没有这个用户。",
+    "admin_required": "此页面仅限管理员使用。",
+    # not refusals: what a page says after a change went through
+    "password_changed": "密码已修改，请牢记新密码。",
+    "password_changed_title": "密码已修改",
+    "roles_saved": "已保存 {username} 的角色。",
+}
+
 PHASES: dict[Phase, str] = {
     Phase.ASKING: "提问",
     Phase.ANSWERING: "答复",

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from screens import messages
 from server import models as m
 from server.auth import ARGON2, hash_password, verify_password
 
@@ -43,23 +44,10 @@ USERNAME = re.compile(r"[\w.\-]{2,32}")
 # No 0/O, 1/l/I: a one-time password is read off a screen or a sheet of paper.
 ONE_TIME_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
+# The Chinese texts live in the message catalogue with every other sentence users read.
 MESSAGES = {
-    "wrong_old": "原密码不正确。",
-    "mismatch": "两次输入的新密码不一致。",
-    "too_short": f"新密码至少需要 {MIN_PASSWORD} 个字符。",
-    "too_long": f"新密码不能超过 {MAX_PASSWORD} 个字符。",
-    "same_as_old": "新密码不能与原密码相同。",
-    "throttled": "尝试过于频繁，请稍后再试。",
-    "bad_username": "用户名须为 2 至 32 个字符：汉字、字母、数字或 . _ -。",
-    "username_taken": "用户名已存在。",
-    "no_role": "请至少选择一个角色。",
-    "last_admin": "不能取消最后一位管理员的管理员角色。",
-    "no_user": "没有这个用户。",
-    "admin_required": "此页面仅限管理员使用。",
-    # not refusals: what a page says after a change went through
-    "password_changed": "密码已修改，请牢记新密码。",
-    "password_changed_title": "密码已修改",
-    "roles_saved": "已保存 {username} 的角色。",
+    code: text.format(min=MIN_PASSWORD, max=MAX_PASSWORD) if code in ("too_short", "too_long") else text
+    for code, text in messages.ACCOUNTS.items()
 }
 
 
