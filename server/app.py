@@ -18,7 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screens import messages as msg
 from server import models as m
-from server import routes_account, routes_deputy, routes_roster, routes_screen, routes_staff, ws
+from server import (
+    routes_account,
+    routes_cards,
+    routes_deputy,
+    routes_meetings,
+    routes_roster,
+    routes_screen,
+    routes_staff,
+    ws,
+)
 from server.auth import Keys, LoginThrottle
 from server.bus import Bus, MemoryBus, RedisBus
 from server.db import create_engine, ping
@@ -125,10 +134,17 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
             routes_roster.edit_deputy,
             methods=["GET", "POST"],
         ),
+        Route("/meetings", routes_meetings.meetings),
+        Route("/meetings/new", routes_meetings.new_meeting, methods=["GET", "POST"]),
+        Route("/meetings/{meeting_id:int}/edit", routes_meetings.edit_meeting, methods=["GET", "POST"]),
+        Route("/meetings/{meeting_id:int}/clone", routes_meetings.clone_meeting, methods=["POST"]),
         Route("/m/{meeting_id:int}/console", routes_staff.console),
         Route("/m/{meeting_id:int}/act", routes_staff.act, methods=["POST"]),
         Route("/m/{meeting_id:int}/roster", routes_staff.roster),
         Route("/m/{meeting_id:int}/pair", routes_staff.pair, methods=["POST"]),
+        Route("/m/{meeting_id:int}/cards", routes_cards.cards_page),
+        Route("/m/{meeting_id:int}/cards.docx", routes_cards.cards_docx),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/reissue", routes_cards.reissue, methods=["POST"]),
         Route("/m/{meeting_id:int}/projector", routes_screen.projector),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation),
         Route("/d/{meeting_id:int}", routes_deputy.deputy_page),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import time
@@ -127,6 +128,45 @@ class Meetings:
         for r in rows:
             self.cards[r.id] = Card(r.id, body_id, r.card_no, r.short_code, r.card_version)
 
+    async def refresh_card(self, card: Card) -> None:
+        """Take a re-issued card: links and phones bound with the old version stop working.
+
+        Other processes hear of it on the bus ("card" messages), or they would keep
+        honouring the old link until they restart. The message names the deputy and the
+        new version only: the short code is a credential and stays in the database.
+        """
+        self._put_card(card)
+        if self.bus.carries:
+            message = {"card": card.deputy_id, "version": card.card_version, "origin": self.origin}
+            await self.bus.publish(json.dumps(message))
+
+    def _put_card(self, card: Card) -> None:
+        known = self.cards.get(card.deputy_id)
+        if known is None or known.card_version < card.card_version:
+            self.cards[card.deputy_id] = card
+
+    async def _on_card_message(self, payload: str) -> None:
+        try:
+            d = json.loads(payload)
+            deputy_id, version = int(d["card"]), int(d["version"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed card message")
+            return
+        known = self.cards.get(deputy_id)
+        if d.get("origin") == self.origin or known is None or known.card_version >= version:
+            return
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(m.deputies.c.card_no, m.deputies.c.short_code, m.deputies.c.card_version).where(
+                        m.deputies.c.id == deputy_id
+                    )
+                )
+            ).first()
+            await conn.commit()
+        if row is not None:
+            self._put_card(Card(deputy_id, known.body_id, row.card_no, row.short_code, row.card_version))
+
     def card_by_number(self, meeting_id: int, card_no: str) -> Card | None:
         body_id = self.body_of.get(meeting_id)
         for card in self.cards.values():
@@ -162,6 +202,9 @@ class Meetings:
                     room.refresh_hall_code()
 
     async def on_bus(self, payload: str) -> None:
+        if payload.startswith('{"card"'):
+            await self._on_card_message(payload)
+            return
         try:
             meeting_id, first_seq, origin, events = store.parse_bus_payload(payload)
         except (ValueError, KeyError, TypeError):
@@ -176,6 +219,10 @@ class Meetings:
     async def refresh_all(self) -> None:
         for room in list(self.rooms.values()):
             await room.runtime.refresh()
+        async with self.engine.connect() as conn:  # card messages missed while disconnected
+            for body_id in set(self.body_of.values()):
+                await self._load_cards(conn, body_id)
+            await conn.commit()
 
     async def close(self) -> None:
         for task in self._tickers:

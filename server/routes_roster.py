@@ -128,6 +128,13 @@ async def roster(request: Request) -> Response:
                 select(m.officials).where(m.officials.c.body_id == body.id).order_by(m.officials.c.id)
             )
         ).all()
+        card_meetings = (
+            await conn.execute(
+                select(m.meetings.c.id, m.meetings.c.title)
+                .where(m.meetings.c.body_id == body.id)
+                .order_by(m.meetings.c.id)
+            )
+        ).all()
         await conn.commit()
     by_group = {name: list(members) for name, members in groupby(rows, key=lambda r: r.group)}
     grouped = [(name, by_group.get(name, [])) for name in group_names]
@@ -140,6 +147,7 @@ async def roster(request: Request) -> Response:
             grouped=grouped,
             total=len(rows),
             officials=officials,
+            card_meetings=card_meetings,
             saved=request.query_params.get("saved", ""),
         ),
     )

@@ -1,0 +1,104 @@
+"""Staff pages for a meeting's invitation cards: the printable sheet, the DOCX, re-issuing."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from screens import messages as msg
+from server import invitations
+from server.db import snapshot_read
+from server.hub import Room
+from server.invitations import CardSheet
+from server.meetings import qr_svg
+from server.routes_staff import _require_staff
+from server.store import MeetingNotFound
+from server.web import csrf_ok, form_of, message_page, page, services
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+async def _room(request: Request) -> Room | None:
+    """Loading the meeting also loads the card cache that re-issuing must update."""
+    try:
+        return await services(request).meetings.room(int(request.path_params["meeting_id"]))
+    except MeetingNotFound:
+        return None
+
+
+async def _sheet(request: Request, group: str) -> CardSheet | None:
+    svc = services(request)
+    meeting_id = int(request.path_params["meeting_id"])
+    try:
+        async with snapshot_read(svc.engine) as conn:
+            return await invitations.card_sheet(conn, meeting_id, svc.keys, svc.meetings.public_url, group)
+    except invitations.NoSuchMeeting:
+        return None
+
+
+async def cards_page(request: Request) -> Response:
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    group = request.query_params.get("group", "").strip()[:64]
+    if await _room(request) is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    sheet = await _sheet(request, group)
+    if sheet is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    qrs = {card.deputy_id: qr_svg(card.url) for card in sheet.cards}
+    reissued = request.query_params.get("reissued", "")
+    return page(
+        "cards_sheet",
+        sheet=sheet,
+        qrs=qrs,
+        group=group,
+        group_q=quote(group),
+        reissued=int(reissued) if reissued.isdigit() else 0,
+        csrf=services(request).keys.csrf(session.sid),
+        user=session,
+    )
+
+
+async def cards_docx(request: Request) -> Response:
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    group = request.query_params.get("group", "").strip()[:64]
+    sheet = await _sheet(request, group)
+    if sheet is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    data = invitations.cards_docx(sheet)
+    filename = quote(f"邀请卡-{sheet.title}{'-' + group if group else ''}.docx")
+    return Response(
+        data,
+        media_type=DOCX,
+        headers={"content-disposition": f"attachment; filename=\"cards.docx\"; filename*=UTF-8''{filename}"},
+    )
+
+
+async def reissue(request: Request) -> Response:
+    """A new card for one deputy: the old link and short code stop working at once."""
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    form = await form_of(request)
+    if form is None or not csrf_ok(request, session.sid, form):
+        return message_page(msg.edge("csrf"), 403)
+    room = await _room(request)
+    if room is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    svc = services(request)
+    meeting_id = room.runtime.meeting_id
+    body_id = svc.meetings.body_of[meeting_id]
+    deputy_id = int(request.path_params["deputy_id"])
+    async with svc.engine.begin() as conn:
+        card = await invitations.reissue(conn, body_id, deputy_id)
+    if card is None:
+        return message_page(msg.edge("not_found"), 404)
+    await svc.meetings.refresh_card(card)
+    group = form.get("group", "").strip()[:64]
+    target = f"/m/{meeting_id}/cards?reissued={deputy_id}" + (f"&group={quote(group)}" if group else "")
+    return RedirectResponse(target + f"#card-{deputy_id}", status_code=303)

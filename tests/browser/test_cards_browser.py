@@ -1,0 +1,54 @@
+"""The invitation card sheet in real Chromium, as it prints: A4, 8 cards a page.
+
+Staff log in and open the sheet in an A4-sized window (794×1123 CSS pixels at 96 dpi)
+with print media emulated: the toolbar and the re-issue buttons are gone, the first
+page holds exactly 8 cards (2 × 4), each with its QR code. Nothing is re-issued here:
+the other browser tests share this demo server and its printed invitation links.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import DemoServer, Shots
+
+pytestmark = pytest.mark.browser
+
+A4 = {"width": 794, "height": 1123}
+
+
+async def test_card_sheet_prints_eight_cards_a_page(
+    browser: Browser, demo_server: DemoServer, shots: Shots
+) -> None:
+    context = await browser.new_context(viewport=A4, locale="zh-CN")
+    page = await context.new_page()
+    url = f"{demo_server.base}/m/{demo_server.meeting_id}/cards"
+    await page.goto(url)
+    await expect(page).to_have_url(re.compile(r"/login\?next="))
+    await page.get_by_label("用户名").fill("chair")
+    await page.get_by_label("密码").fill("wenzheng-demo")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(url)
+    await expect(page.locator(".inv-card")).to_have_count(48)
+    await expect(page.get_by_role("button", name="补发新卡（旧卡作废）").first).to_be_visible()
+    await shots.take("screen", {"staff": page})
+
+    await page.emulate_media(media="print")
+    await expect(page.locator(".cards-toolbar")).to_be_hidden()
+    await expect(page.locator(".inv-reissue").first).to_be_hidden()
+    boxes = [await card.bounding_box() for card in await page.locator(".inv-card").all()]
+    assert all(box is not None for box in boxes)
+    first_page = [b for b in boxes if b is not None and b["y"] + b["height"] <= A4["height"]]
+    assert len(first_page) == 8
+    assert len({round(b["x"]) for b in first_page}) == 2 and len({round(b["y"]) for b in first_page}) == 4
+    for card in (await page.locator(".inv-card").all())[:8]:
+        qr = card.locator(".inv-qr svg")
+        await expect(qr).to_be_visible()
+        box = await qr.bounding_box()
+        assert box is not None and box["width"] > 80 and box["height"] > 80  # about 30 mm
+        await expect(card).to_contain_text("验证码")
+    await page.screenshot(path=str(shots.folder / "cards-print-a4.png"), animations="disabled")
+    await context.close()

@@ -1,0 +1,248 @@
+"""Invitation cards over HTTP: the printable sheet, the group filter, the DOCX, re-issuing.
+
+Re-issuing a card must revoke the old link and unbind every phone bound with it; that
+follows from the card version in the cached card, so the test goes through the real
+routes: bind with the old link, re-issue, and see the old link and the phone refused.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import pytest
+from docx import Document
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server import models as m
+from server.auth import Keys
+from server.db import create_engine
+from server.meetings import Card, Meetings
+from server.settings import Settings
+from tests.conftest import REDIS_URL, Db, TestClient
+
+LINK = re.compile(r'<a class="inv-qr" href="([^"]+)"')
+CARD = re.compile(r'<article class="inv-card[^"]*" id="card-(\d+)">')
+
+
+def login(client: TestClient, meeting_id: int) -> str:
+    reply = client.post("/login", data={"username": "chair", "password": "wenzheng-demo", "next": "/"})
+    assert reply.status_code == 303
+    page = client.get(f"/m/{meeting_id}/cards")
+    assert page.status_code == 200
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found
+    return found.group(1)
+
+
+def roster(db: Db) -> list[tuple[int, str, str, str, str, int]]:
+    """(id, name, group, card_no, short_code, card_version) of every demo deputy."""
+
+    async def fn(conn: AsyncConnection) -> list[Any]:
+        rows = await conn.execute(
+            select(
+                m.deputies.c.id,
+                m.deputies.c.name,
+                m.groups.c.name,
+                m.deputies.c.card_no,
+                m.deputies.c.short_code,
+                m.deputies.c.card_version,
+            ).join(m.groups, m.groups.c.id == m.deputies.c.group_id)
+        )
+        return [tuple(r) for r in rows]
+
+    return list(db._run(fn))
+
+
+def links(html: str) -> dict[int, str]:
+    """Deputy id → the path of their invitation link, as printed on the sheet."""
+    ids = [int(i) for i in CARD.findall(html)]
+    urls = LINK.findall(html)
+    assert len(ids) == len(urls)
+    return {i: urlsplit(u).path for i, u in zip(ids, urls, strict=True)}
+
+
+def test_sheet_lists_every_deputy_with_a_working_link(client: TestClient, meeting_id: int, db: Db) -> None:
+    login(client, meeting_id)
+    page = client.get(f"/m/{meeting_id}/cards")
+    assert page.status_code == 200
+    deputies = roster(db)
+    assert len(deputies) == 48
+    found = links(page.text)
+    assert set(found) == {d[0] for d in deputies}
+    assert page.text.count("<svg") == 48
+    assert "清溪镇第十七届人民代表大会" in page.text
+    for _, name, group, card_no, short_code, _ in deputies:
+        assert name in page.text and group in page.text
+        assert f"卡号 <b>{card_no}</b>　验证码 <b>{short_code}</b>" in page.text
+    phone = client.get(found[deputies[0][0]])
+    assert phone.status_code == 303 and phone.headers["location"] == f"/d/{meeting_id}"
+    for path in found.values():
+        assert client.get(path).status_code == 303
+
+
+def test_group_filter(client: TestClient, meeting_id: int, db: Db) -> None:
+    login(client, meeting_id)
+    page = client.get(f"/m/{meeting_id}/cards", params={"group": "城东代表小组"})
+    assert page.status_code == 200
+    wanted = {d[0] for d in roster(db) if d[2] == "城东代表小组"}
+    assert set(links(page.text)) == wanted and len(wanted) == 8
+    assert page.text.count("<svg") == 8
+    assert page.text.count('class="cards-page"') == 1
+    empty = client.get(f"/m/{meeting_id}/cards", params={"group": "没有这个小组"})
+    assert empty.status_code == 200 and CARD.findall(empty.text) == []
+
+
+def test_docx_holds_every_card(client: TestClient, meeting_id: int, db: Db) -> None:
+    login(client, meeting_id)
+    reply = client.get(f"/m/{meeting_id}/cards.docx")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in reply.headers["content-disposition"]
+    doc = Document(io.BytesIO(reply.content))
+    text = "\n".join(cell.text for table in doc.tables for row in table.rows for cell in row.cells)
+    deputies = roster(db)
+    for _, name, group, card_no, short_code, _ in deputies:
+        assert name in text and group in text
+        assert f"卡号 {card_no}    验证码 {short_code}" in text
+    assert len(doc.tables) == 6  # 48 cards, 8 a page
+    assert len(doc.inline_shapes) == 48  # one QR picture a card
+    one = client.get(f"/m/{meeting_id}/cards.docx", params={"group": "城西代表小组"})
+    assert len(Document(io.BytesIO(one.content)).inline_shapes) == 8
+
+
+def test_reissue_revokes_the_old_link_and_unbinds_the_phone(
+    client: TestClient, meeting_id: int, db: Db
+) -> None:
+    csrf = login(client, meeting_id)
+    deputy_id, name, _, card_no, old_code, version = roster(db)[0]
+    old_link = links(client.get(f"/m/{meeting_id}/cards").text)[deputy_id]
+    assert client.get(old_link).status_code == 303  # the phone is bound with the old card
+    phone_page = client.get(f"/d/{meeting_id}")
+    assert phone_page.status_code == 200 and name in phone_page.text and "/bind" not in phone_page.text
+
+    reissue = f"/m/{meeting_id}/cards/{deputy_id}/reissue"
+    assert client.post(reissue, data={}).status_code == 403
+    assert client.post(reissue, data={"csrf": "wrong"}).status_code == 403
+    assert "/bind" not in client.get(f"/d/{meeting_id}").text  # nothing changed yet
+
+    reply = client.post(reissue, data={"csrf": csrf, "group": "城东代表小组"})
+    assert reply.status_code == 303
+    assert reply.headers["location"].startswith(f"/m/{meeting_id}/cards?reissued={deputy_id}")
+    after = {d[0]: d for d in roster(db)}[deputy_id]
+    assert after[5] == version + 1 and after[4] != old_code
+
+    revoked = client.get(old_link)
+    assert revoked.status_code == 404 and "邀请链接无效或已作废" in revoked.text
+    assert f'action="/d/{meeting_id}/bind"' in client.get(f"/d/{meeting_id}").text  # unbound
+    bind = f"/d/{meeting_id}/bind"
+    assert client.post(bind, data={"card_no": card_no, "short_code": old_code}).status_code == 400
+
+    new_link = links(client.get(f"/m/{meeting_id}/cards").text)[deputy_id]
+    assert new_link != old_link
+    assert client.get(new_link).status_code == 303
+    assert "/bind" not in client.get(f"/d/{meeting_id}").text
+    assert client.post(bind, data={"card_no": card_no, "short_code": after[4]}).status_code == 303
+    assert client.post(f"/m/{meeting_id}/cards/999999/reissue", data={"csrf": csrf}).status_code == 404
+
+
+def test_staff_login_required(client: TestClient, meeting_id: int) -> None:
+    for path in (f"/m/{meeting_id}/cards", f"/m/{meeting_id}/cards.docx"):
+        reply = client.get(path)
+        assert reply.status_code == 303 and reply.headers["location"].startswith("/login")
+    reply = client.post(f"/m/{meeting_id}/cards/1/reissue", data={"csrf": "x"})
+    assert reply.status_code == 303 and reply.headers["location"].startswith("/login")
+    login(client, meeting_id)
+    assert client.get("/m/99999/cards").status_code == 404
+    assert client.get("/m/99999/cards.docx").status_code == 404
+    console = client.get(f"/m/{meeting_id}/console")
+    assert f'href="/m/{meeting_id}/cards"' in console.text
+    assert f'href="/m/{meeting_id}/cards"' in client.get("/bodies/1/roster").text
+
+
+class Wire:
+    """A bus that keeps what is published, to hand to another process by hand."""
+
+    carries = True
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+
+    async def publish(self, payload: str) -> None:
+        self.published.append(payload)
+
+
+async def test_other_processes_hear_of_a_reissued_card(
+    settings: Settings, meeting_id: int, keys: Keys
+) -> None:
+    """Needs the demo roster (`meeting_id` loads it)."""
+    engine = create_engine(settings.database_url)
+    try:
+        wire = Wire()
+        here = Meetings(engine, cast(Any, wire), keys, "http://x", 30)
+        there = Meetings(engine, cast(Any, wire), keys, "http://x", 30)
+        async with engine.begin() as conn:
+            row = (await conn.execute(select(m.deputies).where(m.deputies.c.id == 5))).one()
+            await conn.execute(
+                update(m.deputies).where(m.deputies.c.id == 5).values(card_version=2, short_code="9876")
+            )
+        old = Card(5, row.body_id, row.card_no, row.short_code, 1)
+        new = Card(5, row.body_id, row.card_no, "9876", 2)
+        here.cards[5] = there.cards[5] = old
+        await here.refresh_card(new)
+        assert here.cards[5] == new and len(wire.published) == 1
+        assert "9876" not in wire.published[0]  # the short code is a credential: not on the bus
+        await here.on_bus(wire.published[0])  # its own message changes nothing
+        await there.on_bus(wire.published[0])
+        assert there.cards[5] == new  # read back from the database
+        await there.on_bus(json.dumps({"card": 5, "version": 1, "origin": "late"}))
+        assert there.cards[5] == new  # an older version never replaces a newer one
+        await there.on_bus('{"card": [5]}')
+        assert there.cards[5] == new
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_reissue_on_one_server_revokes_on_another(spawn: Any, redis_prefix: str, meeting_id: int) -> None:
+    env = {"WENZHENG_REDIS_URL": REDIS_URL, "WENZHENG_REDIS_PREFIX": redis_prefix}
+    a, b = spawn(**env), spawn(**env)
+    with a.client() as http_a, b.client() as http_b:
+        http_a.post("/login", data={"username": "chair", "password": "wenzheng-demo", "next": "/"})
+        sheet = http_a.get(f"/m/{meeting_id}/cards").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', sheet)
+        assert csrf
+        deputy_id, old_link = next(iter(links(sheet).items()))
+        assert http_b.get(old_link).status_code == 303  # b has the meeting and the old card
+        reply = http_a.post(f"/m/{meeting_id}/cards/{deputy_id}/reissue", data={"csrf": csrf.group(1)})
+        assert reply.status_code == 303
+        assert http_a.get(old_link).status_code == 404
+        deadline = time.monotonic() + 5
+        while http_b.get(old_link).status_code != 404:
+            assert time.monotonic() < deadline, "the other server still honours the old link"
+            time.sleep(0.05)
+
+
+async def test_a_reconnect_reloads_the_cards(settings: Settings, meeting_id: int, keys: Keys) -> None:
+    """Card messages sent while the bus was down are not replayed: reload from the database."""
+    engine = create_engine(settings.database_url)
+    try:
+        meetings = Meetings(engine, cast(Any, Wire()), keys, "http://x", 30)
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(m.deputies).order_by(m.deputies.c.id))).first()
+            await conn.rollback()
+        assert row is not None
+        meetings.body_of[meeting_id] = row.body_id
+        meetings.cards[row.id] = Card(row.id, row.body_id, row.card_no, "stale", row.card_version - 1)
+        await meetings.refresh_all()
+        assert meetings.cards[row.id] == Card(
+            row.id, row.body_id, row.card_no, row.short_code, row.card_version
+        )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,333 @@
+"""Preparing meetings: kinds and their defaults, the edit page's validation, clone, access."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from live.rules import has_quorum
+from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, TimerRole
+from server import meetings_admin as admin
+from server import models as m
+from server import store
+from server.auth import Keys
+from server.settings import Settings
+from tests.conftest import CHAIR_ROLES, TestClient, plain_engine
+
+
+def run(url: str, fn: Any) -> Any:
+    async def go() -> Any:
+        engine = plain_engine(url)
+        try:
+            async with engine.begin() as conn:
+                return await fn(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def staff_headers(keys: Keys) -> dict[str, str]:
+    cookie = keys.staff_cookie(1, "chair", CHAIR_ROLES)
+    session = keys.read_staff(cookie)
+    assert session is not None
+    return {"cookie": f"wz_user={cookie}", "x-csrf-token": keys.csrf(session.sid)}
+
+
+async def _snapshot(conn: AsyncConnection, meeting_id: int) -> dict[str, Any]:
+    meeting = (await conn.execute(select(m.meetings).where(m.meetings.c.id == meeting_id))).one()
+    items = (
+        await conn.execute(
+            select(
+                m.agenda_items.c.id, m.agenda_items.c.position, m.agenda_items.c.kind, m.agenda_items.c.title
+            )
+            .where(m.agenda_items.c.meeting_id == meeting_id)
+            .order_by(m.agenda_items.c.position)
+        )
+    ).all()
+    return {"title": meeting.title, "settings": meeting.settings, "agenda": [tuple(i) for i in items]}
+
+
+def snapshot(settings: Settings, meeting_id: int) -> dict[str, Any]:
+    return dict(run(settings.database_url, lambda c: _snapshot(c, meeting_id)))
+
+
+async def _add_standing_committee(conn: AsyncConnection) -> int:
+    result = await conn.execute(
+        insert(m.bodies)
+        .values(name="某市人大常委会", kind=BodyKind.STANDING_COMMITTEE.value)
+        .returning(m.bodies.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def body_ids(settings: Settings, meeting_id: int) -> dict[BodyKind, int]:
+    async def fn(conn: AsyncConnection) -> dict[BodyKind, int]:
+        congress = (
+            await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == meeting_id))
+        ).scalar_one()
+        return {
+            BodyKind.CONGRESS: int(congress),
+            BodyKind.STANDING_COMMITTEE: await _add_standing_committee(conn),
+        }
+
+    return dict(run(settings.database_url, fn))
+
+
+# -- kinds -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind_key", list(admin.KINDS))
+def test_every_kind_creates_a_meeting_with_its_body_rules_and_defaults(
+    settings: Settings, meeting_id: int, kind_key: str
+) -> None:
+    kind = admin.KINDS[kind_key]
+    bodies = body_ids(settings, meeting_id)
+    for body_kind, body_id in bodies.items():
+
+        async def create(conn: AsyncConnection, body_id: int = body_id) -> int:
+            return await admin.create(conn, body_id, kind_key, f"测试{kind.label}", int(time.time() * 1000))
+
+        if body_kind not in kind.bodies:
+            with pytest.raises(admin.Invalid) as bad:
+                run(settings.database_url, create)
+            assert "不举行" in bad.value.errors["kind"]
+            continue
+        new_id = run(settings.database_url, create)
+
+        async def load(conn: AsyncConnection, new_id: int = new_id) -> Any:
+            return await store.load_setup(conn, new_id)
+
+        setup = run(settings.database_url, load)
+        s = setup.settings
+        assert s.body_kind is body_kind  # the quorum rule follows the body
+        if body_kind is BodyKind.CONGRESS:
+            assert has_quorum(s.body_kind, 30, 20) and not has_quorum(s.body_kind, 30, 19)
+        else:
+            assert has_quorum(s.body_kind, 30, 16) and not has_quorum(s.body_kind, 30, 15)
+        assert s.rating_rule.denominator is Denominator.MEMBERS
+        assert s.rating_rule.satisfied_share == s.rating_rule.basic_share == Fraction(1, 2)
+        assert dict(s.timer_seconds) == {**DEFAULT_TIMER_SECONDS, **kind.timers}
+        assert [(a.kind, a.title) for a in setup.agenda] == list(kind.agenda)
+        assert [a.position for a in setup.agenda] == list(range(1, len(kind.agenda) + 1))
+
+
+def test_special_inquiry_gives_officials_longer_to_answer() -> None:
+    timers = admin.KINDS["special_inquiry"].settings(BodyKind.STANDING_COMMITTEE).timer_seconds
+    assert timers[TimerRole.ANSWERING] == 600
+    assert admin.KINDS["special_inquiry"].bodies == {BodyKind.STANDING_COMMITTEE}
+
+
+def test_share_parsing() -> None:
+    assert admin.parse_share("1/2") == admin.parse_share("50%") == admin.parse_share("0.5") == Fraction(1, 2)
+    assert admin.parse_share("2/3") == Fraction(2, 3)
+    assert admin.parse_share("1") == 1
+    for bad in ("3/2", "120%", "0", "0/3", "1/0", "abc", "", "-1/2", "1.5"):
+        assert admin.parse_share(bad) is None, bad
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def settings_form(**overrides: str) -> dict[str, str]:
+    form = {
+        "action": "settings",
+        "title": "改过的会议名称",
+        **{f"timer_{role.value}": str(s) for role, s in DEFAULT_TIMER_SECONDS.items()},
+        "warn_seconds": "20",
+        "denominator": "present",
+        "satisfied_share": "60%",
+        "basic_share": "1/2",
+        "projector_live_tally": "1",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_create_through_the_page(client: TestClient, keys: Keys, settings: Settings, meeting_id: int) -> None:
+    headers = staff_headers(keys)
+    assert "会议管理" in client.get("/", headers=headers).text
+    listing = client.get("/meetings", headers=headers)
+    assert listing.status_code == 200 and f"/m/{meeting_id}/console" in listing.text
+    assert client.get("/meetings/new", headers=headers).status_code == 200
+    bodies = body_ids(settings, meeting_id)
+    response = client.post(
+        "/meetings/new",
+        data={
+            "body": str(bodies[BodyKind.STANDING_COMMITTEE]),
+            "kind": "special_inquiry",
+            "title": "专题询问会",
+        },
+        headers=headers,
+    )
+    assert response.status_code == 303
+    new_id = int(response.headers["location"].split("/")[2])
+    page = client.get(f"/meetings/{new_id}/edit", headers=headers)
+    assert page.status_code == 200 and "全体组成人员过半数出席" in page.text and 'value="600"' in page.text
+    # A congress does not hold a 专题询问; an unknown kind and an empty title are refused.
+    for data, field_text in (
+        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "special_inquiry", "title": "x"}, "不举行"),
+        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "party", "title": "x"}, "请选择会议类型"),
+        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", "title": "  "}, "会议名称不能为空"),
+        ({"body": "9999", "kind": "inquiry", "title": "x"}, "请选择举行会议的机构"),
+    ):
+        refused = client.post("/meetings/new", data=data, headers=headers)
+        assert refused.status_code == 400 and field_text in refused.text, data
+
+    async def count(conn: AsyncConnection) -> int:
+        return len((await conn.execute(select(m.meetings.c.id))).all())
+
+    assert run(settings.database_url, count) == 2
+
+
+def test_edit_settings_and_agenda(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    headers = staff_headers(keys)
+    url = f"/meetings/{meeting_id}/edit"
+    assert client.get(url, headers=headers).status_code == 200
+    assert client.post(url, data=settings_form(), headers=headers).status_code == 303
+    after = snapshot(settings, meeting_id)
+    s = store.settings_from_json(after["settings"], BodyKind.CONGRESS)
+    assert after["title"] == "改过的会议名称"
+    assert s.rating_rule.denominator is Denominator.PRESENT
+    assert s.rating_rule.satisfied_share == Fraction(3, 5)
+    assert s.warn_seconds == 20 and s.projector_live_tally
+    assert s.body_kind is BodyKind.CONGRESS
+
+    items = after["agenda"]
+    first, second = items[0][0], items[1][0]
+    post = lambda **f: client.post(url, data=f, headers=headers)  # noqa: E731
+    assert post(action="agenda_down", item_id=str(first)).status_code == 303
+    assert [i[0] for i in snapshot(settings, meeting_id)["agenda"]][:2] == [second, first]
+    assert post(action="agenda_up", item_id=str(first)).status_code == 303
+    assert (
+        post(action="agenda_rename", item_id=str(first), item_kind="vote", item_title="表决").status_code
+        == 303
+    )
+    assert post(action="agenda_add", item_kind="discussion", item_title="自由讨论").status_code == 303
+    assert post(action="agenda_delete", item_id=str(second)).status_code == 303
+    agenda = snapshot(settings, meeting_id)["agenda"]
+    assert agenda[0][2:] == ("vote", "表决")
+    assert agenda[-1][2:] == ("discussion", "自由讨论")
+    assert [i[1] for i in agenda] == list(range(1, len(agenda) + 1))
+    assert second not in [i[0] for i in agenda]
+
+
+@pytest.mark.parametrize(
+    ("form", "field_text"),
+    [
+        (settings_form(timer_asking="abc"), "提问时间须为 10 至 3600 之间的整数秒"),
+        (settings_form(timer_answering="5"), "答复时间须为"),
+        (settings_form(satisfied_share="3/2"), "满意比例须为大于 0 且不超过 1 的比例"),
+        (settings_form(basic_share="150%"), "基本满意比例须为"),
+        (settings_form(denominator="everyone"), "测评基数须为"),
+        (settings_form(warn_seconds="999"), "提前提醒须为"),
+        (settings_form(title=""), "会议名称不能为空"),
+        ({"action": "agenda_add", "item_kind": "party", "item_title": "x"}, "议程类型须为"),
+        ({"action": "agenda_add", "item_kind": "report", "item_title": ""}, "议程名称不能为空"),
+        ({"action": "agenda_delete", "item_id": "999999"}, "找不到这个议程项"),
+        ({"action": "explode"}, "无法识别的操作"),
+    ],
+)
+def test_bad_input_is_refused_in_chinese_and_writes_nothing(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int, form: dict[str, str], field_text: str
+) -> None:
+    before = snapshot(settings, meeting_id)
+    response = client.post(f"/meetings/{meeting_id}/edit", data=form, headers=staff_headers(keys))
+    assert response.status_code == 400
+    assert field_text in response.text
+    assert snapshot(settings, meeting_id) == before
+
+
+def test_a_meeting_that_has_begun_cannot_change_its_rules(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    headers = staff_headers(keys)
+    opened = client.post(f"/m/{meeting_id}/act", data={"cmd": "open_checkin"}, headers=headers)
+    assert opened.status_code == 200, opened.text
+    before = snapshot(settings, meeting_id)
+    url = f"/meetings/{meeting_id}/edit"
+    page = client.get(url, headers=headers)
+    assert page.status_code == 200 and "规则和议程不能再修改" in page.text
+    for form in (settings_form(), {"action": "agenda_add", "item_kind": "report", "item_title": "新议程"}):
+        refused = client.post(url, data=form, headers=headers)
+        assert refused.status_code == 409 and "复制为新会议" in refused.text
+    assert snapshot(settings, meeting_id) == before
+
+
+def test_clone_copies_preparation_not_events(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    headers = staff_headers(keys)
+    assert (
+        client.post(f"/m/{meeting_id}/act", data={"cmd": "open_checkin"}, headers=headers).status_code == 200
+    )
+    response = client.post(f"/meetings/{meeting_id}/clone", headers=headers)
+    assert response.status_code == 303
+    new_id = int(response.headers["location"].split("/")[2])
+
+    async def contents(conn: AsyncConnection, mid: int) -> dict[str, Any]:
+        questions = (
+            await conn.execute(
+                select(m.questions).where(m.questions.c.meeting_id == mid).order_by(m.questions.c.position)
+            )
+        ).all()
+        respondents = []
+        for q in questions:
+            rows = await conn.execute(
+                select(m.question_respondents.c.official_id, m.question_respondents.c.position)
+                .where(m.question_respondents.c.question_id == q.id)
+                .order_by(m.question_respondents.c.position)
+            )
+            respondents.append([tuple(r) for r in rows])
+        events = (await conn.execute(select(m.events.c.id).where(m.events.c.meeting_id == mid))).all()
+        snap = await _snapshot(conn, mid)
+        return {
+            "title": snap["title"],
+            "settings": snap["settings"],
+            "agenda": [i[1:] for i in snap["agenda"]],
+            "questions": [(q.position, q.title, q.text, q.asker_id, q.group_id) for q in questions],
+            "respondents": respondents,
+            "events": len(events),
+        }
+
+    old = run(settings.database_url, lambda c: contents(c, meeting_id))
+    new = run(settings.database_url, lambda c: contents(c, new_id))
+    assert new["title"] == old["title"] + " (副本)"
+    for key in ("settings", "agenda", "questions", "respondents"):
+        assert new[key] == old[key], key
+    assert len(new["questions"]) == 6 and any(len(r) == 2 for r in new["respondents"])
+    assert old["events"] > 0 and new["events"] == 0
+    # The copy has not begun: its rules can be edited.
+    assert client.post(f"/meetings/{new_id}/edit", data=settings_form(), headers=headers).status_code == 303
+
+
+def test_staff_login_and_csrf_are_required(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    before = snapshot(settings, meeting_id)
+    for path in ("/meetings", "/meetings/new", f"/meetings/{meeting_id}/edit"):
+        response = client.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    for path, data in (
+        (f"/meetings/{meeting_id}/edit", settings_form()),
+        (f"/meetings/{meeting_id}/clone", {}),
+        ("/meetings/new", {"body": "1", "kind": "inquiry", "title": "x"}),
+    ):
+        assert client.post(path, data=data).status_code == 303  # to the login page
+        no_token = {"cookie": staff_headers(keys)["cookie"]}
+        refused = client.post(path, data={**data, "csrf": "forged"}, headers=no_token)
+        assert refused.status_code == 403 and "页面已过期" in refused.text
+    assert snapshot(settings, meeting_id) == before
+
+    async def count(conn: AsyncConnection) -> int:
+        return len((await conn.execute(select(m.meetings.c.id))).all())
+
+    assert run(settings.database_url, count) == 1
