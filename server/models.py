@@ -98,6 +98,8 @@ meetings = Table(
     Column("title", String(200), nullable=False),
     Column("settings", Text, nullable=False, default="{}"),  # JSON, see server.store
     Column("created_ms", BigInteger, nullable=False),
+    # Deputies submit questions until then (server.questions_admin); unset: no deadline.
+    Column("submission_deadline_ms", BigInteger, nullable=True),
 )
 
 agenda_items = Table(
@@ -128,6 +130,30 @@ question_respondents = Table(
     Column("question_id", ForeignKey("questions.id"), primary_key=True),
     Column("official_id", ForeignKey("officials.id"), primary_key=True),
     Column("position", Integer, nullable=False, default=0),
+)
+
+# Questions as deputies submit them (征集), reviewed by staff (汇总平衡); approving one
+# writes a row in ``questions``, the final list the live session calls.
+question_submissions = Table(
+    "question_submissions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("deputy_id", ForeignKey("deputies.id"), nullable=False),  # the proposer
+    Column("group_id", ForeignKey("groups.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("wanted_official_id", ForeignKey("officials.id"), nullable=True),
+    Column("co_proposers", Text, nullable=False, default=""),  # deputy ids, comma-separated
+    Column("status", String(16), nullable=False),  # submitted | merged | rejected | approved
+    Column("reject_reason", Text, nullable=False, default=""),
+    Column("merged_into", Integer, nullable=True),
+    Column("question_id", Integer, nullable=True),  # the row in ``questions`` once approved
+    Column("history", Text, nullable=False, default="[]"),  # JSON list of {what, who, ms, ...}
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("entered_by", String(64), nullable=False, default=""),  # staff username, on a deputy's behalf
+    Index("ix_question_submissions_meeting_id", "meeting_id"),
 )
 
 events = Table(

@@ -1,0 +1,254 @@
+"""Question collection on the deputy's phone and the staff review board.
+
+``/d/{meeting}/questions``: the bound deputy submits a question before the meeting's
+deadline and sees the submissions of their own group, with status and reject reasons.
+``/m/{meeting}/review``: staff see every submission grouped by group, merge, edit,
+reject with a reason, approve into the final list, order it, assign the asking deputy
+and the answering officials, set the deadline, and enter a question on a deputy's
+behalf. The logic is in :mod:`server.questions_admin`; each write checks the session and
+the CSRF token and runs in one transaction under the meeting's write lock, so bad input
+(a Chinese message, status 400) or a meeting that has begun (409) writes nothing.
+Checkboxes are sent as distinct names (``pick_<id>``, ``official_<id>``, ``co_<id>``)
+because forms are read as one value per name.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from screens import messages as msg
+from server import questions_admin as qa
+from server.auth import DeputyBinding, StaffSession
+from server.db import meeting_write
+from server.meetings_admin import Invalid, has_events
+from server.routes_staff import _require_staff
+from server.web import DEPUTY_COOKIE, csrf_ok, form_of, message_page, page, services
+
+CHINA = timezone(timedelta(hours=8))
+DEADLINE_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def deadline_text(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, CHINA).strftime(DEADLINE_FORMAT)
+
+
+def parse_deadline(raw: str) -> int | None:
+    raw = raw.strip().replace("T", " ")
+    if not raw:
+        return None
+    try:
+        parsed = datetime.strptime(raw, DEADLINE_FORMAT).replace(tzinfo=CHINA)
+    except ValueError:
+        raise Invalid({"deadline": qa.TEXT["deadline_bad"]}) from None
+    return int(parsed.astimezone(UTC).timestamp() * 1000)
+
+
+def _picked(form: dict[str, str], prefix: str) -> list[int]:
+    return [int(k[len(prefix) :]) for k in form if k.startswith(prefix) and k[len(prefix) :].isdigit()]
+
+
+# -- the deputy's phone --------------------------------------------------------------------
+
+
+async def _phone_page(
+    request: Request, meeting_id: int, deputy_id: int, sid: str, status: int = 200, **extra: Any
+) -> Response:
+    async with services(request).engine.connect() as conn:
+        row = await qa.meeting(conn, meeting_id)
+        me = await qa.deputy(conn, row.body_id, deputy_id)
+        members = await qa.deputies(conn, row.body_id)
+        officials = await qa.officials(conn, row.body_id)
+        subs = await qa.submissions(conn, meeting_id, me.group_id)
+        await conn.commit()
+    names = {d.id: d.name for d in members}
+    deadline = row.submission_deadline_ms
+    return page(
+        "questions_phone",
+        status=status,
+        meeting=row,
+        me=me,
+        group_members=[d for d in members if d.group_id == me.group_id and d.id != deputy_id],
+        officials=officials,
+        official_names={o.id: f"{o.name}（{o.title}）" for o in officials},
+        subs=subs,
+        names=names,
+        co_of=lambda s: [names.get(i, "") for i in qa._ids(s.co_proposers)],
+        statuses=qa.STATUS_NAMES,
+        deadline=deadline_text(deadline),
+        closed=deadline is not None and _now_ms() > deadline,
+        csrf=services(request).keys.csrf(sid),
+        errors=extra.pop("errors", {}),
+        values=extra.pop("values", {}),
+        saved=request.query_params.get("saved", ""),
+    )
+
+
+async def _phone_binding(request: Request, meeting_id: int) -> DeputyBinding | Response | None:
+    """The bound deputy, checked against the database, not the live room's card cache.
+
+    Question pages do not open the meeting's room: a room keeps the final list it was
+    opened with, so opening it while questions are still being reviewed would freeze it.
+    """
+    svc = services(request)
+    binding = svc.keys.read_deputy(request.cookies.get(DEPUTY_COOKIE))
+    async with svc.engine.connect() as conn:
+        row = await qa.meeting(conn, meeting_id)
+        me = await qa.deputy(conn, row.body_id, binding.deputy_id) if row and binding else None
+        await conn.commit()
+    if row is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    if binding is None or me is None or me.card_version != binding.card_version:
+        return None
+    return binding
+
+
+async def phone(request: Request) -> Response:
+    meeting_id = int(request.path_params["meeting_id"])
+    binding = await _phone_binding(request, meeting_id)
+    if isinstance(binding, Response):
+        return binding
+    if binding is None:
+        return RedirectResponse(f"/d/{meeting_id}", status_code=303)
+    if request.method == "GET":
+        return await _phone_page(request, meeting_id, binding.deputy_id, binding.sid)
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, binding.sid, form):
+        return message_page(msg.edge("csrf"), 403)
+    picked = ",".join(str(i) for i in _picked(form, "co_"))
+    form["co"] = ",".join(x for x in (form.get("co", ""), picked) if x)
+    try:
+        async with meeting_write(services(request).engine, meeting_id) as conn:
+            await qa.submit(conn, meeting_id, binding.deputy_id, form, _now_ms())
+    except Invalid as bad:
+        return await _phone_page(
+            request, meeting_id, binding.deputy_id, binding.sid, 400, errors=bad.errors, values=form
+        )
+    return RedirectResponse(f"/d/{meeting_id}/questions?saved=1", status_code=303)
+
+
+# -- the review board ----------------------------------------------------------------------
+
+
+async def _board(
+    request: Request, session: StaffSession, meeting_id: int, status: int = 200, **extra: Any
+) -> Response:
+    async with services(request).engine.connect() as conn:
+        row = await qa.meeting(conn, meeting_id)
+        if row is None:
+            await conn.commit()
+            return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
+        members = await qa.deputies(conn, row.body_id)
+        officials = await qa.officials(conn, row.body_id)
+        subs = await qa.submissions(conn, meeting_id)
+        final = await qa.final_list(conn, meeting_id)
+        respondents = {q.id: await qa.respondents(conn, q.id) for q in final}
+        started = await has_events(conn, meeting_id)
+        await conn.commit()
+    names = {d.id: d.name for d in members}
+    group_names = {d.group_id: d.group_name for d in members}
+    grouped: dict[int, list[Any]] = {}
+    for s in subs:
+        grouped.setdefault(s.group_id, []).append(s)
+    return page(
+        "questions_review",
+        status=status,
+        meeting=row,
+        members=members,
+        officials=officials,
+        official_names={o.id: f"{o.name}（{o.title}）" for o in officials},
+        grouped=grouped,
+        group_names=group_names,
+        names=names,
+        co_of=lambda s: [names.get(i, "") for i in qa._ids(s.co_proposers)],
+        statuses=qa.STATUS_NAMES,
+        final=final,
+        respondents=respondents,
+        started=started,
+        started_text=qa.TEXT["started"],
+        loaded=meeting_id in services(request).meetings.rooms,
+        deadline=deadline_text(row.submission_deadline_ms),
+        user=session,
+        csrf=services(request).keys.csrf(session.sid),
+        errors=extra.pop("errors", {}),
+        saved=request.query_params.get("saved", ""),
+    )
+
+
+async def _act(conn: AsyncConnection, meeting_id: int, form: dict[str, str], who: str) -> str:
+    action = form.get("action", "")
+    now = _now_ms()
+
+    def num(key: str) -> int:
+        raw = form.get(key, "").strip()
+        if not raw.isdigit():
+            raise Invalid({key: qa.TEXT["unknown"]})
+        return int(raw)
+
+    if action == "edit":
+        await qa.edit(conn, meeting_id, num("sub"), form, who, now)
+    elif action == "reject":
+        await qa.reject(conn, meeting_id, num("sub"), form.get("reason", ""), who, now)
+    elif action == "merge":
+        await qa.merge(conn, meeting_id, _picked(form, "pick_"), who, now)
+    elif action == "approve":
+        await qa.approve(conn, meeting_id, num("sub"), who, now)
+    elif action in ("up", "down"):
+        await qa.move(conn, meeting_id, num("question"), action == "up")
+    elif action == "order":
+        await qa.reorder(conn, meeting_id, qa._ids(form.get("order", "")))
+    elif action == "assign":
+        await qa.assign(conn, meeting_id, num("question"), num("asker"), _picked(form, "official_"))
+    elif action == "deadline":
+        await qa.set_deadline(conn, meeting_id, parse_deadline(form.get("deadline", "")))
+    elif action == "enter":
+        row = await qa.meeting(conn, meeting_id)
+        card = form.get("card_no", "").strip()
+        found = [d for d in await qa.deputies(conn, row.body_id) if d.card_no == card]
+        if not found:
+            raise Invalid({"card_no": qa.TEXT["deputy"]})
+        await qa.submit(conn, meeting_id, found[0].id, form, now, entered_by=who)
+    else:
+        raise Invalid({"action": "未知的操作。"})
+    return action
+
+
+async def review(request: Request) -> Response:
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    meeting_id = int(request.path_params["meeting_id"])
+    if request.method == "GET":
+        return await _board(request, session, meeting_id)
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, session.sid, form):
+        return message_page(msg.edge("csrf"), 403)
+    try:
+        async with meeting_write(services(request).engine, meeting_id) as conn:
+            if await qa.meeting(conn, meeting_id) is None:
+                return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
+            action = await _act(conn, meeting_id, form, session.username)
+    except Invalid as bad:
+        if "started" in bad.errors:
+            return message_page(
+                qa.TEXT["started"], 409, back=f"/m/{meeting_id}/review", back_label="返回问题审核"
+            )
+        return await _board(request, session, meeting_id, 400, errors=bad.errors)
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"hx-refresh": "true"})
+    return RedirectResponse(f"/m/{meeting_id}/review?saved={action}", status_code=303)
