@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import BodyKind, Settings
 from server import models as m
+from server import questions_admin
 from server.auth import hash_password
 from server.imports import import_roster, roster_csv
 from server.store import settings_to_json
@@ -139,23 +140,14 @@ async def load_demo(conn: AsyncConnection) -> DemoInfo:
         await conn.execute(
             insert(m.agenda_items).values(meeting_id=meeting_id, position=pos, kind=kind, title=title)
         )
-    for pos, (title, group, respondents) in enumerate(QUESTIONS, start=1):
-        qid = await _insert(
-            conn,
-            m.questions,
-            meeting_id=meeting_id,
-            position=pos,
-            title=title,
-            text="",
-            asker_id=deputy_ids[group][0],
-            group_id=group_ids[group],
-        )
-        for rpos, official in enumerate(respondents):
-            await conn.execute(
-                insert(m.question_respondents).values(
-                    question_id=qid, official_id=official_ids[official], position=rpos
-                )
-            )
+    # The questions go the way real ones do: each group's deputy submits one, the
+    # presidium approves it into the final list and assigns who answers.
+    for title, group, respondents in QUESTIONS:
+        asker = deputy_ids[group][0]
+        wanted = {"title": title, "text": "", "official": str(official_ids[respondents[0]])}
+        submission = await questions_admin.submit(conn, meeting_id, asker, wanted, now, entered_by="demo")
+        qid = await questions_admin.approve(conn, meeting_id, submission, "demo", now)
+        await questions_admin.assign(conn, meeting_id, qid, asker, [official_ids[o] for o in respondents])
     exists = (await conn.execute(select(m.users.c.id).where(m.users.c.username == "chair"))).scalar()
     if exists is None:
         await conn.execute(

@@ -42,11 +42,12 @@ def officials(settings: Settings) -> list[int]:
 
 
 def subs(settings: Settings, meeting_id: int) -> list[Any]:
+    """The submissions this test made: the demo's own six (approved) are left out."""
+
     async def fn(conn: AsyncConnection) -> list[Any]:
         t = m.question_submissions
-        return list(
-            (await conn.execute(select(t).where(t.c.meeting_id == meeting_id).order_by(t.c.id))).all()
-        )
+        mine = (t.c.meeting_id == meeting_id) & (t.c.entered_by != "demo")
+        return list((await conn.execute(select(t).where(mine).order_by(t.c.id))).all())
 
     return list(run(settings.database_url, fn))
 
@@ -283,3 +284,17 @@ def test_final_list_frozen_once_the_meeting_has_begun(
         assert answer.status_code == 409 and "会议已经开始" in answer.text, form
     assert final(settings, meeting_id) == before
     assert subs(settings, meeting_id)[0].status == "submitted"
+
+
+def test_the_demo_questions_came_through_submission_and_review(settings: Settings, meeting_id: int) -> None:
+    async def fn(conn: AsyncConnection) -> tuple[list[Any], list[Any]]:
+        t = m.question_submissions
+        by_demo = select(t).where(t.c.meeting_id == meeting_id, t.c.entered_by == "demo")
+        demo = (await conn.execute(by_demo)).all()
+        final = (await conn.execute(select(m.questions).where(m.questions.c.meeting_id == meeting_id))).all()
+        return list(demo), list(final)
+
+    demo, final = run(settings.database_url, fn)
+    assert len(demo) == 6 and all(s.status == "approved" for s in demo)
+    assert sorted(s.question_id for s in demo) == sorted(q.id for q in final)
+    assert all(q.asker_id == s.deputy_id for s in demo for q in final if q.id == s.question_id)
