@@ -53,6 +53,7 @@ EDGE: dict[str, str] = {
     "pair_code_invalid": "配对码不正确或已过期。",
     "not_found": "页面不存在。",
     "no_meeting": "找不到这次会议。",
+    "no_body": "没有这个机构。",
 }
 
 ACCOUNTS: dict[str, str] = {

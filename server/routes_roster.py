@@ -99,6 +99,17 @@ async def _body(request: Request) -> Any:
     return row
 
 
+async def _staff_and_body(request: Request) -> tuple[StaffSession, Any] | Response:
+    """The staff session and the body of the path, or the page that says why not."""
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    body = await _body(request)
+    if body is None:
+        return message_page(msg.edge("no_body"), 404)
+    return session, body
+
+
 def _context(request: Request, session: StaffSession, body: Any, **extra: Any) -> dict[str, Any]:
     return {"body": body, "user": session, "csrf": services(request).keys.csrf(session.sid), **extra}
 
@@ -114,12 +125,10 @@ async def bodies(request: Request) -> Response:
 
 
 async def roster(request: Request) -> Response:
-    session = _require_staff(request)
-    if isinstance(session, Response):
-        return session
-    body = await _body(request)
-    if body is None:
-        return message_page("没有这个机构。", 404)
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    session, body = found
     async with services(request).engine.connect() as conn:
         rows = await imports.roster_rows(conn, body.id)
         group_names = list(await imports.group_ids(conn, body.id))
@@ -207,12 +216,10 @@ def _preview_page(
 
 
 async def _preview(request: Request, kind: str) -> Response:
-    session = _require_staff(request)
-    if isinstance(session, Response):
-        return session
-    body = await _body(request)
-    if body is None:
-        return message_page("没有这个机构。", 404)
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    session, body = found
     got = await _upload(request)
     back = f"/bodies/{body.id}/roster"
     if isinstance(got, str):
@@ -233,12 +240,10 @@ async def _preview(request: Request, kind: str) -> Response:
 
 
 async def _confirm(request: Request, kind: str) -> Response:
-    session = _require_staff(request)
-    if isinstance(session, Response):
-        return session
-    body = await _body(request)
-    if body is None:
-        return message_page("没有这个机构。", 404)
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    session, body = found
     form = await form_of(request)
     if form is None or not csrf_ok(request, session.sid, form):
         return message_page(msg.edge("csrf"), 403)
@@ -277,12 +282,10 @@ async def officials_confirm(request: Request) -> Response:
 
 
 async def export(request: Request) -> Response:
-    session = _require_staff(request)
-    if isinstance(session, Response):
-        return session
-    body = await _body(request)
-    if body is None:
-        return message_page("没有这个机构。", 404)
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    _, body = found
     async with services(request).engine.connect() as conn:
         rows = await imports.roster_rows(conn, body.id)
         await conn.commit()
@@ -297,12 +300,10 @@ async def export(request: Request) -> Response:
 
 
 async def edit_deputy(request: Request) -> Response:
-    session = _require_staff(request)
-    if isinstance(session, Response):
-        return session
-    body = await _body(request)
-    if body is None:
-        return message_page("没有这个机构。", 404)
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    session, body = found
     deputy_id = int(request.path_params["deputy_id"])
     svc = services(request)
     async with svc.engine.connect() as conn:
@@ -350,12 +351,10 @@ async def edit_deputy(request: Request) -> Response:
 
 
 async def edit_official(request: Request) -> Response:
-    session = _require_staff(request)
-    if isinstance(session, Response):
-        return session
-    body = await _body(request)
-    if body is None:
-        return message_page("没有这个机构。", 404)
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    session, body = found
     official_id = int(request.path_params["official_id"])
     svc = services(request)
     where = (m.officials.c.id == official_id, m.officials.c.body_id == body.id)
