@@ -44,9 +44,6 @@ def _deputy(state: MeetingState) -> list[str]:
 
 FRAGMENTS = {"projector": _projector, "console": _console, "deputy": _deputy}
 
-# Fragments nested inside another: re-rendering the parent renders them too.
-NESTED = {"hall-qr": "stage", "p-attendance": "stage", "p-tally": "stage", "timer": "stage"}
-
 PROJECTOR = Audience(
     "projector",
     {

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from live.rules import grade, has_quorum
 from live.setup import Question
-from live.state import Choice, MeetingState, Phase, RatingResult
+from live.state import Choice, MeetingState, RatingResult
 from screens import messages as msg
 
 
@@ -170,7 +170,3 @@ class View:
             return ""
         index = [q.id for q in self.questions].index(self.question.id) + 1
         return f"{index}/{len(self.questions)}"
-
-    @property
-    def phase_is_rating(self) -> bool:
-        return self.state.phase is Phase.RATING

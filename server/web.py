@@ -47,10 +47,6 @@ def device(conn: HTTPConnection) -> str:
     return f"{host} {conn.headers.get('user-agent', '')}"[:200]
 
 
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 def flash(text: str, status: int = 400, *, kind: str = "error") -> HTMLResponse:
     return HTMLResponse(render.page("flash", text=text, kind=kind), status_code=status)
 
