@@ -44,6 +44,10 @@ def _deputy(state: MeetingState) -> list[str]:
 
 FRAGMENTS = {"projector": _projector, "console": _console, "deputy": _deputy}
 
+# Not an event's topic: the office changed the meeting's setup (roster, rules, final list)
+# and every fragment of every screen is re-sent.
+SETUP = "setup"
+
 PROJECTOR = Audience(
     "projector",
     {
@@ -57,6 +61,7 @@ PROJECTOR = Audience(
         "attendance": ("p-attendance",),
         "timer": ("timer",),
         "tally": ("p-tally",),
+        SETUP: ("stage",),
     },
 )
 
@@ -73,6 +78,7 @@ CONSOLE = Audience(
         "tally": ("c-tally",),
         "timer": ("timer",),
         "focus": ("c-session",),
+        SETUP: ("c-session", "timer", "c-attendance", "c-tally", "c-questions", "c-agenda"),
     },
 )
 
@@ -85,6 +91,7 @@ DEPUTY = Audience(
         "rating": ("d-session", "d-me"),
         "checkin": ("d-me",),
         "timer": ("timer",),
+        SETUP: ("d-session", "timer", "d-me"),
     },
     personal="d-me",
 )

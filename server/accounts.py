@@ -71,6 +71,7 @@ class Account:
     roles: frozenset[str]
     must_change: bool
     password_hash: str
+    sessions_from_ms: int = 0
 
     @property
     def role_names(self) -> list[str]:
@@ -88,6 +89,10 @@ def roles_text(roles: frozenset[str] | set[str]) -> str:
 def session_roles(account: Account) -> frozenset[str]:
     """The roles a login cookie carries: none but MUST_CHANGE until the password is changed."""
     return frozenset({MUST_CHANGE}) if account.must_change else account.roles
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def one_time_password() -> str:
@@ -118,6 +123,7 @@ def _account(row: Row[tuple[object, ...]]) -> Account:
         roles=parse_roles(str(row.roles)),
         must_change=bool(row.must_change_password),
         password_hash=str(row.password_hash),
+        sessions_from_ms=int(row.sessions_from_ms or 0),
     )
 
 
@@ -186,7 +192,7 @@ async def change_password(engine: AsyncEngine, user_id: int, old: str, new: str,
         await conn.execute(
             update(m.users)
             .where(m.users.c.id == user_id)
-            .values(password_hash=fresh, must_change_password=False)
+            .values(password_hash=fresh, must_change_password=False, sessions_from_ms=_now_ms())
         )
     return Account(account.id, account.username, account.display_name, account.roles, False, fresh)
 
@@ -245,7 +251,12 @@ async def save_user(
     await conn.execute(
         update(m.users)
         .where(m.users.c.id == existing.id)
-        .values(password_hash=password_hash, roles=roles_text(roles), must_change_password=must_change)
+        .values(
+            password_hash=password_hash,
+            roles=roles_text(roles),
+            must_change_password=must_change,
+            sessions_from_ms=_now_ms(),
+        )
     )
 
 
@@ -259,7 +270,7 @@ async def reset_password(conn: AsyncConnection, user_id: int) -> tuple[Account, 
     await conn.execute(
         update(m.users)
         .where(m.users.c.id == user_id)
-        .values(password_hash=password_hash, must_change_password=True)
+        .values(password_hash=password_hash, must_change_password=True, sessions_from_ms=_now_ms())
     )
     return account, password
 

@@ -35,6 +35,7 @@ from server.db import create_engine, ping
 from server.fastsend import CaptureRawSend
 from server.gcpolicy import GcPolicy
 from server.meetings import Meetings
+from server.sessions import StaffSessions
 from server.settings import Settings, load
 from server.web import Services, message_page, page, services, staff
 
@@ -194,7 +195,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     return Starlette(
         routes=routes(),
         lifespan=lifespan,
-        middleware=[Middleware(CaptureRawSend), Middleware(SecurityHeaders)],
+        middleware=[Middleware(CaptureRawSend), Middleware(SecurityHeaders), Middleware(StaffSessions)],
         exception_handlers={404: not_found, 500: server_error},
     )
 

@@ -71,6 +71,7 @@ class StaffSession:
     username: str
     roles: frozenset[str]
     sid: str
+    issued_ms: int = 0  # when the cookie was signed: a later password change voids it
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,13 @@ class Keys:
     # staff
     def staff_cookie(self, user_id: int, username: str, roles: frozenset[str]) -> str:
         return self._session.dumps(
-            {"u": user_id, "n": username, "r": sorted(roles), "s": secrets.token_hex(8)}
+            {
+                "u": user_id,
+                "n": username,
+                "r": sorted(roles),
+                "s": secrets.token_hex(8),
+                "i": time.time_ns() // 1_000_000,
+            }
         )
 
     def read_staff(self, cookie: str | None) -> StaffSession | None:
@@ -125,7 +132,7 @@ class Keys:
             return None
         try:
             d: dict[str, Any] = self._session.loads(cookie, max_age=SESSION_MAX_AGE)
-            return StaffSession(int(d["u"]), str(d["n"]), frozenset(d["r"]), str(d["s"]))
+            return StaffSession(int(d["u"]), str(d["n"]), frozenset(d["r"]), str(d["s"]), int(d.get("i", 0)))
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
 

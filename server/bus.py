@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -19,6 +20,20 @@ import redis.asyncio as aioredis
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], Awaitable[None]]
+
+
+def setup_message(meeting_id: int | None, body_id: int | None, origin: str) -> str:
+    """Tells every process to reload a meeting (or a body's meetings) from the database."""
+    return json.dumps({"setup": meeting_id or 0, "body": body_id or 0, "origin": origin})
+
+
+async def tell_servers(redis_url: str, prefix: str, payload: str) -> None:
+    """Publish one message from outside a server (the command line)."""
+    client: aioredis.Redis = aioredis.from_url(redis_url)
+    try:
+        await client.publish(f"{prefix}:events", payload)
+    finally:
+        await client.aclose()
 
 
 class Bus(Protocol):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import imports
 from server import models as m
+from server.bus import setup_message, tell_servers
 from server.db import create_engine
 from server.migrate import upgrade
 from server.settings import load
@@ -60,6 +61,18 @@ def _report(plan: imports.RosterPlan | imports.OfficialsPlan, dry_run: bool) -> 
     return 0
 
 
+async def _tell_servers(body_id: int) -> None:
+    """Servers on Redis reload the body's loaded meetings at once. A single server without
+    Redis cannot hear the command line: it sees the import at its next start (the /bodies
+    pages have no such gap)."""
+    settings = load()
+    if settings.redis_url:
+        try:
+            await tell_servers(settings.redis_url, settings.redis_prefix, setup_message(None, body_id, "cli"))
+        except Exception as exc:  # the import stands; the servers see it at their next start
+            print(f"提示：已导入，但未能通知正在运行的服务（{exc}），请重启服务。", file=sys.stderr)
+
+
 async def _roster_import(args: argparse.Namespace, data: bytes, filename: str) -> int:
     engine = create_engine(load().database_url)
     try:
@@ -68,6 +81,8 @@ async def _roster_import(args: argparse.Namespace, data: bytes, filename: str) -
             plan = await imports.import_roster(
                 conn, body_id, data, filename, create_groups=args.create_groups, dry_run=args.dry_run
             )
+        if not plan.errors and not args.dry_run:
+            await _tell_servers(body_id)
         return _report(plan, args.dry_run)
     finally:
         await engine.dispose()
@@ -79,6 +94,8 @@ async def _officials_import(args: argparse.Namespace, data: bytes, filename: str
         async with engine.begin() as conn:
             body_id = await body_id_by_name(conn, args.body)
             plan = await imports.import_officials(conn, body_id, data, filename, dry_run=args.dry_run)
+        if not plan.errors and not args.dry_run:
+            await _tell_servers(body_id)
         return _report(plan, args.dry_run)
     finally:
         await engine.dispose()

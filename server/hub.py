@@ -29,7 +29,7 @@ from starlette.websockets import WebSocket
 from live.events import Event
 from live.state import MeetingState
 from screens import render
-from screens.audiences import AUDIENCES, Audience, deputy_variant, stale
+from screens.audiences import AUDIENCES, SETUP, Audience, deputy_variant, stale
 from screens.topics import COALESCED, personal_deputies, topics_of
 from screens.view import View
 from server import eager
@@ -179,6 +179,11 @@ class Room:
             self._flush_handle.cancel()
         self._flush_at = due
         self._flush_handle = loop.call_at(due, lambda: self._spawn(self.flush()))
+
+    def resend_all(self) -> None:
+        """Every fragment to every screen: the meeting's setup was reloaded."""
+        self._topics.add(SETUP)
+        self._spawn(self.flush())
 
     def refresh_hall_code(self) -> None:
         """The hall QR rotates without an event; re-send it to the projectors."""

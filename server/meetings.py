@@ -26,7 +26,8 @@ from screens.view import View
 from server import models as m
 from server import store
 from server.auth import Keys
-from server.bus import Bus
+from server.bus import Bus, setup_message
+from server.db import snapshot_read
 from server.gcpolicy import GcPolicy
 from server.hub import Room
 from server.runtime import MeetingRuntime, load_state
@@ -140,6 +141,36 @@ class Meetings:
             message = {"card": card.deputy_id, "version": card.card_version, "origin": self.origin}
             await self.bus.publish(json.dumps(message))
 
+    async def setup_changed(self, *, meeting_id: int | None = None, body_id: int | None = None) -> None:
+        """The office changed a meeting's setup (rules, agenda, final list) or a body's
+        roster or officials: every loaded meeting concerned reloads and re-sends its screens.
+
+        Other processes hear it on the bus ("setup" messages). A reload is what a restart
+        does (setup, then the whole log), so a meeting that has begun stays consistent.
+        """
+        await self._reload_setup(meeting_id, body_id)
+        if self.bus.carries:
+            await self.bus.publish(setup_message(meeting_id, body_id, self.origin))
+
+    async def _reload_setup(self, meeting_id: int | None, body_id: int | None) -> None:
+        if body_id is not None and body_id in self.body_of.values():
+            async with snapshot_read(self.engine) as conn:  # new deputies, changed card numbers
+                await self._load_cards(conn, body_id)
+        for loaded_id, room in list(self.rooms.items()):
+            if loaded_id == meeting_id or (body_id is not None and self.body_of.get(loaded_id) == body_id):
+                await room.runtime.reload()
+                room.resend_all()
+
+    async def _on_setup_message(self, payload: str) -> None:
+        try:
+            d = json.loads(payload)
+            meeting_id, body_id, origin = int(d["setup"]), int(d["body"]), str(d["origin"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed setup message")
+            return
+        if origin != self.origin:
+            await self._reload_setup(meeting_id or None, body_id or None)
+
     def _put_card(self, card: Card) -> None:
         known = self.cards.get(card.deputy_id)
         if known is None or known.card_version < card.card_version:
@@ -205,6 +236,9 @@ class Meetings:
         if payload.startswith('{"card"'):
             await self._on_card_message(payload)
             return
+        if payload.startswith('{"setup"'):
+            await self._on_setup_message(payload)
+            return
         try:
             meeting_id, first_seq, origin, events = store.parse_bus_payload(payload)
         except (ValueError, KeyError, TypeError):
@@ -217,12 +251,15 @@ class Meetings:
             await room.runtime.receive_remote(first_seq, events)
 
     async def refresh_all(self) -> None:
-        for room in list(self.rooms.values()):
-            await room.runtime.refresh()
-        async with self.engine.connect() as conn:  # card messages missed while disconnected
+        """After a bus outage: whatever was missed (events, cards, setup changes) is in
+        the database, so every loaded meeting reloads as at a restart and re-sends its
+        screens."""
+        async with snapshot_read(self.engine) as conn:
             for body_id in set(self.body_of.values()):
                 await self._load_cards(conn, body_id)
-            await conn.commit()
+        for room in list(self.rooms.values()):
+            await room.runtime.reload()
+            room.resend_all()
 
     async def close(self) -> None:
         for task in self._tickers:

@@ -44,6 +44,9 @@ users = Table(
     # A one-time password (first admin, added or reset by an admin) must be changed
     # before the console opens.
     Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+    # Login cookies issued before this moment are void: set when the password changes or
+    # is reset, so a session opened with the old password ends everywhere (server/web.py).
+    Column("sessions_from_ms", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 bodies = Table(
@@ -204,4 +207,20 @@ screen_pairings = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("approved_by", String(64), nullable=True),
     Column("approved_ms", BigInteger, nullable=True),
+)
+
+# What the office did before and around the meeting that is not in a meeting's event log
+# (an event there would mean the meeting has begun): re-issued cards, roster imports.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(96), nullable=False),  # e.g. "staff:wang"
+    Column("device", String(200), nullable=False, default=""),
+    Column("action", String(32), nullable=False),  # e.g. "card_reissued", "roster_imported"
+    Column("body_id", ForeignKey("bodies.id"), nullable=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=True),
+    Column("detail", Text, nullable=False, default=""),  # JSON
+    Index("ix_audit_body_id", "body_id"),
 )

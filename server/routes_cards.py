@@ -8,14 +8,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import invitations
+from server import audit, invitations
 from server.db import snapshot_read
 from server.hub import Room
 from server.invitations import CardSheet
 from server.meetings import qr_svg
 from server.routes_staff import _require_staff
 from server.store import MeetingNotFound
-from server.web import csrf_ok, form_of, message_page, page, services
+from server.web import csrf_ok, device, form_of, message_page, page, services
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -96,6 +96,18 @@ async def reissue(request: Request) -> Response:
     deputy_id = int(request.path_params["deputy_id"])
     async with svc.engine.begin() as conn:
         card = await invitations.reissue(conn, body_id, deputy_id)
+        if card is not None:
+            await audit.record(
+                conn,
+                "card_reissued",
+                actor=f"staff:{session.username}",
+                device=device(request),
+                body_id=body_id,
+                meeting_id=meeting_id,
+                deputy_id=deputy_id,
+                card_no=card.card_no,
+                version=card.card_version,
+            )
     if card is None:
         return message_page(msg.edge("not_found"), 404)
     await svc.meetings.refresh_card(card)

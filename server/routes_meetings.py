@@ -17,13 +17,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
+from server import audit
 from server import meetings_admin as admin
 from server import models as m
 from server.auth import StaffSession
 from server.db import meeting_write
 from server.routes_staff import _require_staff
 from server.store import settings_to_json
-from server.web import csrf_ok, form_of, message_page, page, services
+from server.web import csrf_ok, device, form_of, message_page, page, services
 
 
 def _now_ms() -> int:
@@ -140,8 +141,6 @@ async def _edit_page(
         items=items,
         started=started,
         started_text=admin.TEXT["started"],
-        # A room loaded in this process keeps the rules it was opened with.
-        loaded=meeting_id in svc.meetings.rooms,
         values=values,
         errors=extra.pop("errors", {}),
         saved=request.query_params.get("saved", ""),
@@ -195,8 +194,17 @@ async def edit_meeting(request: Request) -> Response:
                 await admin.edit_agenda(conn, meeting_id, action, form)
             else:
                 raise admin.Invalid({"action": admin.TEXT["unknown_action"]})
+            await audit.record(
+                conn,
+                "meeting_edited",
+                actor=f"staff:{session.username}",
+                device=device(request),
+                meeting_id=meeting_id,
+                what=action,
+            )
     except admin.Invalid as bad:
         return await _edit_page(request, session, meeting_id, 400, values=values, errors=bad.errors)
+    await services(request).meetings.setup_changed(meeting_id=meeting_id)
     saved = "settings" if action == "settings" else "agenda"
     return RedirectResponse(f"/meetings/{meeting_id}/edit?saved={saved}", status_code=303)
 

@@ -179,7 +179,6 @@ async def _board(
         respondents=respondents,
         started=started,
         started_text=qa.TEXT["started"],
-        loaded=meeting_id in services(request).meetings.rooms,
         deadline=deadline_text(row.submission_deadline_ms),
         user=session,
         csrf=services(request).keys.csrf(session.sid),
@@ -249,6 +248,7 @@ async def review(request: Request) -> Response:
                 qa.TEXT["started"], 409, back=f"/m/{meeting_id}/review", back_label="返回问题审核"
             )
         return await _board(request, session, meeting_id, 400, errors=bad.errors)
+    await services(request).meetings.setup_changed(meeting_id=meeting_id)
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"hx-refresh": "true"})
     return RedirectResponse(f"/m/{meeting_id}/review?saved={action}", status_code=303)

@@ -25,12 +25,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import imports
+from server import audit, imports
 from server import models as m
 from server.auth import StaffSession
 from server.db import snapshot_read
 from server.routes_staff import _require_staff
-from server.web import csrf_ok, form_of, message_page, page, services
+from server.web import csrf_ok, device, form_of, message_page, page, services
 
 UPLOAD_TTL_S = 30 * 60
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,40}")
@@ -137,6 +137,7 @@ async def roster(request: Request) -> Response:
                 select(m.officials).where(m.officials.c.body_id == body.id).order_by(m.officials.c.id)
             )
         ).all()
+        recent = await audit.entries(conn, body.id)
         card_meetings = (
             await conn.execute(
                 select(m.meetings.c.id, m.meetings.c.title)
@@ -157,6 +158,7 @@ async def roster(request: Request) -> Response:
             total=len(rows),
             officials=officials,
             card_meetings=card_meetings,
+            recent=recent,
             saved=request.query_params.get("saved", ""),
         ),
     )
@@ -181,16 +183,38 @@ async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]] | str:
 
 
 async def _plan(
-    request: Request, kind: str, body_id: int, data: bytes, filename: str, create_groups: bool, dry_run: bool
+    request: Request,
+    session: StaffSession,
+    kind: str,
+    body_id: int,
+    data: bytes,
+    filename: str,
+    create_groups: bool,
+    dry_run: bool,
 ) -> imports.RosterPlan | imports.OfficialsPlan:
     engine = services(request).engine
     # A preview only reads: a snapshot takes no write lock away from a meeting in session.
     async with snapshot_read(engine) if dry_run else engine.begin() as conn:
+        plan: imports.RosterPlan | imports.OfficialsPlan
         if kind == "officials":
-            return await imports.import_officials(conn, body_id, data, filename, dry_run=dry_run)
-        return await imports.import_roster(
-            conn, body_id, data, filename, create_groups=create_groups, dry_run=dry_run
-        )
+            plan = await imports.import_officials(conn, body_id, data, filename, dry_run=dry_run)
+        else:
+            plan = await imports.import_roster(
+                conn, body_id, data, filename, create_groups=create_groups, dry_run=dry_run
+            )
+        if not dry_run and not plan.errors:
+            await _audit(
+                request, session, conn, f"{kind}_imported", body_id, file=filename, summary=plan.summary()
+            )
+        return plan
+
+
+async def _audit(
+    request: Request, session: StaffSession, conn: Any, action: str, body_id: int, **detail: Any
+) -> None:
+    await audit.record(
+        conn, action, actor=f"staff:{session.username}", device=device(request), body_id=body_id, **detail
+    )
 
 
 def _preview_page(
@@ -229,7 +253,7 @@ async def _preview(request: Request, kind: str) -> Response:
         return message_page(msg.edge("csrf"), 403)
     create_groups = kind == "roster" and fields.get("create_groups") == "1"
     try:
-        plan = await _plan(request, kind, body.id, data, filename, create_groups, dry_run=True)
+        plan = await _plan(request, session, kind, body.id, data, filename, create_groups, dry_run=True)
     except imports.ImportRefused as refused:
         return message_page(refused.message, 400, title="无法导入", back=back, back_label="返回名册")
     meta = {"sid": session.sid, "body_id": body.id, "kind": kind}
@@ -254,12 +278,13 @@ async def _confirm(request: Request, kind: str) -> Response:
         return message_page("上传的文件已过期，请重新上传。", 400, back=back, back_label="返回名册")
     create_groups = kind == "roster" and form.get("create_groups") == "1"
     try:
-        plan = await _plan(request, kind, body.id, kept[0], "upload", create_groups, dry_run=False)
+        plan = await _plan(request, session, kind, body.id, kept[0], "upload", create_groups, dry_run=False)
     except imports.ImportRefused as refused:
         return message_page(refused.message, 400, title="无法导入", back=back, back_label="返回名册")
     if plan.errors:  # the roster changed since the preview
         return _preview_page(request, session, body, kind, plan, filename="", token="", create_groups=False)
     _forget(request, token)
+    await services(request).meetings.setup_changed(body_id=body.id)
     return message_page(
         f"导入完成：{plan.summary()}。", 200, title="导入完成", back=back, back_label="返回名册"
     )
@@ -334,6 +359,16 @@ async def edit_deputy(request: Request) -> Response:
                     .where(m.deputies.c.id == deputy_id, m.deputies.c.body_id == body.id)
                     .values(name=row.name, group_id=groups[row.group], phone=row.phone, notes=row.notes)
                 )
+                await _audit(
+                    request,
+                    session,
+                    conn,
+                    "deputy_edited",
+                    body.id,
+                    deputy_id=deputy_id,
+                    card_no=deputy.card_no,
+                )
+            await svc.meetings.setup_changed(body_id=body.id)
             return RedirectResponse(f"/bodies/{body.id}/roster?saved={deputy_id}", status_code=303)
     return page(
         "roster_edit",
@@ -379,6 +414,8 @@ async def edit_official(request: Request) -> Response:
                     .where(*where)
                     .values(name=row.name, title=row.title, organisation=row.organisation)
                 )
+                await _audit(request, session, conn, "official_edited", body.id, official_id=official_id)
+            await svc.meetings.setup_changed(body_id=body.id)
             return RedirectResponse(f"{back}?saved=official", status_code=303)
     return page(
         "roster_official",

@@ -202,6 +202,15 @@ class MeetingRuntime:
             self.state.seq = first_seq + len(events) - 1
         await self._listener(self.state, first_seq, events, False)
 
+    async def reload(self) -> None:
+        """Rebuild the state from the database, setup and whole log: what a restart does.
+
+        For a change of the meeting's setup (roster, rules, final list) made by the office
+        while the meeting is loaded; the caller re-sends every screen afterwards.
+        """
+        async with self.lock, snapshot_read(self.engine) as conn:
+            self.state = await load_state(conn, self.meeting_id)
+
     async def refresh(self) -> None:
         """Reload what this process may have missed (after a bus outage)."""
         async with self.lock:

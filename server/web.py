@@ -21,6 +21,7 @@ STAFF_COOKIE = "wz_user"
 DEPUTY_COOKIE = "wz_deputy"
 SCREEN_COOKIE = "wz_screen"
 PAIR_COOKIE = "wz_pair"
+STAFF_SCOPE_KEY = "wenzheng.staff"  # set by server.sessions.StaffSessions
 MAX_FORM_FIELD = 2000
 MAX_FIELDS = 50
 MAX_FORM_BYTES = 64 * 1024
@@ -63,7 +64,9 @@ def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def staff(request: HTTPConnection) -> StaffSession | None:
-    return services(request).keys.read_staff(request.cookies.get(STAFF_COOKIE))
+    """The request's staff session with the roles the users table gives now."""
+    session: StaffSession | None = request.scope.get(STAFF_SCOPE_KEY)
+    return session
 
 
 async def form_of(request: Request) -> dict[str, str] | None:

@@ -21,7 +21,7 @@ from server.fastsend import raw_writer
 from server.hub import Connection, Room, time_reply
 from server.runtime import now_ms
 from server.store import MeetingNotFound
-from server.web import DEPUTY_COOKIE, SCREEN_COOKIE, STAFF_COOKIE, services
+from server.web import DEPUTY_COOKIE, SCREEN_COOKIE, services, staff
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ POLICY_VIOLATION = 1008
 def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, int | None]:
     svc = services(websocket)
     if audience == "console":
-        session = svc.keys.read_staff(websocket.cookies.get(STAFF_COOKIE))
+        session = staff(websocket)
         return (session is not None and bool(session.roles & {"chair", "staff", "admin"}), None)
     if audience == "projector":
         screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))

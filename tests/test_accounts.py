@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from starlette.websockets import WebSocketDisconnect
 
 from server import accounts
 from server import models as m
@@ -400,3 +401,68 @@ def test_the_one_time_password_alphabet_is_unambiguous() -> None:
         password = accounts.one_time_password()
         assert len(password) >= accounts.MIN_PASSWORD
         assert not set(password) & set("0O1lI")
+
+
+# -- sessions follow the users table --------------------------------------------------------
+
+
+def get_as(client: TestClient, cookie: str, path: str) -> Any:
+    """A GET from the browser that holds this login cookie (and no other)."""
+    client.cookies.clear()
+    client.cookies.set("wz_user", cookie)
+    return client.get(path)
+
+
+def test_a_role_taken_away_closes_the_console_of_an_open_session(
+    client: TestClient, settings: Settings, keys: Keys
+) -> None:
+    url = settings.database_url
+    add(url, "li", {"chair"}, "li-password-1")
+    li = account(url, "li")
+    assert li is not None
+    browser_li = login(client, "li", "li-password-1").cookies["wz_user"]
+    assert get_as(client, browser_li, "/m/1/console").status_code == 200
+
+    login(client, "chair", DEMO_PASSWORD)
+    taken = client.post(f"/admin/users/{li.id}/roles", data={"csrf": csrf_of(client, keys)})
+    assert taken.status_code == 200
+    # The same cookie, unchanged, opens nothing any more: the roles come from the table.
+    response = get_as(client, browser_li, "/m/1/console")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    session = keys.read_staff(browser_li)
+    assert session is not None
+    act = client.post("/m/1/act", data={"action": "open_checkin", "csrf": keys.csrf(session.sid)})
+    assert act.status_code == 401
+    chinese(act.text, "请先登录")
+
+
+def test_a_password_reset_or_change_ends_the_sessions_opened_before(
+    client: TestClient, settings: Settings, keys: Keys
+) -> None:
+    url = settings.database_url
+    add(url, "he", {"staff"}, "he-password-1")
+    he = account(url, "he")
+    assert he is not None
+    first = login(client, "he", "he-password-1").cookies["wz_user"]
+    second = login(client, "he", "he-password-1").cookies["wz_user"]
+    assert get_as(client, first, "/m/1/console").status_code == 200
+
+    # The owner changes the password in the second browser: the first one is logged out,
+    # the second gets a new cookie that works.
+    get_as(client, second, "/")
+    changed = change(client, keys, "he-password-1", "he-password-2")
+    assert changed.status_code == 200, changed.text
+    renewed = changed.cookies["wz_user"]
+    assert get_as(client, first, "/m/1/console").status_code == 303
+    assert get_as(client, second, "/m/1/console").status_code == 303
+    assert get_as(client, renewed, "/m/1/console").status_code == 200
+
+    # An admin resets it: the renewed session ends too.
+    login(client, "chair", DEMO_PASSWORD)
+    assert (
+        client.post(f"/admin/users/{he.id}/password", data={"csrf": csrf_of(client, keys)}).status_code == 200
+    )
+    assert get_as(client, renewed, "/m/1/console").status_code == 303
+    # A console socket opened with a void cookie is refused as well.
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/1/console") as ws:
+        ws.receive_text()

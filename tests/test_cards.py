@@ -150,6 +150,17 @@ def test_reissue_revokes_the_old_link_and_unbinds_the_phone(
     assert client.post(bind, data={"card_no": card_no, "short_code": after[4]}).status_code == 303
     assert client.post(f"/m/{meeting_id}/cards/999999/reissue", data={"csrf": csrf}).status_code == 404
 
+    # The re-issue is in the audit trail, with who and the new version, never the code.
+    async def audit_rows(conn: AsyncConnection) -> list[Any]:
+        return list(await conn.execute(select(m.audit)))
+
+    (entry,) = [e for e in db._run(audit_rows) if e.action == "card_reissued"]
+    assert entry.actor == "staff:chair" and entry.meeting_id == meeting_id
+    assert json.loads(entry.detail) == {"deputy_id": deputy_id, "card_no": card_no, "version": version + 1}
+    assert after[4] not in entry.detail and old_code not in entry.detail
+    audit_section = client.get("/bodies/1/roster").text.split('id="r-audit"')[1]
+    assert "补发邀请卡" in audit_section and f"卡号 {card_no}，第 {version + 1} 版" in audit_section
+
 
 def test_staff_login_required(client: TestClient, meeting_id: int) -> None:
     for path in (f"/m/{meeting_id}/cards", f"/m/{meeting_id}/cards.docx"):
