@@ -42,7 +42,11 @@ def _deputy(state: MeetingState) -> list[str]:
     return ["d-session", "timer", "d-me"]
 
 
-FRAGMENTS = {"projector": _projector, "console": _console, "deputy": _deputy}
+def _podium(state: MeetingState) -> list[str]:
+    return ["po-speaker", "timer"]
+
+
+FRAGMENTS = {"projector": _projector, "console": _console, "deputy": _deputy, "podium": _podium}
 
 # Not an event's topic: the office changed the meeting's setup (roster, rules, final list)
 # and every fragment of every screen is re-sent.
@@ -96,7 +100,19 @@ DEPUTY = Audience(
     personal="d-me",
 )
 
-AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY)}
+# The screen facing the person speaking: who has the floor and the remaining time, huge.
+PODIUM = Audience(
+    "podium",
+    {
+        "agenda": ("po-speaker",),
+        "question": ("po-speaker",),
+        "phase": ("po-speaker",),
+        "timer": ("timer",),
+        SETUP: ("po-speaker", "timer"),
+    },
+)
+
+AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY, PODIUM)}
 
 
 def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str]:

@@ -52,6 +52,7 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
     lines = [
         f"  主持台      {base}/m/{meeting_id}/console",
         f"  投影屏      {base}/m/{meeting_id}/projector?screen={keys.screen_cookie(meeting_id, 'projector')}",
+        f"  发言计时屏  {base}/m/{meeting_id}/podium?screen={keys.screen_cookie(meeting_id, 'podium')}",
         f"  代表手机页  {base}/d/{meeting_id}",
         f"  健康检查    {base}/healthz",
         "",

@@ -1,7 +1,8 @@
-"""The projector: paired by staff with a one-time code, because it shows the hall QR.
+"""The paired screens: the projector (it shows the hall QR) and the podium timer.
 
-An unpaired browser gets a six-digit code and refreshes itself every few seconds; once
-staff enter the code on the console, the next refresh gives it the screen cookie.
+Both are paired by staff with a one-time code: an unpaired browser gets a six-digit code
+and refreshes itself every few seconds; once staff enter the code on the console, the
+next refresh gives it a screen cookie for that meeting and that kind of screen only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from screens.view import View
 from server import models as m
-from server.routes_staff import PAIRING_TTL_MS
+from server.routes_staff import PAIRING_TTL_MS, SCREEN_NAMES
 from server.store import MeetingNotFound
 from server.web import PAIR_COOKIE, SCREEN_COOKIE, message_page, page, services, set_cookie
 
@@ -24,6 +25,14 @@ SCREEN_COOKIE_AGE = 7 * 24 * 3600
 
 
 async def projector(request: Request) -> Response:
+    return await _screen(request, "projector")
+
+
+async def podium(request: Request) -> Response:
+    return await _screen(request, "podium")
+
+
+async def _screen(request: Request, kind: str) -> Response:
     svc = services(request)
     meeting_id = int(request.path_params["meeting_id"])
     try:
@@ -33,20 +42,20 @@ async def projector(request: Request) -> Response:
     preset = request.query_params.get("screen")
     if preset:  # a pre-paired link, printed by `wenzheng serve --demo` only
         binding = svc.keys.read_screen(preset)
-        if binding and binding.meeting_id == meeting_id and binding.kind == "projector":
+        if binding and binding.meeting_id == meeting_id and binding.kind == kind:
             response = RedirectResponse(request.url.path, status_code=303)
             set_cookie(response, SCREEN_COOKIE, preset, SCREEN_COOKIE_AGE)
             return response
     binding = svc.keys.read_screen(request.cookies.get(SCREEN_COOKIE))
-    if binding is None or binding.meeting_id != meeting_id or binding.kind != "projector":
-        return await _pairing(request, meeting_id)
+    if binding is None or binding.meeting_id != meeting_id or binding.kind != kind:
+        return await _pairing(request, meeting_id, kind)
     async with room.runtime.lock:
         view = View(room.runtime.state)
-        extras = svc.meetings.extras("stage", view)
-        return page("projector", v=view, oob=False, **extras)
+        extras = svc.meetings.extras("stage", view) if kind == "projector" else {}
+        return page(kind, v=view, oob=False, **extras)
 
 
-async def _pairing(request: Request, meeting_id: int) -> Response:
+async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
     svc = services(request)
     now = int(time.time() * 1000)
     token = request.cookies.get(PAIR_COOKIE, "")
@@ -58,24 +67,24 @@ async def _pairing(request: Request, meeting_id: int) -> Response:
                     select(m.screen_pairings).where(m.screen_pairings.c.request_token == token)
                 )
             ).first()
-        if row is not None and row.meeting_id == meeting_id and row.approved_ms is not None:
+        if row is not None and (row.meeting_id, row.kind) != (meeting_id, kind):
+            row = None  # a code asked for by another screen: this one needs its own
+        if row is not None and row.approved_ms is not None:
             await conn.execute(delete(m.screen_pairings).where(m.screen_pairings.c.id == row.id))
             response = RedirectResponse(request.url.path, status_code=303)
-            set_cookie(
-                response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, "projector"), SCREEN_COOKIE_AGE
-            )
+            set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)
             response.delete_cookie(PAIR_COOKIE, path="/")
             return response
-        if row is None or row.meeting_id != meeting_id or row.created_ms < now - PAIRING_TTL_MS:
+        if row is None or row.created_ms < now - PAIRING_TTL_MS:
             token = secrets.token_urlsafe(24)
             code = f"{secrets.randbelow(10**6):06d}"
             await conn.execute(
                 insert(m.screen_pairings).values(
-                    meeting_id=meeting_id, kind="projector", code=code, request_token=token, created_ms=now
+                    meeting_id=meeting_id, kind=kind, code=code, request_token=token, created_ms=now
                 )
             )
         else:
             code = row.code
-    pairing = page("pairing", code=code, kind="投影屏")
+    pairing = page("pairing", code=code, kind=SCREEN_NAMES[kind])
     set_cookie(pairing, PAIR_COOKIE, token, PAIRING_TTL_MS // 1000)
     return pairing

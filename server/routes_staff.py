@@ -34,6 +34,7 @@ from server.web import (
 )
 
 PAIRING_TTL_MS = 10 * 60 * 1000
+SCREEN_NAMES = {"projector": "投影屏", "podium": "发言计时屏"}
 CONSOLE_ROLES = frozenset({"chair", "staff", "admin"})
 
 
@@ -188,4 +189,5 @@ async def pair(request: Request) -> Response:
             .where(m.screen_pairings.c.id == row.id)
             .values(approved_by=session.username, approved_ms=now)
         )
-    return flash("已配对，屏幕将在几秒内显示。", 200, kind="ok")
+    name = SCREEN_NAMES.get(row.kind, "屏幕")
+    return flash(f"已配对{name}，屏幕将在几秒内显示。", 200, kind="ok")

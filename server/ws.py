@@ -34,9 +34,9 @@ def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, in
     if audience == "console":
         session = staff(websocket)
         return (session is not None and bool(session.roles & {"chair", "staff", "admin"}), None)
-    if audience == "projector":
+    if audience in ("projector", "podium"):
         screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))
-        return (screen is not None and screen.meeting_id == meeting_id and screen.kind == "projector", None)
+        return (screen is not None and screen.meeting_id == meeting_id and screen.kind == audience, None)
     if audience == "deputy":
         binding = svc.keys.read_deputy(websocket.cookies.get(DEPUTY_COOKIE))
         card = svc.meetings.cards.get(binding.deputy_id) if binding else None

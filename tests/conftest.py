@@ -535,8 +535,8 @@ class Hall:
         assert binding is not None
         return {"cookie": f"wz_deputy={cookie}", "x-csrf-token": self.keys.csrf(binding.sid)}
 
-    def screen_headers(self) -> dict[str, str]:
-        return {"cookie": f"wz_screen={self.keys.screen_cookie(self.meeting_id, 'projector')}"}
+    def screen_headers(self, kind: str = "projector") -> dict[str, str]:
+        return {"cookie": f"wz_screen={self.keys.screen_cookie(self.meeting_id, kind)}"}
 
     # what they do
     def act(self, cmd: str, **fields: Any) -> httpx.Response:
@@ -563,6 +563,11 @@ class Hall:
         assert response.status_code == 200, response.text
         return response.text
 
+    def podium(self) -> str:
+        response = self.http.get(f"/m/{self.meeting_id}/podium", headers=self.screen_headers("podium"))
+        assert response.status_code == 200, response.text
+        return response.text
+
     def deputy_page(self, deputy_id: int) -> str:
         response = self.http.get(f"/d/{self.meeting_id}", headers=self.deputy_headers(deputy_id))
         assert response.status_code == 200, response.text
@@ -571,8 +576,8 @@ class Hall:
     def cookie_for(self, audience: str, deputy_id: int | None = None) -> str:
         if audience == "console":
             return f"wz_user={self.staff_cookie}"
-        if audience == "projector":
-            return self.screen_headers()["cookie"]
+        if audience in ("projector", "podium"):
+            return self.screen_headers(audience)["cookie"]
         assert deputy_id is not None
         return f"wz_deputy={self.deputy_cookie(deputy_id)}"
 

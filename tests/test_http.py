@@ -165,6 +165,37 @@ def test_pairing_needs_csrf_and_a_real_code(hall: Hall) -> None:
     assert again.status_code == 303 and "wz_screen=" in again.headers["set-cookie"]
 
 
+def test_the_podium_is_paired_the_same_way_and_only_for_itself(hall: Hall, keys: Keys) -> None:
+    hall.http.cookies.clear()
+    asked = hall.http.get("/m/1/podium")
+    assert asked.status_code == 200
+    chinese(asked.text, "发言计时屏尚未配对")
+    code = re.search(r'id="pair-code">(\d{6})<', asked.text)
+    assert code, asked.text
+    pair_cookie = asked.cookies.get("wz_pair")
+    # The podium's pending code does not turn the projector page into a paired projector.
+    hall.http.cookies.clear()
+    other = hall.http.get("/m/1/projector", headers={"cookie": f"wz_pair={pair_cookie}"})
+    assert other.status_code == 200 and "wz_screen=" not in other.headers.get("set-cookie", "")
+    hall.http.cookies.clear()
+    approved = hall.http.post("/m/1/pair", data={"code": code.group(1)}, headers=hall.chair_headers())
+    assert approved.status_code == 200
+    chinese(approved.text, "已配对发言计时屏")
+    paired = hall.http.get("/m/1/podium", headers={"cookie": f"wz_pair={pair_cookie}"})
+    assert paired.status_code == 303
+    screen = re.search(r"wz_screen=([^;]+)", paired.headers["set-cookie"])
+    assert screen
+    binding = keys.read_screen(screen.group(1))
+    assert binding is not None and (binding.meeting_id, binding.kind) == (1, "podium")
+    hall.http.cookies.clear()
+    page = hall.http.get("/m/1/podium", headers={"cookie": f"wz_screen={screen.group(1)}"})
+    assert page.status_code == 200 and 'id="po-speaker"' in page.text and 'id="timer"' in page.text
+    # A podium cookie is no projector cookie (the projector shows the hall QR).
+    hall.http.cookies.clear()
+    refused = hall.http.get("/m/1/projector", headers={"cookie": f"wz_screen={screen.group(1)}"})
+    assert refused.status_code == 200 and 'id="pair-code"' in refused.text
+
+
 # -- deputies: binding, rating, the hall code --------------------------------------------
 
 

@@ -41,6 +41,7 @@ PAGE_FRAGMENTS = {
     "projector": ["stage"],
     "console": ["c-session", "timer", "c-attendance", "c-tally", "c-questions", "c-agenda"],
     "deputy": ["d-session", "timer", "d-me"],
+    "podium": ["po-speaker", "timer"],
 }
 DEPUTY = 1
 
@@ -57,6 +58,8 @@ def page_of(hall: Hall, audience: str) -> str:
         return hall.projector()
     if audience == "console":
         return hall.console()
+    if audience == "podium":
+        return hall.podium()
     return hall.deputy_page(DEPUTY)
 
 
@@ -89,7 +92,7 @@ def assert_like_page(received: dict[str, Any], page: str, ids: set[str]) -> None
 
 def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> None:
     server, hall = live
-    audiences = ["projector", "console", "deputy", "console"]
+    audiences = ["projector", "console", "deputy", "console", "podium"]
     with contextlib.ExitStack() as stack:
         sockets = [
             stack.enter_context(ws_connect(url(server, a), hall.cookie_for(a, DEPUTY))) for a in audiences
@@ -105,7 +108,12 @@ def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> 
             (
                 "start_agenda",
                 {"item_id": 3},
-                {"projector": {"stage"}, "console": {"c-session", "c-agenda"}, "deputy": {"d-session"}},
+                {
+                    "projector": {"stage"},
+                    "console": {"c-session", "c-agenda"},
+                    "deputy": {"d-session"},
+                    "podium": {"po-speaker"},
+                },
             ),
             (
                 "call_question",
@@ -114,9 +122,14 @@ def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> 
                     "projector": {"stage"},
                     "console": {"c-session", "timer", "c-questions"},
                     "deputy": {"d-session", "timer", "d-me"},
+                    "podium": {"po-speaker", "timer"},
                 },
             ),
-            ("timer_pause", {}, {"projector": {"timer"}, "console": {"timer"}, "deputy": {"timer"}}),
+            (
+                "timer_pause",
+                {},
+                {"projector": {"timer"}, "console": {"timer"}, "deputy": {"timer"}, "podium": {"timer"}},
+            ),
         ]
         for cmd, fields, expected in steps:
             hall.act_ok(cmd, **fields)
@@ -138,7 +151,7 @@ def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> 
 # -- reconnect ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("audience", ["projector", "console", "deputy"])
+@pytest.mark.parametrize("audience", ["projector", "console", "deputy", "podium"])
 def test_reconnect_with_an_old_seq_converges(live: tuple[Server, Hall], audience: str) -> None:
     server, hall = live
     cookie = hall.cookie_for(audience, DEPUTY)
@@ -259,6 +272,10 @@ def _rejections(keys: Keys) -> list[tuple[str, str | None]]:
         ("/ws/1/projector", "wz_screen=" + keys.screen_cookie(2, "projector")),
         ("/ws/1/projector", "wz_screen=" + keys.screen_cookie(1, "podium")),
         ("/ws/1/projector", staff),
+        ("/ws/1/podium", None),
+        ("/ws/1/podium", "wz_screen=" + keys.screen_cookie(1, "projector")),
+        ("/ws/1/podium", "wz_screen=" + keys.screen_cookie(2, "podium")),
+        ("/ws/1/podium", staff),
         ("/ws/1/console", "wz_deputy=" + keys.deputy_cookie(1, 1)),
         ("/ws/1/console", "wz_user=" + keys.staff_cookie(9, "guest", frozenset({"viewer"}))),
         ("/ws/1/deputy", "wz_deputy=" + keys.deputy_cookie(1, 2)),  # revoked card version

@@ -58,6 +58,7 @@ class DemoServer:
     meeting_id: int
     console_url: str
     projector_url: str  # the pre-paired link with ?screen=...
+    podium_url: str  # the same for the podium timer
     deputy_url: str
     invitations: tuple[Invitation, ...]
     stdout: str
@@ -87,6 +88,7 @@ class Links:
     meeting_id: int
     console_url: str
     projector_url: str
+    podium_url: str
     deputy_url: str
     invitations: tuple[Invitation, ...]
 
@@ -95,6 +97,7 @@ def parse_links(stdout: str) -> Links:
     """The links `wenzheng serve --demo` prints, by what they are for."""
     console = re.search(r"主持台\s+(http\S+/m/(\d+)/console)", stdout)
     projector = re.search(r"投影屏\s+(http\S+/projector\?screen=\S+)", stdout)
+    podium = re.search(r"发言计时屏\s+(http\S+/podium\?screen=\S+)", stdout)
     deputy = re.search(r"代表手机页\s+(http\S+/d/\d+)", stdout)
     invitations = tuple(
         Invitation(name, card, code, url)
@@ -102,8 +105,15 @@ def parse_links(stdout: str) -> Links:
             r"^\s+(\S+)\s+卡号\s+(\d+)\s+验证码\s+(\d+)\s+(http\S+/i/\d+/\S+)\s*$", stdout, re.M
         )
     )
-    assert console and projector and deputy, f"the demo links were not printed:\n{stdout}"
-    return Links(int(console.group(2)), console.group(1), projector.group(1), deputy.group(1), invitations)
+    assert console and projector and podium and deputy, f"the demo links were not printed:\n{stdout}"
+    return Links(
+        int(console.group(2)),
+        console.group(1),
+        projector.group(1),
+        podium.group(1),
+        deputy.group(1),
+        invitations,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +158,7 @@ def demo_server() -> Iterator[DemoServer]:
             meeting_id=links.meeting_id,
             console_url=links.console_url,
             projector_url=links.projector_url,
+            podium_url=links.podium_url,
             deputy_url=links.deputy_url,
             invitations=links.invitations,
             stdout=stdout,
@@ -198,7 +209,8 @@ class Shots:
         async def one(screen: str, page: Page) -> None:
             path = self.folder / f"{self.prefix}-{self.step:02d}-{name}-{screen}.png"
             # The projector is a fixed 1920x1080 screen: what is not in the viewport is not seen.
-            await page.screenshot(path=str(path), full_page=screen != "projector", animations="disabled")
+            fixed = screen in ("projector", "podium")
+            await page.screenshot(path=str(path), full_page=not fixed, animations="disabled")
             self.taken.append(path)
 
         await asyncio.gather(*(one(screen, page) for screen, page in screens.items()))

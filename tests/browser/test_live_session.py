@@ -245,6 +245,7 @@ async def assert_fits(page: Page, selector: str, what: str) -> None:
         f"{what} runs off the bottom of the screen: {box}"
     )
     assert box["x"] + box["width"] <= viewport["width"] + 1, f"{what} runs off the right of the screen: {box}"
+    assert box["x"] >= -1 and box["y"] >= -1, f"{what} runs off the top or left of the screen: {box}"
 
 
 # -- the hall code is only good for a minute ----------------------------------------------
@@ -329,20 +330,29 @@ async def test_one_question_live_on_every_screen(
 
     console = await (await desk_context(browser, 1440, 900)).new_page()
     projector = await (await desk_context(browser, 1920, 1080)).new_page()
+    podium = await (await desk_context(browser, 1920, 1080)).new_page()
     phone1_ctx, phone2_ctx = await phone_context(browser), await phone_context(browser)
     phone1, phone2 = await phone1_ctx.new_page(), await phone2_ctx.new_page()
 
     await login(console, s.console_url)
     await projector.goto(s.projector_url)
     await expect(projector).to_have_url(f"{s.base}/m/{mid}/projector")  # the ?screen= token became a cookie
+    await podium.goto(s.podium_url)
+    await expect(podium).to_have_url(f"{s.base}/m/{mid}/podium")
     for phone, inv in ((phone1, inv1), (phone2, inv2)):
         await phone.goto(inv.url)
         await expect(phone).to_have_url(f"{s.base}/d/{mid}")
         await expect(phone.locator(".d-name")).to_have_text(f"{inv.name} 代表")
         await expect(phone.locator("#d-me .d-status")).to_have_text("您尚未签到")
     await expect(projector.locator(".p-header .p-title")).to_have_text(MEETING_TITLE)
-    await connected(console, projector, phone1, phone2)
-    screens = {"console": console, "projector": projector, "phone1": phone1, "phone2": phone2}
+    await connected(console, projector, podium, phone1, phone2)
+    screens = {
+        "console": console,
+        "projector": projector,
+        "podium": podium,
+        "phone1": phone1,
+        "phone2": phone2,
+    }
     await shots.take("bound", screens)
 
     # -- check-in through the hall QR ------------------------------------------------
@@ -392,11 +402,18 @@ async def test_one_question_live_on_every_screen(
     await assert_min_px(projector, "#stage .p-people", "font-size", 40, "projector asker/answerer")
     await assert_min_px(projector, "#timer .timer-digits", "font-size", 160, "projector countdown")
     await assert_fits(projector, "#stage #timer", "the projector countdown")
+    # The podium: who has the floor, and the time left bigger than anything else.
+    await expect(podium.locator("#po-speaker .po-phase")).to_have_text("提问")
+    await expect(podium.locator("#po-speaker .po-who")).to_contain_text(Q1_ASKER)
+    await assert_min_px(podium, "#timer .timer-digits", "font-size", 400, "podium countdown")
+    await assert_fits(podium, "#timer", "the podium countdown")
     await shots.take("asking", screens)
 
     # -- answering; all screens' countdowns agree ----------------------------------------
     await console.get_by_role("button", name=re.compile("^开始答复")).click()
     await assert_phase(screens, projector, console, "答复", "答复计时", 300)
+    for name in Q1_ANSWERERS:
+        await expect(podium.locator("#po-speaker .po-who")).to_contain_text(name)
     await assert_screens_agree(screens)
     await shots.take("answering", screens)
 
@@ -409,8 +426,18 @@ async def test_one_question_live_on_every_screen(
 
     await console.get_by_role("button", name=re.compile("^追问答复")).click()
     await assert_phase(screens, projector, console, "追问答复", "追问答复计时", 120)
-    await assert_screens_agree({"projector": projector, "console": console})
+    await assert_screens_agree({"projector": projector, "console": console, "podium": podium})
     await shots.take("followup-reply", screens)
+
+    # Two minutes off the reply's two: the podium counts the overrun, in red.
+    for _ in range(2):
+        await console.get_by_role("button", name=re.compile("^减1分钟")).click()
+    await expect(podium.locator("#timer")).to_have_class(re.compile(r"\bover\b"), timeout=5000)
+    await expect(podium.locator("#timer .timer-digits")).to_have_text(re.compile(r"^\+00:0\d$"))
+    color = await podium.locator("#timer .timer-digits").evaluate("e => getComputedStyle(e).color")
+    assert color == "rgb(255, 59, 48)", f"the podium overrun is not red: {color}"
+    await assert_fits(podium, "#timer .timer-digits", "the podium overrun")
+    await shots.take("followup-reply-overrun", {"podium": podium, "projector": projector})
 
     # -- rating ----------------------------------------------------------------------
     await console.get_by_role("button", name=re.compile("^开始测评")).click()
