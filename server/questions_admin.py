@@ -29,7 +29,13 @@ from server.meetings_admin import Invalid, has_events
 TITLE_MAX = 200
 TEXT_MAX = 5000
 REASON_MAX = 500
-STATUS_NAMES = {"submitted": "待审", "merged": "已合并", "rejected": "未采用", "approved": "已采用"}
+STATUS_NAMES = {
+    "submitted": "待审",
+    "merged": "已合并",
+    "rejected": "未采用",
+    "approved": "已采用",
+    "withdrawn": "已撤回",
+}
 
 TEXT = {
     "title": "请填写问题标题（不超过200字）。",
@@ -41,6 +47,8 @@ TEXT = {
     "unknown": "找不到这条问题。",
     "not_open": "这条问题已处理（已合并、未采用或已采用），不能再改。",
     "merge_two": "合并请至少选择两条待审的问题。",
+    "merge_keep": "要保留的问题须在所选的问题之中。",
+    "not_yours": "只能撤回或修改自己提出的、尚未处理的问题。",
     "reason": "请填写未采用的理由（不超过500字）。",
     "started": "会议已经开始，问题清单已载入现场，不能再修改。",
     "not_in_list": "这条问题不在最终清单中。",
@@ -228,11 +236,23 @@ async def reject(
     )
 
 
-async def merge(conn: AsyncConnection, meeting_id: int, ids: Sequence[int], who: str, now_ms: int) -> int:
-    """Merge into the first of ``ids``: it keeps every proposer and the merged texts."""
+async def merge(
+    conn: AsyncConnection,
+    meeting_id: int,
+    ids: Sequence[int],
+    who: str,
+    now_ms: int,
+    keep_id: int | None = None,
+) -> int:
+    """Merge into ``keep_id`` (by default the first of ``ids``): it keeps every proposer
+    and the merged texts."""
     ids = list(dict.fromkeys(ids))
     if len(ids) < 2:
         raise Invalid({"merge": TEXT["merge_two"]})
+    if keep_id is not None:
+        if keep_id not in ids:
+            raise Invalid({"merge": TEXT["merge_keep"]})
+        ids = [keep_id, *(i for i in ids if i != keep_id)]
     rows = [await _open(conn, meeting_id, i) for i in ids]
     keep, others = rows[0], rows[1:]
     proposers = [keep.deputy_id, *_ids(keep.co_proposers)]

@@ -24,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from server import questions_admin as qa
+from server import questions_own
 from server.auth import DeputyBinding, StaffSession
 from server.db import meeting_write
 from server.meetings_admin import Invalid, has_events
@@ -86,6 +87,7 @@ async def _phone_page(
         names=names,
         co_of=lambda s: [names.get(i, "") for i in qa._ids(s.co_proposers)],
         statuses=qa.STATUS_NAMES,
+        me_id=deputy_id,
         deadline=deadline_text(deadline),
         closed=deadline is not None and _now_ms() > deadline,
         csrf=services(request).keys.csrf(sid),
@@ -130,14 +132,24 @@ async def phone(request: Request) -> Response:
         return message_page(msg.edge("csrf"), 403)
     picked = ",".join(str(i) for i in _picked(form, "co_"))
     form["co"] = ",".join(x for x in (form.get("co", ""), picked) if x)
+    action = form.get("action", "submit")
+    sub_id = int(form["sub"]) if form.get("sub", "").isdigit() else 0
     try:
         async with meeting_write(services(request).engine, meeting_id) as conn:
-            await qa.submit(conn, meeting_id, binding.deputy_id, form, _now_ms())
+            if action == "withdraw":
+                await questions_own.withdraw(conn, meeting_id, sub_id, binding.deputy_id, _now_ms())
+            elif action == "revise":
+                await questions_own.revise(conn, meeting_id, sub_id, binding.deputy_id, form, _now_ms())
+            elif action == "submit":
+                await qa.submit(conn, meeting_id, binding.deputy_id, form, _now_ms())
+            else:
+                raise Invalid({"action": qa.TEXT["unknown"]})
     except Invalid as bad:
+        values = form if action == "submit" else {}
         return await _phone_page(
-            request, meeting_id, binding.deputy_id, binding.sid, 400, errors=bad.errors, values=form
+            request, meeting_id, binding.deputy_id, binding.sid, 400, errors=bad.errors, values=values
         )
-    return RedirectResponse(f"/d/{meeting_id}/questions?saved=1", status_code=303)
+    return RedirectResponse(f"/d/{meeting_id}/questions?saved={action}", status_code=303)
 
 
 # -- the review board ----------------------------------------------------------------------
@@ -174,6 +186,7 @@ async def _board(
         group_names=group_names,
         names=names,
         co_of=lambda s: [names.get(i, "") for i in qa._ids(s.co_proposers)],
+        history_of=lambda s: questions_own.history_lines(s, lambda i: names.get(i, "")),
         statuses=qa.STATUS_NAMES,
         final=final,
         respondents=respondents,
@@ -202,7 +215,9 @@ async def _act(conn: AsyncConnection, meeting_id: int, form: dict[str, str], who
     elif action == "reject":
         await qa.reject(conn, meeting_id, num("sub"), form.get("reason", ""), who, now)
     elif action == "merge":
-        await qa.merge(conn, meeting_id, _picked(form, "pick_"), who, now)
+        keep = form.get("keep", "").strip()
+        keep_id = int(keep) if keep.isdigit() else None
+        await qa.merge(conn, meeting_id, _picked(form, "pick_"), who, now, keep_id)
     elif action == "approve":
         await qa.approve(conn, meeting_id, num("sub"), who, now)
     elif action in ("up", "down"):

@@ -298,3 +298,81 @@ def test_the_demo_questions_came_through_submission_and_review(settings: Setting
     assert len(demo) == 6 and all(s.status == "approved" for s in demo)
     assert sorted(s.question_id for s in demo) == sorted(q.id for q in final)
     assert all(q.asker_id == s.deputy_id for s in demo for q in final if q.id == s.question_id)
+
+
+def test_a_deputy_revises_or_withdraws_only_their_own_open_question_before_the_deadline(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    cards = ids_by_card(settings)
+    me, same_group = cards["1001"], cards["1007"]
+    assert submit(client, keys, meeting_id, me.id, title="原来的标题", text="原来的内容").status_code == 303
+    assert submit(client, keys, meeting_id, me.id, title="要撤回的", text="").status_code == 303
+    mine, withdrawn = subs(settings, meeting_id)
+
+    # Someone else in the group sees the question but may not touch it.
+    for action in ("revise", "withdraw"):
+        other = submit(
+            client,
+            keys,
+            meeting_id,
+            same_group.id,
+            action=action,
+            sub=str(mine.id),
+            title="别人改的",
+            text="",
+        )
+        assert other.status_code == 400 and "只能撤回或修改自己提出的" in other.text
+    assert [(s.title, s.status) for s in subs(settings, meeting_id)] == [
+        ("原来的标题", "submitted"),
+        ("要撤回的", "submitted"),
+    ]
+
+    revised = submit(
+        client, keys, meeting_id, me.id, action="revise", sub=str(mine.id), title="新标题", text="新内容"
+    )
+    assert revised.status_code == 303 and revised.headers["location"].endswith("saved=revise")
+    bad = submit(client, keys, meeting_id, me.id, action="revise", sub=str(mine.id), title="", text="x")
+    assert bad.status_code == 400 and "请填写问题标题" in bad.text
+    gone = submit(client, keys, meeting_id, me.id, action="withdraw", sub=str(withdrawn.id))
+    assert gone.status_code == 303
+    after = {s.id: s for s in subs(settings, meeting_id)}
+    assert (after[mine.id].title, after[mine.id].text) == ("新标题", "新内容")
+    assert [h["what"] for h in json.loads(after[mine.id].history)] == ["submitted", "edited"]
+    assert after[withdrawn.id].status == "withdrawn"
+    page = client.get(f"/d/{meeting_id}/questions", headers=deputy_headers(keys, me.id)).text
+    assert "已撤回" in page and page.count("撤回此问题") == 1  # only the open one can still go
+    # A withdrawn question cannot be withdrawn again, nor merged or approved by staff.
+    again = submit(client, keys, meeting_id, me.id, action="withdraw", sub=str(withdrawn.id))
+    assert again.status_code == 400
+    approve = review(client, keys, meeting_id, action="approve", sub=str(withdrawn.id))
+    assert approve.status_code == 400 and "已处理" in approve.text
+
+    set_deadline(settings, meeting_id, int(time.time() * 1000) - 1000)
+    late = submit(client, keys, meeting_id, me.id, action="withdraw", sub=str(mine.id))
+    assert late.status_code == 400 and "已截止" in late.text
+    assert subs(settings, meeting_id)[0].status == "submitted"
+    unknown = submit(client, keys, meeting_id, me.id, action="explode", sub=str(mine.id))
+    assert unknown.status_code == 400
+
+
+def test_merge_keeps_the_chosen_question_and_the_board_shows_the_history(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    cards = ids_by_card(settings)
+    a, b = cards["1001"], cards["1002"]
+    submit(client, keys, meeting_id, a.id, title="道路问题甲", text="")
+    submit(client, keys, meeting_id, b.id, title="道路问题乙", text="")
+    first, second = subs(settings, meeting_id)
+    picks = {f"pick_{first.id}": "1", f"pick_{second.id}": "1"}
+    outside = review(client, keys, meeting_id, action="merge", keep="999999", **picks)
+    assert outside.status_code == 400 and "要保留的问题须在所选的问题之中" in outside.text
+    assert [s.status for s in subs(settings, meeting_id)] == ["submitted", "submitted"]
+
+    merged = review(client, keys, meeting_id, action="merge", keep=str(second.id), **picks)
+    assert merged.status_code == 303
+    after = {s.id: s for s in subs(settings, meeting_id)}
+    assert after[first.id].status == "merged" and after[first.id].merged_into == second.id
+    assert after[second.id].status == "submitted" and str(a.id) in after[second.id].co_proposers.split(",")
+    board = client.get(f"/m/{meeting_id}/review", headers=staff_headers(keys)).text
+    assert "处理记录（2）" in board
+    assert f"合并：并入 #{first.id}《道路问题甲》（{a.name} 提出）" in board
