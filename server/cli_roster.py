@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server import imports
+from server import exports, imports
 from server import models as m
 from server.bus import setup_message, tell_servers
 from server.db import create_engine
@@ -106,11 +106,11 @@ async def _roster_export(args: argparse.Namespace) -> int:
     try:
         async with engine.connect() as conn:
             body_id = await body_id_by_name(conn, args.body)
-            rows = await imports.roster_rows(conn, body_id)
+            rows = await exports.roster_rows(conn, body_id)
             await conn.commit()
     finally:
         await engine.dispose()
-    Path(args.out).write_bytes(imports.roster_xlsx(rows))
+    Path(args.out).write_bytes(exports.roster_xlsx(rows))
     print(f"已导出 {len(rows)} 名代表到 {args.out}。")
     return 0
 

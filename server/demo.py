@@ -17,7 +17,8 @@ from live.setup import BodyKind, Settings
 from server import models as m
 from server import questions_admin
 from server.auth import hash_password
-from server.imports import import_roster, roster_csv
+from server.exports import roster_csv
+from server.imports import import_roster
 from server.store import settings_to_json
 
 BODY = "清溪镇第十七届人民代表大会"

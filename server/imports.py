@@ -16,22 +16,20 @@ roster: an unknown group is an error unless the caller allows creating new group
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import models as m
+from server.sheets import MAX_BYTES, ImportRefused, Sheet, read_sheet
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
+__all__ = ["MAX_BYTES", "ImportRefused", "Sheet", "read_sheet"]  # callers use imports.*
+
 MAX_NOTES = 500
 MAX_ERRORS_SHOWN = 200
 
@@ -80,14 +78,6 @@ SHORT_CODE = re.compile(r"\d{4,8}")
 CJK_AND_SPACES = re.compile(r"[\u3400-\u9fff\s\u3000]+")
 
 
-class ImportRefused(Exception):
-    """The whole file is refused; ``message`` is Chinese and says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 @dataclass(frozen=True)
 class RowError:
     row: int
@@ -100,12 +90,6 @@ class RowError:
 
     def text(self) -> str:
         return f"第 {self.row} 行「{self.field_label}」：{self.message}"
-
-
-@dataclass(frozen=True)
-class Sheet:
-    headers: list[str]
-    rows: list[tuple[int, list[str]]]  # (row number as the spreadsheet shows it, cells)
 
 
 @dataclass(frozen=True)
@@ -155,90 +139,6 @@ class OfficialsPlan:
 
     def summary(self) -> str:
         return f"新增 {len(self.inserts)} 人，更新 {len(self.updates)} 人"
-
-
-# -- reading files ------------------------------------------------------------------------
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # card numbers and phones typed as numbers in Excel
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d")
-    return str(value).strip()
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise ImportRefused(
-            "无法识别文件编码：请另存为 UTF-8 或 GB18030 编码的 CSV，或 Excel 文件。"
-        ) from None
-
-
-def _read_csv(data: bytes) -> list[list[str]]:
-    text = _decode(data)
-    first = text.split("\n", 1)[0]
-    # "文本文件（制表符分隔）" as Excel and WPS save it: tabs, no commas in the header.
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        return [[c.strip() for c in row] for row in reader]
-    except csv.Error:
-        raise ImportRefused(
-            f"CSV 文件格式有误（第 {reader.line_num} 行附近，可能是引号不成对或单元格过长），"
-            "请在 Excel 或 WPS 中重新另存为 CSV。"
-        ) from None
-
-
-def _read_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]  # no stubs in the project
-
-    try:
-        # Formulas are read as formulas (not their cached values) so they can be refused.
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:
-        raise ImportRefused("无法读取该 Excel 文件：请确认是 .xlsx 格式（不支持旧的 .xls）。") from None
-    try:
-        sheet = book.worksheets[0]
-        out = []
-        for values in sheet.iter_rows(values_only=True):
-            out.append([_cell_text(v) for v in values])
-            if len(out) > MAX_ROWS + 1:
-                break
-        return out
-    except Exception:
-        raise ImportRefused("该 Excel 文件已损坏或无法读取，请在 Excel 或 WPS 中重新保存后再试。") from None
-    finally:
-        book.close()
-
-
-def read_sheet(data: bytes, filename: str) -> Sheet:
-    """The file's first sheet as text cells; raises ImportRefused for the whole file."""
-    if len(data) > MAX_BYTES:
-        raise ImportRefused(f"文件太大：最大 {MAX_BYTES // (1024 * 1024)} MB。")
-    if not data.strip():
-        raise ImportRefused("文件是空的。")
-    is_xlsx = data[:4] == b"PK\x03\x04"
-    if data[:4] == b"\xd0\xcf\x11\xe0" or (filename.lower().endswith(".xls") and not is_xlsx):
-        raise ImportRefused("不支持旧的 .xls 格式：请在 Excel 或 WPS 中另存为 .xlsx 或 CSV。")
-    table = _read_xlsx(data) if is_xlsx else _read_csv(data)
-    numbered = [(n, row) for n, row in enumerate(table, start=1) if any(c.strip() for c in row)]
-    if not numbered:
-        raise ImportRefused("文件中没有内容。")
-    (_, headers), body = numbered[0], numbered[1:]
-    if len(body) > MAX_ROWS:
-        raise ImportRefused(f"行数太多：最多 {MAX_ROWS} 行。")
-    return Sheet([re.sub(r"[\s\u3000\ufeff*＊]", "", h) for h in headers], body)
 
 
 def _columns(sheet: Sheet, spec: dict[str, tuple[str, ...]], required: Iterable[str]) -> dict[str, int]:
@@ -497,55 +397,3 @@ async def import_officials(
         await conn.execute(update(m.officials).where(m.officials.c.id == official_id).values(title=row.title))
     plan.written = True
     return plan
-
-
-# -- export -------------------------------------------------------------------------------
-
-
-async def roster_rows(conn: AsyncConnection, body_id: int) -> list[Any]:
-    """The body's deputies with their group's name, in group order then card number."""
-    stmt = (
-        select(
-            m.deputies.c.id,
-            m.deputies.c.name,
-            m.groups.c.name.label("group"),
-            m.deputies.c.card_no,
-            m.deputies.c.phone,
-            m.deputies.c.notes,
-        )
-        .join(m.groups, m.groups.c.id == m.deputies.c.group_id)
-        .where(m.deputies.c.body_id == body_id)
-        .order_by(m.groups.c.position, m.groups.c.id, func.length(m.deputies.c.card_no), m.deputies.c.card_no)
-    )
-    return list((await conn.execute(stmt)).all())
-
-
-def roster_xlsx(rows: Iterable[Any]) -> bytes:
-    """An XLSX with the import's own headers, so an export imports back unchanged."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "代表名册"
-    sheet.append([ROSTER_HEADERS[k][0] for k in EXPORT_COLUMNS])
-    for r, row in enumerate(rows, start=2):
-        for c, key in enumerate(EXPORT_COLUMNS, start=1):
-            cell = sheet.cell(row=r, column=c, value=str(getattr(row, key)))
-            cell.data_type = "s"  # text, never a formula, and card numbers keep leading zeros
-    for letter, width in zip("ABCDE", (14, 18, 12, 18, 30), strict=True):
-        sheet.column_dimensions[letter].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def roster_csv(rows: Iterable[dict[str, str]], *, with_short_code: bool = False) -> bytes:
-    """A CSV in the import's format (the demo loader builds its roster with this)."""
-    keys = [*EXPORT_COLUMNS, "short_code"] if with_short_code else list(EXPORT_COLUMNS)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([ROSTER_HEADERS[k][0] for k in keys])
-    for row in rows:
-        writer.writerow([row.get(k, "") for k in keys])
-    return out.getvalue().encode("utf-8")

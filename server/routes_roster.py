@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import audit, imports
+from server import audit, exports, imports
 from server import models as m
 from server.auth import StaffSession
 from server.db import snapshot_read
@@ -130,7 +130,7 @@ async def roster(request: Request) -> Response:
         return found
     session, body = found
     async with services(request).engine.connect() as conn:
-        rows = await imports.roster_rows(conn, body.id)
+        rows = await exports.roster_rows(conn, body.id)
         group_names = list(await imports.group_ids(conn, body.id))
         officials = (
             await conn.execute(
@@ -312,11 +312,11 @@ async def export(request: Request) -> Response:
         return found
     _, body = found
     async with services(request).engine.connect() as conn:
-        rows = await imports.roster_rows(conn, body.id)
+        rows = await exports.roster_rows(conn, body.id)
         await conn.commit()
     filename = f"代表名册-{body.name}.xlsx"
     return Response(
-        imports.roster_xlsx(rows),
+        exports.roster_xlsx(rows),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={
             "content-disposition": f"attachment; filename=\"roster.xlsx\"; filename*=UTF-8''{quote(filename)}"
@@ -333,7 +333,7 @@ async def edit_deputy(request: Request) -> Response:
     svc = services(request)
     async with svc.engine.connect() as conn:
         deputy = next(
-            (r for r in await imports.roster_rows(conn, body.id) if r.id == deputy_id),
+            (r for r in await exports.roster_rows(conn, body.id) if r.id == deputy_id),
             None,
         )
         group_names = list(await imports.group_ids(conn, body.id))

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import imports
+from server import exports, imports, sheets
 from server import models as m
 from server.db import create_engine
 from server.demo import BODY
@@ -118,7 +118,7 @@ async def test_missing_header_is_refused_in_chinese(engine: AsyncEngine) -> None
 async def test_size_limits(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(imports.ImportRefused, match="文件太大"):
         await run(engine, b"x" * (imports.MAX_BYTES + 1))
-    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    monkeypatch.setattr(sheets, "MAX_ROWS", 3)
     many = HEADER + "".join(f"某{i},城东代表小组,{3000 + i},,\n" for i in range(4))
     with pytest.raises(imports.ImportRefused, match="行数太多"):
         await run(engine, many.encode())
@@ -196,7 +196,7 @@ async def test_export_round_trips(engine: AsyncEngine) -> None:
     await run(engine, (HEADER + "张三丰,城东代表小组,0042,13812345678,备注，有逗号\n").encode())
     bid = await body_id(engine)
     async with engine.connect() as conn:
-        data = imports.roster_xlsx(await imports.roster_rows(conn, bid))
+        data = exports.roster_xlsx(await exports.roster_rows(conn, bid))
         await conn.rollback()
     sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
