@@ -51,6 +51,14 @@ def first_agenda_item(client: Any, meeting_id: int) -> int:
     return int(found.group(1))
 
 
+def rename_first_agenda_item(http: Any, csrf: str, meeting_id: int, title: str) -> int:
+    item = first_agenda_item(http, meeting_id)
+    form = {"csrf": csrf, "action": "agenda_rename", "item_id": str(item), "item_kind": "report"}
+    renamed = http.post(f"/meetings/{meeting_id}/edit", data={**form, "item_title": title})
+    assert renamed.status_code == 303, renamed.text[:2000]
+    return item
+
+
 def runtime_state(client: TestClient, meeting_id: int) -> Any:
     app: Any = client.app
     return app.state.services.meetings.rooms[meeting_id].runtime.state
@@ -67,19 +75,7 @@ def test_agenda_and_rules_edits_reach_the_open_console_at_once(
         ws.send_text(json.dumps({"type": "hello", "seq": 0}))
         while not ws.receive_text().startswith('{"type": "hello"'):
             pass
-        csrf = login(client)
-        item = first_agenda_item(client, meeting_id)
-        renamed = client.post(
-            f"/meetings/{meeting_id}/edit",
-            data={
-                "csrf": csrf,
-                "action": "agenda_rename",
-                "item_id": str(item),
-                "item_kind": "report",
-                "item_title": "政府半年工作报告（改）",
-            },
-        )
-        assert renamed.status_code == 303
+        item = rename_first_agenda_item(client, login(client), meeting_id, "政府半年工作报告（改）")
         got = ws.receive_text()
         assert 'id="c-agenda"' in got and "政府半年工作报告（改）" in got
     state = runtime_state(client, meeting_id)
@@ -146,19 +142,7 @@ def test_an_edit_in_one_process_reaches_the_screens_of_another(
         hall_b.console()  # loaded in B
         with ws_connect(f"{b.ws_url}/ws/{meeting_id}/console", hall_b.cookie_for("console")) as ws:
             ws_hello(ws, 10**6)  # ahead of the server: no snapshot, only what changes next
-            csrf = _login_http(http_a)
-            item = first_agenda_item(http_a, meeting_id)
-            renamed = http_a.post(
-                f"/meetings/{meeting_id}/edit",
-                data={
-                    "csrf": csrf,
-                    "action": "agenda_rename",
-                    "item_id": str(item),
-                    "item_kind": "report",
-                    "item_title": "在另一进程改的议程",
-                },
-            )
-            assert renamed.status_code == 303
+            rename_first_agenda_item(http_a, _login_http(http_a), meeting_id, "在另一进程改的议程")
             started = time.monotonic()
             got = ws_collect(ws, lambda ms: any("在另一进程改的议程" in m for m in ms), 5)
             assert any("在另一进程改的议程" in m for m in got), got

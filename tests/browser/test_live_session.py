@@ -305,7 +305,7 @@ async def test_unpaired_projector_pairs_with_a_code(
 
     await field.fill(code)
     await console.get_by_role("button", name="配对", exact=True).click()
-    await expect(flash).to_have_text("已配对，屏幕将在几秒内显示。")
+    await expect(flash).to_have_text("已配对投影屏，屏幕将在几秒内显示。")
     await shots.take("paired", {"console": console})
 
     # The pairing page reloads itself every 3 s; the next reload gets the screen cookie.
