@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from live.state import Choice, Focus, Phase
+from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
 
 
 class Role(StrEnum):
@@ -147,6 +147,53 @@ class ShowOnProjector:
     focus: Focus
 
 
+@dataclass(frozen=True)
+class OpenVote:
+    """Open a vote on the phones; ``revote_of`` makes it the next round of that vote."""
+
+    title: str
+    secret: bool = True
+    threshold: Threshold = Threshold.MAJORITY
+    base: VoteBase = VoteBase.MEMBERS
+    live: bool = False
+    revote_of: int | None = None
+
+
+@dataclass(frozen=True)
+class CastVote:
+    """A deputy's vote in one vote; ``ballot_key`` makes a retry harmless (as CastRating)."""
+
+    deputy_id: int
+    vote_id: int
+    choice: VoteChoice
+    ballot_key: str
+
+
+@dataclass(frozen=True)
+class CloseVote:
+    """Close the open vote: the counts and the verdict are fixed at this moment."""
+
+
+@dataclass(frozen=True)
+class AnnounceVote:
+    """Announce the closed vote's result to the hall; announced results never change."""
+
+
+@dataclass(frozen=True)
+class RecordCountedVote:
+    """A round counted by hand (paper ballots or a show of hands), entered by the chair
+    when phones cannot be used; closed at once and marked with its method."""
+
+    title: str
+    method: VoteMethod
+    for_votes: int
+    against: int
+    abstain: int
+    threshold: Threshold = Threshold.MAJORITY
+    base: VoteBase = VoteBase.MEMBERS
+    revote_of: int | None = None
+
+
 Command = (
     OpenCheckIn
     | CloseCheckIn
@@ -165,6 +212,11 @@ Command = (
     | AdjustTimer
     | ResetTimer
     | ShowOnProjector
+    | OpenVote
+    | CastVote
+    | CloseVote
+    | AnnounceVote
+    | RecordCountedVote
 )
 
 # Who may send what. A reader can check this table against DOMAIN.md ("Who uses which
@@ -190,4 +242,9 @@ ALLOWED_ROLES: dict[type, frozenset[Role]] = {
     AdjustTimer: CHAIR_ONLY,
     ResetTimer: CHAIR_ONLY,
     ShowOnProjector: CHAIR_ONLY,
+    OpenVote: CHAIR_ONLY,
+    CastVote: frozenset({Role.DEPUTY}),
+    CloseVote: CHAIR_ONLY,
+    AnnounceVote: CHAIR_ONLY,
+    RecordCountedVote: CHAIR_ONLY,
 }

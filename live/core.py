@@ -10,25 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from live import attendance, questions, ratings, timers
+from live import attendance, questions, ratings, timers, votes
 from live.commands import (
     ALLOWED_ROLES,
     Actor,
     AdjustTimer,
     AdvancePhase,
     AnnounceAttendance,
+    AnnounceVote,
     CallQuestion,
     CastRating,
+    CastVote,
     CheckIn,
     CheckInMethod,
     ClearAttendance,
     CloseCheckIn,
     CloseRating,
+    CloseVote,
     Command,
     MarkLeave,
     OpenCheckIn,
     OpenRating,
+    OpenVote,
     PauseTimer,
+    RecordCountedVote,
     ResetTimer,
     Role,
     ShowOnProjector,
@@ -51,6 +56,10 @@ from live.events import (
     RatingClosed,
     RatingOpened,
     TimerChanged,
+    VoteAnnounced,
+    VoteCast,
+    VoteClosed,
+    VoteOpened,
 )
 from live.refusals import Refused
 from live.state import MeetingState
@@ -81,6 +90,11 @@ _DECIDERS: dict[type, Decider] = {
     PauseTimer: timers.decide_pause,  # type: ignore[dict-item]
     AdjustTimer: timers.decide_adjust,  # type: ignore[dict-item]
     ResetTimer: timers.decide_reset,  # type: ignore[dict-item]
+    OpenVote: _timeless(votes.decide_open),  # type: ignore[arg-type]
+    CastVote: _timeless(votes.decide_cast),  # type: ignore[arg-type]
+    CloseVote: _timeless(votes.decide_close),  # type: ignore[arg-type]
+    AnnounceVote: _timeless(votes.decide_announce),  # type: ignore[arg-type]
+    RecordCountedVote: _timeless(votes.decide_counted),  # type: ignore[arg-type]
 }
 
 _APPLIERS: dict[type, Applier] = {
@@ -98,6 +112,10 @@ _APPLIERS: dict[type, Applier] = {
     RatingOpened: ratings.apply_opened,  # type: ignore[dict-item]
     RatingCast: ratings.apply_cast,  # type: ignore[dict-item]
     RatingClosed: ratings.apply_closed,  # type: ignore[dict-item]
+    VoteOpened: votes.apply_opened,  # type: ignore[dict-item]
+    VoteCast: votes.apply_cast,  # type: ignore[dict-item]
+    VoteClosed: votes.apply_closed,  # type: ignore[dict-item]
+    VoteAnnounced: votes.apply_announced,  # type: ignore[dict-item]
 }
 
 

@@ -4,10 +4,11 @@ Events are what the server stores (one row each, with a per-meeting sequence num
 and what every process applies. They carry plain values so they serialise to JSON
 and back without loss (:func:`to_record`, :func:`from_record`).
 
-The one exception to "the log holds everything" is the secret rating: the event log
-keeps that a deputy rated (the receipt), while the choice is stored in a separate
-table with no link to the deputy. :func:`to_record` therefore drops ``choice`` from
-:class:`RatingCast`; the loader restores the counts from the ballot table.
+The one exception to "the log holds everything" is the secret ballot (every rating, and
+a secret vote): the event log keeps that a deputy rated or voted (the receipt), while the
+choice is stored in a separate table with no link to the deputy. :func:`to_record`
+therefore drops ``choice`` from :class:`RatingCast` and from a secret :class:`VoteCast`;
+the loader restores the counts from the ballot tables. A named vote keeps its choice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from live.commands import CheckInMethod
 from live.setup import TimerRole
-from live.state import Choice, Focus, Phase
+from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,54 @@ class ProjectorFocused:
     focus: Focus
 
 
+@dataclass(frozen=True)
+class VoteOpened:
+    """A vote round began (on the phones, or counted by hand and closed at once)."""
+
+    vote_id: int
+    title: str
+    round_no: int
+    first_id: int
+    item_id: int | None
+    secret: bool
+    threshold: Threshold
+    base: VoteBase
+    live: bool
+    method: VoteMethod
+
+
+@dataclass(frozen=True)
+class VoteCast:
+    """A deputy voted (the receipt). In a secret vote the choice is stored apart, with
+    no link to the deputy, and the log keeps none; in a named vote it is on the record."""
+
+    vote_id: int
+    deputy_id: int
+    ballot_key: str
+    secret: bool
+    choice: VoteChoice | None  # None when read back from the log of a secret vote
+
+
+@dataclass(frozen=True)
+class VoteClosed:
+    """The vote closed with its final counts, 未按, base and verdict."""
+
+    vote_id: int
+    for_votes: int
+    against: int
+    abstain: int
+    not_voted: int
+    base: int
+    passed: bool
+
+
+@dataclass(frozen=True)
+class VoteAnnounced:
+    """The chair announced the result to the hall."""
+
+    vote_id: int
+
+
 Event = (
     CheckInOpened
     | CheckInClosed
@@ -149,6 +198,10 @@ Event = (
     | RatingCast
     | RatingClosed
     | ProjectorFocused
+    | VoteOpened
+    | VoteCast
+    | VoteClosed
+    | VoteAnnounced
 )
 
 EVENT_TYPES: dict[str, type] = {
@@ -168,6 +221,10 @@ EVENT_TYPES: dict[str, type] = {
         RatingCast,
         RatingClosed,
         ProjectorFocused,
+        VoteOpened,
+        VoteCast,
+        VoteClosed,
+        VoteAnnounced,
     )
 }
 
@@ -180,12 +237,21 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "grade": Choice,
     "focus": Focus,
 }
+# Fields whose enum depends on the event (a vote's "choice", "base" and "method" mean
+# something else in the rating and check-in events).
+_EVENT_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
+    ("VoteCast", "choice"): VoteChoice,
+    ("VoteOpened", "threshold"): Threshold,
+    ("VoteOpened", "base"): VoteBase,
+    ("VoteOpened", "method"): VoteMethod,
+}
 
 
 def to_data(event: Event, *, keep_secret: bool = True) -> dict[str, Any]:
     """The event's fields as JSON-ready values; ``keep_secret`` keeps the choice."""
     data = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in dataclasses.asdict(event).items()}
-    if isinstance(event, RatingCast) and not keep_secret:
+    secret = isinstance(event, RatingCast) or (isinstance(event, VoteCast) and event.secret)
+    if secret and not keep_secret:
         data["choice"] = None
     return data
 
@@ -199,6 +265,9 @@ def from_record(type_name: str, data: dict[str, Any]) -> Event:
     cls = EVENT_TYPES.get(type_name)
     if cls is None:
         raise ValueError(f"unknown event type {type_name!r}")
-    values = {k: (_ENUM_FIELDS[k](v) if k in _ENUM_FIELDS and v is not None else v) for k, v in data.items()}
+    values = {}
+    for k, v in data.items():
+        kind = _EVENT_ENUMS.get((type_name, k)) or _ENUM_FIELDS.get(k)
+        values[k] = kind(v) if kind is not None and v is not None else v
     event: Event = cls(**values)
     return event

@@ -10,7 +10,8 @@ Phases of a question, as a table a reader can check:
 Any number of follow-up exchanges may happen. Entering a phase loads that phase's
 timer (default per meeting) and starts it, so one click both gives the floor and starts
 the clock. Rating is opened and closed by :mod:`live.ratings`. While a rating is open
-nothing else may be called: the hall must not lose the ballot box.
+nothing else may be called: the hall must not lose the ballot box (nor while a vote is
+open, see live.votes).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ PHASE_TIMER: dict[Phase, TimerRole] = {
 def _no_open_rating(state: MeetingState) -> None:
     if state.rating_open():
         raise Refused("rating_in_progress")
+    if state.vote_open():
+        raise Refused("vote_in_progress")
 
 
 def decide_agenda(state: MeetingState, cmd: StartAgendaItem) -> list[Event]:
@@ -109,6 +112,8 @@ def decide_show(state: MeetingState, cmd: ShowOnProjector) -> list[Event]:
         raise Refused("no_question")
     if cmd.focus is Focus.ATTENDANCE and state.announcement is None:
         raise Refused("no_announcement")
+    if cmd.focus is Focus.VOTE and state.vote_id is None:
+        raise Refused("no_vote")
     if state.focus is cmd.focus:
         return []
     return [ProjectorFocused(cmd.focus)]

@@ -32,6 +32,8 @@ def decide_open(state: MeetingState, _: OpenRating, now_ms: int) -> list[Event]:
         raise Refused("no_question")
     if state.phase is Phase.RATING:
         raise Refused("rating_in_progress")
+    if state.vote_open():
+        raise Refused("vote_in_progress")
     if state.phase not in RATING_FROM:
         raise Refused("rating_not_yet", current=state.phase)
     return [

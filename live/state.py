@@ -46,6 +46,38 @@ class Focus(StrEnum):
     ATTENDANCE = "attendance"
     QUESTION = "question"
     RESULT = "result"
+    VOTE = "vote"
+
+
+class VoteChoice(StrEnum):
+    """表决的选项; 未按 (did not press) is not a choice but what is left of those present."""
+
+    FOR = "for"  # 赞成
+    AGAINST = "against"  # 反对
+    ABSTAIN = "abstain"  # 弃权
+
+
+class Threshold(StrEnum):
+    """How many 赞成 votes pass a matter, as a share of the vote's base (live.rules)."""
+
+    MAJORITY = "majority"  # 过半数: strictly more than half
+    TWO_THIRDS = "two_thirds"  # 三分之二以上: two thirds or more
+
+
+class VoteBase(StrEnum):
+    """What the threshold is measured against: by law all members (地方组织法 §25, §51)."""
+
+    MEMBERS = "members"  # 全体组成人员 / 全体代表 (应到)
+    PRESENT = "present"  # 实到
+    CAST = "cast"  # 参加表决 (赞成 + 反对 + 弃权)
+
+
+class VoteMethod(StrEnum):
+    """How the votes were given: on the phones, or counted by hand and entered by the chair."""
+
+    PHONES = "phones"
+    PAPER = "paper"  # 纸质票
+    HANDS = "hands"  # 举手
 
 
 @dataclass
@@ -101,6 +133,48 @@ class RatingRound:
 
 
 @dataclass(frozen=True)
+class VoteResult:
+    """A closed vote: counts, 未按 (present and did not vote), the base and the verdict."""
+
+    for_votes: int
+    against: int
+    abstain: int
+    not_voted: int
+    base: int
+    passed: bool
+
+    @property
+    def cast(self) -> int:
+        return self.for_votes + self.against + self.abstain
+
+
+@dataclass
+class VoteRound:
+    """One round of a vote (表决). A revote is a new round beside it, never a change to it.
+
+    ``voters`` maps a deputy to the ballot key of their vote; ``named`` holds the choices
+    of a named (记名) vote only. A secret (无记名) vote keeps counts apart from voters.
+    """
+
+    vote_id: int
+    title: str
+    round_no: int
+    first_id: int  # the vote_id of round 1: the rounds of one matter share it
+    item_id: int | None
+    secret: bool
+    threshold: Threshold
+    base: VoteBase
+    live: bool  # the projector shows the tally while the vote is open
+    method: VoteMethod = VoteMethod.PHONES
+    open: bool = True
+    announced: bool = False
+    voters: dict[int, str] = field(default_factory=dict)
+    named: dict[int, VoteChoice] = field(default_factory=dict)
+    counts: dict[VoteChoice, int] = field(default_factory=lambda: {c: 0 for c in VoteChoice})
+    result: VoteResult | None = None
+
+
+@dataclass(frozen=True)
 class Announcement:
     """Attendance figures as announced to the hall (应到 / 实到 / 请假 / 缺席)."""
 
@@ -127,6 +201,8 @@ class MeetingState:
     timer: Timer = field(default_factory=Timer)
     ratings: dict[int, RatingRound] = field(default_factory=dict)
     focus: Focus = Focus.WELCOME
+    votes: dict[int, VoteRound] = field(default_factory=dict)
+    vote_id: int | None = None  # the vote shown now (open, or the last one closed)
 
     @property
     def expected(self) -> int:
@@ -147,6 +223,13 @@ class MeetingState:
     def rating_open(self) -> bool:
         r = self.current_rating()
         return r is not None and r.open
+
+    def current_vote(self) -> VoteRound | None:
+        return self.votes.get(self.vote_id) if self.vote_id is not None else None
+
+    def vote_open(self) -> bool:
+        v = self.current_vote()
+        return v is not None and v.open
 
 
 def initial_state(setup: Setup) -> MeetingState:

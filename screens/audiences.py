@@ -30,12 +30,13 @@ def _projector(state: MeetingState) -> list[str]:
     inner = {
         Focus.CHECKIN: ["hall-qr", "p-attendance"],
         Focus.QUESTION: ["timer", "p-tally"],
+        Focus.VOTE: ["p-vote"],
     }.get(state.focus, [])
     return ["stage", *inner]
 
 
 def _console(state: MeetingState) -> list[str]:
-    return ["c-session", "timer", "c-attendance", "c-tally", "c-questions", "c-agenda"]
+    return ["c-session", "timer", "c-attendance", "c-tally", "c-vote", "c-questions", "c-agenda"]
 
 
 def _deputy(state: MeetingState) -> list[str]:
@@ -62,9 +63,11 @@ PROJECTOR = Audience(
         "question": ("stage",),
         "phase": ("stage",),
         "rating": ("stage",),
-        "attendance": ("p-attendance",),
+        "attendance": ("p-attendance", "p-vote"),
         "timer": ("timer",),
         "tally": ("p-tally",),
+        "vote": ("stage",),
+        "vote_tally": ("p-vote",),
         SETUP: ("stage",),
     },
 )
@@ -73,7 +76,7 @@ CONSOLE = Audience(
     "console",
     {
         "checkin": ("c-attendance",),
-        "attendance": ("c-attendance",),
+        "attendance": ("c-attendance", "c-vote"),  # 未按 moves with who is present
         "announcement": ("c-attendance", "c-session"),
         "agenda": ("c-session", "c-agenda"),
         "question": ("c-session", "c-questions"),
@@ -82,7 +85,9 @@ CONSOLE = Audience(
         "tally": ("c-tally",),
         "timer": ("timer",),
         "focus": ("c-session",),
-        SETUP: ("c-session", "timer", "c-attendance", "c-tally", "c-questions", "c-agenda"),
+        "vote": ("c-vote",),
+        "vote_tally": ("c-vote",),
+        SETUP: ("c-session", "timer", "c-attendance", "c-tally", "c-vote", "c-questions", "c-agenda"),
     },
 )
 
@@ -95,6 +100,7 @@ DEPUTY = Audience(
         "rating": ("d-session", "d-me"),
         "checkin": ("d-me",),
         "timer": ("timer",),
+        "vote": ("d-me",),
         SETUP: ("d-session", "timer", "d-me"),
     },
     personal="d-me",
@@ -136,6 +142,9 @@ def deputy_variant(state: MeetingState, deputy_id: int) -> tuple[str, int | None
         return ("leave", None)
     if presence is None:
         return ("checkin" if state.checkin_open else "absent", None)
+    vote = state.current_vote()
+    if vote is not None and vote.open:  # one ballot box at a time: never both open
+        return ("voted" if deputy_id in vote.voters else "vote", vote.vote_id)
     if rating is not None and rating.open:
         return ("rated" if deputy_id in rating.voters else "rate", question)
     return ("present", None)

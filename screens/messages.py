@@ -7,7 +7,7 @@ Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors
 from __future__ import annotations
 
 from live.setup import TimerRole
-from live.state import Choice, Focus, Phase
+from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
 
 REFUSALS: dict[str, str] = {
     "not_allowed": "您无权执行此操作。",
@@ -34,6 +34,17 @@ REFUSALS: dict[str, str] = {
     "timer_running": "计时已在进行。",
     "timer_not_running": "计时没有在进行。",
     "bad_adjustment": "调整时间须为非零整数秒，且不超过一小时。",
+    "vote_in_progress": "表决正在进行，请先结束表决。",
+    "bad_vote_title": "请填写表决事项（不超过200字）。",
+    "unknown_vote": "找不到这项表决。",
+    "already_voted": "您已投过票，每人只能投一次。",
+    "vote_not_open": "表决尚未开始或已经结束。",
+    "not_checked_in_vote": "请先签到，再参加表决。",
+    "no_vote": "还没有表决。",
+    "vote_not_closed": "请先结束表决，再宣布结果。",
+    "bad_vote_method": "请选择计票方式：纸质票或举手。",
+    "bad_vote_counts": "票数须为不小于 0 的整数。",
+    "vote_counts_exceed_present": "赞成、反对、弃权票数之和不能超过实到人数。",
 }
 
 EDGE: dict[str, str] = {
@@ -104,6 +115,32 @@ FOCUS: dict[Focus, str] = {
     Focus.ATTENDANCE: "出席情况",
     Focus.QUESTION: "当前问题",
     Focus.RESULT: "测评结果",
+    Focus.VOTE: "表决",
+}
+
+VOTE_CHOICES: dict[VoteChoice, str] = {
+    VoteChoice.FOR: "赞成",
+    VoteChoice.AGAINST: "反对",
+    VoteChoice.ABSTAIN: "弃权",
+}
+NOT_VOTED = "未按"
+VERDICTS: dict[bool, str] = {True: "通过", False: "未通过"}
+
+THRESHOLDS: dict[Threshold, str] = {
+    Threshold.MAJORITY: "过半数",
+    Threshold.TWO_THIRDS: "三分之二以上",
+}
+
+VOTE_BASES: dict[VoteBase, str] = {
+    VoteBase.MEMBERS: "全体组成人员",
+    VoteBase.PRESENT: "实到人数",
+    VoteBase.CAST: "参加表决人数",
+}
+
+VOTE_METHODS: dict[VoteMethod, str] = {
+    VoteMethod.PHONES: "手机表决",
+    VoteMethod.PAPER: "纸质票",
+    VoteMethod.HANDS: "举手表决",
 }
 
 AGENDA_KINDS: dict[str, str] = {
@@ -113,6 +150,34 @@ AGENDA_KINDS: dict[str, str] = {
     "rating": "测评",
     "discussion": "讨论",
 }
+
+
+# Form fields as the pages call them, for "“{field}”填写有误。"
+FIELD_NAMES: dict[str, str] = {
+    "deputy_id": "代表",
+    "item_id": "议程",
+    "question_id": "问题",
+    "speaker_id": "追问代表",
+    "seconds": "调整时间",
+    "focus": "投影屏显示",
+    "choice": "选项",
+    "ballot_key": "提交内容",
+    "vote_id": "表决",
+    "title": "表决事项",
+    "secret": "表决方式",
+    "threshold": "通过条件",
+    "base": "基数",
+    "live": "实时票数",
+    "revote_of": "重新表决",
+    "method": "计票方式",
+    "for": "赞成票数",
+    "against": "反对票数",
+    "abstain": "弃权票数",
+}
+
+
+def field_name(field: str) -> str:
+    return FIELD_NAMES.get(field, field)
 
 
 def refusal(code: str) -> str:

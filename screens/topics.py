@@ -1,8 +1,9 @@
 """Which parts of the meeting an event touches ("topics").
 
 Each audience maps topics to the fragments it must re-render (:mod:`screens.audiences`).
-Two topics are coalesced: attendance and the rating tally change once per deputy, so
-screens get them at most a few times a second instead of once per ballot.
+Three topics are coalesced: attendance and the tallies of a rating and of a vote change
+once per deputy, so screens get them at most a few times a second instead of once per
+ballot.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from live.events import (
     RatingClosed,
     RatingOpened,
     TimerChanged,
+    VoteAnnounced,
+    VoteCast,
+    VoteClosed,
+    VoteOpened,
 )
 
 TOPICS: dict[type, frozenset[str]] = {
@@ -40,9 +45,13 @@ TOPICS: dict[type, frozenset[str]] = {
     RatingCast: frozenset({"tally"}),
     RatingClosed: frozenset({"rating", "tally"}),
     ProjectorFocused: frozenset({"focus"}),
+    VoteOpened: frozenset({"vote"}),
+    VoteCast: frozenset({"vote_tally"}),
+    VoteClosed: frozenset({"vote", "vote_tally"}),
+    VoteAnnounced: frozenset({"vote"}),
 }
 
-COALESCED = frozenset({"attendance", "tally"})
+COALESCED = frozenset({"attendance", "tally", "vote_tally"})
 
 
 def topics_of(events: list[Event]) -> set[str]:
@@ -57,5 +66,5 @@ def personal_deputies(events: list[Event]) -> set[int]:
     return {
         e.deputy_id
         for e in events
-        if isinstance(e, DeputyCheckedIn | DeputyOnLeave | AttendanceCleared | RatingCast)
+        if isinstance(e, DeputyCheckedIn | DeputyOnLeave | AttendanceCleared | RatingCast | VoteCast)
     }

@@ -13,6 +13,7 @@ from live.rules import grade, has_quorum
 from live.setup import Question
 from live.state import Choice, MeetingState, RatingResult
 from screens import messages as msg
+from screens.vote_view import rounds_of, vote_view
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class View:
         self.announcement = state.announcement
         self.agenda = s.agenda
         self.agenda_item_id = state.agenda_item_id
+        item = s.agenda_item(state.agenda_item_id) if state.agenda_item_id else None
+        self.agenda_title = item.title if item else ""
         self.questions = s.questions
         self.question: Question | None = s.question(state.question_id) if state.question_id else None
         self.phase = state.phase.value if state.phase else None
@@ -122,6 +125,10 @@ class View:
             active=t.role is not None,
         )
         self.rating_open = state.rating_open()
+        vote = state.current_vote()
+        self.vote = vote_view(state, vote) if vote else None
+        self.vote_rounds = rounds_of(state, vote) if vote else []
+        self.vote_open = state.vote_open()
         self.tally = self._current_tally()
         self.last_result = self._last_result()
 

@@ -216,7 +216,10 @@ class Meetings:
             url = self.hall_url(view.meeting_id, self.hall_window())
             return {"hall_url": url, "hall_qr": qr_svg(url)}
         if frag_id == "d-me":
-            rating = view.state.current_rating()
+            # The default key of a ballot form; the page script gives each form its own.
+            vote, rating = view.state.current_vote(), view.state.current_rating()
+            if vote is not None and vote.open:
+                return {"ballot_key": self.keys.ballot_key(view.meeting_id, -vote.vote_id)}
             key = self.keys.ballot_key(view.meeting_id, rating.question_id) if rating else ""
             return {"ballot_key": key}
         return {}

@@ -196,6 +196,31 @@ rating_ballots = Table(
     sqlite_with_rowid=False,
 )
 
+# Votes (表决): ``vote_receipts`` says who voted (one per deputy per vote). A secret vote
+# keeps no ballot rows at all, only running totals per choice in ``vote_tallies``: rows of
+# single ballots, even with random ids, come back from PostgreSQL in the order they were
+# written, which is the order of the receipts. A named vote's choices are in the event
+# log, by name.
+vote_receipts = Table(
+    "vote_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("vote_id", Integer, nullable=False),
+    Column("deputy_id", ForeignKey("deputies.id"), nullable=False),
+    Column("ballot_key", String(64), nullable=False),
+    UniqueConstraint("meeting_id", "vote_id", "deputy_id", name="uq_vote_receipts_meeting_vote_deputy"),
+)
+
+vote_tallies = Table(
+    "vote_tallies",
+    metadata,
+    Column("meeting_id", ForeignKey("meetings.id"), primary_key=True),
+    Column("vote_id", Integer, primary_key=True),
+    Column("choice", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 screen_pairings = Table(
     "screen_pairings",
     metadata,

@@ -14,28 +14,34 @@ from live.commands import (
     AdjustTimer,
     AdvancePhase,
     AnnounceAttendance,
+    AnnounceVote,
     CallQuestion,
     CastRating,
+    CastVote,
     CheckIn,
     CheckInMethod,
     ClearAttendance,
     CloseCheckIn,
     CloseRating,
+    CloseVote,
     Command,
     MarkLeave,
     OpenCheckIn,
     OpenRating,
+    OpenVote,
     PauseTimer,
+    RecordCountedVote,
     ResetTimer,
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
 )
-from live.state import Choice, Focus, Phase
+from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
 
 MAX_INT = 10**9
 INTEGER = re.compile(r"-?[0-9]{1,10}")  # ASCII digits only: str.isdigit() admits "²"
-E = TypeVar("E", Focus, Choice)
+E = TypeVar("E", Focus, Choice, VoteChoice, Threshold, VoteBase, VoteMethod)
+MAX_VOTE_COUNT = 100_000  # more than any body has members: a typo, not a count
 
 
 class BadInput(ValueError):
@@ -72,6 +78,44 @@ def _enum(form: Mapping[str, str], name: str, kind: type[E]) -> E:
         raise BadInput("bad_field", name) from None
 
 
+def _flag(form: Mapping[str, str], name: str) -> bool:
+    raw = form.get(name, "")
+    if raw not in ("", "0", "1"):
+        raise BadInput("bad_field", name)
+    return raw == "1"
+
+
+def _count(form: Mapping[str, str], name: str) -> int:
+    value = _req(form, name)
+    if not 0 <= value <= MAX_VOTE_COUNT:
+        raise BadInput("bad_field", name)
+    return value
+
+
+def _open_vote(f: Mapping[str, str]) -> OpenVote:
+    return OpenVote(
+        title=f.get("title", ""),
+        secret=_flag(f, "secret") if "secret" in f else True,
+        threshold=_enum(f, "threshold", Threshold) if f.get("threshold") else Threshold.MAJORITY,
+        base=_enum(f, "base", VoteBase) if f.get("base") else VoteBase.MEMBERS,
+        live=_flag(f, "live"),
+        revote_of=_int(f, "revote_of", required=False),
+    )
+
+
+def _counted_vote(f: Mapping[str, str]) -> RecordCountedVote:
+    return RecordCountedVote(
+        title=f.get("title", ""),
+        method=_enum(f, "method", VoteMethod),
+        for_votes=_count(f, "for"),
+        against=_count(f, "against"),
+        abstain=_count(f, "abstain"),
+        threshold=_enum(f, "threshold", Threshold) if f.get("threshold") else Threshold.MAJORITY,
+        base=_enum(f, "base", VoteBase) if f.get("base") else VoteBase.MEMBERS,
+        revote_of=_int(f, "revote_of", required=False),
+    )
+
+
 ACTIONS: dict[str, Callable[[Mapping[str, str]], Command]] = {
     "open_checkin": lambda f: OpenCheckIn(),
     "close_checkin": lambda f: CloseCheckIn(),
@@ -91,6 +135,10 @@ ACTIONS: dict[str, Callable[[Mapping[str, str]], Command]] = {
     "timer_adjust": lambda f: AdjustTimer(_req(f, "seconds")),
     "timer_reset": lambda f: ResetTimer(),
     "show": lambda f: ShowOnProjector(_enum(f, "focus", Focus)),
+    "open_vote": _open_vote,
+    "close_vote": lambda f: CloseVote(),
+    "announce_vote": lambda f: AnnounceVote(),
+    "record_vote": _counted_vote,
 }
 
 
@@ -101,9 +149,18 @@ def parse_action(form: Mapping[str, str]) -> Command:
     return factory(form)
 
 
+def _ballot_key(form: Mapping[str, str]) -> str:
+    key = (form.get("ballot_key") or "").strip()
+    if not key or len(key) > 64 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in key):
+        raise BadInput("bad_field", "ballot_key")
+    return key
+
+
 def parse_rating(form: Mapping[str, str], deputy_id: int) -> CastRating:
     choice = _enum(form, "choice", Choice)
-    key = (form.get("ballot_key") or "").strip()
-    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_" for c in key):
-        raise BadInput("bad_field", "ballot_key")
-    return CastRating(deputy_id, _req(form, "question_id"), choice, key)
+    return CastRating(deputy_id, _req(form, "question_id"), choice, _ballot_key(form))
+
+
+def parse_vote(form: Mapping[str, str], deputy_id: int) -> CastVote:
+    choice = _enum(form, "choice", VoteChoice)
+    return CastVote(deputy_id, _req(form, "vote_id"), choice, _ballot_key(form))

@@ -8,18 +8,19 @@ can bind right there with the card number and short code, and is checked in at o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from live.commands import Actor, CheckIn, CheckInMethod, Role
+from live.commands import Actor, CheckIn, CheckInMethod, Command, Role
 from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
 from server.auth import DeputyBinding, same
 from server.hub import Room
 from server.meetings import Card
-from server.parse import BadInput, parse_rating
+from server.parse import BadInput, parse_rating, parse_vote
 from server.runtime import NotRecorded
 from server.store import MeetingNotFound
 from server.web import (
@@ -202,6 +203,16 @@ async def hall_check_in(request: Request) -> Response:
 
 
 async def rate(request: Request) -> Response:
+    return await _ballot(request, parse_rating)
+
+
+async def vote(request: Request) -> Response:
+    return await _ballot(request, parse_vote)
+
+
+async def _ballot(request: Request, parse: Callable[[dict[str, str], int], Command]) -> Response:
+    """A rating or a vote from the phone; the reply is the receipt (or the refusal), as
+    the deputy's own fragment."""
     room = await _room(request)
     if room is None:
         return flash(msg.edge("no_meeting"), 404)
@@ -215,9 +226,9 @@ async def rate(request: Request) -> Response:
     if not csrf_ok(request, binding.sid, form):
         return flash(msg.edge("csrf"), 403)
     try:
-        command = parse_rating(form, binding.deputy_id)
+        command = parse(form, binding.deputy_id)
     except BadInput as bad:
-        return flash(msg.edge(bad.code, field=bad.field), 400)
+        return flash(msg.edge(bad.code, field=msg.field_name(bad.field)), 400)
     notice, status = "", 200
     try:
         await room.runtime.submit(command, Actor(Role.DEPUTY, binding.deputy_id), device(request))

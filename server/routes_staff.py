@@ -124,10 +124,20 @@ async def act(request: Request) -> Response:
         if card is None:
             return flash(msg.edge("bad_field", field="追问代表卡号"), 400)
         form["speaker_id"] = str(card.deputy_id)
+    if form.pop("revote_current", "") == "1":  # the console's counted round "of the vote just closed"
+        try:
+            vote_id = (await services(request).meetings.room(meeting_id)).runtime.state.vote_id
+        except MeetingNotFound:
+            return flash(msg.edge("no_meeting"), 404)
+        if vote_id is None:
+            return refused("no_vote")
+        form["revote_of"] = str(vote_id)
     try:
         command = parse_action(form)
     except BadInput as bad:
-        return flash(msg.edge(bad.code, field=bad.field) if bad.field else msg.edge(bad.code), 400)
+        return flash(
+            msg.edge(bad.code, field=msg.field_name(bad.field)) if bad.field else msg.edge(bad.code), 400
+        )
     try:
         room = await services(request).meetings.room(meeting_id)
         await room.runtime.submit(command, _actor(session), device(request))

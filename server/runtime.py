@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from live.commands import Actor, Command
 from live.core import apply, apply_all, decide
-from live.events import Event, RatingCast
+from live.events import Event
 from live.refusals import Refused
-from live.state import Choice, MeetingState, initial_state
+from live.state import Choice, MeetingState, VoteChoice, initial_state
 from server import store
 from server.db import meeting_write, snapshot_read
 
@@ -67,12 +67,18 @@ async def load_state(conn: AsyncConnection, meeting_id: int) -> MeetingState:
 
 
 async def _recount(conn: AsyncConnection, state: MeetingState) -> None:
-    """Counts of open ratings come from the ballot table (the log has no choices)."""
+    """Counts of open ratings and open secret votes come from the ballot tables (the log
+    has no secret choices)."""
     counts = await store.ballot_counts(conn, state.setup.meeting_id)
     for question_id, rating in state.ratings.items():
         if rating.open:
             stored = counts.get(question_id, {})
             rating.counts = {c: stored.get(c, 0) for c in Choice}
+    votes = await store.vote_ballot_counts(conn, state.setup.meeting_id)
+    for vote_id, vote in state.votes.items():
+        if vote.open and vote.secret:
+            found = votes.get(vote_id, {})
+            vote.counts = {c: found.get(c, 0) for c in VoteChoice}
 
 
 class MeetingRuntime:
@@ -173,7 +179,7 @@ class MeetingRuntime:
         for seq, event in missed:
             apply(self.state, event)
             self.state.seq = seq
-        if any(isinstance(e, RatingCast) for _, e in missed):
+        if any(store.carries_secret(e) for _, e in missed):
             await _recount(conn, self.state)
         return [e for _, e in missed]
 
@@ -189,9 +195,9 @@ class MeetingRuntime:
         async with self.lock:
             if first_seq + len(events) - 1 <= self.state.seq:
                 return  # already have them (caught up from the log)
-            # A gap, or ratings (which travel without their choice): read the log and the
-            # ballot counts together instead.
-            if first_seq != self.state.seq + 1 or any(isinstance(e, RatingCast) for e in events):
+            # A gap, or secret ballots (which travel without their choice): read the log
+            # and the ballot counts together instead.
+            if first_seq != self.state.seq + 1 or any(store.carries_secret(e) for e in events):
                 caught = await self.refresh_locked()
                 if caught is None:
                     return

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from live.events import Event, RatingCast, from_record, to_record
+from live.events import Event, RatingCast, VoteCast, from_record, to_record
 from live.setup import (
     DEFAULT_TIMER_SECONDS,
     AgendaItem,
@@ -32,7 +35,7 @@ from live.setup import (
     Setup,
     TimerRole,
 )
-from live.state import Choice
+from live.state import Choice, VoteChoice
 from server import models as m
 
 
@@ -155,6 +158,34 @@ async def ballot_counts(conn: AsyncConnection, meeting_id: int) -> dict[int, dic
     return counts
 
 
+async def vote_ballot_counts(conn: AsyncConnection, meeting_id: int) -> dict[int, dict[VoteChoice, int]]:
+    """The running totals of the secret votes, by vote."""
+    t = m.vote_tallies
+    rows = await conn.execute(select(t.c.vote_id, t.c.choice, t.c.n).where(t.c.meeting_id == meeting_id))
+    counts: dict[int, dict[VoteChoice, int]] = {}
+    for vote_id, choice, n in rows:
+        counts.setdefault(vote_id, {c: 0 for c in VoteChoice})[VoteChoice(choice)] = n
+    return counts
+
+
+async def _add_to_tallies(conn: AsyncConnection, meeting_id: int, added: Counter[tuple[int, str]]) -> None:
+    """Add a batch's secret votes to the totals: one upsert per (vote, choice)."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    t = m.vote_tallies
+    for (vote_id, choice), n in sorted(added.items()):
+        stmt = dialect_insert(t).values(meeting_id=meeting_id, vote_id=vote_id, choice=choice, n=n)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.c.meeting_id, t.c.vote_id, t.c.choice], set_={"n": t.c.n + n}
+            )
+        )
+
+
+def carries_secret(event: Event) -> bool:
+    """A ballot whose choice travels and is stored apart from the voter."""
+    return isinstance(event, RatingCast) or (isinstance(event, VoteCast) and event.secret)
+
+
 async def append_events(
     conn: AsyncConnection,
     meeting_id: int,
@@ -166,6 +197,8 @@ async def append_events(
     rows: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
     ballots: list[dict[str, Any]] = []
+    vote_receipts: list[dict[str, Any]] = []
+    tallies: Counter[tuple[int, str]] = Counter()
     for offset, (event, actor, device) in enumerate(batch):
         type_name, data = to_record(event)
         rows.append(
@@ -197,11 +230,27 @@ async def append_events(
                     "choice": event.choice.value,
                 }
             )
+        elif isinstance(event, VoteCast):
+            assert event.choice is not None, "a new vote always has its choice"
+            vote_receipts.append(
+                {
+                    "meeting_id": meeting_id,
+                    "vote_id": event.vote_id,
+                    "deputy_id": event.deputy_id,
+                    "ballot_key": event.ballot_key,
+                }
+            )
+            if event.secret:  # a named vote's choice is in the log, by name
+                tallies[(event.vote_id, event.choice.value)] += 1
     await conn.execute(insert(m.events), rows)
     if receipts:
         await conn.execute(insert(m.rating_receipts), receipts)
         # Sorted by the random id, so the order of insertion says nothing about who.
         await conn.execute(insert(m.rating_ballots), sorted(ballots, key=lambda b: str(b["id"])))
+    if vote_receipts:
+        await conn.execute(insert(m.vote_receipts), vote_receipts)
+    if tallies:
+        await _add_to_tallies(conn, meeting_id, tallies)
 
 
 def bus_payload(meeting_id: int, first_seq: int, events: Sequence[Event], origin: str) -> str:

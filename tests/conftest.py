@@ -315,6 +315,28 @@ def meaningful(state: MeetingState) -> dict[str, Any]:
             }
             for qid, r in sorted(state.ratings.items())
         },
+        "vote_id": state.vote_id,
+        "votes": {
+            vid: {
+                "round": (
+                    v.title,
+                    v.round_no,
+                    v.first_id,
+                    v.item_id,
+                    v.secret,
+                    v.method,
+                    v.threshold,
+                    v.base,
+                ),
+                "open": v.open,
+                "announced": v.announced,
+                "voters": dict(sorted(v.voters.items())),
+                "named": dict(sorted(v.named.items())),
+                "counts": {c.value: n for c, n in v.counts.items()},
+                "result": v.result,
+            }
+            for vid, v in sorted(state.votes.items())
+        },
     }
 
 

@@ -79,15 +79,16 @@ def test_pages_have_no_inline_script(hall: Hall) -> None:
 
 # -- the chair's actions -----------------------------------------------------------------
 
+# Field names reach the user in Chinese (the page's label), never as the form's key.
 BAD_ACTIONS: list[tuple[str, dict[str, str], int, tuple[str, ...]]] = [
     ("unknown command", {"cmd": "drop_tables"}, 400, ("无法识别的操作",)),
     ("no command", {}, 400, ("无法识别的操作",)),
-    ("missing field", {"cmd": "check_in"}, 400, ("deputy_id", "填写有误")),
-    ("garbage field", {"cmd": "check_in", "deputy_id": "abc"}, 400, ("deputy_id",)),
-    ("float field", {"cmd": "check_in", "deputy_id": "1.5"}, 400, ("deputy_id",)),
-    ("too long a number", {"cmd": "check_in", "deputy_id": "12345678901"}, 400, ("deputy_id",)),
-    ("bad enum", {"cmd": "show", "focus": "desktop"}, 400, ("focus",)),
-    ("bad seconds", {"cmd": "timer_adjust", "seconds": "1e3"}, 400, ("seconds",)),
+    ("missing field", {"cmd": "check_in"}, 400, ("“代表”填写有误",)),
+    ("garbage field", {"cmd": "check_in", "deputy_id": "abc"}, 400, ("“代表”填写有误",)),
+    ("float field", {"cmd": "check_in", "deputy_id": "1.5"}, 400, ("“代表”填写有误",)),
+    ("too long a number", {"cmd": "check_in", "deputy_id": "12345678901"}, 400, ("“代表”填写有误",)),
+    ("bad enum", {"cmd": "show", "focus": "desktop"}, 400, ("“投影屏显示”填写有误",)),
+    ("bad seconds", {"cmd": "timer_adjust", "seconds": "1e3"}, 400, ("“调整时间”填写有误",)),
     ("oversize field", {"cmd": "check_in", "deputy_id": "1" * (MAX_FORM_FIELD + 1)}, 400, ("请求内容有误",)),
     ("too many fields", {"cmd": "open_checkin", **{f"f{i}": "x" for i in range(60)}}, 400, ("请求内容有误",)),
     ("unknown deputy", {"cmd": "check_in", "deputy_id": "-5"}, 409, ("找不到这位代表",)),
@@ -222,14 +223,14 @@ def test_rating_edges(hall: Hall, db: Db, keys: Keys) -> None:
         ({"cookie": f"wz_deputy={keys.deputy_cookie(10**6, 1)}"}, good, 401, "尚未绑定"),
         ({"cookie": headers["cookie"]}, good, 403, "页面已过期"),
         ({**headers, "x-csrf-token": "nope"}, good, 403, "页面已过期"),
-        (headers, {**good, "choice": "very_satisfied"}, 400, "choice"),
-        (headers, {**good, "choice": ""}, 400, "choice"),
-        (headers, {k: v for k, v in good.items() if k != "choice"}, 400, "choice"),
-        (headers, {**good, "question_id": "one"}, 400, "question_id"),
-        (headers, {k: v for k, v in good.items() if k != "question_id"}, 400, "question_id"),
-        (headers, {**good, "ballot_key": ""}, 400, "ballot_key"),
-        (headers, {**good, "ballot_key": "k" * 65}, 400, "ballot_key"),
-        (headers, {**good, "ballot_key": "a b<script>"}, 400, "ballot_key"),
+        (headers, {**good, "choice": "very_satisfied"}, 400, "“选项”填写有误"),
+        (headers, {**good, "choice": ""}, 400, "“选项”填写有误"),
+        (headers, {k: v for k, v in good.items() if k != "choice"}, 400, "“选项”填写有误"),
+        (headers, {**good, "question_id": "one"}, 400, "“问题”填写有误"),
+        (headers, {k: v for k, v in good.items() if k != "question_id"}, 400, "“问题”填写有误"),
+        (headers, {**good, "ballot_key": ""}, 400, "“提交内容”填写有误"),
+        (headers, {**good, "ballot_key": "k" * 65}, 400, "“提交内容”填写有误"),
+        (headers, {**good, "ballot_key": "a b<script>"}, 400, "“提交内容”填写有误"),
         (headers, {**good, "ballot_key": "x" * (MAX_FORM_FIELD + 1)}, 400, "请求内容有误"),
         (headers, {**good, "question_id": "2"}, 409, "测评尚未开始或已经结束"),
         (hall.deputy_headers(4), good, 409, "请先签到"),
@@ -527,3 +528,16 @@ def test_unknown_meetings_leave_nothing_behind(client: TestClient) -> None:
         assert client.get(f"/d/{meeting}").status_code == 404
     meetings = client.app.state.services.meetings  # type: ignore[attr-defined]
     assert len(meetings._loading) <= len(meetings.rooms) + 1
+
+
+def test_every_field_the_parser_reads_has_a_chinese_name() -> None:
+    import re as regex
+    from pathlib import Path
+
+    from screens.messages import FIELD_NAMES
+
+    source = (Path(__file__).resolve().parents[1] / "server" / "parse.py").read_text(encoding="utf-8")
+    fields = set(regex.findall(r'_(?:req|int|enum|flag|count)\(\w+, "(\w+)"', source))
+    fields |= set(regex.findall(r'BadInput\("bad_field", "(\w+)"\)', source))
+    assert {"deputy_id", "choice", "vote_id", "for", "ballot_key"} <= fields
+    assert fields <= set(FIELD_NAMES), fields - set(FIELD_NAMES)

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.slow
 
 PAGE_FRAGMENTS = {
     "projector": ["stage"],
-    "console": ["c-session", "timer", "c-attendance", "c-tally", "c-questions", "c-agenda"],
+    "console": ["c-session", "timer", "c-attendance", "c-tally", "c-vote", "c-questions", "c-agenda"],
     "deputy": ["d-session", "timer", "d-me"],
     "podium": ["po-speaker", "timer"],
 }

@@ -10,18 +10,23 @@ from live.commands import (
     AdjustTimer,
     AdvancePhase,
     AnnounceAttendance,
+    AnnounceVote,
     CallQuestion,
     CastRating,
+    CastVote,
     CheckIn,
     CheckInMethod,
     ClearAttendance,
     CloseCheckIn,
     CloseRating,
+    CloseVote,
     Command,
     MarkLeave,
     OpenCheckIn,
     OpenRating,
+    OpenVote,
     PauseTimer,
+    RecordCountedVote,
     ResetTimer,
     Role,
     ShowOnProjector,
@@ -31,7 +36,7 @@ from live.commands import (
 from live.core import authorize
 from live.events import DeputyCheckedIn
 from live.refusals import Refused
-from live.state import Choice, Focus, MeetingState, Phase
+from live.state import Choice, Focus, MeetingState, Phase, VoteChoice, VoteMethod
 from tests.live.conftest import (
     CHAIR,
     ITEM_1,
@@ -65,6 +70,11 @@ SAMPLES: list[Command] = [
     AdjustTimer(30),
     ResetTimer(),
     ShowOnProjector(Focus.WELCOME),
+    OpenVote("决议草案"),
+    CastVote(1, 1, VoteChoice.FOR, "v1"),
+    CloseVote(),
+    AnnounceVote(),
+    RecordCountedVote("决议草案", VoteMethod.HANDS, 3, 1, 0),
 ]
 
 # The table as DOMAIN.md describes it: deputies check themselves in and rate; staff
@@ -89,6 +99,12 @@ EXPECTED_ROLES: dict[type, set[Role]] = {
     AdjustTimer: {Role.CHAIR},
     ResetTimer: {Role.CHAIR},
     ShowOnProjector: {Role.CHAIR},
+    # Votes: the chair runs them; a deputy casts only their own.
+    OpenVote: {Role.CHAIR},
+    CastVote: {Role.DEPUTY},
+    CloseVote: {Role.CHAIR},
+    AnnounceVote: {Role.CHAIR},
+    RecordCountedVote: {Role.CHAIR},
 }
 
 DEPUTY_1 = deputy(1)

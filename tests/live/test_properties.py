@@ -15,18 +15,23 @@ from live.commands import (
     AdjustTimer,
     AdvancePhase,
     AnnounceAttendance,
+    AnnounceVote,
     CallQuestion,
     CastRating,
+    CastVote,
     CheckIn,
     CheckInMethod,
     ClearAttendance,
     CloseCheckIn,
     CloseRating,
+    CloseVote,
     Command,
     MarkLeave,
     OpenCheckIn,
     OpenRating,
+    OpenVote,
     PauseTimer,
+    RecordCountedVote,
     ResetTimer,
     Role,
     ShowOnProjector,
@@ -37,7 +42,20 @@ from live.core import apply, apply_all, decide
 from live.events import RatingCast, from_record, to_record
 from live.refusals import Refused
 from live.setup import BodyKind, Denominator, RatingRule
-from live.state import Choice, Focus, MeetingState, Phase, Presence, RatingResult, initial_state
+from live.state import (
+    Choice,
+    Focus,
+    MeetingState,
+    Phase,
+    Presence,
+    RatingResult,
+    Threshold,
+    VoteBase,
+    VoteChoice,
+    VoteMethod,
+    VoteResult,
+    initial_state,
+)
 from tests.live.conftest import CHAIR, ITEM_1, ITEM_2, Q1, Q2, STAFF, make_setup, snapshot
 
 DEPUTIES = st.sampled_from([1, 2, 3, 4, 5, 6, 1, 2, 3, 99])
@@ -62,6 +80,29 @@ COMMANDS: st.SearchStrategy[Command] = st.one_of(
     st.builds(AdjustTimer, st.sampled_from([0, 1, -1, 30, -200, 3600, 3601, -3601])),
     st.just(ResetTimer()),
     st.builds(ShowOnProjector, st.sampled_from(Focus)),
+    st.builds(
+        OpenVote,
+        st.sampled_from(["决议", "", " ", "x" * 201]),
+        st.booleans(),
+        st.sampled_from(Threshold),
+        st.sampled_from(VoteBase),
+        st.booleans(),
+        st.sampled_from([None, None, 1, 2, 9]),
+    ),
+    st.builds(CastVote, DEPUTIES, st.sampled_from([1, 2, 3, 9]), st.sampled_from(VoteChoice), KEYS),
+    st.just(CloseVote()),
+    st.just(AnnounceVote()),
+    st.builds(
+        RecordCountedVote,
+        st.sampled_from(["决议", ""]),
+        st.sampled_from(VoteMethod),
+        st.integers(-1, 7),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        st.sampled_from(Threshold),
+        st.sampled_from(VoteBase),
+        st.sampled_from([None, 1, 2]),
+    ),
 )
 
 
@@ -118,6 +159,17 @@ def guided(state: MeetingState) -> list[tuple[Command, Actor]]:
                 cmd = CastRating(d, state.question_id, Choice(list(Choice)[d % 3]), key)
                 out.append((cmd, Actor(Role.DEPUTY, deputy_id=d)))
         out += [(CloseRating(), CHAIR)] * 2
+    if not state.vote_open() and not state.rating_open():
+        out += [(OpenVote("决议", secret=state.seq % 2 == 0), CHAIR)]
+        if state.vote_id is not None:
+            out += [(OpenVote("", revote_of=state.vote_id), CHAIR), (AnnounceVote(), CHAIR)]
+    vote = state.current_vote()
+    if vote is not None and vote.open:
+        for d in state.setup.deputies:
+            for key in ("a", "b"):
+                cmd_v = CastVote(d, vote.vote_id, list(VoteChoice)[d % 3], key)
+                out.append((cmd_v, Actor(Role.DEPUTY, deputy_id=d)))
+        out += [(CloseVote(), CHAIR)] * 2
     # late ballots and retries for questions whose rating is closed
     for q, r in state.ratings.items():
         if not r.open:
@@ -132,6 +184,29 @@ def draw_move(data: st.DataObject, state: MeetingState) -> tuple[Command, Actor,
         dt = data.draw(st.integers(0, 120_000), label="dt")
         return cmd, actor, dt
     return data.draw(moves(), label="random")
+
+
+def check_vote_invariants(s: MeetingState, decided: dict[int, VoteResult]) -> None:
+    """One ballot box at a time; tally equals ballots; a closed round never changes."""
+    assert not (s.vote_open() and s.rating_open())
+    assert [v for v, r in s.votes.items() if r.open] in ([], [s.vote_id])
+    for vote_id, v in s.votes.items():
+        assert v.vote_id == vote_id and v.round_no >= 1 and v.first_id <= vote_id
+        assert set(v.voters) <= set(s.setup.deputies)
+        assert v.open == (v.result is None)
+        if v.method is VoteMethod.PHONES:
+            assert sum(v.counts.values()) == len(v.voters)
+        if v.secret:
+            assert v.named == {}
+        else:
+            assert set(v.named) == set(v.voters)
+        if v.result is not None:
+            assert v.result.cast == sum(v.counts.values())
+        if v.announced:
+            assert v.result is not None
+    for vote_id, result in decided.items():
+        assert s.votes[vote_id].result == result
+    decided.update({i: v.result for i, v in s.votes.items() if v.result is not None})
 
 
 def check_invariants(s: MeetingState, closed: dict[int, RatingResult]) -> None:
@@ -180,6 +255,7 @@ def test_random_sessions_keep_the_invariants(
     state = initial_state(setup)
     shadow = initial_state(setup)
     closed: dict[int, RatingResult] = {}
+    decided: dict[int, VoteResult] = {}
     now = start
     for _ in range(length):
         cmd, actor, dt = draw_move(data, state)
@@ -201,6 +277,7 @@ def test_random_sessions_keep_the_invariants(
             name, data_ = json.loads(json.dumps(to_record(e)))
             shadow = apply(shadow, from_record(name, data_))
         check_invariants(state, closed)
+        check_vote_invariants(state, decided)
 
     # the log rebuilds the meeting, except the secret counts of a rating still open
     for q, r in state.ratings.items():
@@ -208,6 +285,11 @@ def test_random_sessions_keep_the_invariants(
         if r.open:
             assert sum(shadow.ratings[q].counts.values()) == 0
             shadow.ratings[q].counts = dict(r.counts)
+    for i, v in state.votes.items():
+        assert shadow.votes[i].voters == v.voters
+        if v.open and v.secret:
+            assert sum(shadow.votes[i].counts.values()) == 0
+            shadow.votes[i].counts = dict(v.counts)
     assert shadow == state
 
 
@@ -225,7 +307,7 @@ def test_a_deputy_never_changes_anything_but_its_own_record(data: st.DataObject,
         except Refused:
             continue
         if actor.role is Role.DEPUTY:
-            assert type(cmd) in (CheckIn, CastRating)
+            assert type(cmd) in (CheckIn, CastRating, CastVote)
             for e in events:
                 assert getattr(e, "deputy_id", None) == actor.deputy_id
         apply_all(state, events)

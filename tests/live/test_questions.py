@@ -324,3 +324,12 @@ def test_rating_keeps_the_question_phase_machine_closed(state: MeetingState) -> 
     for to in Phase:
         assert refused_code(state, AdvancePhase(to)) == "bad_phase_move"
     assert refused_code(state, OpenRating()) == "rating_not_yet"
+
+
+def test_no_question_and_no_agenda_move_while_a_vote_is_open(state: MeetingState) -> None:
+    from live.commands import OpenVote
+
+    assert refused_code(state, ShowOnProjector(Focus.VOTE)) == "no_vote"
+    step(state, OpenVote("临时动议"))
+    assert refused_code(state, CallQuestion(Q1)) == "vote_in_progress"
+    assert refused_code(state, StartAgendaItem(ITEM_2)) == "vote_in_progress"

@@ -405,3 +405,12 @@ def test_body_without_members_gets_no_grade() -> None:
 def test_chair_close_is_not_a_deputy_command(voting: MeetingState) -> None:
     assert refused_code(voting, CloseRating(), deputy(1)) == "not_allowed"
     step(voting, CloseRating(), CHAIR)
+
+
+def test_no_rating_opens_while_a_vote_is_open(state: MeetingState) -> None:
+    from live.commands import OpenVote
+
+    all_present(state)
+    to_phase(state, Phase.ANSWERING)
+    step(state, OpenVote("临时动议"))
+    assert refused_code(state, OpenRating()) == "vote_in_progress"

@@ -29,6 +29,8 @@ EXPECTED: dict[str, set[str]] = {
         "speaker_not_present",
         "no_result_yet",
         "no_announcement",
+        "vote_in_progress",
+        "no_vote",
     },
     "ratings": {
         "no_question",
@@ -39,8 +41,25 @@ EXPECTED: dict[str, set[str]] = {
         "rating_not_open",
         "already_rated",
         "not_checked_in",
+        "vote_in_progress",
     },
     "timers": {"no_timer", "timer_running", "timer_not_running", "bad_adjustment"},
+    "votes": {
+        "vote_in_progress",
+        "rating_in_progress",
+        "bad_vote_title",
+        "unknown_vote",
+        "bad_ballot_key",
+        "unknown_deputy",
+        "already_voted",
+        "vote_not_open",
+        "not_checked_in_vote",
+        "no_vote",
+        "vote_not_closed",
+        "bad_vote_method",
+        "bad_vote_counts",
+        "vote_counts_exceed_present",
+    },
 }
 
 TEST_FILE_FOR = {
@@ -49,6 +68,7 @@ TEST_FILE_FOR = {
     "questions": "test_questions.py",
     "ratings": "test_ratings.py",
     "timers": "test_timers.py",
+    "votes": "test_votes.py",
 }
 
 

@@ -54,13 +54,28 @@ from live.events import (
     RatingClosed,
     RatingOpened,
     TimerChanged,
+    VoteAnnounced,
+    VoteCast,
+    VoteClosed,
+    VoteOpened,
     from_record,
     to_data,
     to_record,
 )
 from live.refusals import Refused
 from live.setup import TimerRole
-from live.state import Choice, Focus, MeetingState, Phase, Presence, initial_state
+from live.state import (
+    Choice,
+    Focus,
+    MeetingState,
+    Phase,
+    Presence,
+    Threshold,
+    VoteBase,
+    VoteChoice,
+    VoteMethod,
+    initial_state,
+)
 from tests.live.conftest import CHAIR, ITEM_2, Q1, Q2, STAFF, deputy, make_setup, snapshot
 
 S, B, D = Choice.SATISFIED, Choice.BASIC, Choice.DISSATISFIED
@@ -87,6 +102,12 @@ SAMPLES: list[Event] = [
     RatingClosed(101, satisfied=3, basic=2, dissatisfied=1, base=48, grade=Choice.BASIC),
     RatingClosed(102, satisfied=0, basic=0, dissatisfied=0, base=0, grade=None),
     ProjectorFocused(Focus.RESULT),
+    VoteOpened(1, "决议", 1, 1, 12, True, Threshold.TWO_THIRDS, VoteBase.PRESENT, True, VoteMethod.PHONES),
+    VoteOpened(2, "决议", 2, 1, None, True, Threshold.MAJORITY, VoteBase.MEMBERS, False, VoteMethod.HANDS),
+    VoteCast(1, 3, "v-3", True, None),
+    VoteCast(1, 4, "v-4", False, VoteChoice.AGAINST),
+    VoteClosed(1, for_votes=30, against=2, abstain=3, not_voted=1, base=48, passed=False),
+    VoteAnnounced(1),
 ]
 
 
@@ -131,6 +152,16 @@ def test_record_drops_the_secret_choice(choice: Choice) -> None:
     assert choice.value not in json.dumps(data)
     assert from_record(name, data) == RatingCast(101, 3, "ballot-3", None)
     assert event.choice is choice  # the event itself is untouched
+
+
+@pytest.mark.parametrize("choice", list(VoteChoice))
+def test_record_drops_a_secret_vote_and_keeps_a_named_one(choice: VoteChoice) -> None:
+    name, data = to_record(VoteCast(1, 3, "v", True, choice))
+    assert name == "VoteCast" and data["choice"] is None and choice.value not in json.dumps(data)
+    name, data = to_record(VoteCast(1, 3, "v", False, choice))
+    assert data["choice"] == choice.value  # a named vote is on the record by name
+    back = from_record(name, json.loads(json.dumps(data)))
+    assert isinstance(back, VoteCast) and back.choice is choice
 
 
 def test_to_data_keeps_the_choice_when_asked() -> None:
