@@ -1,0 +1,137 @@
+"""A formal vote on every screen at once, in real Chromium.
+
+The chair console (1440x900), the projector (1920x1080), the podium screen and two
+deputies' phones (390x844, touch) against a real `wenzheng serve --demo` process. The
+chair opens a secret vote with the live tally on the projector; one phone votes 赞成 and
+the other 反对, each seeing its receipt only after the reply; the chair closes and
+announces (未通过: two votes are far from more than half of 48 members), then opens a
+second round, which both phones carry; the projector shows both rounds side by side.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from server.auth import Keys
+from tests.browser.conftest import DemoServer, Shots
+from tests.browser.test_live_session import connected, desk_context, login, phone_context
+
+pytestmark = pytest.mark.browser
+
+TITLE = "关于2026年下半年民生实事项目调整的决议"
+
+
+async def staff_check_in(console: Page, base: str, meeting_id: int, deputy_id: int) -> None:
+    """The staff's manual check-in, through the console's own session."""
+    csrf = await console.locator("body").get_attribute("hx-headers")
+    assert csrf
+    token = re.search(r'"X-CSRF-Token": "([^"]+)"', csrf)
+    assert token
+    reply = await console.request.post(
+        f"{base}/m/{meeting_id}/act",
+        form={"cmd": "check_in", "deputy_id": str(deputy_id)},
+        headers={"X-CSRF-Token": token.group(1)},
+    )
+    assert reply.status in (200, 409), await reply.text()  # 409: already present from another test
+
+
+async def vote_on(phone: Page, choice: str) -> None:
+    buttons = phone.locator("#d-me .choice")
+    await expect(buttons).to_have_count(3)
+    await phone.evaluate("window.scrollTo(0, 0)")
+    for label in ("赞成", "反对", "弃权"):
+        box = await phone.get_by_role("button", name=label, exact=True).bounding_box()
+        assert box and box["height"] >= 60 and box["width"] >= 300, f"{label} is too small to tap: {box}"
+        assert box["y"] + box["height"] <= 844, f"{label} is not on the screen without scrolling: {box}"
+    await phone.get_by_role("button", name=choice, exact=True).tap()
+    await expect(phone.locator("#d-receipt")).to_have_text("已记录 ✓")
+
+
+async def test_a_vote_and_a_revote_on_every_screen(
+    demo_server: DemoServer, browser: Browser, shots: Shots
+) -> None:
+    s = demo_server
+    mid = s.meeting_id
+    keys = Keys(s.secret)
+    inv1, inv2 = s.invitations[2], s.invitations[3]
+
+    console = await (await desk_context(browser, 1440, 900)).new_page()
+    projector = await (await desk_context(browser, 1920, 1080)).new_page()
+    podium = await (await desk_context(browser, 1920, 1080)).new_page()
+    phones = [await (await phone_context(browser)).new_page() for _ in range(2)]
+    await login(console, s.console_url)
+    await projector.goto(s.projector_url)
+    await podium.goto(s.podium_url)
+    for phone, inv in zip(phones, (inv1, inv2), strict=True):
+        await phone.goto(inv.url)
+        await expect(phone.locator(".d-name")).to_have_text(f"{inv.name} 代表")
+        found = keys.read_invitation(urlsplit(inv.url).path.rsplit("/", 1)[-1])
+        assert found is not None
+        await staff_check_in(console, s.base, mid, found[0])
+        await expect(phone.locator("#d-me .d-status")).to_contain_text("已签到")
+    await connected(console, projector, podium, *phones)
+    screens = {
+        "console": console,
+        "projector": projector,
+        "podium": podium,
+        "phone1": phones[0],
+        "phone2": phones[1],
+    }
+
+    # -- the chair opens a secret vote with the live tally -----------------------------
+    await console.get_by_text("发起新的表决").click()
+    form = console.locator(".c-vote-new form")
+    await form.get_by_label("表决事项").fill(TITLE)
+    await form.get_by_label("投影屏显示实时票数").check()
+    await form.get_by_role("button", name="开始表决").click()
+    await expect(projector.locator("#stage .p-qtitle")).to_have_text(TITLE)
+    await expect(projector.locator("#p-vote .p-rating-open")).to_have_text("表决进行中 · 已投 0 人")
+    await expect(console.locator("#c-vote h2")).to_have_text(f"表决：{TITLE}")
+    for phone in phones:
+        await expect(phone.locator("#d-me .d-vote")).to_contain_text(TITLE)
+    await shots.take("vote-open", screens)
+
+    await vote_on(phones[0], "赞成")
+    await vote_on(phones[1], "反对")
+    await expect(console.locator('#c-vote td[data-vote="for"]')).to_have_text("1")
+    await expect(console.locator('#c-vote td[data-vote="against"]')).to_have_text("1")
+    await expect(projector.locator("#p-vote .p-rating-open")).to_have_text("表决进行中 · 已投 2 人")
+    await expect(projector.locator("#p-vote .vfig.vote-for .fig-num")).to_have_text("1")
+    await shots.take("voted", screens)
+
+    # -- close, announce ---------------------------------------------------------------
+    await console.get_by_role("button", name="结束表决").click()
+    await expect(projector.locator("#p-vote")).to_contain_text("表决结束，等待主持人宣布结果")
+    await console.get_by_role("button", name="宣布结果").click()
+    verdict = projector.locator("#p-vote .p-verdict")
+    await expect(verdict).to_have_text("未通过")
+    color = await verdict.evaluate("e => getComputedStyle(e).color")
+    assert color == "rgb(255, 138, 128)", f"a failed vote is not shown in red: {color}"
+    line = projector.locator("#p-vote .p-vote-line")
+    await expect(line).to_have_text(re.compile(r"^赞成 1 票，反对 1 票，弃权 0 票，未按 \d+ 票，未通过$"))
+    await expect(console.locator("#c-vote-verdict")).to_contain_text("（已宣布）")
+    for phone in phones:
+        await expect(phone.locator("#d-me .choice")).to_have_count(0)
+    await shots.take("announced", screens)
+
+    # -- a second round beside the first ----------------------------------------------
+    await console.get_by_role("button", name="重新表决（新一轮）").click()
+    await expect(console.locator("#c-vote h2")).to_have_text(f"表决：{TITLE}（第 2 轮）")
+    for phone in phones:
+        await vote_on(phone, "赞成")
+    await console.get_by_role("button", name="结束表决").click()
+    await console.get_by_role("button", name="宣布结果").click()
+    rounds = projector.locator("#p-vote .p-vote-round")
+    await expect(rounds).to_have_count(2)
+    await expect(rounds.nth(0)).to_contain_text("第 1 轮")
+    await expect(rounds.nth(1)).to_contain_text("第 2 轮")
+    await expect(rounds.nth(0).locator(".vfig.vote-for .fig-num")).to_have_text("1")
+    await expect(rounds.nth(1).locator(".vfig.vote-for .fig-num")).to_have_text("2")
+    await expect(console.locator(".c-rounds li")).to_have_count(2)
+    box = await projector.locator("#p-vote").bounding_box()
+    assert box and box["y"] + box["height"] <= 1080 and box["x"] + box["width"] <= 1920, box
+    await shots.take("second-round", screens)
