@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 
 class Role(StrEnum):
@@ -148,6 +148,20 @@ class ShowOnProjector:
 
 
 @dataclass(frozen=True)
+class SetBanner:
+    """A one-line announcement across the projector; an empty text removes it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SetProjectorMode:
+    """Blank the projector, freeze it on what it shows, or let it follow the session."""
+
+    mode: ProjectorMode
+
+
+@dataclass(frozen=True)
 class OpenVote:
     """Open a vote on the phones; ``revote_of`` makes it the next round of that vote."""
 
@@ -212,6 +226,8 @@ Command = (
     | AdjustTimer
     | ResetTimer
     | ShowOnProjector
+    | SetBanner
+    | SetProjectorMode
     | OpenVote
     | CastVote
     | CloseVote
@@ -242,6 +258,8 @@ ALLOWED_ROLES: dict[type, frozenset[Role]] = {
     AdjustTimer: CHAIR_ONLY,
     ResetTimer: CHAIR_ONLY,
     ShowOnProjector: CHAIR_ONLY,
+    SetBanner: CHAIR_ONLY,
+    SetProjectorMode: CHAIR_ONLY,
     OpenVote: CHAIR_ONLY,
     CastVote: frozenset({Role.DEPUTY}),
     CloseVote: CHAIR_ONLY,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from live import attendance, questions, ratings, timers, votes
+from live import attendance, projector, questions, ratings, timers, votes
 from live.commands import (
     ALLOWED_ROLES,
     Actor,
@@ -36,6 +36,8 @@ from live.commands import (
     RecordCountedVote,
     ResetTimer,
     Role,
+    SetBanner,
+    SetProjectorMode,
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
@@ -44,6 +46,7 @@ from live.events import (
     AgendaItemStarted,
     AttendanceAnnounced,
     AttendanceCleared,
+    BannerSet,
     CheckInClosed,
     CheckInOpened,
     DeputyCheckedIn,
@@ -51,6 +54,7 @@ from live.events import (
     Event,
     PhaseChanged,
     ProjectorFocused,
+    ProjectorModeSet,
     QuestionCalled,
     RatingCast,
     RatingClosed,
@@ -90,6 +94,8 @@ _DECIDERS: dict[type, Decider] = {
     PauseTimer: timers.decide_pause,  # type: ignore[dict-item]
     AdjustTimer: timers.decide_adjust,  # type: ignore[dict-item]
     ResetTimer: timers.decide_reset,  # type: ignore[dict-item]
+    SetBanner: _timeless(projector.decide_banner),  # type: ignore[arg-type]
+    SetProjectorMode: _timeless(projector.decide_mode),  # type: ignore[arg-type]
     OpenVote: _timeless(votes.decide_open),  # type: ignore[arg-type]
     CastVote: _timeless(votes.decide_cast),  # type: ignore[arg-type]
     CloseVote: _timeless(votes.decide_close),  # type: ignore[arg-type]
@@ -112,6 +118,8 @@ _APPLIERS: dict[type, Applier] = {
     RatingOpened: ratings.apply_opened,  # type: ignore[dict-item]
     RatingCast: ratings.apply_cast,  # type: ignore[dict-item]
     RatingClosed: ratings.apply_closed,  # type: ignore[dict-item]
+    BannerSet: projector.apply_banner,  # type: ignore[dict-item]
+    ProjectorModeSet: projector.apply_mode,  # type: ignore[dict-item]
     VoteOpened: votes.apply_opened,  # type: ignore[dict-item]
     VoteCast: votes.apply_cast,  # type: ignore[dict-item]
     VoteClosed: votes.apply_closed,  # type: ignore[dict-item]

@@ -20,7 +20,7 @@ from typing import Any
 
 from live.commands import CheckInMethod
 from live.setup import TimerRole
-from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,20 @@ class ProjectorFocused:
 
 
 @dataclass(frozen=True)
+class BannerSet:
+    """The projector's one-line announcement ("" when removed)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ProjectorModeSet:
+    """The projector is blank, frozen, or follows the session again."""
+
+    mode: ProjectorMode
+
+
+@dataclass(frozen=True)
 class VoteOpened:
     """A vote round began (on the phones, or counted by hand and closed at once)."""
 
@@ -198,6 +212,8 @@ Event = (
     | RatingCast
     | RatingClosed
     | ProjectorFocused
+    | BannerSet
+    | ProjectorModeSet
     | VoteOpened
     | VoteCast
     | VoteClosed
@@ -221,6 +237,8 @@ EVENT_TYPES: dict[str, type] = {
         RatingCast,
         RatingClosed,
         ProjectorFocused,
+        BannerSet,
+        ProjectorModeSet,
         VoteOpened,
         VoteCast,
         VoteClosed,
@@ -236,6 +254,7 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "choice": Choice,
     "grade": Choice,
     "focus": Focus,
+    "mode": ProjectorMode,
 }
 # Fields whose enum depends on the event (a vote's "choice", "base" and "method" mean
 # something else in the rating and check-in events).

@@ -49,6 +49,14 @@ class Focus(StrEnum):
     VOTE = "vote"
 
 
+class ProjectorMode(StrEnum):
+    """The chair can blank the projector (a black screen) or freeze it on what it shows."""
+
+    NORMAL = "normal"
+    BLANK = "blank"
+    FROZEN = "frozen"
+
+
 class VoteChoice(StrEnum):
     """表决的选项; 未按 (did not press) is not a choice but what is left of those present."""
 
@@ -203,6 +211,8 @@ class MeetingState:
     focus: Focus = Focus.WELCOME
     votes: dict[int, VoteRound] = field(default_factory=dict)
     vote_id: int | None = None  # the vote shown now (open, or the last one closed)
+    banner: str = ""  # the chair's one-line announcement across the projector
+    projector_mode: ProjectorMode = ProjectorMode.NORMAL
 
     @property
     def expected(self) -> int:

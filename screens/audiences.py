@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.state import Focus, MeetingState, Presence
+from live.state import Focus, MeetingState, Presence, ProjectorMode
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,31 @@ class Audience:
         return FRAGMENTS[self.name](state)
 
 
+# Fragments of the projector that live inside ``stage``: sent on their own only when the
+# stage itself is not re-sent.
+STAGE_NESTED = frozenset({"hall-qr", "p-attendance", "timer", "p-tally", "p-vote"})
+
+
 def _projector(state: MeetingState) -> list[str]:
     inner = {
         Focus.CHECKIN: ["hall-qr", "p-attendance"],
         Focus.QUESTION: ["timer", "p-tally"],
         Focus.VOTE: ["p-vote"],
     }.get(state.focus, [])
-    return ["stage", *inner]
+    return ["p-mode", "p-banner", "stage", *inner]
 
 
 def _console(state: MeetingState) -> list[str]:
-    return ["c-session", "timer", "c-attendance", "c-tally", "c-vote", "c-questions", "c-agenda"]
+    return [
+        "c-session",
+        "timer",
+        "c-attendance",
+        "c-tally",
+        "c-vote",
+        "c-questions",
+        "c-agenda",
+        "c-projector",
+    ]
 
 
 def _deputy(state: MeetingState) -> list[str]:
@@ -68,7 +82,10 @@ PROJECTOR = Audience(
         "tally": ("p-tally",),
         "vote": ("stage",),
         "vote_tally": ("p-vote",),
-        SETUP: ("stage",),
+        "banner": ("p-banner",),
+        # Leaving "frozen" or "blank" the projector catches up with everything.
+        "projector_mode": ("p-mode", "p-banner", "stage"),
+        SETUP: ("p-mode", "p-banner", "stage"),
     },
 )
 
@@ -87,7 +104,18 @@ CONSOLE = Audience(
         "focus": ("c-session",),
         "vote": ("c-vote",),
         "vote_tally": ("c-vote",),
-        SETUP: ("c-session", "timer", "c-attendance", "c-tally", "c-vote", "c-questions", "c-agenda"),
+        "banner": ("c-projector",),
+        "projector_mode": ("c-projector",),
+        SETUP: (
+            "c-session",
+            "timer",
+            "c-attendance",
+            "c-tally",
+            "c-vote",
+            "c-questions",
+            "c-agenda",
+            "c-projector",
+        ),
     },
 )
 
@@ -129,7 +157,9 @@ def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str
     present = audience.fragments(state)
     chosen = [f for f in present if f in wanted and f != audience.personal]
     if "stage" in chosen and audience.name == "projector":
-        chosen = ["stage"]
+        chosen = [f for f in chosen if f not in STAGE_NESTED]
+    if audience.name == "projector" and state.projector_mode is ProjectorMode.FROZEN:
+        chosen = [f for f in chosen if f == "p-mode"]  # frozen: nothing else moves
     return chosen
 
 

@@ -7,7 +7,7 @@ Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors
 from __future__ import annotations
 
 from live.setup import TimerRole
-from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 REFUSALS: dict[str, str] = {
     "not_allowed": "您无权执行此操作。",
@@ -34,6 +34,7 @@ REFUSALS: dict[str, str] = {
     "timer_running": "计时已在进行。",
     "timer_not_running": "计时没有在进行。",
     "bad_adjustment": "调整时间须为非零整数秒，且不超过一小时。",
+    "banner_too_long": "字幕不能超过60个字。",
     "vote_in_progress": "表决正在进行，请先结束表决。",
     "bad_vote_title": "请填写表决事项（不超过200字）。",
     "unknown_vote": "找不到这项表决。",
@@ -118,6 +119,17 @@ FOCUS: dict[Focus, str] = {
     Focus.VOTE: "表决",
 }
 
+PROJECTOR_MODES: dict[ProjectorMode, str] = {
+    ProjectorMode.NORMAL: "跟随会议",
+    ProjectorMode.BLANK: "已黑屏",
+    ProjectorMode.FROZEN: "已定格",
+}
+PROJECTOR_MODE_ACTIONS: dict[ProjectorMode, str] = {
+    ProjectorMode.NORMAL: "恢复显示",
+    ProjectorMode.BLANK: "黑屏",
+    ProjectorMode.FROZEN: "定格画面",
+}
+
 VOTE_CHOICES: dict[VoteChoice, str] = {
     VoteChoice.FOR: "赞成",
     VoteChoice.AGAINST: "反对",
@@ -171,6 +183,8 @@ FIELD_NAMES: dict[str, str] = {
     "revote_of": "重新表决",
     "method": "计票方式",
     "for": "赞成票数",
+    "text": "字幕",
+    "mode": "投影屏状态",
     "against": "反对票数",
     "abstain": "弃权票数",
 }

@@ -94,6 +94,8 @@ class View:
         self.title = s.title
         self.body_name = s.body_name
         self.focus = state.focus.value
+        self.banner = state.banner
+        self.projector_mode = state.projector_mode.value
         self.checkin_open = state.checkin_open
         self.expected = state.expected
         self.present = state.present_count

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 from collections import deque
@@ -26,10 +27,10 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from live.events import Event
-from live.state import MeetingState
+from live.events import Event, ProjectorModeSet
+from live.state import MeetingState, ProjectorMode
 from screens import render
-from screens.audiences import AUDIENCES, SETUP, Audience, deputy_variant, stale
+from screens.audiences import AUDIENCES, SETUP, STAGE_NESTED, Audience, deputy_variant, stale
 from screens.topics import COALESCED, personal_deputies, topics_of
 from screens.view import View
 from server import eager
@@ -120,6 +121,9 @@ class Room:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._tasks: set[asyncio.Future[None]] = set()
+        # While the chair has frozen the projector, what it showed at that moment: a
+        # projector that (re)loads then gets this, not the session as it is now.
+        self.frozen: View | None = None
 
     # -- membership -------------------------------------------------------------
     def add(self, conn: Connection) -> None:
@@ -148,13 +152,19 @@ class Room:
             "d-me", view, oob=oob, variant=variant, question_id=question_id, notice=notice, **extras
         )
 
+    def projector_view(self) -> View:
+        """What a projector loading now shows (the caller holds the runtime's lock)."""
+        state = self.runtime.state
+        return self.frozen if self.frozen and state.projector_mode is ProjectorMode.FROZEN else View(state)
+
     async def snapshot(self, conn: Connection) -> str:
         """All fragments of the connection's screen, as of the current seq."""
         async with self.runtime.lock:
-            view = View(self.runtime.state)
+            view = self.projector_view() if conn.audience == "projector" else View(self.runtime.state)
             audience = AUDIENCES[conn.audience]
             ids = [f for f in audience.fragments(view.state) if f != audience.personal]
-            ids = [f for f in ids if not (conn.audience == "projector" and f != "stage")]
+            if conn.audience == "projector":
+                ids = [f for f in ids if f not in STAGE_NESTED]
             message = self._render(audience, ids, view)
             if audience.personal and conn.deputy_id is not None:
                 message += "\n" + self.personal(view, conn.deputy_id, oob=True)
@@ -167,6 +177,9 @@ class Room:
         task.add_done_callback(self._tasks.discard)
 
     async def on_events(self, state: MeetingState, first_seq: int, events: list[Event]) -> None:
+        if any(isinstance(e, ProjectorModeSet) for e in events):
+            frozen = state.projector_mode is ProjectorMode.FROZEN
+            self.frozen = (self.frozen or View(detached(state))) if frozen else None
         topics = topics_of(events)
         self._topics |= topics
         self._deputies |= personal_deputies(events)
@@ -217,7 +230,8 @@ class Room:
         audience = AUDIENCES[name]
         ids = stale(audience, view.state, topics)
         hall_shown = "hall-qr" in audience.fragments(view.state)
-        if "hall" in topics and hall_shown and "stage" not in ids:
+        frozen = name == "projector" and view.state.projector_mode is ProjectorMode.FROZEN
+        if "hall" in topics and hall_shown and "stage" not in ids and not frozen:
             ids.append("hall-qr")
         shared = self._render(audience, ids, view) if ids else ""
         if audience.personal is None:
@@ -239,6 +253,11 @@ class Room:
             personal = self.personal(view, deputy_id, oob=True)
             out.append((members, f"{shared}\n{personal}" if shared else personal))
         return out
+
+
+def detached(state: MeetingState) -> MeetingState:
+    """A copy that later events cannot touch (the setup is immutable and shared)."""
+    return copy.deepcopy(state, memo={id(state.setup): state.setup})
 
 
 def time_reply(t0: Any, server_ms: int) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from live.events import Event
-from live.state import MeetingState
+from live.state import MeetingState, ProjectorMode
 from screens.view import View
 from server import models as m
 from server import store
@@ -30,7 +30,7 @@ from server.bus import Bus, setup_message
 from server.db import snapshot_read
 from server.gcpolicy import GcPolicy
 from server.hub import Room
-from server.runtime import MeetingRuntime, load_state
+from server.runtime import MeetingRuntime, load_state, state_when_frozen
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,11 @@ class Meetings:
                 return room
             async with self.engine.connect() as conn:
                 state = await load_state(conn, meeting_id)
+                frozen = (
+                    await state_when_frozen(conn, meeting_id)
+                    if state.projector_mode is ProjectorMode.FROZEN
+                    else None
+                )
                 body_id = (
                     await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == meeting_id))
                 ).scalar_one()
@@ -111,6 +116,7 @@ class Meetings:
 
             runtime = MeetingRuntime(self.engine, state, listener)
             room = Room(runtime, self.extras, self._sockets_changed)
+            room.frozen = View(frozen) if frozen else None
             holder["room"] = room
             runtime.start()
             self.rooms[meeting_id] = room

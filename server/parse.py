@@ -32,15 +32,17 @@ from live.commands import (
     PauseTimer,
     RecordCountedVote,
     ResetTimer,
+    SetBanner,
+    SetProjectorMode,
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
 )
-from live.state import Choice, Focus, Phase, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 MAX_INT = 10**9
 INTEGER = re.compile(r"-?[0-9]{1,10}")  # ASCII digits only: str.isdigit() admits "²"
-E = TypeVar("E", Focus, Choice, VoteChoice, Threshold, VoteBase, VoteMethod)
+E = TypeVar("E", Focus, Choice, VoteChoice, Threshold, VoteBase, VoteMethod, ProjectorMode)
 MAX_VOTE_COUNT = 100_000  # more than any body has members: a typo, not a count
 
 
@@ -135,6 +137,8 @@ ACTIONS: dict[str, Callable[[Mapping[str, str]], Command]] = {
     "timer_adjust": lambda f: AdjustTimer(_req(f, "seconds")),
     "timer_reset": lambda f: ResetTimer(),
     "show": lambda f: ShowOnProjector(_enum(f, "focus", Focus)),
+    "banner": lambda f: SetBanner(f.get("text", "")),
+    "projector_mode": lambda f: SetProjectorMode(_enum(f, "mode", ProjectorMode)),
     "open_vote": _open_vote,
     "close_vote": lambda f: CloseVote(),
     "announce_vote": lambda f: AnnounceVote(),

@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from live.commands import Actor, Command
 from live.core import apply, apply_all, decide
-from live.events import Event
+from live.events import Event, ProjectorModeSet
 from live.refusals import Refused
-from live.state import Choice, MeetingState, VoteChoice, initial_state
+from live.state import Choice, MeetingState, ProjectorMode, VoteChoice, initial_state
 from server import store
 from server.db import meeting_write, snapshot_read
 
@@ -60,6 +60,25 @@ async def load_state(conn: AsyncConnection, meeting_id: int) -> MeetingState:
     setup = await store.load_setup(conn, meeting_id)
     state = initial_state(setup)
     for seq, event in await store.load_events(conn, meeting_id):
+        apply(state, event)
+        state.seq = seq
+    await _recount(conn, state)
+    return state
+
+
+async def state_when_frozen(conn: AsyncConnection, meeting_id: int) -> MeetingState:
+    """The meeting as it stood when the chair last froze the projector (after a restart,
+    so a frozen projector that reloads still shows what it showed)."""
+    setup = await store.load_setup(conn, meeting_id)
+    events = await store.load_events(conn, meeting_id)
+    frozen_at = max(
+        (seq for seq, e in events if isinstance(e, ProjectorModeSet) and e.mode is ProjectorMode.FROZEN),
+        default=0,
+    )
+    state = initial_state(setup)
+    for seq, event in events:
+        if seq > frozen_at:
+            break
         apply(state, event)
         state.seq = seq
     await _recount(conn, state)

@@ -38,8 +38,17 @@ from tests.conftest import (
 pytestmark = pytest.mark.slow
 
 PAGE_FRAGMENTS = {
-    "projector": ["stage"],
-    "console": ["c-session", "timer", "c-attendance", "c-tally", "c-vote", "c-questions", "c-agenda"],
+    "projector": ["p-mode", "p-banner", "stage"],
+    "console": [
+        "c-session",
+        "timer",
+        "c-attendance",
+        "c-tally",
+        "c-vote",
+        "c-questions",
+        "c-agenda",
+        "c-projector",
+    ],
     "deputy": ["d-session", "timer", "d-me"],
     "podium": ["po-speaker", "timer"],
 }

@@ -135,3 +135,24 @@ async def test_a_vote_and_a_revote_on_every_screen(
     box = await projector.locator("#p-vote").bounding_box()
     assert box and box["y"] + box["height"] <= 1080 and box["x"] + box["width"] <= 1920, box
     await shots.take("second-round", screens)
+
+    # -- the chair captions, blanks and restores the projector --------------------------
+    await console.get_by_label("字幕").fill("请各位代表将手机调至静音")
+    await console.get_by_role("button", name="显示字幕").click()
+    banner = projector.locator("#p-banner")
+    await expect(banner).to_have_text("请各位代表将手机调至静音")
+    await expect(banner).to_be_visible()
+    box = await banner.bounding_box()
+    assert box and box["y"] + box["height"] <= 1081 and box["height"] >= 60, box
+    await expect(console.locator("#c-banner-now")).to_have_text("请各位代表将手机调至静音")
+    await shots.take("banner", {"projector": projector, "console": console})
+    await console.locator("#c-projector").get_by_role("button", name="黑屏").click()
+    await expect(projector.locator("#p-mode")).to_have_class(re.compile(r"\bmode-blank\b"))
+    cover = await projector.locator("#p-mode").bounding_box()
+    assert cover and cover["width"] >= 1920 and cover["height"] >= 1080, cover
+    await expect(console.locator("#c-projector h2")).to_have_text("投影屏：已黑屏")
+    await shots.take("blank", {"projector": projector})
+    await console.locator("#c-projector").get_by_role("button", name="恢复显示").click()
+    await expect(projector.locator("#p-mode")).to_have_class(re.compile(r"\bmode-normal\b"))
+    await console.get_by_role("button", name="撤下字幕").click()
+    await expect(banner).to_be_hidden()

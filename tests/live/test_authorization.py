@@ -29,6 +29,8 @@ from live.commands import (
     RecordCountedVote,
     ResetTimer,
     Role,
+    SetBanner,
+    SetProjectorMode,
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
@@ -36,7 +38,7 @@ from live.commands import (
 from live.core import authorize
 from live.events import DeputyCheckedIn
 from live.refusals import Refused
-from live.state import Choice, Focus, MeetingState, Phase, VoteChoice, VoteMethod
+from live.state import Choice, Focus, MeetingState, Phase, ProjectorMode, VoteChoice, VoteMethod
 from tests.live.conftest import (
     CHAIR,
     ITEM_1,
@@ -70,6 +72,8 @@ SAMPLES: list[Command] = [
     AdjustTimer(30),
     ResetTimer(),
     ShowOnProjector(Focus.WELCOME),
+    SetBanner("请将手机调至静音"),
+    SetProjectorMode(ProjectorMode.BLANK),
     OpenVote("决议草案"),
     CastVote(1, 1, VoteChoice.FOR, "v1"),
     CloseVote(),
@@ -99,6 +103,8 @@ EXPECTED_ROLES: dict[type, set[Role]] = {
     AdjustTimer: {Role.CHAIR},
     ResetTimer: {Role.CHAIR},
     ShowOnProjector: {Role.CHAIR},
+    SetBanner: {Role.CHAIR},
+    SetProjectorMode: {Role.CHAIR},
     # Votes: the chair runs them; a deputy casts only their own.
     OpenVote: {Role.CHAIR},
     CastVote: {Role.DEPUTY},

@@ -44,6 +44,7 @@ EXPECTED: dict[str, set[str]] = {
         "vote_in_progress",
     },
     "timers": {"no_timer", "timer_running", "timer_not_running", "bad_adjustment"},
+    "projector": {"banner_too_long"},
     "votes": {
         "vote_in_progress",
         "rating_in_progress",
@@ -69,6 +70,7 @@ TEST_FILE_FOR = {
     "ratings": "test_ratings.py",
     "timers": "test_timers.py",
     "votes": "test_votes.py",
+    "projector": "test_projector.py",
 }
 
 

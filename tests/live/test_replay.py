@@ -42,6 +42,7 @@ from live.events import (
     AgendaItemStarted,
     AttendanceAnnounced,
     AttendanceCleared,
+    BannerSet,
     CheckInClosed,
     CheckInOpened,
     DeputyCheckedIn,
@@ -49,6 +50,7 @@ from live.events import (
     Event,
     PhaseChanged,
     ProjectorFocused,
+    ProjectorModeSet,
     QuestionCalled,
     RatingCast,
     RatingClosed,
@@ -70,6 +72,7 @@ from live.state import (
     MeetingState,
     Phase,
     Presence,
+    ProjectorMode,
     Threshold,
     VoteBase,
     VoteChoice,
@@ -108,6 +111,9 @@ SAMPLES: list[Event] = [
     VoteCast(1, 4, "v-4", False, VoteChoice.AGAINST),
     VoteClosed(1, for_votes=30, against=2, abstain=3, not_voted=1, base=48, passed=False),
     VoteAnnounced(1),
+    BannerSet("请将手机调至静音"),
+    BannerSet(""),
+    ProjectorModeSet(ProjectorMode.FROZEN),
 ]
 
 
