@@ -61,7 +61,17 @@ def _podium(state: MeetingState) -> list[str]:
     return ["po-speaker", "timer"]
 
 
-FRAGMENTS = {"projector": _projector, "console": _console, "deputy": _deputy, "podium": _podium}
+def _public(state: MeetingState) -> list[str]:
+    return ["pu-session", "timer", "pu-results"]
+
+
+FRAGMENTS = {
+    "projector": _projector,
+    "console": _console,
+    "deputy": _deputy,
+    "podium": _podium,
+    "public": _public,
+}
 
 # Not an event's topic: the office changed the meeting's setup (roster, rules, final list)
 # and every fragment of every screen is re-sent.
@@ -146,7 +156,25 @@ PODIUM = Audience(
     },
 )
 
-AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY, PODIUM)}
+# The read-only page for anyone: what the hall sees, never the hall QR, no tallies
+# before a result is announced, no names beyond those shown in the hall. One render per
+# update however many watch.
+PUBLIC = Audience(
+    "public",
+    {
+        "agenda": ("pu-session",),
+        "question": ("pu-session",),
+        "phase": ("pu-session",),
+        "banner": ("pu-session",),
+        "timer": ("timer",),
+        "rating": ("pu-session", "pu-results"),
+        "vote": ("pu-session", "pu-results"),
+        "announcement": ("pu-results",),
+        SETUP: ("pu-session", "timer", "pu-results"),
+    },
+)
+
+AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY, PODIUM, PUBLIC)}
 
 
 def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str]:

@@ -13,7 +13,7 @@ from live.rules import grade, has_quorum
 from live.setup import Question
 from live.state import Choice, MeetingState, RatingResult
 from screens import messages as msg
-from screens.vote_view import rounds_of, vote_view
+from screens.vote_view import VoteView, rounds_of, vote_view
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,18 @@ class View:
         if current is not None and current.result is not None:
             return tally_of(current.result, is_open=False)
         return None
+
+    def rating_results(self) -> list[tuple[Question, Tally]]:
+        """Every closed rating with its question, in the order of the final list."""
+        out = []
+        for q in self.questions:
+            result = self.result_of(q.id)
+            if result is not None:
+                out.append((q, result))
+        return out
+
+    def announced_votes(self) -> list[VoteView]:
+        return [vote_view(self.state, v) for v in self.state.votes.values() if v.announced]
 
     def question_status(self, question_id: int) -> str:
         rating = self.state.ratings.get(question_id)

@@ -149,6 +149,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/reissue", routes_cards.reissue, methods=["POST"]),
         Route("/m/{meeting_id:int}/projector", routes_screen.projector),
         Route("/m/{meeting_id:int}/podium", routes_screen.podium),
+        Route("/m/{meeting_id:int}/live", routes_screen.public),
         Route("/m/{meeting_id:int}/review", routes_questions.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation),

@@ -54,6 +54,7 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
         f"  投影屏      {base}/m/{meeting_id}/projector?screen={keys.screen_cookie(meeting_id, 'projector')}",
         f"  发言计时屏  {base}/m/{meeting_id}/podium?screen={keys.screen_cookie(meeting_id, 'podium')}",
         f"  代表手机页  {base}/d/{meeting_id}",
+        f"  公众直播页  {base}/m/{meeting_id}/live",
         f"  健康检查    {base}/healthz",
         "",
         "  演示账号（仅用于演示，正式安装没有默认密码）：用户名 chair  密码 wenzheng-demo",

@@ -32,6 +32,16 @@ async def podium(request: Request) -> Response:
     return await _screen(request, "podium")
 
 
+async def public(request: Request) -> Response:
+    """The read-only page for anyone: no login, no pairing, never the hall QR."""
+    try:
+        room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
+    except MeetingNotFound:
+        return message_page(msg.edge("no_meeting"), 404)
+    async with room.runtime.lock:
+        return page("public", v=View(room.runtime.state), oob=False)
+
+
 async def _screen(request: Request, kind: str) -> Response:
     svc = services(request)
     meeting_id = int(request.path_params["meeting_id"])

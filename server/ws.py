@@ -34,6 +34,8 @@ def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, in
     if audience == "console":
         session = staff(websocket)
         return (session is not None and bool(session.roles & {"chair", "staff", "admin"}), None)
+    if audience == "public":
+        return (True, None)  # the public page is for anyone; it shows what the hall sees
     if audience in ("projector", "podium"):
         screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))
         return (screen is not None and screen.meeting_id == meeting_id and screen.kind == audience, None)

@@ -600,6 +600,8 @@ class Hall:
             return f"wz_user={self.staff_cookie}"
         if audience in ("projector", "podium"):
             return self.screen_headers(audience)["cookie"]
+        if audience == "public":
+            return ""
         assert deputy_id is not None
         return f"wz_deputy={self.deputy_cookie(deputy_id)}"
 

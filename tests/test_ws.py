@@ -51,6 +51,7 @@ PAGE_FRAGMENTS = {
     ],
     "deputy": ["d-session", "timer", "d-me"],
     "podium": ["po-speaker", "timer"],
+    "public": ["pu-session", "timer", "pu-results"],
 }
 DEPUTY = 1
 
@@ -69,6 +70,10 @@ def page_of(hall: Hall, audience: str) -> str:
         return hall.console()
     if audience == "podium":
         return hall.podium()
+    if audience == "public":
+        response = hall.http.get(f"/m/{hall.meeting_id}/live")
+        assert response.status_code == 200
+        return response.text
     return hall.deputy_page(DEPUTY)
 
 
@@ -101,7 +106,7 @@ def assert_like_page(received: dict[str, Any], page: str, ids: set[str]) -> None
 
 def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> None:
     server, hall = live
-    audiences = ["projector", "console", "deputy", "console", "podium"]
+    audiences = ["projector", "console", "deputy", "console", "podium", "public"]
     with contextlib.ExitStack() as stack:
         sockets = [
             stack.enter_context(ws_connect(url(server, a), hall.cookie_for(a, DEPUTY))) for a in audiences
@@ -122,6 +127,7 @@ def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> 
                     "console": {"c-session", "c-agenda"},
                     "deputy": {"d-session"},
                     "podium": {"po-speaker"},
+                    "public": {"pu-session"},
                 },
             ),
             (
@@ -132,12 +138,19 @@ def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> 
                     "console": {"c-session", "timer", "c-questions"},
                     "deputy": {"d-session", "timer", "d-me"},
                     "podium": {"po-speaker", "timer"},
+                    "public": {"pu-session", "timer"},
                 },
             ),
             (
                 "timer_pause",
                 {},
-                {"projector": {"timer"}, "console": {"timer"}, "deputy": {"timer"}, "podium": {"timer"}},
+                {
+                    "projector": {"timer"},
+                    "console": {"timer"},
+                    "deputy": {"timer"},
+                    "podium": {"timer"},
+                    "public": {"timer"},
+                },
             ),
         ]
         for cmd, fields, expected in steps:
@@ -160,7 +173,7 @@ def test_hello_then_live_fragments_equal_the_page(live: tuple[Server, Hall]) -> 
 # -- reconnect ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("audience", ["projector", "console", "deputy", "podium"])
+@pytest.mark.parametrize("audience", ["projector", "console", "deputy", "podium", "public"])
 def test_reconnect_with_an_old_seq_converges(live: tuple[Server, Hall], audience: str) -> None:
     server, hall = live
     cookie = hall.cookie_for(audience, DEPUTY)
@@ -289,7 +302,6 @@ def _rejections(keys: Keys) -> list[tuple[str, str | None]]:
         ("/ws/1/console", "wz_user=" + keys.staff_cookie(9, "guest", frozenset({"viewer"}))),
         ("/ws/1/deputy", "wz_deputy=" + keys.deputy_cookie(1, 2)),  # revoked card version
         ("/ws/1/deputy", "wz_deputy=" + keys.deputy_cookie(10**6, 1)),
-        ("/ws/1/public", staff),
         ("/ws/1/admin", staff),
         ("/ws/999/console", staff),
     ]

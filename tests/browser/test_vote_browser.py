@@ -156,3 +156,11 @@ async def test_a_vote_and_a_revote_on_every_screen(
     await expect(projector.locator("#p-mode")).to_have_class(re.compile(r"\bmode-normal\b"))
     await console.get_by_role("button", name="撤下字幕").click()
     await expect(banner).to_be_hidden()
+
+    # -- the public page shows the announced results, on a phone ---------------------------
+    viewer = await (await phone_context(browser)).new_page()
+    await viewer.goto(f"{s.base}/m/{mid}/live")
+    await connected(viewer)
+    await expect(viewer.locator("#pu-results")).to_contain_text(f"表决：{TITLE}（第 2 轮）")
+    await expect(viewer.locator("#hall-qr")).to_have_count(0)
+    await shots.take("public", {"public": viewer})
