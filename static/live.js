@@ -101,7 +101,33 @@
       if (digits && digits.textContent !== text) { digits.textContent = text; }
       t.classList.toggle("warn", left > 0 && left <= warn);
       t.classList.toggle("over", left <= 0);
+      chimeOnCrossing(t, left, warn, running);
     }
+  }
+
+  /* The podium's optional chime: once when the warning starts, once at zero. A browser
+     plays sound only after a tap, so the podium page has a button that turns it on. */
+  var chime = null;
+  function chimeOnCrossing(t, left, warn, running) {
+    /* A timer fragment swapped in (a new phase, the chair's adjustment) starts with no
+       data-left: only a countdown crossing the line by itself chimes. */
+    var was = t.getAttribute("data-left") === null ? null : parseInt(t.getAttribute("data-left"), 10);
+    t.setAttribute("data-left", String(left));
+    if (!chime || !running || was === null) { return; }
+    if ((was > warn && left <= warn && left > 0) || (was > 0 && left <= 0)) {
+      document.body.setAttribute("data-chimes", String(parseInt(document.body.getAttribute("data-chimes") || "0", 10) + 1));
+      try { chime.currentTime = 0; var p = chime.play(); if (p && p.catch) { p.catch(function () {}); } } catch (err) { /* no sound: the colours still say it */ }
+    }
+  }
+  var chimeButton = document.getElementById("chime-toggle");
+  if (chimeButton) {
+    chimeButton.addEventListener("click", function () {
+      if (chime) { chime = null; chimeButton.setAttribute("aria-pressed", "false"); chimeButton.textContent = "开启提示音"; return; }
+      chime = new Audio("/static/chime.wav");
+      try { var p = chime.play(); if (p && p.catch) { p.catch(function () {}); } } catch (err) { /* ignore */ }
+      chimeButton.setAttribute("aria-pressed", "true");
+      chimeButton.textContent = "关闭提示音";
+    });
   }
   setInterval(draw, 50);
 

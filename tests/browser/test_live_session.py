@@ -429,6 +429,28 @@ async def test_one_question_live_on_every_screen(
     await assert_screens_agree({"projector": projector, "console": console, "podium": podium})
     await shots.take("followup-reply", screens)
 
+    # The podium's chime: off until tapped (browsers allow sound only after a tap), then
+    # once as the countdown crosses into the warning and once at zero. The deadline is
+    # moved on the page itself so the crossings come within seconds.
+    await podium.get_by_role("button", name="开启提示音").click()
+    await expect(podium.get_by_role("button", name="关闭提示音")).to_have_attribute("aria-pressed", "true")
+    sound = await podium.request.get(f"{s.base}/static/chime.wav")
+    assert sound.ok and (await sound.body())[:4] == b"RIFF"
+    await podium.evaluate(
+        """() => { const t = document.querySelector('#timer');
+                   const offset = parseInt(document.body.getAttribute('data-clock-offset'), 10);
+                   const warn = parseInt(t.getAttribute('data-warn'), 10);
+                   t.setAttribute('data-deadline', String(Date.now() + offset + warn + 600)); }"""
+    )
+    await expect(podium.locator("body")).to_have_attribute("data-chimes", "1", timeout=3000)
+    await expect(podium.locator("#timer")).to_have_class(re.compile(r"\bwarn\b"))
+    await podium.evaluate(
+        """() => { const t = document.querySelector('#timer');
+                   const offset = parseInt(document.body.getAttribute('data-clock-offset'), 10);
+                   t.setAttribute('data-deadline', String(Date.now() + offset + 600)); }"""
+    )
+    await expect(podium.locator("body")).to_have_attribute("data-chimes", "2", timeout=3000)
+
     # Two minutes off the reply's two: the podium counts the overrun, in red.
     for _ in range(2):
         await console.get_by_role("button", name=re.compile("^减1分钟")).click()
