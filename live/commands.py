@@ -100,6 +100,12 @@ class OpenRating:
 
 
 @dataclass(frozen=True)
+class OpenItemRating:
+    """Open the satisfaction rating of the current agenda item: a report (e.g. the
+    government's half-year work report) or, in a 述职评议, a reporting deputy or group."""
+
+
+@dataclass(frozen=True)
 class CastRating:
     """A deputy's rating of one question.
 
@@ -219,6 +225,7 @@ Command = (
     | CallQuestion
     | AdvancePhase
     | OpenRating
+    | OpenItemRating
     | CastRating
     | CloseRating
     | StartTimer
@@ -251,6 +258,7 @@ ALLOWED_ROLES: dict[type, frozenset[Role]] = {
     CallQuestion: CHAIR_ONLY,
     AdvancePhase: CHAIR_ONLY,
     OpenRating: CHAIR_ONLY,
+    OpenItemRating: CHAIR_ONLY,
     CastRating: frozenset({Role.DEPUTY}),
     CloseRating: CHAIR_ONLY,
     StartTimer: CHAIR_ONLY,

@@ -30,6 +30,7 @@ from live.commands import (
     Command,
     MarkLeave,
     OpenCheckIn,
+    OpenItemRating,
     OpenRating,
     OpenVote,
     PauseTimer,
@@ -88,6 +89,7 @@ _DECIDERS: dict[type, Decider] = {
     AdvancePhase: questions.decide_advance,  # type: ignore[dict-item]
     ShowOnProjector: _timeless(questions.decide_show),  # type: ignore[arg-type]
     OpenRating: ratings.decide_open,  # type: ignore[dict-item]
+    OpenItemRating: ratings.decide_open_item,  # type: ignore[dict-item]
     CastRating: _timeless(ratings.decide_cast),  # type: ignore[arg-type]
     CloseRating: ratings.decide_close,  # type: ignore[dict-item]
     StartTimer: timers.decide_start,  # type: ignore[dict-item]

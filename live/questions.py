@@ -121,11 +121,13 @@ def decide_show(state: MeetingState, cmd: ShowOnProjector) -> list[Event]:
 
 def apply_agenda(state: MeetingState, e: AgendaItemStarted) -> MeetingState:
     state.agenda_item_id = e.item_id
+    state.rating_key = None  # an item's rating belongs to its item
     return state
 
 
 def apply_called(state: MeetingState, e: QuestionCalled) -> MeetingState:
     state.question_id = e.question_id
+    state.rating_key = None  # the question's own rating is the current one now
     return state
 
 

@@ -8,7 +8,7 @@ same receipt and adds nothing; a second, different ballot is refused.
 
 from __future__ import annotations
 
-from live.commands import CastRating, CloseRating, OpenRating
+from live.commands import CastRating, CloseRating, OpenItemRating, OpenRating
 from live.events import (
     Event,
     PhaseChanged,
@@ -43,6 +43,30 @@ def decide_open(state: MeetingState, _: OpenRating, now_ms: int) -> list[Event]:
     ]
 
 
+def item_key(item_id: int) -> int:
+    """The rating key of an agenda item (see RatingRound)."""
+    return -item_id
+
+
+def decide_open_item(state: MeetingState, _: OpenItemRating, now_ms: int) -> list[Event]:
+    if state.agenda_item_id is None:
+        raise Refused("no_agenda_item")
+    if state.rating_open():
+        raise Refused("rating_in_progress")
+    if state.vote_open():
+        raise Refused("vote_in_progress")
+    if state.phase not in (None, Phase.DONE):
+        raise Refused("question_in_progress")
+    key = item_key(state.agenda_item_id)
+    if key in state.ratings:
+        raise Refused("item_already_rated")
+    return [
+        RatingOpened(key),
+        fresh(state, TimerRole.RATING, now_ms, running=True),
+        ProjectorFocused(Focus.QUESTION),
+    ]
+
+
 def decide_cast(state: MeetingState, cmd: CastRating) -> list[Event]:
     if not cmd.ballot_key or len(cmd.ballot_key) > MAX_BALLOT_KEY:
         raise Refused("bad_ballot_key")
@@ -56,7 +80,7 @@ def decide_cast(state: MeetingState, cmd: CastRating) -> list[Event]:
         if previous == cmd.ballot_key:
             return []
         raise Refused("already_rated")
-    if rating is None or not rating.open or cmd.question_id != state.question_id:
+    if rating is None or not rating.open or rating is not state.current_rating():
         raise Refused("rating_not_open")
     if not state.is_present(cmd.deputy_id):
         raise Refused("not_checked_in")
@@ -74,23 +98,21 @@ def decide_close(state: MeetingState, _: CloseRating, now_ms: int) -> list[Event
         members=state.expected,
         present=state.present_count,
     )
-    return [
-        RatingClosed(
-            question_id=rating.question_id,
-            satisfied=result.count(Choice.SATISFIED),
-            basic=result.count(Choice.BASIC),
-            dissatisfied=result.count(Choice.DISSATISFIED),
-            base=result.base,
-            grade=result.grade,
-        ),
-        PhaseChanged(Phase.DONE, None),
-        cleared(),
-        ProjectorFocused(Focus.RESULT),
-    ]
+    closed = RatingClosed(
+        question_id=rating.question_id,
+        satisfied=result.count(Choice.SATISFIED),
+        basic=result.count(Choice.BASIC),
+        dissatisfied=result.count(Choice.DISSATISFIED),
+        base=result.base,
+        grade=result.grade,
+    )
+    done: list[Event] = [] if rating.question_id < 0 else [PhaseChanged(Phase.DONE, None)]
+    return [closed, *done, cleared(), ProjectorFocused(Focus.RESULT)]
 
 
 def apply_opened(state: MeetingState, e: RatingOpened) -> MeetingState:
     state.ratings[e.question_id] = RatingRound(question_id=e.question_id)
+    state.rating_key = e.question_id if e.question_id < 0 else None
     return state
 
 

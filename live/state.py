@@ -127,7 +127,8 @@ class RatingResult:
 
 @dataclass
 class RatingRound:
-    """The satisfaction rating of one question.
+    """The satisfaction rating of one question, or of an agenda item (then ``question_id``
+    is the item's id negated: question and item ids never collide that way).
 
     ``voters`` maps a deputy to the ballot key of their rating, never to their choice:
     ratings are secret, and the counts are kept apart from who voted.
@@ -211,6 +212,9 @@ class MeetingState:
     focus: Focus = Focus.WELCOME
     votes: dict[int, VoteRound] = field(default_factory=dict)
     vote_id: int | None = None  # the vote shown now (open, or the last one closed)
+    # The rating shown now when it is not the current question's: an agenda item's
+    # (a report, a deputy's 述职), keyed by the item's id negated; see live.ratings.
+    rating_key: int | None = None
     banner: str = ""  # the chair's one-line announcement across the projector
     projector_mode: ProjectorMode = ProjectorMode.NORMAL
 
@@ -226,9 +230,8 @@ class MeetingState:
         return self.attendance.get(deputy_id) is Presence.PRESENT
 
     def current_rating(self) -> RatingRound | None:
-        if self.question_id is None:
-            return None
-        return self.ratings.get(self.question_id)
+        key = self.rating_key if self.rating_key is not None else self.question_id
+        return None if key is None else self.ratings.get(key)
 
     def rating_open(self) -> bool:
         r = self.current_rating()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from live.rules import grade, has_quorum
-from live.setup import Question
+from live.setup import AgendaItem, Question
 from live.state import Choice, MeetingState, RatingResult
 from screens import messages as msg
 from screens.vote_view import VoteView, rounds_of, vote_view
@@ -107,6 +107,8 @@ class View:
         self.agenda_item_id = state.agenda_item_id
         item = s.agenda_item(state.agenda_item_id) if state.agenda_item_id else None
         self.agenda_title = item.title if item else ""
+        # An agenda item being rated (a report, a 述职), shown instead of a question.
+        self.rating_item = s.agenda_item(-state.rating_key) if state.rating_key is not None else None
         self.questions = s.questions
         self.question: Question | None = s.question(state.question_id) if state.question_id else None
         self.phase = state.phase.value if state.phase else None
@@ -162,6 +164,18 @@ class View:
             result = self.result_of(q.id)
             if result is not None:
                 out.append((q, result))
+        return out
+
+    def item_rated(self, item_id: int) -> bool:
+        return -item_id in self.state.ratings
+
+    def item_results(self) -> list[tuple[AgendaItem, Tally]]:
+        """Every closed rating of an agenda item, in agenda order."""
+        out = []
+        for item in self.agenda:
+            result = self.result_of(-item.id)
+            if result is not None:
+                out.append((item, result))
         return out
 
     def announced_votes(self) -> list[VoteView]:

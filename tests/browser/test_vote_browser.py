@@ -1,4 +1,4 @@
-"""A formal vote on every screen at once, in real Chromium.
+"""A rated report and a formal vote on every screen at once, in real Chromium.
 
 The chair console (1440x900), the projector (1920x1080), the podium screen and two
 deputies' phones (390x844, touch) against a real `wenzheng serve --demo` process. The
@@ -23,6 +23,7 @@ from tests.browser.test_live_session import connected, desk_context, login, phon
 pytestmark = pytest.mark.browser
 
 TITLE = "关于2026年下半年民生实事项目调整的决议"
+REPORT = "听取镇人民政府上半年工作报告"
 
 
 async def staff_check_in(console: Page, base: str, meeting_id: int, deputy_id: int) -> None:
@@ -81,6 +82,23 @@ async def test_a_vote_and_a_revote_on_every_screen(
         "phone1": phones[0],
         "phone2": phones[1],
     }
+
+    # -- a report rated on the phones, with the same rules as an answer --------------------
+    report = console.locator("#c-agenda li", has_text=REPORT)
+    await report.get_by_role("button", name="进入").click()
+    await report.get_by_role("button", name="对本项测评").click()
+    await expect(projector.locator("#stage .p-qtitle")).to_have_text(REPORT)
+    await expect(podium.locator("#po-speaker .po-who")).to_have_text(REPORT)
+    for phone, choice in zip(phones, ("满意", "基本满意"), strict=True):
+        await expect(phone.locator("#d-session .d-qtitle")).to_have_text(REPORT)
+        await phone.get_by_role("button", name=choice, exact=True).tap()
+        await expect(phone.locator("#d-receipt")).to_have_text("已记录 ✓")
+    await expect(console.locator("#c-tally #c-cast")).to_have_text("2")
+    await shots.take("report-rating", screens)
+    await console.locator("#c-tally").get_by_role("button", name="结束测评并公布").click()
+    await expect(projector.locator("#stage .p-grade")).to_contain_text("测评结果")
+    await expect(report.get_by_role("button", name="已测评")).to_be_disabled()
+    await shots.take("report-result", {"projector": projector, "console": console})
 
     # -- the chair opens a secret vote with the live tally -----------------------------
     await console.get_by_text("发起新的表决").click()

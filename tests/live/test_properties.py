@@ -28,6 +28,7 @@ from live.commands import (
     Command,
     MarkLeave,
     OpenCheckIn,
+    OpenItemRating,
     OpenRating,
     OpenVote,
     PauseTimer,
@@ -76,6 +77,7 @@ COMMANDS: st.SearchStrategy[Command] = st.one_of(
     st.builds(AdvancePhase, st.sampled_from(Phase), st.one_of(st.none(), DEPUTIES)),
     st.builds(AdvancePhase, st.sampled_from([Phase.ANSWERING, Phase.FOLLOWUP_ASK, Phase.FOLLOWUP_REPLY])),
     st.just(OpenRating()),
+    st.just(OpenItemRating()),
     st.builds(CastRating, DEPUTIES, st.sampled_from([Q1, Q2, Q1, Q2, 103]), st.sampled_from(Choice), KEYS),
     st.just(CloseRating()),
     st.just(StartTimer()),
@@ -165,7 +167,14 @@ def guided(state: MeetingState) -> list[tuple[Command, Actor]]:
                 out.append((cmd, Actor(Role.DEPUTY, deputy_id=d)))
         out += [(CloseRating(), CHAIR)] * 2
     if not state.vote_open() and not state.rating_open():
-        out += [(OpenVote("决议", secret=state.seq % 2 == 0), CHAIR)]
+        out += [(OpenVote("决议", secret=state.seq % 2 == 0), CHAIR), (OpenItemRating(), CHAIR)]
+        out += [(StartAgendaItem(ITEM_1), CHAIR), (StartAgendaItem(ITEM_2), CHAIR)]
+    current = state.current_rating()
+    if current is not None and current.open and current.question_id < 0:
+        for d in state.setup.deputies:
+            cmd_r = CastRating(d, current.question_id, Choice(list(Choice)[d % 3]), "a")
+            out.append((cmd_r, Actor(Role.DEPUTY, deputy_id=d)))
+        out += [(CloseRating(), CHAIR)] * 2
         if state.vote_id is not None:
             out += [(OpenVote("", revote_of=state.vote_id), CHAIR), (AnnounceVote(), CHAIR)]
     vote = state.current_vote()
@@ -226,8 +235,12 @@ def check_invariants(s: MeetingState, closed: dict[int, RatingResult]) -> None:
     open_rounds = [q for q, r in s.ratings.items() if r.open]
     assert len(open_rounds) <= 1
     if open_rounds:
-        assert open_rounds == [s.question_id]
-        assert s.phase is Phase.RATING
+        current = s.current_rating()
+        assert current is not None and open_rounds == [current.question_id]
+        if open_rounds[0] > 0:  # a question's rating is its rating phase
+            assert open_rounds == [s.question_id] and s.phase is Phase.RATING
+        else:  # an agenda item's: the item in progress, no question speaking
+            assert open_rounds == [-(s.agenda_item_id or 0)] and s.phase in (None, Phase.DONE)
     if s.phase is Phase.RATING:
         assert s.rating_open()
     assert (s.phase is None) == (s.question_id is None)
@@ -273,9 +286,10 @@ def test_random_sessions_keep_the_invariants(
             continue
         assert state == before, "decide mutated the state"
         for e in events:
-            if isinstance(e, RatingCast):  # a ballot counts only for the question it names, open now
+            if isinstance(e, RatingCast):  # a ballot counts only for the rating it names, open now
                 assert isinstance(cmd, CastRating)
-                assert e.question_id == cmd.question_id == state.question_id
+                current = state.current_rating()
+                assert current is not None and e.question_id == cmd.question_id == current.question_id
                 assert state.rating_open()
         apply_all(state, events)
         for e in events:

@@ -31,6 +31,8 @@ from live.setup import Denominator, RatingRule, TimerRole
 from live.state import Choice, Focus, MeetingState, Phase, RatingResult, RatingRound
 from tests.live.conftest import (
     CHAIR,
+    ITEM_1,
+    ITEM_2,
     Q1,
     Q2,
     STAFF,
@@ -414,3 +416,41 @@ def test_no_rating_opens_while_a_vote_is_open(state: MeetingState) -> None:
     to_phase(state, Phase.ANSWERING)
     step(state, OpenVote("临时动议"))
     assert refused_code(state, OpenRating()) == "vote_in_progress"
+
+
+# -- rating an agenda item: a report, or a deputy's 述职 ------------------------------------
+
+
+def test_a_report_is_rated_with_the_same_rules(state: MeetingState) -> None:
+    from live.commands import OpenItemRating, StartAgendaItem
+
+    all_present(state)
+    assert refused_code(state, OpenItemRating()) == "no_agenda_item"
+    step(state, StartAgendaItem(ITEM_1))
+    events = step(state, OpenItemRating())
+    assert events[0] == RatingOpened(-ITEM_1)
+    assert state.rating_open() and state.phase is None
+    assert refused_code(state, OpenItemRating()) == "rating_in_progress"
+    for d, c in ((1, Choice.SATISFIED), (2, Choice.SATISFIED), (3, Choice.SATISFIED), (4, Choice.BASIC)):
+        step(state, CastRating(d, -ITEM_1, c, f"k{d}"), deputy(d))
+    assert refused_code(state, CastRating(5, Q1, Choice.SATISFIED, "k5"), deputy(5)) == "rating_not_open"
+    closed = step(state, CloseRating())
+    assert isinstance(closed[0], RatingClosed) and closed[0].question_id == -ITEM_1
+    assert closed[0].grade is Choice.SATISFIED  # 3 of 6 members reach half
+    assert not any(isinstance(e, PhaseChanged) for e in closed), "no question's phase moves"
+    assert refused_code(state, OpenItemRating()) == "item_already_rated"
+    step(state, StartAgendaItem(ITEM_2))
+    assert state.current_rating() is None
+
+
+def test_no_item_rating_while_a_question_is_being_asked(state: MeetingState) -> None:
+    from live.commands import OpenItemRating, StartAgendaItem
+
+    all_present(state)
+    step(state, StartAgendaItem(ITEM_2))
+    to_phase(state, Phase.ANSWERING)
+    assert refused_code(state, OpenItemRating()) == "question_in_progress"
+    step(state, OpenRating())
+    step(state, CloseRating())
+    step(state, OpenItemRating())
+    assert state.current_rating() is state.ratings[-ITEM_2]
