@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.state import (
+    Choice,
+    FloorKind,
+    Focus,
+    Phase,
+    ProjectorMode,
+    Threshold,
+    VoteBase,
+    VoteChoice,
+    VoteMethod,
+)
 
 
 class Role(StrEnum):
@@ -154,6 +164,45 @@ class ShowOnProjector:
 
 
 @dataclass(frozen=True)
+class RequestFloor:
+    """Ask for the floor: a follow-up on the current question or a general speech, with
+    an optional short subject. From the deputy's phone, or by the chair for a deputy
+    without one."""
+
+    deputy_id: int
+    kind: FloorKind
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class WithdrawFloor:
+    """Take a request out of the queue: the deputy withdraws, or the chair removes it."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class MoveFloor:
+    """The chair puts a request at another place in the queue (1 is next)."""
+
+    deputy_id: int
+    place: int
+
+
+@dataclass(frozen=True)
+class GrantFloor:
+    """The chair gives the floor to a deputy in the queue: a follow-up starts the
+    follow-up phase of the question, a speech starts the speech timer."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class EndSpeech:
+    """The speech is over; its length goes to the deputy's speaking time."""
+
+
+@dataclass(frozen=True)
 class SetBanner:
     """A one-line announcement across the projector; an empty text removes it."""
 
@@ -233,6 +282,11 @@ Command = (
     | AdjustTimer
     | ResetTimer
     | ShowOnProjector
+    | RequestFloor
+    | WithdrawFloor
+    | MoveFloor
+    | GrantFloor
+    | EndSpeech
     | SetBanner
     | SetProjectorMode
     | OpenVote
@@ -266,6 +320,11 @@ ALLOWED_ROLES: dict[type, frozenset[Role]] = {
     AdjustTimer: CHAIR_ONLY,
     ResetTimer: CHAIR_ONLY,
     ShowOnProjector: CHAIR_ONLY,
+    RequestFloor: frozenset({Role.CHAIR, Role.DEPUTY}),
+    WithdrawFloor: frozenset({Role.CHAIR, Role.DEPUTY}),
+    MoveFloor: CHAIR_ONLY,
+    GrantFloor: CHAIR_ONLY,
+    EndSpeech: CHAIR_ONLY,
     SetBanner: CHAIR_ONLY,
     SetProjectorMode: CHAIR_ONLY,
     OpenVote: CHAIR_ONLY,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from live import attendance, projector, questions, ratings, timers, votes
+from live import attendance, projector, questions, ratings, speakers, timers, votes
 from live.commands import (
     ALLOWED_ROLES,
     Actor,
@@ -28,13 +28,17 @@ from live.commands import (
     CloseRating,
     CloseVote,
     Command,
+    EndSpeech,
+    GrantFloor,
     MarkLeave,
+    MoveFloor,
     OpenCheckIn,
     OpenItemRating,
     OpenRating,
     OpenVote,
     PauseTimer,
     RecordCountedVote,
+    RequestFloor,
     ResetTimer,
     Role,
     SetBanner,
@@ -42,6 +46,7 @@ from live.commands import (
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
+    WithdrawFloor,
 )
 from live.events import (
     AgendaItemStarted,
@@ -53,6 +58,10 @@ from live.events import (
     DeputyCheckedIn,
     DeputyOnLeave,
     Event,
+    FloorGranted,
+    FloorMoved,
+    FloorRequested,
+    FloorWithdrawn,
     PhaseChanged,
     ProjectorFocused,
     ProjectorModeSet,
@@ -60,6 +69,8 @@ from live.events import (
     RatingCast,
     RatingClosed,
     RatingOpened,
+    SpeechEnded,
+    SpeechStarted,
     TimerChanged,
     VoteAnnounced,
     VoteCast,
@@ -96,6 +107,11 @@ _DECIDERS: dict[type, Decider] = {
     PauseTimer: timers.decide_pause,  # type: ignore[dict-item]
     AdjustTimer: timers.decide_adjust,  # type: ignore[dict-item]
     ResetTimer: timers.decide_reset,  # type: ignore[dict-item]
+    RequestFloor: _timeless(speakers.decide_request),  # type: ignore[arg-type]
+    WithdrawFloor: _timeless(speakers.decide_withdraw),  # type: ignore[arg-type]
+    MoveFloor: _timeless(speakers.decide_move),  # type: ignore[arg-type]
+    GrantFloor: speakers.decide_grant,  # type: ignore[dict-item]
+    EndSpeech: speakers.decide_end,  # type: ignore[dict-item]
     SetBanner: _timeless(projector.decide_banner),  # type: ignore[arg-type]
     SetProjectorMode: _timeless(projector.decide_mode),  # type: ignore[arg-type]
     OpenVote: _timeless(votes.decide_open),  # type: ignore[arg-type]
@@ -120,6 +136,12 @@ _APPLIERS: dict[type, Applier] = {
     RatingOpened: ratings.apply_opened,  # type: ignore[dict-item]
     RatingCast: ratings.apply_cast,  # type: ignore[dict-item]
     RatingClosed: ratings.apply_closed,  # type: ignore[dict-item]
+    FloorRequested: speakers.apply_requested,  # type: ignore[dict-item]
+    FloorWithdrawn: speakers.apply_withdrawn,  # type: ignore[dict-item]
+    FloorMoved: speakers.apply_moved,  # type: ignore[dict-item]
+    FloorGranted: speakers.apply_granted,  # type: ignore[dict-item]
+    SpeechStarted: speakers.apply_speech_started,  # type: ignore[dict-item]
+    SpeechEnded: speakers.apply_speech_ended,  # type: ignore[dict-item]
     BannerSet: projector.apply_banner,  # type: ignore[dict-item]
     ProjectorModeSet: projector.apply_mode,  # type: ignore[dict-item]
     VoteOpened: votes.apply_opened,  # type: ignore[dict-item]

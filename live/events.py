@@ -20,7 +20,17 @@ from typing import Any
 
 from live.commands import CheckInMethod
 from live.setup import TimerRole
-from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.state import (
+    Choice,
+    FloorKind,
+    Focus,
+    Phase,
+    ProjectorMode,
+    Threshold,
+    VoteBase,
+    VoteChoice,
+    VoteMethod,
+)
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,55 @@ class ProjectorFocused:
 
 
 @dataclass(frozen=True)
+class FloorRequested:
+    """A deputy joined the end of the speaker queue."""
+
+    deputy_id: int
+    kind: FloorKind
+    subject: str
+    item_id: int | None
+
+
+@dataclass(frozen=True)
+class FloorWithdrawn:
+    """A request left the queue without the floor (withdrawn, or removed by the chair)."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class FloorMoved:
+    """The chair moved a request to another place in the queue."""
+
+    deputy_id: int
+    place: int
+
+
+@dataclass(frozen=True)
+class FloorGranted:
+    """A request left the queue because the deputy has the floor now."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """A general speech began; ``nth`` counts the deputy's speeches on this item."""
+
+    deputy_id: int
+    item_id: int | None
+    nth: int
+
+
+@dataclass(frozen=True)
+class SpeechEnded:
+    """The speech ended after ``spoken_ms`` (overrun included)."""
+
+    deputy_id: int
+    spoken_ms: int
+
+
+@dataclass(frozen=True)
 class BannerSet:
     """The projector's one-line announcement ("" when removed)."""
 
@@ -212,6 +271,12 @@ Event = (
     | RatingCast
     | RatingClosed
     | ProjectorFocused
+    | FloorRequested
+    | FloorWithdrawn
+    | FloorMoved
+    | FloorGranted
+    | SpeechStarted
+    | SpeechEnded
     | BannerSet
     | ProjectorModeSet
     | VoteOpened
@@ -237,6 +302,12 @@ EVENT_TYPES: dict[str, type] = {
         RatingCast,
         RatingClosed,
         ProjectorFocused,
+        FloorRequested,
+        FloorWithdrawn,
+        FloorMoved,
+        FloorGranted,
+        SpeechStarted,
+        SpeechEnded,
         BannerSet,
         ProjectorModeSet,
         VoteOpened,
@@ -255,6 +326,7 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "grade": Choice,
     "focus": Focus,
     "mode": ProjectorMode,
+    "kind": FloorKind,
 }
 # Fields whose enum depends on the event (a vote's "choice", "base" and "method" mean
 # something else in the rating and check-in events).

@@ -53,6 +53,8 @@ def _no_open_rating(state: MeetingState) -> None:
         raise Refused("rating_in_progress")
     if state.vote_open():
         raise Refused("vote_in_progress")
+    if state.speaking_id is not None:
+        raise Refused("speech_in_progress")
 
 
 def decide_agenda(state: MeetingState, cmd: StartAgendaItem) -> list[Event]:
@@ -114,6 +116,8 @@ def decide_show(state: MeetingState, cmd: ShowOnProjector) -> list[Event]:
         raise Refused("no_announcement")
     if cmd.focus is Focus.VOTE and state.vote_id is None:
         raise Refused("no_vote")
+    if cmd.focus is Focus.SPEECH and state.speaking_id is None:
+        raise Refused("no_speech")
     if state.focus is cmd.focus:
         return []
     return [ProjectorFocused(cmd.focus)]
@@ -122,6 +126,7 @@ def decide_show(state: MeetingState, cmd: ShowOnProjector) -> list[Event]:
 def apply_agenda(state: MeetingState, e: AgendaItemStarted) -> MeetingState:
     state.agenda_item_id = e.item_id
     state.rating_key = None  # an item's rating belongs to its item
+    state.floor_queue = []  # so do the requests for the floor
     return state
 
 

@@ -36,6 +36,8 @@ class TimerRole(StrEnum):
     FOLLOWUP_ASK = "followup_ask"
     FOLLOWUP_REPLY = "followup_reply"
     RATING = "rating"
+    SPEECH_FIRST = "speech_first"  # a deputy's first speech on an agenda item
+    SPEECH_SECOND = "speech_second"  # and any later one (全国人大议事规则 §57: 10 and 5 minutes)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ DEFAULT_TIMER_SECONDS: Mapping[TimerRole, int] = MappingProxyType(
         TimerRole.FOLLOWUP_ASK: 60,
         TimerRole.FOLLOWUP_REPLY: 120,
         TimerRole.RATING: 60,
+        TimerRole.SPEECH_FIRST: 600,
+        TimerRole.SPEECH_SECOND: 300,
     }
 )
 
@@ -72,6 +76,7 @@ class Settings:
     timer_seconds: Mapping[TimerRole, int] = field(default_factory=lambda: DEFAULT_TIMER_SECONDS)
     warn_seconds: int = 30
     projector_live_tally: bool = False
+    floor_requests_per_item: int = 2  # how often one deputy may ask for the floor per item
 
 
 @dataclass(frozen=True)

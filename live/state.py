@@ -47,6 +47,22 @@ class Focus(StrEnum):
     QUESTION = "question"
     RESULT = "result"
     VOTE = "vote"
+    SPEECH = "speech"
+
+
+class FloorKind(StrEnum):
+    """What a deputy asks the floor for."""
+
+    FOLLOWUP = "followup"  # 追问 on the current question
+    SPEECH = "speech"  # a general speech on the agenda item
+
+
+@dataclass(frozen=True)
+class FloorRequest:
+    deputy_id: int
+    kind: FloorKind
+    subject: str
+    item_id: int | None
 
 
 class ProjectorMode(StrEnum):
@@ -215,6 +231,13 @@ class MeetingState:
     # The rating shown now when it is not the current question's: an agenda item's
     # (a report, a deputy's 述职), keyed by the item's id negated; see live.ratings.
     rating_key: int | None = None
+    # The speaker queue (live.speakers): requests in the order the chair will take them,
+    # how many each deputy made and gave per agenda item, who speaks now, time spoken.
+    floor_queue: list[FloorRequest] = field(default_factory=list)
+    floor_asked: dict[tuple[int | None, int], int] = field(default_factory=dict)
+    speeches: dict[tuple[int | None, int], int] = field(default_factory=dict)
+    speaking_id: int | None = None
+    spoken_ms: dict[int, int] = field(default_factory=dict)
     banner: str = ""  # the chair's one-line announcement across the projector
     projector_mode: ProjectorMode = ProjectorMode.NORMAL
 
@@ -239,6 +262,12 @@ class MeetingState:
 
     def current_vote(self) -> VoteRound | None:
         return self.votes.get(self.vote_id) if self.vote_id is not None else None
+
+    def queue_place(self, deputy_id: int) -> tuple[int, FloorRequest] | None:
+        for place, request in enumerate(self.floor_queue, start=1):
+            if request.deputy_id == deputy_id:
+                return place, request
+        return None
 
     def vote_open(self) -> bool:
         v = self.current_vote()

@@ -45,6 +45,7 @@ def _console(state: MeetingState) -> list[str]:
         "c-session",
         "timer",
         "c-attendance",
+        "c-floor",
         "c-tally",
         "c-vote",
         "c-questions",
@@ -93,6 +94,7 @@ PROJECTOR = Audience(
         "vote": ("stage",),
         "vote_tally": ("p-vote",),
         "banner": ("p-banner",),
+        "speech": ("stage",),
         # Leaving "frozen" or "blank" the projector catches up with everything.
         "projector_mode": ("p-mode", "p-banner", "stage"),
         SETUP: ("p-mode", "p-banner", "stage"),
@@ -105,8 +107,9 @@ CONSOLE = Audience(
         "checkin": ("c-attendance",),
         "attendance": ("c-attendance", "c-vote"),  # 未按 moves with who is present
         "announcement": ("c-attendance", "c-session"),
-        "agenda": ("c-session", "c-agenda"),
-        "question": ("c-session", "c-questions"),
+        # A new item or question makes another rating the current one.
+        "agenda": ("c-session", "c-agenda", "c-tally"),
+        "question": ("c-session", "c-questions", "c-tally"),
         "phase": ("c-session",),
         "rating": ("c-session", "c-tally", "c-questions", "c-agenda"),
         "tally": ("c-tally",),
@@ -116,10 +119,13 @@ CONSOLE = Audience(
         "vote_tally": ("c-vote",),
         "banner": ("c-projector",),
         "projector_mode": ("c-projector",),
+        "floor": ("c-floor",),
+        "speech": ("c-floor", "c-session"),
         SETUP: (
             "c-session",
             "timer",
             "c-attendance",
+            "c-floor",
             "c-tally",
             "c-vote",
             "c-questions",
@@ -132,13 +138,15 @@ CONSOLE = Audience(
 DEPUTY = Audience(
     "deputy",
     {
-        "agenda": ("d-session",),
+        "agenda": ("d-session", "d-me"),  # the floor can be asked for once an item runs
         "question": ("d-session", "d-me"),
         "phase": ("d-session", "d-me"),
         "rating": ("d-session", "d-me"),
         "checkin": ("d-me",),
         "timer": ("timer",),
         "vote": ("d-me",),
+        "floor": ("d-me",),  # everyone's place in the queue may move
+        "speech": ("d-session", "d-me"),
         SETUP: ("d-session", "timer", "d-me"),
     },
     personal="d-me",
@@ -152,6 +160,7 @@ PODIUM = Audience(
         "question": ("po-speaker",),
         "phase": ("po-speaker",),
         "rating": ("po-speaker",),
+        "speech": ("po-speaker",),
         "timer": ("timer",),
         SETUP: ("po-speaker", "timer"),
     },
@@ -167,6 +176,7 @@ PUBLIC = Audience(
         "question": ("pu-session",),
         "phase": ("pu-session",),
         "banner": ("pu-session",),
+        "speech": ("pu-session",),
         "timer": ("timer",),
         "rating": ("pu-session", "pu-results"),
         "vote": ("pu-session", "pu-results"),
@@ -192,8 +202,24 @@ def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str
     return chosen
 
 
-def deputy_variant(state: MeetingState, deputy_id: int) -> tuple[str, int | None]:
-    """Which version of ``d-me`` a deputy sees; equal keys get equal bytes."""
+Variant = tuple[str, int | None, tuple[int, str] | None, bool]
+
+
+def deputy_variant(state: MeetingState, deputy_id: int) -> Variant:
+    """Which version of ``d-me`` a deputy sees; equal keys get equal bytes.
+
+    (ballot state, the rating or vote it is for, (place, kind) in the speaker queue,
+    whether the deputy has the floor): at most a few dozen distinct keys in a hall.
+    """
+    variant, ballot = _ballot_variant(state, deputy_id)
+    if variant in ("leave", "checkin", "absent"):
+        return (variant, ballot, None, False)
+    found = state.queue_place(deputy_id)
+    floor = (found[0], found[1].kind.value) if found else None
+    return (variant, ballot, floor, state.speaking_id == deputy_id)
+
+
+def _ballot_variant(state: MeetingState, deputy_id: int) -> tuple[str, int | None]:
     rating = state.current_rating()
     question = rating.question_id if rating else None
     presence = state.attendance.get(deputy_id)

@@ -35,6 +35,17 @@ REFUSALS: dict[str, str] = {
     "timer_not_running": "计时没有在进行。",
     "bad_adjustment": "调整时间须为非零整数秒，且不超过一小时。",
     "banner_too_long": "字幕不能超过60个字。",
+    "not_checked_in_floor": "请先签到，再申请发言。",
+    "floor_before_agenda": "议程开始后才能申请发言。",
+    "no_question_for_followup": "现在不能追问：请在答复开始后申请追问。",
+    "subject_too_long": "发言主题不能超过40个字。",
+    "already_queued": "您已在发言排队中，请等待主持人安排。",
+    "floor_request_cap": "本议程您申请发言的次数已达上限。",
+    "not_queued": "不在发言排队中。",
+    "bad_queue_place": "排队位置不正确。",
+    "speech_in_progress": "有代表正在发言，请先结束发言。",
+    "ballot_in_progress": "测评或表决正在进行，请先结束。",
+    "no_speech": "当前没有代表在发言。",
     "no_agenda_item": "请先进入要测评的议程。",
     "question_in_progress": "当前问题尚未结束，请先完成问题的测评。",
     "item_already_rated": "该议程已完成测评，结果不可更改。",
@@ -105,6 +116,8 @@ TIMER_ROLES: dict[TimerRole, str] = {
     TimerRole.FOLLOWUP_ASK: "追问计时",
     TimerRole.FOLLOWUP_REPLY: "追问答复计时",
     TimerRole.RATING: "测评计时",
+    TimerRole.SPEECH_FIRST: "发言计时",
+    TimerRole.SPEECH_SECOND: "再次发言计时",
 }
 
 CHOICES: dict[Choice, str] = {
@@ -120,6 +133,7 @@ FOCUS: dict[Focus, str] = {
     Focus.QUESTION: "当前问题",
     Focus.RESULT: "测评结果",
     Focus.VOTE: "表决",
+    Focus.SPEECH: "代表发言",
 }
 
 PROJECTOR_MODES: dict[ProjectorMode, str] = {
@@ -187,6 +201,9 @@ FIELD_NAMES: dict[str, str] = {
     "method": "计票方式",
     "for": "赞成票数",
     "text": "字幕",
+    "kind": "申请类型",
+    "subject": "发言主题",
+    "place": "排队位置",
     "mode": "投影屏状态",
     "against": "反对票数",
     "abstain": "弃权票数",

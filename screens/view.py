@@ -128,6 +128,10 @@ class View:
             warn_ms=s.settings.warn_seconds * 1000,
             active=t.role is not None,
         )
+        self.speaking = s.deputies.get(state.speaking_id) if state.speaking_id else None
+        self.queue = [
+            (place, r, s.deputies[r.deputy_id]) for place, r in enumerate(state.floor_queue, start=1)
+        ]
         self.rating_open = state.rating_open()
         vote = state.current_vote()
         self.vote = vote_view(state, vote) if vote else None
@@ -164,6 +168,15 @@ class View:
             result = self.result_of(q.id)
             if result is not None:
                 out.append((q, result))
+        return out
+
+    def spoken(self) -> list[tuple[str, str, str]]:
+        """(name, group, "12分05秒") of every deputy who spoke, longest first."""
+        out = []
+        for deputy_id, ms in sorted(self.state.spoken_ms.items(), key=lambda kv: -kv[1]):
+            d = self.state.setup.deputies.get(deputy_id)
+            if d is not None:
+                out.append((d.name, d.group, f"{ms // 60000}分{ms // 1000 % 60:02d}秒"))
         return out
 
     def item_rated(self, item_id: int) -> bool:

@@ -157,6 +157,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/d/{meeting_id:int}/bind", routes_deputy.bind, methods=["POST"]),
         Route("/d/{meeting_id:int}/rate", routes_deputy.rate, methods=["POST"]),
         Route("/d/{meeting_id:int}/vote", routes_deputy.vote, methods=["POST"]),
+        Route("/d/{meeting_id:int}/floor", routes_deputy.floor, methods=["POST"]),
         Route("/h/{meeting_id:int}/{code}", routes_deputy.hall, methods=["GET"]),
         Route("/h/{meeting_id:int}/{code}", routes_deputy.hall_check_in, methods=["POST"]),
         WebSocketRoute("/ws/{meeting_id:int}/{audience}", ws.live_socket),

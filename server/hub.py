@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket
 from live.events import Event, ProjectorModeSet
 from live.state import MeetingState, ProjectorMode
 from screens import render
-from screens.audiences import AUDIENCES, SETUP, STAGE_NESTED, Audience, deputy_variant, stale
+from screens.audiences import AUDIENCES, SETUP, STAGE_NESTED, Audience, Variant, deputy_variant, stale
 from screens.topics import COALESCED, personal_deputies, topics_of
 from screens.view import View
 from server import eager
@@ -146,10 +146,18 @@ class Room:
         return "\n".join(parts)
 
     def personal(self, view: View, deputy_id: int, *, oob: bool, notice: str = "") -> str:
-        variant, question_id = deputy_variant(view.state, deputy_id)
+        variant, question_id, floor, speaking = deputy_variant(view.state, deputy_id)
         extras = self.extras("d-me", view)
         return render.fragment(
-            "d-me", view, oob=oob, variant=variant, question_id=question_id, notice=notice, **extras
+            "d-me",
+            view,
+            oob=oob,
+            variant=variant,
+            question_id=question_id,
+            floor=floor,
+            speaking=speaking,
+            notice=notice,
+            **extras,
         )
 
     def projector_view(self) -> View:
@@ -237,7 +245,7 @@ class Room:
         if audience.personal is None:
             return [(conns, shared)] if shared else []
         everyone = any(audience.personal in audience.topics.get(t, ()) for t in topics)
-        groups: dict[tuple[str, int | None] | None, list[Connection]] = {}
+        groups: dict[Variant | None, list[Connection]] = {}
         for conn in conns:
             mine = conn.deputy_id is not None and (everyone or conn.deputy_id in deputies)
             key = deputy_variant(view.state, conn.deputy_id) if mine and conn.deputy_id is not None else None

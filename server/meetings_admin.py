@@ -187,6 +187,8 @@ ROLE_NAMES = {
     TimerRole.FOLLOWUP_ASK: "追问时间",
     TimerRole.FOLLOWUP_REPLY: "追问答复时间",
     TimerRole.RATING: "测评时间",
+    TimerRole.SPEECH_FIRST: "首次发言时间",
+    TimerRole.SPEECH_SECOND: "再次发言时间",
 }
 DENOMINATOR_NAMES = {
     Denominator.MEMBERS: "应到人数（全体组成人员）",

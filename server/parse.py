@@ -25,25 +25,40 @@ from live.commands import (
     CloseRating,
     CloseVote,
     Command,
+    EndSpeech,
+    GrantFloor,
     MarkLeave,
+    MoveFloor,
     OpenCheckIn,
     OpenItemRating,
     OpenRating,
     OpenVote,
     PauseTimer,
     RecordCountedVote,
+    RequestFloor,
     ResetTimer,
     SetBanner,
     SetProjectorMode,
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
+    WithdrawFloor,
 )
-from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.state import (
+    Choice,
+    FloorKind,
+    Focus,
+    Phase,
+    ProjectorMode,
+    Threshold,
+    VoteBase,
+    VoteChoice,
+    VoteMethod,
+)
 
 MAX_INT = 10**9
 INTEGER = re.compile(r"-?[0-9]{1,10}")  # ASCII digits only: str.isdigit() admits "²"
-E = TypeVar("E", Focus, Choice, VoteChoice, Threshold, VoteBase, VoteMethod, ProjectorMode)
+E = TypeVar("E", Focus, Choice, VoteChoice, Threshold, VoteBase, VoteMethod, ProjectorMode, FloorKind)
 MAX_VOTE_COUNT = 100_000  # more than any body has members: a typo, not a count
 
 
@@ -139,6 +154,13 @@ ACTIONS: dict[str, Callable[[Mapping[str, str]], Command]] = {
     "timer_adjust": lambda f: AdjustTimer(_req(f, "seconds")),
     "timer_reset": lambda f: ResetTimer(),
     "show": lambda f: ShowOnProjector(_enum(f, "focus", Focus)),
+    "floor_add": lambda f: RequestFloor(
+        _req(f, "deputy_id"), _enum(f, "kind", FloorKind), f.get("subject", "")
+    ),
+    "floor_remove": lambda f: WithdrawFloor(_req(f, "deputy_id")),
+    "floor_move": lambda f: MoveFloor(_req(f, "deputy_id"), _req(f, "place")),
+    "floor_grant": lambda f: GrantFloor(_req(f, "deputy_id")),
+    "speech_end": lambda f: EndSpeech(),
     "banner": lambda f: SetBanner(f.get("text", "")),
     "projector_mode": lambda f: SetProjectorMode(_enum(f, "mode", ProjectorMode)),
     "open_vote": _open_vote,
@@ -170,3 +192,10 @@ def parse_rating(form: Mapping[str, str], deputy_id: int) -> CastRating:
 def parse_vote(form: Mapping[str, str], deputy_id: int) -> CastVote:
     choice = _enum(form, "choice", VoteChoice)
     return CastVote(deputy_id, _req(form, "vote_id"), choice, _ballot_key(form))
+
+
+def parse_floor(form: Mapping[str, str], deputy_id: int) -> RequestFloor | WithdrawFloor:
+    """A deputy's own request for the floor, or its withdrawal, from the phone."""
+    if form.get("action") == "withdraw":
+        return WithdrawFloor(deputy_id)
+    return RequestFloor(deputy_id, _enum(form, "kind", FloorKind), form.get("subject", ""))

@@ -20,7 +20,7 @@ from screens.view import View
 from server.auth import DeputyBinding, same
 from server.hub import Room
 from server.meetings import Card
-from server.parse import BadInput, parse_rating, parse_vote
+from server.parse import BadInput, parse_floor, parse_rating, parse_vote
 from server.runtime import NotRecorded
 from server.store import MeetingNotFound
 from server.web import (
@@ -210,9 +210,14 @@ async def vote(request: Request) -> Response:
     return await _ballot(request, parse_vote)
 
 
+async def floor(request: Request) -> Response:
+    """Ask for the floor or withdraw; answered, like a ballot, with the deputy's fragment."""
+    return await _ballot(request, parse_floor)
+
+
 async def _ballot(request: Request, parse: Callable[[dict[str, str], int], Command]) -> Response:
-    """A rating or a vote from the phone; the reply is the receipt (or the refusal), as
-    the deputy's own fragment."""
+    """A rating, a vote or a request for the floor from the phone; the reply is the
+    receipt (or the refusal), as the deputy's own fragment."""
     room = await _room(request)
     if room is None:
         return flash(msg.edge("no_meeting"), 404)

@@ -118,12 +118,16 @@ async def act(request: Request) -> Response:
     if not csrf_ok(request, session.sid, form):
         return flash(msg.edge("csrf"), 403)
     meeting_id = int(request.path_params["meeting_id"])
-    card_no = form.pop("speaker_card", "").strip()
-    if card_no:  # the chair names a follow-up speaker by the number on their card
-        card = services(request).meetings.card_by_number(meeting_id, card_no)
-        if card is None:
-            return flash(msg.edge("bad_field", field="追问代表卡号"), 400)
-        form["speaker_id"] = str(card.deputy_id)
+    for card_field, id_field, label in (
+        ("speaker_card", "speaker_id", "追问代表卡号"),  # a follow-up speaker, by card number
+        ("deputy_card", "deputy_id", "代表卡号"),  # a deputy added to the speaker queue by hand
+    ):
+        card_no = form.pop(card_field, "").strip()
+        if card_no:
+            card = services(request).meetings.card_by_number(meeting_id, card_no)
+            if card is None:
+                return flash(msg.edge("bad_field", field=label), 400)
+            form[id_field] = str(card.deputy_id)
     if form.pop("revote_current", "") == "1":  # the console's counted round "of the vote just closed"
         try:
             vote_id = (await services(request).meetings.room(meeting_id)).runtime.state.vote_id

@@ -55,6 +55,7 @@ def settings_to_json(s: Settings) -> str:
             "timer_seconds": {k.value: v for k, v in s.timer_seconds.items()},
             "warn_seconds": s.warn_seconds,
             "projector_live_tally": s.projector_live_tally,
+            "floor_requests_per_item": s.floor_requests_per_item,
         },
         ensure_ascii=False,
     )
@@ -75,6 +76,7 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
         timer_seconds=MappingProxyType(timers),
         warn_seconds=int(d.get("warn_seconds", 30)),
         projector_live_tally=bool(d.get("projector_live_tally", False)),
+        floor_requests_per_item=int(d.get("floor_requests_per_item", 2)),
     )
 
 

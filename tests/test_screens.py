@@ -67,9 +67,9 @@ def test_console_always_sees_the_live_split() -> None:
 
 def test_a_deputy_sees_that_they_rated_but_not_what() -> None:
     state = _state(live_tally=False)
-    assert deputy_variant(state, 1) == ("rated", 7)
-    assert deputy_variant(state, 3) == ("rate", 7)
-    assert deputy_variant(state, 4) == ("checkin", None)
+    assert deputy_variant(state, 1) == ("rated", 7, None, False)
+    assert deputy_variant(state, 3) == ("rate", 7, None, False)
+    assert deputy_variant(state, 4) == ("checkin", None, None, False)
     html = render.fragment(
         "d-me", View(state), oob=False, variant="rated", question_id=7, notice="", ballot_key="k"
     )

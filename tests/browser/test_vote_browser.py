@@ -24,6 +24,7 @@ pytestmark = pytest.mark.browser
 
 TITLE = "关于2026年下半年民生实事项目调整的决议"
 REPORT = "听取镇人民政府上半年工作报告"
+Q6_TITLE = "居家养老服务中心建成后如何保证正常运营？"
 
 
 async def staff_check_in(console: Page, base: str, meeting_id: int, deputy_id: int) -> None:
@@ -182,3 +183,41 @@ async def test_a_vote_and_a_revote_on_every_screen(
     await expect(viewer.locator("#pu-results")).to_contain_text(f"表决：{TITLE}（第 2 轮）")
     await expect(viewer.locator("#hall-qr")).to_have_count(0)
     await shots.take("public", {"public": viewer})
+
+    # -- a follow-up asked for from a phone and granted by the chair -------------------------
+    inquiry = console.locator("#c-agenda li", has_text="人大代表问政会")
+    await inquiry.get_by_role("button", name="进入").click()
+    await expect(inquiry).to_contain_text("当前")
+    question = console.locator("#c-questions li", has_text=Q6_TITLE)
+    await question.get_by_role("button", name=re.compile("^开始")).click()
+    await console.get_by_role("button", name=re.compile("^开始答复")).click()
+    await expect(phones[0].get_by_role("button", name="申请追问")).to_be_visible()
+    # Phone 1 types a subject; phone 2 asks first, which redraws phone 1's panel: what
+    # phone 1 typed must survive the redraw.
+    await phones[0].get_by_label("申请发言（主题可不填）").fill("养老服务资金")
+    await phones[1].get_by_role("button", name="申请追问").tap()
+    await expect(phones[1].locator("#d-me .d-place")).to_have_text("1")
+    await expect(console.locator("#c-floor h2")).to_have_text("发言排队（1 人）")
+    await expect(phones[0].get_by_label("申请发言（主题可不填）")).to_have_value("养老服务资金")
+    box = await phones[0].get_by_role("button", name="申请追问").bounding_box()
+    assert box and box["height"] >= 60 and box["width"] >= 300, box
+    await phones[0].get_by_role("button", name="申请追问").tap()
+    await expect(phones[0].locator("#d-me .d-place")).to_have_text("2")
+    await expect(console.locator("#c-floor")).to_contain_text("养老服务资金")
+    await shots.take("floor-queue", {"console": console, "phone1": phones[0], "phone2": phones[1]})
+
+    # The chair takes phone 1 first (moves it up), then grants the floor.
+    row = console.locator("#c-floor li", has_text=inv1.name)
+    await row.get_by_role("button", name="上移").click()
+    await expect(phones[0].locator("#d-me .d-place")).to_have_text("1")
+    await expect(phones[1].locator("#d-me .d-place")).to_have_text("2")
+    await console.locator("#c-floor li", has_text=inv1.name).get_by_role("button", name="给予发言").click()
+    await expect(projector.locator("#stage .p-people")).to_contain_text(f"追问{inv1.name}")
+    await expect(podium.locator("#po-speaker .po-who")).to_contain_text(inv1.name)
+    await expect(podium.locator("#po-speaker .po-phase")).to_have_text("追问")
+    await expect(console.locator("#c-floor h2")).to_have_text("发言排队（1 人）")
+    await expect(phones[0].locator("#d-me .d-place")).to_have_count(0)
+    await shots.take("follow-up-granted", screens)
+    # Phone 2 withdraws.
+    await phones[1].get_by_role("button", name="撤回申请").tap()
+    await expect(console.locator("#c-floor h2")).to_have_text("发言排队（0 人）")

@@ -21,13 +21,17 @@ from live.commands import (
     CloseRating,
     CloseVote,
     Command,
+    EndSpeech,
+    GrantFloor,
     MarkLeave,
+    MoveFloor,
     OpenCheckIn,
     OpenItemRating,
     OpenRating,
     OpenVote,
     PauseTimer,
     RecordCountedVote,
+    RequestFloor,
     ResetTimer,
     Role,
     SetBanner,
@@ -35,11 +39,12 @@ from live.commands import (
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
+    WithdrawFloor,
 )
 from live.core import authorize
 from live.events import DeputyCheckedIn
 from live.refusals import Refused
-from live.state import Choice, Focus, MeetingState, Phase, ProjectorMode, VoteChoice, VoteMethod
+from live.state import Choice, FloorKind, Focus, MeetingState, Phase, ProjectorMode, VoteChoice, VoteMethod
 from tests.live.conftest import (
     CHAIR,
     ITEM_1,
@@ -74,6 +79,11 @@ SAMPLES: list[Command] = [
     AdjustTimer(30),
     ResetTimer(),
     ShowOnProjector(Focus.WELCOME),
+    RequestFloor(1, FloorKind.SPEECH, "主题"),
+    WithdrawFloor(1),
+    MoveFloor(1, 1),
+    GrantFloor(1),
+    EndSpeech(),
     SetBanner("请将手机调至静音"),
     SetProjectorMode(ProjectorMode.BLANK),
     OpenVote("决议草案"),
@@ -106,6 +116,13 @@ EXPECTED_ROLES: dict[type, set[Role]] = {
     AdjustTimer: {Role.CHAIR},
     ResetTimer: {Role.CHAIR},
     ShowOnProjector: {Role.CHAIR},
+    # The queue: a deputy asks and withdraws for themselves; the chair may do both for
+    # anyone (a deputy without a phone) and alone grants, moves and ends.
+    RequestFloor: {Role.CHAIR, Role.DEPUTY},
+    WithdrawFloor: {Role.CHAIR, Role.DEPUTY},
+    MoveFloor: {Role.CHAIR},
+    GrantFloor: {Role.CHAIR},
+    EndSpeech: {Role.CHAIR},
     SetBanner: {Role.CHAIR},
     SetProjectorMode: {Role.CHAIR},
     # Votes: the chair runs them; a deputy casts only their own.

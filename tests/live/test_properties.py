@@ -26,13 +26,17 @@ from live.commands import (
     CloseRating,
     CloseVote,
     Command,
+    EndSpeech,
+    GrantFloor,
     MarkLeave,
+    MoveFloor,
     OpenCheckIn,
     OpenItemRating,
     OpenRating,
     OpenVote,
     PauseTimer,
     RecordCountedVote,
+    RequestFloor,
     ResetTimer,
     Role,
     SetBanner,
@@ -40,6 +44,7 @@ from live.commands import (
     ShowOnProjector,
     StartAgendaItem,
     StartTimer,
+    WithdrawFloor,
 )
 from live.core import apply, apply_all, decide
 from live.events import RatingCast, from_record, to_record
@@ -47,6 +52,7 @@ from live.refusals import Refused
 from live.setup import BodyKind, Denominator, RatingRule
 from live.state import (
     Choice,
+    FloorKind,
     Focus,
     MeetingState,
     Phase,
@@ -85,6 +91,11 @@ COMMANDS: st.SearchStrategy[Command] = st.one_of(
     st.builds(AdjustTimer, st.sampled_from([0, 1, -1, 30, -200, 3600, 3601, -3601])),
     st.just(ResetTimer()),
     st.builds(ShowOnProjector, st.sampled_from(Focus)),
+    st.builds(RequestFloor, DEPUTIES, st.sampled_from(FloorKind), st.sampled_from(["", "主题", "x" * 41])),
+    st.builds(WithdrawFloor, DEPUTIES),
+    st.builds(MoveFloor, DEPUTIES, st.integers(-1, 4)),
+    st.builds(GrantFloor, DEPUTIES),
+    st.just(EndSpeech()),
     st.builds(SetBanner, st.sampled_from(["", "静音", " 静 音 ", "x" * 61])),
     st.builds(SetProjectorMode, st.sampled_from(ProjectorMode)),
     st.builds(
@@ -169,6 +180,20 @@ def guided(state: MeetingState) -> list[tuple[Command, Actor]]:
     if not state.vote_open() and not state.rating_open():
         out += [(OpenVote("决议", secret=state.seq % 2 == 0), CHAIR), (OpenItemRating(), CHAIR)]
         out += [(StartAgendaItem(ITEM_1), CHAIR), (StartAgendaItem(ITEM_2), CHAIR)]
+    for d in list(state.setup.deputies)[:3]:
+        out.append(
+            (
+                RequestFloor(d, FloorKind.SPEECH if d % 2 else FloorKind.FOLLOWUP, ""),
+                Actor(Role.DEPUTY, deputy_id=d),
+            )
+        )
+    if state.floor_queue:
+        out += [
+            (GrantFloor(state.floor_queue[0].deputy_id), CHAIR),
+            (MoveFloor(state.floor_queue[-1].deputy_id, 1), CHAIR),
+        ]
+    if state.speaking_id is not None:
+        out += [(EndSpeech(), CHAIR)] * 3
     current = state.current_rating()
     if current is not None and current.open and current.question_id < 0:
         for d in state.setup.deputies:
@@ -198,6 +223,16 @@ def draw_move(data: st.DataObject, state: MeetingState) -> tuple[Command, Actor,
         dt = data.draw(st.integers(0, 120_000), label="dt")
         return cmd, actor, dt
     return data.draw(moves(), label="random")
+
+
+def check_floor_invariants(s: MeetingState) -> None:
+    """One request per deputy in the queue, only from deputies of the body; a speaker
+    is present; speaking time only grows (checked against the previous step)."""
+    queued = [r.deputy_id for r in s.floor_queue]
+    assert len(queued) == len(set(queued)) and set(queued) <= set(s.setup.deputies)
+    assert all(n <= s.setup.settings.floor_requests_per_item for n in s.floor_asked.values())
+    assert s.speaking_id is None or s.speaking_id in s.setup.deputies
+    assert all(ms >= 0 for ms in s.spoken_ms.values())
 
 
 def check_vote_invariants(s: MeetingState, decided: dict[int, VoteResult]) -> None:
@@ -297,6 +332,7 @@ def test_random_sessions_keep_the_invariants(
             shadow = apply(shadow, from_record(name, data_))
         check_invariants(state, closed)
         check_vote_invariants(state, decided)
+        check_floor_invariants(state)
 
     # the log rebuilds the meeting, except the secret counts of a rating still open
     for q, r in state.ratings.items():
@@ -326,7 +362,7 @@ def test_a_deputy_never_changes_anything_but_its_own_record(data: st.DataObject,
         except Refused:
             continue
         if actor.role is Role.DEPUTY:
-            assert type(cmd) in (CheckIn, CastRating, CastVote)
+            assert type(cmd) in (CheckIn, CastRating, CastVote, RequestFloor, WithdrawFloor)
             for e in events:
                 assert getattr(e, "deputy_id", None) == actor.deputy_id
         apply_all(state, events)

@@ -333,3 +333,16 @@ def test_no_question_and_no_agenda_move_while_a_vote_is_open(state: MeetingState
     step(state, OpenVote("临时动议"))
     assert refused_code(state, CallQuestion(Q1)) == "vote_in_progress"
     assert refused_code(state, StartAgendaItem(ITEM_2)) == "vote_in_progress"
+
+
+def test_no_question_and_no_agenda_move_while_a_deputy_speaks(state: MeetingState) -> None:
+    from live.commands import GrantFloor, RequestFloor
+    from live.state import FloorKind
+
+    all_present(state)
+    assert refused_code(state, ShowOnProjector(Focus.SPEECH)) == "no_speech"
+    step(state, StartAgendaItem(ITEM_2))
+    step(state, RequestFloor(1, FloorKind.SPEECH))
+    step(state, GrantFloor(1))
+    assert refused_code(state, CallQuestion(Q1)) == "speech_in_progress"
+    assert refused_code(state, StartAgendaItem(ITEM_1)) == "speech_in_progress"

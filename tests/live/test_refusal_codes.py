@@ -31,6 +31,8 @@ EXPECTED: dict[str, set[str]] = {
         "no_announcement",
         "vote_in_progress",
         "no_vote",
+        "speech_in_progress",
+        "no_speech",
     },
     "ratings": {
         "no_question",
@@ -48,6 +50,21 @@ EXPECTED: dict[str, set[str]] = {
     },
     "timers": {"no_timer", "timer_running", "timer_not_running", "bad_adjustment"},
     "projector": {"banner_too_long"},
+    "speakers": {
+        "unknown_deputy",
+        "not_checked_in_floor",
+        "floor_before_agenda",
+        "no_question_for_followup",
+        "subject_too_long",
+        "already_queued",
+        "floor_request_cap",
+        "not_queued",
+        "bad_queue_place",
+        "speech_in_progress",
+        "ballot_in_progress",
+        "question_in_progress",
+        "no_speech",
+    },
     "votes": {
         "vote_in_progress",
         "rating_in_progress",
@@ -74,6 +91,7 @@ TEST_FILE_FOR = {
     "timers": "test_timers.py",
     "votes": "test_votes.py",
     "projector": "test_projector.py",
+    "speakers": "test_speakers.py",
 }
 
 

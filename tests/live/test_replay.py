@@ -48,6 +48,10 @@ from live.events import (
     DeputyCheckedIn,
     DeputyOnLeave,
     Event,
+    FloorGranted,
+    FloorMoved,
+    FloorRequested,
+    FloorWithdrawn,
     PhaseChanged,
     ProjectorFocused,
     ProjectorModeSet,
@@ -55,6 +59,8 @@ from live.events import (
     RatingCast,
     RatingClosed,
     RatingOpened,
+    SpeechEnded,
+    SpeechStarted,
     TimerChanged,
     VoteAnnounced,
     VoteCast,
@@ -68,6 +74,7 @@ from live.refusals import Refused
 from live.setup import TimerRole
 from live.state import (
     Choice,
+    FloorKind,
     Focus,
     MeetingState,
     Phase,
@@ -114,6 +121,13 @@ SAMPLES: list[Event] = [
     BannerSet("请将手机调至静音"),
     BannerSet(""),
     ProjectorModeSet(ProjectorMode.FROZEN),
+    FloorRequested(3, FloorKind.FOLLOWUP, "补充", 12),
+    FloorRequested(4, FloorKind.SPEECH, "", None),
+    FloorWithdrawn(3),
+    FloorMoved(4, 2),
+    FloorGranted(4),
+    SpeechStarted(4, 12, 2),
+    SpeechEnded(4, 61_234),
 ]
 
 
