@@ -71,7 +71,15 @@ def test_a_deputy_sees_that_they_rated_but_not_what() -> None:
     assert deputy_variant(state, 3) == ("rate", 7, None, False)
     assert deputy_variant(state, 4) == ("checkin", None, None, False)
     html = render.fragment(
-        "d-me", View(state), oob=False, variant="rated", question_id=7, notice="", ballot_key="k"
+        "d-me",
+        View(state),
+        oob=False,
+        variant="rated",
+        question_id=7,
+        floor=None,
+        speaking=False,
+        notice="",
+        ballot_key="k",
     )
     assert "已记录 ✓" in html and "满意" not in html.replace("感谢您的评价", "")
 

@@ -43,6 +43,7 @@ PAGE_FRAGMENTS = {
         "c-session",
         "timer",
         "c-attendance",
+        "c-floor",
         "c-tally",
         "c-vote",
         "c-questions",
