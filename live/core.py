@@ -71,6 +71,7 @@ from live.events import (
     RatingOpened,
     SpeechEnded,
     SpeechStarted,
+    SpokeFor,
     TimerChanged,
     VoteAnnounced,
     VoteCast,
@@ -141,6 +142,7 @@ _APPLIERS: dict[type, Applier] = {
     FloorMoved: speakers.apply_moved,  # type: ignore[dict-item]
     FloorGranted: speakers.apply_granted,  # type: ignore[dict-item]
     SpeechStarted: speakers.apply_speech_started,  # type: ignore[dict-item]
+    SpokeFor: questions.apply_spoke,  # type: ignore[dict-item]
     SpeechEnded: speakers.apply_speech_ended,  # type: ignore[dict-item]
     BannerSet: projector.apply_banner,  # type: ignore[dict-item]
     ProjectorModeSet: projector.apply_mode,  # type: ignore[dict-item]

@@ -195,6 +195,14 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True)
+class SpokeFor:
+    """A deputy's question or follow-up ended after ``spoken_ms``: their speaking time."""
+
+    deputy_id: int
+    spoken_ms: int
+
+
+@dataclass(frozen=True)
 class BannerSet:
     """The projector's one-line announcement ("" when removed)."""
 
@@ -277,6 +285,7 @@ Event = (
     | FloorGranted
     | SpeechStarted
     | SpeechEnded
+    | SpokeFor
     | BannerSet
     | ProjectorModeSet
     | VoteOpened
@@ -308,6 +317,7 @@ EVENT_TYPES: dict[str, type] = {
         FloorGranted,
         SpeechStarted,
         SpeechEnded,
+        SpokeFor,
         BannerSet,
         ProjectorModeSet,
         VoteOpened,

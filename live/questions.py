@@ -23,6 +23,7 @@ from live.events import (
     PhaseChanged,
     ProjectorFocused,
     QuestionCalled,
+    SpokeFor,
 )
 from live.refusals import Refused
 from live.setup import TimerRole
@@ -98,7 +99,12 @@ def decide_advance(state: MeetingState, cmd: AdvancePhase, now_ms: int) -> list[
             raise Refused("speaker_not_present")
     elif speaker is not None:
         raise Refused("speaker_only_for_followup")
-    events: list[Event] = [
+    events: list[Event] = []
+    if state.phase in (Phase.ASKING, Phase.FOLLOWUP_ASK) and state.speaker_id is not None:
+        # The deputy's turn ends here: its length (overrun included) is speaking time.
+        t = state.timer
+        events.append(SpokeFor(state.speaker_id, max(0, t.duration_ms - t.left_ms(now_ms))))
+    events += [
         PhaseChanged(cmd.to, speaker),
         fresh(state, PHASE_TIMER[cmd.to], now_ms, running=True),
     ]
@@ -144,4 +150,9 @@ def apply_phase(state: MeetingState, e: PhaseChanged) -> MeetingState:
 
 def apply_focus(state: MeetingState, e: ProjectorFocused) -> MeetingState:
     state.focus = e.focus
+    return state
+
+
+def apply_spoke(state: MeetingState, e: SpokeFor) -> MeetingState:
+    state.spoken_ms[e.deputy_id] = state.spoken_ms.get(e.deputy_id, 0) + e.spoken_ms
     return state

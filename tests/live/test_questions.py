@@ -19,7 +19,14 @@ from live.commands import (
     ShowOnProjector,
     StartAgendaItem,
 )
-from live.events import AgendaItemStarted, PhaseChanged, ProjectorFocused, QuestionCalled, TimerChanged
+from live.events import (
+    AgendaItemStarted,
+    PhaseChanged,
+    ProjectorFocused,
+    QuestionCalled,
+    SpokeFor,
+    TimerChanged,
+)
 from live.questions import NEXT_PHASES
 from live.setup import TimerRole
 from live.state import Choice, Focus, MeetingState, Phase
@@ -158,9 +165,11 @@ def test_advance_to_answering(state: MeetingState) -> None:
     step(state, CallQuestion(Q1), now=0)
     events = step(state, AdvancePhase(Phase.ANSWERING), now=60_000)
     assert events == [
+        SpokeFor(1, 60_000),  # the asker's minute goes to their speaking time
         PhaseChanged(Phase.ANSWERING, None),
         TimerChanged(TimerRole.ANSWERING, 300_000, True, 360_000, 300_000),
     ]
+    assert state.spoken_ms == {1: 60_000}
     assert state.phase is Phase.ANSWERING
     assert state.speaker_id is None
 
@@ -189,6 +198,7 @@ def test_followup_reply_and_more_rounds(state: MeetingState) -> None:
         assert (state.phase, state.speaker_id) == (Phase.FOLLOWUP_ASK, speaker)
         events = step(state, AdvancePhase(Phase.FOLLOWUP_REPLY), now=2_000)
         assert events == [
+            SpokeFor(speaker, 2_000),
             PhaseChanged(Phase.FOLLOWUP_REPLY, None),
             TimerChanged(TimerRole.FOLLOWUP_REPLY, 120_000, True, 122_000, 120_000),
         ]

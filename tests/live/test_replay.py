@@ -61,6 +61,7 @@ from live.events import (
     RatingOpened,
     SpeechEnded,
     SpeechStarted,
+    SpokeFor,
     TimerChanged,
     VoteAnnounced,
     VoteCast,
@@ -128,6 +129,7 @@ SAMPLES: list[Event] = [
     FloorGranted(4),
     SpeechStarted(4, 12, 2),
     SpeechEnded(4, 61_234),
+    SpokeFor(2, 95_000),
 ]
 
 
