@@ -46,6 +46,7 @@ from server.store import settings_from_json, settings_to_json
 TITLE_MAX = 200
 TIMER_MIN, TIMER_MAX = 10, 3600
 WARN_MAX = 600
+FLOOR_CAP_MAX = 10  # requests for the floor per deputy per agenda item
 CLONE_SUFFIX = " (副本)"
 
 # -- the body's rules ---------------------------------------------------------------------
@@ -173,6 +174,7 @@ TEXT: Mapping[str, str] = MappingProxyType(
         "timer": f"{{role}}须为 {TIMER_MIN} 至 {TIMER_MAX} 之间的整数秒。",
         "warn": f"提前提醒须为 0 至 {WARN_MAX} 之间的整数秒。",
         "warn_too_long": "提前提醒须短于最短的计时（{shortest} 秒）。",
+        "floor_cap": f"每项议程申请发言次数须为 1 至 {FLOOR_CAP_MAX} 之间的整数。",
         "denominator": "测评基数须为应到人数、实到人数或实际投票数。",
         "share": "{name}须为大于 0 且不超过 1 的比例，如 1/2、50% 或 0.5。",
         "unknown_action": "无法识别的操作。",
@@ -261,6 +263,11 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
         errors["warn_seconds"] = TEXT["warn"]
     elif timers and len(timers) == len(TimerRole) and warn >= min(timers.values()):
         errors["warn_seconds"] = TEXT["warn_too_long"].format(shortest=str(min(timers.values())))
+    floor_cap = _seconds(
+        form.get("floor_requests_per_item", str(current.floor_requests_per_item)), 1, FLOOR_CAP_MAX
+    )
+    if floor_cap is None:
+        errors["floor_requests_per_item"] = TEXT["floor_cap"]
     try:
         denominator = Denominator(form.get("denominator", ""))
     except ValueError:
@@ -274,13 +281,14 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
             shares[key] = share
     if errors:
         raise Invalid(errors)
-    assert warn is not None
+    assert warn is not None and floor_cap is not None
     return replace(
         current,
         rating_rule=RatingRule(denominator, shares["satisfied_share"], shares["basic_share"]),
         timer_seconds=MappingProxyType(timers),
         warn_seconds=warn,
         projector_live_tally=form.get("projector_live_tally", "") in ("1", "on", "yes"),
+        floor_requests_per_item=floor_cap,
     )
 
 

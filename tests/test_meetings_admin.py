@@ -145,6 +145,7 @@ def settings_form(**overrides: str) -> dict[str, str]:
         "satisfied_share": "60%",
         "basic_share": "1/2",
         "projector_live_tally": "1",
+        "floor_requests_per_item": "3",
     }
     form.update(overrides)
     return form
@@ -199,6 +200,8 @@ def test_edit_settings_and_agenda(
     assert s.rating_rule.denominator is Denominator.PRESENT
     assert s.rating_rule.satisfied_share == Fraction(3, 5)
     assert s.warn_seconds == 20 and s.projector_live_tally
+    assert s.floor_requests_per_item == 3
+    assert s.timer_seconds[TimerRole.SPEECH_FIRST] == 600 and s.timer_seconds[TimerRole.SPEECH_SECOND] == 300
     assert s.body_kind is BodyKind.CONGRESS
 
     items = after["agenda"]
@@ -229,6 +232,7 @@ def test_edit_settings_and_agenda(
         (settings_form(basic_share="150%"), "基本满意比例须为"),
         (settings_form(denominator="everyone"), "测评基数须为"),
         (settings_form(warn_seconds="999"), "提前提醒须为"),
+        (settings_form(floor_requests_per_item="0"), "每项议程申请发言次数须为 1 至 10"),
         (settings_form(title=""), "会议名称不能为空"),
         ({"action": "agenda_add", "item_kind": "party", "item_title": "x"}, "议程类型须为"),
         ({"action": "agenda_add", "item_kind": "report", "item_title": ""}, "议程名称不能为空"),
