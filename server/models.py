@@ -3,7 +3,7 @@
 The event log (``events``) is the record of everything that happened in a meeting and
 its audit trail. Secret ratings are split across two tables with no link between them:
 ``rating_receipts`` says who rated (and enforces one rating per deputy per question),
-``rating_ballots`` holds the choices, keyed by random ids, with no deputy and no time.
+``rating_tallies`` holds how many chose what, and nothing per ballot.
 """
 
 from __future__ import annotations
@@ -184,16 +184,15 @@ rating_receipts = Table(
     UniqueConstraint("question_id", "deputy_id", name="uq_rating_receipts_question_deputy"),
 )
 
-rating_ballots = Table(
-    "rating_ballots",
+rating_tallies = Table(
+    "rating_tallies",
     metadata,
-    # A random id and no rowid (SQLite): the storage order must not betray the voter.
-    Column("id", String(32), primary_key=True),
-    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
-    Column("question_id", Integer, nullable=False),
-    Column("choice", String(16), nullable=False),
-    Index("ix_rating_ballots_meeting_question", "meeting_id", "question_id"),
-    sqlite_with_rowid=False,
+    # Totals per choice, never a row per ballot: rows of single ballots, even with random
+    # ids, come back from PostgreSQL in the order they were written, the receipts' order.
+    Column("meeting_id", ForeignKey("meetings.id"), primary_key=True),
+    Column("question_id", Integer, primary_key=True),
+    Column("choice", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
 )
 
 # Votes (表决): ``vote_receipts`` says who voted (one per deputy per vote). A secret vote

@@ -2,21 +2,20 @@
 
 ``load_setup`` builds the fixed part of a meeting (:class:`live.setup.Setup`);
 ``load_events`` and ``append_events`` read and write the event log. Secret ballots are
-written to ``rating_ballots`` without the deputy, and the counts are read back from
-there, never from the log (see :mod:`live.events`).
+added to ``rating_tallies`` and ``vote_tallies`` (totals: no row per ballot, no deputy),
+and the counts are read back from there, never from the log (see :mod:`live.events`).
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -149,11 +148,9 @@ async def load_events(conn: AsyncConnection, meeting_id: int, after_seq: int = 0
 
 
 async def ballot_counts(conn: AsyncConnection, meeting_id: int) -> dict[int, dict[Choice, int]]:
-    rows = await conn.execute(
-        select(m.rating_ballots.c.question_id, m.rating_ballots.c.choice, func.count())
-        .where(m.rating_ballots.c.meeting_id == meeting_id)
-        .group_by(m.rating_ballots.c.question_id, m.rating_ballots.c.choice)
-    )
+    """The running totals of the ratings, by question (or rated agenda item)."""
+    t = m.rating_tallies
+    rows = await conn.execute(select(t.c.question_id, t.c.choice, t.c.n).where(t.c.meeting_id == meeting_id))
     counts: dict[int, dict[Choice, int]] = {}
     for question_id, choice, n in rows:
         counts.setdefault(question_id, {c: 0 for c in Choice})[Choice(choice)] = n
@@ -170,15 +167,16 @@ async def vote_ballot_counts(conn: AsyncConnection, meeting_id: int) -> dict[int
     return counts
 
 
-async def _add_to_tallies(conn: AsyncConnection, meeting_id: int, added: Counter[tuple[int, str]]) -> None:
-    """Add a batch's secret votes to the totals: one upsert per (vote, choice)."""
+async def _add_to_tallies(
+    conn: AsyncConnection, table: Table, key: str, meeting_id: int, added: Counter[tuple[int, str]]
+) -> None:
+    """Add a batch's secret ballots to the totals: one upsert per (rating or vote, choice)."""
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    t = m.vote_tallies
-    for (vote_id, choice), n in sorted(added.items()):
-        stmt = dialect_insert(t).values(meeting_id=meeting_id, vote_id=vote_id, choice=choice, n=n)
+    for (key_id, choice), n in sorted(added.items()):
+        stmt = dialect_insert(table).values(meeting_id=meeting_id, choice=choice, n=n, **{key: key_id})
         await conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=[t.c.meeting_id, t.c.vote_id, t.c.choice], set_={"n": t.c.n + n}
+                index_elements=[table.c.meeting_id, table.c[key], table.c.choice], set_={"n": table.c.n + n}
             )
         )
 
@@ -198,7 +196,7 @@ async def append_events(
     """Insert events (each with its actor and device) numbered from ``first_seq``."""
     rows: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
-    ballots: list[dict[str, Any]] = []
+    rated: Counter[tuple[int, str]] = Counter()
     vote_receipts: list[dict[str, Any]] = []
     tallies: Counter[tuple[int, str]] = Counter()
     for offset, (event, actor, device) in enumerate(batch):
@@ -224,14 +222,7 @@ async def append_events(
                     "ballot_key": event.ballot_key,
                 }
             )
-            ballots.append(
-                {
-                    "id": secrets.token_hex(16),
-                    "meeting_id": meeting_id,
-                    "question_id": event.question_id,
-                    "choice": event.choice.value,
-                }
-            )
+            rated[(event.question_id, event.choice.value)] += 1
         elif isinstance(event, VoteCast):
             assert event.choice is not None, "a new vote always has its choice"
             vote_receipts.append(
@@ -247,19 +238,18 @@ async def append_events(
     await conn.execute(insert(m.events), rows)
     if receipts:
         await conn.execute(insert(m.rating_receipts), receipts)
-        # Sorted by the random id, so the order of insertion says nothing about who.
-        await conn.execute(insert(m.rating_ballots), sorted(ballots, key=lambda b: str(b["id"])))
+        await _add_to_tallies(conn, m.rating_tallies, "question_id", meeting_id, rated)
     if vote_receipts:
         await conn.execute(insert(m.vote_receipts), vote_receipts)
     if tallies:
-        await _add_to_tallies(conn, meeting_id, tallies)
+        await _add_to_tallies(conn, m.vote_tallies, "vote_id", meeting_id, tallies)
 
 
 def bus_payload(meeting_id: int, first_seq: int, events: Sequence[Event], origin: str) -> str:
     """What other processes receive: the events as stored, without secret choices.
 
     The bus may be watched by whoever can reach Redis, so a rating travels as a receipt
-    only; the receiving process recounts from ``rating_ballots``.
+    only; the receiving process recounts from ``rating_tallies``.
     """
     return json.dumps(
         {

@@ -201,17 +201,19 @@ def plain_engine(url: str) -> AsyncEngine:
 
 async def table_counts(conn: AsyncConnection, meeting_id: int) -> dict[str, int]:
     out = {}
-    for name, table in (("events", m.events), ("receipts", m.rating_receipts), ("ballots", m.rating_ballots)):
+    for name, table in (("events", m.events), ("receipts", m.rating_receipts)):
         stmt = select(func.count()).select_from(table).where(table.c.meeting_id == meeting_id)
         out[name] = int((await conn.execute(stmt)).scalar_one())
+    t = m.rating_tallies  # ballots: the totals, summed (there is no row per ballot)
+    stmt = select(func.coalesce(func.sum(t.c.n), 0)).where(t.c.meeting_id == meeting_id)
+    out["ballots"] = int((await conn.execute(stmt)).scalar_one())
     return out
 
 
 async def ballot_counts(conn: AsyncConnection, meeting_id: int, question_id: int) -> dict[str, int]:
+    t = m.rating_tallies
     rows = await conn.execute(
-        select(m.rating_ballots.c.choice, func.count())
-        .where(m.rating_ballots.c.meeting_id == meeting_id, m.rating_ballots.c.question_id == question_id)
-        .group_by(m.rating_ballots.c.choice)
+        select(t.c.choice, t.c.n).where(t.c.meeting_id == meeting_id, t.c.question_id == question_id)
     )
     found = {c: 0 for c in CHOICES}
     found.update({choice: int(n) for choice, n in rows})

@@ -88,8 +88,8 @@ async def check_database(
         )
         ballots = (
             await conn.execute(
-                select(func.count()).where(
-                    m.rating_ballots.c.meeting_id == meeting_id, m.rating_ballots.c.question_id == question_id
+                select(func.coalesce(func.sum(m.rating_tallies.c.n), 0)).where(
+                    m.rating_tallies.c.meeting_id == meeting_id, m.rating_tallies.c.question_id == question_id
                 )
             )
         ).scalar_one()
