@@ -62,24 +62,46 @@ def _round(state: MeetingState, title: str, revote_of: int | None) -> tuple[str,
     return earlier.title, max(rounds) + 1, earlier.first_id
 
 
+def _opened(
+    state: MeetingState,
+    title: str,
+    revote_of: int | None,
+    *,
+    secret: bool,
+    threshold: Threshold,
+    base: VoteBase,
+    live: bool,
+    method: VoteMethod,
+) -> VoteOpened:
+    """The next round, numbered after its matter's earlier rounds, in the current item."""
+    title, round_no, first_id = _round(state, title, revote_of)
+    return VoteOpened(
+        vote_id=len(state.votes) + 1,
+        title=title,
+        round_no=round_no,
+        first_id=first_id,
+        item_id=state.agenda_item_id,
+        secret=secret,
+        threshold=threshold,
+        base=base,
+        live=live,
+        method=method,
+    )
+
+
 def decide_open(state: MeetingState, cmd: OpenVote) -> list[Event]:
     _no_ballot_box_open(state)
-    title, round_no, first_id = _round(state, cmd.title, cmd.revote_of)
-    return [
-        VoteOpened(
-            vote_id=len(state.votes) + 1,
-            title=title,
-            round_no=round_no,
-            first_id=first_id,
-            item_id=state.agenda_item_id,
-            secret=cmd.secret,
-            threshold=cmd.threshold,
-            base=cmd.base,
-            live=cmd.live,
-            method=VoteMethod.PHONES,
-        ),
-        ProjectorFocused(Focus.VOTE),
-    ]
+    opened = _opened(
+        state,
+        cmd.title,
+        cmd.revote_of,
+        secret=cmd.secret,
+        threshold=cmd.threshold,
+        base=cmd.base,
+        live=cmd.live,
+        method=VoteMethod.PHONES,
+    )
+    return [opened, ProjectorFocused(Focus.VOTE)]
 
 
 def decide_cast(state: MeetingState, cmd: CastVote) -> list[Event]:
@@ -153,24 +175,18 @@ def decide_counted(state: MeetingState, cmd: RecordCountedVote) -> list[Event]:
         raise Refused("bad_vote_counts")
     if sum(counts.values()) > state.present_count:
         raise Refused("vote_counts_exceed_present")
-    title, round_no, first_id = _round(state, cmd.title, cmd.revote_of)
-    vote_id = len(state.votes) + 1
-    return [
-        VoteOpened(
-            vote_id=vote_id,
-            title=title,
-            round_no=round_no,
-            first_id=first_id,
-            item_id=state.agenda_item_id,
-            secret=True,  # a count by hand names nobody
-            threshold=cmd.threshold,
-            base=cmd.base,
-            live=False,
-            method=cmd.method,
-        ),
-        _closed(vote_id, result_of(state, cmd.threshold, cmd.base, counts)),
-        ProjectorFocused(Focus.VOTE),
-    ]
+    opened = _opened(
+        state,
+        cmd.title,
+        cmd.revote_of,
+        secret=True,  # a count by hand names nobody
+        threshold=cmd.threshold,
+        base=cmd.base,
+        live=False,
+        method=cmd.method,
+    )
+    closed = _closed(opened.vote_id, result_of(state, cmd.threshold, cmd.base, counts))
+    return [opened, closed, ProjectorFocused(Focus.VOTE)]
 
 
 def apply_opened(state: MeetingState, e: VoteOpened) -> MeetingState:
