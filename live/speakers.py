@@ -105,7 +105,7 @@ def decide_end(state: MeetingState, _: EndSpeech, now_ms: int) -> list[Event]:
 
 
 def apply_requested(state: MeetingState, e: FloorRequested) -> MeetingState:
-    state.floor_queue.append(FloorRequest(e.deputy_id, e.kind, e.subject, e.item_id))
+    state.floor_queue.append(FloorRequest(e.deputy_id, e.kind, e.subject))
     key = (e.item_id, e.deputy_id)
     state.floor_asked[key] = state.floor_asked.get(key, 0) + 1
     return state

@@ -59,10 +59,11 @@ class FloorKind(StrEnum):
 
 @dataclass(frozen=True)
 class FloorRequest:
+    """A place in the queue; the queue is the current agenda item's (cleared on a new item)."""
+
     deputy_id: int
     kind: FloorKind
     subject: str
-    item_id: int | None
 
 
 class ProjectorMode(StrEnum):

@@ -75,7 +75,7 @@ FRAGMENTS = {
 }
 
 # Not an event's topic: the office changed the meeting's setup (roster, rules, final list)
-# and every fragment of every screen is re-sent.
+# and every fragment of every screen is re-sent (``stale`` knows; no audience lists it).
 SETUP = "setup"
 
 PROJECTOR = Audience(
@@ -97,7 +97,6 @@ PROJECTOR = Audience(
         "speech": ("stage",),
         # Leaving "frozen" or "blank" the projector catches up with everything.
         "projector_mode": ("p-mode", "p-banner", "stage"),
-        SETUP: ("p-mode", "p-banner", "stage"),
     },
 )
 
@@ -121,17 +120,6 @@ CONSOLE = Audience(
         "projector_mode": ("c-projector",),
         "floor": ("c-floor",),
         "speech": ("c-floor", "c-session"),
-        SETUP: (
-            "c-session",
-            "timer",
-            "c-attendance",
-            "c-floor",
-            "c-tally",
-            "c-vote",
-            "c-questions",
-            "c-agenda",
-            "c-projector",
-        ),
     },
 )
 
@@ -147,7 +135,6 @@ DEPUTY = Audience(
         "vote": ("d-me",),
         "floor": ("d-me",),  # everyone's place in the queue may move
         "speech": ("d-session", "d-me"),
-        SETUP: ("d-session", "timer", "d-me"),
     },
     personal="d-me",
 )
@@ -162,7 +149,6 @@ PODIUM = Audience(
         "rating": ("po-speaker",),
         "speech": ("po-speaker",),
         "timer": ("timer",),
-        SETUP: ("po-speaker", "timer"),
     },
 )
 
@@ -181,7 +167,6 @@ PUBLIC = Audience(
         "rating": ("pu-session", "pu-results"),
         "vote": ("pu-session", "pu-results"),
         "announcement": ("pu-results",),
-        SETUP: ("pu-session", "timer", "pu-results"),
     },
 )
 
@@ -190,10 +175,10 @@ AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY, PODIUM, PUBLIC)}
 
 def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str]:
     """The fragments of ``audience`` to re-send for ``topics``, in page order."""
-    wanted: set[str] = set()
+    present = audience.fragments(state)
+    wanted: set[str] = set(present) if SETUP in topics else set()
     for topic in topics:
         wanted.update(audience.topics.get(topic, ()))
-    present = audience.fragments(state)
     chosen = [f for f in present if f in wanted and f != audience.personal]
     if "stage" in chosen and audience.name == "projector":
         chosen = [f for f in chosen if f not in STAGE_NESTED]

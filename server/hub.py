@@ -244,7 +244,7 @@ class Room:
         shared = self._render(audience, ids, view) if ids else ""
         if audience.personal is None:
             return [(conns, shared)] if shared else []
-        everyone = any(audience.personal in audience.topics.get(t, ()) for t in topics)
+        everyone = SETUP in topics or any(audience.personal in audience.topics.get(t, ()) for t in topics)
         groups: dict[Variant | None, list[Connection]] = {}
         for conn in conns:
             mine = conn.deputy_id is not None and (everyone or conn.deputy_id in deputies)
