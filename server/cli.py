@@ -10,7 +10,7 @@ import sys
 
 from sqlalchemy import select
 
-from server import cli_roster
+from server import backup, cli_roster
 from server import models as m
 from server.auth import Keys
 from server.db import create_engine
@@ -228,6 +228,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--processes", type=int, default=2, help="负载进程数，默认 2")
     bench.set_defaults(func=cmd_bench)
     cli_roster.add_parsers(sub)
+    backup.add_parser(sub)
     return p
 
 
