@@ -20,6 +20,7 @@ from screens import messages as msg
 from server import models as m
 from server import (
     routes_account,
+    routes_audit,
     routes_cards,
     routes_deputy,
     routes_meetings,
@@ -144,6 +145,9 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/act", routes_staff.act, methods=["POST"]),
         Route("/m/{meeting_id:int}/roster", routes_staff.roster),
         Route("/m/{meeting_id:int}/pair", routes_staff.pair, methods=["POST"]),
+        Route("/m/{meeting_id:int}/audit", routes_audit.audit_page),
+        Route("/m/{meeting_id:int}/audit.csv", routes_audit.audit_csv),
+        Route("/m/{meeting_id:int}/audit.xlsx", routes_audit.audit_xlsx),
         Route("/m/{meeting_id:int}/cards", routes_cards.cards_page),
         Route("/m/{meeting_id:int}/cards.docx", routes_cards.cards_docx),
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/reissue", routes_cards.reissue, methods=["POST"]),
