@@ -151,6 +151,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/cards", routes_cards.cards_page),
         Route("/m/{meeting_id:int}/cards.docx", routes_cards.cards_docx),
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/reissue", routes_cards.reissue, methods=["POST"]),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/release", routes_cards.release, methods=["POST"]),
         Route("/m/{meeting_id:int}/projector", routes_screen.projector),
         Route("/m/{meeting_id:int}/podium", routes_screen.podium),
         Route("/m/{meeting_id:int}/live", routes_screen.public),

@@ -26,6 +26,9 @@ ACTIONS = {
     "deputy_edited": "修改代表信息",
     "official_edited": "修改应询人",
     "meeting_edited": "修改会议设置",
+    "phone_bound": "绑定手机",
+    "phone_moved": "改用另一部手机",
+    "phone_released": "解除手机绑定",
 }
 
 
@@ -70,12 +73,18 @@ async def record(
     )
 
 
+# What phones do for themselves (one a deputy, at every first binding): in a meeting's
+# audit trail, but not in the office's list of its own work on the roster page.
+PHONE_ACTIONS = ("phone_bound", "phone_moved")
+
+
 async def entries(conn: AsyncConnection, body_id: int, limit: int = 50) -> list[Entry]:
-    """The newest entries about a body or any of its meetings."""
+    """The newest entries of the office's work on a body or any of its meetings."""
     meeting_ids = select(m.meetings.c.id).where(m.meetings.c.body_id == body_id)
     rows = await conn.execute(
         select(m.audit)
         .where(or_(m.audit.c.body_id == body_id, m.audit.c.meeting_id.in_(meeting_ids)))
+        .where(m.audit.c.action.not_in(PHONE_ACTIONS))
         .order_by(m.audit.c.id.desc())
         .limit(limit)
     )

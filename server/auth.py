@@ -147,8 +147,9 @@ class Keys:
         except (BadSignature, TypeError, ValueError):
             return None
 
-    def deputy_cookie(self, deputy_id: int, card_version: int) -> str:
-        return str(self._deputy.dumps([deputy_id, card_version, secrets.token_hex(8)]))
+    def deputy_cookie(self, deputy_id: int, card_version: int, sid: str | None = None) -> str:
+        """A phone's cookie; ``sid`` names the phone (server.phones), new unless given."""
+        return str(self._deputy.dumps([deputy_id, card_version, sid or secrets.token_hex(8)]))
 
     def read_deputy(self, cookie: str | None) -> DeputyBinding | None:
         if not cookie:

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from live.events import Event
 from live.state import MeetingState, ProjectorMode
 from screens.view import View
+from server import audit, phones, store
 from server import models as m
-from server import store
-from server.auth import Keys
+from server.auth import DeputyBinding, Keys
 from server.bus import Bus, setup_message
 from server.db import snapshot_read
 from server.gcpolicy import GcPolicy
@@ -73,6 +73,7 @@ class Meetings:
         self.rooms: dict[int, Room] = {}
         self.cards: dict[int, Card] = {}
         self.body_of: dict[int, int] = {}
+        self.phones: dict[int, phones.Bound] = {}  # see server.phones
         self._loading: dict[int, asyncio.Lock] = {}
         self._tickers: list[asyncio.Task[None]] = []
 
@@ -132,8 +133,80 @@ class Meetings:
                 m.deputies.c.id, m.deputies.c.card_no, m.deputies.c.short_code, m.deputies.c.card_version
             ).where(m.deputies.c.body_id == body_id)
         )
+        ids = []
         for r in rows:
             self.cards[r.id] = Card(r.id, body_id, r.card_no, r.short_code, r.card_version)
+            ids.append(r.id)
+        bound = await phones.read_body(conn, body_id)
+        for deputy_id in ids:
+            if deputy_id in bound:
+                self.phones[deputy_id] = bound[deputy_id]
+            else:
+                self.phones.pop(deputy_id, None)
+
+    def phone_verdict(self, binding: DeputyBinding) -> phones.Verdict:
+        """Whether this phone holds its card now (the card version is checked before)."""
+        card = self.cards[binding.deputy_id]
+        return phones.verdict(self.phones.get(binding.deputy_id), card.card_version, binding.sid)
+
+    async def bind_phone(
+        self, card: Card, sid: str, how: phones.How, *, meeting_id: int, actor: str, device: str
+    ) -> bool:
+        """Bind the card to the phone ``sid`` if the policy of server.phones allows it."""
+        async with self.engine.begin() as conn:
+            ok, before, now = await phones.claim(conn, card.deputy_id, card.card_version, sid, device, how)
+            changed = ok and before != now
+            if changed:
+                moved = before is not None and before.card_version == card.card_version and bool(before.sid)
+                await audit.record(
+                    conn,
+                    "phone_moved" if moved else "phone_bound",
+                    actor=actor,
+                    device=device,
+                    body_id=card.body_id,
+                    meeting_id=meeting_id,
+                    deputy_id=card.deputy_id,
+                    how=how.value,
+                )
+        await self._put_phone(card.deputy_id, now, tell=changed)
+        return ok
+
+    async def release_phone(self, card: Card, *, meeting_id: int, actor: str, device: str) -> None:
+        """Staff free a card for another phone; the phone bound now is signed out."""
+        async with self.engine.begin() as conn:
+            now = await phones.release(conn, card.deputy_id, card.card_version, device)
+            await audit.record(
+                conn,
+                "phone_released",
+                actor=actor,
+                device=device,
+                body_id=card.body_id,
+                meeting_id=meeting_id,
+                deputy_id=card.deputy_id,
+            )
+        await self._put_phone(card.deputy_id, now, tell=True)
+
+    async def _put_phone(self, deputy_id: int, bound: phones.Bound | None, *, tell: bool) -> None:
+        if bound is None:
+            self.phones.pop(deputy_id, None)
+        else:
+            self.phones[deputy_id] = bound
+        if tell and self.bus.carries:  # the sid stays in the database: it names a phone
+            await self.bus.publish(json.dumps({"phone": deputy_id, "origin": self.origin}))
+
+    async def _on_phone_message(self, payload: str) -> None:
+        try:
+            d = json.loads(payload)
+            deputy_id, origin = int(d["phone"]), str(d["origin"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed phone message")
+            return
+        if origin == self.origin or deputy_id not in self.cards:
+            return
+        async with self.engine.connect() as conn:
+            bound = (await phones.read(conn, [deputy_id])).get(deputy_id)
+            await conn.commit()
+        await self._put_phone(deputy_id, bound, tell=False)
 
     async def refresh_card(self, card: Card) -> None:
         """Take a re-issued card: links and phones bound with the old version stop working.
@@ -247,6 +320,9 @@ class Meetings:
             return
         if payload.startswith('{"setup"'):
             await self._on_setup_message(payload)
+            return
+        if payload.startswith('{"phone"'):
+            await self._on_phone_message(payload)
             return
         try:
             meeting_id, first_seq, origin, events = store.parse_bus_payload(payload)

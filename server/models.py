@@ -233,6 +233,19 @@ screen_pairings = Table(
     Column("approved_ms", BigInteger, nullable=True),
 )
 
+# The phone (browser) each card is bound to: one at a time. ``sid`` is the random part of
+# that phone's signed cookie; "" once staff released the card for another phone. A row
+# for an older card version is void (re-issuing a card frees it).
+phone_bindings = Table(
+    "phone_bindings",
+    metadata,
+    Column("deputy_id", ForeignKey("deputies.id"), primary_key=True),
+    Column("card_version", Integer, nullable=False),
+    Column("sid", String(32), nullable=False),
+    Column("bound_ms", BigInteger, nullable=False),
+    Column("device", String(200), nullable=False, default=""),
+)
+
 # What the office did before and around the meeting that is not in a meeting's event log
 # (an event there would mean the meeting has begun): re-issued cards, roster imports.
 audit = Table(

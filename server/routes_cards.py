@@ -50,6 +50,7 @@ async def cards_page(request: Request) -> Response:
         return message_page(msg.edge("no_meeting"), 404)
     qrs = {card.deputy_id: qr_svg(card.url) for card in sheet.cards}
     reissued = request.query_params.get("reissued", "")
+    released = request.query_params.get("released", "")
     return page(
         "cards_sheet",
         sheet=sheet,
@@ -57,9 +58,23 @@ async def cards_page(request: Request) -> Response:
         group=group,
         group_q=quote(group),
         reissued=int(reissued) if reissued.isdigit() else 0,
+        released=int(released) if released.isdigit() else 0,
+        phones=_phone_states(request, sheet),
         csrf=services(request).keys.csrf(session.sid),
         user=session,
     )
+
+
+def _phone_states(request: Request, sheet: CardSheet) -> dict[int, str]:
+    """Each card's phone, as the cards page shows it: bound, released or none."""
+    meetings = services(request).meetings
+    states = {}
+    for card in sheet.cards:
+        bound, known = meetings.phones.get(card.deputy_id), meetings.cards.get(card.deputy_id)
+        if bound is None or known is None or bound.card_version != known.card_version:
+            continue
+        states[card.deputy_id] = "bound" if bound.sid else "released"
+    return states
 
 
 async def cards_docx(request: Request) -> Response:
@@ -114,3 +129,27 @@ async def reissue(request: Request) -> Response:
     group = form.get("group", "").strip()[:64]
     target = f"/m/{meeting_id}/cards?reissued={deputy_id}" + (f"&group={quote(group)}" if group else "")
     return RedirectResponse(target + f"#card-{deputy_id}", status_code=303)
+
+
+async def release(request: Request) -> Response:
+    """Free a deputy's card for another phone (a new or borrowed phone, another browser):
+    the phone bound now is signed out, the next one to open the link is bound."""
+    session = _require_staff(request)
+    if isinstance(session, Response):
+        return session
+    form = await form_of(request)
+    if form is None or not csrf_ok(request, session.sid, form):
+        return message_page(msg.edge("csrf"), 403)
+    room = await _room(request)
+    if room is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    svc = services(request)
+    meeting_id = room.runtime.meeting_id
+    card = svc.meetings.cards.get(int(request.path_params["deputy_id"]))
+    if card is None or card.body_id != svc.meetings.body_of[meeting_id]:
+        return message_page(msg.edge("not_found"), 404)
+    actor = f"staff:{session.username}"
+    await svc.meetings.release_phone(card, meeting_id=meeting_id, actor=actor, device=device(request))
+    group = form.get("group", "").strip()[:64]
+    target = f"/m/{meeting_id}/cards?released={card.deputy_id}" + (f"&group={quote(group)}" if group else "")
+    return RedirectResponse(target + f"#card-{card.deputy_id}", status_code=303)

@@ -17,10 +17,12 @@ from live.commands import Actor, CheckIn, CheckInMethod, Command, Role
 from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
-from server.auth import DeputyBinding, same
+from server.auth import same
 from server.hub import Room
 from server.meetings import Card
 from server.parse import BadInput, parse_floor, parse_rating, parse_vote
+from server.phone_auth import claim, phone_binding, phone_sid, signed_out
+from server.phones import How
 from server.runtime import NotRecorded
 from server.store import MeetingNotFound
 from server.web import (
@@ -45,26 +47,22 @@ async def _room(request: Request) -> Room | None:
         return None
 
 
-def _binding(request: Request, meeting_id: int) -> DeputyBinding | None:
-    """The deputy this phone is bound to, if the card is current and in this meeting."""
-    svc = services(request)
-    binding = svc.keys.read_deputy(request.cookies.get(DEPUTY_COOKIE))
-    if binding is None:
-        return None
-    card = svc.meetings.cards.get(binding.deputy_id)
-    if card is None or card.card_version != binding.card_version:
-        return None
-    if card.body_id != svc.meetings.body_of.get(meeting_id):
-        return None
-    return binding
+def _bind_page(
+    request: Request, room: Room, status: int = 200, hall_code: str = "", error: str = ""
+) -> Response:
+    meeting_id = room.runtime.meeting_id
+    if not error and signed_out(request, meeting_id):
+        error = msg.edge("signed_out")
+    title = room.runtime.state.setup.title
+    return page("bind", status=status, meeting_id=meeting_id, hall_code=hall_code, error=error, title=title)
 
 
 def _to_phone(text: str, status: int, meeting_id: int) -> Response:
     return message_page(text, status, back=f"/d/{meeting_id}", back_label="返回代表页面")
 
 
-def _bind(response: Response, request: Request, card: Card) -> None:
-    cookie = services(request).keys.deputy_cookie(card.deputy_id, card.card_version)
+def _bind(response: Response, request: Request, card: Card, sid: str) -> None:
+    cookie = services(request).keys.deputy_cookie(card.deputy_id, card.card_version, sid)
     set_cookie(response, DEPUTY_COOKIE, cookie, DEPUTY_COOKIE_AGE)
 
 
@@ -78,8 +76,11 @@ async def invitation(request: Request) -> Response:
         return message_page(msg.edge("bad_invitation"), 404)
     if card.body_id != svc.meetings.body_of.get(meeting_id):
         return message_page(msg.edge("bad_invitation"), 404)
+    sid = phone_sid(request, card)
+    if not await claim(request, meeting_id, card, How.LINK, sid):
+        return _bind_page(request, room, 409, error=msg.edge("card_elsewhere"))
     response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
-    _bind(response, request, card)
+    _bind(response, request, card, sid)
     return response
 
 
@@ -88,11 +89,9 @@ async def deputy_page(request: Request) -> Response:
     if room is None:
         return message_page(msg.edge("no_meeting"), 404)
     meeting_id = room.runtime.meeting_id
-    binding = _binding(request, meeting_id)
+    binding = await phone_binding(request, meeting_id)
     if binding is None:
-        return page(
-            "bind", meeting_id=meeting_id, hall_code="", error="", title=room.runtime.state.setup.title
-        )
+        return _bind_page(request, room)
     svc = services(request)
     async with room.runtime.lock:
         view = View(room.runtime.state)
@@ -123,12 +122,12 @@ async def bind(request: Request) -> Response:
     form = await form_of(request) or {}
     card = _card_from_form(request, meeting_id, form)
     if card is None:
-        title = room.runtime.state.setup.title
-        return page(
-            "bind", status=400, meeting_id=meeting_id, hall_code="", error=msg.edge("bad_card"), title=title
-        )
+        return _bind_page(request, room, 400, error=msg.edge("bad_card"))
+    sid = phone_sid(request, card)
+    if not await claim(request, meeting_id, card, How.CARD, sid):
+        return _bind_page(request, room, 409, error=msg.edge("card_elsewhere"))
     response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
-    _bind(response, request, card)
+    _bind(response, request, card, sid)
     return response
 
 
@@ -148,10 +147,10 @@ async def hall(request: Request) -> Response:
     if status != "ok":
         return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
     code = request.path_params["code"]
-    binding = _binding(request, meeting_id)
+    binding = await phone_binding(request, meeting_id)
     title = room.runtime.state.setup.title
     if binding is None:
-        return page("bind", meeting_id=meeting_id, hall_code=code, error="", title=title)
+        return _bind_page(request, room, hall_code=code)
     deputy = room.runtime.state.setup.deputies[binding.deputy_id]
     csrf = services(request).keys.csrf(binding.sid)
     return page("hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title)
@@ -168,21 +167,17 @@ async def hall_check_in(request: Request) -> Response:
     form = await form_of(request)
     if form is None:
         return message_page(msg.edge("bad_request"), 400)
-    binding = _binding(request, meeting_id)
+    binding = await phone_binding(request, meeting_id)
     card: Card | None = None
+    sid = ""
     if binding is None or form.get("card_no"):
         card = _card_from_form(request, meeting_id, form)
+        code = request.path_params["code"]
         if card is None:
-            title = room.runtime.state.setup.title
-            code = request.path_params["code"]
-            return page(
-                "bind",
-                status=400,
-                meeting_id=meeting_id,
-                hall_code=code,
-                error=msg.edge("bad_card"),
-                title=title,
-            )
+            return _bind_page(request, room, 400, hall_code=code, error=msg.edge("bad_card"))
+        sid = phone_sid(request, card)
+        if not await claim(request, meeting_id, card, How.CARD, sid):
+            return _bind_page(request, room, 409, hall_code=code, error=msg.edge("card_elsewhere"))
         deputy_id = card.deputy_id
     else:
         if not csrf_ok(request, binding.sid, form):
@@ -198,7 +193,7 @@ async def hall_check_in(request: Request) -> Response:
         return _to_phone(msg.edge("not_recorded"), 503, meeting_id)
     response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
     if card is not None:
-        _bind(response, request, card)
+        _bind(response, request, card, sid)
     return response
 
 
@@ -222,9 +217,9 @@ async def _ballot(request: Request, parse: Callable[[dict[str, str], int], Comma
     if room is None:
         return flash(msg.edge("no_meeting"), 404)
     meeting_id = room.runtime.meeting_id
-    binding = _binding(request, meeting_id)
+    binding = await phone_binding(request, meeting_id)
     if binding is None:
-        return flash(msg.edge("not_bound"), 401)
+        return flash(msg.edge("signed_out" if signed_out(request, meeting_id) else "not_bound"), 401)
     form = await form_of(request)
     if form is None:
         return flash(msg.edge("bad_request"), 400)

@@ -23,13 +23,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
+from server import phones, questions_own
 from server import questions_admin as qa
-from server import questions_own
 from server.auth import DeputyBinding, StaffSession
 from server.db import meeting_write
 from server.meetings_admin import Invalid, has_events
 from server.routes_staff import _require_staff
-from server.web import DEPUTY_COOKIE, csrf_ok, form_of, message_page, page, services
+from server.web import DEPUTY_COOKIE, csrf_ok, device, form_of, message_page, page, services
 
 CHINA = timezone(timedelta(hours=8))
 DEADLINE_FORMAT = "%Y-%m-%d %H:%M"
@@ -113,7 +113,11 @@ async def _phone_binding(request: Request, meeting_id: int) -> DeputyBinding | R
         return message_page(msg.edge("no_meeting"), 404)
     if binding is None or me is None or me.card_version != binding.card_version:
         return None
-    return binding
+    async with svc.engine.begin() as conn:  # one phone per card (server.phones)
+        ok, _, _ = await phones.claim(
+            conn, binding.deputy_id, binding.card_version, binding.sid, device(request), phones.How.ADOPT
+        )
+    return binding if ok else None
 
 
 async def phone(request: Request) -> Response:

@@ -19,9 +19,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.fastsend import raw_writer
 from server.hub import Connection, Room, time_reply
+from server.phone_auth import phone_binding
 from server.runtime import now_ms
 from server.store import MeetingNotFound
-from server.web import DEPUTY_COOKIE, SCREEN_COOKIE, services, staff
+from server.web import SCREEN_COOKIE, services, staff
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,10 @@ MAX_MESSAGE = 512
 POLICY_VIOLATION = 1008
 
 
-def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, int | None]:
+async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, int | None]:
+    if audience == "deputy":
+        binding = await phone_binding(websocket, meeting_id)
+        return (binding is not None, binding.deputy_id if binding else None)
     svc = services(websocket)
     if audience == "console":
         session = staff(websocket)
@@ -39,16 +43,6 @@ def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, in
     if audience in ("projector", "podium"):
         screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))
         return (screen is not None and screen.meeting_id == meeting_id and screen.kind == audience, None)
-    if audience == "deputy":
-        binding = svc.keys.read_deputy(websocket.cookies.get(DEPUTY_COOKIE))
-        card = svc.meetings.cards.get(binding.deputy_id) if binding else None
-        ok = (
-            binding is not None
-            and card is not None
-            and card.card_version == binding.card_version
-            and card.body_id == svc.meetings.body_of.get(meeting_id)
-        )
-        return (ok, binding.deputy_id if ok and binding else None)
     return (False, None)
 
 
@@ -60,7 +54,7 @@ async def live_socket(websocket: WebSocket) -> None:
     except MeetingNotFound:
         await websocket.close(code=POLICY_VIOLATION)
         return
-    allowed, deputy_id = _who(websocket, meeting_id, audience)
+    allowed, deputy_id = await _who(websocket, meeting_id, audience)
     if not allowed:
         await websocket.close(code=POLICY_VIOLATION)
         return

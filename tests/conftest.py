@@ -549,8 +549,10 @@ class Hall:
         return {"cookie": f"wz_user={self.staff_cookie}", "x-csrf-token": self.keys.csrf(session.sid)}
 
     def deputy_cookie(self, deputy_id: int) -> str:
+        """One phone per deputy (server.phones): every Hall of a test uses the same sid,
+        so a Hall made after a restart is the same phone, adopted at its first request."""
         if deputy_id not in self._deputies:
-            self._deputies[deputy_id] = self.keys.deputy_cookie(deputy_id, 1)
+            self._deputies[deputy_id] = self.keys.deputy_cookie(deputy_id, 1, f"hall{deputy_id}")
         return self._deputies[deputy_id]
 
     def deputy_headers(self, deputy_id: int) -> dict[str, str]:

@@ -318,7 +318,13 @@ def test_bind_and_invitation(hall: Hall, db: Db, keys: Keys) -> None:
     chinese(invalid.text, "邀请链接无效")
     revoked = hall.http.get(f"/i/1/{keys.invitation(deputy_id, 2)}")
     assert revoked.status_code == 404
-    ok = hall.http.get(f"/i/1/{keys.invitation(deputy_id, 1)}")
+    # The card is bound to the phone that typed its codes: the link on another is refused
+    # (tests/test_phones.py has the whole policy).
+    elsewhere = hall.http.get(f"/i/1/{keys.invitation(deputy_id, 1)}")
+    assert elsewhere.status_code == 409 and "set-cookie" not in elsewhere.headers
+    chinese(elsewhere.text, "已在另一部手机上使用")
+    free_id = db.deputies()[3][0]
+    ok = hall.http.get(f"/i/1/{keys.invitation(free_id, 1)}")
     assert ok.status_code == 303 and "wz_deputy=" in ok.headers["set-cookie"]
     hall.http.cookies.clear()
     assert db.counts()["events"] == 0

@@ -260,11 +260,52 @@ def test_the_bus_does_not_link_a_deputy_to_a_choice(
             assert hall.rate(7, 1, "dissatisfied").status_code == 200
         cast = []
         while (message := pubsub.get_message(timeout=0.5)) is not None:
-            if message["type"] == "message":
-                cast += [data for name, data in json.loads(message["data"])["events"] if name == "RatingCast"]
+            if message["type"] != "message":
+                continue
+            payload = json.loads(message["data"])
+            if "phone" in payload:  # a phone bound (server.phones): who, never which phone
+                assert set(payload) == {"phone", "origin"}, payload
+                continue
+            cast += [data for name, data in payload["events"] if name == "RatingCast"]
     finally:
         pubsub.close()
         listener.close()
     assert cast, "the ballot was never published"
     for data in cast:
         assert data.get("choice") is None or "deputy_id" not in data, f"the bus links them: {data}"
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_a_phone_moved_on_one_process_is_signed_out_on_the_other(
+    pair: tuple[Hall, Hall, Server, Server], db: Db, keys: Keys
+) -> None:
+    """One phone per card across processes: the "phone" message on the bus."""
+    a, b, _, _ = pair
+    deputy_id, card_no, short_code = db.deputies()[4]
+
+    def send(hall: Hall, method: str, path: str, cookie: str = "", **data: str) -> Any:
+        hall.http.cookies.clear()
+        headers = {"cookie": f"wz_deputy={cookie}"} if cookie else {}
+        reply = hall.http.request(method, path, data=data or None, headers=headers)
+        hall.http.cookies.clear()
+        return reply
+
+    def cookie_of(reply: Any) -> str:
+        return str(reply.headers["set-cookie"].split("wz_deputy=")[1].split(";")[0])
+
+    first = cookie_of(send(a, "GET", f"/i/1/{keys.invitation(deputy_id, 1)}"))
+    assert "本机已退出" not in send(b, "GET", "/d/1", first).text  # B has the card loaded
+    second = cookie_of(send(b, "POST", "/d/1/bind", card_no=card_no, short_code=short_code))
+    assert wait_for(lambda: "本机已退出" in send(a, "GET", "/d/1", first).text, 5)
+    assert "本机已退出" in send(b, "GET", "/d/1", first).text
+    assert "本机已退出" not in send(a, "GET", "/d/1", second).text
+
+    a.http.cookies.clear()
+    release = a.http.post(
+        f"/m/1/cards/{deputy_id}/release",
+        data={"csrf": a.chair_headers()["x-csrf-token"]},
+        headers={"cookie": a.chair_headers()["cookie"]},
+    )
+    assert release.status_code == 303, release.text
+    assert wait_for(lambda: "本机已退出" in send(b, "GET", "/d/1", second).text, 5)

@@ -17,7 +17,7 @@ from tests.test_meetings_admin import run, staff_headers
 
 
 def deputy_headers(keys: Keys, deputy_id: int) -> dict[str, str]:
-    cookie = keys.deputy_cookie(deputy_id, 1)
+    cookie = keys.deputy_cookie(deputy_id, 1, f"hall{deputy_id}")  # the phone of tests.conftest.Hall
     binding = keys.read_deputy(cookie)
     assert binding is not None
     return {"cookie": f"wz_deputy={cookie}", "x-csrf-token": keys.csrf(binding.sid)}

@@ -1,0 +1,136 @@
+"""One phone per card: which phone (browser) each deputy's card is bound to now.
+
+The policy (docs/design.md, "A forwarded invitation"):
+
+- A card is bound to one phone at a time. The phone is named by the random ``sid`` in
+  its signed cookie; the ``phone_bindings`` row holds the ``sid`` that counts.
+- Opening the invitation link binds a card that is free (never bound, released by
+  staff, or re-issued since). On a card bound to another phone the link is refused: a
+  forwarded link alone takes nothing over.
+- The card number and short code printed on the card move the binding to the phone
+  that types them (a deputy switching from WeChat to the browser has the card in hand);
+  the phone bound before is signed out at its next request.
+- Staff can release a card (its phone is signed out, the next phone to open the link
+  binds) or re-issue it (a new link and short code; every old phone is out).
+- A signed cookie of the current card version for a card with no row at all (a phone
+  bound before this table existed) is adopted as the card's phone.
+
+Each process keeps the rows of the cards it has loaded in memory, because the check is
+on every request of every phone; a change is told to the other processes on the bus
+("phone" messages) and read back from the database there.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server import models as m
+
+RELEASED = ""
+
+
+@dataclass(frozen=True)
+class Bound:
+    card_version: int
+    sid: str  # RELEASED: free for the next phone that opens the link
+
+
+class Verdict(enum.Enum):
+    THIS_PHONE = "this_phone"
+    FREE = "free"  # no binding for the current card version yet
+    RELEASED = "released"  # staff freed the card; only the link or the card binds it
+    ELSEWHERE = "elsewhere"  # another phone holds the card
+
+
+class How(enum.Enum):
+    ADOPT = "adopt"  # a cookie from before phone bindings: only a card with no binding
+    LINK = "link"  # the invitation link: a free or released card
+    CARD = "card"  # card number and short code: always, signing out the phone before
+
+
+def verdict(bound: Bound | None, card_version: int, sid: str) -> Verdict:
+    if bound is None or bound.card_version < card_version:
+        return Verdict.FREE
+    if bound.card_version > card_version:
+        return Verdict.ELSEWHERE  # a cookie of a card re-issued since
+    if bound.sid == sid:
+        return Verdict.THIS_PHONE
+    return Verdict.RELEASED if bound.sid == RELEASED else Verdict.ELSEWHERE
+
+
+def allows(how: How, now: Verdict) -> bool:
+    if now is Verdict.THIS_PHONE or how is How.CARD:
+        return True
+    if how is How.LINK:
+        return now in (Verdict.FREE, Verdict.RELEASED)
+    return now is Verdict.FREE
+
+
+async def read(conn: AsyncConnection, deputy_ids: list[int] | None = None) -> dict[int, Bound]:
+    query = select(m.phone_bindings.c.deputy_id, m.phone_bindings.c.card_version, m.phone_bindings.c.sid)
+    if deputy_ids is not None:
+        query = query.where(m.phone_bindings.c.deputy_id.in_(deputy_ids))
+    return {int(r.deputy_id): Bound(int(r.card_version), str(r.sid)) for r in await conn.execute(query)}
+
+
+async def read_body(conn: AsyncConnection, body_id: int) -> dict[int, Bound]:
+    deputies = select(m.deputies.c.id).where(m.deputies.c.body_id == body_id)
+    query = select(
+        m.phone_bindings.c.deputy_id, m.phone_bindings.c.card_version, m.phone_bindings.c.sid
+    ).where(m.phone_bindings.c.deputy_id.in_(deputies))
+    return {int(r.deputy_id): Bound(int(r.card_version), str(r.sid)) for r in await conn.execute(query)}
+
+
+async def claim(
+    conn: AsyncConnection, deputy_id: int, card_version: int, sid: str, device: str, how: How
+) -> tuple[bool, Bound | None, Bound | None]:
+    """Bind the card to the phone ``sid`` if ``how`` allows it, in the caller's transaction.
+
+    Returns (bound, before, now). Two phones claiming one free card at the same moment:
+    the primary key lets one insert through, the other sees the first's row and is
+    judged against it.
+    """
+    before = (await read(conn, [deputy_id])).get(deputy_id)
+    if not allows(how, verdict(before, card_version, sid)):
+        return False, before, before
+    now = Bound(card_version, sid)
+    if before == now:
+        return True, before, now
+    await conn.execute(delete(m.phone_bindings).where(m.phone_bindings.c.deputy_id == deputy_id))
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(m.phone_bindings).values(
+                    deputy_id=deputy_id,
+                    card_version=card_version,
+                    sid=sid,
+                    bound_ms=time.time_ns() // 1_000_000,
+                    device=device[:200],
+                )
+            )
+    except IntegrityError:
+        raced = (await read(conn, [deputy_id])).get(deputy_id)
+        return raced == now, before, raced
+    return True, before, now
+
+
+async def release(conn: AsyncConnection, deputy_id: int, card_version: int, device: str) -> Bound:
+    """Free the card for the next phone that opens the link; the bound phone is signed out."""
+    now = Bound(card_version, RELEASED)
+    await conn.execute(delete(m.phone_bindings).where(m.phone_bindings.c.deputy_id == deputy_id))
+    await conn.execute(
+        insert(m.phone_bindings).values(
+            deputy_id=deputy_id,
+            card_version=card_version,
+            sid=RELEASED,
+            bound_ms=time.time_ns() // 1_000_000,
+            device=device[:200],
+        )
+    )
+    return now
