@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,9 +38,10 @@ from server.db import create_engine, ping
 from server.fastsend import CaptureRawSend
 from server.gcpolicy import GcPolicy
 from server.meetings import Meetings
+from server.runtime import NotRecorded
 from server.sessions import StaffSessions
 from server.settings import Settings, load
-from server.web import Services, message_page, page, services, staff
+from server.web import Services, flash, message_page, page, services, staff
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -102,9 +105,32 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return message_page(msg.edge("not_found"), 404)
 
 
+async def not_recorded(request: Request, exc: Exception) -> Response:
+    """The database could not take a change (busy past its timeout, disk full): nothing
+    was written (the transaction rolled back), and the sender may simply try again."""
+    log.warning("not recorded: %s %s: %r", request.method, request.url.path, exc)
+    if request.headers.get("hx-request"):
+        return flash(msg.edge("not_recorded"), 503)
+    return message_page(msg.edge("not_recorded"), 503)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return message_page("服务器出现问题，请稍后重试。", 500)
+
+
+class PathId(IntegerConvertor):
+    """An id in a path has at most nine digits, so it fits every database's integer.
+
+    A longer one matches no route and gets the 404 page; it never reaches a query, where
+    SQLite raises OverflowError past 2**63 and PostgreSQL an error past 2**31.
+    """
+
+    regex = "[0-9]{1,9}"
+
+
+# Every route's {name:int} below is a PathId; routes are compiled when they are built.
+register_url_convertor("int", PathId())
 
 
 def routes() -> list[Route | WebSocketRoute | Mount]:
@@ -205,7 +231,12 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
         routes=routes(),
         lifespan=lifespan,
         middleware=[Middleware(CaptureRawSend), Middleware(SecurityHeaders), Middleware(StaffSessions)],
-        exception_handlers={404: not_found, 500: server_error},
+        exception_handlers={
+            404: not_found,
+            NotRecorded: not_recorded,
+            OperationalError: not_recorded,
+            500: server_error,
+        },
     )
 
 

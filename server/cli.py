@@ -44,7 +44,7 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
                     m.deputies.c.card_version,
                 )
                 .order_by(m.deputies.c.id)
-                .limit(4)
+                .limit(8)  # one phone per card: each browser test binds its own
             )
         ).all()
         await conn.commit()

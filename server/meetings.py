@@ -12,12 +12,14 @@ import json
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import segno
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from live.events import Event
@@ -30,7 +32,7 @@ from server.bus import Bus, setup_message
 from server.db import snapshot_read
 from server.gcpolicy import GcPolicy
 from server.hub import Room
-from server.runtime import MeetingRuntime, load_state, state_when_frozen
+from server.runtime import MeetingRuntime, NotRecorded, load_state, state_when_frozen
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,16 @@ class Card:
     card_no: str
     short_code: str
     card_version: int
+
+
+@contextlib.asynccontextmanager
+async def _recorded() -> AsyncIterator[None]:
+    """A database that cannot take a write (busy, disk full) is NotRecorded, as in the runtime."""
+    try:
+        yield
+    except DBAPIError as exc:
+        log.warning("not recorded: %s", exc)
+        raise NotRecorded() from exc
 
 
 @lru_cache(maxsize=64)
@@ -152,8 +164,11 @@ class Meetings:
     async def bind_phone(
         self, card: Card, sid: str, how: phones.How, *, meeting_id: int, actor: str, device: str
     ) -> bool:
-        """Bind the card to the phone ``sid`` if the policy of server.phones allows it."""
-        async with self.engine.begin() as conn:
+        """Bind the card to the phone ``sid`` if the policy of server.phones allows it.
+
+        Raises :class:`NotRecorded` when the database cannot take it (busy, full).
+        """
+        async with _recorded(), self.engine.begin() as conn:
             ok, before, now = await phones.claim(conn, card.deputy_id, card.card_version, sid, device, how)
             changed = ok and before != now
             if changed:
@@ -173,7 +188,7 @@ class Meetings:
 
     async def release_phone(self, card: Card, *, meeting_id: int, actor: str, device: str) -> None:
         """Staff free a card for another phone; the phone bound now is signed out."""
-        async with self.engine.begin() as conn:
+        async with _recorded(), self.engine.begin() as conn:
             now = await phones.release(conn, card.deputy_id, card.card_version, device)
             await audit.record(
                 conn,

@@ -203,8 +203,8 @@ class MeetingRuntime:
         return [e for _, e in missed]
 
     async def _reload(self) -> None:
-        try:
-            async with self.engine.connect() as conn:
+        try:  # a snapshot, no write lock: the database may be what just failed
+            async with snapshot_read(self.engine) as conn:
                 self.state = await load_state(conn, self.meeting_id)
         except Exception:
             log.exception("reload of meeting %s failed; keeping the old state", self.meeting_id)

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server.fastsend import raw_writer
 from server.hub import Connection, Room, time_reply
 from server.phone_auth import phone_binding
-from server.runtime import now_ms
+from server.runtime import NotRecorded, now_ms
 from server.store import MeetingNotFound
 from server.web import SCREEN_COOKIE, services, staff
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 512
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
 
 
 async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, int | None]:
@@ -54,7 +55,11 @@ async def live_socket(websocket: WebSocket) -> None:
     except MeetingNotFound:
         await websocket.close(code=POLICY_VIOLATION)
         return
-    allowed, deputy_id = await _who(websocket, meeting_id, audience)
+    try:
+        allowed, deputy_id = await _who(websocket, meeting_id, audience)
+    except NotRecorded:  # a phone's first binding, and the database is busy: come back
+        await websocket.close(code=TRY_AGAIN_LATER)
+        return
     if not allowed:
         await websocket.close(code=POLICY_VIOLATION)
         return

@@ -43,7 +43,7 @@ async def test_phone_submission_and_review_board(
 
     phone_ctx = await browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
     phone = await phone_ctx.new_page()
-    me, other = demo_server.invitations[0], demo_server.invitations[1]
+    me, other = demo_server.invitations[5], demo_server.invitations[6]  # one phone per card
     await phone.goto(me.url)
     await expect(phone).to_have_url(re.compile(rf"/d/{demo_server.meeting_id}$"))
     await phone.goto(f"{base}/d/{meeting_id}/questions")

@@ -59,7 +59,7 @@ async def test_a_vote_and_a_revote_on_every_screen(
     s = demo_server
     mid = s.meeting_id
     keys = Keys(s.secret)
-    inv1, inv2 = s.invitations[2], s.invitations[3]
+    inv1, inv2 = s.invitations[3], s.invitations[4]  # one phone per card: its own deputies
 
     console = await (await desk_context(browser, 1440, 900)).new_page()
     projector = await (await desk_context(browser, 1920, 1080)).new_page()
