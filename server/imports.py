@@ -26,7 +26,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import models as m
-from server.sheets import MAX_BYTES, ImportRefused, Sheet, read_sheet
+from server.sheets import MAX_BYTES, ImportRefused, Sheet, is_formula, read_sheet
 
 __all__ = ["MAX_BYTES", "ImportRefused", "Sheet", "read_sheet"]  # callers use imports.*
 
@@ -159,16 +159,13 @@ def _cells(sheet: Sheet, cols: dict[str, int]) -> Iterable[tuple[int, dict[str, 
         yield number, {k: (row[i].strip() if i < len(row) else "") for k, i in cols.items()}
 
 
-def _common_checks(number: int, cells: dict[str, str], errors: list[RowError]) -> bool:
-    ok = True
+def _common_checks(number: int, cells: dict[str, str], errors: list[RowError]) -> None:
+    """Formulas (and text Excel would take for one: a phone "+86…" is a phone) and length."""
     for key, value in cells.items():
-        if value.startswith("="):
-            errors.append(RowError(number, key, "不接受公式，请填写文字"))
-            ok = False
+        if is_formula(value) and not (key == "phone" and valid_phone(clean_phone(value))):
+            errors.append(RowError(number, key, "不接受公式（以 =、+、-、@ 开头的内容），请填写文字"))
         elif len(value) > MAX_LEN.get(key, 64):
             errors.append(RowError(number, key, f"太长（最多 {MAX_LEN.get(key, 64)} 个字）"))
-            ok = False
-    return ok
 
 
 def clean_name(name: str) -> str:
@@ -181,6 +178,10 @@ def clean_name(name: str) -> str:
 
 def clean_phone(phone: str) -> str:
     return re.sub(r"[\s\u3000]+", "", phone).replace("—", "-").replace("－", "-")
+
+
+def valid_phone(phone: str) -> bool:
+    return bool(MOBILE.fullmatch(phone) or LANDLINE.fullmatch(phone))
 
 
 def check_deputy(number: int, cells: dict[str, str], errors: list[RowError]) -> DeputyRow:
@@ -198,15 +199,12 @@ def check_deputy(number: int, cells: dict[str, str], errors: list[RowError]) -> 
         errors.append(RowError(number, "group", "代表小组不能为空"))
     if not card_no:
         errors.append(RowError(number, "card_no", "卡号不能为空"))
-    elif not CARD_NO.fullmatch(card_no) and not card_no.startswith("="):
+    elif not CARD_NO.fullmatch(card_no) and not is_formula(card_no):
         errors.append(RowError(number, "card_no", f"卡号“{card_no}”只能包含数字、字母和连字符"))
-    if phone and not (MOBILE.fullmatch(phone) or LANDLINE.fullmatch(phone)) and not phone.startswith("="):
-        errors.append(
-            RowError(
-                number, "phone", f"“{phone}”不是有效的手机号（11 位）或带区号的座机号（如 0573-12345678）"
-            )
-        )
-    if short_code and not SHORT_CODE.fullmatch(short_code) and not short_code.startswith("="):
+    if phone and not valid_phone(phone) and not is_formula(phone):
+        example = "（11 位）或带区号的座机号（如 0573-12345678）"
+        errors.append(RowError(number, "phone", f"“{phone}”不是有效的手机号{example}"))
+    if short_code and not SHORT_CODE.fullmatch(short_code) and not is_formula(short_code):
         errors.append(RowError(number, "short_code", "验证码应为 4 到 8 位数字"))
     return DeputyRow(
         number, name, group, card_no, phone, cells.get("notes", ""), short_code, len(errors) == before

@@ -226,7 +226,8 @@ def _preview_page(
     **extra: Any,
 ) -> Response:
     return page(
-        "roster_preview",
+        "roster_preview",  # a plan with errors is refused: 400, like the edit pages' errors
+        400 if plan.errors else 200,
         **_context(
             request,
             session,
@@ -256,7 +257,7 @@ async def _preview(request: Request, kind: str) -> Response:
         plan = await _plan(request, session, kind, body.id, data, filename, create_groups, dry_run=True)
     except imports.ImportRefused as refused:
         return message_page(refused.message, 400, title="无法导入", back=back, back_label="返回名册")
-    meta = {"sid": session.sid, "body_id": body.id, "kind": kind}
+    meta = {"sid": session.sid, "body_id": body.id, "kind": kind, "filename": filename}
     token = "" if plan.errors else _keep(request, data, meta)
     return _preview_page(
         request, session, body, kind, plan, filename=filename, token=token, create_groups=create_groups
@@ -271,19 +272,18 @@ async def _confirm(request: Request, kind: str) -> Response:
     form = await form_of(request)
     if form is None or not csrf_ok(request, session.sid, form):
         return message_page(msg.edge("csrf"), 403)
-    back = f"/bodies/{body.id}/roster"
-    token = form.get("token", "")
-    kept = _take(request, token, session, body.id)
-    if kept is None or kept[1].get("kind") != kind:
+    back, token = f"/bodies/{body.id}/roster", form.get("token", "")
+    if (kept := _take(request, token, session, body.id)) is None or kept[1].get("kind") != kind:
         return message_page("上传的文件已过期，请重新上传。", 400, back=back, back_label="返回名册")
+    _forget(request, token)  # one confirmation per upload, whatever its outcome
+    data, filename = kept[0], str(kept[1].get("filename", "upload"))  # the name goes to the audit
     create_groups = kind == "roster" and form.get("create_groups") == "1"
     try:
-        plan = await _plan(request, session, kind, body.id, kept[0], "upload", create_groups, dry_run=False)
+        plan = await _plan(request, session, kind, body.id, data, filename, create_groups, dry_run=False)
     except imports.ImportRefused as refused:
         return message_page(refused.message, 400, title="无法导入", back=back, back_label="返回名册")
     if plan.errors:  # the roster changed since the preview
         return _preview_page(request, session, body, kind, plan, filename="", token="", create_groups=False)
-    _forget(request, token)
     await services(request).meetings.setup_changed(body_id=body.id)
     return message_page(
         f"导入完成：{plan.summary()}。", 200, title="导入完成", back=back, back_label="返回名册"

@@ -252,7 +252,7 @@ def test_upload_preview_confirm_export_and_edit(client: Any) -> None:
     assert "城东代表小组（8 人）" in page and "王建国" in page and "导出 Excel" in page
     bad = (HEADER + ",城东代表小组,2001,,\n").encode("gb18030")
     reply = client.post("/bodies/1/roster/preview", files={"file": ("r.csv", bad)}, data={"csrf": csrf})
-    assert reply.status_code == 200 and "第 2 行" in reply.text and "姓名不能为空" in reply.text
+    assert reply.status_code == 400 and "第 2 行" in reply.text and "姓名不能为空" in reply.text
     assert "确认导入" not in reply.text
     reply = client.post(
         "/bodies/1/roster/preview", files={"file": ("r.csv", GOOD.encode())}, data={"csrf": csrf}
