@@ -14,6 +14,14 @@
   var heartbeat = null;
 
   htmx.config.allowNestedOobSwaps = false;
+  /* Reconnect within 5 s, however long the phone was away. The extension's own backoff
+     doubles up to 64 s: a phone back from a minute without Wi-Fi would wait another
+     half minute on average before it showed the truth. The jitter (the upper half of
+     each step) keeps a hall full of phones from coming back in the same instant. */
+  htmx.config.wsReconnectDelay = function (retries) {
+    var step = Math.min(5000, 500 * Math.pow(2, retries));
+    return step / 2 + Math.random() * step / 2;
+  };
   htmx.config.responseHandling = [
     { code: "204", swap: false },
     { code: "[23]..", swap: true },

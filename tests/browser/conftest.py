@@ -11,6 +11,7 @@ Screenshots of every screen at every step go to test-artifacts/browser/ (gitigno
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -118,6 +119,20 @@ def parse_links(stdout: str) -> Links:
 
 @pytest.fixture(scope="session")
 def demo_server() -> Iterator[DemoServer]:
+    """One demo server for the session: tests that share it bind deputies of their own."""
+    with run_demo_server() as server:
+        yield server
+
+
+@pytest.fixture
+def own_demo_server() -> Iterator[DemoServer]:
+    """A demo server of the test's own, for a test that needs the meeting untouched."""
+    with run_demo_server() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def run_demo_server() -> Iterator[DemoServer]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="wenzheng-browser-"))

@@ -1,0 +1,147 @@
+"""Every cookie-authenticated change needs the CSRF token of its session.
+
+The routes come from the app itself: a POST route added later is tested here at once,
+or the test fails until it is listed as one that needs no token (and says why). Each is
+sent with a valid cookie of the right kind (staff with every role, a bound phone) and
+the form a real page would send, but without the token, and then with the token of
+another session: the answer is 403 and no table of the database changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.routing import Route
+
+from server import models as m
+from server.auth import Keys
+from server.settings import Settings
+from tests.conftest import CHAIR_ROLES, Db, Hall, TestClient
+
+# No session to forge a request from: the credentials are in the form itself.
+NO_SESSION = {
+    "/login": "the password is the proof; a failed login changes nothing but the throttle",
+    "/d/{meeting_id:int}/bind": "the card number and short code are the proof, no cookie is read",
+}
+# A change made by a form a real page sends, so that only the token is missing.
+FORMS: dict[str, dict[str, str]] = {
+    "/logout": {},
+    "/account/password": {"old": "wenzheng-demo", "new": "a-new-password-1", "again": "a-new-password-1"},
+    "/admin/users": {"username": "mallory", "display_name": "M", "roles": "admin"},
+    "/admin/users/{user_id:int}/password": {},
+    "/admin/users/{user_id:int}/roles": {"roles": "chair"},
+    "/bodies/{body_id:int}/roster/preview": {},
+    "/bodies/{body_id:int}/roster/confirm": {"token": "x"},
+    "/bodies/{body_id:int}/officials/preview": {},
+    "/bodies/{body_id:int}/officials/confirm": {"token": "x"},
+    "/bodies/{body_id:int}/officials/{official_id:int}": {"name": "改名", "title": "局长"},
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}": {"name": "改名", "card_no": "9999"},
+    "/meetings/new": {"title": "伪造的会议", "body_id": "1", "kind": "inquiry"},
+    "/meetings/{meeting_id:int}/edit": {"title": "被改的标题"},
+    "/meetings/{meeting_id:int}/clone": {"title": "复制"},
+    "/m/{meeting_id:int}/act": {"cmd": "open_checkin"},
+    "/m/{meeting_id:int}/pair": {"code": "123456"},
+    "/m/{meeting_id:int}/cards/{deputy_id:int}/reissue": {},
+    "/m/{meeting_id:int}/cards/{deputy_id:int}/release": {},
+    "/m/{meeting_id:int}/review": {"action": "approve", "id": "1"},
+    "/d/{meeting_id:int}/questions": {"action": "submit", "title": "伪造的问题", "text": "x"},
+    "/d/{meeting_id:int}/rate": {"question_id": "1", "choice": "satisfied", "ballot_key": "csrf-1"},
+    "/d/{meeting_id:int}/vote": {"vote_id": "1", "choice": "yes", "ballot_key": "csrf-2"},
+    "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},
+    "/h/{meeting_id:int}/{code}": {},  # a bound phone checks in: its cookie, so its token
+}
+PHONE_ROUTES = ("/d/", "/h/")
+# Uploads are read before the token (it is a field of the same multipart form).
+ROSTER_CSV = "卡号,姓名,代表小组\n9001,伪造代表,城东代表小组\n".encode()
+FILES = {
+    "/bodies/{body_id:int}/roster/preview": ROSTER_CSV,
+    "/bodies/{body_id:int}/officials/preview": "姓名,职务\n伪造,局长\n".encode(),
+}
+
+
+def post_routes(client: TestClient) -> list[str]:
+    return [
+        r.path
+        for r in client.app.routes  # type: ignore[attr-defined]
+        if isinstance(r, Route) and "POST" in (r.methods or set())
+    ]
+
+
+def fill(path: str, hall_code: str) -> str:
+    values = {"meeting_id": "1", "body_id": "1", "user_id": "1", "official_id": "1", "deputy_id": "3"}
+    values["code"] = hall_code
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
+
+
+def everything(db: Db) -> str:
+    """A digest of every row of every table."""
+
+    async def fn(conn: AsyncConnection) -> str:
+        digest = hashlib.sha256()
+        for table in m.metadata.sorted_tables:
+            for row in await conn.execute(select(table).order_by(*table.primary_key.columns)):
+                digest.update(repr(tuple(row)).encode())
+        return digest.hexdigest()
+
+    return str(db._run(fn))
+
+
+def test_every_post_route_is_listed(client: TestClient) -> None:
+    routes, listed = set(post_routes(client)), set(FORMS) | set(NO_SESSION)
+    assert routes == listed, f"new: {sorted(routes - listed)}; gone: {sorted(listed - routes)}"
+
+
+@pytest.mark.parametrize("token", ["none", "another session's"])
+def test_no_change_without_the_sessions_csrf_token(
+    client: TestClient, hall: Hall, db: Db, keys: Keys, settings: Settings, token: str
+) -> None:
+    hall.act_ok("open_checkin")  # so the hall code is current and a check-in would count
+    hall_code = keys.hall_code(1, int(time.time() // 30))
+    deputy = 3
+    hall.deputy_page(deputy)  # the phone is the card's phone
+    before = everything(db)
+    other_staff = keys.staff_cookie(1, "chair", CHAIR_ROLES)
+    other_phone = keys.deputy_cookie(4, 1)
+    answers: dict[str, int] = {}
+    for path in FORMS:
+        url = fill(path, hall_code)
+        headers: dict[str, Any]
+        if path.startswith(PHONE_ROUTES):
+            cookie = f"wz_deputy={hall.deputy_cookie(deputy)}"
+            foreign = keys.csrf(keys.read_deputy(other_phone).sid)  # type: ignore[union-attr]
+        else:
+            cookie = f"wz_user={hall.staff_cookie}"
+            foreign = keys.csrf(keys.read_staff(other_staff).sid)  # type: ignore[union-attr]
+        headers = {"cookie": cookie}
+        data = dict(FORMS[path])
+        if token != "none":
+            headers["x-csrf-token"] = foreign
+            data["csrf"] = foreign
+        client.cookies.clear()
+        upload = {"file": ("名册.csv", FILES[path], "text/csv")} if path in FILES else None
+        reply = client.post(url, data=data, headers=headers, files=upload)
+        answers[path] = reply.status_code
+    client.cookies.clear()
+    wrong = {p: s for p, s in answers.items() if s != 403}
+    assert not wrong, f"answered without the session's CSRF token: {wrong}"
+    assert everything(db) == before, "a request without the token changed the database"
+    uploads = settings.data_dir / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir()), "an upload was kept"
+
+
+def test_the_same_requests_with_the_token_get_through(client: TestClient, hall: Hall, db: Db) -> None:
+    """The forms above are real ones: with the session's token, a change goes through."""
+    before = everything(db)
+    assert hall.act("open_checkin").status_code == 200
+    rating = {"question_id": "1", "choice": "satisfied", "ballot_key": "csrf-ok"}
+    hall.act_ok("check_in", deputy_id=3)
+    assert everything(db) != before
+    assert (
+        client.post("/d/1/rate", data=rating, headers=hall.deputy_headers(3)).status_code == 409
+    )  # no rating open
