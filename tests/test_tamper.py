@@ -83,3 +83,29 @@ def test_a_staff_cookie_with_roles_written_in_is_refused(client: TestClient, key
     for cookie in (forged, chair[:-3] + ("abc" if not chair.endswith("abc") else "xyz")):
         reply = client.get("/admin/users", headers={"cookie": f"wz_user={cookie}"})
         assert reply.status_code == 303 and reply.headers["location"].startswith("/login"), reply.text
+
+
+def test_unpaired_screens_show_no_hall_code(hall: Hall, keys: Keys) -> None:
+    """The projector shows the hall QR; a browser that was not paired sees only a code."""
+    import time
+
+    hall.act_ok("open_checkin")
+    code = keys.hall_code(1, int(time.time() // 30))
+    assert code in hall.projector(), "the paired projector shows the hall code"
+    for path, cookie in (
+        ("/m/1/projector", ""),
+        ("/m/1/projector", f"wz_screen={keys.screen_cookie(1, 'podium')}"),
+        ("/m/1/projector", f"wz_screen={keys.screen_cookie(2, 'projector')}"),
+        (
+            "/m/1/projector",
+            "wz_screen=" + resigned_payload(keys.screen_cookie(2, "projector"), [1, "projector", "x"]),
+        ),
+        ("/m/1/podium", ""),
+        ("/m/1/live", ""),
+    ):
+        hall.http.cookies.clear()
+        page = hall.http.get(path, headers={"cookie": cookie} if cookie else {})
+        assert page.status_code == 200
+        assert code not in page.text and "/h/1/" not in page.text, (path, cookie)
+        if path != "/m/1/live":
+            assert 'id="pair-code"' in page.text, (path, cookie)
