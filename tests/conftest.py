@@ -191,6 +191,19 @@ def redis_prefix() -> Iterator[str]:
         client.close()
 
 
+# -- figures for RELIABILITY.md ----------------------------------------------------------
+
+RELIABILITY_FIGURES = ROOT / "test-artifacts" / "reliability"
+
+
+def figures(name: str, **values: Any) -> None:
+    """What a fault test measured (ballots sent, receipts, rows found), written to
+    test-artifacts/reliability/<name>.json and printed: RELIABILITY.md quotes them."""
+    RELIABILITY_FIGURES.mkdir(parents=True, exist_ok=True)
+    (RELIABILITY_FIGURES / f"{name}.json").write_text(json.dumps(values, ensure_ascii=False, indent=1))
+    print(f"{name}: {values}")
+
+
 # -- reading the database ----------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from server import models as m
 from server.auth import Keys
 from server.backup import BackupError, backup_sqlite
 from server.settings import Settings
-from tests.conftest import WENZHENG, Db, Hall, plain_engine, server_env, state_from_db, tally_of
+from tests.conftest import WENZHENG, Db, Hall, figures, plain_engine, server_env, state_from_db, tally_of
 
 CHOICES = ("satisfied", "basic", "dissatisfied")
 
@@ -169,6 +169,14 @@ def test_backup_of_a_live_meeting_restores_whole(
         assert hall2.rate(late, 1, *ballots[late]).status_code == 200
         assert restored.counts()["receipts"] == len(receipts) + 1
     http.close()
+    figures(
+        "backup-live",
+        receipted_before_backup=len(before),
+        receipted_while_copying=during,
+        receipts_in_copy=len(receipts),
+        events_in_copy=len(log),
+        events_in_live_log=len(live_log),
+    )
 
 
 def test_refuses_to_overwrite_without_force(settings: Settings, meeting_id: int, tmp_path: Path) -> None:

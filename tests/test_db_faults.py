@@ -10,12 +10,10 @@ and hold only what was acknowledged; the same ballot sent again afterwards count
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,17 +21,9 @@ from sqlalchemy import event
 
 from server.db import SQLITE_BUSY_MS
 from server.web import Services
-from tests.conftest import CHOICES, Db, Hall, TestClient
+from tests.conftest import CHOICES, Db, Hall, TestClient, figures
 
 NOT_RECORDED = "未记录，请重试"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "reliability"
-
-
-def figures(name: str, **values: Any) -> None:
-    """What a fault test measured, for RELIABILITY.md (test-artifacts/reliability/)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"{name}.json").write_text(json.dumps(values, ensure_ascii=False, indent=1))
-    print(f"{name}: {values}")
 
 
 def db_path(db: Db) -> str:

@@ -25,8 +25,7 @@ from server.auth import Keys
 from server.bench.meeting import Seeded, seed_meeting
 from server.db import create_engine
 from server.settings import Settings
-from tests.conftest import CHOICES, Db, Hall, element_attrs, free_port, tally_of
-from tests.test_db_faults import figures
+from tests.conftest import CHOICES, Db, Hall, element_attrs, figures, free_port, tally_of
 
 pytestmark = pytest.mark.slow
 DEPUTIES = 500

@@ -29,13 +29,13 @@ from tests.conftest import (
     Db,
     Hall,
     Server,
+    figures,
     fragments,
     free_port,
     page_seq,
     ws_connect,
     ws_hello,
 )
-from tests.test_db_faults import figures
 from tests.test_ws import PAGE_FRAGMENTS, page_of
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]

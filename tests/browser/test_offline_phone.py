@@ -25,7 +25,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import DemoServer, Shots
 from tests.browser.test_live_session import connected, desk_context, login, phone_context
-from tests.conftest import state_from_db, tally_of
+from tests.conftest import figures, state_from_db, tally_of
 from tests.netfault import fault_proxy
 
 pytestmark = pytest.mark.browser
@@ -150,7 +150,14 @@ async def test_phones_offline_for_a_minute_across_a_question_change(
         await shots.take("rated-again", {"phone-a": phone_a, "phone-b": phone_b})
     q1 = await closed_counts(s, mid, 1)
     assert q1 == {"satisfied": 0, "basic": 1, "dissatisfied": 0}, q1
-    print(f"offline {OFFLINE_S:.0f} s; back in {back_in:.1f} s; question 1 counted {q1}")
+    figures(
+        "phone-offline",
+        offline_s=OFFLINE_S,
+        back_in_s=round(back_in, 1),
+        limit_s=BACK_WITHIN_S,
+        ballot_sent_while_cut_counted=q1["satisfied"],
+        ballot_whose_reply_was_lost_counted=q1["basic"],
+    )
 
 
 async def closed_counts(s: DemoServer, meeting_id: int, question_id: int) -> dict[str, int]:
