@@ -54,6 +54,7 @@ class Connection:
     websocket: WebSocket
     audience: str
     deputy_id: int | None = None
+    phone: str = ""  # a deputy's phone (server.phones): signed out when its card moves
     ready: bool = False
     raw: RawWriter | None = None
     backlog: deque[str] = field(default_factory=deque)
@@ -99,10 +100,11 @@ class Connection:
             self.sending = None
         self.backlog.clear()
 
-    async def close(self) -> None:
+    async def close(self, code: int = 1013) -> None:
+        """Close the socket; 1013 (try again later) makes the page reconnect, 1008 not."""
         self.stop()
         with contextlib.suppress(Exception):
-            await self.websocket.close(code=1013)
+            await self.websocket.close(code=code)
 
 
 class Room:

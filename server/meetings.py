@@ -37,6 +37,7 @@ from server.runtime import MeetingRuntime, NotRecorded, load_state, state_when_f
 log = logging.getLogger(__name__)
 
 MAX_ID = 2**31
+POLICY_VIOLATION = 1008  # the page does not reconnect after it
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,10 @@ class Meetings:
             self.phones.pop(deputy_id, None)
         else:
             self.phones[deputy_id] = bound
+            for room in self.rooms.values():  # a phone signed out stops hearing the card's news
+                for conn in list(room.conns["deputy"]):
+                    if conn.deputy_id == deputy_id and conn.phone != bound.sid:
+                        await conn.close(POLICY_VIOLATION)
         if tell and self.bus.carries:  # the sid stays in the database: it names a phone
             await self.bus.publish(json.dumps({"phone": deputy_id, "origin": self.origin}))
 

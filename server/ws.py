@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -34,6 +35,8 @@ TRY_AGAIN_LATER = 1013
 async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, int | None]:
     if audience == "deputy":
         binding = await phone_binding(websocket, meeting_id)
+        if binding is not None:
+            websocket.scope["wenzheng.phone"] = binding.sid
         return (binding is not None, binding.deputy_id if binding else None)
     svc = services(websocket)
     if audience == "console":
@@ -64,7 +67,8 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
-    conn = Connection(websocket, audience, deputy_id, raw=raw_writer(websocket))
+    phone = str(websocket.scope.get("wenzheng.phone", ""))
+    conn = Connection(websocket, audience, deputy_id, phone, raw=raw_writer(websocket))
     room.add(conn)
     try:
         while True:
@@ -96,6 +100,8 @@ async def _handle(room: Room, conn: Connection, raw: str) -> str | None:
         return json.dumps({"type": "error", "message": "无法识别的消息"})
     if kind == "time":
         t0 = message.get("t0")
+        if isinstance(t0, float) and not math.isfinite(t0):
+            t0 = None  # NaN or Infinity: Python's json reads them, no browser's JSON.parse does
         return time_reply(t0 if isinstance(t0, int | float) else None, now_ms())
     if kind == "hello":
         seq = message.get("seq")

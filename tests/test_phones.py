@@ -128,8 +128,19 @@ def test_the_card_codes_move_the_binding_and_sign_the_first_phone_out(
 
     wrong = browser.post(f"/d/{meeting_id}/bind", {"card_no": card_no, "short_code": "0000x"})
     assert wrong.status_code == 400 and wechat.bound(meeting_id, name)
-    moved = browser.post(f"/d/{meeting_id}/bind", {"card_no": card_no, "short_code": short_code})
-    assert moved.status_code == 303 and browser.bound(meeting_id, name)
+    staff = dict(client.cookies)
+    client.cookies.clear()
+    with client.websocket_connect(
+        f"/ws/{meeting_id}/deputy", headers={"cookie": f"wz_deputy={wechat.cookie}"}
+    ) as live:
+        live.send_json({"type": "hello", "seq": 0})
+        moved = browser.post(f"/d/{meeting_id}/bind", {"card_no": card_no, "short_code": short_code})
+        assert moved.status_code == 303 and browser.bound(meeting_id, name)
+        with pytest.raises(WebSocketDisconnect) as closed:  # its open socket is closed, for good
+            while True:
+                live.receive_text()
+        assert closed.value.code == 1008
+    client.cookies.update(staff)
 
     # The first phone is out everywhere: its page, its ballots, its socket.
     page = wechat.get(f"/d/{meeting_id}")
