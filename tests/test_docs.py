@@ -64,3 +64,15 @@ def test_every_refusal_code_has_a_chinese_message() -> None:
 def test_readme_shows_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
+
+
+def test_reliability_names_only_tests_that_exist() -> None:
+    """RELIABILITY.md quotes tests by path and name: each must be there to prove it."""
+    import re
+
+    text = (ROOT / "RELIABILITY.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"(tests/[\w/]+\.py)::(\w+)", text))
+    assert len(named) >= 20, named
+    for path, name in sorted(named):
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^(async )?def {name}\(", source, re.M), f"{path}::{name} is not a test there"
