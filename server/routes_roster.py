@@ -173,12 +173,14 @@ async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]] | str:
         form = await request.form(max_files=1, max_fields=10)
     except Exception:
         return "上传失败，请重新选择文件。"
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return "请选择要导入的文件（.xlsx 或 .csv）。"
-    data = await upload.read(imports.MAX_BYTES + 1)
-    await form.close()
+    try:  # closed on every way out: a file sent under another name is a temporary file too
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return "请选择要导入的文件（.xlsx 或 .csv）。"
+        data = await upload.read(imports.MAX_BYTES + 1)
+    finally:
+        await form.close()
     return data, upload.filename, fields
 
 
