@@ -203,16 +203,22 @@ class Meetings:
         await self._put_phone(card.deputy_id, now, tell=True)
 
     async def _put_phone(self, deputy_id: int, bound: phones.Bound | None, *, tell: bool) -> None:
+        held = self.phones.get(deputy_id)
         if bound is None:
             self.phones.pop(deputy_id, None)
         else:
             self.phones[deputy_id] = bound
-            for room in self.rooms.values():  # a phone signed out stops hearing the card's news
-                for conn in list(room.conns["deputy"]):
-                    if conn.deputy_id == deputy_id and conn.phone != bound.sid:
-                        await conn.close(POLICY_VIOLATION)
+            if held is not None and held.sid and held.sid != bound.sid:
+                await self._sign_out(deputy_id, bound.sid)
         if tell and self.bus.carries:  # the sid stays in the database: it names a phone
             await self.bus.publish(json.dumps({"phone": deputy_id, "origin": self.origin}))
+
+    async def _sign_out(self, deputy_id: int, sid: str) -> None:
+        """The card moved or was released: the phone before stops hearing its news."""
+        for room in self.rooms.values():
+            for conn in list(room.conns["deputy"]):
+                if conn.deputy_id == deputy_id and conn.phone != sid:
+                    await conn.close(POLICY_VIOLATION)
 
     async def _on_phone_message(self, payload: str) -> None:
         try:

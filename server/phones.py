@@ -102,18 +102,9 @@ async def claim(
     now = Bound(card_version, sid)
     if before == now:
         return True, before, now
-    await conn.execute(delete(m.phone_bindings).where(m.phone_bindings.c.deputy_id == deputy_id))
     try:
         async with conn.begin_nested():
-            await conn.execute(
-                insert(m.phone_bindings).values(
-                    deputy_id=deputy_id,
-                    card_version=card_version,
-                    sid=sid,
-                    bound_ms=time.time_ns() // 1_000_000,
-                    device=device[:200],
-                )
-            )
+            await _write(conn, deputy_id, now, device)
     except IntegrityError:
         raced = (await read(conn, [deputy_id])).get(deputy_id)
         return raced == now, before, raced
@@ -123,14 +114,20 @@ async def claim(
 async def release(conn: AsyncConnection, deputy_id: int, card_version: int, device: str) -> Bound:
     """Free the card for the next phone that opens the link; the bound phone is signed out."""
     now = Bound(card_version, RELEASED)
+    await _write(conn, deputy_id, now, device)
+    return now
+
+
+async def _write(conn: AsyncConnection, deputy_id: int, bound: Bound, device: str) -> None:
+    """Replace the card's row; a row inserted meanwhile by another process raises
+    IntegrityError (the primary key), which ``claim`` judges against."""
     await conn.execute(delete(m.phone_bindings).where(m.phone_bindings.c.deputy_id == deputy_id))
     await conn.execute(
         insert(m.phone_bindings).values(
             deputy_id=deputy_id,
-            card_version=card_version,
-            sid=RELEASED,
+            card_version=bound.card_version,
+            sid=bound.sid,
             bound_ms=time.time_ns() // 1_000_000,
             device=device[:200],
         )
     )
-    return now

@@ -1,4 +1,5 @@
-"""Staff pages for a meeting's invitation cards: the printable sheet, the DOCX, re-issuing."""
+"""Staff pages for a meeting's invitation cards: the printable sheet, the DOCX, re-issuing a
+card, releasing a card for a new phone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from server import audit, invitations
+from server.auth import StaffSession
 from server.db import snapshot_read
 from server.hub import Room
 from server.invitations import CardSheet
@@ -94,8 +96,8 @@ async def cards_docx(request: Request) -> Response:
     )
 
 
-async def reissue(request: Request) -> Response:
-    """A new card for one deputy: the old link and short code stop working at once."""
+async def _card_form(request: Request) -> tuple[StaffSession, Room, dict[str, str]] | Response:
+    """A staff form about one card: the session, the loaded meeting and the form."""
     session = _require_staff(request)
     if isinstance(session, Response):
         return session
@@ -105,6 +107,21 @@ async def reissue(request: Request) -> Response:
     room = await _room(request)
     if room is None:
         return message_page(msg.edge("no_meeting"), 404)
+    return session, room, form
+
+
+def _back_to_card(meeting_id: int, deputy_id: int, form: dict[str, str], done: str) -> Response:
+    group = form.get("group", "").strip()[:64]
+    target = f"/m/{meeting_id}/cards?{done}={deputy_id}" + (f"&group={quote(group)}" if group else "")
+    return RedirectResponse(target + f"#card-{deputy_id}", status_code=303)
+
+
+async def reissue(request: Request) -> Response:
+    """A new card for one deputy: the old link and short code stop working at once."""
+    checked = await _card_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, room, form = checked
     svc = services(request)
     meeting_id = room.runtime.meeting_id
     body_id = svc.meetings.body_of[meeting_id]
@@ -126,23 +143,16 @@ async def reissue(request: Request) -> Response:
     if card is None:
         return message_page(msg.edge("not_found"), 404)
     await svc.meetings.refresh_card(card)
-    group = form.get("group", "").strip()[:64]
-    target = f"/m/{meeting_id}/cards?reissued={deputy_id}" + (f"&group={quote(group)}" if group else "")
-    return RedirectResponse(target + f"#card-{deputy_id}", status_code=303)
+    return _back_to_card(meeting_id, deputy_id, form, "reissued")
 
 
 async def release(request: Request) -> Response:
     """Free a deputy's card for another phone (a new or borrowed phone, another browser):
     the phone bound now is signed out, the next one to open the link is bound."""
-    session = _require_staff(request)
-    if isinstance(session, Response):
-        return session
-    form = await form_of(request)
-    if form is None or not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
-    room = await _room(request)
-    if room is None:
-        return message_page(msg.edge("no_meeting"), 404)
+    checked = await _card_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, room, form = checked
     svc = services(request)
     meeting_id = room.runtime.meeting_id
     card = svc.meetings.cards.get(int(request.path_params["deputy_id"]))
@@ -150,6 +160,4 @@ async def release(request: Request) -> Response:
         return message_page(msg.edge("not_found"), 404)
     actor = f"staff:{session.username}"
     await svc.meetings.release_phone(card, meeting_id=meeting_id, actor=actor, device=device(request))
-    group = form.get("group", "").strip()[:64]
-    target = f"/m/{meeting_id}/cards?released={card.deputy_id}" + (f"&group={quote(group)}" if group else "")
-    return RedirectResponse(target + f"#card-{card.deputy_id}", status_code=303)
+    return _back_to_card(meeting_id, card.deputy_id, form, "released")

@@ -587,6 +587,17 @@ class Hall:
         assert response.status_code == 200, (cmd, fields, response.status_code, response.text)
         return response
 
+    def open_rating(self, deputies: list[int] | tuple[int, ...], question_id: int = 1) -> None:
+        """The session up to an open rating: check-in of ``deputies``, the question asked
+        and answered, the rating opened."""
+        self.act_ok("open_checkin")
+        for d in deputies:
+            self.act_ok("check_in", deputy_id=d)
+        self.act_ok("close_checkin")
+        self.act_ok("call_question", question_id=question_id)
+        self.act_ok("to_answering")
+        self.act_ok("open_rating")
+
     def rate(self, deputy_id: int, question_id: int, choice: str, key: str | None = None) -> httpx.Response:
         data = {"question_id": str(question_id), "choice": choice, "ballot_key": key or secrets.token_hex(12)}
         return self.http.post(f"/d/{self.meeting_id}/rate", data=data, headers=self.deputy_headers(deputy_id))

@@ -75,13 +75,7 @@ def test_backup_of_a_live_meeting_restores_whole(
     http = server.client()
     hall = Hall(http, keys, meeting_id)
     deputies = [d for d, _, _ in live.deputies()]
-    hall.act_ok("open_checkin")
-    for d in deputies:
-        hall.act_ok("check_in", deputy_id=d)
-    hall.act_ok("close_checkin")
-    hall.act_ok("call_question", question_id=1)
-    hall.act_ok("to_answering")
-    hall.act_ok("open_rating")
+    hall.open_rating(deputies)
 
     # A phone after another rates, for as long as the backup runs: live writes.
     ballots = {d: (CHOICES[i % 3], f"key{d}x{i}") for i, d in enumerate(deputies)}

@@ -41,19 +41,9 @@ def consistent(db: Db, question_id: int) -> dict[str, int]:
     return counts
 
 
-def open_rating(hall: Hall, deputies: list[int]) -> None:
-    hall.act_ok("open_checkin")
-    for d in deputies:
-        hall.act_ok("check_in", deputy_id=d)
-    hall.act_ok("close_checkin")
-    hall.act_ok("call_question", question_id=1)
-    hall.act_ok("to_answering")
-    hall.act_ok("open_rating")
-
-
 def test_a_busy_database_says_not_recorded_and_writes_nothing(hall: Hall, db: Db) -> None:
     deputies = [d for d, _, _ in db.deputies()][:6]
-    open_rating(hall, deputies)
+    hall.open_rating(deputies)
     assert hall.rate(deputies[0], 1, "satisfied", "busy-0").status_code == 200
     hall.deputy_page(deputies[1])  # this phone is known; deputies[2]'s first request comes later
     before = consistent(db, 1)
@@ -137,7 +127,7 @@ def full_disk(client: TestClient, db: Db) -> Iterator[Any]:
 def test_a_full_disk_says_not_recorded_and_writes_nothing(hall: Hall, db: Db, full_disk: Any) -> None:
     fill, free = full_disk
     deputies = [d for d, _, _ in db.deputies()]
-    open_rating(hall, deputies)
+    hall.open_rating(deputies)
     fill()
     # A long user agent makes each event row big: the free room in the last pages of the
     # log runs out after a few ballots at most.

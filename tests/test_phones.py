@@ -101,12 +101,7 @@ def test_a_forwarded_link_takes_nothing_over(client: TestClient, hall: Hall, db:
     assert mine.bound(meeting_id, name) and mine.socket_allowed(meeting_id)
 
     # Check-in and rating need the phone that holds the card: the home phone has none.
-    hall.act_ok("open_checkin")
-    hall.act_ok("check_in", deputy_id=deputy_id)
-    hall.act_ok("close_checkin")
-    hall.act_ok("call_question", question_id=1)
-    hall.act_ok("to_answering")
-    hall.act_ok("open_rating")
+    hall.open_rating([deputy_id])
     ballot = {"question_id": "1", "choice": "satisfied", "ballot_key": "forwarded-1"}
     assert forwarded.post(f"/d/{meeting_id}/rate", {**ballot, "csrf": "x"}).status_code == 401
     assert db.counts()["receipts"] == 0
@@ -145,12 +140,7 @@ def test_the_card_codes_move_the_binding_and_sign_the_first_phone_out(
     # The first phone is out everywhere: its page, its ballots, its socket.
     page = wechat.get(f"/d/{meeting_id}")
     assert page.status_code == 200 and SIGNED_OUT in page.text and "卡号" in page.text
-    hall.act_ok("open_checkin")
-    hall.act_ok("check_in", deputy_id=deputy_id)
-    hall.act_ok("close_checkin")
-    hall.act_ok("call_question", question_id=1)
-    hall.act_ok("to_answering")
-    hall.act_ok("open_rating")
+    hall.open_rating([deputy_id])
     ballot = {"question_id": "1", "choice": "basic", "ballot_key": "old-phone-1", "csrf": old_csrf}
     out = wechat.post(f"/d/{meeting_id}/rate", ballot)
     assert out.status_code == 401 and SIGNED_OUT in out.text

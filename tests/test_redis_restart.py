@@ -163,13 +163,7 @@ def test_redis_restarted_mid_session(
     with a.client() as http_a, b.client() as http_b:
         ha, hb = Hall(http_a, keys, meeting_id), Hall(http_b, keys, meeting_id)
         deputies = [d for d, _, _ in db.deputies()][:30]
-        ha.act_ok("open_checkin")
-        for d in deputies:
-            ha.act_ok("check_in", deputy_id=d)
-        ha.act_ok("close_checkin")
-        ha.act_ok("call_question", question_id=1)
-        ha.act_ok("to_answering")
-        ha.act_ok("open_rating")
+        ha.open_rating(deputies)
         time.sleep(0.3)  # the bus brings these to B
 
         stack = contextlib.ExitStack()

@@ -75,13 +75,7 @@ def names_choice(row: dict[str, Any], choice: str) -> bool:
 
 
 def run_session(hall: Hall, *, named_vote: bool) -> dict[int, dict[str, str]]:
-    hall.act_ok("open_checkin")
-    for d in PRESENT:
-        hall.act_ok("check_in", deputy_id=d)
-    hall.act_ok("close_checkin")
-    hall.act_ok("call_question", question_id=1)
-    hall.act_ok("to_answering")
-    hall.act_ok("open_rating")
+    hall.open_rating(PRESENT)
     keys: dict[int, dict[str, str]] = {d: {} for d in PRESENT}
     for d, choice in RATINGS.items():
         keys[d]["rating"] = f"rk{d}x"

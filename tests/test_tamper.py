@@ -23,18 +23,8 @@ def resigned_payload(cookie: str, payload: object) -> str:
     return f"{body.decode()}.{signature}"
 
 
-def open_rating(hall: Hall) -> None:
-    hall.act_ok("open_checkin")
-    for d in (A, B):
-        hall.act_ok("check_in", deputy_id=d)
-    hall.act_ok("close_checkin")
-    hall.act_ok("call_question", question_id=1)
-    hall.act_ok("to_answering")
-    hall.act_ok("open_rating")
-
-
 def test_deputy_a_cannot_rate_as_deputy_b(hall: Hall, db: Db, keys: Keys) -> None:
-    open_rating(hall)
+    hall.open_rating((A, B))
     a = hall.deputy_headers(A)
     hall.deputy_page(A)
     a_cookie = hall.deputy_cookie(A)
