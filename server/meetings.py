@@ -20,7 +20,7 @@ from typing import Any
 import segno
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from live.events import Event
 from live.state import MeetingState, ProjectorMode
@@ -31,6 +31,7 @@ from server.auth import DeputyBinding, Keys
 from server.bus import Bus, setup_message
 from server.db import snapshot_read
 from server.gcpolicy import GcPolicy
+from server.groupwrite import GroupWriter
 from server.hub import Room
 from server.runtime import MeetingRuntime, NotRecorded, load_state, state_when_frozen
 
@@ -87,6 +88,7 @@ class Meetings:
         self.cards: dict[int, Card] = {}
         self.body_of: dict[int, int] = {}
         self.phones: dict[int, phones.Bound] = {}  # see server.phones
+        self._bindings = GroupWriter(engine, "phone bindings")
         self._loading: dict[int, asyncio.Lock] = {}
         self._tickers: list[asyncio.Task[None]] = []
 
@@ -169,10 +171,10 @@ class Meetings:
 
         Raises :class:`NotRecorded` when the database cannot take it (busy, full).
         """
-        async with _recorded(), self.engine.begin() as conn:
+
+        async def job(conn: AsyncConnection) -> tuple[bool, phones.Bound | None, phones.Bound | None]:
             ok, before, now = await phones.claim(conn, card.deputy_id, card.card_version, sid, device, how)
-            changed = ok and before != now
-            if changed:
+            if ok and before != now:
                 moved = before is not None and before.card_version == card.card_version and bool(before.sid)
                 await audit.record(
                     conn,
@@ -184,7 +186,10 @@ class Meetings:
                     deputy_id=card.deputy_id,
                     how=how.value,
                 )
-        await self._put_phone(card.deputy_id, now, tell=changed)
+            return ok, before, now
+
+        ok, before, now = await self._bindings.run(job)  # with the others that came together
+        await self._put_phone(card.deputy_id, now, tell=ok and before != now)
         return ok
 
     async def release_phone(self, card: Card, *, meeting_id: int, actor: str, device: str) -> None:
@@ -373,6 +378,7 @@ class Meetings:
             room.resend_all()
 
     async def close(self) -> None:
+        await self._bindings.close()
         for task in self._tickers:
             task.cancel()
         for room in self.rooms.values():

@@ -25,7 +25,7 @@ from server.web import STAFF_COOKIE, STAFF_SCOPE_KEY, services
 async def resolve(conn: HTTPConnection) -> StaffSession | None:
     svc = services(conn)
     session = svc.keys.read_staff(conn.cookies.get(STAFF_COOKIE))
-    if session is None:
+    if session is None or not 0 < session.user_id < 2**31:  # beyond any database's integer
         return None
     async with snapshot_read(svc.engine) as db:
         account = await accounts.find(db, user_id=session.user_id)

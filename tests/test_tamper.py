@@ -99,3 +99,13 @@ def test_unpaired_screens_show_no_hall_code(hall: Hall, keys: Keys) -> None:
         assert code not in page.text and "/h/1/" not in page.text, (path, cookie)
         if path != "/m/1/live":
             assert 'id="pair-code"' in page.text, (path, cookie)
+
+
+def test_a_signed_staff_cookie_with_an_impossible_user_id_is_no_session(
+    client: TestClient, keys: Keys
+) -> None:
+    """Only the server signs these, but an id past any integer column must not reach a query."""
+    for user_id in (2**63, 2**31, 0, -1):
+        cookie = keys.staff_cookie(user_id, "chair", CHAIR_ROLES)
+        reply = client.get("/admin/users", headers={"cookie": f"wz_user={cookie}"})
+        assert reply.status_code == 303 and reply.headers["location"].startswith("/login"), user_id
