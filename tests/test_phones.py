@@ -168,14 +168,14 @@ def test_staff_release_a_card_for_a_new_phone(
     csrf = login(client, meeting_id)
     sheet = client.get(f"/m/{meeting_id}/cards").text
     card_html = sheet.split(f'id="card-{deputy_id}"')[1].split("</article>")[0]
-    assert "已绑定手机" in card_html and "解除手机绑定" in card_html
+    assert "手机：已绑定" in card_html and "解除手机绑定" in card_html
     release = f"/m/{meeting_id}/cards/{deputy_id}/release"
     assert client.post(release, data={"csrf": "wrong"}).status_code == 403
     assert lost.bound(meeting_id, name), "a refused release changes nothing"
     done = client.post(release, data={"csrf": csrf}, follow_redirects=False)
     assert done.status_code == 303 and f"released={deputy_id}" in done.headers["location"]
     sheet = client.get(done.headers["location"]).text
-    assert "已解除手机绑定" in sheet and "等待代表用新手机打开邀请链接" in sheet
+    assert "已解除手机绑定" in sheet and "手机：已解除，待新手机打开邀请链接" in sheet
 
     assert SIGNED_OUT in lost.get(f"/d/{meeting_id}").text
     assert new.get(link).status_code == 303 and new.bound(meeting_id, name)
