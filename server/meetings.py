@@ -12,14 +12,12 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import segno
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from live.events import Event
@@ -33,7 +31,7 @@ from server.db import snapshot_read
 from server.gcpolicy import GcPolicy
 from server.groupwrite import GroupWriter
 from server.hub import Room
-from server.runtime import MeetingRuntime, NotRecorded, load_state, state_when_frozen
+from server.runtime import MeetingRuntime, load_state, state_when_frozen
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +48,6 @@ class Card:
     card_no: str
     short_code: str
     card_version: int
-
-
-@contextlib.asynccontextmanager
-async def _recorded() -> AsyncIterator[None]:
-    """A database that cannot take a write (busy, disk full) is NotRecorded, as in the runtime."""
-    try:
-        yield
-    except DBAPIError as exc:
-        log.warning("not recorded: %s", exc)
-        raise NotRecorded() from exc
 
 
 @lru_cache(maxsize=64)
@@ -194,7 +182,8 @@ class Meetings:
 
     async def release_phone(self, card: Card, *, meeting_id: int, actor: str, device: str) -> None:
         """Staff free a card for another phone; the phone bound now is signed out."""
-        async with _recorded(), self.engine.begin() as conn:
+
+        async def job(conn: AsyncConnection) -> phones.Bound:
             now = await phones.release(conn, card.deputy_id, card.card_version, device)
             await audit.record(
                 conn,
@@ -205,7 +194,9 @@ class Meetings:
                 meeting_id=meeting_id,
                 deputy_id=card.deputy_id,
             )
-        await self._put_phone(card.deputy_id, now, tell=True)
+            return now
+
+        await self._put_phone(card.deputy_id, await self._bindings.run(job), tell=True)
 
     async def _put_phone(self, deputy_id: int, bound: phones.Bound | None, *, tell: bool) -> None:
         held = self.phones.get(deputy_id)

@@ -27,6 +27,7 @@ from server import phones, questions_own
 from server import questions_admin as qa
 from server.auth import DeputyBinding, StaffSession
 from server.db import meeting_write
+from server.meetings import Card
 from server.meetings_admin import Invalid, has_events
 from server.routes_staff import _require_staff
 from server.web import DEPUTY_COOKIE, csrf_ok, device, form_of, message_page, page, services
@@ -108,16 +109,27 @@ async def _phone_binding(request: Request, meeting_id: int) -> DeputyBinding | R
     async with svc.engine.connect() as conn:
         row = await qa.meeting(conn, meeting_id)
         me = await qa.deputy(conn, row.body_id, binding.deputy_id) if row and binding else None
+        bound = (await phones.read(conn, [me.id])).get(me.id) if me else None
         await conn.commit()
     if row is None:
         return message_page(msg.edge("no_meeting"), 404)
     if binding is None or me is None or me.card_version != binding.card_version:
         return None
-    async with svc.engine.begin() as conn:  # one phone per card (server.phones)
-        ok, _, _ = await phones.claim(
-            conn, binding.deputy_id, binding.card_version, binding.sid, device(request), phones.How.ADOPT
+    verdict = phones.verdict(bound, me.card_version, binding.sid)  # one phone per card
+    if verdict is phones.Verdict.THIS_PHONE:
+        return binding
+    if verdict is phones.Verdict.FREE:  # a phone from before phone bindings: adopted once
+        card = Card(me.id, row.body_id, me.card_no, me.short_code, me.card_version)
+        adopted = await svc.meetings.bind_phone(
+            card,
+            binding.sid,
+            phones.How.ADOPT,
+            meeting_id=meeting_id,
+            actor=f"deputy:{me.id}",
+            device=device(request),
         )
-    return binding if ok else None
+        return binding if adopted else None
+    return None
 
 
 async def phone(request: Request) -> Response:

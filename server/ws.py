@@ -18,6 +18,7 @@ import math
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server.auth import DeputyBinding
 from server.fastsend import raw_writer
 from server.hub import Connection, Room, time_reply
 from server.phone_auth import phone_binding
@@ -32,12 +33,11 @@ POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 
 
-async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, int | None]:
+async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, DeputyBinding | None]:
+    """Whether this socket may see the audience; a deputy's, which phone it is."""
     if audience == "deputy":
         binding = await phone_binding(websocket, meeting_id)
-        if binding is not None:
-            websocket.scope["wenzheng.phone"] = binding.sid
-        return (binding is not None, binding.deputy_id if binding else None)
+        return (binding is not None, binding)
     svc = services(websocket)
     if audience == "console":
         session = staff(websocket)
@@ -59,7 +59,7 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     try:
-        allowed, deputy_id = await _who(websocket, meeting_id, audience)
+        allowed, phone = await _who(websocket, meeting_id, audience)
     except NotRecorded:  # a phone's first binding, and the database is busy: come back
         await websocket.close(code=TRY_AGAIN_LATER)
         return
@@ -67,8 +67,8 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
-    phone = str(websocket.scope.get("wenzheng.phone", ""))
-    conn = Connection(websocket, audience, deputy_id, phone, raw=raw_writer(websocket))
+    deputy_id, sid = (phone.deputy_id, phone.sid) if phone else (None, "")
+    conn = Connection(websocket, audience, deputy_id, sid, raw=raw_writer(websocket))
     room.add(conn)
     try:
         while True:

@@ -140,6 +140,8 @@ def test_the_card_codes_move_the_binding_and_sign_the_first_phone_out(
     # The first phone is out everywhere: its page, its ballots, its socket.
     page = wechat.get(f"/d/{meeting_id}")
     assert page.status_code == 200 and SIGNED_OUT in page.text and "卡号" in page.text
+    questions = f"/d/{meeting_id}/questions"  # the question pages check the same, from the database
+    assert wechat.get(questions).status_code == 303 and browser.get(questions).status_code == 200
     hall.open_rating([deputy_id])
     ballot = {"question_id": "1", "choice": "basic", "ballot_key": "old-phone-1", "csrf": old_csrf}
     out = wechat.post(f"/d/{meeting_id}/rate", ballot)
