@@ -75,7 +75,6 @@ class Settings:
     rating_rule: RatingRule = field(default_factory=RatingRule)
     timer_seconds: Mapping[TimerRole, int] = field(default_factory=lambda: DEFAULT_TIMER_SECONDS)
     warn_seconds: int = 30
-    projector_live_tally: bool = False
     floor_requests_per_item: int = 2  # how often one deputy may ask for the floor per item
 
 

@@ -1,7 +1,8 @@
 """Formal votes (表决): DOMAIN.md, "Votes".
 
 Theory of operation. The chair opens a vote (title, named or secret, threshold, base,
-whether the projector shows the live tally); it belongs to the agenda item in progress.
+whether the projector shows the live tally of a named vote: a secret vote shows only how
+many have voted until it closes); it belongs to the agenda item in progress.
 Deputies who are checked in vote once each: 赞成, 反对 or 弃权; those present who did not
 vote are counted as 未按 when the vote closes. Closing fixes the counts and the verdict;
 announcing shows the verdict to the hall. Nothing ever changes a closed round: a revote
@@ -98,7 +99,7 @@ def decide_open(state: MeetingState, cmd: OpenVote) -> list[Event]:
         secret=cmd.secret,
         threshold=cmd.threshold,
         base=cmd.base,
-        live=cmd.live,
+        live=cmd.live and not cmd.secret,  # a secret vote's split is shown only once it closes
         method=VoteMethod.PHONES,
     )
     return [opened, ProjectorFocused(Focus.VOTE)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from live.rules import grade, has_quorum
+from live.rules import has_quorum
 from live.setup import AgendaItem, Question
 from live.state import Choice, MeetingState, RatingResult
 from screens import messages as msg
@@ -32,6 +32,10 @@ class TallyLine:
 
 @dataclass(frozen=True)
 class Tally:
+    """A rating as the screens show it. While it is open only ``cast`` (how many have
+    rated) is known to them: ``lines`` is empty, because a split that moved with each
+    ballot would tell who chose what (docs/design.md, "Secret ballots")."""
+
     question_id: int
     open: bool
     cast: int
@@ -117,7 +121,6 @@ class View:
         self.asker = (
             s.deputies.get(self.question.asker_id) if self.question and self.question.asker_id else None
         )
-        self.live_tally = s.settings.projector_live_tally
         t = state.timer
         self.timer = Timer(
             label=msg.TIMER_ROLES[t.role] if t.role else "",
@@ -146,14 +149,8 @@ class View:
             return None
         if rating.result is not None:
             return tally_of(rating.result, is_open=False)
-        live = grade(
-            rating.question_id,
-            rating.counts,
-            self.state.setup.settings.rating_rule,
-            members=self.state.expected,
-            present=self.state.present_count,
-        )
-        return tally_of(live, is_open=True)
+        # Open: how many have rated, never how (the counts are not even read here).
+        return Tally(rating.question_id, True, len(rating.voters), self.present, (), None, None)
 
     def _last_result(self) -> Tally | None:
         current = self.state.current_rating()

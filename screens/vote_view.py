@@ -1,8 +1,10 @@
 """What the screens show of a vote: counts with their colours, 未按, the verdict line.
 
 The verdict reads the way the hall expects it, e.g. "赞成 41 票，反对 2 票，弃权 3 票，
-未按 1 票，通过". While a vote is open the figures are live: 未按 is those present who have
-not voted yet, and there is no verdict.
+未按 1 票，通过". While a named vote is open its figures are live: 未按 is those present
+who have not voted yet, and there is no verdict. While a secret vote is open no screen
+gets its split, only how many have voted (``lines`` is empty): a split that moved with
+each ballot would tell who chose what.
 """
 
 from __future__ import annotations
@@ -53,15 +55,21 @@ class VoteView:
 
 
 def vote_view(state: MeetingState, vote: VoteRound) -> VoteView:
-    result = vote.result or result_of(state, vote.threshold, vote.base, vote.counts)
+    closed = vote.result is not None
+    sealed = vote.secret and not closed
+    # An open secret vote: its counts are not read at all, whatever this process holds.
+    counts_now = {c: 0 for c in VoteChoice} if sealed else vote.counts
+    result = vote.result or result_of(state, vote.threshold, vote.base, counts_now)
     counts = {
         VoteChoice.FOR: result.for_votes,
         VoteChoice.AGAINST: result.against,
         VoteChoice.ABSTAIN: result.abstain,
     }
-    lines = tuple(VoteLine(c.value, msg.VOTE_CHOICES[c], counts[c]) for c in VoteChoice)
-    lines += (VoteLine("not_voted", msg.NOT_VOTED, result.not_voted),)
-    closed = vote.result is not None
+    cast = len(vote.voters) if not closed else result.cast
+    lines: tuple[VoteLine, ...] = ()
+    if not sealed:
+        lines = tuple(VoteLine(c.value, msg.VOTE_CHOICES[c], counts[c]) for c in VoteChoice)
+        lines += (VoteLine("not_voted", msg.NOT_VOTED, result.not_voted),)
     return VoteView(
         vote_id=vote.vote_id,
         title=vote.title,
@@ -73,7 +81,7 @@ def vote_view(state: MeetingState, vote: VoteRound) -> VoteView:
         announced=vote.announced,
         live=vote.live,
         lines=lines,
-        cast=result.cast,
+        cast=cast,
         base=result.base,
         rule=msg.VOTE_BASES[vote.base] + msg.THRESHOLDS[vote.threshold],
         passed=result.passed if closed else None,

@@ -27,6 +27,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
+from server.ballot_box import BallotBox
+
 ARGON2 = PasswordHasher()
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_WINDOW_S = 300
@@ -106,6 +108,7 @@ class Keys:
         self._deputy = URLSafeSerializer(secret, salt="deputy-cookie")
         self._invite = URLSafeSerializer(secret, salt="invitation")
         self._screen = URLSafeSerializer(secret, salt="screen")
+        self.box = BallotBox(secret)  # seals secret choices (server/ballot_box.py)
         # Every request of a phone carries the same cookie; verifying its signature once
         # is enough (a dict bounded by CACHE_SIZE, cleared when full).
         self._deputies: dict[str, DeputyBinding | None] = {}

@@ -74,7 +74,10 @@ MAX_LEN = {
 MOBILE = re.compile(r"(?:\+?86)?1[3-9]\d{9}")
 LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:-\d{1,6})?")
 CARD_NO = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]*")
-SHORT_CODE = re.compile(r"\d{4,8}")
+# A card's short code: 8 digits, typed on a numeric keypad (letters are hard for elderly
+# deputies on a pinyin keyboard); with the guards of server/guards.py a guess is hopeless.
+SHORT_CODE_DIGITS = 8
+SHORT_CODE = re.compile(f"[0-9]{{{SHORT_CODE_DIGITS}}}")
 CJK_AND_SPACES = re.compile(r"[\u3400-\u9fff\s\u3000]+")
 
 
@@ -205,7 +208,7 @@ def check_deputy(number: int, cells: dict[str, str], errors: list[RowError]) -> 
         example = "（11 位）或带区号的座机号（如 0573-12345678）"
         errors.append(RowError(number, "phone", f"“{phone}”不是有效的手机号{example}"))
     if short_code and not SHORT_CODE.fullmatch(short_code) and not is_formula(short_code):
-        errors.append(RowError(number, "short_code", "验证码应为 4 到 8 位数字"))
+        errors.append(RowError(number, "short_code", f"验证码应为 {SHORT_CODE_DIGITS} 位数字"))
     return DeputyRow(
         number, name, group, card_no, phone, cells.get("notes", ""), short_code, len(errors) == before
     )
@@ -263,7 +266,7 @@ def check_official(number: int, cells: dict[str, str], errors: list[RowError]) -
 
 
 def new_short_code() -> str:
-    return f"{secrets.randbelow(10000):04d}"
+    return f"{secrets.randbelow(10**SHORT_CODE_DIGITS):0{SHORT_CODE_DIGITS}d}"
 
 
 async def group_ids(conn: AsyncConnection, body_id: int) -> dict[str, int]:

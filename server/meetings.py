@@ -118,7 +118,7 @@ class Meetings:
                 if local and self.bus.carries:  # the in-process bus has nobody to tell
                     await self.bus.publish(store.bus_payload(meeting_id, first_seq, events, self.origin))
 
-            runtime = MeetingRuntime(self.engine, state, listener)
+            runtime = MeetingRuntime(self.engine, state, listener, self.keys.box)
             room = Room(runtime, self.extras, self._sockets_changed)
             room.frozen = View(frozen) if frozen else None
             holder["room"] = room

@@ -84,7 +84,6 @@ class MeetingKind:
     timers: Mapping[TimerRole, int] = field(default_factory=dict)  # overrides of the defaults
     rating_rule: RatingRule = field(default_factory=RatingRule)
     warn_seconds: int = 30
-    projector_live_tally: bool = False
 
     def settings(self, body_kind: BodyKind) -> Settings:
         return Settings(
@@ -92,7 +91,6 @@ class MeetingKind:
             rating_rule=self.rating_rule,
             timer_seconds=MappingProxyType({**DEFAULT_TIMER_SECONDS, **self.timers}),
             warn_seconds=self.warn_seconds,
-            projector_live_tally=self.projector_live_tally,
         )
 
 
@@ -287,7 +285,6 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
         rating_rule=RatingRule(denominator, shares["satisfied_share"], shares["basic_share"]),
         timer_seconds=MappingProxyType(timers),
         warn_seconds=warn,
-        projector_live_tally=form.get("projector_live_tally", "") in ("1", "on", "yes"),
         floor_requests_per_item=floor_cap,
     )
 

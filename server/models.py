@@ -1,9 +1,11 @@
 """Tables. SQLAlchemy Core: the hot path inserts rows, it does not need an ORM.
 
 The event log (``events``) is the record of everything that happened in a meeting and
-its audit trail. Secret ratings are split across two tables with no link between them:
-``rating_receipts`` says who rated (and enforces one rating per deputy per question),
-``rating_tallies`` holds how many chose what, and nothing per ballot.
+its audit trail. A secret ballot (every rating, a secret vote) leaves a receipt
+(``rating_receipts``, ``vote_receipts``: who took part, one per deputy per round) and a
+sealed choice (``sealed_ballots``, unreadable without the installation's key, see
+server/ballot_box.py); when the round closes, its totals go to ``rating_tallies`` or
+``vote_tallies`` and the sealed rows are deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -75,7 +78,8 @@ deputies = Table(
     Column("group_id", ForeignKey("groups.id"), nullable=False),
     Column("name", String(64), nullable=False),
     Column("card_no", String(32), nullable=False),
-    Column("short_code", String(16), nullable=False),  # printed on the card, for binding by hand
+    # Printed on the card, for binding by hand: 8 digits (server/guards.py, a guesser's odds).
+    Column("short_code", String(16), nullable=False),
     Column("card_version", Integer, nullable=False, default=1),  # re-issuing a card revokes old links
     Column("phone", String(32), nullable=False, default=""),
     Column("notes", Text, nullable=False, default=""),
@@ -187,19 +191,17 @@ rating_receipts = Table(
 rating_tallies = Table(
     "rating_tallies",
     metadata,
-    # Totals per choice, never a row per ballot: rows of single ballots, even with random
-    # ids, come back from PostgreSQL in the order they were written, the receipts' order.
+    # Totals per choice of a closed rating, written once at the close (server/ballot_box.py):
+    # a total that moved with each ballot would name the choice of the receipt beside it.
     Column("meeting_id", ForeignKey("meetings.id"), primary_key=True),
     Column("question_id", Integer, primary_key=True),
     Column("choice", String(16), primary_key=True),
     Column("n", Integer, nullable=False),
 )
 
-# Votes (表决): ``vote_receipts`` says who voted (one per deputy per vote). A secret vote
-# keeps no ballot rows at all, only running totals per choice in ``vote_tallies``: rows of
-# single ballots, even with random ids, come back from PostgreSQL in the order they were
-# written, which is the order of the receipts. A named vote's choices are in the event
-# log, by name.
+# Votes (表决): ``vote_receipts`` says who voted (one per deputy per vote). A secret vote's
+# choices are sealed while it is open and become totals in ``vote_tallies`` when it
+# closes, as ratings do. A named vote's choices are in the event log, by name.
 vote_receipts = Table(
     "vote_receipts",
     metadata,
@@ -218,6 +220,21 @@ vote_tallies = Table(
     Column("vote_id", Integer, primary_key=True),
     Column("choice", String(16), primary_key=True),
     Column("n", Integer, nullable=False),
+)
+
+# The choice of a secret ballot while its round is open, sealed with the installation's key
+# (server/ballot_box.py): nothing here can be read, or told apart from another choice,
+# without it. ``kind`` is "rating" (round: the question id, an agenda item's negated) or
+# "vote" (round: the vote id). Deleted when the round closes and its totals are written.
+sealed_ballots = Table(
+    "sealed_ballots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("round_id", Integer, nullable=False),
+    Column("sealed", LargeBinary(64), nullable=False),
+    Index("ix_sealed_ballots_round", "meeting_id", "kind", "round_id"),
 )
 
 screen_pairings = Table(
@@ -260,4 +277,18 @@ audit = Table(
     Column("meeting_id", ForeignKey("meetings.id"), nullable=True),
     Column("detail", Text, nullable=False, default=""),  # JSON
     Index("ix_audit_body_id", "body_id"),
+)
+
+# Typed binding of a phone by card number and short code (server/guards.py): wrong codes
+# per card, the delay they earned, and the lock staff can put on a card by hand.
+card_guards = Table(
+    "card_guards",
+    metadata,
+    Column("deputy_id", ForeignKey("deputies.id"), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failed_ms", BigInteger, nullable=False, default=0),
+    Column("last_address", String(64), nullable=False, default=""),
+    Column("retry_after_ms", BigInteger, nullable=False, default=0),  # refused unchecked before this
+    Column("locked_by", String(96), nullable=False, default=""),  # "" when not locked
+    Column("locked_ms", BigInteger, nullable=False, default=0),
 )

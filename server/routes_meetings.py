@@ -130,7 +130,6 @@ async def _edit_page(
         "denominator": settings.rating_rule.denominator.value,
         "satisfied_share": admin.share_text(settings.rating_rule.satisfied_share),
         "basic_share": admin.share_text(settings.rating_rule.basic_share),
-        "projector_live_tally": "1" if settings.projector_live_tally else "",
         "floor_requests_per_item": str(settings.floor_requests_per_item),
     }
     return page(

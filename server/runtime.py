@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from live.commands import Actor, Command
+from live.commands import Actor, CloseRating, CloseVote, Command
 from live.core import apply, apply_all, decide
 from live.events import Event, ProjectorModeSet
 from live.refusals import Refused
 from live.state import Choice, MeetingState, ProjectorMode, VoteChoice, initial_state
 from server import store
+from server.ballot_box import RATING, VOTE, BallotBox
 from server.db import meeting_write, snapshot_read
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,13 @@ class _Pending:
 
 
 async def load_state(conn: AsyncConnection, meeting_id: int) -> MeetingState:
+    """The meeting folded from its setup and log. An open secret round has its voters and
+    no split: its choices are sealed, and only the writer that closes it opens them."""
     setup = await store.load_setup(conn, meeting_id)
     state = initial_state(setup)
     for seq, event in await store.load_events(conn, meeting_id):
         apply(state, event)
         state.seq = seq
-    await _recount(conn, state)
     return state
 
 
@@ -81,29 +83,39 @@ async def state_when_frozen(conn: AsyncConnection, meeting_id: int) -> MeetingSt
             break
         apply(state, event)
         state.seq = seq
-    await _recount(conn, state)
     return state
 
 
-async def _recount(conn: AsyncConnection, state: MeetingState) -> None:
-    """Counts of open ratings and open secret votes come from the ballot tables (the log
-    has no secret choices)."""
-    counts = await store.ballot_counts(conn, state.setup.meeting_id)
-    for question_id, rating in state.ratings.items():
-        if rating.open:
-            stored = counts.get(question_id, {})
-            rating.counts = {c: stored.get(c, 0) for c in Choice}
-    votes = await store.vote_ballot_counts(conn, state.setup.meeting_id)
-    for vote_id, vote in state.votes.items():
-        if vote.open and vote.secret:
-            found = votes.get(vote_id, {})
-            vote.counts = {c: found.get(c, 0) for c in VoteChoice}
+def _closes_a_round(batch: list[_Pending]) -> bool:
+    return any(isinstance(p.command, CloseRating | CloseVote) for p in batch)
+
+
+async def _open_boxes(conn: AsyncConnection, state: MeetingState, box: BallotBox) -> list[str]:
+    """Put the true totals of the open secret rounds into the state, from their sealed
+    ballots, before a close is decided; returns the rounds whose box does not hold one
+    ballot per receipt (which must not be closed on a wrong count)."""
+    wrong: list[str] = []
+    meeting_id = state.setup.meeting_id
+    rating = state.current_rating()
+    if rating is not None and rating.open:
+        found = await store.open_box(conn, box, meeting_id, RATING, rating.question_id)
+        rating.counts = {c: found.get(c.value, 0) for c in Choice}
+        if sum(rating.counts.values()) != len(rating.voters):
+            wrong.append(f"rating {rating.question_id}")
+    vote = state.current_vote()
+    if vote is not None and vote.open and vote.secret:
+        found = await store.open_box(conn, box, meeting_id, VOTE, vote.vote_id)
+        vote.counts = {c: found.get(c.value, 0) for c in VoteChoice}
+        if sum(vote.counts.values()) != len(vote.voters):
+            wrong.append(f"vote {vote.vote_id}")
+    return wrong
 
 
 class MeetingRuntime:
-    def __init__(self, engine: AsyncEngine, state: MeetingState, listener: Listener) -> None:
+    def __init__(self, engine: AsyncEngine, state: MeetingState, listener: Listener, box: BallotBox) -> None:
         self.engine = engine
         self.state = state
+        self.box = box
         self.lock = asyncio.Lock()
         self._listener = listener
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -157,8 +169,18 @@ class MeetingRuntime:
                     first_seq = self.state.seq + 1
                     now = now_ms()
                     rows: list[tuple[Event, str, str]] = []
+                    # A close fixes the totals: they come from the sealed ballots (what
+                    # this process saw is not all: other processes, a restart).
+                    unsound = await _open_boxes(conn, self.state, self.box) if _closes_a_round(batch) else []
                     for p in batch:
                         try:
+                            if unsound and isinstance(p.command, CloseRating | CloseVote):
+                                log.error(
+                                    "meeting %s: ballot box does not match receipts: %s",
+                                    self.meeting_id,
+                                    unsound,
+                                )
+                                raise Refused("ballot_box_mismatch")
                             events = decide(self.state, p.command, p.actor, now)
                         except Refused as refusal:
                             outcomes.append((p, refusal))
@@ -168,7 +190,7 @@ class MeetingRuntime:
                         rows.extend((e, actor, p.device) for e in events)
                         outcomes.append((p, events))
                     if rows:
-                        await store.append_events(conn, self.meeting_id, first_seq, rows, now)
+                        await store.append_events(conn, self.meeting_id, first_seq, rows, now, self.box)
                         self.state.seq = first_seq + len(rows) - 1
                         published = [e for e, _, _ in rows]
             except Exception:
@@ -198,8 +220,6 @@ class MeetingRuntime:
         for seq, event in missed:
             apply(self.state, event)
             self.state.seq = seq
-        if any(store.carries_secret(e) for _, e in missed):
-            await _recount(conn, self.state)
         return [e for _, e in missed]
 
     async def _reload(self) -> None:
@@ -214,9 +234,7 @@ class MeetingRuntime:
         async with self.lock:
             if first_seq + len(events) - 1 <= self.state.seq:
                 return  # already have them (caught up from the log)
-            # A gap, or secret ballots (which travel without their choice): read the log
-            # and the ballot counts together instead.
-            if first_seq != self.state.seq + 1 or any(store.carries_secret(e) for e in events):
+            if first_seq != self.state.seq + 1:  # a gap: read the log instead
                 caught = await self.refresh_locked()
                 if caught is None:
                     return
@@ -246,7 +264,6 @@ class MeetingRuntime:
 
     async def refresh_locked(self) -> tuple[int, list[Event]] | None:
         first = self.state.seq + 1
-        # One snapshot, so the log and the ballot counts agree; no write lock needed.
-        async with snapshot_read(self.engine) as conn:
+        async with snapshot_read(self.engine) as conn:  # no write lock needed
             missed = await self._catch_up(conn)
         return (first, missed) if missed else None

@@ -1,9 +1,10 @@
 """Reading a meeting from the database and appending its events.
 
 ``load_setup`` builds the fixed part of a meeting (:class:`live.setup.Setup`);
-``load_events`` and ``append_events`` read and write the event log. Secret ballots are
-added to ``rating_tallies`` and ``vote_tallies`` (totals: no row per ballot, no deputy),
-and the counts are read back from there, never from the log (see :mod:`live.events`).
+``load_events`` and ``append_events`` read and write the event log. The choice of a secret
+ballot is never in the log (see :mod:`live.events`): it is sealed in ``sealed_ballots``
+(server/ballot_box.py), and a round's totals are written to ``rating_tallies`` or
+``vote_tallies`` once, when it closes.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from live.events import Event, RatingCast, VoteCast, from_record, to_record
+from live.events import Event, RatingCast, RatingClosed, VoteCast, VoteClosed, from_record, to_record
 from live.setup import (
     DEFAULT_TIMER_SECONDS,
     AgendaItem,
@@ -36,6 +35,7 @@ from live.setup import (
 )
 from live.state import Choice, VoteChoice
 from server import models as m
+from server.ballot_box import RATING, VOTE, BallotBox
 
 
 class MeetingNotFound(LookupError):
@@ -53,7 +53,6 @@ def settings_to_json(s: Settings) -> str:
             },
             "timer_seconds": {k.value: v for k, v in s.timer_seconds.items()},
             "warn_seconds": s.warn_seconds,
-            "projector_live_tally": s.projector_live_tally,
             "floor_requests_per_item": s.floor_requests_per_item,
         },
         ensure_ascii=False,
@@ -74,7 +73,6 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
         ),
         timer_seconds=MappingProxyType(timers),
         warn_seconds=int(d.get("warn_seconds", 30)),
-        projector_live_tally=bool(d.get("projector_live_tally", False)),
         floor_requests_per_item=int(d.get("floor_requests_per_item", 2)),
     )
 
@@ -147,42 +145,49 @@ async def load_events(conn: AsyncConnection, meeting_id: int, after_seq: int = 0
     return [(r.seq, from_record(r.type, json.loads(r.data))) for r in rows]
 
 
-async def ballot_counts(conn: AsyncConnection, meeting_id: int) -> dict[int, dict[Choice, int]]:
-    """The running totals of the ratings, by question (or rated agenda item)."""
-    t = m.rating_tallies
-    rows = await conn.execute(select(t.c.question_id, t.c.choice, t.c.n).where(t.c.meeting_id == meeting_id))
-    counts: dict[int, dict[Choice, int]] = {}
-    for question_id, choice, n in rows:
-        counts.setdefault(question_id, {c: 0 for c in Choice})[Choice(choice)] = n
-    return counts
-
-
-async def vote_ballot_counts(conn: AsyncConnection, meeting_id: int) -> dict[int, dict[VoteChoice, int]]:
-    """The running totals of the secret votes, by vote."""
-    t = m.vote_tallies
-    rows = await conn.execute(select(t.c.vote_id, t.c.choice, t.c.n).where(t.c.meeting_id == meeting_id))
-    counts: dict[int, dict[VoteChoice, int]] = {}
-    for vote_id, choice, n in rows:
-        counts.setdefault(vote_id, {c: 0 for c in VoteChoice})[VoteChoice(choice)] = n
-    return counts
-
-
-async def _add_to_tallies(
-    conn: AsyncConnection, table: Table, key: str, meeting_id: int, added: Counter[tuple[int, str]]
-) -> None:
-    """Add a batch's secret ballots to the totals: one upsert per (rating or vote, choice)."""
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    for (key_id, choice), n in sorted(added.items()):
-        stmt = dialect_insert(table).values(meeting_id=meeting_id, choice=choice, n=n, **{key: key_id})
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[table.c.meeting_id, table.c[key], table.c.choice], set_={"n": table.c.n + n}
-            )
+async def open_box(
+    conn: AsyncConnection, box: BallotBox, meeting_id: int, kind: str, round_id: int
+) -> Counter[str]:
+    """A round's totals per choice value: its sealed ballots opened, plus any totals it
+    had before ballots were sealed (a round open across the upgrade to sealed ballots)."""
+    sealed = m.sealed_ballots
+    rows = await conn.execute(
+        select(sealed.c.sealed).where(
+            sealed.c.meeting_id == meeting_id, sealed.c.kind == kind, sealed.c.round_id == round_id
         )
+    )
+    counts = box.count(meeting_id, kind, round_id, (bytes(r.sealed) for r in rows))
+    table, key = (m.rating_tallies, "question_id") if kind == RATING else (m.vote_tallies, "vote_id")
+    for choice, n in await conn.execute(
+        select(table.c.choice, table.c.n).where(table.c.meeting_id == meeting_id, table.c[key] == round_id)
+    ):
+        counts[str(choice)] += int(n)
+    return counts
+
+
+async def _close_box(
+    conn: AsyncConnection, meeting_id: int, kind: str, round_id: int, totals: dict[str, int]
+) -> None:
+    """A round closed: its totals are written once and its sealed ballots deleted, in the
+    transaction of the close (so no total ever moves with a single receipt)."""
+    table, key = (m.rating_tallies, "question_id") if kind == RATING else (m.vote_tallies, "vote_id")
+    where = (table.c.meeting_id == meeting_id, table.c[key] == round_id)
+    await conn.execute(delete(table).where(*where))
+    rows = [
+        {"meeting_id": meeting_id, key: round_id, "choice": c, "n": n} for c, n in sorted(totals.items()) if n
+    ]
+    if rows:
+        await conn.execute(insert(table), rows)
+    sealed = m.sealed_ballots
+    await conn.execute(
+        delete(sealed).where(
+            sealed.c.meeting_id == meeting_id, sealed.c.kind == kind, sealed.c.round_id == round_id
+        )
+    )
 
 
 def carries_secret(event: Event) -> bool:
-    """A ballot whose choice travels and is stored apart from the voter."""
+    """A ballot whose choice is sealed apart from the voter, and travels without it."""
     return isinstance(event, RatingCast) or (isinstance(event, VoteCast) and event.secret)
 
 
@@ -192,13 +197,17 @@ async def append_events(
     first_seq: int,
     batch: Sequence[tuple[Event, str, str]],
     now_ms: int,
+    box: BallotBox,
 ) -> None:
-    """Insert events (each with its actor and device) numbered from ``first_seq``."""
+    """Insert events (each with its actor and device) numbered from ``first_seq``.
+
+    A secret ballot's receipt goes to its receipts table and its choice, sealed, to
+    ``sealed_ballots``; the close of a round writes its totals (server/ballot_box.py).
+    """
     rows: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
-    rated: Counter[tuple[int, str]] = Counter()
     vote_receipts: list[dict[str, Any]] = []
-    tallies: Counter[tuple[int, str]] = Counter()
+    sealed: list[dict[str, Any]] = []
     for offset, (event, actor, device) in enumerate(batch):
         type_name, data = to_record(event)
         rows.append(
@@ -222,7 +231,10 @@ async def append_events(
                     "ballot_key": event.ballot_key,
                 }
             )
-            rated[(event.question_id, event.choice.value)] += 1
+            seal = box.seal(meeting_id, RATING, event.question_id, event.choice)
+            sealed.append(
+                {"meeting_id": meeting_id, "kind": RATING, "round_id": event.question_id, "sealed": seal}
+            )
         elif isinstance(event, VoteCast):
             assert event.choice is not None, "a new vote always has its choice"
             vote_receipts.append(
@@ -234,22 +246,42 @@ async def append_events(
                 }
             )
             if event.secret:  # a named vote's choice is in the log, by name
-                tallies[(event.vote_id, event.choice.value)] += 1
+                seal = box.seal(meeting_id, VOTE, event.vote_id, event.choice)
+                sealed.append(
+                    {"meeting_id": meeting_id, "kind": VOTE, "round_id": event.vote_id, "sealed": seal}
+                )
     await conn.execute(insert(m.events), rows)
     if receipts:
         await conn.execute(insert(m.rating_receipts), receipts)
-        await _add_to_tallies(conn, m.rating_tallies, "question_id", meeting_id, rated)
     if vote_receipts:
         await conn.execute(insert(m.vote_receipts), vote_receipts)
-    if tallies:
-        await _add_to_tallies(conn, m.vote_tallies, "vote_id", meeting_id, tallies)
+    if sealed:
+        await conn.execute(insert(m.sealed_ballots), sealed)
+    for event, _, _ in batch:
+        if isinstance(event, RatingClosed):
+            totals = {
+                Choice.SATISFIED: event.satisfied,
+                Choice.BASIC: event.basic,
+                Choice.DISSATISFIED: event.dissatisfied,
+            }
+            await _close_box(
+                conn, meeting_id, RATING, event.question_id, {c.value: n for c, n in totals.items()}
+            )
+        elif isinstance(event, VoteClosed):
+            votes = {
+                VoteChoice.FOR: event.for_votes,
+                VoteChoice.AGAINST: event.against,
+                VoteChoice.ABSTAIN: event.abstain,
+            }
+            await _close_box(conn, meeting_id, VOTE, event.vote_id, {c.value: n for c, n in votes.items()})
 
 
 def bus_payload(meeting_id: int, first_seq: int, events: Sequence[Event], origin: str) -> str:
     """What other processes receive: the events as stored, without secret choices.
 
     The bus may be watched by whoever can reach Redis, so a rating travels as a receipt
-    only; the receiving process recounts from ``rating_tallies``.
+    only; nobody needs the split of an open round but the writer that closes it, which
+    opens the sealed ballots (:func:`open_box`).
     """
     return json.dumps(
         {

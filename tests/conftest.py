@@ -50,6 +50,7 @@ from live.state import MeetingState
 from server import models as m
 from server import store
 from server.auth import Keys
+from server.ballot_box import BallotBox
 from server.db import create_engine
 from server.demo import load_demo
 from server.migrate import upgrade
@@ -204,6 +205,20 @@ def figures(name: str, **values: Any) -> None:
     print(f"{name}: {values}")
 
 
+def eventually(check: Callable[[], Any], timeout: float = 5, every: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something true or the time is up; its last value.
+
+    For what a server shows after its tally batching (at most every 250 ms) or after news
+    crosses processes: waiting on the state, not on a fixed sleep.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
+
+
 # -- reading the database ----------------------------------------------------------------
 
 
@@ -217,19 +232,23 @@ async def table_counts(conn: AsyncConnection, meeting_id: int) -> dict[str, int]
     for name, table in (("events", m.events), ("receipts", m.rating_receipts)):
         stmt = select(func.count()).select_from(table).where(table.c.meeting_id == meeting_id)
         out[name] = int((await conn.execute(stmt)).scalar_one())
-    t = m.rating_tallies  # ballots: the totals, summed (there is no row per ballot)
+    # Rating ballots on disk: sealed while their rating is open, totals once it closed.
+    t = m.rating_tallies
     stmt = select(func.coalesce(func.sum(t.c.n), 0)).where(t.c.meeting_id == meeting_id)
-    out["ballots"] = int((await conn.execute(stmt)).scalar_one())
+    totals = int((await conn.execute(stmt)).scalar_one())
+    s = m.sealed_ballots
+    stmt = select(func.count()).select_from(s).where(s.c.meeting_id == meeting_id, s.c.kind == "rating")
+    out["ballots"] = totals + int((await conn.execute(stmt)).scalar_one())
     return out
 
 
-async def ballot_counts(conn: AsyncConnection, meeting_id: int, question_id: int) -> dict[str, int]:
-    t = m.rating_tallies
-    rows = await conn.execute(
-        select(t.c.choice, t.c.n).where(t.c.meeting_id == meeting_id, t.c.question_id == question_id)
-    )
+async def ballot_counts(
+    conn: AsyncConnection, meeting_id: int, question_id: int, box: BallotBox
+) -> dict[str, int]:
+    """A rating's counts on disk, its sealed ballots opened with the installation's key
+    (what only the server can do)."""
     found = {c: 0 for c in CHOICES}
-    found.update({choice: int(n) for choice, n in rows})
+    found.update(await store.open_box(conn, box, meeting_id, "rating", question_id))
     return found
 
 
@@ -256,11 +275,21 @@ async def state_from_db(url_or_engine: str | AsyncEngine, meeting_id: int) -> Me
 
 
 class Db:
-    """Synchronous reads for tests that drive a server (never inside a running loop)."""
+    """Synchronous reads for tests that drive a server (never inside a running loop).
 
-    def __init__(self, url: str, meeting_id: int) -> None:
+    ``secret_key`` opens sealed ballots; by default the data folder's (the server's own).
+    """
+
+    def __init__(self, url: str, meeting_id: int, secret_key: str | None = None) -> None:
         self.url = url
         self.meeting_id = meeting_id
+        self._secret_key = secret_key
+
+    @property
+    def secret_key(self) -> str:
+        if self._secret_key is None:
+            self._secret_key = load().secret_key
+        return self._secret_key
 
     def _run(self, fn: Callable[[AsyncConnection], Any]) -> Any:
         async def go() -> Any:
@@ -279,7 +308,9 @@ class Db:
         return dict(self._run(lambda c: table_counts(c, self.meeting_id)))
 
     def ballots(self, question_id: int) -> dict[str, int]:
-        return dict(self._run(lambda c: ballot_counts(c, self.meeting_id, question_id)))
+        return dict(
+            self._run(lambda c: ballot_counts(c, self.meeting_id, question_id, Keys(self.secret_key).box))
+        )
 
     def receipts(self, question_id: int) -> dict[int, str]:
         return dict(self._run(lambda c: receipt_deputies(c, self.meeting_id, question_id)))
@@ -303,11 +334,15 @@ class Db:
 
 @pytest.fixture
 def db(settings: Settings, meeting_id: int) -> Db:
-    return Db(settings.database_url, meeting_id)
+    return Db(settings.database_url, meeting_id, settings.secret_key)
 
 
 def meaningful(state: MeetingState) -> dict[str, Any]:
-    """The parts of a state that must survive a reload from the database."""
+    """The parts of a state that must survive a reload from the database.
+
+    Not the split of an open secret round: it is sealed on disk (server/ballot_box.py),
+    so a reload knows who voted and not how, until the close opens the box.
+    """
     return {
         "seq": state.seq,
         "checkin_open": state.checkin_open,
@@ -325,7 +360,7 @@ def meaningful(state: MeetingState) -> dict[str, Any]:
             qid: {
                 "open": r.open,
                 "voters": dict(sorted(r.voters.items())),
-                "counts": {c.value: n for c, n in r.counts.items()},
+                "counts": None if r.open else {c.value: n for c, n in r.counts.items()},
                 "result": r.result,
             }
             for qid, r in sorted(state.ratings.items())
@@ -347,7 +382,7 @@ def meaningful(state: MeetingState) -> dict[str, Any]:
                 "announced": v.announced,
                 "voters": dict(sorted(v.voters.items())),
                 "named": dict(sorted(v.named.items())),
-                "counts": {c.value: n for c, n in v.counts.items()},
+                "counts": None if v.open and v.secret else {c.value: n for c, n in v.counts.items()},
                 "result": v.result,
             }
             for vid, v in sorted(state.votes.items())
@@ -440,7 +475,7 @@ async def rig(settings: Settings, meeting_id: int) -> AsyncIterator[Rig]:
     async def listener(_: MeetingState, first_seq: int, events: list[Event], local: bool) -> None:
         published.append((first_seq, list(events), local))
 
-    runtime = MeetingRuntime(engine, state, listener)
+    runtime = MeetingRuntime(engine, state, listener, Keys(settings.secret_key).box)
     runtime.start()
     try:
         yield Rig(runtime, check, meeting_id, published)
@@ -528,7 +563,8 @@ def page_seq(html: str) -> int:
 
 
 def tally_of(html: str) -> dict[str, int]:
-    """The counts shown in a console's c-tally fragment (plus "cast")."""
+    """The counts shown in a console's c-tally fragment (plus "cast"); only "cast" while
+    the rating is open (its split is never shown before the close)."""
     section = re.search(r'<section id="c-tally".*?</section>', html, re.S)
     assert section, "no c-tally fragment"
     counts = {c: int(n) for c, n in re.findall(r'data-choice="(\w+)">(\d+)<', section.group(0))}

@@ -495,10 +495,18 @@ def known_ids(db: Db) -> dict[str, list[int]]:
 
 
 def ballot_rows(db: Db) -> dict[str, dict[int, int]]:
-    """Receipts counted and tallies summed, per rating and per vote."""
+    """Receipts counted, tallies summed and sealed ballots counted, per rating and vote."""
 
     async def read(conn: AsyncConnection) -> dict[str, dict[int, int]]:
         out: dict[str, dict[int, int]] = {}
+        sealed = m.sealed_ballots
+        for kind in ("rating", "vote"):
+            rows = await conn.execute(
+                select(sealed.c.round_id, func.count())
+                .where(sealed.c.meeting_id == db.meeting_id, sealed.c.kind == kind)
+                .group_by(sealed.c.round_id)
+            )
+            out[f"{kind}_sealed"] = {int(k): int(n) for k, n in rows}
         for name, table, key, how in (
             ("rating_receipts", m.rating_receipts, "question_id", func.count()),
             ("rating_tallies", m.rating_tallies, "question_id", func.sum(m.rating_tallies.c.n)),
@@ -524,23 +532,29 @@ def assert_consistent(hall: Hall, db: Db) -> MeetingState:
         assert meaningful(fresh) == meaningful(room.runtime.state)
     rows = ballot_rows(db)
     assert set(rows["rating_receipts"]) <= set(fresh.ratings)
-    assert set(rows["rating_tallies"]) == set(rows["rating_receipts"])
     for qid, rating in fresh.ratings.items():
         cast = rows["rating_receipts"].get(qid, 0)
-        assert rows["rating_tallies"].get(qid, 0) == cast == len(rating.voters), qid
+        # Open: sealed ballots and no totals; closed: totals and no sealed ballot left.
+        sealed, totals = rows["rating_sealed"].get(qid, 0), rows["rating_tallies"].get(qid, 0)
+        assert (sealed, totals) == ((cast, 0) if rating.open else (0, cast)), qid
+        assert cast == len(rating.voters), qid
         if room is not None:
             assert sum(room.runtime.state.ratings[qid].counts.values()) == cast, qid
     assert set(rows["vote_receipts"]) <= set(fresh.votes)
     for vid, vote in fresh.votes.items():
         cast = rows["vote_receipts"].get(vid, 0)
+        sealed, totals = rows["vote_sealed"].get(vid, 0), rows["vote_tallies"].get(vid, 0)
         if vote.method is not VoteMethod.PHONES:
-            assert cast == 0 and vid not in rows["vote_tallies"], vid
+            assert vote.result is not None and (cast, sealed) == (0, 0), vid
+            assert totals == vote.result.cast, vid  # a count by hand: its totals, closed at once
             continue
         assert cast == len(vote.voters), vid
-        if vote.secret:
-            assert rows["vote_tallies"].get(vid, 0) == cast, vid
+        if vote.open:
+            assert (sealed, totals) == ((cast, 0) if vote.secret else (0, 0)), vid
         else:
-            assert vid not in rows["vote_tallies"] and len(vote.named) == cast, vid
+            assert (sealed, totals) == (0, cast), vid
+        if not vote.secret:
+            assert len(vote.named) == cast, vid
     return fresh
 
 

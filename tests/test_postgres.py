@@ -25,6 +25,7 @@ from live.commands import (
 )
 from live.events import Event
 from live.state import Choice, MeetingState, Phase
+from server.auth import Keys
 from server.db import create_engine
 from server.runtime import MeetingRuntime, load_state
 from server.settings import Settings
@@ -85,7 +86,7 @@ async def test_core_scenario(rig: Rig) -> None:
 
     await rig.verify(CloseRating())
     async with rig.check.connect() as conn:
-        stored = await ballot_counts(conn, rig.meeting_id, question)
+        stored = await ballot_counts(conn, rig.meeting_id, question, rig.runtime.box)
         await conn.rollback()
     result = rig.state.ratings[question].result
     assert result is not None
@@ -108,7 +109,7 @@ async def test_two_writers_share_one_meeting(settings: Settings, meeting_id: int
         async def listener(_: MeetingState, first: int, events: list[Event], local: bool, i: int = i) -> None:
             seen[i].append((first, events))
 
-        runtime = MeetingRuntime(engine, state, listener)
+        runtime = MeetingRuntime(engine, state, listener, Keys(settings.secret_key).box)
         runtime.start()
         runtimes.append(runtime)
     try:
@@ -152,8 +153,9 @@ def test_http_scenario(client: TestClient, hall: Hall, db: Db) -> None:
         assert hall.rate(d, 1, choices[d % 3], key).status_code == 200  # the retry
     expected = {c: sum(1 for d in deputies if choices[d % 3] == c) for c in choices}
     assert db.ballots(1) == expected
-    assert tally_of(hall.console()) == {**expected, "cast": len(deputies)}
+    assert tally_of(hall.console()) == {"cast": len(deputies)}  # how many, never how, while open
     hall.act_ok("close_rating")
+    assert tally_of(hall.console()) == {**expected, "cast": len(deputies)}
     runtime = client.app.state.services.meetings.rooms[1].runtime  # type: ignore[attr-defined]
     assert meaningful(runtime.state) == meaningful(db.state())
     counts = db.counts()

@@ -77,8 +77,11 @@ def test_a_secret_vote_from_open_to_announcement(hall: Hall, db: Db) -> None:
     chinese(absent.text, "请先签到，再参加表决")
 
     console = hall.console()
-    assert re.search(r'data-vote="for">3<', console) and re.search(r'data-vote="not_voted">1<', console)
+    # While it is open the console knows how many voted, not how (a secret vote).
+    assert 'id="c-vote-cast">4<' in console and "data-vote=" not in console
     hall.act_ok("close_vote")
+    console = hall.console()
+    assert re.search(r'data-vote="for">3<', console) and re.search(r'data-vote="not_voted">1<', console)
     projector = hall.projector()
     assert "表决结束，等待主持人宣布结果" in projector
     hall.act_ok("announce_vote")
@@ -110,9 +113,9 @@ def test_a_named_vote_keeps_the_choices_by_name(hall: Hall, db: Db) -> None:
 
 def test_a_revote_and_a_show_of_hands_stand_beside_the_first_round(hall: Hall, db: Db) -> None:
     check_in(hall, *PRESENT)
-    hall.act_ok("open_vote", title="决议", live="1")
+    hall.act_ok("open_vote", title="决议", secret="0", live="1")
     assert vote(hall, 1, 1, "for").status_code == 200
-    assert "表决进行中 · 已投 1 人" in hall.projector()  # live tally on the projector
+    assert "表决进行中 · 已投 1 人" in hall.projector()  # a named vote's live tally on the projector
     hall.act_ok("close_vote")
     hall.act_ok("announce_vote")
     hall.act_ok("open_vote", revote_of="1")
