@@ -3,7 +3,9 @@
 A deputy is present (实到), on leave (请假) or neither, which is absent (缺席). A deputy
 checks in through the hall QR code only while check-in is open; staff can check a
 deputy in by hand at any time, and that is recorded as such. Checking in twice is not
-an error: the second time changes nothing and the receipt is the same.
+an error: the second time changes nothing and the receipt is the same. A check-in by QR
+keeps the address block it came from, so the console can mark the few that came from
+outside the block most of the hall uses (the QR code is visible on a televised session).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from live.refusals import Refused
 from live.rules import has_quorum
 from live.state import Announcement, Focus, MeetingState, Presence
 
+MAX_NETWORK = 64
+
 
 def _known(state: MeetingState, deputy_id: int) -> None:
     if deputy_id not in state.setup.deputies:
@@ -55,7 +59,8 @@ def decide_check_in(state: MeetingState, cmd: CheckIn) -> list[Event]:
         return []  # already checked in (a retry, even after closing): the same receipt
     if cmd.method is CheckInMethod.HALL_QR and not state.checkin_open:
         raise Refused("checkin_not_open")
-    return [DeputyCheckedIn(cmd.deputy_id, cmd.method)]
+    network = cmd.network[:MAX_NETWORK] if cmd.method is CheckInMethod.HALL_QR else ""
+    return [DeputyCheckedIn(cmd.deputy_id, cmd.method, network)]
 
 
 def decide_leave(state: MeetingState, cmd: MarkLeave) -> list[Event]:
@@ -115,6 +120,8 @@ def apply_closed(state: MeetingState, _: CheckInClosed) -> MeetingState:
 
 
 def apply_checked_in(state: MeetingState, e: DeputyCheckedIn) -> MeetingState:
+    if e.network:
+        state.checkin_networks[e.deputy_id] = e.network
     return _set(state, e.deputy_id, Presence.PRESENT)
 
 
@@ -123,6 +130,7 @@ def apply_on_leave(state: MeetingState, e: DeputyOnLeave) -> MeetingState:
 
 
 def apply_cleared(state: MeetingState, e: AttendanceCleared) -> MeetingState:
+    state.checkin_networks.pop(e.deputy_id, None)
     return _set(state, e.deputy_id, None)
 
 

@@ -54,10 +54,15 @@ class CloseCheckIn:
 
 @dataclass(frozen=True)
 class CheckIn:
-    """Check a deputy in: by the hall QR code (the deputy) or by hand (staff)."""
+    """Check a deputy in: by the hall QR code (the deputy) or by hand (staff).
+
+    ``network`` is the address block the phone came from (e.g. "192.168.1.0/24"), "" for
+    staff: the console marks check-ins from outside the block most of the hall uses.
+    """
 
     deputy_id: int
     method: CheckInMethod
+    network: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,11 @@ class CheckInClosed:
 
 @dataclass(frozen=True)
 class DeputyCheckedIn:
-    """A deputy is present (实到), and how they checked in."""
+    """A deputy is present (实到), how they checked in, and from which address block."""
 
     deputy_id: int
     method: CheckInMethod
+    network: str = ""  # "" by hand, and in events logged before it was kept
 
 
 @dataclass(frozen=True)

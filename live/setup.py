@@ -76,6 +76,9 @@ class Settings:
     timer_seconds: Mapping[TimerRole, int] = field(default_factory=lambda: DEFAULT_TIMER_SECONDS)
     warn_seconds: int = 30
     floor_requests_per_item: int = 2  # how often one deputy may ask for the floor per item
+    # The hall's network (address ranges such as "192.168.10.0/24"): when set, check-in
+    # and typing a card's code from any other address are refused (server/presence.py).
+    hall_networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

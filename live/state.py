@@ -217,6 +217,7 @@ class MeetingState:
     seq: int = 0
     checkin_open: bool = False
     attendance: dict[int, Presence] = field(default_factory=dict)
+    checkin_networks: dict[int, str] = field(default_factory=dict)  # deputy -> address block of a QR check-in
     present_count: int = 0
     leave_count: int = 0
     announcement: Announcement | None = None

@@ -6,6 +6,7 @@ every audience sees the same figures for the same sequence number.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -43,6 +44,22 @@ class Tally:
     lines: tuple[TallyLine, ...]
     grade: str | None  # the label; None while open or when nothing to grade
     grade_key: str | None
+
+
+# A block needs this many check-ins before the others are compared with it.
+HALL_MAJORITY_MIN = 3
+
+
+def outside_hall(blocks: dict[int, str]) -> list[int]:
+    """Deputies whose QR check-in came from outside the address block most of the hall
+    used: on a televised session, someone at home may have scanned the projector."""
+    counts = Counter(b for b in blocks.values() if b)
+    if not counts:
+        return []
+    main, n = counts.most_common(1)[0]
+    if n < HALL_MAJORITY_MIN:
+        return []
+    return sorted(d for d, b in blocks.items() if b and b != main)
 
 
 def _percent(part: int, base: int) -> str:
@@ -107,6 +124,8 @@ class View:
         self.absent = state.absent_count
         self.quorum = has_quorum(s.settings.body_kind, state.expected, state.present_count)
         self.announcement = state.announcement
+        self.hall_network_set = bool(s.settings.hall_networks)
+        self.outside_hall = [s.deputies[d] for d in outside_hall(state.checkin_networks) if d in s.deputies]
         self.agenda = s.agenda
         self.agenda_item_id = state.agenda_item_id
         item = s.agenda_item(state.agenda_item_id) if state.agenda_item_id else None

@@ -38,6 +38,7 @@ from server.db import create_engine, ping
 from server.fastsend import CaptureRawSend
 from server.gcpolicy import GcPolicy
 from server.meetings import Meetings
+from server.proxy import ForwardedHeaders, parse_trusted
 from server.runtime import NotRecorded
 from server.sessions import StaffSessions
 from server.settings import Settings, load
@@ -178,12 +179,16 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/cards.docx", routes_cards.cards_docx),
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/reissue", routes_cards.reissue, methods=["POST"]),
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/release", routes_cards.release, methods=["POST"]),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/lock", routes_cards.lock, methods=["POST"]),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/unlock", routes_cards.unlock, methods=["POST"]),
         Route("/m/{meeting_id:int}/projector", routes_screen.projector),
         Route("/m/{meeting_id:int}/podium", routes_screen.podium),
         Route("/m/{meeting_id:int}/live", routes_screen.public),
         Route("/m/{meeting_id:int}/review", routes_questions.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
-        Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation),
+        Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),
+        Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation_move, methods=["POST"]),
+        Route("/whoami", routes_deputy.whoami),
         Route("/d/{meeting_id:int}", routes_deputy.deputy_page),
         Route("/d/{meeting_id:int}/bind", routes_deputy.bind, methods=["POST"]),
         Route("/d/{meeting_id:int}/rate", routes_deputy.rate, methods=["POST"]),
@@ -230,7 +235,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     return Starlette(
         routes=routes(),
         lifespan=lifespan,
-        middleware=[Middleware(CaptureRawSend), Middleware(SecurityHeaders), Middleware(StaffSessions)],
+        middleware=[
+            # First: everything after it sees the client's real address (behind a proxy).
+            Middleware(ForwardedHeaders, trusted=parse_trusted(settings.trusted_proxies)),
+            Middleware(CaptureRawSend),
+            Middleware(SecurityHeaders),
+            Middleware(StaffSessions),
+        ],
         exception_handlers={
             404: not_found,
             NotRecorded: not_recorded,

@@ -29,6 +29,10 @@ ACTIONS = {
     "phone_bound": "绑定手机",
     "phone_moved": "改用另一部手机",
     "phone_released": "解除手机绑定",
+    "bind_failed": "验证码错误",
+    "bind_refused": "拒绝绑定（锁定或等待中）",
+    "card_locked": "锁定代表证",
+    "card_unlocked": "解锁代表证",
 }
 
 

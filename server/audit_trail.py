@@ -258,6 +258,15 @@ def describe_preparation(detail: dict[str, Any], names: Names) -> str:
     for key in ("what", "summary", "file"):
         if detail.get(key):
             parts.append(str(detail[key]))
+    if isinstance(detail.get("failures"), int):  # a wrong short code (never the code itself)
+        parts.append(f"连续第 {detail['failures']} 次")
+    reason = {"locked": "此卡已锁定", "delayed": f"等待中（还需 {detail.get('wait_s', 0)} 秒）"}.get(
+        str(detail.get("reason", ""))
+    )
+    if reason:
+        parts.append(reason)
+    if detail.get("address"):
+        parts.append(f"来自 {detail['address']}")
     return "，".join(parts)
 
 

@@ -162,6 +162,20 @@ class Room:
             **extras,
         )
 
+    def signed_out_notice(self) -> str:
+        """What a phone is sent as its card moves to another phone or is released."""
+        return render.fragment(
+            "d-me",
+            View(self.runtime.state),
+            oob=True,
+            variant="signed_out",
+            question_id=None,
+            floor=None,
+            speaking=False,
+            notice="",
+            ballot_key="",
+        )
+
     def projector_view(self) -> View:
         """What a projector loading now shows (the caller holds the runtime's lock)."""
         state = self.runtime.state

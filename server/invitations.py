@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import models as m
 from server.auth import Keys
 from server.imports import new_short_code
-from server.meetings import Card
+from server.phonebook import Card
 
 CARDS_PER_PAGE = 8  # 2 columns × 4 rows on A4
 COLUMNS = 2
@@ -184,7 +184,7 @@ def cards_docx(sheet: CardSheet) -> bytes:
             qr.add_run().add_picture(io.BytesIO(qr_png(card.url)), width=Mm(30))
             codes = cell.add_paragraph()
             codes.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _run(codes, f"卡号 {card.card_no}    验证码 {card.short_code}", 10)
+            _run(codes, f"卡号 {card.card_no}    验证码 {card.short_code[:4]} {card.short_code[4:]}", 10)
             note = cell.add_paragraph()
             note.alignment = WD_ALIGN_PARAGRAPH.CENTER
             _run(note, "手机扫码进入会议；无法扫码时输入卡号和验证码", 7)

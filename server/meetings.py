@@ -12,42 +12,30 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import segno
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from live.events import Event
 from live.state import MeetingState, ProjectorMode
 from screens.view import View
-from server import audit, phones, store
 from server import models as m
+from server import phones, store
 from server.auth import DeputyBinding, Keys
 from server.bus import Bus, setup_message
 from server.db import snapshot_read
 from server.gcpolicy import GcPolicy
-from server.groupwrite import GroupWriter
 from server.hub import Room
+from server.phonebook import Card, PhoneBook
 from server.runtime import MeetingRuntime, load_state, state_when_frozen
 
 log = logging.getLogger(__name__)
 
 MAX_ID = 2**31
 POLICY_VIOLATION = 1008  # the page does not reconnect after it
-
-
-@dataclass(frozen=True)
-class Card:
-    """What the printed invitation card carries, for binding a phone by hand."""
-
-    deputy_id: int
-    body_id: int
-    card_no: str
-    short_code: str
-    card_version: int
 
 
 @lru_cache(maxsize=64)
@@ -75,8 +63,7 @@ class Meetings:
         self.rooms: dict[int, Room] = {}
         self.cards: dict[int, Card] = {}
         self.body_of: dict[int, int] = {}
-        self.phones: dict[int, phones.Bound] = {}  # see server.phones
-        self._bindings = GroupWriter(engine, "phone bindings")
+        self.book = PhoneBook(engine, bus, self.origin, self._sign_out)  # which phone holds each card
         self._loading: dict[int, asyncio.Lock] = {}
         self._tickers: list[asyncio.Task[None]] = []
 
@@ -140,95 +127,22 @@ class Meetings:
         for r in rows:
             self.cards[r.id] = Card(r.id, body_id, r.card_no, r.short_code, r.card_version)
             ids.append(r.id)
-        bound = await phones.read_body(conn, body_id)
-        for deputy_id in ids:
-            if deputy_id in bound:
-                self.phones[deputy_id] = bound[deputy_id]
-            else:
-                self.phones.pop(deputy_id, None)
+        self.book.take(await phones.read_body(conn, body_id), ids)
 
     def phone_verdict(self, binding: DeputyBinding) -> phones.Verdict:
         """Whether this phone holds its card now (the card version is checked before)."""
-        card = self.cards[binding.deputy_id]
-        return phones.verdict(self.phones.get(binding.deputy_id), card.card_version, binding.sid)
-
-    async def bind_phone(
-        self, card: Card, sid: str, how: phones.How, *, meeting_id: int, actor: str, device: str
-    ) -> bool:
-        """Bind the card to the phone ``sid`` if the policy of server.phones allows it.
-
-        Raises :class:`NotRecorded` when the database cannot take it (busy, full).
-        """
-
-        async def job(conn: AsyncConnection) -> tuple[bool, phones.Bound | None, phones.Bound | None]:
-            ok, before, now = await phones.claim(conn, card.deputy_id, card.card_version, sid, device, how)
-            if ok and before != now:
-                moved = before is not None and before.card_version == card.card_version and bool(before.sid)
-                await audit.record(
-                    conn,
-                    "phone_moved" if moved else "phone_bound",
-                    actor=actor,
-                    device=device,
-                    body_id=card.body_id,
-                    meeting_id=meeting_id,
-                    deputy_id=card.deputy_id,
-                    how=how.value,
-                )
-            return ok, before, now
-
-        ok, before, now = await self._bindings.run(job)  # with the others that came together
-        await self._put_phone(card.deputy_id, now, tell=ok and before != now)
-        return ok
-
-    async def release_phone(self, card: Card, *, meeting_id: int, actor: str, device: str) -> None:
-        """Staff free a card for another phone; the phone bound now is signed out."""
-
-        async def job(conn: AsyncConnection) -> phones.Bound:
-            now = await phones.release(conn, card.deputy_id, card.card_version, device)
-            await audit.record(
-                conn,
-                "phone_released",
-                actor=actor,
-                device=device,
-                body_id=card.body_id,
-                meeting_id=meeting_id,
-                deputy_id=card.deputy_id,
-            )
-            return now
-
-        await self._put_phone(card.deputy_id, await self._bindings.run(job), tell=True)
-
-    async def _put_phone(self, deputy_id: int, bound: phones.Bound | None, *, tell: bool) -> None:
-        held = self.phones.get(deputy_id)
-        if bound is None:
-            self.phones.pop(deputy_id, None)
-        else:
-            self.phones[deputy_id] = bound
-            if held is not None and held.sid and held.sid != bound.sid:
-                await self._sign_out(deputy_id, bound.sid)
-        if tell and self.bus.carries:  # the sid stays in the database: it names a phone
-            await self.bus.publish(json.dumps({"phone": deputy_id, "origin": self.origin}))
+        return self.book.verdict(binding, self.cards[binding.deputy_id])
 
     async def _sign_out(self, deputy_id: int, sid: str) -> None:
-        """The card moved or was released: the phone before stops hearing its news."""
+        """The card moved or was released: the phone before is told so, then stops
+        hearing the card's news (its socket closes without reconnecting)."""
         for room in self.rooms.values():
+            notice = None
             for conn in list(room.conns["deputy"]):
                 if conn.deputy_id == deputy_id and conn.phone != sid:
+                    notice = notice or room.signed_out_notice()
+                    conn.offer(notice)
                     await conn.close(POLICY_VIOLATION)
-
-    async def _on_phone_message(self, payload: str) -> None:
-        try:
-            d = json.loads(payload)
-            deputy_id, origin = int(d["phone"]), str(d["origin"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignored a malformed phone message")
-            return
-        if origin == self.origin or deputy_id not in self.cards:
-            return
-        async with self.engine.connect() as conn:
-            bound = (await phones.read(conn, [deputy_id])).get(deputy_id)
-            await conn.commit()
-        await self._put_phone(deputy_id, bound, tell=False)
 
     async def refresh_card(self, card: Card) -> None:
         """Take a re-issued card: links and phones bound with the old version stop working.
@@ -344,7 +258,7 @@ class Meetings:
             await self._on_setup_message(payload)
             return
         if payload.startswith('{"phone"'):
-            await self._on_phone_message(payload)
+            await self.book.on_message(payload, lambda deputy_id: deputy_id in self.cards)
             return
         try:
             meeting_id, first_seq, origin, events = store.parse_bus_payload(payload)
@@ -369,7 +283,7 @@ class Meetings:
             room.resend_all()
 
     async def close(self) -> None:
-        await self._bindings.close()
+        await self.book.close()
         for task in self._tickers:
             task.cancel()
         for room in self.rooms.values():

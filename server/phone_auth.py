@@ -11,7 +11,7 @@ import secrets
 from starlette.requests import HTTPConnection
 
 from server.auth import DeputyBinding
-from server.meetings import Card
+from server.phonebook import Card, Outcome
 from server.phones import How, Verdict
 from server.web import DEPUTY_COOKIE, device, services
 
@@ -39,10 +39,10 @@ async def phone_binding(conn: HTTPConnection, meeting_id: int) -> DeputyBinding 
     verdict = meetings.phone_verdict(binding)
     if verdict is Verdict.THIS_PHONE:
         return binding
-    if verdict is Verdict.FREE and await claim(
-        conn, meeting_id, meetings.cards[binding.deputy_id], How.ADOPT
-    ):
-        return binding
+    if verdict is Verdict.FREE:
+        adopted = await claim(conn, meeting_id, meetings.cards[binding.deputy_id], How.ADOPT)
+        if adopted is Outcome.BOUND:
+            return binding
     return None
 
 
@@ -66,8 +66,10 @@ def phone_sid(conn: HTTPConnection, card: Card) -> str:
     return secrets.token_hex(8)
 
 
-async def claim(conn: HTTPConnection, meeting_id: int, card: Card, how: How, sid: str | None = None) -> bool:
-    return await services(conn).meetings.bind_phone(
+async def claim(
+    conn: HTTPConnection, meeting_id: int, card: Card, how: How, sid: str | None = None
+) -> Outcome:
+    return await services(conn).meetings.book.bind(
         card,
         sid or phone_sid(conn, card),
         how,

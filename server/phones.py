@@ -5,13 +5,15 @@ The policy (docs/design.md, "A forwarded invitation"):
 - A card is bound to one phone at a time. The phone is named by the random ``sid`` in
   its signed cookie; the ``phone_bindings`` row holds the ``sid`` that counts.
 - Opening the invitation link binds a card that is free (never bound, released by
-  staff, or re-issued since). On a card bound to another phone the link is refused: a
-  forwarded link alone takes nothing over.
-- The card number and short code printed on the card move the binding to the phone
-  that types them (a deputy switching from WeChat to the browser has the card in hand);
-  the phone bound before is signed out at its next request.
+  staff, or re-issued since). On a card bound to another phone the link asks first
+  (「改用本机」), and only then moves the binding: the link's token cannot be guessed,
+  and the phone bound before is told at once and signed out.
+- The card number and short code bind only a card that has no phone (server/guards.py:
+  a guessed code must never take a card away from its deputy); they also need the hall
+  code, so they work only in the hall.
 - Staff can release a card (its phone is signed out, the next phone to open the link
-  binds) or re-issue it (a new link and short code; every old phone is out).
+  binds) or re-issue it (a new link and short code; every old phone is out), and lock it
+  against any new phone.
 - A signed cookie of the current card version for a card with no row at all (a phone
   bound before this table existed) is adopted as the card's phone.
 
@@ -51,7 +53,8 @@ class Verdict(enum.Enum):
 class How(enum.Enum):
     ADOPT = "adopt"  # a cookie from before phone bindings: only a card with no binding
     LINK = "link"  # the invitation link: a free or released card
-    CARD = "card"  # card number and short code: always, signing out the phone before
+    MOVE = "move"  # the invitation link, confirmed on a card another phone holds
+    CARD = "card"  # card number and short code: a free or released card
 
 
 def verdict(bound: Bound | None, card_version: int, sid: str) -> Verdict:
@@ -65,9 +68,9 @@ def verdict(bound: Bound | None, card_version: int, sid: str) -> Verdict:
 
 
 def allows(how: How, now: Verdict) -> bool:
-    if now is Verdict.THIS_PHONE or how is How.CARD:
+    if now is Verdict.THIS_PHONE or how is How.MOVE:
         return True
-    if how is How.LINK:
+    if how in (How.LINK, How.CARD):
         return now in (Verdict.FREE, Verdict.RELEASED)
     return now is Verdict.FREE
 

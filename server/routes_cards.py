@@ -1,15 +1,17 @@
 """Staff pages for a meeting's invitation cards: the printable sheet, the DOCX, re-issuing a
-card, releasing a card for a new phone."""
+card, releasing a card for a new phone, locking a card against new phones (and what the
+guards against guessing have seen of it: server/guards.py)."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import audit, invitations
+from server import audit, guards, invitations
 from server.auth import StaffSession
 from server.db import snapshot_read
 from server.hub import Room
@@ -53,6 +55,9 @@ async def cards_page(request: Request) -> Response:
     qrs = {card.deputy_id: qr_svg(card.url) for card in sheet.cards}
     reissued = request.query_params.get("reissued", "")
     released = request.query_params.get("released", "")
+    locked = request.query_params.get("locked", "")
+    async with snapshot_read(services(request).engine) as conn:
+        watch = await guards.read(conn, [card.deputy_id for card in sheet.cards])
     return page(
         "cards_sheet",
         sheet=sheet,
@@ -61,10 +66,17 @@ async def cards_page(request: Request) -> Response:
         group_q=quote(group),
         reissued=int(reissued) if reissued.isdigit() else 0,
         released=int(released) if released.isdigit() else 0,
+        locked=locked,
         phones=_phone_states(request, sheet),
+        guards=watch,
+        when=_clock,
         csrf=services(request).keys.csrf(session.sid),
         user=session,
     )
+
+
+def _clock(at_ms: int) -> str:
+    return time.strftime("%m-%d %H:%M", time.localtime(at_ms / 1000))
 
 
 def _phone_states(request: Request, sheet: CardSheet) -> dict[int, str]:
@@ -72,7 +84,7 @@ def _phone_states(request: Request, sheet: CardSheet) -> dict[int, str]:
     meetings = services(request).meetings
     states = {}
     for card in sheet.cards:
-        bound, known = meetings.phones.get(card.deputy_id), meetings.cards.get(card.deputy_id)
+        bound, known = meetings.book.bound.get(card.deputy_id), meetings.cards.get(card.deputy_id)
         if bound is None or known is None or bound.card_version != known.card_version:
             continue
         states[card.deputy_id] = "bound" if bound.sid else "released"
@@ -159,5 +171,30 @@ async def release(request: Request) -> Response:
     if card is None or card.body_id != svc.meetings.body_of[meeting_id]:
         return message_page(msg.edge("not_found"), 404)
     actor = f"staff:{session.username}"
-    await svc.meetings.release_phone(card, meeting_id=meeting_id, actor=actor, device=device(request))
+    await svc.meetings.book.release(card, meeting_id=meeting_id, actor=actor, device=device(request))
     return _back_to_card(meeting_id, card.deputy_id, form, "released")
+
+
+async def lock(request: Request) -> Response:
+    """Lock a card against any new phone (someone is guessing its code, or the card is
+    lost); the phone it has keeps it. Unlocking also forgets the wrong codes."""
+    return await _set_lock(request, True)
+
+
+async def unlock(request: Request) -> Response:
+    return await _set_lock(request, False)
+
+
+async def _set_lock(request: Request, locked: bool) -> Response:
+    checked = await _card_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, room, form = checked
+    svc = services(request)
+    meeting_id = room.runtime.meeting_id
+    card = svc.meetings.cards.get(int(request.path_params["deputy_id"]))
+    if card is None or card.body_id != svc.meetings.body_of[meeting_id]:
+        return message_page(msg.edge("not_found"), 404)
+    actor = f"staff:{session.username}"
+    await svc.meetings.book.set_lock(card, locked, meeting_id=meeting_id, actor=actor, device=device(request))
+    return _back_to_card(meeting_id, card.deputy_id, form, "locked" if locked else "unlocked")

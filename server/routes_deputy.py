@@ -1,8 +1,12 @@
 """Deputies' phones: binding by invitation or card, check-in by hall QR, rating.
 
 Binding proves who the deputy is (the personal card); the hall code proves the phone is
-in the hall. WeChat keeps its own cookies, so a phone that scans the hall QR unbound
-can bind right there with the card number and short code, and is checked in at once.
+in the hall. WeChat keeps its own cookies, so a phone that scans the hall QR unbound can
+bind right there with the card number and short code, and is checked in at once. Typing
+the code binds only a card with no phone, needs a valid hall code (and the hall network
+when the meeting names one), and is guarded against guessing (server/guards.py). The
+invitation link moves a card from another phone only after the deputy confirms, and that
+phone is told at once.
 """
 
 from __future__ import annotations
@@ -17,27 +21,32 @@ from live.commands import Actor, CheckIn, CheckInMethod, Command, Role
 from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
-from server.auth import same
 from server.hub import Room
-from server.meetings import Card
 from server.parse import BadInput, parse_floor, parse_rating, parse_vote
 from server.phone_auth import claim, phone_binding, phone_sid, signed_out
+from server.phonebook import Card, Outcome
 from server.phones import How
+from server.presence import block_of, in_hall
 from server.runtime import NotRecorded
 from server.store import MeetingNotFound
 from server.web import (
     DEPUTY_COOKIE,
+    address,
     csrf_ok,
     device,
     flash,
     form_of,
     message_page,
     page,
+    pre_ok,
+    pre_token,
     services,
     set_cookie,
+    set_pre_cookie,
 )
 
 DEPUTY_COOKIE_AGE = 180 * 24 * 3600
+MAX_CODE_FIELD = 32
 
 
 async def _room(request: Request) -> Room | None:
@@ -50,11 +59,18 @@ async def _room(request: Request) -> Room | None:
 def _bind_page(
     request: Request, room: Room, status: int = 200, hall_code: str = "", error: str = ""
 ) -> Response:
+    """The page of an unbound phone: scan the card's QR code; in the hall (a hall code),
+    or type the card number and short code."""
     meeting_id = room.runtime.meeting_id
     if not error and signed_out(request, meeting_id):
         error = msg.edge("signed_out")
+    token = pre_token(request)
     title = room.runtime.state.setup.title
-    return page("bind", status=status, meeting_id=meeting_id, hall_code=hall_code, error=error, title=title)
+    response = page(
+        "bind", status=status, meeting_id=meeting_id, hall_code=hall_code, error=error, title=title, pre=token
+    )
+    set_pre_cookie(response, token)
+    return response
 
 
 def _to_phone(text: str, status: int, meeting_id: int) -> Response:
@@ -66,19 +82,58 @@ def _bind(response: Response, request: Request, card: Card, sid: str) -> None:
     set_cookie(response, DEPUTY_COOKIE, cookie, DEPUTY_COOKIE_AGE)
 
 
-async def invitation(request: Request) -> Response:
+def _invited_card(request: Request, meeting_id: int) -> Card | None:
     svc = services(request)
-    meeting_id = int(request.path_params["meeting_id"])
-    room = await _room(request)
     parsed = svc.keys.read_invitation(request.path_params["token"])
     card = svc.meetings.cards.get(parsed[0]) if parsed else None
-    if room is None or parsed is None or card is None or card.card_version != parsed[1]:
+    if parsed is None or card is None or card.card_version != parsed[1]:
+        return None
+    return card if card.body_id == svc.meetings.body_of.get(meeting_id) else None
+
+
+async def invitation(request: Request) -> Response:
+    """The card's QR code: binds a card with no phone at once; a card another phone
+    holds moves here only once the deputy confirms (POST, :func:`invitation_move`)."""
+    room = await _room(request)
+    card = _invited_card(request, room.runtime.meeting_id) if room else None
+    if room is None or card is None:
         return message_page(msg.edge("bad_invitation"), 404)
-    if card.body_id != svc.meetings.body_of.get(meeting_id):
-        return message_page(msg.edge("bad_invitation"), 404)
+    meeting_id = room.runtime.meeting_id
     sid = phone_sid(request, card)
-    if not await claim(request, meeting_id, card, How.LINK, sid):
-        return _bind_page(request, room, 409, error=msg.edge("card_elsewhere"))
+    outcome = await claim(request, meeting_id, card, How.LINK, sid)
+    if outcome is Outcome.LOCKED:
+        return _to_phone(msg.edge("card_locked"), 423, meeting_id)
+    if outcome is Outcome.ELSEWHERE:
+        token = pre_token(request)
+        confirm = page(
+            "invitation_move",
+            status=409,
+            meeting_id=meeting_id,
+            title=room.runtime.state.setup.title,
+            action=request.url.path,
+            pre=token,
+        )
+        set_pre_cookie(confirm, token)
+        return confirm
+    response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
+    _bind(response, request, card, sid)
+    return response
+
+
+async def invitation_move(request: Request) -> Response:
+    """The deputy confirmed: the card moves to this phone; the phone before is told."""
+    room = await _room(request)
+    card = _invited_card(request, room.runtime.meeting_id) if room else None
+    if room is None or card is None:
+        return message_page(msg.edge("bad_invitation"), 404)
+    meeting_id = room.runtime.meeting_id
+    form = await form_of(request)
+    if form is None or not pre_ok(request, form):
+        return _to_phone(msg.edge("csrf"), 403, meeting_id)
+    sid = phone_sid(request, card)
+    outcome = await claim(request, meeting_id, card, How.MOVE, sid)
+    if outcome is Outcome.LOCKED:
+        return _to_phone(msg.edge("card_locked"), 423, meeting_id)
     response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
     _bind(response, request, card, sid)
     return response
@@ -105,36 +160,20 @@ async def deputy_page(request: Request) -> Response:
         )
 
 
-def _card_from_form(request: Request, meeting_id: int, form: dict[str, str]) -> Card | None:
-    card = services(request).meetings.card_by_number(meeting_id, form.get("card_no", "").strip())
-    code = form.get("short_code", "").strip()
-    if card is None or not same(card.short_code, code):
-        return None
-    return card
-
-
-async def bind(request: Request) -> Response:
-    """Bind this phone with the card number and the short code printed on the card."""
-    room = await _room(request)
-    if room is None:
-        return message_page(msg.edge("no_meeting"), 404)
-    meeting_id = room.runtime.meeting_id
-    form = await form_of(request) or {}
-    card = _card_from_form(request, meeting_id, form)
-    if card is None:
-        return _bind_page(request, room, 400, error=msg.edge("bad_card"))
-    sid = phone_sid(request, card)
-    if not await claim(request, meeting_id, card, How.CARD, sid):
-        return _bind_page(request, room, 409, error=msg.edge("card_elsewhere"))
-    response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
-    _bind(response, request, card, sid)
-    return response
-
-
-def _hall_status(request: Request, meeting_id: int) -> str:
+def _hall_status(request: Request, meeting_id: int, code: str) -> str:
     svc = services(request)
-    code = request.path_params["code"]
     return svc.keys.check_hall_code(meeting_id, code, time.time(), svc.settings.hall_code_seconds)
+
+
+def _presence_refused(request: Request, room: Room, code: str) -> Response | None:
+    """A valid hall code, from the hall's network when the meeting names one."""
+    meeting_id = room.runtime.meeting_id
+    status = _hall_status(request, meeting_id, code)
+    if status != "ok":
+        return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
+    if not in_hall(address(request), room.runtime.state.setup.settings.hall_networks):
+        return _to_phone(msg.edge("outside_hall"), 403, meeting_id)
+    return None
 
 
 async def hall(request: Request) -> Response:
@@ -143,10 +182,10 @@ async def hall(request: Request) -> Response:
     if room is None:
         return message_page(msg.edge("no_meeting"), 404)
     meeting_id = room.runtime.meeting_id
-    status = _hall_status(request, meeting_id)
-    if status != "ok":
-        return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
     code = request.path_params["code"]
+    refused = _presence_refused(request, room, code)
+    if refused is not None:
+        return refused
     binding = await phone_binding(request, meeting_id)
     title = room.runtime.state.setup.title
     if binding is None:
@@ -156,44 +195,93 @@ async def hall(request: Request) -> Response:
     return page("hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title)
 
 
+async def _typed(
+    request: Request, room: Room, code: str, form: dict[str, str]
+) -> tuple[Card, str] | Response:
+    """Bind this phone by the card number and short code typed on it: the card and the
+    phone's sid, or the page that says why not. The caller has checked presence."""
+    svc = services(request)
+    meeting_id = room.runtime.meeting_id
+    if not pre_ok(request, form):
+        return _bind_page(request, room, 403, hall_code=code, error=msg.edge("csrf"))
+    here = address(request)
+    if svc.bind_throttle.blocked(here):
+        return _bind_page(request, room, 429, hall_code=code, error=msg.edge("bind_throttled"))
+    card = svc.meetings.card_by_number(meeting_id, form.get("card_no", "").strip()[:MAX_CODE_FIELD])
+    typed = "".join(form.get("short_code", "").split())[:MAX_CODE_FIELD]  # "1234 5678" as printed
+    if card is None:
+        svc.bind_throttle.failed(here)
+        return _bind_page(request, room, 400, hall_code=code, error=msg.edge("bad_card"))
+    sid = phone_sid(request, card)
+    outcome, wait_ms = await svc.meetings.book.bind_by_code(
+        card, typed, sid, meeting_id=meeting_id, address=here, device=device(request)
+    )
+    if outcome is Outcome.BOUND:
+        return card, sid
+    if outcome is Outcome.WRONG:
+        svc.bind_throttle.failed(here)
+        return _bind_page(request, room, 400, hall_code=code, error=msg.edge("bad_card"))
+    if outcome is Outcome.WAIT:
+        svc.bind_throttle.failed(here)
+        error = msg.edge("card_wait", seconds=str(max(1, -(-wait_ms // 1000))))
+        return _bind_page(request, room, 429, hall_code=code, error=error)
+    if outcome is Outcome.LOCKED:
+        return _bind_page(request, room, 423, hall_code=code, error=msg.edge("card_locked"))
+    return _bind_page(request, room, 409, hall_code=code, error=msg.edge("card_elsewhere"))
+
+
+async def bind(request: Request) -> Response:
+    """The bind form posted without the hall page's address: the hall code is a field."""
+    room = await _room(request)
+    if room is None:
+        return message_page(msg.edge("no_meeting"), 404)
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    code = form.get("hall", "")[: MAX_CODE_FIELD * 4]
+    if not code:
+        return _bind_page(request, room, 400, error=msg.edge("hall_code_needed"))
+    return await _check_in(request, room, code, form)
+
+
 async def hall_check_in(request: Request) -> Response:
     room = await _room(request)
     if room is None:
         return message_page(msg.edge("no_meeting"), 404)
-    meeting_id = room.runtime.meeting_id
-    status = _hall_status(request, meeting_id)
-    if status != "ok":
-        return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
     form = await form_of(request)
     if form is None:
         return message_page(msg.edge("bad_request"), 400)
+    return await _check_in(request, room, request.path_params["code"], form)
+
+
+async def _check_in(request: Request, room: Room, code: str, form: dict[str, str]) -> Response:
+    meeting_id = room.runtime.meeting_id
+    refused = _presence_refused(request, room, code)
+    if refused is not None:
+        return refused
     binding = await phone_binding(request, meeting_id)
-    card: Card | None = None
-    sid = ""
+    typed: tuple[Card, str] | None = None
     if binding is None or form.get("card_no"):
-        card = _card_from_form(request, meeting_id, form)
-        code = request.path_params["code"]
-        if card is None:
-            return _bind_page(request, room, 400, hall_code=code, error=msg.edge("bad_card"))
-        sid = phone_sid(request, card)
-        if not await claim(request, meeting_id, card, How.CARD, sid):
-            return _bind_page(request, room, 409, hall_code=code, error=msg.edge("card_elsewhere"))
-        deputy_id = card.deputy_id
+        found = await _typed(request, room, code, form)
+        if isinstance(found, Response):
+            return found
+        typed = found
+        deputy_id = found[0].deputy_id
     else:
         if not csrf_ok(request, binding.sid, form):
             return message_page(msg.edge("csrf"), 403)
         deputy_id = binding.deputy_id
+    command = CheckIn(deputy_id, CheckInMethod.HALL_QR, block_of(address(request)))
     try:
-        await room.runtime.submit(
-            CheckIn(deputy_id, CheckInMethod.HALL_QR), Actor(Role.DEPUTY, deputy_id), device(request)
-        )
+        await room.runtime.submit(command, Actor(Role.DEPUTY, deputy_id), device(request))
     except Refused as refusal:
-        return _to_phone(msg.refusal(refusal.code), 409, meeting_id)
+        response: Response = _to_phone(msg.refusal(refusal.code), 409, meeting_id)
     except NotRecorded:
-        return _to_phone(msg.edge("not_recorded"), 503, meeting_id)
-    response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
-    if card is not None:
-        _bind(response, request, card, sid)
+        response = _to_phone(msg.edge("not_recorded"), 503, meeting_id)
+    else:
+        response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
+    if typed is not None:  # bound even if the check-in itself was refused
+        _bind(response, request, *typed)
     return response
 
 
@@ -240,3 +328,10 @@ async def _ballot(request: Request, parse: Callable[[dict[str, str], int], Comma
         view = View(room.runtime.state)
         html = room.personal(view, binding.deputy_id, oob=False, notice=notice)
     return Response(html, status_code=status, media_type="text/html")
+
+
+async def whoami(request: Request) -> Response:
+    """The address this server sees for the phone: how staff find the hall's network
+    (connect a phone to the hall Wi-Fi and open this page)."""
+    here = address(request)
+    return page("whoami", address=here, block=block_of(here))

@@ -27,8 +27,8 @@ from server import phones, questions_own
 from server import questions_admin as qa
 from server.auth import DeputyBinding, StaffSession
 from server.db import meeting_write
-from server.meetings import Card
 from server.meetings_admin import Invalid, has_events
+from server.phonebook import Card, Outcome
 from server.routes_staff import _require_staff
 from server.web import DEPUTY_COOKIE, csrf_ok, device, form_of, message_page, page, services
 
@@ -120,7 +120,7 @@ async def _phone_binding(request: Request, meeting_id: int) -> DeputyBinding | R
         return binding
     if verdict is phones.Verdict.FREE:  # a phone from before phone bindings: adopted once
         card = Card(me.id, row.body_id, me.card_no, me.short_code, me.card_version)
-        adopted = await svc.meetings.bind_phone(
+        adopted = await svc.meetings.book.bind(
             card,
             binding.sid,
             phones.How.ADOPT,
@@ -128,7 +128,7 @@ async def _phone_binding(request: Request, meeting_id: int) -> DeputyBinding | R
             actor=f"deputy:{me.id}",
             device=device(request),
         )
-        return binding if adopted else None
+        return binding if adopted is Outcome.BOUND else None
     return None
 
 

@@ -6,6 +6,8 @@ WENZHENG_SECRET_KEY    unset: generated once and kept in the data folder
 WENZHENG_PUBLIC_URL    the address phones use (printed in the hall QR code)
 WENZHENG_DATA_DIR      default: ./data
 WENZHENG_REDIS_PREFIX  key and channel prefix, so test runs never share channels
+WENZHENG_TRUSTED_PROXIES  addresses or ranges of the reverse proxies whose
+                       X-Forwarded-For / X-Forwarded-Proto are believed (default: none)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Settings:
     public_url: str
     data_dir: Path
     hall_code_seconds: int = 30
+    trusted_proxies: str = ""  # server/proxy.py
 
 
 def _secret(data_dir: Path) -> str:
@@ -57,4 +60,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("WENZHENG_SECRET_KEY") or _secret(data_dir),
         public_url=env.get("WENZHENG_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         data_dir=data_dir,
+        trusted_proxies=env.get("WENZHENG_TRUSTED_PROXIES", ""),
     )

@@ -54,6 +54,7 @@ def settings_to_json(s: Settings) -> str:
             "timer_seconds": {k.value: v for k, v in s.timer_seconds.items()},
             "warn_seconds": s.warn_seconds,
             "floor_requests_per_item": s.floor_requests_per_item,
+            "hall_networks": list(s.hall_networks),
         },
         ensure_ascii=False,
     )
@@ -74,6 +75,7 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
         timer_seconds=MappingProxyType(timers),
         warn_seconds=int(d.get("warn_seconds", 30)),
         floor_requests_per_item=int(d.get("floor_requests_per_item", 2)),
+        hall_networks=tuple(str(n) for n in d.get("hall_networks", ())),
     )
 
 

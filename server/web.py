@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -12,8 +13,9 @@ from starlette.responses import HTMLResponse, Response
 
 from screens import messages as msg
 from screens import render
-from server.auth import Keys, LoginThrottle, StaffSession
+from server.auth import Keys, LoginThrottle, StaffSession, same
 from server.bus import Bus
+from server.guards import AddressThrottle
 from server.meetings import Meetings
 from server.settings import Settings
 
@@ -21,6 +23,10 @@ STAFF_COOKIE = "wz_user"
 DEPUTY_COOKIE = "wz_deputy"
 SCREEN_COOKIE = "wz_screen"
 PAIR_COOKIE = "wz_pair"
+# A random token for the forms a phone fills in before it has a session (typing a card's
+# code, moving a card to this phone): the form must carry the cookie's own value.
+PRE_COOKIE = "wz_pre"
+PRE_COOKIE_AGE = 24 * 3600
 STAFF_SCOPE_KEY = "wenzheng.staff"  # set by server.sessions.StaffSessions
 MAX_FORM_FIELD = 2000
 MAX_FIELDS = 50
@@ -36,6 +42,7 @@ class Services:
     meetings: Meetings
     throttle: LoginThrottle
     demo: bool = False
+    bind_throttle: AddressThrottle = field(default_factory=AddressThrottle)  # typed card codes
 
 
 def services(conn: HTTPConnection) -> Services:
@@ -43,9 +50,40 @@ def services(conn: HTTPConnection) -> Services:
     return s
 
 
+def address(conn: HTTPConnection) -> str:
+    """The client's address (behind a trusted proxy, the one it forwarded: server/proxy.py)."""
+    return conn.client.host if conn.client else "?"
+
+
 def device(conn: HTTPConnection) -> str:
-    host = conn.client.host if conn.client else "?"
-    return f"{host} {conn.headers.get('user-agent', '')}"[:200]
+    return f"{address(conn)} {conn.headers.get('user-agent', '')}"[:200]
+
+
+def origin_ok(conn: HTTPConnection) -> bool:
+    """A browser's request from one of our own pages: no ``Origin`` (not a cross-site
+    browser request), or one naming the host the request came to."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    host = conn.headers.get("host", "")
+    return bool(host) and origin.split("://", 1)[-1].rstrip("/").lower() == host.lower()
+
+
+def pre_token(conn: HTTPConnection) -> str:
+    """The phone's pre-session token: its cookie's, or a new one (set it with
+    :func:`set_pre_cookie` on the page that shows the form)."""
+    token = conn.cookies.get(PRE_COOKIE, "")
+    return token if len(token) == 32 and token.isalnum() else secrets.token_hex(16)
+
+
+def set_pre_cookie(response: Response, token: str) -> None:
+    set_cookie(response, PRE_COOKIE, token, PRE_COOKIE_AGE)
+
+
+def pre_ok(conn: HTTPConnection, form: dict[str, str]) -> bool:
+    """A form sent before there is a session: the cookie's token, from our own page."""
+    cookie = conn.cookies.get(PRE_COOKIE, "")
+    return bool(cookie) and same(cookie, form.get("pre", "")) and origin_ok(conn)
 
 
 def flash(text: str, status: int = 400, *, kind: str = "error") -> HTMLResponse:

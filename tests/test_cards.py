@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server import models as m
 from server.auth import Keys
 from server.db import create_engine
-from server.meetings import Card, Meetings
+from server.meetings import Meetings
+from server.phonebook import Card
 from server.settings import Settings
 from tests.conftest import REDIS_URL, Db, TestClient
 

@@ -63,4 +63,4 @@ def test_every_card_bound_at_once(client: TestClient, keys: Keys, db: Db) -> Non
     with ThreadPoolExecutor(16) as pool:
         assert set(pool.map(open_link, deputies)) == {303}
     services: Services = client.app.state.services  # type: ignore[attr-defined]
-    assert all(services.meetings.phones[d].sid for d in deputies)
+    assert all(services.meetings.book.bound[d].sid for d in deputies)
