@@ -100,6 +100,16 @@ class Connection:
             self.sending = None
         self.backlog.clear()
 
+    async def tell_and_close(self, message: str, code: int) -> None:
+        """Send a last message after whatever is on its way, then close (a signed-out phone
+        is told why before its socket goes)."""
+        if self.sending is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self.sending), 2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.send_text(message), 2)
+        await self.close(code)
+
     async def close(self, code: int = 1013) -> None:
         """Close the socket; 1013 (try again later) makes the page reconnect, 1008 not."""
         self.stop()

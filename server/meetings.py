@@ -141,8 +141,7 @@ class Meetings:
             for conn in list(room.conns["deputy"]):
                 if conn.deputy_id == deputy_id and conn.phone != sid:
                     notice = notice or room.signed_out_notice()
-                    conn.offer(notice)
-                    await conn.close(POLICY_VIOLATION)
+                    await conn.tell_and_close(notice, POLICY_VIOLATION)
 
     async def refresh_card(self, card: Card) -> None:
         """Take a re-issued card: links and phones bound with the old version stop working.

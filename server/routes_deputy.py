@@ -238,6 +238,8 @@ async def bind(request: Request) -> Response:
     form = await form_of(request)
     if form is None:
         return message_page(msg.edge("bad_request"), 400)
+    if not pre_ok(request, form):  # before anything else: a forged form learns nothing
+        return _bind_page(request, room, 403, error=msg.edge("csrf"))
     code = form.get("hall", "")[: MAX_CODE_FIELD * 4]
     if not code:
         return _bind_page(request, room, 400, error=msg.edge("hall_code_needed"))

@@ -670,6 +670,19 @@ class Hall:
         return f"wz_deputy={self.deputy_cookie(deputy_id)}"
 
 
+PRE_TOKEN = re.compile(r'name="pre" value="([0-9a-f]+)"')
+
+
+def pre_form(http: httpx.Client, page: str, path: str, data: dict[str, str], **kwargs: Any) -> httpx.Response:
+    """Post a form a phone fills in before it has a session (typing a card's codes,
+    moving a card here) the way the browser does: open ``page`` first, which sets the
+    pre-session cookie in ``http``'s jar, and send the token it shows."""
+    shown = http.get(page, **kwargs)
+    found = PRE_TOKEN.search(shown.text)
+    assert found, f"{page} shows no form token: {shown.status_code} {shown.text[:300]}"
+    return http.post(path, data={**data, "pre": found.group(1)}, **kwargs)
+
+
 @pytest.fixture
 def hall(client: TestClient, keys: Keys, meeting_id: int) -> Hall:
     return Hall(client, keys, meeting_id)

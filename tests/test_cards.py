@@ -25,7 +25,7 @@ from server.db import create_engine
 from server.meetings import Meetings
 from server.phonebook import Card
 from server.settings import Settings
-from tests.conftest import REDIS_URL, Db, TestClient
+from tests.conftest import REDIS_URL, Db, TestClient, pre_form
 
 LINK = re.compile(r'<a class="inv-qr" href="([^"]+)"')
 CARD = re.compile(r'<article class="inv-card[^"]*" id="card-(\d+)">')
@@ -80,7 +80,7 @@ def test_sheet_lists_every_deputy_with_a_working_link(client: TestClient, meetin
     assert "清溪镇第十七届人民代表大会" in page.text
     for _, name, group, card_no, short_code, _ in deputies:
         assert name in page.text and group in page.text
-        assert f"卡号 <b>{card_no}</b>　验证码 <b>{short_code}</b>" in page.text
+        assert f"卡号 <b>{card_no}</b>　验证码 <b>{short_code[:4]} {short_code[4:]}</b>" in page.text
     phone = client.get(found[deputies[0][0]])
     assert phone.status_code == 303 and phone.headers["location"] == f"/d/{meeting_id}"
     for path in found.values():
@@ -110,7 +110,7 @@ def test_docx_holds_every_card(client: TestClient, meeting_id: int, db: Db) -> N
     deputies = roster(db)
     for _, name, group, card_no, short_code, _ in deputies:
         assert name in text and group in text
-        assert f"卡号 {card_no}    验证码 {short_code}" in text
+        assert f"卡号 {card_no}    验证码 {short_code[:4]} {short_code[4:]}" in text
     assert len(doc.tables) == 6  # 48 cards, 8 a page
     assert len(doc.inline_shapes) == 48  # one QR picture a card
     one = client.get(f"/m/{meeting_id}/cards.docx", params={"group": "城西代表小组"})
@@ -118,19 +118,22 @@ def test_docx_holds_every_card(client: TestClient, meeting_id: int, db: Db) -> N
 
 
 def test_reissue_revokes_the_old_link_and_unbinds_the_phone(
-    client: TestClient, meeting_id: int, db: Db
+    client: TestClient, meeting_id: int, db: Db, keys: Keys
 ) -> None:
     csrf = login(client, meeting_id)
+    unbound = 'id="bind-page"'
+    client.post(f"/m/{meeting_id}/act", data={"cmd": "open_checkin", "csrf": csrf})
+    code = keys.hall_code(meeting_id, int(time.time() // 30))
     deputy_id, name, _, card_no, old_code, version = roster(db)[0]
     old_link = links(client.get(f"/m/{meeting_id}/cards").text)[deputy_id]
     assert client.get(old_link).status_code == 303  # the phone is bound with the old card
     phone_page = client.get(f"/d/{meeting_id}")
-    assert phone_page.status_code == 200 and name in phone_page.text and "/bind" not in phone_page.text
+    assert phone_page.status_code == 200 and name in phone_page.text and unbound not in phone_page.text
 
     reissue = f"/m/{meeting_id}/cards/{deputy_id}/reissue"
     assert client.post(reissue, data={}).status_code == 403
     assert client.post(reissue, data={"csrf": "wrong"}).status_code == 403
-    assert "/bind" not in client.get(f"/d/{meeting_id}").text  # nothing changed yet
+    assert unbound not in client.get(f"/d/{meeting_id}").text  # nothing changed yet
 
     reply = client.post(reissue, data={"csrf": csrf, "group": "城东代表小组"})
     assert reply.status_code == 303
@@ -140,15 +143,15 @@ def test_reissue_revokes_the_old_link_and_unbinds_the_phone(
 
     revoked = client.get(old_link)
     assert revoked.status_code == 404 and "邀请链接无效或已作废" in revoked.text
-    assert f'action="/d/{meeting_id}/bind"' in client.get(f"/d/{meeting_id}").text  # unbound
-    bind = f"/d/{meeting_id}/bind"
-    assert client.post(bind, data={"card_no": card_no, "short_code": old_code}).status_code == 400
+    assert unbound in client.get(f"/d/{meeting_id}").text
+    bind, hall_page = f"/d/{meeting_id}/bind", f"/h/{meeting_id}/{code}"
+    typed = {"card_no": card_no, "hall": code}
+    assert pre_form(client, hall_page, bind, {**typed, "short_code": old_code}).status_code == 400
 
     new_link = links(client.get(f"/m/{meeting_id}/cards").text)[deputy_id]
     assert new_link != old_link
     assert client.get(new_link).status_code == 303
-    assert "/bind" not in client.get(f"/d/{meeting_id}").text
-    assert client.post(bind, data={"card_no": card_no, "short_code": after[4]}).status_code == 303
+    assert unbound not in client.get(f"/d/{meeting_id}").text  # (typed codes: tests/test_phones.py)
     assert client.post(f"/m/{meeting_id}/cards/999999/reissue", data={"csrf": csrf}).status_code == 404
 
     # The re-issue is in the audit trail, with who and the new version, never the code.

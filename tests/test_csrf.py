@@ -27,7 +27,12 @@ from tests.conftest import CHAIR_ROLES, Db, Hall, TestClient
 # No session to forge a request from: the credentials are in the form itself.
 NO_SESSION = {
     "/login": "the password is the proof; a failed login changes nothing but the throttle",
-    "/d/{meeting_id:int}/bind": "the card number and short code are the proof, no cookie is read",
+}
+# Forms a phone sends before it has a session: the token is the pre-session cookie's own
+# value (server/web.py, ``pre_ok``), shown on the page that holds the form.
+PRE_SESSION: dict[str, dict[str, str]] = {
+    "/d/{meeting_id:int}/bind": {"card_no": "{card_no}", "short_code": "{short_code}", "hall": "{code}"},
+    "/i/{meeting_id:int}/{token}": {},  # move the card to this phone (the link, confirmed)
 }
 # A change made by a form a real page sends, so that only the token is missing.
 FORMS: dict[str, dict[str, str]] = {
@@ -49,6 +54,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/m/{meeting_id:int}/pair": {"code": "123456"},
     "/m/{meeting_id:int}/cards/{deputy_id:int}/reissue": {},
     "/m/{meeting_id:int}/cards/{deputy_id:int}/release": {},
+    "/m/{meeting_id:int}/cards/{deputy_id:int}/lock": {},
+    "/m/{meeting_id:int}/cards/{deputy_id:int}/unlock": {},
     "/m/{meeting_id:int}/review": {"action": "approve", "id": "1"},
     "/d/{meeting_id:int}/questions": {"action": "submit", "title": "伪造的问题", "text": "x"},
     "/d/{meeting_id:int}/rate": {"question_id": "1", "choice": "satisfied", "ballot_key": "csrf-1"},
@@ -73,9 +80,9 @@ def post_routes(client: TestClient) -> list[str]:
     ]
 
 
-def fill(path: str, hall_code: str) -> str:
+def fill(path: str, hall_code: str, **more: str) -> str:
     values = {"meeting_id": "1", "body_id": "1", "user_id": "1", "official_id": "1", "deputy_id": "3"}
-    values["code"] = hall_code
+    values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 
 
@@ -93,7 +100,7 @@ def everything(db: Db) -> str:
 
 
 def test_every_post_route_is_listed(client: TestClient) -> None:
-    routes, listed = set(post_routes(client)), set(FORMS) | set(NO_SESSION)
+    routes, listed = set(post_routes(client)), set(FORMS) | set(NO_SESSION) | set(PRE_SESSION)
     assert routes == listed, f"new: {sorted(routes - listed)}; gone: {sorted(listed - routes)}"
 
 
@@ -126,6 +133,18 @@ def test_no_change_without_the_sessions_csrf_token(
         client.cookies.clear()
         upload = {"file": ("名册.csv", FILES[path], "text/csv")} if path in FILES else None
         reply = client.post(url, data=data, headers=headers, files=upload)
+        answers[path] = reply.status_code
+    # The pre-session forms, with the right proof otherwise: the card's codes in the hall,
+    # the invitation link of a card another phone holds.
+    _, card_no, short_code = db.deputies()[4]
+    link_token = keys.invitation(deputy, 1)
+    for path, form in PRE_SESSION.items():
+        url = fill(path, hall_code, token=link_token)
+        data = {k: fill(v, hall_code, card_no=card_no, short_code=short_code) for k, v in form.items()}
+        if token != "none":
+            data["pre"] = "b" * 32  # another phone's token
+        client.cookies.clear()
+        reply = client.post(url, data=data, headers={"cookie": f"wz_pre={'a' * 32}"})
         answers[path] = reply.status_code
     client.cookies.clear()
     wrong = {p: s for p, s in answers.items() if s != 403}

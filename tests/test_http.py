@@ -17,7 +17,7 @@ import pytest
 
 from server.auth import LOGIN_MAX_FAILURES, Keys
 from server.web import MAX_FORM_FIELD
-from tests.conftest import Db, Hall, TestClient
+from tests.conftest import Db, Hall, TestClient, pre_form
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -298,38 +298,45 @@ def test_hall_code(hall: Hall, db: Db, keys: Keys) -> None:
     _, card_no, short_code = db.deputies()[6]
     page = hall.http.get(f"/h/1/{code}")
     assert page.status_code == 200 and 'name="card_no"' in page.text
-    wrong = hall.http.post(f"/h/1/{code}", data={"card_no": card_no, "short_code": "0000x"})
+    wrong = pre_form(hall.http, f"/h/1/{code}", f"/h/1/{code}", {"card_no": card_no, "short_code": "0000x"})
     assert wrong.status_code == 400
     chinese(wrong.text, "卡号或验证码不正确")
     assert db.counts()["events"] == opened["events"] + 1
-    right = hall.http.post(f"/h/1/{code}", data={"card_no": card_no, "short_code": short_code})
+    right = pre_form(
+        hall.http, f"/h/1/{code}", f"/h/1/{code}", {"card_no": card_no, "short_code": short_code}
+    )
     assert right.status_code == 303 and "wz_deputy=" in right.headers["set-cookie"]
     assert db.counts()["events"] == opened["events"] + 2
 
 
 def test_bind_and_invitation(hall: Hall, db: Db, keys: Keys) -> None:
+    hall.act_ok("open_checkin")
+    code = keys.hall_code(1, int(time.time() // 30))
     deputy_id, card_no, short_code = db.deputies()[2]
-    bad = hall.http.post("/d/1/bind", data={"card_no": card_no, "short_code": "9999x"})
+    form = {"card_no": card_no, "hall": code}
+    bad = pre_form(hall.http, f"/h/1/{code}", "/d/1/bind", {**form, "short_code": "9999x"})
     assert bad.status_code == 400
     chinese(bad.text, "卡号或验证码不正确")
-    good = hall.http.post("/d/1/bind", data={"card_no": card_no, "short_code": short_code})
+    good = pre_form(hall.http, f"/h/1/{code}", "/d/1/bind", {**form, "short_code": short_code})
     assert good.status_code == 303 and "wz_deputy=" in good.headers["set-cookie"]
+    assert db.state().is_present(deputy_id), "typed in the hall: bound and checked in"
+    events = db.counts()["events"]
     hall.http.cookies.clear()
     invalid = hall.http.get("/i/1/not-a-token")
     assert invalid.status_code == 404
     chinese(invalid.text, "邀请链接无效")
     revoked = hall.http.get(f"/i/1/{keys.invitation(deputy_id, 2)}")
     assert revoked.status_code == 404
-    # The card is bound to the phone that typed its codes: the link on another is refused
-    # (tests/test_phones.py has the whole policy).
+    # The card is bound to the phone that typed its codes: the link on another asks
+    # before it moves anything (tests/test_phones.py has the whole policy).
     elsewhere = hall.http.get(f"/i/1/{keys.invitation(deputy_id, 1)}")
-    assert elsewhere.status_code == 409 and "set-cookie" not in elsewhere.headers
-    chinese(elsewhere.text, "已在另一部手机上使用")
+    assert elsewhere.status_code == 409 and "wz_deputy=" not in elsewhere.headers.get("set-cookie", "")
+    chinese(elsewhere.text, "正在另一部手机上使用")
     free_id = db.deputies()[3][0]
     ok = hall.http.get(f"/i/1/{keys.invitation(free_id, 1)}")
     assert ok.status_code == 303 and "wz_deputy=" in ok.headers["set-cookie"]
     hall.http.cookies.clear()
-    assert db.counts()["events"] == 0
+    assert db.counts()["events"] == events, "binding by the link is no event of the meeting"
 
 
 # -- login -------------------------------------------------------------------------------

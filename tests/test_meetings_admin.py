@@ -144,7 +144,6 @@ def settings_form(**overrides: str) -> dict[str, str]:
         "denominator": "present",
         "satisfied_share": "60%",
         "basic_share": "1/2",
-        "projector_live_tally": "1",
         "floor_requests_per_item": "3",
     }
     form.update(overrides)
@@ -199,7 +198,7 @@ def test_edit_settings_and_agenda(
     assert after["title"] == "改过的会议名称"
     assert s.rating_rule.denominator is Denominator.PRESENT
     assert s.rating_rule.satisfied_share == Fraction(3, 5)
-    assert s.warn_seconds == 20 and s.projector_live_tally
+    assert s.warn_seconds == 20
     assert s.floor_requests_per_item == 3
     assert s.timer_seconds[TimerRole.SPEECH_FIRST] == 600 and s.timer_seconds[TimerRole.SPEECH_SECOND] == 300
     assert s.body_kind is BodyKind.CONGRESS

@@ -1,16 +1,18 @@
-"""One phone per card (server.phones): a forwarded invitation link takes nothing over.
+"""One phone per card (server.phones): nobody takes a deputy's card by the back door.
 
 Each "phone" here is a cookie jar of its own, sent by hand through the in-process app:
-the link binds a free card; on a second phone it is refused; the card's codes move the
-binding and sign the first phone out (page, ballot and socket); staff release a card
-for a new phone; a cookie from before phone bindings is adopted once. Every binding,
-move and release is in the audit table with who and from which device.
+the link binds a free card; on a second phone it asks first, and only a confirmed move
+takes the card, the first phone told at once and signed out (page, ballot and socket);
+the card number and short code, typed in the hall, bind only a card with no phone; staff
+release a card for a new phone; a cookie from before phone bindings is adopted once.
+Every binding, move and release is in the audit table with who and from which device.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import pytest
@@ -25,27 +27,48 @@ from tests.test_cards import login, roster
 
 SIGNED_OUT = "本机已退出"
 ELSEWHERE = "已在另一部手机上使用"
+PRE = re.compile(r'name="pre" value="([0-9a-f]+)"')
+
+
+def hall_code(keys: Keys, meeting_id: int) -> str:
+    return keys.hall_code(meeting_id, int(time.time() // 30))
 
 
 class Phone:
     """A phone's browser: its own cookies, its own user agent."""
 
     def __init__(self, client: TestClient, name: str) -> None:
-        self.client, self.name, self.cookie = client, name, ""
+        self.client, self.name, self.cookie, self.pre = client, name, "", ""
 
     def _send(self, method: str, path: str, data: dict[str, str] | None = None) -> Any:
         staff = dict(self.client.cookies)  # the staff login of the same client, kept apart
         self.client.cookies.clear()
         headers = {"user-agent": f"Mozilla/5.0 ({self.name})"}
-        if self.cookie:
-            headers["cookie"] = f"wz_deputy={self.cookie}"
+        jar = [f"wz_deputy={self.cookie}"] if self.cookie else []
+        jar += [f"wz_pre={self.pre}"] if self.pre else []
+        if jar:
+            headers["cookie"] = "; ".join(jar)
         reply = self.client.request(method, path, data=data, headers=headers, follow_redirects=False)
-        found = re.search(r"wz_deputy=([^;]+)", reply.headers.get("set-cookie", ""))
-        if found:
-            self.cookie = found.group(1)
+        for name, value in re.findall(r"(wz_deputy|wz_pre)=([^;]+)", reply.headers.get("set-cookie", "")):
+            if name == "wz_deputy":
+                self.cookie = value
+            else:
+                self.pre = value
         self.client.cookies.clear()
         self.client.cookies.update(staff)
         return reply
+
+    def form(self, path: str, data: dict[str, str], page: str | None = None) -> Any:
+        """Post a pre-session form the way the page does: with the page's token."""
+        shown = self.get(page or path)
+        found = PRE.search(shown.text)
+        assert found, shown.text
+        return self.post(path, {**data, "pre": found.group(1)})
+
+    def type_card(self, keys: Keys, meeting_id: int, card_no: str, short_code: str) -> Any:
+        """Scan the hall QR, then type the card number and short code."""
+        code = hall_code(keys, meeting_id)
+        return self.form(f"/h/{meeting_id}/{code}", {"card_no": card_no, "short_code": short_code})
 
     def get(self, path: str) -> Any:
         return self._send("GET", path)
@@ -61,7 +84,7 @@ class Phone:
     def bound(self, meeting_id: int, name: str) -> bool:
         page = self.get(f"/d/{meeting_id}")
         assert page.status_code == 200
-        return name in page.text and 'action="/d/' + str(meeting_id) + '/bind"' not in page.text
+        return name in page.text and 'id="bind-page"' not in page.text
 
     def socket_allowed(self, meeting_id: int) -> bool:
         staff = dict(self.client.cookies)
@@ -86,76 +109,114 @@ def audit_of(db: Db, deputy_id: int) -> list[tuple[str, str, str, dict[str, Any]
     return [(r.action, r.actor, r.device, json.loads(r.detail)) for r in db._run(fn)]
 
 
-def test_a_forwarded_link_takes_nothing_over(client: TestClient, hall: Hall, db: Db, keys: Keys) -> None:
+def test_a_link_opened_on_another_phone_asks_then_moves_the_card_and_tells_the_first(
+    client: TestClient, hall: Hall, db: Db, keys: Keys
+) -> None:
     meeting_id = hall.meeting_id
     deputy_id, name, _, _, _, version = roster(db)[5]
     link = f"/i/{meeting_id}/{keys.invitation(deputy_id, version)}"
-    mine, forwarded = Phone(client, "deputy's phone"), Phone(client, "a phone at home")
+    mine, other = Phone(client, "deputy's phone"), Phone(client, "the browser app")
 
     assert mine.get(link).status_code == 303 and mine.bound(meeting_id, name)
     assert mine.get(link).status_code == 303, "opening the link again on the same phone"
 
-    refused = forwarded.get(link)
-    assert refused.status_code == 409 and ELSEWHERE in refused.text and "卡号" in refused.text
-    assert forwarded.cookie == "" and "set-cookie" not in refused.headers
+    asked = other.get(link)
+    assert (
+        asked.status_code == 409 and "正在另一部手机上使用" in asked.text and 'id="move-here"' in asked.text
+    )
+    assert other.cookie == "", "opening the link alone takes nothing"
     assert mine.bound(meeting_id, name) and mine.socket_allowed(meeting_id)
+    # A move needs the page's own token: a forged or cross-site form moves nothing.
+    assert other.post(link, {"pre": "0" * 32}).status_code == 403
+    assert other.post(link, {}).status_code == 403
+    assert mine.bound(meeting_id, name) and other.cookie == ""
 
-    # Check-in and rating need the phone that holds the card: the home phone has none.
+    staff = dict(client.cookies)
+    client.cookies.clear()
+    with client.websocket_connect(
+        f"/ws/{meeting_id}/deputy", headers={"cookie": f"wz_deputy={mine.cookie}"}
+    ) as live:
+        live.send_json({"type": "hello", "seq": 0})
+        moved = other.form(link, {})
+        assert moved.status_code == 303 and other.bound(meeting_id, name)
+        told: list[str] = []
+        with pytest.raises(WebSocketDisconnect) as closed:  # told, then closed for good
+            while True:
+                told.append(live.receive_text())
+        assert closed.value.code == 1008
+        assert any(SIGNED_OUT in m and "如非本人操作" in m for m in told), told
+    client.cookies.update(staff)
+
+    # The first phone is out everywhere: its page, its ballots, its socket.
+    assert SIGNED_OUT in mine.get(f"/d/{meeting_id}").text
     hall.open_rating([deputy_id])
-    ballot = {"question_id": "1", "choice": "satisfied", "ballot_key": "forwarded-1"}
-    assert forwarded.post(f"/d/{meeting_id}/rate", {**ballot, "csrf": "x"}).status_code == 401
+    ballot = {"question_id": "1", "choice": "satisfied", "ballot_key": "first-phone-1", "csrf": "x"}
+    assert mine.post(f"/d/{meeting_id}/rate", ballot).status_code == 401
+    assert not mine.socket_allowed(meeting_id) and other.socket_allowed(meeting_id)
     assert db.counts()["receipts"] == 0
 
     audit = audit_of(db, deputy_id)
-    assert [(a, who) for a, who, _, _ in audit] == [("phone_bound", f"deputy:{deputy_id}")]
-    assert "deputy's phone" in audit[0][2] and audit[0][3]["how"] == "link"
+    assert [(a, who, d["how"]) for a, who, _, d in audit] == [
+        ("phone_bound", f"deputy:{deputy_id}", "link"),
+        ("phone_moved", f"deputy:{deputy_id}", "move"),
+    ]
+    assert "deputy's phone" in audit[0][2] and "the browser app" in audit[1][2]
 
 
-def test_the_card_codes_move_the_binding_and_sign_the_first_phone_out(
+def test_the_card_codes_bind_only_a_card_with_no_phone(
     client: TestClient, hall: Hall, db: Db, keys: Keys
 ) -> None:
     meeting_id = hall.meeting_id
+    hall.act_ok("open_checkin")
     deputy_id, name, _, card_no, short_code, version = roster(db)[6]
     link = f"/i/{meeting_id}/{keys.invitation(deputy_id, version)}"
     wechat, browser = Phone(client, "WeChat"), Phone(client, "the phone's browser")
     assert wechat.get(link).status_code == 303
-    old_csrf = wechat.csrf(keys)
 
-    wrong = browser.post(f"/d/{meeting_id}/bind", {"card_no": card_no, "short_code": "0000x"})
-    assert wrong.status_code == 400 and wechat.bound(meeting_id, name)
-    staff = dict(client.cookies)
-    client.cookies.clear()
-    with client.websocket_connect(
-        f"/ws/{meeting_id}/deputy", headers={"cookie": f"wz_deputy={wechat.cookie}"}
-    ) as live:
-        live.send_json({"type": "hello", "seq": 0})
-        moved = browser.post(f"/d/{meeting_id}/bind", {"card_no": card_no, "short_code": short_code})
-        assert moved.status_code == 303 and browser.bound(meeting_id, name)
-        with pytest.raises(WebSocketDisconnect) as closed:  # its open socket is closed, for good
-            while True:
-                live.receive_text()
-        assert closed.value.code == 1008
-    client.cookies.update(staff)
+    # The right codes on a card that has a phone: refused, before the code is compared.
+    refused = browser.type_card(keys, meeting_id, card_no, short_code)
+    assert refused.status_code == 409 and ELSEWHERE in refused.text and "二维码" in refused.text
+    assert browser.cookie == "" and wechat.bound(meeting_id, name) and wechat.socket_allowed(meeting_id)
+    assert [a for a, _, _, _ in audit_of(db, deputy_id)] == ["phone_bound"], "no attempt was counted"
 
-    # The first phone is out everywhere: its page, its ballots, its socket.
-    page = wechat.get(f"/d/{meeting_id}")
-    assert page.status_code == 200 and SIGNED_OUT in page.text and "卡号" in page.text
-    questions = f"/d/{meeting_id}/questions"  # the question pages check the same, from the database
-    assert wechat.get(questions).status_code == 303 and browser.get(questions).status_code == 200
-    hall.open_rating([deputy_id])
-    ballot = {"question_id": "1", "choice": "basic", "ballot_key": "old-phone-1", "csrf": old_csrf}
-    out = wechat.post(f"/d/{meeting_id}/rate", ballot)
-    assert out.status_code == 401 and SIGNED_OUT in out.text
-    assert not wechat.socket_allowed(meeting_id) and browser.socket_allowed(meeting_id)
-    assert db.counts()["receipts"] == 0
-    ok = browser.post(
-        f"/d/{meeting_id}/rate", {**ballot, "ballot_key": "new-phone-1", "csrf": browser.csrf(keys)}
+    # A card with no phone: a typo is refused, the right code binds and checks in.
+    other_id, other_name, _, other_no, other_code, _ = roster(db)[10]
+    phone = Phone(client, "a deputy in WeChat")
+    wrong = phone.type_card(keys, meeting_id, other_no, "0" * 8 if other_code != "0" * 8 else "1" * 8)
+    assert wrong.status_code == 400 and "卡号或验证码不正确" in wrong.text and phone.cookie == ""
+    right = phone.type_card(keys, meeting_id, other_no, f"{other_code[:4]} {other_code[4:]}")  # as printed
+    assert right.status_code == 303 and phone.bound(meeting_id, other_name)
+    assert db.state().is_present(other_id)
+    actions = [(a, d.get("how"), d.get("failures")) for a, _, _, d in audit_of(db, other_id)]
+    assert actions == [("bind_failed", None, 1), ("phone_bound", "card", None)]
+
+
+def test_typing_the_codes_needs_the_hall_code(client: TestClient, hall: Hall, db: Db, keys: Keys) -> None:
+    meeting_id = hall.meeting_id
+    hall.act_ok("open_checkin")
+    _, _, _, card_no, short_code, _ = roster(db)[11]
+    phone = Phone(client, "at home")
+    page = phone.get(f"/d/{meeting_id}")
+    assert 'name="short_code"' not in page.text, "no code form without the hall QR"
+    form = {"card_no": card_no, "short_code": short_code}
+    no_hall = phone.form(f"/d/{meeting_id}/bind", form, page=f"/h/{meeting_id}/{hall_code(keys, meeting_id)}")
+    assert no_hall.status_code == 400 and "签到二维码" in no_hall.text and phone.cookie == ""
+    old = keys.hall_code(meeting_id, int(time.time() // 30) - 5)
+    assert (
+        phone.form(
+            f"/d/{meeting_id}/bind",
+            {**form, "hall": old},
+            page=f"/h/{meeting_id}/{hall_code(keys, meeting_id)}",
+        ).status_code
+        == 410
     )
-    assert ok.status_code == 200 and 'id="d-receipt"' in ok.text
-    assert db.receipts(1) == {deputy_id: "new-phone-1"}
-
-    actions = [(a, d.get("how")) for a, _, _, d in audit_of(db, deputy_id)]
-    assert actions == [("phone_bound", "link"), ("phone_moved", "card")]
+    assert phone.cookie == ""
+    ok = phone.form(
+        f"/d/{meeting_id}/bind",
+        {**form, "hall": hall_code(keys, meeting_id)},
+        page=f"/h/{meeting_id}/{hall_code(keys, meeting_id)}",
+    )
+    assert ok.status_code == 303 and phone.cookie
 
 
 def test_staff_release_a_card_for_a_new_phone(
@@ -181,7 +242,8 @@ def test_staff_release_a_card_for_a_new_phone(
 
     assert SIGNED_OUT in lost.get(f"/d/{meeting_id}").text
     assert new.get(link).status_code == 303 and new.bound(meeting_id, name)
-    assert lost.get(link).status_code == 409, "the lost phone cannot take the card back by the link"
+    asked = lost.get(link)
+    assert asked.status_code == 409 and lost.cookie and SIGNED_OUT in lost.get(f"/d/{meeting_id}").text
 
     audit = audit_of(db, deputy_id)
     assert [a for a, _, _, _ in audit] == ["phone_bound", "phone_released", "phone_bound"]
@@ -210,8 +272,9 @@ def test_a_cookie_from_before_phone_bindings_is_adopted_once(
 
 @pytest.mark.parametrize("how", ["link", "card"])
 def test_a_reissued_card_frees_the_binding(
-    client: TestClient, db: Db, keys: Keys, meeting_id: int, how: str
+    client: TestClient, hall: Hall, db: Db, keys: Keys, meeting_id: int, how: str
 ) -> None:
+    hall.act_ok("open_checkin")  # typed codes are for the hall, during check-in
     deputy_id, name, _, _, _, version = roster(db)[9]
     old = Phone(client, "old")
     assert old.get(f"/i/{meeting_id}/{keys.invitation(deputy_id, version)}").status_code == 303
@@ -224,6 +287,6 @@ def test_a_reissued_card_frees_the_binding(
     if how == "link":
         reply = fresh.get(f"/i/{meeting_id}/{keys.invitation(deputy_id, new_version)}")
     else:
-        reply = fresh.post(f"/d/{meeting_id}/bind", {"card_no": card_no, "short_code": short_code})
+        reply = fresh.type_card(keys, meeting_id, card_no, short_code)
     assert reply.status_code == 303 and fresh.bound(meeting_id, name)
     assert not old.bound(meeting_id, name)

@@ -54,7 +54,7 @@ async def seed_meeting(engine: AsyncEngine, n: int) -> Seeded:
                 "group_id": group_ids[i // GROUP_SIZE],
                 "name": f"代表{i + 1:04d}",
                 "card_no": f"B{i + 1:05d}",
-                "short_code": f"{secrets.randbelow(10**4):04d}",
+                "short_code": f"{secrets.randbelow(10**8):08d}",
                 "card_version": 1,
                 "phone": "",
                 "notes": "",
