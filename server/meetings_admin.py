@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, RatingRule, Settings, TimerRole
 from screens.messages import AGENDA_KINDS
 from server import models as m
+from server.presence import BadNetwork, parse_ranges
 from server.store import settings_from_json, settings_to_json
 
 TITLE_MAX = 200
@@ -173,6 +174,7 @@ TEXT: Mapping[str, str] = MappingProxyType(
         "warn": f"提前提醒须为 0 至 {WARN_MAX} 之间的整数秒。",
         "warn_too_long": "提前提醒须短于最短的计时（{shortest} 秒）。",
         "floor_cap": f"每项议程申请发言次数须为 1 至 {FLOOR_CAP_MAX} 之间的整数。",
+        "hall_networks": "会场网络“{bad}”格式不正确：请填写地址段，如 192.168.10.0/24，每行一个。",
         "denominator": "测评基数须为应到人数、实到人数或实际投票数。",
         "share": "{name}须为大于 0 且不超过 1 的比例，如 1/2、50% 或 0.5。",
         "unknown_action": "无法识别的操作。",
@@ -277,6 +279,11 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
             errors[key] = TEXT["share"].format(name=name)
         else:
             shares[key] = share
+    hall_networks = current.hall_networks
+    try:
+        hall_networks = parse_ranges(form.get("hall_networks", "\n".join(current.hall_networks)))
+    except BadNetwork as bad:
+        errors["hall_networks"] = TEXT["hall_networks"].format(bad=str(bad))
     if errors:
         raise Invalid(errors)
     assert warn is not None and floor_cap is not None
@@ -286,6 +293,7 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
         timer_seconds=MappingProxyType(timers),
         warn_seconds=warn,
         floor_requests_per_item=floor_cap,
+        hall_networks=hall_networks,
     )
 
 

@@ -131,6 +131,7 @@ async def _edit_page(
         "satisfied_share": admin.share_text(settings.rating_rule.satisfied_share),
         "basic_share": admin.share_text(settings.rating_rule.basic_share),
         "floor_requests_per_item": str(settings.floor_requests_per_item),
+        "hall_networks": "\n".join(settings.hall_networks),
     }
     return page(
         "meeting_edit",
