@@ -1,7 +1,7 @@
 """`wenzheng backup`: a consistent copy of a live SQLite database, and a restore from it.
 
 The main test backs up the demo meeting while a real server is taking ratings, then
-restores the copy: it must pass SQLite's integrity check, its event log must replay, and
+opens the copy: it must pass SQLite's integrity check, its event log must replay, and
 its receipts, tallies and RatingCast events must agree, ballot for ballot (a copy taken
 between a receipt and its tally would not). A server started on the copy shows the tally
 the copy holds.
@@ -10,6 +10,7 @@ the copy holds.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import threading
@@ -25,19 +26,29 @@ from server import models as m
 from server.auth import Keys
 from server.backup import BackupError, backup_sqlite
 from server.settings import Settings
-from tests.conftest import WENZHENG, Db, Hall, figures, plain_engine, server_env, state_from_db, tally_of
+from tests.conftest import (
+    WENZHENG,
+    Db,
+    Hall,
+    figures,
+    plain_engine,
+    server_env,
+    state_from_db,
+    tally_of,
+)
 
 CHOICES = ("satisfied", "basic", "dissatisfied")
 
 
 def run_backup(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_wenzheng(server_env(settings, **env), "backup", *args)
+
+
+def run_wenzheng(
+    env: dict[str, str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(WENZHENG), "backup", *args],
-        env=server_env(settings, **env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        [str(WENZHENG), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
 
 
@@ -216,9 +227,8 @@ def test_refuses_to_back_up_onto_the_database(settings: Settings, meeting_id: in
     assert integrity(database) == ["ok"]
 
 
-def test_a_damaged_copy_is_not_kept(tmp_path: Path) -> None:
-    """A source whose index disagrees with its table: the check fails, nothing is saved."""
-    source = tmp_path / "damaged.db"
+def damaged_database(source: Path) -> Path:
+    """A SQLite file whose index disagrees with its table: integrity_check fails."""
     conn = sqlite3.connect(source)
     conn.execute("CREATE TABLE meetings (id INTEGER PRIMARY KEY, name TEXT)")
     conn.execute("CREATE INDEX meetings_name ON meetings (name)")
@@ -232,8 +242,30 @@ def test_a_damaged_copy_is_not_kept(tmp_path: Path) -> None:
     data[at : at + 4] = b"zzzz"  # one index entry no longer matches its row
     source.write_bytes(bytes(data))
     assert integrity(source) != ["ok"]
+    return source
+
+
+def test_a_damaged_copy_is_not_kept(tmp_path: Path) -> None:
+    """A source whose index disagrees with its table: the check fails, nothing is saved."""
+    source = damaged_database(tmp_path / "damaged.db")
     out = tmp_path / "out" / "copy.db"
     out.parent.mkdir()
     with pytest.raises(BackupError, match="完整性检查"):
         backup_sqlite(source, out)
     assert list(out.parent.iterdir()) == []
+
+
+def test_a_failing_backup_leaves_nothing_behind(tmp_path: Path) -> None:
+    """No database here: the backup fails, and neither a data folder nor a secret key is
+    made (settings.load would make both; backup reads with settings.locate)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    in_cwd = run_wenzheng(env, "backup", "copy.db", cwd=empty)  # the default: ./data
+    elsewhere = run_wenzheng(
+        {**env, "WENZHENG_DATA_DIR": str(empty / "srv" / "data")}, "backup", "x.db", cwd=empty
+    )
+    for done in (in_cwd, elsewhere):
+        assert done.returncode == 1
+        assert done.stderr.startswith("错误：数据库文件不存在") and done.stderr.count("\n") == 1, done.stderr
+    assert list(empty.iterdir()) == [], "a failing backup left something behind"
