@@ -227,6 +227,18 @@ def test_postgres_prints_pg_dump_and_exits_2(settings: Settings, tmp_path: Path)
     assert not out.exists()
 
 
+def test_restore_on_postgres_prints_pg_restore_and_exits_2(settings: Settings, tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://wz_owner:s3cret-pw@db.example.org:6543/wenzheng_prod"
+    dump = tmp_path / "wenzheng.dump"
+    dump.write_bytes(b"PGDMP")
+    result = run_restore(settings, str(dump), "--force", WENZHENG_DATABASE_URL=url)
+    assert result.returncode == 2, result.stderr
+    where = "-h db.example.org -p 6543 -U wz_owner -d wenzheng_prod"
+    assert f"pg_restore --clean --if-exists --no-owner {where} {dump}" in result.stdout
+    assert "停止服务" in result.stdout and "PGPASSWORD" in result.stdout
+    assert "s3cret" not in result.stdout + result.stderr
+
+
 def test_missing_directory_is_a_chinese_error(settings: Settings, meeting_id: int, tmp_path: Path) -> None:
     result = run_backup(settings, str(tmp_path / "no" / "such" / "copy.db"))
     assert result.returncode == 1
