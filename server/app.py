@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
 from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.middleware import Middleware
@@ -113,6 +113,29 @@ async def not_recorded(request: Request, exc: Exception) -> Response:
     if request.headers.get("hx-request"):
         return flash(msg.edge("not_recorded"), 503)
     return message_page(msg.edge("not_recorded"), 503)
+
+
+# PostgreSQL errors after which nothing was written and the same request may well succeed
+# later: a lock not granted within lock_timeout (55P03), a cancelled statement (57014), a
+# serialization failure or deadlock (class 40), no room (class 53: disk full, out of memory,
+# too many connections), a lost connection (class 08). asyncpg raises them through
+# SQLAlchemy as a plain DBAPIError with the SQLSTATE on ``orig``; SQLite's busy and full
+# databases are OperationalError, mapped as a whole.
+RETRY_SQLSTATES = frozenset({"55P03", "57014"})
+RETRY_SQLSTATE_CLASSES = frozenset({"08", "40", "53"})
+
+
+def worth_a_retry(exc: DBAPIError) -> bool:
+    state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    return state in RETRY_SQLSTATES or state[:2] in RETRY_SQLSTATE_CLASSES
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database error that is no SQLite OperationalError: "未记录" when it is one of the
+    conditions above, else the ordinary 500 (re-raised, so it is logged as one)."""
+    if isinstance(exc, DBAPIError) and worth_a_retry(exc):
+        return await not_recorded(request, exc)
+    raise exc
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -246,6 +269,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             404: not_found,
             NotRecorded: not_recorded,
             OperationalError: not_recorded,
+            DBAPIError: database_error,
             500: server_error,
         },
     )

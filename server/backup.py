@@ -12,7 +12,11 @@ half-written or damaged backup never carries the final name. The copy is left in
 rollback-journal mode: one self-contained file (a server opening it switches it to WAL).
 
 PostgreSQL: nothing is copied; the command prints the ``pg_dump`` and ``pg_restore``
-commands for the configured database (never its password) and exits with 2.
+command lines for the configured database (never its password) and exits with 2.
+
+The data folder and the secret key are found with ``settings.locate``, which creates
+neither: a backup that fails leaves nothing behind. (``server/restore.py`` puts a backup
+back; it shares the copy and the checks here.)
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from server.settings import load
+from server.settings import Places, locate
 
 EXIT_OK, EXIT_ERROR, EXIT_POSTGRES = 0, 1, 2
 BUSY_SECONDS = 30.0  # waiting for a lock: only a WAL recovery or a schema change holds one
+BESIDE = ("-wal", "-shm", "-journal")  # files SQLite keeps beside a database and replays into it
 
 
 class BackupError(Exception):
@@ -51,17 +56,17 @@ class Summary:
 def sqlite_file(url: URL) -> Path:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
-        raise BackupError(f"无法备份：数据库地址没有指向一个 SQLite 文件（{url.render_as_string()}）。")
+        raise BackupError(f"数据库地址没有指向一个 SQLite 文件（{url.render_as_string()}）。")
     return Path(database).resolve()
 
 
-def _remove(tmp: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
+def remove_with_beside(tmp: Path) -> None:
+    for suffix in ("", *BESIDE):
         with contextlib.suppress(FileNotFoundError):
             Path(f"{tmp}{suffix}").unlink()
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -69,30 +74,51 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _copy(source: Path, tmp: Path) -> tuple[int, int]:
-    """Copy ``source`` into ``tmp`` and check the copy; returns (meetings, events) in it."""
+def integrity_problems(conn: sqlite3.Connection) -> str:
+    """What ``integrity_check`` found, shortened; empty when the database is whole."""
+    problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+    return "" if problems == ["ok"] else "；".join(problems[:5])
+
+
+def meetings_and_events(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(meetings, events); raises sqlite3.OperationalError when the tables are not there."""
+    meetings = int(conn.execute("SELECT count(*) FROM meetings").fetchone()[0])
+    events = int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+    return meetings, events
+
+
+def copy_into(source: Path, tmp: Path) -> sqlite3.Connection:
+    """Copy ``source`` into ``tmp`` in one snapshot; the copy is left in rollback-journal
+    mode (one self-contained file). Returns the open connection to the copy."""
     src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS)
     try:
         dst = sqlite3.connect(tmp, timeout=BUSY_SECONDS)
         try:
             src.backup(dst)  # pages=-1: every page in one step, one snapshot
             dst.execute("PRAGMA journal_mode=DELETE")
-            problems = [str(row[0]) for row in dst.execute("PRAGMA integrity_check")]
-            if problems != ["ok"]:
-                shown = "；".join(problems[:5])
-                raise BackupError(f"备份副本未通过完整性检查（integrity_check）：{shown}。未保存备份。")
-            try:
-                meetings = int(dst.execute("SELECT count(*) FROM meetings").fetchone()[0])
-                events = int(dst.execute("SELECT count(*) FROM events").fetchone()[0])
-            except sqlite3.OperationalError as exc:
-                raise BackupError(
-                    f"{source} 不是问政数据库（{exc}）；请先运行 wenzheng db upgrade。未保存备份。"
-                ) from exc
-        finally:
+        except BaseException:
             dst.close()
+            raise
     finally:
         src.close()
-    return meetings, events
+    return dst
+
+
+def _copy(source: Path, tmp: Path) -> tuple[int, int]:
+    """Copy ``source`` into ``tmp`` and check the copy; returns (meetings, events) in it."""
+    dst = copy_into(source, tmp)
+    try:
+        problems = integrity_problems(dst)
+        if problems:
+            raise BackupError(f"备份副本未通过完整性检查（integrity_check）：{problems}。未保存备份。")
+        try:
+            return meetings_and_events(dst)
+        except sqlite3.OperationalError as exc:
+            raise BackupError(
+                f"{source} 不是问政数据库（{exc}）；请先运行 wenzheng db upgrade。未保存备份。"
+            ) from exc
+    finally:
+        dst.close()
 
 
 def backup_sqlite(source: Path, out: Path, force: bool = False) -> Summary:
@@ -108,26 +134,33 @@ def backup_sqlite(source: Path, out: Path, force: bool = False) -> Summary:
         raise BackupError(f"不能把数据库备份到它自己：{out}")
     if out.exists() and not force:
         raise BackupError(f"目标文件已存在：{out}（要覆盖请加 --force）")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    except OSError as exc:
-        raise BackupError(f"无法在 {out.parent} 中写入：{exc.strerror}") from exc
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temporary_beside(out)
     try:
         meetings, events = _copy(source, tmp)
-        _fsync(tmp)
+        fsync(tmp)
         if out.exists() and not force:  # it may have appeared while we copied
             raise BackupError(f"目标文件已存在：{out}（要覆盖请加 --force）")
         os.replace(tmp, out)
-        _fsync(out.parent)
+        fsync(out.parent)
     except sqlite3.Error as exc:
         raise BackupError(f"备份失败（SQLite）：{exc}。未保存备份。") from exc
     except OSError as exc:
         raise BackupError(f"备份失败：{exc.strerror or exc}（{exc.filename or out}）。未保存备份。") from exc
     finally:
-        _remove(tmp)  # after the rename there is nothing left to remove
+        remove_with_beside(tmp)  # after the rename there is nothing left to remove
     return Summary(out, out.stat().st_size, meetings, events)
+
+
+def temporary_beside(beside: Path) -> Path:
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=".tmp", dir=beside.parent)
+    except OSError as exc:
+        raise BackupError(f"无法在 {beside.parent} 中写入：{exc.strerror}") from exc
+    os.close(fd)
+    return Path(name)
+
+
+# -- the commands -----------------------------------------------------------------------
 
 
 def postgres_commands(url: URL, out: Path) -> tuple[str, str]:
@@ -145,21 +178,41 @@ def postgres_commands(url: URL, out: Path) -> tuple[str, str]:
     return shlex.join(dump), shlex.join(restore)
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f} KB（{n} 字节）"
     return f"{n / (1024 * 1024):.1f} MB（{n} 字节）"
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+def configured() -> tuple[Places, URL] | None:
+    """The configured database, read without creating the data folder or a secret key."""
+    places = locate()
     try:
-        url = make_url(load().database_url)
+        return places, make_url(places.database_url)
     except (ArgumentError, ValueError) as exc:
         print(f"错误：WENZHENG_DATABASE_URL 无法解析：{exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return None
+
+
+def sqlite_path_or_exit(url: URL, verb: str) -> Path | int:
     backend = url.get_backend_name()
-    if backend == "postgresql":
+    if backend != "sqlite":
+        print(f"错误：不支持{verb}这种数据库：{backend}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        return sqlite_file(url)
+    except BackupError as refusal:
+        print(f"错误：无法{verb}：{refusal}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    found = configured()
+    if found is None:
+        return EXIT_ERROR
+    _, url = found
+    if url.get_backend_name() == "postgresql":
         dump, restore = postgres_commands(url, out)
         print("数据库是 PostgreSQL，本命令不复制。请用 PostgreSQL 自带的工具备份（自定义格式 -Fc）：")
         print(f"  {dump}")
@@ -167,16 +220,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
         print(f"  {restore}")
         print("密码不在此显示：请用 PGPASSWORD 环境变量或 ~/.pgpass 提供。")
         return EXIT_POSTGRES
-    if backend != "sqlite":
-        print(f"错误：不支持备份这种数据库：{backend}", file=sys.stderr)
-        return EXIT_ERROR
+    source = sqlite_path_or_exit(url, "备份")
+    if isinstance(source, int):
+        return source
     try:
-        summary = backup_sqlite(sqlite_file(url), out, force=args.force)
+        summary = backup_sqlite(source, out, force=args.force)
     except BackupError as refusal:
         print(f"错误：{refusal}", file=sys.stderr)
         return EXIT_ERROR
     print(f"备份完成：{summary.path}")
-    print(f"  大小  {_size(summary.size)}")
+    print(f"  大小  {size_text(summary.size)}")
     print(f"  会议  {summary.meetings} 个")
     print(f"  事件  {summary.events} 条")
     print("  完整性检查通过（integrity_check: ok）")

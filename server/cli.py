@@ -1,4 +1,4 @@
-"""The `wenzheng` command: serve, migrate, load the demo, manage users, benchmark."""
+"""The `wenzheng` command: serve, migrate, load the demo, manage users, benchmark, back up and restore."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 from sqlalchemy import select
 
-from server import backup, cli_roster
+from server import backup, cli_roster, restore
 from server import models as m
 from server.auth import Keys
 from server.db import create_engine
@@ -229,6 +229,7 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
     cli_roster.add_parsers(sub)
     backup.add_parser(sub)
+    restore.add_parser(sub)
     return p
 
 

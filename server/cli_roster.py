@@ -1,20 +1,27 @@
 """`wenzheng roster import|export` and `wenzheng officials import` (kept out of cli.py).
 
 Row errors go to stderr in Chinese, one a line, and the exit code is 1 when there is any;
-the import is one transaction, so an error anywhere writes nothing.
+the import is one transaction, so an error anywhere writes nothing. An import that
+writes leaves an entry in the office's audit trail in that same transaction, as the
+/bodies pages do; its actor is ``cli:<the operating-system user>`` and its device the
+host and the command. A dry run records nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
+import socket
 import sys
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server import exports, imports
+from server import audit, exports, imports
 from server import models as m
 from server.bus import setup_message, tell_servers
 from server.db import create_engine
@@ -61,6 +68,33 @@ def _report(plan: imports.RosterPlan | imports.OfficialsPlan, dry_run: bool) -> 
     return 0
 
 
+def cli_actor() -> str:
+    """Who ran the command, as the audit trail names them: ``cli:<os user>``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = f"uid{os.getuid()}"
+    return f"cli:{user}"
+
+
+async def _audit(
+    conn: AsyncConnection,
+    kind: str,
+    body_id: int,
+    filename: str,
+    plan: imports.RosterPlan | imports.OfficialsPlan,
+) -> None:
+    await audit.record(
+        conn,
+        f"{kind}_imported",
+        actor=cli_actor(),
+        device=f"{socket.gethostname()} wenzheng {kind} import",
+        body_id=body_id,
+        file=filename,
+        summary=plan.summary(),
+    )
+
+
 async def _tell_servers(body_id: int) -> None:
     """Servers on Redis reload the body's loaded meetings at once. A single server without
     Redis cannot hear the command line: it sees the import at its next start (the /bodies
@@ -81,6 +115,8 @@ async def _roster_import(args: argparse.Namespace, data: bytes, filename: str) -
             plan = await imports.import_roster(
                 conn, body_id, data, filename, create_groups=args.create_groups, dry_run=args.dry_run
             )
+            if not plan.errors and not args.dry_run:
+                await _audit(conn, "roster", body_id, filename, plan)
         if not plan.errors and not args.dry_run:
             await _tell_servers(body_id)
         return _report(plan, args.dry_run)
@@ -94,6 +130,8 @@ async def _officials_import(args: argparse.Namespace, data: bytes, filename: str
         async with engine.begin() as conn:
             body_id = await body_id_by_name(conn, args.body)
             plan = await imports.import_officials(conn, body_id, data, filename, dry_run=args.dry_run)
+            if not plan.errors and not args.dry_run:
+                await _audit(conn, "officials", body_id, filename, plan)
         if not plan.errors and not args.dry_run:
             await _tell_servers(body_id)
         return _report(plan, args.dry_run)
@@ -128,6 +166,10 @@ def _run(kind: str, args: argparse.Namespace) -> int:
         return asyncio.run(_officials_import(args, *read))
     except (NoSuchBody, imports.ImportRefused) as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # busy, full, a constraint: the transaction rolled back
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        print(f"错误：数据库未能写入（{reason}），未导入任何数据。", file=sys.stderr)
         return 1
 
 

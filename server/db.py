@@ -5,6 +5,14 @@ lock can read the log up to the end and then append the next sequence numbers:
 SQLite by ``BEGIN IMMEDIATE`` (the database write lock), PostgreSQL by a transaction
 advisory lock on the meeting id. The unique (meeting_id, seq) constraint stays as a
 guard behind both.
+
+Neither waits for a lock for ever. SQLite gives up after its busy timeout; PostgreSQL
+connections run with ``lock_timeout`` of the same length, so a writer that finds the
+meeting's advisory lock or a row held longer than that fails with SQLSTATE 55P03 (lock
+not available), its transaction rolls back, and the sender hears "未记录，请重试" as on
+SQLite (``server/app.py`` maps the error). Migrations run over the same engine: one that
+waits longer than that for a lock fails (run it again) instead of queueing every other
+statement behind its own lock request.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_MS = 5000
+POSTGRES_LOCK_TIMEOUT_MS = SQLITE_BUSY_MS
 SNAPSHOT_OPTION = "wenzheng_snapshot"
 
 
@@ -50,7 +59,13 @@ def create_engine(url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_driver_name() == "asyncpg":
+        # Sent with the connection's startup packet: every session has it, no round trip.
+        connect_args["server_settings"] = {"lock_timeout": str(POSTGRES_LOCK_TIMEOUT_MS)}
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+    )
 
 
 @asynccontextmanager

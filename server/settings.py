@@ -8,6 +8,10 @@ WENZHENG_DATA_DIR      default: ./data
 WENZHENG_REDIS_PREFIX  key and channel prefix, so test runs never share channels
 WENZHENG_TRUSTED_PROXIES  addresses or ranges of the reverse proxies whose
                        X-Forwarded-For / X-Forwarded-Proto are believed (default: none)
+
+``load()`` makes the data folder and the secret key when they are missing: a server needs
+both. ``locate()`` reads the same settings and writes nothing, for commands that must
+leave no trace when they fail (``wenzheng backup``, ``wenzheng restore``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,26 @@ class Settings:
     trusted_proxies: str = ""  # server/proxy.py
 
 
+@dataclass(frozen=True)
+class Places:
+    """Where the database and the secret key are, found without touching the disk."""
+
+    database_url: str
+    data_dir: Path
+    secret_key_path: Path
+    secret_key_set: bool  # WENZHENG_SECRET_KEY, or a key file in the data folder
+
+
+def locate(env: dict[str, str] | None = None) -> Places:
+    """The database and the data folder as ``load`` would find them; creates nothing."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("WENZHENG_DATA_DIR", "data")).resolve()
+    database_url = env.get("WENZHENG_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'wenzheng.db'}"
+    key_path = data_dir / "secret_key"
+    key_set = bool(env.get("WENZHENG_SECRET_KEY")) or key_path.is_file()
+    return Places(database_url, data_dir, key_path, key_set)
+
+
 def _secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
@@ -50,11 +74,11 @@ def _secret(data_dir: Path) -> str:
 
 def load(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("WENZHENG_DATA_DIR", "data")).resolve()
+    places = locate(env)
+    data_dir = places.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    database_url = env.get("WENZHENG_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'wenzheng.db'}"
     return Settings(
-        database_url=database_url,
+        database_url=places.database_url,
         redis_url=env.get("WENZHENG_REDIS_URL") or None,
         redis_prefix=env.get("WENZHENG_REDIS_PREFIX", "wenzheng"),
         secret_key=env.get("WENZHENG_SECRET_KEY") or _secret(data_dir),

@@ -1,16 +1,28 @@
-"""`wenzheng roster import|export` and `wenzheng officials import`, run as the operator runs them."""
+"""`wenzheng roster import|export` and `wenzheng officials import`, run as the operator runs them.
+
+An import that writes is on the office's audit trail (actor ``cli:<os user>``) in the same
+transaction; a dry run or a refused import records nothing.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import getpass
+import json
+import socket
+import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
+from server import audit
 from server import models as m
+from server.cli_roster import body_id_by_name, cli_actor
 from server.demo import BODY
 from server.settings import Settings
-from tests.conftest import WENZHENG, Db, server_env
+from tests.conftest import WENZHENG, Db, plain_engine, server_env
 
 HEADER = "姓名,代表小组,卡号,手机,备注\n"
 
@@ -77,3 +89,89 @@ def test_unknown_body_and_officials(settings: Settings, meeting_id: int, tmp_pat
     assert done.returncode == 1 and "没有名为“某县”的机构" in done.stderr
     done = wenzheng(settings, "officials", "import", str(officials), "--body", BODY)
     assert done.returncode == 0 and "新增 1 人" in done.stdout
+
+
+def audit_rows(db: Db) -> list[dict[str, Any]]:
+    async def fn(conn):  # type: ignore[no-untyped-def]
+        rows = await conn.execute(select(m.audit).order_by(m.audit.c.id))
+        return [dict(r._mapping) for r in rows]
+
+    return list(db._run(fn))
+
+
+def test_imports_from_the_command_line_are_on_the_audit_trail(
+    settings: Settings, db: Db, tmp_path: Path
+) -> None:
+    roster = tmp_path / "名册.csv"
+    roster.write_text(HEADER + "张三,城东代表小组,2001,13812345678,\n")
+    officials = tmp_path / "应询人.csv"
+    officials.write_text("姓名,职务,单位\n新官,局长,县交通运输局\n")
+    bad = tmp_path / "坏名册.csv"
+    bad.write_text(HEADER + ",城东代表小组,2002,,\n")
+    before = audit_rows(db)
+
+    for args in (
+        ("roster", "import", str(roster), "--body", BODY, "--dry-run"),
+        ("officials", "import", str(officials), "--body", BODY, "--dry-run"),
+        ("roster", "import", str(bad), "--body", BODY),
+    ):
+        done = wenzheng(settings, *args)
+        assert done.returncode == (1 if "坏名册" in args[2] else 0), done.stderr
+    assert audit_rows(db) == before, "a dry run or a refused import recorded something"
+
+    assert wenzheng(settings, "roster", "import", str(roster), "--body", BODY).returncode == 0
+    assert wenzheng(settings, "officials", "import", str(officials), "--body", BODY).returncode == 0
+    new = audit_rows(db)[len(before) :]
+    body_id = asyncio.run(_body_id(settings))
+    host = socket.gethostname()
+    assert [(r["action"], r["actor"], r["device"], r["body_id"]) for r in new] == [
+        ("roster_imported", cli_actor(), f"{host} wenzheng roster import", body_id),
+        ("officials_imported", cli_actor(), f"{host} wenzheng officials import", body_id),
+    ]
+    assert cli_actor() == f"cli:{getpass.getuser()}"
+    details = [json.loads(r["detail"]) for r in new]
+    assert details[0] == {"file": "名册.csv", "summary": "新增 1 人，更新 0 人"}
+    assert details[1]["file"] == "应询人.csv" and "新增 1 人" in details[1]["summary"]
+
+    async def shown() -> list[audit.Entry]:
+        engine = plain_engine(settings.database_url)
+        try:
+            async with engine.connect() as conn:
+                return await audit.entries(conn, body_id)
+        finally:
+            await engine.dispose()
+
+    assert [e.action_name for e in asyncio.run(shown())[:2]] == ["导入应询人", "导入代表名册"]
+
+
+async def _body_id(settings: Settings) -> int:
+    engine = plain_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            return await body_id_by_name(conn, BODY)
+    finally:
+        await engine.dispose()
+
+
+def test_the_import_and_its_audit_entry_are_one_transaction(
+    settings: Settings, db: Db, tmp_path: Path
+) -> None:
+    """The audit table refuses the entry (a trigger): the import is not written either."""
+    roster = tmp_path / "名册.csv"
+    roster.write_text(HEADER + "张三,城东代表小组,2001,13812345678,\n")
+    database = settings.database_url.split("///", 1)[1]
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+        )
+    before = audit_rows(db)
+    done = wenzheng(settings, "roster", "import", str(roster), "--body", BODY)
+    assert done.returncode == 1
+    assert done.stderr.startswith("错误：数据库未能写入（audit refused），未导入任何数据。")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert deputy_count(db) == 48 and audit_rows(db) == before
+
+    with sqlite3.connect(database) as conn:
+        conn.execute("DROP TRIGGER no_audit")
+    assert wenzheng(settings, "roster", "import", str(roster), "--body", BODY).returncode == 0
+    assert deputy_count(db) == 49 and len(audit_rows(db)) == len(before) + 1
