@@ -49,6 +49,12 @@ class Entry:
         return ACTIONS.get(self.action, self.action)
 
     @property
+    def who(self) -> str:
+        """The actor as the roster page shows it: a user name, or where a command ran."""
+        role, _, name = self.actor.partition(":")
+        return f"命令行（{name}）" if role == "cli" else name or role
+
+    @property
     def when(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.at_ms / 1000))
 

@@ -95,7 +95,7 @@ EVENT_NAMES: dict[str, str] = {
     "VoteAnnounced": "宣布表决结果",
 }
 
-ROLE_NAMES = {"chair": "主持人", "staff": "工作人员", "deputy": "代表"}
+ROLE_NAMES = {"chair": "主持人", "staff": "工作人员", "deputy": "代表", "cli": "命令行"}
 HEADERS = ("序号", "时间", "事件", "操作人", "设备", "内容", "类别")
 EVENT_CATEGORY = "会议事件"
 PREPARATION_CATEGORY = "准备工作"  # the audit table: before or beside the meeting
@@ -148,6 +148,8 @@ class Names:
         label = ROLE_NAMES.get(role)
         if label is None or not who:
             return actor
+        if role == "cli":  # `wenzheng roster import` run by this operating-system user
+            return f"{label}（系统用户 {who}）"
         if role == "deputy":
             d = self.setup.deputies.get(int(who)) if who.isdigit() else None
             return f"{label} {d.name}（卡号 {d.card_no}）" if d else f"{label}（编号 {who}）"
