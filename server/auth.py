@@ -4,7 +4,9 @@
   (``scrypt$…``, the standard library's scrypt) still verify; server/accounts.py re-hashes
   them to Argon2 at the next successful login.
 - Cookies are signed (itsdangerous); a deputy cookie names the deputy and the card
-  version, so re-issuing a card revokes the phones bound with the old one.
+  version, so re-issuing a card revokes the phones bound with the old one. A staff
+  cookie names a server-side session (table ``staff_sessions``, server/sessions.py):
+  the signature says the server issued it, the row says it has not been revoked.
 - CSRF: every cookie-authenticated POST carries a token derived from the cookie
   (header ``X-CSRF-Token``, set once on the page body for htmx, or a form field).
 - The hall code proves presence in the hall: it is an HMAC of the meeting and a
@@ -70,7 +72,7 @@ class StaffSession:
     user_id: int
     username: str
     roles: frozenset[str]
-    sid: str
+    sid: str  # the random session id; its row in staff_sessions is keyed by session_key(sid)
     issued_ms: int = 0  # when the cookie was signed: a later password change voids it
 
 
@@ -89,6 +91,16 @@ class ScreenBinding:
 
 
 CACHE_SIZE = 20_000
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
+
+
+def session_key(sid: str) -> str:
+    """The key of a staff session's row: a digest, so a copy of the database (a backup)
+    names no cookie that would open a session, even to someone who also has the secret key."""
+    return hashlib.sha256(f"staff-session:{sid}".encode()).hexdigest()
 
 
 def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
@@ -116,13 +128,18 @@ class Keys:
         return base64.b32encode(raw).decode().rstrip("=").lower()[:length]
 
     # staff
-    def staff_cookie(self, user_id: int, username: str, roles: frozenset[str]) -> str:
+    def staff_cookie(self, user_id: int, username: str, roles: frozenset[str], sid: str | None = None) -> str:
+        """The login cookie of session ``sid`` (server.accounts.open_session made its row).
+
+        Without ``sid`` the cookie names a session that was never opened: it is well
+        signed and opens nothing (tests use it to show exactly that).
+        """
         return self._session.dumps(
             {
                 "u": user_id,
                 "n": username,
                 "r": sorted(roles),
-                "s": secrets.token_hex(8),
+                "s": sid or new_session_id(),
                 "i": time.time_ns() // 1_000_000,
             }
         )

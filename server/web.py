@@ -22,6 +22,7 @@ DEPUTY_COOKIE = "wz_deputy"
 SCREEN_COOKIE = "wz_screen"
 PAIR_COOKIE = "wz_pair"
 STAFF_SCOPE_KEY = "wenzheng.staff"  # set by server.sessions.StaffSessions
+CONSOLE_ROLES = frozenset({"chair", "staff", "admin"})  # any of them opens the console
 MAX_FORM_FIELD = 2000
 MAX_FIELDS = 50
 MAX_FORM_BYTES = 64 * 1024
@@ -116,3 +117,8 @@ def refused(code: str, status: int = 409) -> Response:
 
 def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
     response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/")
+
+
+def clear_cookie(response: Response, name: str) -> None:
+    """Tell the browser to drop a cookie of :func:`set_cookie` (same attributes)."""
+    response.delete_cookie(name, httponly=True, samesite="lax", path="/")
