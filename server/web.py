@@ -1,10 +1,11 @@
-"""Helpers shared by the route modules: services, replies, CSRF, the device string."""
+"""Helpers shared by the route modules: services, replies, CSRF, the device string,
+cookies and the websocket's Origin check."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection, Request
@@ -23,6 +24,7 @@ SCREEN_COOKIE = "wz_screen"
 PAIR_COOKIE = "wz_pair"
 STAFF_SCOPE_KEY = "wenzheng.staff"  # set by server.sessions.StaffSessions
 CONSOLE_ROLES = frozenset({"chair", "staff", "admin"})  # any of them opens the console
+DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_FORM_FIELD = 2000
 MAX_FIELDS = 50
 MAX_FORM_BYTES = 64 * 1024
@@ -122,3 +124,40 @@ def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
 def clear_cookie(response: Response, name: str) -> None:
     """Tell the browser to drop a cookie of :func:`set_cookie` (same attributes)."""
     response.delete_cookie(name, httponly=True, samesite="lax", path="/")
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` in one spelling (lower case, no default port), or None."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" if port in (None, DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
+
+
+def same_origin(conn: HTTPConnection) -> bool:
+    """Whether a websocket handshake may go on: it has no ``Origin`` (not a browser:
+    browsers always send one), or the origin is ours, the public address
+    (``WENZHENG_PUBLIC_URL``) or the host the request came to.
+
+    A page of another site cannot read our pages, but a browser lets it open a websocket
+    to us and sends our cookies along when the two are same-site (a sibling subdomain) or
+    the browser predates SameSite: without this check such a page could watch the
+    console. The host is accepted with either scheme, because behind a TLS-terminating
+    proxy the request arrives as plain ws while the page's origin is https; a page served
+    over http from our own host is no other site's.
+    """
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    ours = {_origin(services(conn).settings.public_url)}
+    host = conn.headers.get("host", "")
+    if host:
+        ours |= {_origin(f"{scheme}://{host}") for scheme in DEFAULT_PORTS}
+    ours.discard(None)
+    return _origin(origin) in ours

@@ -765,12 +765,15 @@ def spawn(tmp_path: Path, settings: Settings) -> Iterator[Callable[..., Server]]
 # -- websockets --------------------------------------------------------------------------
 
 
-def ws_connect(url: str, cookie: str | None) -> Any:
-    """A websocket client; use it as a context manager (websockets requires it)."""
+def ws_connect(url: str, cookie: str | None, origin: str | None = None) -> Any:
+    """A websocket client; use it as a context manager (websockets requires it).
+
+    Like any client that is not a browser it sends no ``Origin`` unless one is given."""
     from websockets.sync.client import connect
 
     return connect(
         url,
+        origin=origin,  # type: ignore[arg-type]
         additional_headers={"Cookie": cookie} if cookie else None,
         open_timeout=5,
         close_timeout=2,
