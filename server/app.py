@@ -41,7 +41,7 @@ from server.meetings import Meetings
 from server.runtime import NotRecorded
 from server.sessions import StaffSessions
 from server.settings import Settings, load
-from server.web import Services, flash, message_page, page, services, staff
+from server.web import SecureCookies, Services, flash, message_page, page, services, staff
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -230,7 +230,12 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     return Starlette(
         routes=routes(),
         lifespan=lifespan,
-        middleware=[Middleware(CaptureRawSend), Middleware(SecurityHeaders), Middleware(StaffSessions)],
+        middleware=[
+            Middleware(CaptureRawSend),
+            Middleware(SecurityHeaders),
+            Middleware(SecureCookies, public_url=settings.public_url),
+            Middleware(StaffSessions),
+        ],
         exception_handlers={
             404: not_found,
             NotRecorded: not_recorded,

@@ -1,5 +1,5 @@
 """Helpers shared by the route modules: services, replies, CSRF, the device string,
-cookies and the websocket's Origin check."""
+cookies (Secure on https) and the websocket's Origin check."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screens import messages as msg
 from screens import render
@@ -118,12 +119,47 @@ def refused(code: str, status: int = 409) -> Response:
 
 
 def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    """HttpOnly, SameSite=Lax; :class:`SecureCookies` adds Secure when we are on https."""
     response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/")
 
 
 def clear_cookie(response: Response, name: str) -> None:
     """Tell the browser to drop a cookie of :func:`set_cookie` (same attributes)."""
     response.delete_cookie(name, httponly=True, samesite="lax", path="/")
+
+
+class SecureCookies:
+    """Every cookie the app sets gets ``Secure`` when the public address is https or the
+    request itself came over https: a cookie set on https must never travel over plain
+    http (a hall Wi-Fi, a captive portal that tries http first).
+
+    It rewrites the ``Set-Cookie`` headers on the way out, so a cookie set anywhere
+    (``set_cookie``, ``delete_cookie``, a route added later) is covered. The scheme is
+    the scope's: a trusted proxy's middleware outside this one may have set it.
+    """
+
+    def __init__(self, app: ASGIApp, *, public_url: str) -> None:
+        self.app = app
+        self.https = public_url.lower().startswith("https://")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not (self.https or scope.get("scheme") == "https"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (k, _secure(v) if k.lower() == b"set-cookie" else v) for k, v in message["headers"]
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_secure)
+
+
+def _secure(cookie: bytes) -> bytes:
+    attributes = [a.strip().lower() for a in cookie.split(b";")[1:]]
+    return cookie if b"secure" in attributes else cookie + b"; Secure"
 
 
 def _origin(url: str) -> str | None:

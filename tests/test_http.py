@@ -7,6 +7,7 @@ is seen as a status, never as an exception in the test.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import re
 import time
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from server.auth import LOGIN_MAX_FAILURES, Keys
+from server.settings import Settings
 from server.web import MAX_FORM_FIELD
 from tests.conftest import Db, Hall, TestClient
 
@@ -346,6 +348,44 @@ def test_login_failures_are_rate_limited(client: TestClient) -> None:
     assert response.status_code == 429
     chinese(response.text, "登录尝试过于频繁")
     assert "wz_user" not in response.headers.get("set-cookie", "")
+
+
+def _cookies_set(response: Any) -> dict[str, str]:
+    """Each Set-Cookie header of the response, by cookie name."""
+    return {h.split("=", 1)[0]: h for h in response.headers.get_list("set-cookie")}
+
+
+@pytest.mark.parametrize("how", ["public address https", "request over https", "plain http"])
+def test_cookies_are_secure_on_https(settings: Settings, meeting_id: int, keys: Keys, how: str) -> None:
+    """Every cookie the app sets (staff login and logout, a screen's pairing, a phone's
+    binding) says Secure when the public address is https or the request came over https."""
+    from server.app import create_app
+
+    public = "https://wz.example.org" if how == "public address https" else "http://127.0.0.1:8000"
+    base = "https://testserver" if how == "request over https" else "http://testserver"
+    app = create_app(dataclasses.replace(settings, public_url=public))
+    seen: dict[str, str] = {}
+    with TestClient(app, base_url=base, raise_server_exceptions=False, follow_redirects=False) as c:
+        login = c.post("/login", data={"username": "chair", "password": "wenzheng-demo"})
+        assert login.status_code == 303
+        seen |= {f"login {k}": v for k, v in _cookies_set(login).items()}
+        staff = seen["login wz_user"].split(";")[0]
+        session = keys.read_staff(staff.split("=", 1)[1])
+        assert session is not None
+        c.cookies.clear()
+        logout = c.post("/logout", data={"csrf": keys.csrf(session.sid)}, headers={"cookie": staff})
+        assert logout.status_code == 303
+        seen |= {f"logout {k}": v for k, v in _cookies_set(logout).items()}
+        c.cookies.clear()
+        seen |= {f"screen {k}": v for k, v in _cookies_set(c.get("/m/1/projector")).items()}
+        c.cookies.clear()
+        bound = c.get(f"/i/1/{keys.invitation(3, 1)}")
+        seen |= {f"phone {k}": v for k, v in _cookies_set(bound).items()}
+    assert set(seen) >= {"login wz_user", "logout wz_user", "screen wz_pair", "phone wz_deputy"}, seen
+    for name, header in seen.items():
+        attributes = [a.strip().lower() for a in header.split(";")[1:]]
+        assert "httponly" in attributes and "samesite=lax" in attributes, (name, header)
+        assert ("secure" in attributes) == (how != "plain http"), (how, name, header)
 
 
 def test_login_works_and_redirects_only_locally(client: TestClient, keys: Keys) -> None:
