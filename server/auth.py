@@ -32,7 +32,10 @@ from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 ARGON2 = PasswordHasher()
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_WINDOW_S = 300
-LOGIN_MAX_FAILURES = 5
+LOGIN_MAX_FAILURES = 5  # per address and user name
+# Per address whatever the name: a guesser trying many names from one machine. Generous,
+# because an office's staff all come from one NAT address.
+LOGIN_MAX_FAILURES_PER_ADDRESS = 20
 
 
 def same(a: str | bytes, b: str | bytes) -> bool:
@@ -227,7 +230,13 @@ class Keys:
 
 
 class LoginThrottle:
-    """At most LOGIN_MAX_FAILURES failed logins per address and name in a window."""
+    """Failed logins per key in a sliding window of LOGIN_WINDOW_S.
+
+    The login page counts two keys for each failure: the address with the name (at most
+    LOGIN_MAX_FAILURES) and the address alone (LOGIN_MAX_FAILURES_PER_ADDRESS), so trying
+    many names from one address is stopped too. The counts live in the process: with N
+    worker processes an address gets up to N times the limit.
+    """
 
     def __init__(self) -> None:
         self._failures: dict[str, deque[float]] = {}
@@ -240,11 +249,20 @@ class LoginThrottle:
             self._failures.pop(key, None)  # forget keys with no recent failure
         return q
 
-    def blocked(self, key: str, now: float | None = None) -> bool:
-        return len(self._recent(key, now or time.monotonic())) >= LOGIN_MAX_FAILURES
+    def blocked(self, key: str, limit: int = LOGIN_MAX_FAILURES, now: float | None = None) -> bool:
+        return len(self._recent(key, now or time.monotonic())) >= limit
+
+    def retry_after(self, key: str, now: float | None = None) -> int:
+        """Seconds until the oldest failure of ``key`` leaves the window."""
+        at = now or time.monotonic()
+        q = self._recent(key, at)
+        return max(1, int(q[0] + LOGIN_WINDOW_S - at + 1)) if q else 0
 
     def failed(self, key: str, now: float | None = None) -> None:
         at = now or time.monotonic()
+        if len(self._failures) >= CACHE_SIZE:  # many names and addresses: forget the stale ones
+            for stale in [k for k, q in self._failures.items() if q[-1] < at - LOGIN_WINDOW_S]:
+                del self._failures[stale]
         q = self._recent(key, at)
         q.append(at)
         self._failures[key] = q

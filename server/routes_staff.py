@@ -15,7 +15,7 @@ from screens import messages as msg
 from screens.view import View
 from server import accounts
 from server import models as m
-from server.auth import SESSION_MAX_AGE, StaffSession
+from server.auth import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, SESSION_MAX_AGE, StaffSession
 from server.parse import BadInput, parse_action
 from server.runtime import NotRecorded
 from server.store import MeetingNotFound
@@ -55,15 +55,25 @@ async def login(request: Request) -> Response:
     target = form.get("next", "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
+    # The client address as the rest of the app reads it (a trusted proxy's middleware
+    # may have put the real one there). Failures count per address and name, and per
+    # address whatever the name; a success forgets only its own name's failures.
     host = request.client.host if request.client else "?"
-    key = f"{host}:{username}"
-    if svc.throttle.blocked(key):
-        return page("login", status=429, next=target, error=msg.edge("login_throttled"))
+    by_name, by_address = f"name:{host}:{username}", f"address:{host}"
+    for key, limit, text in (
+        (by_address, LOGIN_MAX_FAILURES_PER_ADDRESS, "login_throttled_address"),
+        (by_name, LOGIN_MAX_FAILURES, "login_throttled"),
+    ):
+        if svc.throttle.blocked(key, limit):
+            refusal = page("login", status=429, next=target, error=msg.edge(text))
+            refusal.headers["retry-after"] = str(svc.throttle.retry_after(key))
+            return refusal
     account = await accounts.check_login(svc.engine, username, form.get("password", ""))
     if account is None:
-        svc.throttle.failed(key)
+        svc.throttle.failed(by_name)
+        svc.throttle.failed(by_address)
         return page("login", status=401, next=target, error=msg.edge("login_failed"))
-    svc.throttle.succeeded(key)
+    svc.throttle.succeeded(by_name)
     if account.must_change:  # a one-time password: nothing opens before it is changed
         target = f"/account/password?next={quote(target)}"
     async with svc.engine.begin() as conn:

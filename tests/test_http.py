@@ -14,9 +14,10 @@ import time
 import warnings
 from typing import Any
 
+import httpx
 import pytest
 
-from server.auth import LOGIN_MAX_FAILURES, Keys
+from server.auth import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, Keys
 from server.settings import Settings
 from server.web import MAX_FORM_FIELD
 from tests.conftest import Db, Hall, TestClient
@@ -348,6 +349,39 @@ def test_login_failures_are_rate_limited(client: TestClient) -> None:
     assert response.status_code == 429
     chinese(response.text, "登录尝试过于频繁")
     assert "wz_user" not in response.headers.get("set-cookie", "")
+
+
+def test_many_names_from_one_address_are_throttled(spawn: Any, meeting_id: int) -> None:
+    """A guesser trying a new name each time: the address is refused after
+    LOGIN_MAX_FAILURES_PER_ADDRESS failures, whatever the names; another address is not.
+    A real server, so the addresses are the sockets' own (127.0.0.1 and 127.0.0.2)."""
+    server = spawn()
+
+    def from_address(address: str) -> httpx.Client:
+        transport = httpx.HTTPTransport(local_address=address)
+        return httpx.Client(base_url=server.base_url, transport=transport, timeout=15, trust_env=False)
+
+    with from_address("127.0.0.1") as guesser, from_address("127.0.0.2") as office:
+        answers = [
+            guesser.post("/login", data={"username": f"guess{i}", "password": "wrong-password"})
+            for i in range(100)
+        ]
+        statuses = [a.status_code for a in answers]
+        assert statuses == [401] * LOGIN_MAX_FAILURES_PER_ADDRESS + [429] * (
+            100 - LOGIN_MAX_FAILURES_PER_ADDRESS
+        )
+        chinese(answers[-1].text, "此网络地址登录失败的次数过多，请 5 分钟后再试")
+        assert 0 < int(answers[-1].headers["retry-after"]) <= 300
+        assert "wz_user" not in answers[-1].headers.get("set-cookie", "")
+        # While it lasts, the right password from that address is refused too.
+        right = {"username": "chair", "password": "wenzheng-demo"}
+        assert guesser.post("/login", data=right).status_code == 429
+        # Another address is not held up by the guesser's failures.
+        assert (
+            office.post("/login", data={"username": "guess0", "password": "wrong-password"}).status_code
+            == 401
+        )
+        assert office.post("/login", data=right).status_code == 303
 
 
 def _cookies_set(response: Any) -> dict[str, str]:
