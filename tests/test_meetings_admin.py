@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from fractions import Fraction
 from typing import Any
 
@@ -33,8 +34,12 @@ def run(url: str, fn: Any) -> Any:
     return asyncio.run(go())
 
 
+_LOGGED_IN: weakref.WeakKeyDictionary[TestClient, str] = weakref.WeakKeyDictionary()
+
+
 def staff_headers(client: TestClient, keys: Keys) -> dict[str, str]:
-    cookie = staff_login(client)
+    """The demo chair's headers: one login (a session on the server) per test client."""
+    cookie = _LOGGED_IN.get(client) or _LOGGED_IN.setdefault(client, staff_login(client))
     session = keys.read_staff(cookie)
     assert session is not None
     return {"cookie": f"wz_user={cookie}", "x-csrf-token": keys.csrf(session.sid)}

@@ -28,6 +28,7 @@ from tests.conftest import (
     TestClient,
     fragments,
     page_seq,
+    staff_login,
     tally_of,
     ws_collect,
     ws_connect,
@@ -291,8 +292,9 @@ def test_a_binary_frame_gets_a_json_error(live: tuple[Server, Hall]) -> None:
 # -- who may listen ----------------------------------------------------------------------
 
 
-def _rejections(keys: Keys) -> list[tuple[str, str | None]]:
-    staff = "wz_user=" + keys.staff_cookie(1, "chair", frozenset({"chair"}))
+def _rejections(keys: Keys, staff_cookie: str) -> list[tuple[str, str | None]]:
+    """Sockets refused; ``staff_cookie`` is a live session's, which opens the console only."""
+    staff = f"wz_user={staff_cookie}"
     return [
         ("/ws/1/projector", None),
         ("/ws/1/console", None),
@@ -317,7 +319,7 @@ def _rejections(keys: Keys) -> list[tuple[str, str | None]]:
 
 
 def test_unauthenticated_sockets_are_closed_1008(client: TestClient, keys: Keys) -> None:
-    for path, cookie in _rejections(keys):
+    for path, cookie in _rejections(keys, staff_login(client)):
         headers = {"cookie": cookie} if cookie else {}
         with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(path, headers=headers):
             pass
@@ -327,8 +329,8 @@ def test_unauthenticated_sockets_are_closed_1008(client: TestClient, keys: Keys)
 def test_unauthenticated_sockets_are_refused_by_the_real_server(
     live: tuple[Server, Hall], keys: Keys
 ) -> None:
-    server, _ = live
-    for path, cookie in _rejections(keys):
+    server, hall = live
+    for path, cookie in _rejections(keys, hall.staff_cookie):
         # uvicorn turns a close before accept (1008) into a 403 answer to the handshake.
         with pytest.raises(InvalidStatus) as refused, ws_connect(server.ws_url + path, cookie):
             pass
@@ -393,8 +395,8 @@ def test_the_real_server_refuses_a_foreign_origin_at_the_handshake(live: tuple[S
 
 
 def test_a_huge_meeting_id_is_refused_not_a_500(live: tuple[Server, Hall], keys: Keys) -> None:
-    server, _ = live
-    staff = "wz_user=" + keys.staff_cookie(1, "chair", frozenset({"chair"}))
+    server, hall = live
+    staff = f"wz_user={hall.staff_cookie}"
     with (
         pytest.raises(InvalidStatus) as refused,
         ws_connect(f"{server.ws_url}/ws/99999999999999999999/console", staff),
