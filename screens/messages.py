@@ -74,6 +74,7 @@ EDGE: dict[str, str] = {
     "not_recorded": "未记录，请重试。",
     "login_failed": "用户名或密码错误。",
     "login_throttled": "登录尝试过于频繁，请稍后再试。",
+    "login_throttled_address": "此网络地址登录失败的次数过多，请 5 分钟后再试。",
     "csrf": "页面已过期，请刷新后重试。",
     "login_required": "请先登录。",
     "not_bound": "此手机尚未绑定代表身份。",

@@ -13,6 +13,10 @@ Theory of operation:
 - The first admin is created when the users table is empty, by ``wenzheng db upgrade``
   or ``wenzheng serve``: no installation ever has a default password (the demo's
   ``chair`` account is loaded before the check, and is the documented exception).
+- A login opens a session: a row in ``staff_sessions`` that the login cookie names.
+  Every staff request reads it together with the user's row (:func:`find_session`);
+  logout deletes it, and a password change or reset deletes all of the user's rows in
+  the same transaction as the new hash. Rows past their expiry are deleted at logins.
 - Hashing costs tens of milliseconds of CPU; the web routes run it in a thread.
 """
 
@@ -25,14 +29,14 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from screens import messages
 from server import models as m
-from server.auth import ARGON2, hash_password, verify_password
+from server.auth import ARGON2, SESSION_MAX_AGE, hash_password, new_session_id, session_key, verify_password
 
 ROLES = ("admin", "staff", "chair")
 ROLE_NAMES = {"admin": "管理员", "staff": "工作人员", "chair": "主持人"}
@@ -142,6 +146,54 @@ async def all_accounts(conn: AsyncConnection) -> list[Account]:
     return [_account(r) for r in rows]
 
 
+# -- sessions ----------------------------------------------------------------------------
+
+
+async def open_session(conn: AsyncConnection, user_id: int, device: str) -> str:
+    """A new login session of the user; returns its id (for the cookie only, never stored).
+
+    Expired sessions of everyone are deleted on the way: rows are only made here, so the
+    table never holds more than the logins of the last SESSION_MAX_AGE.
+    """
+    now = _now_ms()
+    s = m.staff_sessions
+    await conn.execute(delete(s).where(s.c.expires_ms <= now))
+    sid = new_session_id()
+    await conn.execute(
+        insert(s).values(
+            id=session_key(sid),
+            user_id=user_id,
+            created_ms=now,
+            expires_ms=now + SESSION_MAX_AGE * 1000,
+            device=device[:200],
+        )
+    )
+    return sid
+
+
+async def find_session(conn: AsyncConnection, user_id: int, sid: str) -> Account | None:
+    """The account of a live session: one read by primary key, joined with the user's row."""
+    s = m.staff_sessions
+    row = (
+        await conn.execute(
+            select(m.users)
+            .select_from(s.join(m.users, m.users.c.id == s.c.user_id))
+            .where(s.c.id == session_key(sid), s.c.user_id == user_id, s.c.expires_ms > _now_ms())
+        )
+    ).first()
+    return None if row is None else _account(row)
+
+
+async def end_session(conn: AsyncConnection, sid: str) -> None:
+    """Logout: the session's cookie opens nothing any more, in any process."""
+    await conn.execute(delete(m.staff_sessions).where(m.staff_sessions.c.id == session_key(sid)))
+
+
+async def end_sessions(conn: AsyncConnection, user_id: int) -> None:
+    """Every session of the user ends (a new password; one someone else has seen)."""
+    await conn.execute(delete(m.staff_sessions).where(m.staff_sessions.c.user_id == user_id))
+
+
 # -- logging in and changing one's own password --------------------------------------
 
 
@@ -176,7 +228,10 @@ def check_new_password(new: str, again: str) -> None:
 
 
 async def change_password(engine: AsyncEngine, user_id: int, old: str, new: str, again: str) -> Account:
-    """Check the old password and the new one twice; then store it. Returns the account."""
+    """Check the old password and the new one twice; then store it. Returns the account.
+
+    Every session of the account ends, this browser's too: the caller opens a new one.
+    """
     async with engine.connect() as conn:
         account = await find(conn, user_id=user_id)
         await conn.commit()
@@ -194,6 +249,7 @@ async def change_password(engine: AsyncEngine, user_id: int, old: str, new: str,
             .where(m.users.c.id == user_id)
             .values(password_hash=fresh, must_change_password=False, sessions_from_ms=_now_ms())
         )
+        await end_sessions(conn, user_id)
     return Account(account.id, account.username, account.display_name, account.roles, False, fresh)
 
 
@@ -258,10 +314,12 @@ async def save_user(
             sessions_from_ms=_now_ms(),
         )
     )
+    await end_sessions(conn, existing.id)
 
 
 async def reset_password(conn: AsyncConnection, user_id: int) -> tuple[Account, str]:
-    """Give the account a new one-time password; returns it (to be shown once)."""
+    """Give the account a new one-time password; returns it (to be shown once). Every
+    session of the account ends."""
     account = await find(conn, user_id=user_id)
     if account is None:
         raise AccountError("no_user")
@@ -272,6 +330,7 @@ async def reset_password(conn: AsyncConnection, user_id: int) -> tuple[Account, 
         .where(m.users.c.id == user_id)
         .values(password_hash=password_hash, must_change_password=True, sessions_from_ms=_now_ms())
     )
+    await end_sessions(conn, user_id)
     return account, password
 
 

@@ -42,7 +42,7 @@ from server.proxy import ForwardedHeaders, parse_trusted
 from server.runtime import NotRecorded
 from server.sessions import StaffSessions
 from server.settings import Settings, load
-from server.web import Services, flash, message_page, page, services, staff
+from server.web import SecureCookies, Services, flash, message_page, page, services, staff
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -259,10 +259,11 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
         routes=routes(),
         lifespan=lifespan,
         middleware=[
-            # First: everything after it sees the client's real address (behind a proxy).
+            # First: everything after it sees the client's real address and scheme.
             Middleware(ForwardedHeaders, trusted=parse_trusted(settings.trusted_proxies)),
             Middleware(CaptureRawSend),
             Middleware(SecurityHeaders),
+            Middleware(SecureCookies, public_url=settings.public_url),
             Middleware(StaffSessions),
         ],
         exception_handlers={

@@ -4,7 +4,9 @@
   (``scrypt$…``, the standard library's scrypt) still verify; server/accounts.py re-hashes
   them to Argon2 at the next successful login.
 - Cookies are signed (itsdangerous); a deputy cookie names the deputy and the card
-  version, so re-issuing a card revokes the phones bound with the old one.
+  version, so re-issuing a card revokes the phones bound with the old one. A staff
+  cookie names a server-side session (table ``staff_sessions``, server/sessions.py):
+  the signature says the server issued it, the row says it has not been revoked.
 - CSRF: every cookie-authenticated POST carries a token derived from the cookie
   (header ``X-CSRF-Token``, set once on the page body for htmx, or a form field).
 - The hall code proves presence in the hall: it is an HMAC of the meeting and a
@@ -32,7 +34,10 @@ from server.ballot_box import BallotBox
 ARGON2 = PasswordHasher()
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_WINDOW_S = 300
-LOGIN_MAX_FAILURES = 5
+LOGIN_MAX_FAILURES = 5  # per address and user name
+# Per address whatever the name: a guesser trying many names from one machine. Generous,
+# because an office's staff all come from one NAT address.
+LOGIN_MAX_FAILURES_PER_ADDRESS = 20
 
 
 def same(a: str | bytes, b: str | bytes) -> bool:
@@ -72,7 +77,7 @@ class StaffSession:
     user_id: int
     username: str
     roles: frozenset[str]
-    sid: str
+    sid: str  # the random session id; its row in staff_sessions is keyed by session_key(sid)
     issued_ms: int = 0  # when the cookie was signed: a later password change voids it
 
 
@@ -91,6 +96,16 @@ class ScreenBinding:
 
 
 CACHE_SIZE = 20_000
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
+
+
+def session_key(sid: str) -> str:
+    """The key of a staff session's row: a digest, so a copy of the database (a backup)
+    names no cookie that would open a session, even to someone who also has the secret key."""
+    return hashlib.sha256(f"staff-session:{sid}".encode()).hexdigest()
 
 
 def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
@@ -119,13 +134,18 @@ class Keys:
         return base64.b32encode(raw).decode().rstrip("=").lower()[:length]
 
     # staff
-    def staff_cookie(self, user_id: int, username: str, roles: frozenset[str]) -> str:
+    def staff_cookie(self, user_id: int, username: str, roles: frozenset[str], sid: str | None = None) -> str:
+        """The login cookie of session ``sid`` (server.accounts.open_session made its row).
+
+        Without ``sid`` the cookie names a session that was never opened: it is well
+        signed and opens nothing (tests use it to show exactly that).
+        """
         return self._session.dumps(
             {
                 "u": user_id,
                 "n": username,
                 "r": sorted(roles),
-                "s": secrets.token_hex(8),
+                "s": sid or new_session_id(),
                 "i": time.time_ns() // 1_000_000,
             }
         )
@@ -213,7 +233,13 @@ class Keys:
 
 
 class LoginThrottle:
-    """At most LOGIN_MAX_FAILURES failed logins per address and name in a window."""
+    """Failed logins per key in a sliding window of LOGIN_WINDOW_S.
+
+    The login page counts two keys for each failure: the address with the name (at most
+    LOGIN_MAX_FAILURES) and the address alone (LOGIN_MAX_FAILURES_PER_ADDRESS), so trying
+    many names from one address is stopped too. The counts live in the process: with N
+    worker processes an address gets up to N times the limit.
+    """
 
     def __init__(self) -> None:
         self._failures: dict[str, deque[float]] = {}
@@ -226,11 +252,20 @@ class LoginThrottle:
             self._failures.pop(key, None)  # forget keys with no recent failure
         return q
 
-    def blocked(self, key: str, now: float | None = None) -> bool:
-        return len(self._recent(key, now or time.monotonic())) >= LOGIN_MAX_FAILURES
+    def blocked(self, key: str, limit: int = LOGIN_MAX_FAILURES, now: float | None = None) -> bool:
+        return len(self._recent(key, now or time.monotonic())) >= limit
+
+    def retry_after(self, key: str, now: float | None = None) -> int:
+        """Seconds until the oldest failure of ``key`` leaves the window."""
+        at = now or time.monotonic()
+        q = self._recent(key, at)
+        return max(1, int(q[0] + LOGIN_WINDOW_S - at + 1)) if q else 0
 
     def failed(self, key: str, now: float | None = None) -> None:
         at = now or time.monotonic()
+        if len(self._failures) >= CACHE_SIZE:  # many names and addresses: forget the stale ones
+            for stale in [k for k, q in self._failures.items() if q[-1] < at - LOGIN_WINDOW_S]:
+                del self._failures[stale]
         q = self._recent(key, at)
         q.append(at)
         self._failures[key] = q

@@ -52,6 +52,22 @@ users = Table(
     Column("sessions_from_ms", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
+# Staff login sessions, one row per login: the server's record of which cookies are still
+# good. Logout deletes the row, a password change or reset deletes the user's rows, and a
+# row past ``expires_ms`` is void (deleted at the next login). The key is the SHA-256 of
+# the random session id in the signed cookie, so the database alone opens no session.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("device", String(200), nullable=False, default=""),
+    Index("ix_staff_sessions_user_id", "user_id"),
+    Index("ix_staff_sessions_expires_ms", "expires_ms"),
+)
+
 bodies = Table(
     "bodies",
     metadata,

@@ -16,8 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from screens import messages as msg
 from server import accounts
 from server.accounts import Account, AccountError
-from server.auth import StaffSession
-from server.web import STAFF_COOKIE, csrf_ok, form_of, message_page, page, services, set_cookie, staff
+from server.auth import SESSION_MAX_AGE, StaffSession
+from server.web import STAFF_COOKIE, csrf_ok, device, form_of, message_page, page, services, set_cookie, staff
 
 PASSWORD_PAGE = "/account/password"
 USERS_PAGE = "/admin/users"
@@ -86,11 +86,14 @@ async def change_password(request: Request) -> Response:
             svc.throttle.failed(key)
         return _password_page(request, session, error=refusal.message, next_=next_, status=400)
     svc.throttle.succeeded(key)
-    # A new session with the account's real roles (the must-change one carried none).
+    # Every session of the account has ended with the old password; this browser gets a
+    # new one, with the account's real roles (the must-change one carried none).
+    async with svc.engine.begin() as conn:
+        sid = await accounts.open_session(conn, account.id, device(request))
     text, title = accounts.MESSAGES["password_changed"], accounts.MESSAGES["password_changed_title"]
     response = message_page(text, 200, title=title, back=next_, back_label="继续")
-    cookie = svc.keys.staff_cookie(account.id, account.username, account.roles)
-    set_cookie(response, STAFF_COOKIE, cookie, 12 * 3600)
+    cookie = svc.keys.staff_cookie(account.id, account.username, account.roles, sid)
+    set_cookie(response, STAFF_COOKIE, cookie, SESSION_MAX_AGE)
     return response
 
 

@@ -15,12 +15,14 @@ from screens import messages as msg
 from screens.view import View
 from server import accounts
 from server import models as m
-from server.auth import StaffSession
+from server.auth import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, SESSION_MAX_AGE, StaffSession
 from server.parse import BadInput, parse_action
 from server.runtime import NotRecorded
 from server.store import MeetingNotFound
 from server.web import (
+    CONSOLE_ROLES,
     STAFF_COOKIE,
+    clear_cookie,
     csrf_ok,
     device,
     flash,
@@ -35,7 +37,6 @@ from server.web import (
 
 PAIRING_TTL_MS = 10 * 60 * 1000
 SCREEN_NAMES = {"projector": "投影屏", "podium": "发言计时屏"}
-CONSOLE_ROLES = frozenset({"chair", "staff", "admin"})
 
 
 def _actor(session: StaffSession) -> Actor:
@@ -54,29 +55,45 @@ async def login(request: Request) -> Response:
     target = form.get("next", "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
+    # The client address as the rest of the app reads it (a trusted proxy's middleware
+    # may have put the real one there). Failures count per address and name, and per
+    # address whatever the name; a success forgets only its own name's failures.
     host = request.client.host if request.client else "?"
-    key = f"{host}:{username}"
-    if svc.throttle.blocked(key):
-        return page("login", status=429, next=target, error=msg.edge("login_throttled"))
+    by_name, by_address = f"name:{host}:{username}", f"address:{host}"
+    for key, limit, text in (
+        (by_address, LOGIN_MAX_FAILURES_PER_ADDRESS, "login_throttled_address"),
+        (by_name, LOGIN_MAX_FAILURES, "login_throttled"),
+    ):
+        if svc.throttle.blocked(key, limit):
+            refusal = page("login", status=429, next=target, error=msg.edge(text))
+            refusal.headers["retry-after"] = str(svc.throttle.retry_after(key))
+            return refusal
     account = await accounts.check_login(svc.engine, username, form.get("password", ""))
     if account is None:
-        svc.throttle.failed(key)
+        svc.throttle.failed(by_name)
+        svc.throttle.failed(by_address)
         return page("login", status=401, next=target, error=msg.edge("login_failed"))
-    svc.throttle.succeeded(key)
+    svc.throttle.succeeded(by_name)
     if account.must_change:  # a one-time password: nothing opens before it is changed
         target = f"/account/password?next={quote(target)}"
+    async with svc.engine.begin() as conn:
+        sid = await accounts.open_session(conn, account.id, device(request))
     response = RedirectResponse(target, status_code=303)
-    cookie = svc.keys.staff_cookie(account.id, account.username, accounts.session_roles(account))
-    set_cookie(response, STAFF_COOKIE, cookie, 12 * 3600)
+    cookie = svc.keys.staff_cookie(account.id, account.username, accounts.session_roles(account), sid)
+    set_cookie(response, STAFF_COOKIE, cookie, SESSION_MAX_AGE)
     return response
 
 
 async def logout(request: Request) -> Response:
+    """Ends the session on the server: its cookie opens nothing any more, anywhere."""
     session = staff(request)
-    if session is not None and not csrf_ok(request, session.sid, await form_of(request)):
-        return message_page(msg.edge("csrf"), 403)
+    if session is not None:
+        if not csrf_ok(request, session.sid, await form_of(request)):
+            return message_page(msg.edge("csrf"), 403)
+        async with services(request).engine.begin() as conn:
+            await accounts.end_session(conn, session.sid)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(STAFF_COOKIE, path="/")
+    clear_cookie(response, STAFF_COOKIE)
     return response
 
 

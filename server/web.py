@@ -1,15 +1,17 @@
-"""Helpers shared by the route modules: services, replies, CSRF, the device string."""
+"""Helpers shared by the route modules: services, replies, CSRF, the device string,
+cookies (Secure on https) and the websocket's Origin check."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screens import messages as msg
 from screens import render
@@ -28,6 +30,8 @@ PAIR_COOKIE = "wz_pair"
 PRE_COOKIE = "wz_pre"
 PRE_COOKIE_AGE = 24 * 3600
 STAFF_SCOPE_KEY = "wenzheng.staff"  # set by server.sessions.StaffSessions
+CONSOLE_ROLES = frozenset({"chair", "staff", "admin"})  # any of them opens the console
+DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_FORM_FIELD = 2000
 MAX_FIELDS = 50
 MAX_FORM_BYTES = 64 * 1024
@@ -153,4 +157,81 @@ def refused(code: str, status: int = 409) -> Response:
 
 
 def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    """HttpOnly, SameSite=Lax; :class:`SecureCookies` adds Secure when we are on https."""
     response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/")
+
+
+def clear_cookie(response: Response, name: str) -> None:
+    """Tell the browser to drop a cookie of :func:`set_cookie` (same attributes)."""
+    response.delete_cookie(name, httponly=True, samesite="lax", path="/")
+
+
+class SecureCookies:
+    """Every cookie the app sets gets ``Secure`` when the public address is https or the
+    request itself came over https: a cookie set on https must never travel over plain
+    http (a hall Wi-Fi, a captive portal that tries http first).
+
+    It rewrites the ``Set-Cookie`` headers on the way out, so a cookie set anywhere
+    (``set_cookie``, ``delete_cookie``, a route added later) is covered. The scheme is
+    the scope's: a trusted proxy's middleware outside this one may have set it.
+    """
+
+    def __init__(self, app: ASGIApp, *, public_url: str) -> None:
+        self.app = app
+        self.https = public_url.lower().startswith("https://")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not (self.https or scope.get("scheme") == "https"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (k, _secure(v) if k.lower() == b"set-cookie" else v) for k, v in message["headers"]
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_secure)
+
+
+def _secure(cookie: bytes) -> bytes:
+    attributes = [a.strip().lower() for a in cookie.split(b";")[1:]]
+    return cookie if b"secure" in attributes else cookie + b"; Secure"
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` in one spelling (lower case, no default port), or None."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" if port in (None, DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
+
+
+def same_origin(conn: HTTPConnection) -> bool:
+    """Whether a websocket handshake may go on: it has no ``Origin`` (not a browser:
+    browsers always send one), or the origin is ours, the public address
+    (``WENZHENG_PUBLIC_URL``) or the host the request came to.
+
+    A page of another site cannot read our pages, but a browser lets it open a websocket
+    to us and sends our cookies along when the two are same-site (a sibling subdomain) or
+    the browser predates SameSite: without this check such a page could watch the
+    console. The host is accepted with either scheme, because behind a TLS-terminating
+    proxy the request arrives as plain ws while the page's origin is https; a page served
+    over http from our own host is no other site's.
+    """
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    ours = {_origin(services(conn).settings.public_url)}
+    host = conn.headers.get("host", "")
+    if host:
+        ours |= {_origin(f"{scheme}://{host}") for scheme in DEFAULT_PORTS}
+    ours.discard(None)
+    return _origin(origin) in ours

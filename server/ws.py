@@ -24,7 +24,7 @@ from server.hub import Connection, Room, time_reply
 from server.phone_auth import phone_binding
 from server.runtime import NotRecorded, now_ms
 from server.store import MeetingNotFound
-from server.web import SCREEN_COOKIE, services, staff
+from server.web import SCREEN_COOKIE, same_origin, services, staff
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bo
 
 
 async def live_socket(websocket: WebSocket) -> None:
+    if not same_origin(websocket):  # another site's page: no cross-site socket hijacking
+        await websocket.close(code=POLICY_VIOLATION)
+        return
     meeting_id = int(websocket.path_params["meeting_id"])
     audience = websocket.path_params["audience"]
     try:

@@ -577,6 +577,25 @@ def tally_of(html: str) -> dict[str, int]:
 # -- talking to the app over HTTP --------------------------------------------------------
 
 
+DEMO_CHAIR = ("chair", "wenzheng-demo")
+
+
+def staff_login(http: httpx.Client, username: str = DEMO_CHAIR[0], password: str = DEMO_CHAIR[1]) -> str:
+    """Log in through the login page (a session on the server); returns the cookie.
+
+    The client's own cookie jar is left as it was: callers send the cookie themselves.
+    """
+    before = http.cookies.get("wz_user")
+    reply = http.post("/login", data={"username": username, "password": password, "next": "/"})
+    assert reply.status_code == 303, (reply.status_code, reply.text[:500])
+    cookie = reply.cookies.get("wz_user")
+    assert cookie, "the login set no staff cookie"
+    http.cookies.delete("wz_user")
+    if before is not None:
+        http.cookies.set("wz_user", before)
+    return str(cookie)
+
+
 @dataclasses.dataclass
 class Hall:
     """The people in the hall, as HTTP clients of one server (or the TestClient)."""
@@ -588,7 +607,7 @@ class Hall:
 
     def __post_init__(self) -> None:
         if not self.staff_cookie:
-            self.staff_cookie = self.keys.staff_cookie(1, "chair", CHAIR_ROLES)
+            self.staff_cookie = staff_login(self.http)
         self._deputies: dict[int, str] = {}
 
     # who
@@ -795,12 +814,15 @@ def spawn(tmp_path: Path, settings: Settings) -> Iterator[Callable[..., Server]]
 # -- websockets --------------------------------------------------------------------------
 
 
-def ws_connect(url: str, cookie: str | None) -> Any:
-    """A websocket client; use it as a context manager (websockets requires it)."""
+def ws_connect(url: str, cookie: str | None, origin: str | None = None) -> Any:
+    """A websocket client; use it as a context manager (websockets requires it).
+
+    Like any client that is not a browser it sends no ``Origin`` unless one is given."""
     from websockets.sync.client import connect
 
     return connect(
         url,
+        origin=origin,  # type: ignore[arg-type]
         additional_headers={"Cookie": cookie} if cookie else None,
         open_timeout=5,
         close_timeout=2,

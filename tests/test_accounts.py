@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from starlette.websockets import WebSocketDisconnect
 
 from server import accounts
@@ -75,6 +75,13 @@ def set_hash(url: str, username: str, password_hash: str) -> None:
             update(m.users).where(m.users.c.username == username).values(password_hash=password_hash)
         ),
     )
+
+
+def sessions_of(url: str, user_id: int) -> int:
+    """How many session rows the user has (server.accounts.open_session makes them)."""
+    s = m.staff_sessions
+    query = select(func.count()).select_from(s).where(s.c.user_id == user_id)
+    return int(run_db(url, lambda conn: conn.scalar(query)))
 
 
 def login(client: TestClient, username: str, password: str, target: str = "/") -> Any:
@@ -309,7 +316,9 @@ def test_the_user_list_is_for_admins_only(client: TestClient, settings: Settings
     # The database decides, not the roles a cookie remembers.
     user = account(settings.database_url, "zhao")
     assert user is not None
-    client.cookies.set("wz_user", keys.staff_cookie(user.id, "zhao", frozenset({"admin"})))
+    live = keys.read_staff(client.cookies.get("wz_user"))
+    assert live is not None  # zhao's own session, with "admin" written into the cookie
+    client.cookies.set("wz_user", keys.staff_cookie(user.id, "zhao", frozenset({"admin"}), live.sid))
     assert client.get("/admin/users").status_code == 403
 
     login(client, "chair", DEMO_PASSWORD)
@@ -446,6 +455,7 @@ def test_a_password_reset_or_change_ends_the_sessions_opened_before(
     first = login(client, "he", "he-password-1").cookies["wz_user"]
     second = login(client, "he", "he-password-1").cookies["wz_user"]
     assert get_as(client, first, "/m/1/console").status_code == 200
+    assert sessions_of(url, he.id) == 2
 
     # The owner changes the password in the second browser: the first one is logged out,
     # the second gets a new cookie that works.
@@ -456,6 +466,7 @@ def test_a_password_reset_or_change_ends_the_sessions_opened_before(
     assert get_as(client, first, "/m/1/console").status_code == 303
     assert get_as(client, second, "/m/1/console").status_code == 303
     assert get_as(client, renewed, "/m/1/console").status_code == 200
+    assert sessions_of(url, he.id) == 1, "the sessions of the old password are deleted, not just outdated"
 
     # An admin resets it: the renewed session ends too.
     login(client, "chair", DEMO_PASSWORD)
@@ -463,6 +474,14 @@ def test_a_password_reset_or_change_ends_the_sessions_opened_before(
         client.post(f"/admin/users/{he.id}/password", data={"csrf": csrf_of(client, keys)}).status_code == 200
     )
     assert get_as(client, renewed, "/m/1/console").status_code == 303
+    assert sessions_of(url, he.id) == 0
+    # So does `wenzheng user add he --password …` (save_user) for an existing account.
+    run_db(url, lambda conn: accounts.open_session(conn, he.id, "pytest"))
+    run_db(
+        url,
+        lambda conn: accounts.save_user(conn, "he", frozenset({"staff"}), "he-password-3", must_change=False),
+    )
+    assert sessions_of(url, he.id) == 0
     # A console socket opened with a void cookie is refused as well.
     with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/1/console") as ws:
         ws.receive_text()

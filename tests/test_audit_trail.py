@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live import events as live_events
 from live.events import EVENT_TYPES
 from screens import messages as msg
-from server import audit_trail
+from server import accounts, audit_trail
 from server import models as m
 from tests.conftest import Db, Hall
 from tests.test_http import hall_code
@@ -80,6 +80,17 @@ def _add_staff_user(db: Db) -> int:
         return int(result.scalar_one())
 
     return int(db._run(fn))
+
+
+def _session_of(db: Db, user_id: int) -> str:
+    """A session of the user, opened as a login opens one (the password is not the point)."""
+
+    async def fn(conn: AsyncConnection) -> str:
+        sid = await accounts.open_session(conn, user_id, "pytest")
+        await conn.commit()
+        return sid
+
+    return str(db._run(fn))
 
 
 def _rows(db: Db, table: Any) -> list[Any]:
@@ -176,7 +187,8 @@ def _csv(hall: Hall) -> tuple[list[str], list[list[str]]]:
 
 def test_a_session_is_fully_on_the_record(hall: Hall, db: Db, keys: Any) -> None:
     staff_id = _add_staff_user(db)
-    office = Hall(hall.http, keys, hall.meeting_id, keys.staff_cookie(staff_id, "wang", frozenset({"staff"})))
+    cookie = keys.staff_cookie(staff_id, "wang", frozenset({"staff"}), _session_of(db, staff_id))
+    office = Hall(hall.http, keys, hall.meeting_id, cookie)
     started = time.time_ns() // 1_000_000
     _run_session(hall, office, keys)
     ended = time.time_ns() // 1_000_000

@@ -7,15 +7,18 @@ is seen as a status, never as an exception in the test.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import re
 import time
 import warnings
 from typing import Any
 
+import httpx
 import pytest
 
-from server.auth import LOGIN_MAX_FAILURES, Keys
+from server.auth import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, Keys
+from server.settings import Settings
 from server.web import MAX_FORM_FIELD
 from tests.conftest import Db, Hall, TestClient, pre_form
 
@@ -353,6 +356,77 @@ def test_login_failures_are_rate_limited(client: TestClient) -> None:
     assert response.status_code == 429
     chinese(response.text, "登录尝试过于频繁")
     assert "wz_user" not in response.headers.get("set-cookie", "")
+
+
+def test_many_names_from_one_address_are_throttled(spawn: Any, meeting_id: int) -> None:
+    """A guesser trying a new name each time: the address is refused after
+    LOGIN_MAX_FAILURES_PER_ADDRESS failures, whatever the names; another address is not.
+    A real server, so the addresses are the sockets' own (127.0.0.1 and 127.0.0.2)."""
+    server = spawn()
+
+    def from_address(address: str) -> httpx.Client:
+        transport = httpx.HTTPTransport(local_address=address)
+        return httpx.Client(base_url=server.base_url, transport=transport, timeout=15, trust_env=False)
+
+    with from_address("127.0.0.1") as guesser, from_address("127.0.0.2") as office:
+        answers = [
+            guesser.post("/login", data={"username": f"guess{i}", "password": "wrong-password"})
+            for i in range(100)
+        ]
+        statuses = [a.status_code for a in answers]
+        assert statuses == [401] * LOGIN_MAX_FAILURES_PER_ADDRESS + [429] * (
+            100 - LOGIN_MAX_FAILURES_PER_ADDRESS
+        )
+        chinese(answers[-1].text, "此网络地址登录失败的次数过多，请 5 分钟后再试")
+        assert 0 < int(answers[-1].headers["retry-after"]) <= 300
+        assert "wz_user" not in answers[-1].headers.get("set-cookie", "")
+        # While it lasts, the right password from that address is refused too.
+        right = {"username": "chair", "password": "wenzheng-demo"}
+        assert guesser.post("/login", data=right).status_code == 429
+        # Another address is not held up by the guesser's failures.
+        assert (
+            office.post("/login", data={"username": "guess0", "password": "wrong-password"}).status_code
+            == 401
+        )
+        assert office.post("/login", data=right).status_code == 303
+
+
+def _cookies_set(response: Any) -> dict[str, str]:
+    """Each Set-Cookie header of the response, by cookie name."""
+    return {h.split("=", 1)[0]: h for h in response.headers.get_list("set-cookie")}
+
+
+@pytest.mark.parametrize("how", ["public address https", "request over https", "plain http"])
+def test_cookies_are_secure_on_https(settings: Settings, meeting_id: int, keys: Keys, how: str) -> None:
+    """Every cookie the app sets (staff login and logout, a screen's pairing, a phone's
+    binding) says Secure when the public address is https or the request came over https."""
+    from server.app import create_app
+
+    public = "https://wz.example.org" if how == "public address https" else "http://127.0.0.1:8000"
+    base = "https://testserver" if how == "request over https" else "http://testserver"
+    app = create_app(dataclasses.replace(settings, public_url=public))
+    seen: dict[str, str] = {}
+    with TestClient(app, base_url=base, raise_server_exceptions=False, follow_redirects=False) as c:
+        login = c.post("/login", data={"username": "chair", "password": "wenzheng-demo"})
+        assert login.status_code == 303
+        seen |= {f"login {k}": v for k, v in _cookies_set(login).items()}
+        staff = seen["login wz_user"].split(";")[0]
+        session = keys.read_staff(staff.split("=", 1)[1])
+        assert session is not None
+        c.cookies.clear()
+        logout = c.post("/logout", data={"csrf": keys.csrf(session.sid)}, headers={"cookie": staff})
+        assert logout.status_code == 303
+        seen |= {f"logout {k}": v for k, v in _cookies_set(logout).items()}
+        c.cookies.clear()
+        seen |= {f"screen {k}": v for k, v in _cookies_set(c.get("/m/1/projector")).items()}
+        c.cookies.clear()
+        bound = c.get(f"/i/1/{keys.invitation(3, 1)}")
+        seen |= {f"phone {k}": v for k, v in _cookies_set(bound).items()}
+    assert set(seen) >= {"login wz_user", "logout wz_user", "screen wz_pair", "phone wz_deputy"}, seen
+    for name, header in seen.items():
+        attributes = [a.strip().lower() for a in header.split(";")[1:]]
+        assert "httponly" in attributes and "samesite=lax" in attributes, (name, header)
+        assert ("secure" in attributes) == (how != "plain http"), (how, name, header)
 
 
 def test_login_works_and_redirects_only_locally(client: TestClient, keys: Keys) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +19,7 @@ from server import models as m
 from server import store
 from server.auth import Keys
 from server.settings import Settings
-from tests.conftest import CHAIR_ROLES, TestClient, plain_engine
+from tests.conftest import TestClient, plain_engine, staff_login
 
 
 def run(url: str, fn: Any) -> Any:
@@ -33,8 +34,12 @@ def run(url: str, fn: Any) -> Any:
     return asyncio.run(go())
 
 
-def staff_headers(keys: Keys) -> dict[str, str]:
-    cookie = keys.staff_cookie(1, "chair", CHAIR_ROLES)
+_LOGGED_IN: weakref.WeakKeyDictionary[TestClient, str] = weakref.WeakKeyDictionary()
+
+
+def staff_headers(client: TestClient, keys: Keys) -> dict[str, str]:
+    """The demo chair's headers: one login (a session on the server) per test client."""
+    cookie = _LOGGED_IN.get(client) or _LOGGED_IN.setdefault(client, staff_login(client))
     session = keys.read_staff(cookie)
     assert session is not None
     return {"cookie": f"wz_user={cookie}", "x-csrf-token": keys.csrf(session.sid)}
@@ -151,7 +156,7 @@ def settings_form(**overrides: str) -> dict[str, str]:
 
 
 def test_create_through_the_page(client: TestClient, keys: Keys, settings: Settings, meeting_id: int) -> None:
-    headers = staff_headers(keys)
+    headers = staff_headers(client, keys)
     assert "会议管理" in client.get("/", headers=headers).text
     listing = client.get("/meetings", headers=headers)
     assert listing.status_code == 200 and f"/m/{meeting_id}/console" in listing.text
@@ -189,7 +194,7 @@ def test_create_through_the_page(client: TestClient, keys: Keys, settings: Setti
 def test_edit_settings_and_agenda(
     client: TestClient, keys: Keys, settings: Settings, meeting_id: int
 ) -> None:
-    headers = staff_headers(keys)
+    headers = staff_headers(client, keys)
     url = f"/meetings/{meeting_id}/edit"
     assert client.get(url, headers=headers).status_code == 200
     assert client.post(url, data=settings_form(), headers=headers).status_code == 303
@@ -243,7 +248,7 @@ def test_bad_input_is_refused_in_chinese_and_writes_nothing(
     client: TestClient, keys: Keys, settings: Settings, meeting_id: int, form: dict[str, str], field_text: str
 ) -> None:
     before = snapshot(settings, meeting_id)
-    response = client.post(f"/meetings/{meeting_id}/edit", data=form, headers=staff_headers(keys))
+    response = client.post(f"/meetings/{meeting_id}/edit", data=form, headers=staff_headers(client, keys))
     assert response.status_code == 400
     assert field_text in response.text
     assert snapshot(settings, meeting_id) == before
@@ -252,7 +257,7 @@ def test_bad_input_is_refused_in_chinese_and_writes_nothing(
 def test_a_meeting_that_has_begun_cannot_change_its_rules(
     client: TestClient, keys: Keys, settings: Settings, meeting_id: int
 ) -> None:
-    headers = staff_headers(keys)
+    headers = staff_headers(client, keys)
     opened = client.post(f"/m/{meeting_id}/act", data={"cmd": "open_checkin"}, headers=headers)
     assert opened.status_code == 200, opened.text
     before = snapshot(settings, meeting_id)
@@ -268,7 +273,7 @@ def test_a_meeting_that_has_begun_cannot_change_its_rules(
 def test_clone_copies_preparation_not_events(
     client: TestClient, keys: Keys, settings: Settings, meeting_id: int
 ) -> None:
-    headers = staff_headers(keys)
+    headers = staff_headers(client, keys)
     assert (
         client.post(f"/m/{meeting_id}/act", data={"cmd": "open_checkin"}, headers=headers).status_code == 200
     )
@@ -325,7 +330,7 @@ def test_staff_login_and_csrf_are_required(
         ("/meetings/new", {"body": "1", "kind": "inquiry", "title": "x"}),
     ):
         assert client.post(path, data=data).status_code == 303  # to the login page
-        no_token = {"cookie": staff_headers(keys)["cookie"]}
+        no_token = {"cookie": staff_headers(client, keys)["cookie"]}
         refused = client.post(path, data={**data, "csrf": "forged"}, headers=no_token)
         assert refused.status_code == 403 and "页面已过期" in refused.text
     assert snapshot(settings, meeting_id) == before

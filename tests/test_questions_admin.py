@@ -85,7 +85,7 @@ def submit(client: TestClient, keys: Keys, meeting_id: int, deputy_id: int, **fo
 
 
 def review(client: TestClient, keys: Keys, meeting_id: int, **form: str) -> Any:
-    return client.post(f"/m/{meeting_id}/review", data=form, headers=staff_headers(keys))
+    return client.post(f"/m/{meeting_id}/review", data=form, headers=staff_headers(client, keys))
 
 
 def test_submit_before_and_after_the_deadline_and_group_visibility(
@@ -161,7 +161,7 @@ def test_bad_input_csrf_and_login(
     assert client.get("/d/999999/questions", headers=headers).status_code == 404
     unbound = client.post(f"/d/{meeting_id}/questions", data={"title": "好"})
     assert unbound.status_code == 303 and unbound.headers["location"] == f"/d/{meeting_id}"
-    staff = staff_headers(keys)
+    staff = staff_headers(client, keys)
     assert client.get(f"/m/{meeting_id}/review").status_code == 303
     no_csrf = client.post(
         f"/m/{meeting_id}/review",
@@ -248,7 +248,7 @@ def test_merge_reject_approve_order_assign(
     assert review(client, keys, meeting_id, **none).status_code == 400
     assert {q[0]: q for q in final(settings, meeting_id)}[q1[0]] == got
 
-    board = client.get(f"/m/{meeting_id}/review", headers=staff_headers(keys))
+    board = client.get(f"/m/{meeting_id}/review", headers=staff_headers(client, keys))
     assert board.status_code == 200 and "道路养护" in board.text and "与其他问题重复" in board.text
 
 
@@ -373,6 +373,6 @@ def test_merge_keeps_the_chosen_question_and_the_board_shows_the_history(
     after = {s.id: s for s in subs(settings, meeting_id)}
     assert after[first.id].status == "merged" and after[first.id].merged_into == second.id
     assert after[second.id].status == "submitted" and str(a.id) in after[second.id].co_proposers.split(",")
-    board = client.get(f"/m/{meeting_id}/review", headers=staff_headers(keys)).text
+    board = client.get(f"/m/{meeting_id}/review", headers=staff_headers(client, keys)).text
     assert "处理记录（2）" in board
     assert f"合并：并入 #{first.id}《道路问题甲》（{a.name} 提出）" in board

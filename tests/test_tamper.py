@@ -11,7 +11,7 @@ import json
 from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 
 from server.auth import Keys
-from tests.conftest import CHAIR_ROLES, Db, Hall, TestClient
+from tests.conftest import CHAIR_ROLES, Db, Hall, TestClient, staff_login
 
 A, B = 2, 3
 
@@ -65,7 +65,7 @@ def test_an_edited_invitation_link_binds_nobody(client: TestClient, keys: Keys, 
 
 
 def test_a_staff_cookie_with_roles_written_in_is_refused(client: TestClient, keys: Keys) -> None:
-    chair = keys.staff_cookie(1, "chair", CHAIR_ROLES)
+    chair = staff_login(client)
     assert client.get("/admin/users", headers={"cookie": f"wz_user={chair}"}).status_code == 200
     forged = URLSafeTimedSerializer("another installation's key", salt="staff-session").dumps(
         {"u": 1, "n": "chair", "r": ["admin", "chair", "staff"], "s": "x", "i": 0}

@@ -28,6 +28,7 @@ from tests.conftest import (
     TestClient,
     fragments,
     page_seq,
+    staff_login,
     tally_of,
     ws_collect,
     ws_connect,
@@ -291,8 +292,9 @@ def test_a_binary_frame_gets_a_json_error(live: tuple[Server, Hall]) -> None:
 # -- who may listen ----------------------------------------------------------------------
 
 
-def _rejections(keys: Keys) -> list[tuple[str, str | None]]:
-    staff = "wz_user=" + keys.staff_cookie(1, "chair", frozenset({"chair"}))
+def _rejections(keys: Keys, staff_cookie: str) -> list[tuple[str, str | None]]:
+    """Sockets refused; ``staff_cookie`` is a live session's, which opens the console only."""
+    staff = f"wz_user={staff_cookie}"
     return [
         ("/ws/1/projector", None),
         ("/ws/1/console", None),
@@ -317,7 +319,7 @@ def _rejections(keys: Keys) -> list[tuple[str, str | None]]:
 
 
 def test_unauthenticated_sockets_are_closed_1008(client: TestClient, keys: Keys) -> None:
-    for path, cookie in _rejections(keys):
+    for path, cookie in _rejections(keys, staff_login(client)):
         headers = {"cookie": cookie} if cookie else {}
         with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(path, headers=headers):
             pass
@@ -327,17 +329,74 @@ def test_unauthenticated_sockets_are_closed_1008(client: TestClient, keys: Keys)
 def test_unauthenticated_sockets_are_refused_by_the_real_server(
     live: tuple[Server, Hall], keys: Keys
 ) -> None:
-    server, _ = live
-    for path, cookie in _rejections(keys):
+    server, hall = live
+    for path, cookie in _rejections(keys, hall.staff_cookie):
         # uvicorn turns a close before accept (1008) into a 403 answer to the handshake.
         with pytest.raises(InvalidStatus) as refused, ws_connect(server.ws_url + path, cookie):
             pass
         assert refused.value.response.status_code == 403, (path, cookie)
 
 
+# -- where a socket may be opened from ----------------------------------------------------
+
+AUDIENCES = ("console", "projector", "podium", "deputy", "public")
+# The test client's requests go to Host "testserver"; the public address is the default.
+FOREIGN_ORIGINS = (
+    "https://evil.example",
+    "http://testserver.evil.example",
+    "http://testserver:8443",
+    "https://127.0.0.1:8001",
+    "null",
+    "testserver",
+)
+OWN_ORIGINS = (
+    None,
+    "http://testserver",
+    "https://testserver",
+    "HTTP://TestServer:80",
+    "http://127.0.0.1:8000",
+)
+
+
+def test_a_socket_from_another_origin_is_refused_before_accept(client: TestClient, hall: Hall) -> None:
+    """Another site's page cannot open a socket with our cookies (cross-site websocket
+    hijacking), for any audience; our own pages, the public address and clients that are
+    not browsers (no Origin) can."""
+    for audience in AUDIENCES:
+        cookie = hall.cookie_for(audience, DEPUTY)
+        for origin in FOREIGN_ORIGINS:
+            headers = {"origin": origin, **({"cookie": cookie} if cookie else {})}
+            with (
+                pytest.raises(WebSocketDisconnect) as closed,
+                client.websocket_connect(f"/ws/1/{audience}", headers=headers),
+            ):
+                pass
+            assert closed.value.code == 1008, (audience, origin)
+        for own in OWN_ORIGINS:
+            headers = {**({"origin": own} if own else {}), **({"cookie": cookie} if cookie else {})}
+            with client.websocket_connect(f"/ws/1/{audience}", headers=headers) as ws:
+                ws.send_text(json.dumps({"type": "time", "t0": 1}))
+                assert json.loads(ws.receive_text())["type"] == "time", (audience, own)
+
+
+def test_the_real_server_refuses_a_foreign_origin_at_the_handshake(live: tuple[Server, Hall]) -> None:
+    server, hall = live
+    for audience in AUDIENCES:
+        cookie = hall.cookie_for(audience, DEPUTY) or None
+        with (
+            pytest.raises(InvalidStatus) as refused,
+            ws_connect(f"{server.ws_url}/ws/1/{audience}", cookie, origin="https://evil.example"),
+        ):
+            pass
+        assert refused.value.response.status_code == 403, audience
+        with ws_connect(f"{server.ws_url}/ws/1/{audience}", cookie, origin=server.base_url) as ws:
+            _, reply = ws_hello(ws, -1)
+            assert reply["type"] == "hello", audience
+
+
 def test_a_huge_meeting_id_is_refused_not_a_500(live: tuple[Server, Hall], keys: Keys) -> None:
-    server, _ = live
-    staff = "wz_user=" + keys.staff_cookie(1, "chair", frozenset({"chair"}))
+    server, hall = live
+    staff = f"wz_user={hall.staff_cookie}"
     with (
         pytest.raises(InvalidStatus) as refused,
         ws_connect(f"{server.ws_url}/ws/99999999999999999999/console", staff),
