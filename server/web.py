@@ -63,16 +63,6 @@ def device(conn: HTTPConnection) -> str:
     return f"{address(conn)} {conn.headers.get('user-agent', '')}"[:200]
 
 
-def origin_ok(conn: HTTPConnection) -> bool:
-    """A browser's request from one of our own pages: no ``Origin`` (not a cross-site
-    browser request), or one naming the host the request came to."""
-    origin = conn.headers.get("origin")
-    if origin is None:
-        return True
-    host = conn.headers.get("host", "")
-    return bool(host) and origin.split("://", 1)[-1].rstrip("/").lower() == host.lower()
-
-
 def pre_token(conn: HTTPConnection) -> str:
     """The phone's pre-session token: its cookie's, or a new one (set it with
     :func:`set_pre_cookie` on the page that shows the form)."""
@@ -87,7 +77,7 @@ def set_pre_cookie(response: Response, token: str) -> None:
 def pre_ok(conn: HTTPConnection, form: dict[str, str]) -> bool:
     """A form sent before there is a session: the cookie's token, from our own page."""
     cookie = conn.cookies.get(PRE_COOKIE, "")
-    return bool(cookie) and same(cookie, form.get("pre", "")) and origin_ok(conn)
+    return bool(cookie) and same(cookie, form.get("pre", "")) and same_origin(conn)
 
 
 def flash(text: str, status: int = 400, *, kind: str = "error") -> HTMLResponse:
