@@ -37,6 +37,7 @@ from server.bus import Bus, MemoryBus, RedisBus
 from server.db import create_engine, ping
 from server.fastsend import CaptureRawSend
 from server.gcpolicy import GcPolicy
+from server.limits import ClientLimits
 from server.meetings import Meetings
 from server.runtime import NotRecorded
 from server.sessions import StaffSessions
@@ -230,7 +231,13 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
     return Starlette(
         routes=routes(),
         lifespan=lifespan,
-        middleware=[Middleware(CaptureRawSend), Middleware(SecurityHeaders), Middleware(StaffSessions)],
+        middleware=[
+            Middleware(CaptureRawSend),
+            Middleware(SecurityHeaders),
+            Middleware(StaffSessions),
+            # Inside the sessions: a console's socket counts under its user, not its address.
+            Middleware(ClientLimits, settings=settings),
+        ],
         exception_handlers={
             404: not_found,
             NotRecorded: not_recorded,

@@ -6,6 +6,12 @@ WENZHENG_SECRET_KEY    unset: generated once and kept in the data folder
 WENZHENG_PUBLIC_URL    the address phones use (printed in the hall QR code)
 WENZHENG_DATA_DIR      default: ./data
 WENZHENG_REDIS_PREFIX  key and channel prefix, so test runs never share channels
+
+Live sockets per client (server/limits.py; docs/design.md says why these numbers):
+WENZHENG_WS_PER_ADDRESS     100  open sockets per address without a phone, staff or screen cookie
+WENZHENG_WS_CONNECT_BURST   100  handshakes such an address may make at once
+WENZHENG_WS_CONNECT_RATE     10  and then per second
+WENZHENG_WS_PER_PHONE         4  sockets per deputy's phone; a newer one closes the oldest
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ class Settings:
     public_url: str
     data_dir: Path
     hall_code_seconds: int = 30
+    ws_per_address: int = 100
+    ws_connect_burst: int = 100
+    ws_connect_rate: float = 10.0
+    ws_per_phone: int = 4
 
 
 def _secret(data_dir: Path) -> str:
@@ -45,6 +55,21 @@ def _secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _number(env: dict[str, str], name: str, default: float, whole: bool) -> float:
+    """A positive setting; a bad value stops the start with its name rather than run unlimited."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = 0
+    if not 0 < value < float("inf"):
+        kind = "whole number" if whole else "number"
+        raise ValueError(f"{name} must be a positive {kind}, not {raw!r}")
+    return value
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("WENZHENG_DATA_DIR", "data")).resolve()
@@ -57,4 +82,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("WENZHENG_SECRET_KEY") or _secret(data_dir),
         public_url=env.get("WENZHENG_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         data_dir=data_dir,
+        ws_per_address=int(_number(env, "WENZHENG_WS_PER_ADDRESS", Settings.ws_per_address, True)),
+        ws_connect_burst=int(_number(env, "WENZHENG_WS_CONNECT_BURST", Settings.ws_connect_burst, True)),
+        ws_connect_rate=_number(env, "WENZHENG_WS_CONNECT_RATE", Settings.ws_connect_rate, False),
+        ws_per_phone=int(_number(env, "WENZHENG_WS_PER_PHONE", Settings.ws_per_phone, True)),
     )

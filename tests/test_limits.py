@@ -8,6 +8,7 @@ the clients try; the figures go to test-artifacts/reliability/ (RELIABILITY.md).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -19,12 +20,22 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from server.auth import Keys
+from server.bench.meeting import seed_meeting
 from server.bench.procfs import raise_open_files_limit
+from server.db import create_engine
 from server.limits import (
     FRAME_MAX_BYTES,
+    Policy,
+    Slot,
+    Table,
+    address_key,
 )
-from tests.conftest import Server, figures
+from server.settings import Settings, load
+from tests.conftest import ROOT, Hall, Server, figures
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
@@ -195,3 +206,261 @@ def test_clients_sending_16_mib_frames_leave_the_memory_flat(meeting_id: int, sp
     assert peak.peak - peak.before < 16, "one frame's worth of memory, at most, for all of them"
     assert slowest < 10, "the server closed every socket itself; none was held until the client left"
     assert httpx.get(f"{server.base_url}/healthz", timeout=5, trust_env=False).status_code == 200
+
+
+# -- sockets per address, per phone ---------------------------------------------------------
+
+
+async def open_socket(
+    server: Server, path: str, source: str = "127.0.0.1", cookie: str | None = None
+) -> ClientConnection | int:
+    """An open socket, or the HTTP status that refused the upgrade."""
+    try:
+        return await connect(
+            f"{server.ws_url}{path}",
+            additional_headers={"Cookie": cookie} if cookie else None,
+            local_addr=(source, 0),
+            compression=None,
+            open_timeout=20,
+            close_timeout=2,
+            proxy=None,
+            max_size=None,
+        )
+    except InvalidStatus as refused:
+        return refused.response.status_code
+
+
+async def open_many(
+    server: Server, paths: list[str], source: str = "127.0.0.1", cookies: list[str] | None = None
+) -> tuple[list[ClientConnection], list[int], float]:
+    """Open them all at once (200 in flight): the sockets, the refusals' statuses, seconds."""
+    gate = asyncio.Semaphore(200)
+
+    async def one(i: int) -> ClientConnection | int:
+        async with gate:
+            return await open_socket(server, paths[i], source, cookies[i] if cookies else None)
+
+    started = time.monotonic()
+    results = await asyncio.gather(*(one(i) for i in range(len(paths))))
+    took = time.monotonic() - started
+    return [r for r in results if not isinstance(r, int)], [r for r in results if isinstance(r, int)], took
+
+
+async def hello(ws: ClientConnection, timeout: float = 20) -> dict[str, Any]:
+    await ws.send(json.dumps({"type": "hello", "seq": -1}))
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await ws.recv()
+            if isinstance(message, str) and message.startswith("{"):
+                reply: dict[str, Any] = json.loads(message)
+                if reply.get("type") == "hello":
+                    return reply
+
+
+async def hears(ws: ClientConnection, text: str, timeout: float = 20) -> bool:
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await ws.recv()
+            if isinstance(message, str) and text in message:
+                return True
+
+
+async def close_all(sockets: list[ClientConnection]) -> None:
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+
+def test_one_address_flooding_public_sockets_is_refused_past_its_cap(
+    meeting_id: int, spawn: Any, keys: Keys
+) -> None:
+    server = spawn()
+    pid = server_pid(server)
+    cap = load().ws_per_address
+    public = f"/ws/{meeting_id}/public"
+
+    async def go() -> dict[str, Any]:
+        before = rss_mib(pid)
+        flood, other = await asyncio.gather(
+            open_many(server, [public] * 1500),
+            open_many(server, [public] * 50, source=OTHER),
+        )
+        held, refused, took = flood
+        others, others_refused, _ = other
+        peak = rss_mib(pid)
+        try:
+            assert len(held) == cap, (len(held), len(refused))
+            assert refused == [429] * (1500 - cap)
+            assert len(others) == 50 and not others_refused, "another address is not affected"
+            # The sockets already open keep working: hello, and the next broadcast.
+            assert {(await hello(ws))["type"] for ws in held + others} == {"hello"}
+            with httpx.Client(base_url=server.base_url, trust_env=False, timeout=15) as http:
+                Hall(http, keys, meeting_id).act_ok("banner", text="休会十分钟")
+            heard = await asyncio.gather(*(hears(ws, "休会十分钟") for ws in held + others))
+            assert all(heard)
+        finally:
+            await close_all(held + others)
+        return {
+            "attempts": 1500,
+            "seconds": round(took, 2),
+            "accepted": len(held),
+            "refused_429": len(refused),
+            "other_address_accepted": len(others),
+            "rss_before_mib": round(before, 1),
+            "rss_with_the_held_sockets_mib": round(peak, 1),
+        }
+
+    figures("limits_public_flood", **asyncio.run(go()))
+
+
+def test_handshakes_from_one_address_are_rate_limited(meeting_id: int, spawn: Any) -> None:
+    server = spawn(WENZHENG_WS_CONNECT_BURST="20", WENZHENG_WS_CONNECT_RATE="5")
+    public = f"/ws/{meeting_id}/public"
+
+    async def go() -> None:
+        accepted, statuses = 0, []
+        started = time.monotonic()
+        for _ in range(40):  # one at a time, closed at once: only the rate can refuse them
+            result = await open_socket(server, public)
+            if isinstance(result, int):
+                statuses.append(result)
+            else:
+                accepted += 1
+                await result.close()
+        took = time.monotonic() - started
+        assert 20 <= accepted <= 20 + 5 * took + 1, (accepted, took)
+        assert statuses and set(statuses) == {429}
+        await asyncio.sleep(0.5)
+        result = await open_socket(server, public)  # the bucket refills
+        assert not isinstance(result, int)
+        await result.close()
+
+    asyncio.run(go())
+
+
+def test_a_hall_of_phones_behind_one_address_all_connect_and_reconnect(
+    settings: Settings, meeting_id: int, spawn: Any, keys: Keys
+) -> None:
+    phones = 300
+
+    async def seed() -> tuple[int, tuple[int, ...]]:
+        engine = create_engine(settings.database_url)
+        try:
+            seeded = await seed_meeting(engine, phones)
+        finally:
+            await engine.dispose()
+        return seeded.meeting_id, seeded.deputy_ids
+
+    mid, deputies = asyncio.run(seed())
+    server = spawn()
+    hall = Hall(httpx.Client(), keys, mid)
+    cookies = [f"wz_deputy={hall.deputy_cookie(d)}" for d in deputies]
+    deputy_path = [f"/ws/{mid}/deputy"] * phones
+
+    async def go() -> dict[str, Any]:
+        # The address is already at its cap for anonymous sockets...
+        public, _, _ = await open_many(server, [f"/ws/{mid}/public"] * 150)
+        assert len(public) == load().ws_per_address
+        try:
+            # ...and the whole hall opens its phones at once, then again after a Wi-Fi drop.
+            first, refused, took = await open_many(server, deputy_path, cookies=cookies)
+            assert not refused and len(first) == phones
+            assert {(await hello(ws))["type"] for ws in first} == {"hello"}
+            for ws in first:
+                ws.transport.abort()  # no close frame: the network went away
+            again, refused_again, took_again = await open_many(server, deputy_path, cookies=cookies)
+            assert not refused_again and len(again) == phones
+            assert {(await hello(ws))["type"] for ws in again} == {"hello"}
+            await close_all(again)
+        finally:
+            await close_all(public)
+        return {
+            "phones": phones,
+            "public_sockets_of_that_address": len(public),
+            "first_s": round(took, 2),
+            "reconnect_s": round(took_again, 2),
+        }
+
+    figures("limits_hall_of_phones", **asyncio.run(go()))
+    hall.http.close()
+
+
+def test_a_phones_newest_socket_wins_and_its_handshakes_are_rate_limited(
+    meeting_id: int, spawn: Any, keys: Keys
+) -> None:
+    server = spawn()
+    hall = Hall(httpx.Client(), keys, meeting_id)
+    cookie = f"wz_deputy={hall.deputy_cookie(1)}"
+    path = f"/ws/{meeting_id}/deputy"
+    per_phone = load().ws_per_phone
+
+    async def go() -> None:
+        sockets: list[ClientConnection] = []
+        for _ in range(per_phone + 2):
+            ws = await open_socket(server, path, cookie=cookie)
+            assert not isinstance(ws, int)
+            assert (await hello(ws))["type"] == "hello"
+            sockets.append(ws)
+        for ws in sockets[:2]:  # closed for the newer ones, and told not to come back
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            assert ws.close_code == 1008
+        for ws in sockets[2:]:
+            assert (await hello(ws))["type"] == "hello"
+        await close_all(sockets)
+        # Six handshakes so far; the bucket holds ten: a phone looping on reconnect is slowed.
+        outcomes = [await open_socket(server, path, cookie=cookie) for _ in range(8)]
+        opened = [ws for ws in outcomes if not isinstance(ws, int)]
+        await close_all(opened)
+        assert 429 in outcomes and len(opened) >= 4
+
+    asyncio.run(go())
+    hall.http.close()
+
+
+# -- pure parts ------------------------------------------------------------------------------
+
+
+def test_a_table_counts_opens_and_refills_its_bucket() -> None:
+    table = Table(Policy(open=2, burst=3, per_second=1))
+    slots = [Slot(None) for _ in range(5)]  # type: ignore[arg-type]
+    assert [table.admit("a", s, 0.0) for s in slots[:3]] == [True, True, False]  # open cap
+    assert table.admit("b", slots[3], 0.0), "another key has its own"
+    table.release("a", slots[0])
+    assert table.admit("a", slots[0], 0.0)  # third token
+    table.release("a", slots[0])
+    assert not table.admit("a", slots[0], 0.5), "the bucket is empty"
+    assert table.admit("a", slots[0], 1.0), "one token a second"
+
+
+def test_forgotten_keys_do_not_pile_up() -> None:
+    table = Table(Policy(open=5, burst=5, per_second=1))
+    for i in range(10_000):
+        slot = Slot(None)  # type: ignore[arg-type]
+        assert table.admit(i, slot, float(i))
+        table.release(i, slot)
+    assert len(table.entries) < 2100
+
+
+def test_addresses_are_keyed_by_host_and_ipv6_by_its_64() -> None:
+    def key(host: str) -> str:
+        return address_key({"client": (host, 1234)})
+
+    assert key("10.0.0.1") == "10.0.0.1"
+    assert key("2001:db8:1:2:aaaa::1") == key("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::/64"
+    assert key("2001:db8:1:3::1") != key("2001:db8:1:2::1")
+    assert key("::ffff:10.0.0.1") == "10.0.0.1"
+    assert address_key({"client": None}) == ""
+
+
+def test_the_limits_are_settings_documented_in_the_readme(tmp_path: Any) -> None:
+    names = ("WENZHENG_WS_PER_ADDRESS", "WENZHENG_WS_CONNECT_BURST", "WENZHENG_WS_CONNECT_RATE")
+    names += ("WENZHENG_WS_PER_PHONE",)
+    readme = (ROOT / "README.md").read_text()
+    base = {"WENZHENG_DATA_DIR": str(tmp_path), "WENZHENG_SECRET_KEY": "k"}
+    for name in names:
+        assert f"| `{name}` |" in readme, name
+        with pytest.raises(ValueError, match=name):
+            load({**base, name: "0"})
+        with pytest.raises(ValueError, match=name):
+            load({**base, name: "many"})
+    raised = load({**base, "WENZHENG_WS_PER_ADDRESS": "5000", "WENZHENG_WS_CONNECT_RATE": "2.5"})
+    assert (raised.ws_per_address, raised.ws_connect_rate) == (5000, 2.5)
