@@ -23,6 +23,11 @@ Theory of operation. Each layer refuses before the next one spends anything:
      (``scope["client"]``, which a trusted-proxy middleware further out may rewrite; an
      IPv6 address counts by its /64, which one client usually holds whole). Tight caps:
      open sockets, and handshakes at a rate with a burst.
+3. HTTP request bodies. No route reads more than a form of 64 KiB except the imports,
+   so a declared body over :data:`BODY_MAX_BYTES` gets 413 before the app reads a byte,
+   and a body without a declared length gets 411 (browsers always declare it). An
+   anonymous request with a body is counted under its address while it runs, at most
+   :data:`ANONYMOUS_BODIES` at once: a form that arrives slowly holds its part read.
 
 The counts live in this process (each worker counts its own). Keys with nothing open
 and a full bucket are forgotten now and then, so the tables stay as small as the set
@@ -35,20 +40,28 @@ import asyncio
 import contextlib
 import ipaddress
 import math
+import re
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from screens import messages as msg
 from server.settings import Settings
-from server.web import DEPUTY_COOKIE, SCREEN_COOKIE, STAFF_SCOPE_KEY
+from server.sheets import MAX_BYTES as UPLOAD_FILE_MAX
+from server.web import DEPUTY_COOKIE, SCREEN_COOKIE, STAFF_SCOPE_KEY, message_page
 
 # The live protocol's messages are at most 512 characters (server/ws.py); a few KiB
 # leave room for any of them in any encoding.
 FRAME_MAX_BYTES = 4 * 1024
+BODY_MAX_BYTES = 256 * 1024
+UPLOAD_MAX_BYTES = UPLOAD_FILE_MAX + 1024 * 1024  # under it, the route says 文件太大 itself
+UPLOAD_PATH = re.compile(r"/bodies/[0-9]+/(?:roster|officials)/preview$")
+ANONYMOUS_BODIES = 32
 SUPERSEDED = 1008  # the page does not reconnect on it: a newer socket of this phone took over
 SWEEP_AT = 1024
 
@@ -71,6 +84,7 @@ def policies(settings: Settings) -> dict[str, Policy]:
         # A shared staff account may be open in a dozen offices; a screen is one browser.
         "staff": Policy(32, burst=32, per_second=2),
         "screen": Policy(32, burst=32, per_second=2),
+        "body": Policy(ANONYMOUS_BODIES),
     }
 
 
@@ -201,6 +215,17 @@ def credential(scope: Scope, audience: str | None) -> tuple[str, Hashable] | Non
     return None
 
 
+def declared_body(scope: Scope) -> int | None:
+    """The body's declared length: 0 for none, None when it is not declared (or not a number)."""
+    chunked = False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+        if name == b"transfer-encoding":
+            chunked = True
+    return None if chunked else 0
+
+
 class ClientLimits:
     """The ASGI middleware. It must run inside any middleware that sets ``scope["client"]``
     from a trusted proxy, and inside :class:`server.sessions.StaffSessions`."""
@@ -212,6 +237,8 @@ class ClientLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await self._socket(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._request(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
@@ -235,6 +262,40 @@ class ClientLimits:
             await self.app(scope, receive, watched if kind == "phone" else send)
         finally:
             table.release(key, slot)
+
+    async def _request(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = declared_body(scope)
+        cap = UPLOAD_MAX_BYTES if UPLOAD_PATH.search(scope["path"]) else BODY_MAX_BYTES
+        if length is None or length > cap:
+            await refuse_request(
+                msg.edge("bad_request"), 411 if length is None else 413, scope, receive, send
+            )
+            return
+        if length == 0 or credential(scope, None) is not None:
+            await self.app(scope, receive, send)
+            return
+        key, table, slot = address_key(scope), self.tables["body"], Slot(send)
+        if not table.admit(key, slot, time.monotonic()):
+            await refuse_request(msg.ACCOUNTS["throttled"], 429, scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            table.release(key, slot)
+
+
+_refusals: dict[tuple[str, int], bytes] = {}
+
+
+async def refuse_request(text: str, status: int, scope: Scope, receive: Receive, send: Send) -> None:
+    """The refusal, and the connection closed: what part of the body the server already
+    read is held by the connection until its next request, which would never come. The
+    page is rendered once: refusing must cost less than being sent another request."""
+    body = _refusals.get((text, status))
+    if body is None:
+        body = _refusals[text, status] = bytes(message_page(text, status).body)
+    response = Response(body, status, {"connection": "close"}, media_type="text/html")
+    await response(scope, receive, send)
 
 
 async def refuse_socket(scope: Scope, receive: Receive, send: Send) -> None:

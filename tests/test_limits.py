@@ -28,6 +28,7 @@ from server.bench.meeting import seed_meeting
 from server.bench.procfs import raise_open_files_limit
 from server.db import create_engine
 from server.limits import (
+    BODY_MAX_BYTES,
     FRAME_MAX_BYTES,
     Policy,
     Slot,
@@ -464,3 +465,83 @@ def test_the_limits_are_settings_documented_in_the_readme(tmp_path: Any) -> None
             load({**base, name: "many"})
     raised = load({**base, "WENZHENG_WS_PER_ADDRESS": "5000", "WENZHENG_WS_CONNECT_RATE": "2.5"})
     assert (raised.ws_per_address, raised.ws_connect_rate) == (5000, 2.5)
+
+
+# -- HTTP: bodies ---------------------------------------------------------------------------
+
+
+def raw_request(server: Server, head: str, body: bytes = b"", source: str = "127.0.0.1") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10, source_address=(source, 0))
+    sock.sendall(head.encode() + b"\r\n" + body)
+    return sock
+
+
+def status_of(sock: socket.socket) -> int | None:
+    """The status the server has answered so far; None when it has not answered yet."""
+    sock.setblocking(False)
+    try:
+        data = sock.recv(4096)
+    except BlockingIOError:
+        return None
+    finally:
+        sock.setblocking(True)
+    return int(data.split(b" ", 2)[1]) if data else None
+
+
+def answered(sock: socket.socket) -> int | None:
+    sock.settimeout(10)
+    data = sock.recv(4096)
+    return int(data.split(b" ", 2)[1]) if data else None
+
+
+def form_head(length: int | None, content_type: str = "application/x-www-form-urlencoded") -> str:
+    size = f"Content-Length: {length}\r\n" if length is not None else "Transfer-Encoding: chunked\r\n"
+    return f"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n{size}"
+
+
+def test_request_bodies_are_capped_before_the_app_reads_them(meeting_id: int, spawn: Any, keys: Keys) -> None:
+    server = spawn()
+    pid = server_pid(server)
+    multipart = "multipart/form-data; boundary=b"
+    with raw_request(server, form_head(50 * MIB, multipart), b"--b\r\n") as sock:
+        assert answered(sock) == 413, "50 fields of 1 MiB would be parsed otherwise"
+    with raw_request(server, form_head(BODY_MAX_BYTES + 1)) as sock:
+        assert answered(sock) == 413
+    with raw_request(server, form_head(None), b"5\r\nx=abc\r\n") as sock:
+        assert answered(sock) == 411
+
+    # Slow anonymous forms from one address: a few run, the rest wait for nothing.
+    held: list[socket.socket] = []
+    with Peak(pid) as peak:
+        try:
+            for _ in range(1000):
+                held.append(raw_request(server, form_head(60_000), b"u" * 59_000))
+            time.sleep(3)  # every refusal has been answered by now
+            statuses = [status_of(s) for s in held]
+            # Meanwhile a phone of that address and another address are served.
+            hall = Hall(httpx.Client(base_url=server.base_url, trust_env=False, timeout=10), keys, meeting_id)
+            phone = hall.http.post(
+                f"/d/{meeting_id}/floor", data={"kind": "speech"}, headers=hall.deputy_headers(1)
+            )
+            transport = httpx.HTTPTransport(local_address=OTHER)
+            with httpx.Client(base_url=server.base_url, transport=transport, trust_env=False) as other:
+                bind = other.post(f"/d/{meeting_id}/bind", data={"card_no": "0", "code": "x"})
+            hall.http.close()
+        finally:
+            for s in held:
+                s.close()
+    time.sleep(0.5)
+    waiting = statuses.count(None)
+    figures(
+        "limits_slow_forms",
+        connections=1000,
+        body_bytes_sent_each=59_000,
+        running=waiting,
+        refused_429=statuses.count(429),
+        rss_before_mib=round(peak.before, 1),
+        rss_peak_mib=round(peak.peak, 1),
+        rss_after_mib=round(rss_mib(pid), 1),
+    )
+    assert waiting == 32 and statuses.count(429) == 1000 - 32, statuses
+    assert phone.status_code != 429 and bind.status_code == 400  # wrong card: answered, not refused
+    assert peak.peak - peak.before < 30, "without the limit: 75 KiB a connection, 73 MB for these"
