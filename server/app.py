@@ -37,6 +37,7 @@ from server.bus import Bus, MemoryBus, RedisBus
 from server.db import create_engine, ping
 from server.fastsend import CaptureRawSend
 from server.gcpolicy import GcPolicy
+from server.limits import ClientLimits
 from server.meetings import Meetings
 from server.proxy import ForwardedHeaders, parse_trusted
 from server.runtime import NotRecorded
@@ -265,6 +266,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             Middleware(SecurityHeaders),
             Middleware(SecureCookies, public_url=settings.public_url),
             Middleware(StaffSessions),
+            # Inside the sessions: a console's socket counts under its user, not its address.
+            Middleware(ClientLimits, settings=settings),
         ],
         exception_handlers={
             404: not_found,

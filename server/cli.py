@@ -70,6 +70,8 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from server.limits import FRAME_MAX_BYTES
+
     shown_host = args.host
     if args.host in ("0.0.0.0", "::"):
         # Phones need an address they can reach; the host name's address is a fair guess.
@@ -94,7 +96,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # server/fastsend.py writes frames straight to this protocol's transports.
+        ws="websockets-sansio",
         ws_per_message_deflate=False,  # broadcast sockets: compress once per client is too costly
+        # A longer message is refused (1009) before it is buffered: uvicorn's 16 MiB default
+        # let ten sockets add 320 MB. The protocol reads one message at a time (it pauses
+        # reading until the app takes it), so no queue of them builds up either.
+        ws_max_size=FRAME_MAX_BYTES,
         # Phones on hall Wi-Fi reuse one connection for check-in and rating; uvicorn's
         # 5 s default made every one of 3,000 check-ins open a new TCP connection.
         timeout_keep_alive=75,

@@ -12,6 +12,12 @@ WENZHENG_TRUSTED_PROXIES  addresses or ranges of the reverse proxies whose
 ``load()`` makes the data folder and the secret key when they are missing: a server needs
 both. ``locate()`` reads the same settings and writes nothing, for commands that must
 leave no trace when they fail (``wenzheng backup``, ``wenzheng restore``).
+
+Live sockets per client (server/limits.py; docs/design.md says why these numbers):
+WENZHENG_WS_PER_ADDRESS     100  open sockets per address without a phone, staff or screen cookie
+WENZHENG_WS_CONNECT_BURST   100  handshakes such an address may make at once
+WENZHENG_WS_CONNECT_RATE     10  and then per second
+WENZHENG_WS_PER_PHONE         4  sockets per deputy's phone; a newer one closes the oldest
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ class Settings:
     data_dir: Path
     hall_code_seconds: int = 30
     trusted_proxies: str = ""  # server/proxy.py
+    ws_per_address: int = 100
+    ws_connect_burst: int = 100
+    ws_connect_rate: float = 10.0
+    ws_per_phone: int = 4
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,21 @@ def _secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _number(env: dict[str, str], name: str, default: float, whole: bool) -> float:
+    """A positive setting; a bad value stops the start with its name rather than run unlimited."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = 0
+    if not 0 < value < float("inf"):
+        kind = "whole number" if whole else "number"
+        raise ValueError(f"{name} must be a positive {kind}, not {raw!r}")
+    return value
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     places = locate(env)
@@ -85,4 +110,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         public_url=env.get("WENZHENG_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         data_dir=data_dir,
         trusted_proxies=env.get("WENZHENG_TRUSTED_PROXIES", ""),
+        ws_per_address=int(_number(env, "WENZHENG_WS_PER_ADDRESS", Settings.ws_per_address, True)),
+        ws_connect_burst=int(_number(env, "WENZHENG_WS_CONNECT_BURST", Settings.ws_connect_burst, True)),
+        ws_connect_rate=_number(env, "WENZHENG_WS_CONNECT_RATE", Settings.ws_connect_rate, False),
+        ws_per_phone=int(_number(env, "WENZHENG_WS_PER_PHONE", Settings.ws_per_phone, True)),
     )

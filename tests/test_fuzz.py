@@ -23,6 +23,7 @@ take one thread hop (:class:`Wire`), and a route that answers slowly is drawn le
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import json
@@ -53,6 +54,7 @@ from live.state import MeetingState, VoteMethod
 from server import models as m
 from server.auth import SESSION_MAX_AGE, Keys, session_key
 from server.parse import ACTIONS
+from server.settings import Settings
 from server.web import MAX_FORM_BYTES, MAX_FORM_FIELD, Services
 from tests.conftest import Db, Hall, TestClient, meaningful
 from tests.test_http import HAN, _malformed
@@ -460,6 +462,13 @@ class Wire:
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         self.http.cookies.clear()  # every request says who it is itself; no cookie carries over
         return self.portal.call(functools.partial(self.http.request, method, url, **kwargs))
+
+
+@pytest.fixture(name="settings")
+def one_address_settings(settings: Settings) -> Settings:
+    """In process every handshake comes from one address ("testclient"), a dozen a second
+    for half a minute: past the per-address rate (tests/test_limits.py tests it)."""
+    return dataclasses.replace(settings, ws_connect_burst=10**6, ws_connect_rate=1e6)
 
 
 @pytest.fixture
