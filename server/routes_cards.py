@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import audit, invitations
+from server import audit, invitations, parse
 from server.auth import StaffSession
 from server.db import snapshot_read
 from server.hub import Room
@@ -51,16 +51,16 @@ async def cards_page(request: Request) -> Response:
     if sheet is None:
         return message_page(msg.edge("no_meeting"), 404)
     qrs = {card.deputy_id: qr_svg(card.url) for card in sheet.cards}
-    reissued = request.query_params.get("reissued", "")
-    released = request.query_params.get("released", "")
+    reissued = parse.row_id(request.query_params.get("reissued")) or 0
+    released = parse.row_id(request.query_params.get("released")) or 0
     return page(
         "cards_sheet",
         sheet=sheet,
         qrs=qrs,
         group=group,
         group_q=quote(group),
-        reissued=int(reissued) if reissued.isdigit() else 0,
-        released=int(released) if released.isdigit() else 0,
+        reissued=reissued,
+        released=released,
         phones=_phone_states(request, sheet),
         csrf=services(request).keys.csrf(session.sid),
         user=session,
