@@ -39,6 +39,7 @@ from live.state import (
 )
 from server import parse
 from server.parse import ACTIONS, BadInput, parse_action, parse_floor, parse_rating, parse_vote
+from tests import test_fuzz
 from tests.live.conftest import CHAIR, ITEM_1, ITEM_2, Q1, Q2, STAFF, snapshot
 from tests.live.test_properties import (
     SETUPS,
@@ -69,6 +70,7 @@ HOSTILE = st.sampled_from(
         "满意",
         "<script>",
         "x" * 2001,
+        *test_fuzz.HOSTILE,
     ]
 )
 NUMBERS = st.sampled_from([1, 2, 3, 4, 5, 6, 99, Q1, Q2, 103, ITEM_1, ITEM_2, 0, -5, 30, 3600]).map(str)
@@ -109,14 +111,10 @@ def test_any_form_is_a_command_or_bad_input(form: dict[str, str], deputy_id: int
 
 # -- single values -------------------------------------------------------------------------
 
-# What attackers send, and text made of number characters of every script: digits (Nd),
-# superscripts and circled numbers (No), Roman numerals (Nl), with signs, spaces,
-# separators and control characters among them.
-ATTACKS = [
-    *("²", "٣", "①", "０", "１２", "½", "+1", "-0", " 1 ", "\u22121", "1_000", "0x10", "1e3", "NaN"),
-    *(str(2**31), str(2**63), "9" * 20, "9" * 4301, "9" * 10_000, "0001-01-01 00:00", "9999-12-31 23:59"),
-    *("2026-02-30 10:00", "10000-01-01 00:00", "\x00", "a\x00b", "\x1b[31m", "\x7f", "\x85", "f" * 5000),
-]
+# What attackers send (tests/test_fuzz.py keeps the list), and text made of number
+# characters of every script: digits (Nd), superscripts and circled numbers (No), Roman
+# numerals (Nl), with signs, spaces, separators and control characters among them.
+ATTACKS = [*test_fuzz.HOSTILE, *test_fuzz.NASTY, *test_fuzz.SUFFIXES, *test_fuzz.ODD_CODES]
 NUMBERISH = st.text(
     st.characters(categories=["Nd", "No", "Nl", "Zs", "Cc"], include_characters="+-−.,:/%T_xe"), max_size=24
 )
