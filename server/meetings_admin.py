@@ -28,7 +28,6 @@ route decides the transaction. Parsing a form returns either the new value or a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -41,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, RatingRule, Settings, TimerRole
 from screens.messages import AGENDA_KINDS
 from server import models as m
+from server import parse
 from server.presence import BadNetwork, parse_ranges
 from server.store import settings_from_json, settings_to_json
 
@@ -165,6 +165,8 @@ TEXT: Mapping[str, str] = MappingProxyType(
         "title_long": f"会议名称不能超过 {TITLE_MAX} 个字。",
         "item_title_empty": "议程名称不能为空。",
         "item_title_long": f"议程名称不能超过 {TITLE_MAX} 个字。",
+        "title_unreadable": "会议名称含有无法识别的字符（如控制字符），请删去后重试。",
+        "item_title_unreadable": "议程名称含有无法识别的字符（如控制字符），请删去后重试。",
         "unknown_kind": "请选择会议类型（年中人代会、问政会、专题询问、述职评议或座谈会）。",
         "unknown_body": "请选择举行会议的机构。",
         "kind_not_for_body": "{body}不举行“{kind}”，请换一个会议类型或机构。",
@@ -217,35 +219,14 @@ def check_title(raw: str, key: str = "title") -> str:
         raise Invalid({key: TEXT[prefix + "title_empty"]})
     if len(title) > TITLE_MAX:
         raise Invalid({key: TEXT[prefix + "title_long"]})
+    if parse.text(title, TITLE_MAX) is None:
+        raise Invalid({key: TEXT[prefix + "title_unreadable"]})
     return title
 
 
-SHARE = re.compile(r"(?:(\d{1,3})\s*/\s*(\d{1,3})|(\d{1,3}(?:\.\d{1,4})?)\s*%|(\d(?:\.\d{1,6})?))")
-
-
 def parse_share(raw: str) -> Fraction | None:
-    """ "1/2", "50%", "0.5" → Fraction(1, 2); None unless 0 < share <= 1."""
-    found = SHARE.fullmatch(raw.strip())
-    if not found:
-        return None
-    a, b, percent, decimal = found.groups()
-    if a is not None:
-        if int(b) == 0:
-            return None
-        share = Fraction(int(a), int(b))
-    elif percent is not None:
-        share = Fraction(percent) / 100
-    else:
-        share = Fraction(decimal)
-    return share if 0 < share <= 1 else None
-
-
-def _seconds(raw: str, low: int, high: int) -> int | None:
-    text = raw.strip()
-    if not text.isdigit() or len(text) > 6:
-        return None
-    value = int(text)
-    return value if low <= value <= high else None
+    """ "1/2", "50%", "0.5" → Fraction(1, 2); None unless 0 < share <= 1 (server/parse.py)."""
+    return parse.share(raw)
 
 
 def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
@@ -253,17 +234,17 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
     errors: dict[str, str] = {}
     timers: dict[TimerRole, int] = {}
     for role in TimerRole:
-        value = _seconds(form.get(f"timer_{role.value}", ""), TIMER_MIN, TIMER_MAX)
+        value = parse.integer(form.get(f"timer_{role.value}", ""), TIMER_MIN, TIMER_MAX)
         if value is None:
             errors[f"timer_{role.value}"] = TEXT["timer"].format(role=ROLE_NAMES[role])
         else:
             timers[role] = value
-    warn = _seconds(form.get("warn_seconds", ""), 0, WARN_MAX)
+    warn = parse.integer(form.get("warn_seconds", ""), 0, WARN_MAX)
     if warn is None:
         errors["warn_seconds"] = TEXT["warn"]
     elif timers and len(timers) == len(TimerRole) and warn >= min(timers.values()):
         errors["warn_seconds"] = TEXT["warn_too_long"].format(shortest=str(min(timers.values())))
-    floor_cap = _seconds(
+    floor_cap = parse.integer(
         form.get("floor_requests_per_item", str(current.floor_requests_per_item)), 1, FLOOR_CAP_MAX
     )
     if floor_cap is None:
@@ -441,8 +422,8 @@ async def edit_agenda(conn: AsyncConnection, meeting_id: int, action: str, form:
             conn, m.agenda_items, meeting_id=meeting_id, position=len(items) + 1, kind=kind, title=title
         )
         return
-    raw_id = form.get("item_id", "")
-    index = next((i for i, it in enumerate(items) if raw_id.isdigit() and it.id == int(raw_id)), None)
+    wanted = parse.row_id(form.get("item_id"))
+    index = next((i for i, it in enumerate(items) if it.id == wanted), None)
     if index is None:
         raise Invalid({"item": TEXT["unknown_item"]})
     item_id = items[index].id

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import models as m
+from server import parse
 from server.meetings_admin import Invalid, has_events
 
 TITLE_MAX = 200
@@ -43,6 +44,7 @@ TEXT = {
     "deadline": "问题征集已截止，不能再提交。",
     "official": "所选的应询人员不在本机构名单中。",
     "co_proposer": "联名代表须是本机构的代表：找不到“{x}”。",
+    "co_unknown": "所选的联名代表不在本机构名单中。",
     "deputy": "找不到这位代表。",
     "unknown": "找不到这条问题。",
     "not_open": "这条问题已处理（已合并、未采用或已采用），不能再改。",
@@ -52,13 +54,14 @@ TEXT = {
     "reason": "请填写未采用的理由（不超过500字）。",
     "started": "会议已经开始，问题清单已载入现场，不能再修改。",
     "not_in_list": "这条问题不在最终清单中。",
-    "deadline_bad": "截止时间格式应为 2026-06-01 18:00。",
+    "deadline_bad": "截止时间格式应为 2026-06-01 18:00，年份在 2000 至 2099 之间。",
+    "unreadable": "“{field}”含有无法识别的字符（如控制字符），请删去后重试。",
     "respondent": "请至少选择一位本机构的应询人员。",
 }
 
 
 def _ids(raw: str) -> list[int]:
-    return [int(x) for x in raw.split(",") if x.strip().isdigit()]
+    return parse.row_ids(raw) or []
 
 
 def _history(row: Any) -> list[dict[str, Any]]:
@@ -97,14 +100,27 @@ async def officials(conn: AsyncConnection, body_id: int) -> list[Any]:
     return list((await conn.execute(stmt)).all())
 
 
+def _text(raw: str, limit: int, key: str, name: str, too_long: str, *, lines: bool = False) -> str:
+    value = parse.text(raw, limit, lines=lines)
+    if value is None:
+        long = len(raw.strip()) > limit
+        raise Invalid({key: too_long if long else TEXT["unreadable"].format(field=name)})
+    return value
+
+
 def check_text(form: Mapping[str, str]) -> tuple[str, str]:
-    title = form.get("title", "").strip()
-    text = form.get("text", "").strip()
     errors: dict[str, str] = {}
-    if not title or len(title) > TITLE_MAX:
-        errors["title"] = TEXT["title"]
-    if len(text) > TEXT_MAX:
-        errors["text"] = TEXT["text"]
+    title = text = ""
+    try:
+        title = _text(form.get("title", ""), TITLE_MAX, "title", "标题", TEXT["title"])
+        if not title:
+            errors["title"] = TEXT["title"]
+    except Invalid as bad:
+        errors.update(bad.errors)
+    try:
+        text = _text(form.get("text", ""), TEXT_MAX, "text", "问题内容", TEXT["text"], lines=True)
+    except Invalid as bad:
+        errors.update(bad.errors)
     if errors:
         raise Invalid(errors)
     return title, text
@@ -138,14 +154,15 @@ async def submit(
     co: list[int] = []
     for raw in form.get("co", "").replace("，", ",").split(","):
         raw = raw.strip()
-        if raw and (not raw.isdigit() or int(raw) not in by_id):
-            errors["co"] = TEXT["co_proposer"].format(x=raw)
-        elif raw:
-            co.append(int(raw))
+        co_id = parse.row_id(raw)
+        if raw and (co_id is None or co_id not in by_id):
+            errors["co"] = TEXT["co_proposer"].format(x=raw[:20])
+        elif co_id is not None:
+            co.append(co_id)
     for raw in form.get("co_cards", "").replace("，", ",").split(","):
         raw = raw.strip()
         if raw and raw not in by_card:
-            errors["co"] = TEXT["co_proposer"].format(x=raw)
+            errors["co"] = TEXT["co_proposer"].format(x=raw[:20])
         elif raw:
             co.append(by_card[raw].id)
     co = [d for d in dict.fromkeys(co) if d != deputy_id]
@@ -153,10 +170,10 @@ async def submit(
     raw_official = form.get("official", "").strip()
     if raw_official:
         ids = {o.id for o in await officials(conn, row.body_id)}
-        if not raw_official.isdigit() or int(raw_official) not in ids:
+        wanted = parse.row_id(raw_official)
+        if wanted not in ids:
             errors["official"] = TEXT["official"]
-        else:
-            wanted = int(raw_official)
+            wanted = None
     if errors:
         raise Invalid(errors)
     history = [{"what": "submitted", "who": entered_by or f"deputy:{deputy_id}", "ms": now_ms}]
@@ -220,8 +237,8 @@ async def reject(
     conn: AsyncConnection, meeting_id: int, sub_id: int, reason: str, who: str, now_ms: int
 ) -> None:
     row = await _open(conn, meeting_id, sub_id)
-    reason = reason.strip()
-    if not reason or len(reason) > REASON_MAX:
+    reason = _text(reason, REASON_MAX, "reason", "理由", TEXT["reason"], lines=True)
+    if not reason:
         raise Invalid({"reason": TEXT["reason"]})
     history = [*_history(row), {"what": "rejected", "who": who, "ms": now_ms, "reason": reason}]
     await conn.execute(

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import models as m
+from server import parse
 from server.meetings_admin import Invalid
 from server.questions_admin import TEXT, _history, check_text, meeting
-
-CHINA = timezone(timedelta(hours=8))
 
 
 async def _own_open(conn: AsyncConnection, meeting_id: int, sub_id: int, deputy_id: int, now_ms: int) -> Any:
@@ -84,15 +83,16 @@ WHAT = {
 
 def _when(ms: Any) -> str:
     try:
-        return datetime.fromtimestamp(int(ms) / 1000, CHINA).strftime("%m-%d %H:%M")
+        return datetime.fromtimestamp(int(ms) / 1000, parse.CHINA).strftime("%m-%d %H:%M")
     except (TypeError, ValueError, OverflowError, OSError):
         return ""
 
 
 def _who(who: Any, names: Callable[[int], str]) -> str:
     text = str(who or "")
-    if text.startswith("deputy:") and text[7:].isdigit():
-        return names(int(text[7:])) or "代表"
+    deputy_id = parse.row_id(text[7:]) if text.startswith("deputy:") else None
+    if deputy_id is not None:
+        return names(deputy_id) or "代表"
     return text or "—"
 
 

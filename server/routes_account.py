@@ -14,13 +14,25 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from screens import messages as msg
-from server import accounts
+from server import accounts, parse
 from server.accounts import Account, AccountError
 from server.auth import SESSION_MAX_AGE, StaffSession
-from server.web import STAFF_COOKIE, csrf_ok, device, form_of, message_page, page, services, set_cookie, staff
+from server.web import (
+    MAX_FORM_FIELD,
+    STAFF_COOKIE,
+    csrf_ok,
+    device,
+    form_of,
+    message_page,
+    page,
+    services,
+    set_cookie,
+    staff,
+)
 
 PASSWORD_PAGE = "/account/password"
 USERS_PAGE = "/admin/users"
+UNREADABLE_NAME = "显示名称含有无法识别的字符（如控制字符），请删去后重试。"
 
 
 def _safe_next(target: str) -> str:
@@ -168,6 +180,8 @@ async def add_user(request: Request) -> Response:
     if isinstance(got, Response):
         return got
     session, form = got
+    if parse.text(form.get("display_name"), MAX_FORM_FIELD) is None:  # PostgreSQL refuses NUL
+        return await _users_page(request, session, 400, error=UNREADABLE_NAME, form=form)
     password = accounts.one_time_password()
     try:
         async with services(request).engine.begin() as conn:

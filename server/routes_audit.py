@@ -8,19 +8,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from screens import messages as msg
-from server import audit_trail
+from server import audit_trail, parse
 from server.db import snapshot_read
 from server.routes_staff import _require_staff
 from server.store import MeetingNotFound
 from server.web import message_page, page, services
 
 PAGE_SIZE = 100
+MAX_PAGE = 999_999  # past the last page shows the last page
 PREPARATION_SHOWN = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _page_number(raw: str) -> int:
-    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+    return parse.integer(raw, 1, MAX_PAGE) or 1
 
 
 async def audit_page(request: Request) -> Response:

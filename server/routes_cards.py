@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import audit, guards, invitations
+from server import audit, guards, invitations, parse
 from server.auth import StaffSession
 from server.db import snapshot_read
 from server.hub import Room
@@ -53,9 +53,9 @@ async def cards_page(request: Request) -> Response:
     if sheet is None:
         return message_page(msg.edge("no_meeting"), 404)
     qrs = {card.deputy_id: qr_svg(card.url) for card in sheet.cards}
-    reissued = request.query_params.get("reissued", "")
-    released = request.query_params.get("released", "")
-    locked = request.query_params.get("locked", "")
+    reissued = parse.row_id(request.query_params.get("reissued")) or 0
+    released = parse.row_id(request.query_params.get("released")) or 0
+    locked = parse.row_id(request.query_params.get("locked")) or 0
     async with snapshot_read(services(request).engine) as conn:
         watch = await guards.read(conn, [card.deputy_id for card in sheet.cards])
     return page(
@@ -64,8 +64,8 @@ async def cards_page(request: Request) -> Response:
         qrs=qrs,
         group=group,
         group_q=quote(group),
-        reissued=int(reissued) if reissued.isdigit() else 0,
-        released=int(released) if released.isdigit() else 0,
+        reissued=reissued,
+        released=released,
         locked=locked,
         phones=_phone_states(request, sheet),
         guards=watch,

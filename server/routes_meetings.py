@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import audit
+from server import audit, parse
 from server import meetings_admin as admin
 from server import models as m
 from server.auth import StaffSession
@@ -92,12 +92,10 @@ async def new_meeting(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     values = {k: form.get(k, "") for k in ("body", "kind", "title")}
-    raw_body = values["body"]
+    body_id = parse.row_id(values["body"]) or 0  # 0: no such body, refused with its message
     try:
         async with services(request).engine.begin() as conn:
-            meeting_id = await admin.create(
-                conn, int(raw_body) if raw_body.isdigit() else 0, values["kind"], values["title"], _now_ms()
-            )
+            meeting_id = await admin.create(conn, body_id, values["kind"], values["title"], _now_ms())
     except admin.Invalid as bad:
         return page(
             "meeting_new",
@@ -123,7 +121,7 @@ async def _edit_page(
         started = await admin.has_events(conn, meeting_id)
         await conn.commit()
     settings = admin.settings_of(row)
-    values = extra.pop("values", None) or {
+    values = {
         "title": row.title,
         **{f"timer_{role.value}": str(s) for role, s in settings.timer_seconds.items()},
         "warn_seconds": str(settings.warn_seconds),
@@ -132,6 +130,7 @@ async def _edit_page(
         "basic_share": admin.share_text(settings.rating_rule.basic_share),
         "floor_requests_per_item": str(settings.floor_requests_per_item),
         "hall_networks": "\n".join(settings.hall_networks),
+        **(extra.pop("values", None) or {}),  # what was sent, over what is stored: a field left out shows it
     }
     return page(
         "meeting_edit",
@@ -174,7 +173,7 @@ async def edit_meeting(request: Request) -> Response:
                     admin.TEXT["started"], 409, back=f"/meetings/{meeting_id}/edit", back_label="返回会议设置"
                 )
             if action == "settings":
-                values = dict(form)
+                values = {"projector_live_tally": "", **form}  # an unticked box is not sent
                 errors: dict[str, str] = {}
                 try:
                     title = admin.check_title(form.get("title", ""))

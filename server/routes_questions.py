@@ -15,7 +15,6 @@ because forms are read as one value per name.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import phones, questions_own
+from server import parse, phones, questions_own
 from server import questions_admin as qa
 from server.auth import DeputyBinding, StaffSession
 from server.db import meeting_write
@@ -32,33 +31,31 @@ from server.phonebook import Card, Outcome
 from server.routes_staff import _require_staff
 from server.web import DEPUTY_COOKIE, csrf_ok, device, form_of, message_page, page, services
 
-CHINA = timezone(timedelta(hours=8))
-DEADLINE_FORMAT = "%Y-%m-%d %H:%M"
-
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
 def deadline_text(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, CHINA).strftime(DEADLINE_FORMAT)
+    return parse.moment_text(ms)
 
 
 def parse_deadline(raw: str) -> int | None:
-    raw = raw.strip().replace("T", " ")
-    if not raw:
+    """None clears the deadline; a time outside 2000-2099 or off the calendar is refused."""
+    if not raw.strip():
         return None
-    try:
-        parsed = datetime.strptime(raw, DEADLINE_FORMAT).replace(tzinfo=CHINA)
-    except ValueError:
-        raise Invalid({"deadline": qa.TEXT["deadline_bad"]}) from None
-    return int(parsed.astimezone(UTC).timestamp() * 1000)
+    deadline = parse.moment(raw)
+    if deadline is None:
+        raise Invalid({"deadline": qa.TEXT["deadline_bad"]})
+    return deadline
 
 
-def _picked(form: dict[str, str], prefix: str) -> list[int]:
-    return [int(k[len(prefix) :]) for k in form if k.startswith(prefix) and k[len(prefix) :].isdigit()]
+def _picked(form: dict[str, str], prefix: str, field: str, message: str) -> list[int]:
+    """The ids of the ticked ``<prefix><id>`` checkboxes."""
+    ids = parse.suffixed_ids(form, prefix)
+    if ids is None:
+        raise Invalid({field: message})
+    return ids
 
 
 # -- the deputy's phone --------------------------------------------------------------------
@@ -146,11 +143,11 @@ async def phone(request: Request) -> Response:
         return message_page(msg.edge("bad_request"), 400)
     if not csrf_ok(request, binding.sid, form):
         return message_page(msg.edge("csrf"), 403)
-    picked = ",".join(str(i) for i in _picked(form, "co_"))
-    form["co"] = ",".join(x for x in (form.get("co", ""), picked) if x)
     action = form.get("action", "submit")
-    sub_id = int(form["sub"]) if form.get("sub", "").isdigit() else 0
+    sub_id = parse.row_id(form.get("sub")) or 0  # 0: no submission has it, so not_yours
     try:
+        picked = _picked(form, "co_", "co", qa.TEXT["co_unknown"])
+        form["co"] = ",".join(x for x in (form.get("co", ""), ",".join(map(str, picked))) if x)
         async with meeting_write(services(request).engine, meeting_id) as conn:
             if action == "withdraw":
                 await questions_own.withdraw(conn, meeting_id, sub_id, binding.deputy_id, _now_ms())
@@ -221,27 +218,31 @@ async def _act(conn: AsyncConnection, meeting_id: int, form: dict[str, str], who
     now = _now_ms()
 
     def num(key: str) -> int:
-        raw = form.get(key, "").strip()
-        if not raw.isdigit():
+        value = parse.row_id(form.get(key))
+        if value is None:
             raise Invalid({key: qa.TEXT["unknown"]})
-        return int(raw)
+        return value
 
     if action == "edit":
         await qa.edit(conn, meeting_id, num("sub"), form, who, now)
     elif action == "reject":
         await qa.reject(conn, meeting_id, num("sub"), form.get("reason", ""), who, now)
     elif action == "merge":
-        keep = form.get("keep", "").strip()
-        keep_id = int(keep) if keep.isdigit() else None
-        await qa.merge(conn, meeting_id, _picked(form, "pick_"), who, now, keep_id)
+        keep_id = num("keep") if form.get("keep", "").strip() else None
+        picked = _picked(form, "pick_", "merge", qa.TEXT["unknown"])
+        await qa.merge(conn, meeting_id, picked, who, now, keep_id)
     elif action == "approve":
         await qa.approve(conn, meeting_id, num("sub"), who, now)
     elif action in ("up", "down"):
         await qa.move(conn, meeting_id, num("question"), action == "up")
     elif action == "order":
-        await qa.reorder(conn, meeting_id, qa._ids(form.get("order", "")))
+        order = parse.row_ids(form.get("order"))
+        if order is None:
+            raise Invalid({"order": qa.TEXT["not_in_list"]})
+        await qa.reorder(conn, meeting_id, order)
     elif action == "assign":
-        await qa.assign(conn, meeting_id, num("question"), num("asker"), _picked(form, "official_"))
+        officials = _picked(form, "official_", "respondents", qa.TEXT["respondent"])
+        await qa.assign(conn, meeting_id, num("question"), num("asker"), officials)
     elif action == "deadline":
         await qa.set_deadline(conn, meeting_id, parse_deadline(form.get("deadline", "")))
     elif action == "enter":

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server import audit, exports, imports
+from server import audit, exports, imports, parse
 from server import models as m
 from server.auth import StaffSession
 from server.db import snapshot_read
@@ -167,7 +167,10 @@ async def roster(request: Request) -> Response:
 async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]] | str:
     """The uploaded file's bytes and name, and the form's text fields; or a Chinese refusal."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > imports.MAX_BYTES + 64 * 1024:
+    size = parse.integer(length, 0, 10**10 - 1) if length is not None else 0
+    if size is None:
+        return "上传失败，请重新选择文件。"
+    if size > imports.MAX_BYTES + 64 * 1024:
         return f"文件太大：最大 {imports.MAX_BYTES // (1024 * 1024)} MB。"
     try:
         form = await request.form(max_files=1, max_fields=10)
@@ -326,6 +329,13 @@ async def export(request: Request) -> Response:
     )
 
 
+def _readable(values: dict[str, str], errors: list[imports.RowError]) -> None:
+    """A control character in a field is refused (PostgreSQL refuses NUL in a text column)."""
+    for key, value in values.items():
+        if parse.text(value, len(value), lines=key == "notes") is None:
+            errors.append(imports.RowError(0, key, "含有无法识别的字符（如控制字符），请删去后重试"))
+
+
 async def edit_deputy(request: Request) -> Response:
     found = await _staff_and_body(request)
     if isinstance(found, Response):
@@ -349,6 +359,7 @@ async def edit_deputy(request: Request) -> Response:
         if form is None or not csrf_ok(request, session.sid, form):
             return message_page(msg.edge("csrf"), 403)
         values = {k: form.get(k, "") for k in values}
+        _readable(values, errors)
         cells = {**values, "card_no": deputy.card_no}
         row = imports.check_deputy(0, cells, errors)
         if row.group and row.group not in group_names:
@@ -408,6 +419,7 @@ async def edit_official(request: Request) -> Response:
         if form is None or not csrf_ok(request, session.sid, form):
             return message_page(msg.edge("csrf"), 403)
         values = {k: form.get(k, "").strip() for k in values}
+        _readable(values, errors)
         row = imports.check_official(0, values, errors)
         if not errors:
             async with svc.engine.begin() as conn:

@@ -13,7 +13,7 @@ from live.commands import Actor, Role
 from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
-from server import accounts
+from server import accounts, parse
 from server import models as m
 from server.auth import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, SESSION_MAX_AGE, StaffSession
 from server.parse import BadInput, parse_action
@@ -21,6 +21,7 @@ from server.runtime import NotRecorded
 from server.store import MeetingNotFound
 from server.web import (
     CONSOLE_ROLES,
+    MAX_FORM_FIELD,
     STAFF_COOKIE,
     clear_cookie,
     csrf_ok,
@@ -51,7 +52,10 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     svc = services(request)
     form = await form_of(request) or {}
-    username = form.get("username", "").strip()[:64]
+    username = parse.text(form.get("username"), MAX_FORM_FIELD)
+    if username is None:  # a control character: no account has one (PostgreSQL refuses NUL)
+        return page("login", status=400, next="/", error=msg.edge("bad_request"))
+    username = username[:64]
     target = form.get("next", "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
@@ -198,7 +202,9 @@ async def pair(request: Request) -> Response:
     form = await form_of(request)
     if form is None or not csrf_ok(request, session.sid, form):
         return flash(msg.edge("csrf"), 403)
-    code = form.get("code", "").strip()
+    code = parse.pair_code(form.get("code"))
+    if code is None:
+        return flash(msg.edge("pair_code_invalid"), 400)
     meeting_id = int(request.path_params["meeting_id"])
     now = int(time.time() * 1000)
     svc = services(request)

@@ -12,15 +12,21 @@ import gc
 import re
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from live.setup import TimerRole
+from server import models as m
 from server.auth import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, Keys
 from server.settings import Settings
 from server.web import MAX_FORM_FIELD
 from tests.conftest import Db, Hall, TestClient, pre_form
+from tests.test_csrf import everything
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -94,6 +100,9 @@ BAD_ACTIONS: list[tuple[str, dict[str, str], int, tuple[str, ...]]] = [
     ("too long a number", {"cmd": "check_in", "deputy_id": "12345678901"}, 400, ("“代表”填写有误",)),
     ("bad enum", {"cmd": "show", "focus": "desktop"}, 400, ("“投影屏显示”填写有误",)),
     ("bad seconds", {"cmd": "timer_adjust", "seconds": "1e3"}, 400, ("“调整时间”填写有误",)),
+    ("superscript seconds", {"cmd": "timer_adjust", "seconds": "²"}, 400, ("“调整时间”填写有误",)),
+    ("control character", {"cmd": "banner", "text": "\x1b[31m请就座"}, 400, ("“字幕”填写有误",)),
+    ("NUL in a title", {"cmd": "open_vote", "title": "决议\x00"}, 400, ("“表决事项”填写有误",)),
     ("oversize field", {"cmd": "check_in", "deputy_id": "1" * (MAX_FORM_FIELD + 1)}, 400, ("请求内容有误",)),
     ("too many fields", {"cmd": "open_checkin", **{f"f{i}": "x" for i in range(60)}}, 400, ("请求内容有误",)),
     ("unknown deputy", {"cmd": "check_in", "deputy_id": "-5"}, 409, ("找不到这位代表",)),
@@ -616,6 +625,203 @@ def test_inputs_that_once_crashed_are_refused_cleanly(
     assert db.counts() == before
 
 
+# -- crafted input (issue 13, finding 4): each of these answered 500 -------------------------
+
+SUPER = "²"  # str.isdigit() says yes, int() says no
+PAST_SQLITE = str(2**63)  # SQLite's INTEGER overflows
+PAST_LIMIT = "9" * 4301  # past Python's int-conversion limit (4,300 digits)
+PAST_INT32 = str(2**31)  # PostgreSQL's integer overflows
+TIMERS = {f"timer_{role.value}": "120" for role in TimerRole}
+SETTINGS = {"action": "settings", "title": "问政会", **TIMERS, "warn_seconds": "30"}
+SETTINGS |= {"floor_requests_per_item": "2", "denominator": "members"}
+SETTINGS |= {"satisfied_share": "1/2", "basic_share": "1/2"}
+# id, method, path, form, who, status, a text the answer has
+Crafted = tuple[str, str, str, dict[str, str] | None, str, int, str]
+
+
+def phone(name: str, needle: str, **form: str) -> Crafted:
+    return (name, "POST", "/d/1/questions", form, "deputy", 400, needle)
+
+
+def board(name: str, needle: str, **form: str) -> Crafted:
+    return (name, "POST", "/m/1/review", form, "chair", 400, needle)
+
+
+def staff_post(name: str, path: str, needle: str, form: dict[str, str]) -> Crafted:
+    return (name, "POST", path, form, "chair", 400, needle)
+
+
+NEW_MEETING = {"body": "1", "kind": "inquiry", "title": "会议"}
+NOT_YOURS, NO_SUCH, UNREADABLE = "只能撤回", "找不到这条问题", "无法识别的字符"
+NO_BODY = "请选择举行会议的机构"
+CRAFTED: list[Crafted] = [
+    # the deputy's phone: question submission
+    phone("phone-sub-superscript", NOT_YOURS, action="withdraw", sub=SUPER),
+    phone("phone-sub-past-sqlite", NOT_YOURS, action="withdraw", sub=PAST_SQLITE),
+    phone("phone-revise-past-sqlite", NOT_YOURS, action="revise", sub=PAST_SQLITE, title="标题"),
+    phone("phone-co-superscript", "联名代表", title="标题", co=SUPER),
+    phone("phone-official-superscript", "应询人员", title="标题", official=SUPER),
+    phone("phone-co-box-superscript", "问题标题", **{"co_" + SUPER: "1"}),
+    phone("phone-co-box-past-limit", "联名代表", title="标题", **{"co_" + PAST_LIMIT: "1"}),
+    # the staff's review board
+    board("review-sub-superscript", NO_SUCH, action="edit", sub=SUPER, title="标题"),
+    board("review-sub-past-sqlite", NO_SUCH, action="edit", sub=PAST_SQLITE, title="标题"),
+    board("review-approve-past-sqlite", NO_SUCH, action="approve", sub=PAST_SQLITE),
+    board("review-keep-superscript", NO_SUCH, action="merge", keep=SUPER, pick_1="1", pick_2="1"),
+    board("review-pick-superscript", "至少选择两条", action="merge", pick_1="1", **{"pick_" + SUPER: "1"}),
+    board("review-pick-past-sqlite", NO_SUCH, action="merge", **{"pick_" + PAST_SQLITE: "1"}, pick_1="1"),
+    board("review-pick-past-limit", NO_SUCH, action="merge", **{"pick_" + PAST_LIMIT: "1"}, pick_1="1"),
+    board("review-order-superscript", "不在最终清单", action="order", order=f"1,{SUPER}"),
+    board(
+        "review-asker-past-sqlite", NO_SUCH, action="assign", question="1", asker=PAST_SQLITE, official_1="1"
+    ),
+    board(
+        "review-official-box-superscript",
+        "应询人员",
+        action="assign",
+        question="1",
+        asker="1",
+        **{"official_" + SUPER: "1"},
+    ),
+    board("review-deadline-year-1", "截止时间格式", action="deadline", deadline="0001-01-01 00:00"),
+    board(
+        "review-enter-co-superscript", "联名代表", action="enter", card_no="<card>", title="标题", co=SUPER
+    ),
+    # preparing a meeting
+    staff_post("new-meeting-body-superscript", "/meetings/new", NO_BODY, {**NEW_MEETING, "body": SUPER}),
+    staff_post(
+        "new-meeting-body-past-sqlite", "/meetings/new", NO_BODY, {**NEW_MEETING, "body": PAST_SQLITE}
+    ),
+    staff_post(
+        "edit-timer-superscript", "/meetings/1/edit", "提问时间须为", {**SETTINGS, "timer_asking": SUPER}
+    ),
+    staff_post(
+        "edit-warn-superscript", "/meetings/1/edit", "提前提醒须为", {**SETTINGS, "warn_seconds": SUPER}
+    ),
+    staff_post(
+        "edit-floor-cap-superscript",
+        "/meetings/1/edit",
+        "申请发言次数",
+        {**SETTINGS, "floor_requests_per_item": SUPER},
+    ),
+    staff_post(
+        "edit-half-a-form", "/meetings/1/edit", "提问时间须为", {"action": "settings", "timer_asking": "1"}
+    ),
+    staff_post(
+        "edit-agenda-item-superscript",
+        "/meetings/1/edit",
+        "找不到这个议程项",
+        {"action": "agenda_up", "item_id": SUPER},
+    ),
+    # the cards page (a notice, not a refusal) and the hall QR code
+    ("cards-reissued-superscript", "GET", f"/m/1/cards?reissued={SUPER}", None, "chair", 200, "邀请卡"),
+    ("cards-released-past-limit", "GET", f"/m/1/cards?released={PAST_LIMIT}", None, "chair", 200, "邀请卡"),
+    ("hall-code-5000-hex-digits", "GET", "/h/1/" + "f" * 5000 + ".x", None, "", 400, "二维码无效"),
+    ("hall-code-5000-hex-digits-post", "POST", "/h/1/" + "f" * 5000 + ".x", {}, "deputy", 400, "二维码无效"),
+]
+# The same, where only PostgreSQL fails: NUL in a text column, an id past its integer.
+CRAFTED_POSTGRES: list[Crafted] = [
+    phone("phone-title-nul", UNREADABLE, title="标\x00题"),
+    phone("phone-text-nul", UNREADABLE, title="标题", text="\x00"),
+    phone("phone-sub-past-int32", NOT_YOURS, action="withdraw", sub=PAST_INT32),
+    board("review-sub-past-int32", NO_SUCH, action="edit", sub=PAST_INT32, title="标题"),
+    board("review-reason-nul", UNREADABLE, action="reject", sub="<sub>", reason="\x00"),
+    staff_post("new-meeting-title-nul", "/meetings/new", UNREADABLE, {**NEW_MEETING, "title": "会\x00议"}),
+    staff_post("new-meeting-body-past-int32", "/meetings/new", NO_BODY, {**NEW_MEETING, "body": PAST_INT32}),
+    staff_post(
+        "agenda-title-nul",
+        "/meetings/1/edit",
+        UNREADABLE,
+        {"action": "agenda_add", "item_kind": "report", "item_title": "\x00"},
+    ),
+    staff_post("deputy-name-nul", "/bodies/1/deputies/1", UNREADABLE, {"name": "王\x00", "group": "<group>"}),
+    staff_post(
+        "official-name-nul",
+        "/bodies/1/officials/1",
+        UNREADABLE,
+        {"name": "李\x00", "title": "局长", "organisation": "局"},
+    ),
+    staff_post(
+        "user-display-name-nul",
+        "/admin/users",
+        UNREADABLE,
+        {"username": "clerk", "display_name": "\x00", "role_staff": "1"},
+    ),
+    (
+        "login-username-nul",
+        "POST",
+        "/login",
+        {"username": "chair\x00", "password": "x"},
+        "",
+        400,
+        "请求内容有误",
+    ),
+    staff_post("pair-code-nul", "/m/1/pair", "配对码不正确", {"code": "\x00"}),
+]
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
+    """SQLite, as in tests/conftest.py; PostgreSQL where a test is parametrized so."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return str(request.getfixturevalue("pg_database"))
+    return f"sqlite+aiosqlite:///{data_dir / 'wenzheng.db'}"
+
+
+def _send_crafted(hall: Hall, db: Db, cases: list[Crafted]) -> None:
+    """Each case as its person sends it: the status, the Chinese message, not a row changed."""
+    chair, deputy = hall.chair_headers(), hall.deputy_headers(1)
+    assert hall.http.get("/d/1/questions", headers=deputy).status_code == 200  # the phone's binding
+    _, card_no, _ = db.deputies()[0]
+    group = hall.http.get("/bodies/1/deputies/1", headers=chair)
+    assert group.status_code == 200, group.text
+    posted = hall.http.post("/d/1/questions", data={"title": "一条待审的问题"}, headers=deputy)
+    assert posted.status_code == 303, posted.text
+    sub = str(max(s for s in _submissions(db)))
+    failures = []
+    for name, method, path, form, who, status, needle in cases:
+        headers = {"chair": chair, "deputy": deputy}.get(who, {})
+        data = None if form is None else {k: _fill(v, card_no, sub, group.text) for k, v in form.items()}
+        before = everything(db)
+        hall.http.cookies.clear()
+        response = hall.http.request(method, path, data=data, headers=headers)
+        if response.status_code != status or needle not in response.text or not HAN.search(response.text):
+            failures.append(f"{name}: {response.status_code} (wanted {status}, {needle!r})")
+        elif everything(db) != before:
+            failures.append(f"{name}: {response.status_code}, but a row changed")
+    assert not failures, "\n".join(failures)
+
+
+def _fill(value: str, card_no: str, sub: str, deputy_page: str) -> str:
+    if value == "<group>":
+        found = re.search(r'<option value="([^"]+)" selected', deputy_page)
+        assert found, "the deputy's group on the edit page"
+        return found.group(1)
+    return {"<card>": card_no, "<sub>": sub}.get(value, value)
+
+
+def _submissions(db: Db) -> list[int]:
+    async def read(conn: AsyncConnection) -> list[int]:
+        return [int(i) for i in (await conn.execute(select(m.question_submissions.c.id))).scalars()]
+
+    found: list[int] = db._run(read)
+    return found
+
+
+def test_crafted_input_is_refused_and_changes_nothing(hall: Hall, db: Db) -> None:
+    """Issue 13, finding 4: every one of these answered 500 before server/parse.py took
+    every typed value (Unicode digits, ids past the database's integer, numbers past
+    Python's 4,300-digit limit, a deadline in year 1, a 5,000-digit hall code)."""
+    _send_crafted(hall, db, CRAFTED)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_crafted_input_is_refused_on_postgres(hall: Hall, db: Db) -> None:
+    """The same on PostgreSQL, and what only PostgreSQL refuses: NUL in a text, 2**31."""
+    _send_crafted(hall, db, CRAFTED + CRAFTED_POSTGRES)
+
+
 def test_an_upload_under_another_name_leaves_no_open_file(hall: Hall) -> None:
     """Found by tests/test_fuzz.py: the roster import returned early without closing the
     parsed form, so a file sent under any name but "file" stayed open until the garbage
@@ -645,7 +851,7 @@ def test_every_field_the_parser_reads_has_a_chinese_name() -> None:
     from screens.messages import FIELD_NAMES
 
     source = (Path(__file__).resolve().parents[1] / "server" / "parse.py").read_text(encoding="utf-8")
-    fields = set(regex.findall(r'_(?:req|int|enum|flag|count)\(\w+, "(\w+)"', source))
+    fields = set(regex.findall(r'_(?:req|int|enum|flag|count|text)\(\w+, "(\w+)"', source))
     fields |= set(regex.findall(r'BadInput\("bad_field", "(\w+)"\)', source))
     assert {"deputy_id", "choice", "vote_id", "for", "ballot_key"} <= fields
     assert fields <= set(FIELD_NAMES), fields - set(FIELD_NAMES)

@@ -1,15 +1,21 @@
-"""Property tests over the command parser (server/parse.py) and, through it, the rules.
+"""Property tests over the parser (server/parse.py) and, through it, the rules.
 
-Any form at all gives a command or a BadInput naming what was wrong, never another
-exception. Sessions made of forms, the way the console and the phones send them (the
-fields a page has, with right, wrong and hostile values), go through the parser and the
-live rules: each step is parsed or refused, decided or refused, and the meeting's
-invariants hold after every one (the tally equals the ballots, one ballot per deputy and
-poll, the attendance adds up, an announced result never changes: see
-tests/live/test_properties.py).
+Any value at all, what attackers send included (Unicode digits, signs, numbers of
+thousands of digits, extreme dates, control characters), gives a value of the parser's
+kind within its bounds, or None; never an exception. Any form at all gives a command or
+a BadInput naming what was wrong, never another exception. Sessions made of forms, the
+way the console and the phones send them (the fields a page has, with right, wrong and
+hostile values), go through the parser and the live rules: each step is parsed or
+refused, decided or refused, and the meeting's invariants hold after every one (the
+tally equals the ballots, one ballot per deputy and poll, the attendance adds up, an
+announced result never changes: see tests/live/test_properties.py).
 """
 
 from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from fractions import Fraction
 
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
@@ -31,7 +37,9 @@ from live.state import (
     VoteResult,
     initial_state,
 )
+from server import parse
 from server.parse import ACTIONS, BadInput, parse_action, parse_floor, parse_rating, parse_vote
+from tests import test_fuzz
 from tests.live.conftest import CHAIR, ITEM_1, ITEM_2, Q1, Q2, STAFF, snapshot
 from tests.live.test_properties import (
     SETUPS,
@@ -62,6 +70,7 @@ HOSTILE = st.sampled_from(
         "满意",
         "<script>",
         "x" * 2001,
+        *test_fuzz.HOSTILE,
     ]
 )
 NUMBERS = st.sampled_from([1, 2, 3, 4, 5, 6, 99, Q1, Q2, 103, ITEM_1, ITEM_2, 0, -5, 30, 3600]).map(str)
@@ -89,15 +98,86 @@ PHONE_PARSERS = {"rate": parse_rating, "vote": parse_vote, "floor": parse_floor}
 @settings(max_examples=3000, deadline=None)
 @given(form=FORMS, deputy_id=st.integers(1, 10))
 def test_any_form_is_a_command_or_bad_input(form: dict[str, str], deputy_id: int) -> None:
-    for parse in (parse_action, *(lambda f, p=p: p(f, deputy_id) for p in PHONE_PARSERS.values())):
+    for parser in (parse_action, *(lambda f, p=p: p(f, deputy_id) for p in PHONE_PARSERS.values())):
         try:
-            command = parse(form)
+            command = parser(form)
         except BadInput as bad:
             assert bad.code in ("unknown_command", "bad_field") and (
                 bad.field or bad.code == "unknown_command"
             )
             continue
         assert isinstance(command, Command)
+
+
+# -- single values -------------------------------------------------------------------------
+
+# What attackers send (tests/test_fuzz.py keeps the list), and text made of number
+# characters of every script: digits (Nd), superscripts and circled numbers (No), Roman
+# numerals (Nl), with signs, spaces, separators and control characters among them.
+ATTACKS = [*test_fuzz.HOSTILE, *test_fuzz.NASTY, *test_fuzz.SUFFIXES, *test_fuzz.ODD_CODES]
+NUMBERISH = st.text(
+    st.characters(categories=["Nd", "No", "Nl", "Zs", "Cc"], include_characters="+-−.,:/%T_xe"), max_size=24
+)
+RAW = st.one_of(st.sampled_from(ATTACKS), NUMBERISH, st.text(max_size=24), st.integers().map(str))
+ASCII_INTEGER = re.compile(r"-?[0-9]+")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(raw=RAW)
+def test_any_value_is_a_value_in_bounds_or_none(raw: str) -> None:
+    value = parse.integer(raw, -1000, 1000)
+    assert value is None or (-1000 <= value <= 1000 and ASCII_INTEGER.fullmatch(raw.strip()))
+    row = parse.row_id(raw)
+    assert row is None or (1 <= row <= parse.ID_MAX and raw.strip().isascii())
+    rows = parse.row_ids(raw)
+    assert rows is None or all(1 <= i <= parse.ID_MAX for i in rows)
+    boxes = parse.suffixed_ids(["pick_" + raw, "pick_1", "co_cards"], "pick_")
+    assert boxes is None or all(1 <= i <= parse.ID_MAX for i in boxes)
+    ms = parse.moment(raw)
+    if ms is not None:  # a real minute of 2000-2099, which reads back as itself
+        assert 2000 <= datetime.fromtimestamp(ms / 1000, parse.CHINA).year <= 2099
+        assert parse.moment(parse.moment_text(ms)) == ms
+    share = parse.share(raw)
+    assert share is None or (isinstance(share, Fraction) and 0 < share <= 1)
+    line = parse.text(raw, 20)
+    assert line is None or (len(line) <= 20 and not re.search(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]", line))
+    window = parse.hex_window(raw)
+    assert window is None or 0 <= window < 16**12
+    code = parse.pair_code(raw)
+    assert code is None or (len(code) == 6 and code.isascii() and code.isdigit())
+
+
+@given(n=st.integers(-(10**9), 10**9), pad=st.sampled_from(["", " ", "\t", "\u3000", "\n"]))
+def test_integers_read_back(n: int, pad: str) -> None:
+    assert parse.integer(f"{pad}{n}{pad}", -(10**9), 10**9) == n
+    assert parse.integer(str(n), n + 1, n + 2) is None
+    assert parse.row_id(str(n)) == (n if n > 0 and n <= parse.ID_MAX else None)
+
+
+@given(minutes=st.integers(0, 100 * 366 * 24 * 60), sep=st.sampled_from([" ", "T"]))
+def test_moments_read_back(minutes: int, sep: str) -> None:
+    when = datetime(2000, 1, 1, tzinfo=parse.CHINA) + timedelta(minutes=minutes)
+    if when.year > 2099:
+        return
+    typed = when.strftime(f"%Y-%m-%d{sep}%H:%M")
+    assert parse.moment(typed) == int(when.timestamp()) * 1000
+    assert parse.moment_text(parse.moment(typed)) == when.strftime("%Y-%m-%d %H:%M")
+
+
+def test_extreme_and_impossible_moments_are_refused() -> None:
+    for raw in (
+        *(
+            "0001-01-01 00:00",
+            "9999-12-31 23:59",
+            "0000-01-01 00:00",
+            "10000-01-01 00:00",
+            "1999-12-31 23:59",
+        ),
+        *("2100-01-01 00:00", "2026-02-30 10:00", "2026-13-01 00:00", "2026-06-01 24:00", "2026-06-01 23:60"),
+        *("２０２６-０６-０１ １８:００", "2026-06-01\x0018:00", "2026/06/01 18:00", "-2026-06-01 18:00"),
+    ):
+        assert parse.moment(raw) is None, raw
+    assert parse.moment_text(10**20) == ""  # a stored time no page could have sent shows as none
 
 
 @st.composite
