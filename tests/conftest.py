@@ -603,12 +603,18 @@ class Hall:
     http: httpx.Client
     keys: Keys
     meeting_id: int
-    staff_cookie: str = ""
+    login: str = ""  # a staff cookie to use; none: the chair logs in at the first need
 
     def __post_init__(self) -> None:
-        if not self.staff_cookie:
-            self.staff_cookie = staff_login(self.http)
         self._deputies: dict[int, str] = {}
+
+    @property
+    def staff_cookie(self) -> str:
+        """The chair's session cookie, logging in through /login the first time (a Hall
+        used only for phones never logs in)."""
+        if not self.login:
+            self.login = staff_login(self.http)
+        return self.login
 
     # who
     def chair_headers(self) -> dict[str, str]:
