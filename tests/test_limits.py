@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -556,3 +557,29 @@ def test_request_bodies_are_capped_before_the_app_reads_them(meeting_id: int, sp
     assert waiting == 32 and statuses.count(429) == 1000 - 32, statuses
     assert phone.status_code != 429 and bind.status_code == 403  # no form token: answered, not throttled
     assert peak.peak - peak.before < 30, "without the limit: 75 KiB a connection, 73 MB for these"
+
+
+def test_failed_logins_at_once_hash_two_at_a_time(spawn: Any) -> None:
+    """Argon2 takes 64 MiB a hash: a dozen failed logins sent at once by an anonymous
+    client once took the server from 89 MB to 475 MB. They wait their turn now."""
+    server = spawn()
+    pid = server_pid(server)
+    with httpx.Client(base_url=server.base_url, trust_env=False, timeout=60) as warm:
+        warm.post("/login", data={"username": "nobody", "password": "x"})  # the dummy hash, once
+    sent = 12
+
+    def fail(n: int) -> int:
+        with httpx.Client(base_url=server.base_url, trust_env=False, timeout=60) as http:
+            return http.post("/login", data={"username": f"guess{n}", "password": "wrong"}).status_code
+
+    with Peak(pid) as peak, ThreadPoolExecutor(sent) as pool:
+        answers = list(pool.map(fail, range(sent)))
+    figures(
+        "limits_argon2",
+        logins_at_once=sent,
+        rss_before_mib=round(peak.before, 1),
+        rss_peak_mib=round(peak.peak, 1),
+        answers=sorted(set(answers)),
+    )
+    assert answers == [401] * sent
+    assert peak.peak - peak.before < 2 * 64 + 40, f"{peak.peak - peak.before:.0f} MiB for {sent} logins"
