@@ -86,7 +86,7 @@ EDGE: dict[str, str] = {
         "这张代表证已在另一部手机上使用。如需改用这部手机，请扫描代表证上的二维码，或请会务人员解除绑定。"
     ),
     "bad_card": "卡号或验证码不正确，请核对代表证。",
-    "card_wait": "验证码错误次数较多，请 {seconds} 秒后再试，或请会务人员协助。",
+    "card_wait": "验证码错误次数较多，请{wait}后再试，或请会务人员协助。",
     "card_locked": "这张代表证已被会务人员锁定，请到签到处联系会务人员。",
     "bind_throttled": "本网络的错误尝试过多，请稍后再试，或请会务人员协助。",
     "hall_code_needed": "请先扫描会场大屏幕上的签到二维码，再输入卡号和验证码。",
@@ -236,6 +236,11 @@ def field_name(field: str) -> str:
 
 def refusal(code: str) -> str:
     return REFUSALS.get(code, EDGE["bad_request"])
+
+
+def wait_text(seconds: int) -> str:
+    """A wait as a deputy reads it: "30 秒", "约 3 分钟"."""
+    return f" {seconds} 秒" if seconds < 60 else f"约 {-(-seconds // 60)} 分钟"
 
 
 def edge(code: str, **params: str) -> str:

@@ -35,6 +35,7 @@ from server.parse import hex_window
 ARGON2 = PasswordHasher()
 SESSION_MAX_AGE = 12 * 3600
 LOGIN_WINDOW_S = 300
+PRESENCE_TICKET_S = 600  # a hall page's form stays good this long after the code was shown
 LOGIN_MAX_FAILURES = 5  # per address and user name
 # Per address whatever the name: a guesser trying many names from one machine. Generous,
 # because an office's staff all come from one NAT address.
@@ -228,6 +229,20 @@ class Keys:
             return "invalid"
         current = int(now_s // window_s)
         return "ok" if current - 1 <= window <= current else "expired"
+
+    def presence_ticket(self, meeting_id: int, now_s: float) -> str:
+        """Proof that this page was opened with a valid hall code, for the form on it: an
+        elderly deputy typing a card number and 8 digits may take longer than the code's
+        minute, and must not be sent back to the projector for it."""
+        at = int(now_s)
+        return f"{at:x}.{self._mac('presence', f'{meeting_id}:{at}', 16)}"
+
+    def check_presence_ticket(self, meeting_id: int, ticket: str, now_s: float) -> bool:
+        at_hex, dot, _ = ticket.partition(".")
+        at = hex_window(at_hex) if dot else None
+        if at is None or not same(self.presence_ticket(meeting_id, at), ticket):
+            return False
+        return at <= now_s + 5 and now_s - at <= PRESENCE_TICKET_S
 
     def ballot_key(self, meeting_id: int, question_id: int) -> str:
         """The default key of a rating form; the page script replaces it per form."""

@@ -260,11 +260,6 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
             errors[key] = TEXT["share"].format(name=name)
         else:
             shares[key] = share
-    hall_networks = current.hall_networks
-    try:
-        hall_networks = parse_ranges(form.get("hall_networks", "\n".join(current.hall_networks)))
-    except BadNetwork as bad:
-        errors["hall_networks"] = TEXT["hall_networks"].format(bad=str(bad))
     if errors:
         raise Invalid(errors)
     assert warn is not None and floor_cap is not None
@@ -274,8 +269,15 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
         timer_seconds=MappingProxyType(timers),
         warn_seconds=warn,
         floor_requests_per_item=floor_cap,
-        hall_networks=hall_networks,
     )
+
+
+def parse_hall_networks(text: str) -> tuple[str, ...]:
+    """The hall's network as typed (server/presence.py); raises Invalid naming the bad one."""
+    try:
+        return parse_ranges(text)
+    except BadNetwork as bad:
+        raise Invalid({"hall_networks": TEXT["hall_networks"].format(bad=str(bad))}) from bad
 
 
 def check_agenda_kind(raw: str) -> str:

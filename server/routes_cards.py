@@ -21,6 +21,13 @@ from server.routes_staff import _require_staff
 from server.store import MeetingNotFound
 from server.web import csrf_ok, device, form_of, message_page, page, services
 
+# What the page says on the card after a staff action (the page jumps to that card).
+DONE = {
+    "reissued": "已补发新卡：旧卡的二维码和验证码已作废，请打印这张新卡。",
+    "released": "已解除手机绑定：原手机已退出，代表用新手机打开邀请链接即可绑定。",
+    "locked": "已锁定：这张卡不能再绑定新手机，已绑定的手机不受影响。",
+    "unlocked": "已解锁，错误记录已清除。",
+}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -53,9 +60,11 @@ async def cards_page(request: Request) -> Response:
     if sheet is None:
         return message_page(msg.edge("no_meeting"), 404)
     qrs = {card.deputy_id: qr_svg(card.url) for card in sheet.cards}
-    reissued = parse.row_id(request.query_params.get("reissued")) or 0
-    released = parse.row_id(request.query_params.get("released")) or 0
-    locked = parse.row_id(request.query_params.get("locked")) or 0
+    done = {
+        deputy_id: text
+        for key, text in DONE.items()
+        if (deputy_id := parse.row_id(request.query_params.get(key))) is not None
+    }
     async with snapshot_read(services(request).engine) as conn:
         watch = await guards.read(conn, [card.deputy_id for card in sheet.cards])
     return page(
@@ -64,9 +73,8 @@ async def cards_page(request: Request) -> Response:
         qrs=qrs,
         group=group,
         group_q=quote(group),
-        reissued=reissued,
-        released=released,
-        locked=locked,
+        reissued=parse.row_id(request.query_params.get("reissued")) or 0,
+        done=done,
         phones=_phone_states(request, sheet),
         guards=watch,
         when=_clock,

@@ -57,7 +57,7 @@ async def _room(request: Request) -> Room | None:
 
 
 def _bind_page(
-    request: Request, room: Room, status: int = 200, hall_code: str = "", error: str = ""
+    request: Request, room: Room, status: int = 200, hall_code: str = "", error: str = "", card_no: str = ""
 ) -> Response:
     """The page of an unbound phone: scan the card's QR code; in the hall (a hall code),
     or type the card number and short code."""
@@ -67,7 +67,15 @@ def _bind_page(
     token = pre_token(request)
     title = room.runtime.state.setup.title
     response = page(
-        "bind", status=status, meeting_id=meeting_id, hall_code=hall_code, error=error, title=title, pre=token
+        "bind",
+        status=status,
+        meeting_id=meeting_id,
+        hall_code=hall_code,
+        error=error,
+        title=title,
+        pre=token,
+        card_no=card_no,  # typed again after a wrong code, the card number is kept (never the code)
+        ticket=services(request).keys.presence_ticket(meeting_id, time.time()) if hall_code else "",
     )
     set_pre_cookie(response, token)
     return response
@@ -134,7 +142,7 @@ async def invitation_move(request: Request) -> Response:
     outcome = await claim(request, meeting_id, card, How.MOVE, sid)
     if outcome is Outcome.LOCKED:
         return _to_phone(msg.edge("card_locked"), 423, meeting_id)
-    response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
+    response = RedirectResponse(f"/d/{meeting_id}?moved=1", status_code=303)
     _bind(response, request, card, sid)
     return response
 
@@ -157,6 +165,7 @@ async def deputy_page(request: Request) -> Response:
             me_html=room.personal(view, binding.deputy_id, oob=False),
             csrf=svc.keys.csrf(binding.sid),
             oob=False,
+            moved=request.query_params.get("moved") == "1",
         )
 
 
@@ -165,10 +174,17 @@ def _hall_status(request: Request, meeting_id: int, code: str) -> str:
     return svc.keys.check_hall_code(meeting_id, code, time.time(), svc.settings.hall_code_seconds)
 
 
-def _presence_refused(request: Request, room: Room, code: str) -> Response | None:
-    """A valid hall code, from the hall's network when the meeting names one."""
+def _presence_refused(request: Request, room: Room, code: str, ticket: str = "") -> Response | None:
+    """A valid hall code (or the ticket of a page opened with one, server/auth.py), from
+    the hall's network when the meeting names one."""
     meeting_id = room.runtime.meeting_id
     status = _hall_status(request, meeting_id, code)
+    if (
+        status != "ok"
+        and ticket
+        and services(request).keys.check_presence_ticket(meeting_id, ticket, time.time())
+    ):
+        status = "ok"
     if status != "ok":
         return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
     if not in_hall(address(request), room.runtime.state.setup.settings.hall_networks):
@@ -191,8 +207,12 @@ async def hall(request: Request) -> Response:
     if binding is None:
         return _bind_page(request, room, hall_code=code)
     deputy = room.runtime.state.setup.deputies[binding.deputy_id]
-    csrf = services(request).keys.csrf(binding.sid)
-    return page("hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title)
+    svc = services(request)
+    csrf = svc.keys.csrf(binding.sid)
+    ticket = svc.keys.presence_ticket(meeting_id, time.time())
+    return page(
+        "hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title, ticket=ticket
+    )
 
 
 async def _typed(
@@ -220,13 +240,15 @@ async def _typed(
         return card, sid
     if outcome is Outcome.WRONG:
         svc.bind_throttle.failed(here)
-        return _bind_page(request, room, 400, hall_code=code, error=msg.edge("bad_card"))
+        return _bind_page(
+            request, room, 400, hall_code=code, error=msg.edge("bad_card"), card_no=card.card_no
+        )
     if outcome is Outcome.WAIT:
         svc.bind_throttle.failed(here)
-        error = msg.edge("card_wait", seconds=str(max(1, -(-wait_ms // 1000))))
-        return _bind_page(request, room, 429, hall_code=code, error=error)
-    if outcome is Outcome.LOCKED:
-        return _bind_page(request, room, 423, hall_code=code, error=msg.edge("card_locked"))
+        error = msg.edge("card_wait", wait=msg.wait_text(max(1, -(-wait_ms // 1000))))
+        return _bind_page(request, room, 429, hall_code=code, error=error, card_no=card.card_no)
+    if outcome is Outcome.LOCKED:  # no form: typing again cannot help
+        return _bind_page(request, room, 423, error=msg.edge("card_locked"))
     return _bind_page(request, room, 409, hall_code=code, error=msg.edge("card_elsewhere"))
 
 
@@ -258,7 +280,7 @@ async def hall_check_in(request: Request) -> Response:
 
 async def _check_in(request: Request, room: Room, code: str, form: dict[str, str]) -> Response:
     meeting_id = room.runtime.meeting_id
-    refused = _presence_refused(request, room, code)
+    refused = _presence_refused(request, room, code, form.get("ticket", "")[:64])
     if refused is not None:
         return refused
     binding = await phone_binding(request, meeting_id)

@@ -9,6 +9,7 @@ and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -168,12 +169,23 @@ async def edit_meeting(request: Request) -> Response:
             row = await admin.meeting_row(conn, meeting_id)
             if row is None:
                 return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
-            if await admin.has_events(conn, meeting_id):
+            # The hall's network is presence, not a rule of the meeting: it is often found on
+            # the day, and a wrong one must be fixable while check-in runs.
+            if action != "hall_networks" and await admin.has_events(conn, meeting_id):
                 return message_page(
                     admin.TEXT["started"], 409, back=f"/meetings/{meeting_id}/edit", back_label="返回会议设置"
                 )
-            if action == "settings":
-                values = {"projector_live_tally": "", **form}  # an unticked box is not sent
+            if action == "hall_networks":
+                values = {**form}
+                current = admin.settings_of(row)
+                networks = admin.parse_hall_networks(form.get("hall_networks", ""))
+                await conn.execute(
+                    m.meetings.update()
+                    .where(m.meetings.c.id == meeting_id)
+                    .values(settings=settings_to_json(dataclasses.replace(current, hall_networks=networks)))
+                )
+            elif action == "settings":
+                values = {**form}
                 errors: dict[str, str] = {}
                 try:
                     title = admin.check_title(form.get("title", ""))
@@ -205,7 +217,7 @@ async def edit_meeting(request: Request) -> Response:
     except admin.Invalid as bad:
         return await _edit_page(request, session, meeting_id, 400, values=values, errors=bad.errors)
     await services(request).meetings.setup_changed(meeting_id=meeting_id)
-    saved = "settings" if action == "settings" else "agenda"
+    saved = action if action in ("settings", "hall_networks") else "agenda"
     return RedirectResponse(f"/meetings/{meeting_id}/edit?saved={saved}", status_code=303)
 
 

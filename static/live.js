@@ -37,10 +37,10 @@
     document.body.setAttribute("data-seq", String(max));
   }
 
-  function setConn(ok) {
+  function setConn(ok, text) {
     var els = document.querySelectorAll(".conn");
     for (var i = 0; i < els.length; i++) {
-      els[i].textContent = ok ? "● 已连接" : "○ 连接中断，正在重连…";
+      els[i].textContent = text || (ok ? "● 已连接" : "○ 连接中断，正在重连…");
       els[i].className = "conn " + (ok ? "conn-ok" : "conn-lost");
     }
   }
@@ -76,7 +76,12 @@
     heartbeat = setTimeout(beat, HEARTBEAT_MS * (0.8 + Math.random() * 0.4));
   });
 
-  document.body.addEventListener("htmx:wsClose", function () { setConn(false); });
+  /* 1008 is the server's deliberate close (this phone was signed out, or the page may not
+     watch): the extension does not reconnect after it, so saying "reconnecting" would lie. */
+  document.body.addEventListener("htmx:wsClose", function (e) {
+    var closed = e.detail && e.detail.event;
+    setConn(false, closed && closed.code === 1008 ? "○ 本机已退出" : "");
+  });
 
   document.body.addEventListener("htmx:wsBeforeMessage", function (e) {
     lastHeard = Date.now();

@@ -1012,7 +1012,12 @@ def test_fuzz_every_route(
         f"no 5xx ({tally.histogram()})",
     )
     assert tally.requests >= MIN_HTTP, tally.requests
-    hardly = {e.template: tally.hits[e.template] for e in routes if tally.hits[e.template] < MIN_HITS}
+    # A slow route is drawn a quarter as often by design: it needs a quarter of the hits.
+    hardly = {
+        e.template: tally.hits[e.template]
+        for e in routes
+        if tally.hits[e.template] < (MIN_HITS // 4 if e.template in slow else MIN_HITS)
+    }
     assert not hardly, f"routes the fuzz hardly reached: {hardly}"
     assert_consistent(hall, db)
 

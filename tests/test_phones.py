@@ -290,3 +290,36 @@ def test_a_reissued_card_frees_the_binding(
         reply = fresh.type_card(keys, meeting_id, card_no, short_code)
     assert reply.status_code == 303 and fresh.bound(meeting_id, name)
     assert not old.bound(meeting_id, name)
+
+
+def test_a_slow_typist_is_not_sent_back_to_the_projector(
+    client: TestClient, hall: Hall, db: Db, keys: Keys
+) -> None:
+    """The hall code lasts a minute; typing a card number and 8 digits may take longer.
+    The page opened with a valid code carries a ticket good for 10 minutes."""
+    meeting_id = hall.meeting_id
+    hall.act_ok("open_checkin")
+    _, name, _, card_no, short_code, _ = roster(db)[12]
+    phone = Phone(client, "a slow typist")
+    page = phone.get(f"/h/{meeting_id}/{hall_code(keys, meeting_id)}")
+    ticket = re.search(r'name="ticket" value="([^"]+)"', page.text)
+    pre = PRE.search(page.text)
+    assert ticket and pre
+    # Minutes later the code in the page's address has long expired.
+    stale = keys.hall_code(meeting_id, int(time.time() // 30) - 6)
+    form = {"card_no": card_no, "short_code": short_code, "pre": pre.group(1)}
+    assert phone.post(f"/h/{meeting_id}/{stale}", form).status_code == 410, "no ticket: sent back"
+    late = phone.post(f"/h/{meeting_id}/{stale}", {**form, "ticket": ticket.group(1)})
+    assert late.status_code == 303 and phone.bound(meeting_id, name)
+    # A ticket older than 10 minutes, or forged, is no proof.
+    other = Phone(client, "another")
+    _, _, _, other_no, other_code, _ = roster(db)[13]
+    shown = other.get(f"/h/{meeting_id}/{hall_code(keys, meeting_id)}")
+    other_form = {"card_no": other_no, "short_code": other_code, "pre": PRE.search(shown.text).group(1)}  # type: ignore[union-attr]
+    for bad in (
+        keys.presence_ticket(meeting_id, time.time() - 700),
+        "1.forged",
+        keys.presence_ticket(2, time.time()),
+    ):
+        refused = other.post(f"/h/{meeting_id}/{stale}", {**other_form, "ticket": bad})
+        assert refused.status_code == 410 and other.cookie == "", bad

@@ -18,7 +18,6 @@ import pytest
 from server import guards
 from server.auth import Keys
 from tests.conftest import Db, Hall, pre_form
-from tests.test_meetings_admin import settings_form
 
 Clients = Callable[[str, str], httpx.Client]
 
@@ -121,18 +120,16 @@ def test_the_hall_network_refuses_check_in_from_elsewhere(
     with server.client() as staff_http:
         hall = Hall(staff_http, keys, meeting_id)
         headers = hall.chair_headers()
-        # Set through the product's own page: the hall Wi-Fi is 127.0.0.2 here.
-        bad = staff_http.post(
-            f"/meetings/{meeting_id}/edit",
-            data=settings_form(hall_networks="192.168.1.300/24"),
-            headers=headers,
-        )
-        assert bad.status_code == 400 and "会场网络“192.168.1.300/24”格式不正确" in bad.text
-        saved = staff_http.post(
-            f"/meetings/{meeting_id}/edit", data=settings_form(hall_networks="127.0.0.2/32"), headers=headers
-        )
-        assert saved.status_code == 303, saved.text[:500]
+        # Set through the product's own page, once the meeting has begun (it often is
+        # found on the day): the hall Wi-Fi is 127.0.0.2 here.
         hall.act_ok("open_checkin")
+        edit = f"/meetings/{meeting_id}/edit"
+        form = {"action": "hall_networks", "csrf": headers["x-csrf-token"]}
+        bad = staff_http.post(edit, data={**form, "hall_networks": "192.168.1.300/24"}, headers=headers)
+        assert bad.status_code == 400 and "会场网络“192.168.1.300/24”格式不正确" in bad.text
+        saved = staff_http.post(edit, data={**form, "hall_networks": "127.0.0.2"}, headers=headers)
+        assert saved.status_code == 303, saved.text[:500]
+        assert "127.0.0.2/32" in staff_http.get(edit, headers=headers).text
         ids = [d for d, _, _ in db.deputies()]
 
         home = clients(server.base_url, "127.0.0.3")
