@@ -2,8 +2,8 @@
 
 The chair console (1440x900), the projector (1920x1080), the podium screen and two
 deputies' phones (390x844, touch) against a real `wenzheng serve --demo` process. The
-chair opens a secret vote with the live tally ticked (a secret vote shows only how many
-have voted until it closes); one phone votes 赞成 and the other 反对, each seeing its
+chair opens a secret vote (the live-tally box is greyed for it: a secret vote shows only
+how many have voted until it closes); one phone votes 赞成 and the other 反对, each seeing its
 receipt only after the reply; the chair closes and
 announces (未通过: two votes are far from more than half of 48 members), then opens a
 second round, which both phones carry; the projector shows both rounds side by side.
@@ -102,11 +102,13 @@ async def test_a_vote_and_a_revote_on_every_screen(
     await expect(report.get_by_role("button", name="已测评")).to_be_disabled()
     await shots.take("report-result", {"projector": projector, "console": console})
 
-    # -- the chair opens a secret vote, the live tally ticked ----------------------------
+    # -- the chair opens a secret vote ---------------------------------------------------
     await console.get_by_text("发起新的表决").click()
     form = console.locator(".c-vote-new form")
     await form.get_by_label("表决事项").fill(TITLE)
-    await form.get_by_label("投影屏显示实时票数").check()
+    # The live-tally box means something only for a named vote: greyed for a secret one.
+    live_box = form.locator(".c-live-tick")
+    assert await live_box.evaluate("e => getComputedStyle(e).pointerEvents") == "none"
     await form.get_by_role("button", name="开始表决").click()
     await expect(projector.locator("#stage .p-qtitle")).to_have_text(TITLE)
     await expect(projector.locator("#p-vote .p-rating-open")).to_have_text("表决进行中，请在手机上按键表决")
