@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live import events as live_events
 from live.events import EVENT_TYPES
 from screens import messages as msg
-from server import accounts, audit_trail
-from server import models as m
+from server.office import accounts, audit_trail
+from server.storage import models as m
 from tests.conftest import Db, Hall
 from tests.test_http import hall_code
 
@@ -46,7 +46,9 @@ def test_every_event_type_has_a_chinese_name() -> None:
     in_union = {cls.__name__ for cls in typing.get_args(live_events.Event)}
     every = declared | in_union | set(EVENT_TYPES)
     missing = every - set(audit_trail.EVENT_NAMES)
-    assert not missing, f"add a Chinese name to server/audit_trail.py EVENT_NAMES for {sorted(missing)}"
+    assert not missing, (
+        f"add a Chinese name to server/office/audit_trail.py EVENT_NAMES for {sorted(missing)}"
+    )
     assert not set(audit_trail.EVENT_NAMES) - every, "a name for an event type that does not exist"
     for name, label in audit_trail.EVENT_NAMES.items():
         assert label and all("\u4e00" <= ch <= "\u9fff" for ch in label), name

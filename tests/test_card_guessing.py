@@ -1,4 +1,4 @@
-"""Nobody takes a deputy's card by guessing its short code (server/guards.py).
+"""Nobody takes a deputy's card by guessing its short code (server/storage/guards.py).
 
 The attacker is the strongest the promise names: a script on a keep-alive connection,
 in the hall or watching the stream (it has a valid hall code and the page's form token),
@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server import guards
-from server.auth import Keys
+from server.base.keys import Keys
+from server.storage import guards
 from tests.conftest import Db, Hall, figures, pre_form
 
 ATTACKER, DEPUTY = "127.0.0.2", "127.0.0.3"

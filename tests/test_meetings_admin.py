@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.rules import has_quorum
 from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, TimerRole
-from server import meetings_admin as admin
-from server import models as m
-from server import store
-from server.auth import Keys
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.office import meetings_admin as admin
+from server.storage import models as m
+from server.storage import store
 from tests.conftest import TestClient, plain_engine, staff_login
 
 

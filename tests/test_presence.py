@@ -1,5 +1,5 @@
 """Presence beyond the QR code: the hall network, check-ins from elsewhere, and the real
-address of a phone behind a reverse proxy (server/presence.py, server/proxy.py).
+address of a phone behind a reverse proxy (server/base/presence.py, server/web/proxy.py).
 
 Real server processes; phones are HTTP clients bound to other loopback addresses (all of
 127.0.0.0/8 reaches this machine), so the server sees each one's own address.
@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server import guards
-from server.auth import Keys
+from server.base.keys import Keys
+from server.storage import guards
 from tests.conftest import Db, Hall, pre_form
 
 Clients = Callable[[str, str], httpx.Client]

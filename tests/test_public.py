@@ -15,12 +15,12 @@ import pytest
 
 from live.commands import CheckIn, CheckInMethod, OpenCheckIn, StartAgendaItem
 from screens import render
-from server.auth import Keys
-from server.bus import MemoryBus
-from server.db import create_engine
-from server.hub import Connection
-from server.meetings import Meetings
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.room.bus import MemoryBus
+from server.room.hub import Connection
+from server.room.meetings import Meetings
+from server.storage.db import create_engine
 from tests.conftest import CHAIR, STAFF, Db, Hall, TestClient, fragments
 from tests.test_multiprocess import FakeSocket
 from tests.test_votes import check_in, vote

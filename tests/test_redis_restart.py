@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.conftest import (
     CHOICES,
     Db,

@@ -10,7 +10,7 @@ import json
 
 from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.conftest import CHAIR_ROLES, Db, Hall, TestClient, staff_login
 
 A, B = 2, 3

@@ -45,7 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.auth import Keys
+from server.base.keys import Keys
+from server.base.settings import load
 from server.bench.common import BenchError, free_port
 from server.bench.diagnostics import gc_summary, profile_summary
 from server.bench.driver import Plan, drive_and_dispose
@@ -55,9 +56,8 @@ from server.bench.postgres import create_database, drop_database
 from server.bench.procfs import raise_open_files_limit
 from server.bench.report import table, targets, targets_text, write_json
 from server.bench.serving import Server, server_env, start_server, wait_healthy
-from server.db import create_engine
-from server.migrate import upgrade
-from server.settings import load
+from server.storage.db import create_engine
+from server.storage.migrate import upgrade
 
 __all__ = ["main"]
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.browser.conftest import DemoServer, Shots
 from tests.browser.test_live_session import connected, desk_context, login, phone_context
 
