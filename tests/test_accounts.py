@@ -19,7 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from server.base.keys import Keys, hash_password, verify_password
 from server.base.settings import Settings
-from server.office import accounts
+from server.office import accounts, hashing
 from server.office.accounts import Account
 from server.storage import models as m
 from server.storage.db import create_engine
@@ -127,7 +127,7 @@ def test_passwords_are_hashed_with_argon2_and_old_scrypt_hashes_still_verify() -
     old = scrypt_hash("old-password-1")
     assert verify_password("old-password-1", old)
     assert not verify_password("old-password-2", old)
-    assert accounts.needs_rehash(old) and not accounts.needs_rehash(stored)
+    assert hashing.needs_rehash(old) and not hashing.needs_rehash(stored)
 
 
 def test_a_scrypt_hash_is_rehashed_to_argon2_at_login(client: TestClient, settings: Settings) -> None:

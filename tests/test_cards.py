@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.room.meetings import Meetings
-from server.room.phonebook import Card
 from server.storage import models as m
+from server.storage.cards import Card
 from server.storage.db import create_engine
 from tests.conftest import REDIS_URL, Db, TestClient, pre_form
 

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import TimerRole
-from server.base.keys import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, Keys
+from server.base.keys import Keys
 from server.base.settings import Settings
 from server.storage import models as m
 from server.web.http import MAX_FORM_FIELD
+from server.web.throttle import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS
 from tests.conftest import Db, Hall, TestClient, pre_form
 from tests.test_csrf import everything
 

@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +33,7 @@ from server.base.parse import hex_window
 
 ARGON2 = PasswordHasher()
 SESSION_MAX_AGE = 12 * 3600
-LOGIN_WINDOW_S = 300
 PRESENCE_TICKET_S = 600  # a hall page's form stays good this long after the code was shown
-LOGIN_MAX_FAILURES = 5  # per address and user name
-# Per address whatever the name: a guesser trying many names from one machine. Generous,
-# because an office's staff all come from one NAT address.
-LOGIN_MAX_FAILURES_PER_ADDRESS = 20
 
 
 def same(a: str | bytes, b: str | bytes) -> bool:
@@ -247,45 +241,3 @@ class Keys:
     def ballot_key(self, meeting_id: int, question_id: int) -> str:
         """The default key of a rating form; the page script replaces it per form."""
         return self._mac("ballot", f"{meeting_id}:{question_id}", 16)
-
-
-class LoginThrottle:
-    """Failed logins per key in a sliding window of LOGIN_WINDOW_S.
-
-    The login page counts two keys for each failure: the address with the name (at most
-    LOGIN_MAX_FAILURES) and the address alone (LOGIN_MAX_FAILURES_PER_ADDRESS), so trying
-    many names from one address is stopped too. The counts live in the process: with N
-    worker processes an address gets up to N times the limit.
-    """
-
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.get(key, deque())
-        while q and q[0] < now - LOGIN_WINDOW_S:
-            q.popleft()
-        if not q:
-            self._failures.pop(key, None)  # forget keys with no recent failure
-        return q
-
-    def blocked(self, key: str, limit: int = LOGIN_MAX_FAILURES, now: float | None = None) -> bool:
-        return len(self._recent(key, now or time.monotonic())) >= limit
-
-    def retry_after(self, key: str, now: float | None = None) -> int:
-        """Seconds until the oldest failure of ``key`` leaves the window."""
-        at = now or time.monotonic()
-        q = self._recent(key, at)
-        return max(1, int(q[0] + LOGIN_WINDOW_S - at + 1)) if q else 0
-
-    def failed(self, key: str, now: float | None = None) -> None:
-        at = now or time.monotonic()
-        if len(self._failures) >= CACHE_SIZE:  # many names and addresses: forget the stale ones
-            for stale in [k for k, q in self._failures.items() if q[-1] < at - LOGIN_WINDOW_S]:
-                del self._failures[stale]
-        q = self._recent(key, at)
-        q.append(at)
-        self._failures[key] = q
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)

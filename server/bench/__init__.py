@@ -27,6 +27,8 @@ Environment (diagnostics; a plain run needs none of them): ``WENZHENG_BENCH_WIND
 (both windows, unless an option sets one), ``WENZHENG_BENCH_PROFILE``,
 ``WENZHENG_BENCH_PYSPY_ARGS``, ``WENZHENG_BENCH_GC`` (see ``diagnostics``),
 ``WENZHENG_BENCH_KEEP=1`` (keep the temporary data folder: database, server log).
+
+A command, beside ``server.cli`` (which imports it); it may import every layer below.
 """
 
 from __future__ import annotations

@@ -22,15 +22,10 @@ Theory of operation:
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import re
 import secrets
 import time
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
@@ -39,13 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from screens import messages
 from server.base.keys import (
-    ARGON2,
     SESSION_MAX_AGE,
-    hash_password,
     new_session_id,
     session_key,
-    verify_password,
 )
+from server.office import hashing
 from server.storage import models as m
 
 ROLES = ("admin", "staff", "chair")
@@ -113,24 +106,6 @@ def one_time_password() -> str:
     """Like ``k7mp-4xqa-9rtw``: 12 random letters and digits (about 59 bits)."""
     chars = [secrets.choice(ONE_TIME_ALPHABET) for _ in range(12)]
     return "-".join("".join(chars[i : i + 4]) for i in range(0, 12, 4))
-
-
-def needs_rehash(stored: str) -> bool:
-    if stored.startswith("scrypt$"):
-        return True
-    try:
-        return ARGON2.check_needs_rehash(stored)
-    except Exception:  # not an Argon2 hash at all
-        return True
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return hash_password(secrets.token_hex(16))
-
-
-def _verify_dummy(password: str) -> bool:
-    return verify_password(password, _dummy_hash())  # the first call hashes: off the loop
 
 
 def _account(row: Row[tuple[object, ...]]) -> Account:
@@ -208,24 +183,6 @@ async def end_sessions(conn: AsyncConnection, user_id: int) -> None:
     await conn.execute(delete(m.staff_sessions).where(m.staff_sessions.c.user_id == user_id))
 
 
-# Argon2 takes 64 MiB a hash (argon2-cffi's default memory cost). Run unbounded in the
-# thread pool (6 at once on 2 cores), 12 failed logins sent at once by one anonymous
-# client took the server from 89 MB to 475 MB. At most ARGON2_AT_ONCE hash at a time,
-# per event loop; the rest wait their turn, holding nothing but a request.
-ARGON2_AT_ONCE = 2
-_argon2_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-T = TypeVar("T")
-
-
-async def _argon2(fn: Callable[..., T], *args: str) -> T:
-    loop = asyncio.get_running_loop()
-    slots = _argon2_slots.setdefault(loop, asyncio.Semaphore(ARGON2_AT_ONCE))
-    async with slots:
-        return await asyncio.to_thread(fn, *args)
-
-
 # -- logging in and changing one's own password --------------------------------------
 
 
@@ -235,12 +192,12 @@ async def check_login(engine: AsyncEngine, username: str, password: str) -> Acco
         account = await find(conn, username=username)
         await conn.commit()
     if account is None:
-        await _argon2(_verify_dummy, password)  # the same time either way
+        await hashing.verified_against_nothing(password)  # the same time either way
         return None
-    if not await _argon2(verify_password, password, account.password_hash):
+    if not await hashing.verified(password, account.password_hash):
         return None
-    if needs_rehash(account.password_hash):
-        fresh = await _argon2(hash_password, password)
+    if hashing.needs_rehash(account.password_hash):
+        fresh = await hashing.hashed(password)
         async with engine.begin() as conn:
             await conn.execute(
                 update(m.users)
@@ -269,12 +226,12 @@ async def change_password(engine: AsyncEngine, user_id: int, old: str, new: str,
         await conn.commit()
     if account is None:
         raise AccountError("no_user")
-    if not await _argon2(verify_password, old, account.password_hash):
+    if not await hashing.verified(old, account.password_hash):
         raise AccountError("wrong_old")
     check_new_password(new, again)
     if new == old:
         raise AccountError("same_as_old")
-    fresh = await _argon2(hash_password, new)
+    fresh = await hashing.hashed(new)
     async with engine.begin() as conn:
         await conn.execute(
             update(m.users)
@@ -310,7 +267,7 @@ async def add_user(
         raise AccountError("no_role")
     if await find(conn, username=username) is not None:
         raise AccountError("username_taken")
-    password_hash = await _argon2(hash_password, password)
+    password_hash = await hashing.hashed(password)
     result = await conn.execute(
         insert(m.users).values(
             username=username,
@@ -335,7 +292,7 @@ async def save_user(
         return
     if not roles & set(ROLES):
         raise AccountError("no_role")
-    password_hash = await _argon2(hash_password, password)
+    password_hash = await hashing.hashed(password)
     await conn.execute(
         update(m.users)
         .where(m.users.c.id == existing.id)
@@ -356,7 +313,7 @@ async def reset_password(conn: AsyncConnection, user_id: int) -> tuple[Account, 
     if account is None:
         raise AccountError("no_user")
     password = one_time_password()
-    password_hash = await _argon2(hash_password, password)
+    password_hash = await hashing.hashed(password)
     await conn.execute(
         update(m.users)
         .where(m.users.c.id == user_id)

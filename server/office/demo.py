@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import BodyKind, Settings
 from server.base.keys import hash_password
-from server.office import questions_admin
+from server.office import final_list, questions_admin
 from server.office.exports import roster_csv
 from server.office.imports import import_roster
 from server.storage import models as m
@@ -143,8 +143,8 @@ async def load_demo(conn: AsyncConnection) -> DemoInfo:
         asker = deputy_ids[group][0]
         wanted = {"title": title, "text": "", "official": str(official_ids[respondents[0]])}
         submission = await questions_admin.submit(conn, meeting_id, asker, wanted, now, entered_by="demo")
-        qid = await questions_admin.approve(conn, meeting_id, submission, "demo", now)
-        await questions_admin.assign(conn, meeting_id, qid, asker, [official_ids[o] for o in respondents])
+        qid = await final_list.approve(conn, meeting_id, submission, "demo", now)
+        await final_list.assign(conn, meeting_id, qid, asker, [official_ids[o] for o in respondents])
     exists = (await conn.execute(select(m.users.c.id).where(m.users.c.username == "chair"))).scalar()
     if exists is None:
         await conn.execute(

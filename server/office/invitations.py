@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.keys import Keys
 from server.office.imports import new_short_code
-from server.room.phonebook import Card
 from server.storage import models as m
+from server.storage.cards import Card
 
 CARDS_PER_PAGE = 8  # 2 columns × 4 rows on A4
 COLUMNS = 2

@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base import parse
-from server.office.meetings_admin import Invalid
-from server.office.questions_admin import TEXT, _history, check_text, meeting
+from server.office.meeting_forms import Invalid
+from server.office.questions_admin import TEXT, check_text, history_of, meeting
 from server.storage import models as m
 
 
@@ -38,7 +38,7 @@ async def _own_open(conn: AsyncConnection, meeting_id: int, sub_id: int, deputy_
 
 async def withdraw(conn: AsyncConnection, meeting_id: int, sub_id: int, deputy_id: int, now_ms: int) -> None:
     row = await _own_open(conn, meeting_id, sub_id, deputy_id, now_ms)
-    history = [*_history(row), {"what": "withdrawn", "who": f"deputy:{deputy_id}", "ms": now_ms}]
+    history = [*history_of(row), {"what": "withdrawn", "who": f"deputy:{deputy_id}", "ms": now_ms}]
     await conn.execute(
         update(m.question_submissions)
         .where(m.question_submissions.c.id == sub_id)
@@ -52,7 +52,7 @@ async def revise(
     row = await _own_open(conn, meeting_id, sub_id, deputy_id, now_ms)
     title, text = check_text(form)
     history = [
-        *_history(row),
+        *history_of(row),
         {
             "what": "edited",
             "who": f"deputy:{deputy_id}",
@@ -99,7 +99,7 @@ def _who(who: Any, names: Callable[[int], str]) -> str:
 def history_lines(row: Any, names: Callable[[int], str]) -> list[str]:
     """One line per step, oldest first, e.g. "06-01 10:00 王某 合并：并入 #7《…》（李某 提出）"."""
     lines = []
-    for step in _history(row):
+    for step in history_of(row):
         if not isinstance(step, dict):
             continue
         what = str(step.get("what", ""))

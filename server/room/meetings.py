@@ -26,10 +26,11 @@ from server.base.keys import DeputyBinding, Keys
 from server.room.bus import Bus, setup_message
 from server.room.gcpolicy import GcPolicy
 from server.room.hub import Room
-from server.room.phonebook import Card, PhoneBook
+from server.room.phonebook import PhoneBook
 from server.room.runtime import MeetingRuntime, load_state, state_when_frozen
 from server.storage import models as m
 from server.storage import phones, store
+from server.storage.cards import Card
 from server.storage.db import snapshot_read
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ import enum
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,23 +22,13 @@ from server.base.keys import DeputyBinding, same
 from server.room.bus import Bus
 from server.room.groupwrite import GroupWriter
 from server.storage import audit, guards, phones
+from server.storage.cards import Card
 
 log = logging.getLogger(__name__)
 
 # Namespace of PostgreSQL's two-key advisory locks for a card's guard (the meeting write
 # lock uses the one-key form; the two forms never collide).
 GUARD_LOCK_SPACE = 2
-
-
-@dataclass(frozen=True)
-class Card:
-    """What the printed invitation card carries, for binding a phone by hand."""
-
-    deputy_id: int
-    body_id: int
-    card_no: str
-    short_code: str
-    card_version: int
 
 
 class Outcome(enum.Enum):

@@ -21,20 +21,15 @@ back; it shares the copy and the checks here.)
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shlex
 import sqlite3
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
-
-from server.base.settings import Places, locate
+from sqlalchemy.engine import URL
 
 EXIT_OK, EXIT_ERROR, EXIT_POSTGRES = 0, 1, 2
 BUSY_SECONDS = 30.0  # waiting for a lock: only a WAL recovery or a schema change holds one
@@ -182,67 +177,3 @@ def size_text(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f} KB（{n} 字节）"
     return f"{n / (1024 * 1024):.1f} MB（{n} 字节）"
-
-
-def configured() -> tuple[Places, URL] | None:
-    """The configured database, read without creating the data folder or a secret key."""
-    places = locate()
-    try:
-        return places, make_url(places.database_url)
-    except (ArgumentError, ValueError) as exc:
-        print(f"错误：WENZHENG_DATABASE_URL 无法解析：{exc}", file=sys.stderr)
-        return None
-
-
-def sqlite_path_or_exit(url: URL, verb: str) -> Path | int:
-    backend = url.get_backend_name()
-    if backend != "sqlite":
-        print(f"错误：不支持{verb}这种数据库：{backend}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        return sqlite_file(url)
-    except BackupError as refusal:
-        print(f"错误：无法{verb}：{refusal}", file=sys.stderr)
-        return EXIT_ERROR
-
-
-def cmd_backup(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    found = configured()
-    if found is None:
-        return EXIT_ERROR
-    _, url = found
-    if url.get_backend_name() == "postgresql":
-        dump, restore = postgres_commands(url, out)
-        print("数据库是 PostgreSQL，本命令不复制。请用 PostgreSQL 自带的工具备份（自定义格式 -Fc）：")
-        print(f"  {dump}")
-        print("恢复（先停止服务；--clean 会先删除库中已有的表）：")
-        print(f"  {restore}")
-        print("密码不在此显示：请用 PGPASSWORD 环境变量或 ~/.pgpass 提供。")
-        return EXIT_POSTGRES
-    source = sqlite_path_or_exit(url, "备份")
-    if isinstance(source, int):
-        return source
-    try:
-        summary = backup_sqlite(source, out, force=args.force)
-    except BackupError as refusal:
-        print(f"错误：{refusal}", file=sys.stderr)
-        return EXIT_ERROR
-    print(f"备份完成：{summary.path}")
-    print(f"  大小  {size_text(summary.size)}")
-    print(f"  会议  {summary.meetings} 个")
-    print(f"  事件  {summary.events} 条")
-    print("  完整性检查通过（integrity_check: ok）")
-    return EXIT_OK
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    backup = sub.add_parser(
-        "backup",
-        help="备份数据库",
-        description="备份数据库。SQLite：服务运行时也可备份，得到某一时刻的一致副本，"
-        "先写入临时文件并检查完整性，再改成目标文件名。PostgreSQL：打印 pg_dump 命令，退出码 2。",
-    )
-    backup.add_argument("out", metavar="OUT_PATH", help="备份文件路径")
-    backup.add_argument("--force", action="store_true", help="覆盖已存在的备份文件")
-    backup.set_defaults(func=cmd_backup)

@@ -10,8 +10,8 @@ every card before check-in (card numbers run in sequence):
   attempt at that card is refused without the code being compared, so it teaches the
   guesser nothing; the count is forgotten a day after the last wrong code, or when the
   card binds;
-- per address, at most ``ADDRESS_FAILURES`` wrong attempts in ``ADDRESS_WINDOW_S``
-  (plenty for a hall's typos behind one NAT address, far too few to guess with);
+- per address, at most 60 wrong attempts in 10 minutes (server/web/throttle.py: plenty
+  for a hall's typos behind one NAT address, far too few to guess with);
 - staff see the wrong attempts on the cards page and in the audit trail, and can lock a
   card by hand: a locked card binds no new phone until they unlock it.
 
@@ -22,7 +22,6 @@ checked by the caller before the code is compared (server/web/routes/deputy.py).
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
@@ -34,8 +33,6 @@ FREE_FAILURES = 3
 BASE_DELAY_MS = 5_000
 MAX_DELAY_MS = 10 * 60_000
 FORGET_AFTER_MS = 24 * 3600_000
-ADDRESS_FAILURES = 60
-ADDRESS_WINDOW_S = 600
 
 
 @dataclass(frozen=True)
@@ -142,36 +139,3 @@ async def lock(conn: AsyncConnection, deputy_id: int, actor: str, at_ms: int) ->
 async def unlock(conn: AsyncConnection, deputy_id: int) -> None:
     """Staff unlock a card: the lock and the run of wrong codes are both cleared."""
     await conn.execute(delete(m.card_guards).where(m.card_guards.c.deputy_id == deputy_id))
-
-
-class AddressThrottle:
-    """At most ``limit`` failures per address in a sliding window of ``window_s`` seconds.
-
-    In memory, per process: with N worker processes an address gets N times the limit,
-    which still leaves a guesser hopeless (RELIABILITY.md).
-    """
-
-    def __init__(self, limit: int = ADDRESS_FAILURES, window_s: float = ADDRESS_WINDOW_S) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.get(key, deque())
-        while q and q[0] < now - self.window_s:
-            q.popleft()
-        if not q:
-            self._failures.pop(key, None)
-        return q
-
-    def blocked(self, key: str, now: float | None = None) -> bool:
-        return len(self._recent(key, time.monotonic() if now is None else now)) >= self.limit
-
-    def failed(self, key: str, now: float | None = None) -> None:
-        at = time.monotonic() if now is None else now
-        q = self._recent(key, at)
-        q.append(at)
-        self._failures[key] = q
-        if len(self._failures) > 100_000:  # a flood of addresses: forget the oldest half
-            for stale in list(self._failures)[: len(self._failures) // 2]:
-                self._failures.pop(stale, None)

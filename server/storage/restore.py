@@ -25,29 +25,20 @@ the configured database (never its password) and exits with 2.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sqlite3
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from server.storage.backup import (
     BESIDE,
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_POSTGRES,
     BackupError,
-    configured,
     copy_into,
     fsync,
     integrity_problems,
     meetings_and_events,
-    postgres_commands,
     remove_with_beside,
-    size_text,
-    sqlite_path_or_exit,
     temporary_beside,
 )
 
@@ -207,55 +198,3 @@ def restore_sqlite(backup: Path, target: Path, force: bool = False) -> Restored:
                     folder.rmdir()
     head = known_revisions()[-1]
     return Restored(target, target.stat().st_size, meetings, events, revision, head, removed)
-
-
-def cmd_restore(args: argparse.Namespace) -> int:
-    backup = Path(args.backup)
-    found = configured()
-    if found is None:
-        return EXIT_ERROR
-    places, url = found
-    if url.get_backend_name() == "postgresql":
-        _, restore = postgres_commands(url, backup)
-        print("数据库是 PostgreSQL，本命令不恢复。请先停止服务，再用 PostgreSQL 自带的工具恢复")
-        print("（备份须是 pg_dump -Fc 的文件；--clean 会先删除库中已有的表）：")
-        print(f"  {restore}")
-        print("密码不在此显示：请用 PGPASSWORD 环境变量或 ~/.pgpass 提供。")
-        return EXIT_POSTGRES
-    target = sqlite_path_or_exit(url, "恢复")
-    if isinstance(target, int):
-        return target
-    try:
-        done = restore_sqlite(backup, target, force=args.force)
-    except BackupError as refusal:
-        print(f"错误：{refusal}", file=sys.stderr)
-        return EXIT_ERROR
-    upgrade = "最新" if done.revision == done.head else f"服务启动时将升级到 {done.head}"
-    print(f"恢复完成：{done.path}")
-    print(f"  来自  {Path(os.path.abspath(backup))}")
-    print(f"  大小  {size_text(done.size)}")
-    print(f"  会议  {done.meetings} 个")
-    print(f"  事件  {done.events} 条")
-    print(f"  结构版本  {done.revision}（{upgrade}）")
-    print("  完整性检查通过（integrity_check: ok）")
-    if done.removed:
-        print(f"  已删除旧数据库留下的 {'、'.join(done.removed)}")
-    if not places.secret_key_set:
-        print(
-            f"注意：没有 {places.secret_key_path}，也没有设置 WENZHENG_SECRET_KEY。服务启动时会生成新密钥，"
-            "已印发的邀请卡和已登录的会话随之失效；要沿用它们，请先放回原来的 secret_key 文件。"
-        )
-    return EXIT_OK
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    restore = sub.add_parser(
-        "restore",
-        help="从备份恢复数据库",
-        description="用 wenzheng backup 的备份恢复 SQLite 数据库：先检查备份（SQLite、完整性、"
-        "问政数据库、已知的结构版本），写入临时文件后改名到位。覆盖已有的数据库须加 --force；"
-        "数据库正被服务使用时一律拒绝。PostgreSQL：打印 pg_restore 命令，退出码 2。",
-    )
-    restore.add_argument("backup", metavar="BACKUP", help="备份文件路径")
-    restore.add_argument("--force", action="store_true", help="覆盖已有的数据库（须先停止服务）")
-    restore.set_defaults(func=cmd_restore)

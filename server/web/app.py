@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.applications import Starlette
 from starlette.convertors import IntegerConvertor, register_url_convertor
@@ -19,14 +18,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screens import messages as msg
-from server.base.keys import Keys, LoginThrottle
+from server.base.keys import Keys
 from server.base.settings import Settings, load
+from server.office import meetings_admin
 from server.room.bus import Bus, MemoryBus, RedisBus
 from server.room.fastsend import CaptureRawSend
 from server.room.gcpolicy import GcPolicy
 from server.room.meetings import Meetings
 from server.room.runtime import NotRecorded
-from server.storage import models as m
 from server.storage.db import create_engine, ping
 from server.web import ws
 from server.web.http import SecureCookies, Services, flash, message_page, page, services, staff
@@ -37,11 +36,13 @@ from server.web.routes import audit as routes_audit
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import meetings as routes_meetings
+from server.web.routes import people as routes_people
 from server.web.routes import questions as routes_questions
 from server.web.routes import roster as routes_roster
 from server.web.routes import screen as routes_screen
 from server.web.routes import staff as routes_staff
 from server.web.sessions import StaffSessions
+from server.web.throttle import login_throttle
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"  # package data: found where the package is
@@ -80,9 +81,7 @@ class SecurityHeaders:
 async def index(request: Request) -> Response:
     svc = services(request)
     async with svc.engine.connect() as conn:
-        rows = (
-            await conn.execute(select(m.meetings.c.id, m.meetings.c.title).order_by(m.meetings.c.id))
-        ).all()
+        rows = await meetings_admin.titles(conn)
         await conn.commit()
     return page("index", meetings=rows, user=staff(request))
 
@@ -178,12 +177,12 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/bodies/{body_id:int}/officials/confirm", routes_roster.officials_confirm, methods=["POST"]),
         Route(
             "/bodies/{body_id:int}/officials/{official_id:int}",
-            routes_roster.edit_official,
+            routes_people.edit_official,
             methods=["GET", "POST"],
         ),
         Route(
             "/bodies/{body_id:int}/deputies/{deputy_id:int}",
-            routes_roster.edit_deputy,
+            routes_people.edit_deputy,
             methods=["GET", "POST"],
         ),
         Route("/meetings", routes_meetings.meetings),
@@ -244,7 +243,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
         meetings = Meetings(engine, bus, keys, settings.public_url, settings.hall_code_seconds, gc_policy)
         holder["meetings"] = meetings
         await bus.start(meetings.on_bus)
-        app.state.services = Services(settings, engine, bus, keys, meetings, LoginThrottle(), demo)
+        app.state.services = Services(settings, engine, bus, keys, meetings, login_throttle(), demo)
         gc_policy.startup()
         try:
             yield

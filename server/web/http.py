@@ -6,20 +6,21 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screens import messages as msg
 from screens import render
-from server.base.keys import Keys, LoginThrottle, StaffSession, same
+from server.base.keys import Keys, StaffSession, same
 from server.base.settings import Settings
+from server.office import accounts
 from server.room.bus import Bus
 from server.room.meetings import Meetings
-from server.storage.guards import AddressThrottle
+from server.web.throttle import Throttle, bind_throttle
 
 STAFF_COOKIE = "wz_user"
 DEPUTY_COOKIE = "wz_deputy"
@@ -44,9 +45,9 @@ class Services:
     bus: Bus
     keys: Keys
     meetings: Meetings
-    throttle: LoginThrottle
+    throttle: Throttle
     demo: bool = False
-    bind_throttle: AddressThrottle = field(default_factory=AddressThrottle)  # typed card codes
+    bind_throttle: Throttle = field(default_factory=bind_throttle)  # typed card codes
 
 
 def services(conn: HTTPConnection) -> Services:
@@ -225,3 +226,14 @@ def same_origin(conn: HTTPConnection) -> bool:
         ours |= {_origin(f"{scheme}://{host}") for scheme in DEFAULT_PORTS}
     ours.discard(None)
     return _origin(origin) in ours
+
+
+def require_staff(request: Request) -> StaffSession | Response:
+    """The staff session of a console page, or where to send the browser instead: the
+    login page, or the password page while a one-time password is unchanged."""
+    session = staff(request)
+    if session is not None and accounts.MUST_CHANGE in session.roles:
+        return RedirectResponse(f"/account/password?next={quote(request.url.path)}", status_code=303)
+    if session is None or not (session.roles & CONSOLE_ROLES):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return session

@@ -11,7 +11,8 @@ import secrets
 from starlette.requests import HTTPConnection
 
 from server.base.keys import DeputyBinding
-from server.room.phonebook import Card, Outcome
+from server.room.phonebook import Outcome
+from server.storage.cards import Card
 from server.storage.phones import How, Verdict
 from server.web.http import DEPUTY_COOKIE, device, services
 

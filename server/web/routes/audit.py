@@ -9,11 +9,10 @@ from starlette.responses import Response
 
 from screens import messages as msg
 from server.base import parse
-from server.office import audit_trail
+from server.office import audit_text, audit_trail
 from server.storage.db import snapshot_read
 from server.storage.store import MeetingNotFound
-from server.web.http import message_page, page, services
-from server.web.routes.staff import _require_staff
+from server.web.http import message_page, page, require_staff, services
 
 PAGE_SIZE = 100
 MAX_PAGE = 999_999  # past the last page shows the last page
@@ -26,12 +25,12 @@ def _page_number(raw: str) -> int:
 
 
 async def audit_page(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     meeting_id = int(request.path_params["meeting_id"])
     kind = request.query_params.get("type", "")
-    kind = kind if kind in audit_trail.EVENT_NAMES else ""
+    kind = kind if kind in audit_text.EVENT_NAMES else ""
     number = _page_number(request.query_params.get("page", ""))
     async with snapshot_read(services(request).engine) as conn:
         try:
@@ -54,7 +53,7 @@ async def audit_page(request: Request) -> Response:
         preparation_total=len(preparation),
         total=total,
         kind=kind,
-        kinds=audit_trail.EVENT_NAMES,
+        kinds=audit_text.EVENT_NAMES,
         number=number,
         pages=pages,
         type_q=quote(kind),
@@ -63,7 +62,7 @@ async def audit_page(request: Request) -> Response:
 
 
 async def _download(request: Request, ext: str) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     meeting_id = int(request.path_params["meeting_id"])

@@ -20,8 +20,7 @@ from server.room.meetings import qr_svg
 from server.storage import audit, guards
 from server.storage.db import snapshot_read
 from server.storage.store import MeetingNotFound
-from server.web.http import csrf_ok, device, form_of, message_page, page, services
-from server.web.routes.staff import _require_staff
+from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
 
 # What the page says on the card after a staff action (the page jumps to that card).
 DONE = {
@@ -52,7 +51,7 @@ async def _sheet(request: Request, group: str) -> CardSheet | None:
 
 
 async def cards_page(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     group = request.query_params.get("group", "").strip()[:64]
@@ -102,7 +101,7 @@ def _phone_states(request: Request, sheet: CardSheet) -> dict[int, str]:
 
 
 async def cards_docx(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     group = request.query_params.get("group", "").strip()[:64]
@@ -120,7 +119,7 @@ async def cards_docx(request: Request) -> Response:
 
 async def _card_form(request: Request) -> tuple[StaffSession, Room, dict[str, str]] | Response:
     """A staff form about one card: the session, the loaded meeting and the form."""
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     form = await form_of(request)

@@ -24,8 +24,9 @@ from screens.view import View
 from server.base.parse import BadInput, parse_floor, parse_rating, parse_vote
 from server.base.presence import block_of, in_hall
 from server.room.hub import Room
-from server.room.phonebook import Card, Outcome
+from server.room.phonebook import Outcome
 from server.room.runtime import NotRecorded
+from server.storage.cards import Card
 from server.storage.phones import How
 from server.storage.store import MeetingNotFound
 from server.web.http import (

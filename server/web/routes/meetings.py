@@ -9,24 +9,21 @@ and writes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from server.base import parse
 from server.base.keys import StaffSession
+from server.office import bodies, meeting_forms, meeting_kinds
 from server.office import meetings_admin as admin
+from server.office.meeting_forms import Invalid
 from server.storage import audit
-from server.storage import models as m
 from server.storage.db import meeting_write
-from server.storage.store import settings_to_json
-from server.web.http import csrf_ok, device, form_of, message_page, page, services
-from server.web.routes.staff import _require_staff
+from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
 
 
 def _now_ms() -> int:
@@ -46,26 +43,18 @@ def _common(request: Request, session: StaffSession) -> dict[str, Any]:
     return {
         "user": session,
         "csrf": services(request).keys.csrf(session.sid),
-        "kinds": admin.KINDS,
+        "kinds": meeting_kinds.KINDS,
         "agenda_kinds": msg.AGENDA_KINDS,
-        "body_rules": admin.BODY_RULES,
+        "body_rules": meeting_kinds.BODY_RULES,
     }
 
 
 async def meetings(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     async with services(request).engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                select(
-                    m.meetings.c.id, m.meetings.c.title, m.meetings.c.kind, m.bodies.c.name.label("body_name")
-                )
-                .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
-                .order_by(m.meetings.c.id.desc())
-            )
-        ).all()
+        rows = await admin.list_meetings(conn)
         await conn.commit()
     return page(
         "meeting_list",
@@ -77,13 +66,13 @@ async def meetings(request: Request) -> Response:
 
 async def _bodies(request: Request) -> list[Any]:
     async with services(request).engine.connect() as conn:
-        rows = list((await conn.execute(select(m.bodies).order_by(m.bodies.c.id))).all())
+        rows = await bodies.every_body(conn)
         await conn.commit()
     return rows
 
 
 async def new_meeting(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     bodies = await _bodies(request)
@@ -98,7 +87,7 @@ async def new_meeting(request: Request) -> Response:
     try:
         async with services(request).engine.begin() as conn:
             meeting_id = await admin.create(conn, body_id, values["kind"], values["title"], _now_ms())
-    except admin.Invalid as bad:
+    except Invalid as bad:
         return page(
             "meeting_new",
             status=400,
@@ -128,8 +117,8 @@ async def _edit_page(
         **{f"timer_{role.value}": str(s) for role, s in settings.timer_seconds.items()},
         "warn_seconds": str(settings.warn_seconds),
         "denominator": settings.rating_rule.denominator.value,
-        "satisfied_share": admin.share_text(settings.rating_rule.satisfied_share),
-        "basic_share": admin.share_text(settings.rating_rule.basic_share),
+        "satisfied_share": meeting_forms.share_text(settings.rating_rule.satisfied_share),
+        "basic_share": meeting_forms.share_text(settings.rating_rule.basic_share),
         "floor_requests_per_item": str(settings.floor_requests_per_item),
         "hall_networks": "\n".join(settings.hall_networks),
         **(extra.pop("values", None) or {}),  # what was sent, over what is stored: a field left out shows it
@@ -138,23 +127,23 @@ async def _edit_page(
         "meeting_edit",
         status=status,
         meeting=row,
-        kind=admin.KINDS.get(row.kind),
-        rules=admin.BODY_RULES[settings.body_kind],
+        kind=meeting_kinds.KINDS.get(row.kind),
+        rules=meeting_kinds.BODY_RULES[settings.body_kind],
         items=items,
         started=started,
-        started_text=admin.TEXT["started"],
+        started_text=meeting_forms.TEXT["started"],
         values=values,
         errors=extra.pop("errors", {}),
         saved=request.query_params.get("saved", ""),
-        roles=admin.ROLE_NAMES,
-        denominators=admin.DENOMINATOR_NAMES,
+        roles=meeting_forms.ROLE_NAMES,
+        denominators=meeting_forms.DENOMINATOR_NAMES,
         **_common(request, session),
         **extra,
     )
 
 
 async def edit_meeting(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     meeting_id = int(request.path_params["meeting_id"])
@@ -173,40 +162,17 @@ async def edit_meeting(request: Request) -> Response:
             # The hall's network is presence, not a rule of the meeting: it is often found on
             # the day, and a wrong one must be fixable while check-in runs.
             if action != "hall_networks" and await admin.has_events(conn, meeting_id):
-                return message_page(
-                    admin.TEXT["started"], 409, back=f"/meetings/{meeting_id}/edit", back_label="返回会议设置"
-                )
+                text = meeting_forms.TEXT["started"]
+                return message_page(text, 409, back=f"/meetings/{meeting_id}/edit", back_label="返回会议设置")
+            values = {**form}  # shown again with the errors, over what is stored
             if action == "hall_networks":
-                values = {**form}
-                current = admin.settings_of(row)
-                networks = admin.parse_hall_networks(form.get("hall_networks", ""))
-                await conn.execute(
-                    m.meetings.update()
-                    .where(m.meetings.c.id == meeting_id)
-                    .values(settings=settings_to_json(dataclasses.replace(current, hall_networks=networks)))
-                )
+                await admin.save_hall_networks(conn, meeting_id, row, form.get("hall_networks", ""))
             elif action == "settings":
-                values = {**form}
-                errors: dict[str, str] = {}
-                try:
-                    title = admin.check_title(form.get("title", ""))
-                except admin.Invalid as bad:
-                    errors.update(bad.errors)
-                try:
-                    settings = admin.parse_settings(form, admin.settings_of(row))
-                except admin.Invalid as bad:
-                    errors.update(bad.errors)
-                if errors:
-                    raise admin.Invalid(errors)
-                await conn.execute(
-                    m.meetings.update()
-                    .where(m.meetings.c.id == meeting_id)
-                    .values(title=title, settings=settings_to_json(settings))
-                )
+                await admin.save_settings(conn, meeting_id, row, form)
             elif action.startswith("agenda_"):
                 await admin.edit_agenda(conn, meeting_id, action, form)
             else:
-                raise admin.Invalid({"action": admin.TEXT["unknown_action"]})
+                raise Invalid({"action": meeting_forms.TEXT["unknown_action"]})
             await audit.record(
                 conn,
                 "meeting_edited",
@@ -215,7 +181,7 @@ async def edit_meeting(request: Request) -> Response:
                 meeting_id=meeting_id,
                 what=action,
             )
-    except admin.Invalid as bad:
+    except Invalid as bad:
         return await _edit_page(request, session, meeting_id, 400, values=values, errors=bad.errors)
     await services(request).meetings.setup_changed(meeting_id=meeting_id)
     saved = action if action in ("settings", "hall_networks") else "agenda"
@@ -223,7 +189,7 @@ async def edit_meeting(request: Request) -> Response:
 
 
 async def clone_meeting(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     form = await _checked_form(request, session)

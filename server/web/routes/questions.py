@@ -24,14 +24,24 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base import parse
 from server.base.keys import DeputyBinding, StaffSession
+from server.office import final_list, questions_own
 from server.office import questions_admin as qa
-from server.office import questions_own
-from server.office.meetings_admin import Invalid, has_events
-from server.room.phonebook import Card, Outcome
+from server.office.meeting_forms import Invalid
+from server.office.meetings_admin import has_events
+from server.room.phonebook import Outcome
 from server.storage import phones
+from server.storage.cards import Card
 from server.storage.db import meeting_write
-from server.web.http import DEPUTY_COOKIE, csrf_ok, device, form_of, message_page, page, services
-from server.web.routes.staff import _require_staff
+from server.web.http import (
+    DEPUTY_COOKIE,
+    csrf_ok,
+    device,
+    form_of,
+    message_page,
+    page,
+    require_staff,
+    services,
+)
 
 
 def _now_ms() -> int:
@@ -85,7 +95,7 @@ async def _phone_page(
         official_names={o.id: f"{o.name}（{o.title}）" for o in officials},
         subs=subs,
         names=names,
-        co_of=lambda s: [names.get(i, "") for i in qa._ids(s.co_proposers)],
+        co_of=lambda s: [names.get(i, "") for i in qa.id_list(s.co_proposers)],
         statuses=qa.STATUS_NAMES,
         me_id=deputy_id,
         deadline=deadline_text(deadline),
@@ -181,8 +191,8 @@ async def _board(
         members = await qa.deputies(conn, row.body_id)
         officials = await qa.officials(conn, row.body_id)
         subs = await qa.submissions(conn, meeting_id)
-        final = await qa.final_list(conn, meeting_id)
-        respondents = {q.id: await qa.respondents(conn, q.id) for q in final}
+        final = await final_list.final_list(conn, meeting_id)
+        respondents = {q.id: await final_list.respondents(conn, q.id) for q in final}
         started = await has_events(conn, meeting_id)
         await conn.commit()
     names = {d.id: d.name for d in members}
@@ -200,7 +210,7 @@ async def _board(
         grouped=grouped,
         group_names=group_names,
         names=names,
-        co_of=lambda s: [names.get(i, "") for i in qa._ids(s.co_proposers)],
+        co_of=lambda s: [names.get(i, "") for i in qa.id_list(s.co_proposers)],
         history_of=lambda s: questions_own.history_lines(s, lambda i: names.get(i, "")),
         statuses=qa.STATUS_NAMES,
         final=final,
@@ -234,17 +244,17 @@ async def _act(conn: AsyncConnection, meeting_id: int, form: dict[str, str], who
         picked = _picked(form, "pick_", "merge", qa.TEXT["unknown"])
         await qa.merge(conn, meeting_id, picked, who, now, keep_id)
     elif action == "approve":
-        await qa.approve(conn, meeting_id, num("sub"), who, now)
+        await final_list.approve(conn, meeting_id, num("sub"), who, now)
     elif action in ("up", "down"):
-        await qa.move(conn, meeting_id, num("question"), action == "up")
+        await final_list.move(conn, meeting_id, num("question"), action == "up")
     elif action == "order":
         order = parse.row_ids(form.get("order"))
         if order is None:
             raise Invalid({"order": qa.TEXT["not_in_list"]})
-        await qa.reorder(conn, meeting_id, order)
+        await final_list.reorder(conn, meeting_id, order)
     elif action == "assign":
         officials = _picked(form, "official_", "respondents", qa.TEXT["respondent"])
-        await qa.assign(conn, meeting_id, num("question"), num("asker"), officials)
+        await final_list.assign(conn, meeting_id, num("question"), num("asker"), officials)
     elif action == "deadline":
         await qa.set_deadline(conn, meeting_id, parse_deadline(form.get("deadline", "")))
     elif action == "enter":
@@ -260,7 +270,7 @@ async def _act(conn: AsyncConnection, meeting_id: int, form: dict[str, str], who
 
 
 async def review(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     meeting_id = int(request.path_params["meeting_id"])

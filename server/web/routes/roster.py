@@ -19,20 +19,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select, update
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from screens import messages as msg
 from server.base import parse
 from server.base.keys import StaffSession
-from server.office import exports, imports
+from server.office import bodies as office_bodies
+from server.office import exports, imports, meetings_admin
 from server.storage import audit
-from server.storage import models as m
 from server.storage.db import snapshot_read
-from server.web.http import csrf_ok, device, form_of, message_page, page, services
-from server.web.routes.staff import _require_staff
+from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
 
 UPLOAD_TTL_S = 30 * 60
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,40}")
@@ -94,16 +92,14 @@ def _forget(request: Request, token: str) -> None:
 
 async def _body(request: Request) -> Any:
     async with services(request).engine.connect() as conn:
-        row = (
-            await conn.execute(select(m.bodies).where(m.bodies.c.id == int(request.path_params["body_id"])))
-        ).first()
+        row = await office_bodies.body(conn, int(request.path_params["body_id"]))
         await conn.commit()
     return row
 
 
 async def _staff_and_body(request: Request) -> tuple[StaffSession, Any] | Response:
     """The staff session and the body of the path, or the page that says why not."""
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     body = await _body(request)
@@ -117,11 +113,11 @@ def _context(request: Request, session: StaffSession, body: Any, **extra: Any) -
 
 
 async def bodies(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     async with services(request).engine.connect() as conn:
-        rows = (await conn.execute(select(m.bodies).order_by(m.bodies.c.id))).all()
+        rows = await office_bodies.every_body(conn)
         await conn.commit()
     return page("roster_bodies", bodies=rows, user=session)
 
@@ -134,19 +130,9 @@ async def roster(request: Request) -> Response:
     async with services(request).engine.connect() as conn:
         rows = await exports.roster_rows(conn, body.id)
         group_names = list(await imports.group_ids(conn, body.id))
-        officials = (
-            await conn.execute(
-                select(m.officials).where(m.officials.c.body_id == body.id).order_by(m.officials.c.id)
-            )
-        ).all()
+        officials = await office_bodies.officials(conn, body.id)
         recent = await audit.entries(conn, body.id)
-        card_meetings = (
-            await conn.execute(
-                select(m.meetings.c.id, m.meetings.c.title)
-                .where(m.meetings.c.body_id == body.id)
-                .order_by(m.meetings.c.id)
-            )
-        ).all()
+        card_meetings = await meetings_admin.titles(conn, body.id)
         await conn.commit()
     by_group = {name: list(members) for name, members in groupby(rows, key=lambda r: r.group)}
     grouped = [(name, by_group.get(name, [])) for name in group_names]
@@ -328,120 +314,4 @@ async def export(request: Request) -> Response:
         headers={
             "content-disposition": f"attachment; filename=\"roster.xlsx\"; filename*=UTF-8''{quote(filename)}"
         },
-    )
-
-
-def _readable(values: dict[str, str], errors: list[imports.RowError]) -> None:
-    """A control character in a field is refused (PostgreSQL refuses NUL in a text column)."""
-    for key, value in values.items():
-        if parse.text(value, len(value), lines=key == "notes") is None:
-            errors.append(imports.RowError(0, key, "含有无法识别的字符（如控制字符），请删去后重试"))
-
-
-async def edit_deputy(request: Request) -> Response:
-    found = await _staff_and_body(request)
-    if isinstance(found, Response):
-        return found
-    session, body = found
-    deputy_id = int(request.path_params["deputy_id"])
-    svc = services(request)
-    async with svc.engine.connect() as conn:
-        deputy = next(
-            (r for r in await exports.roster_rows(conn, body.id) if r.id == deputy_id),
-            None,
-        )
-        group_names = list(await imports.group_ids(conn, body.id))
-        await conn.commit()
-    if deputy is None:
-        return message_page("没有这位代表。", 404, back=f"/bodies/{body.id}/roster", back_label="返回名册")
-    values = {"name": deputy.name, "group": deputy.group, "phone": deputy.phone, "notes": deputy.notes}
-    errors: list[imports.RowError] = []
-    if request.method == "POST":
-        form = await form_of(request)
-        if form is None or not csrf_ok(request, session.sid, form):
-            return message_page(msg.edge("csrf"), 403)
-        values = {k: form.get(k, "") for k in values}
-        _readable(values, errors)
-        cells = {**values, "card_no": deputy.card_no}
-        row = imports.check_deputy(0, cells, errors)
-        if row.group and row.group not in group_names:
-            errors.append(imports.RowError(0, "group", f"没有“{row.group}”这个小组"))
-        if not errors:
-            async with svc.engine.begin() as conn:
-                groups = await imports.group_ids(conn, body.id)
-                await conn.execute(
-                    update(m.deputies)
-                    .where(m.deputies.c.id == deputy_id, m.deputies.c.body_id == body.id)
-                    .values(name=row.name, group_id=groups[row.group], phone=row.phone, notes=row.notes)
-                )
-                await _audit(
-                    request,
-                    session,
-                    conn,
-                    "deputy_edited",
-                    body.id,
-                    deputy_id=deputy_id,
-                    card_no=deputy.card_no,
-                )
-            await svc.meetings.setup_changed(body_id=body.id)
-            return RedirectResponse(f"/bodies/{body.id}/roster?saved={deputy_id}", status_code=303)
-    return page(
-        "roster_edit",
-        status=400 if errors else 200,
-        **_context(
-            request,
-            session,
-            body,
-            deputy=deputy,
-            values=values,
-            groups=group_names,
-            errors={e.field: e.message for e in errors},
-        ),
-    )
-
-
-async def edit_official(request: Request) -> Response:
-    found = await _staff_and_body(request)
-    if isinstance(found, Response):
-        return found
-    session, body = found
-    official_id = int(request.path_params["official_id"])
-    svc = services(request)
-    where = (m.officials.c.id == official_id, m.officials.c.body_id == body.id)
-    async with svc.engine.connect() as conn:
-        official = (await conn.execute(select(m.officials).where(*where))).first()
-        await conn.commit()
-    back = f"/bodies/{body.id}/roster"
-    if official is None:
-        return message_page("没有这位应询人。", 404, back=back, back_label="返回名册")
-    values = {"name": official.name, "title": official.title, "organisation": official.organisation}
-    errors: list[imports.RowError] = []
-    if request.method == "POST":
-        form = await form_of(request)
-        if form is None or not csrf_ok(request, session.sid, form):
-            return message_page(msg.edge("csrf"), 403)
-        values = {k: form.get(k, "").strip() for k in values}
-        _readable(values, errors)
-        row = imports.check_official(0, values, errors)
-        if not errors:
-            async with svc.engine.begin() as conn:
-                await conn.execute(
-                    update(m.officials)
-                    .where(*where)
-                    .values(name=row.name, title=row.title, organisation=row.organisation)
-                )
-                await _audit(request, session, conn, "official_edited", body.id, official_id=official_id)
-            await svc.meetings.setup_changed(body_id=body.id)
-            return RedirectResponse(f"{back}?saved=official", status_code=303)
-    return page(
-        "roster_official",
-        status=400 if errors else 200,
-        **_context(
-            request,
-            session,
-            body,
-            official=official,
-            values=values,
-            errors={e.field: e.message for e in errors},
-        ),
     )

@@ -7,19 +7,16 @@ next refresh gives it a screen cookie for that meeting and that kind of screen o
 
 from __future__ import annotations
 
-import secrets
 import time
 
-from sqlalchemy import delete, insert, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from screens.view import View
-from server.storage import models as m
+from server.office import pairing
 from server.storage.store import MeetingNotFound
 from server.web.http import PAIR_COOKIE, SCREEN_COOKIE, message_page, page, services, set_cookie
-from server.web.routes.staff import PAIRING_TTL_MS, SCREEN_NAMES
 
 SCREEN_COOKIE_AGE = 7 * 24 * 3600
 
@@ -67,34 +64,17 @@ async def _screen(request: Request, kind: str) -> Response:
 
 async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
     svc = services(request)
-    now = int(time.time() * 1000)
-    token = request.cookies.get(PAIR_COOKIE, "")
     async with svc.engine.begin() as conn:
-        row = None
-        if token:
-            row = (
-                await conn.execute(
-                    select(m.screen_pairings).where(m.screen_pairings.c.request_token == token)
-                )
-            ).first()
-        if row is not None and (row.meeting_id, row.kind) != (meeting_id, kind):
-            row = None  # a code asked for by another screen: this one needs its own
-        if row is not None and row.approved_ms is not None:
-            await conn.execute(delete(m.screen_pairings).where(m.screen_pairings.c.id == row.id))
-            response = RedirectResponse(request.url.path, status_code=303)
-            set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)
-            response.delete_cookie(PAIR_COOKIE, path="/")
-            return response
-        if row is None or row.created_ms < now - PAIRING_TTL_MS:
-            token = secrets.token_urlsafe(24)
-            code = f"{secrets.randbelow(10**6):06d}"
-            await conn.execute(
-                insert(m.screen_pairings).values(
-                    meeting_id=meeting_id, kind=kind, code=code, request_token=token, created_ms=now
-                )
-            )
-        else:
-            code = row.code
-    pairing = page("pairing", code=code, kind=SCREEN_NAMES[kind])
-    set_cookie(pairing, PAIR_COOKIE, token, PAIRING_TTL_MS // 1000)
-    return pairing
+        asked = await pairing.ask(conn, meeting_id, kind, request.cookies.get(PAIR_COOKIE, ""), _now_ms())
+    if asked.approved:
+        response = RedirectResponse(request.url.path, status_code=303)
+        set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)
+        response.delete_cookie(PAIR_COOKIE, path="/")
+        return response
+    shown = page("pairing", code=asked.code, kind=pairing.SCREEN_NAMES[kind])
+    set_cookie(shown, PAIR_COOKIE, asked.token, pairing.PAIRING_TTL_MS // 1000)
+    return shown
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from urllib.parse import quote
 
-from sqlalchemy import select, update
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -14,11 +13,10 @@ from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
 from server.base import parse
-from server.base.keys import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, SESSION_MAX_AGE, StaffSession
+from server.base.keys import SESSION_MAX_AGE, StaffSession
 from server.base.parse import BadInput, parse_action
-from server.office import accounts
+from server.office import accounts, pairing
 from server.room.runtime import NotRecorded
-from server.storage import models as m
 from server.storage.store import MeetingNotFound
 from server.web.http import (
     CONSOLE_ROLES,
@@ -32,13 +30,12 @@ from server.web.http import (
     message_page,
     page,
     refused,
+    require_staff,
     services,
     set_cookie,
     staff,
 )
-
-PAIRING_TTL_MS = 10 * 60 * 1000
-SCREEN_NAMES = {"projector": "投影屏", "podium": "发言计时屏"}
+from server.web.throttle import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS
 
 
 def _actor(session: StaffSession) -> Actor:
@@ -102,17 +99,8 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _require_staff(request: Request) -> StaffSession | Response:
-    session = staff(request)
-    if session is not None and accounts.MUST_CHANGE in session.roles:
-        return RedirectResponse(f"/account/password?next={quote(request.url.path)}", status_code=303)
-    if session is None or not (session.roles & CONSOLE_ROLES):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return session
-
-
 async def console(request: Request) -> Response:
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     try:
@@ -178,7 +166,7 @@ async def act(request: Request) -> Response:
 
 async def roster(request: Request) -> Response:
     """Search the roster for manual check-in and leave (no broadcast: HTTP only)."""
-    session = _require_staff(request)
+    session = require_staff(request)
     if isinstance(session, Response):
         return session
     query = request.query_params.get("q", "").strip()[:32]
@@ -207,25 +195,9 @@ async def pair(request: Request) -> Response:
     if code is None:
         return flash(msg.edge("pair_code_invalid"), 400)
     meeting_id = int(request.path_params["meeting_id"])
-    now = int(time.time() * 1000)
-    svc = services(request)
-    async with svc.engine.begin() as conn:
-        row = (
-            await conn.execute(
-                select(m.screen_pairings).where(
-                    m.screen_pairings.c.meeting_id == meeting_id,
-                    m.screen_pairings.c.code == code,
-                    m.screen_pairings.c.approved_ms.is_(None),
-                    m.screen_pairings.c.created_ms > now - PAIRING_TTL_MS,
-                )
-            )
-        ).first()
-        if row is None:
-            return flash(msg.edge("pair_code_invalid"), 400)
-        await conn.execute(
-            update(m.screen_pairings)
-            .where(m.screen_pairings.c.id == row.id)
-            .values(approved_by=session.username, approved_ms=now)
-        )
-    name = SCREEN_NAMES.get(row.kind, "屏幕")
+    async with services(request).engine.begin() as conn:
+        kind = await pairing.approve(conn, meeting_id, code, session.username, time.time_ns() // 1_000_000)
+    if kind is None:
+        return flash(msg.edge("pair_code_invalid"), 400)
+    name = pairing.SCREEN_NAMES.get(kind, "屏幕")
     return flash(f"已配对{name}，屏幕将在几秒内显示。", 200, kind="ok")
