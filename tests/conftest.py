@@ -219,6 +219,16 @@ def eventually(check: Callable[[], Any], timeout: float = 5, every: float = 0.05
         time.sleep(every)
 
 
+async def until(check: Callable[[], Any], timeout: float = 5, every: float = 0.02) -> Any:
+    """``eventually`` inside a running event loop: the server's tasks run while it waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(every)
+
+
 # -- reading the database ----------------------------------------------------------------
 
 

@@ -12,7 +12,6 @@ has brought it another process's events.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from tests.conftest import (
     page_seq,
     pre_form,
     tally_of,
+    until,
     ws_collect,
     ws_connect,
     ws_hello,
@@ -210,8 +210,7 @@ async def test_events_from_the_bus_reach_the_projector(settings: Settings, meeti
         await a.rooms[meeting_id].runtime.submit(OpenCheckIn(), CHAIR)
         for payload in a.bus.sent:  # type: ignore[attr-defined]
             await b.on_bus(payload)
-        await asyncio.sleep(0.4)
-        assert _shows_checkin(projector)
+        assert await until(lambda: _shows_checkin(projector))
     finally:
         await _close([a, b], engines)
 
@@ -231,8 +230,7 @@ async def test_events_caught_up_in_a_commit_reach_the_projector(settings: Settin
         assert b.rooms[meeting_id].runtime.state.checkin_open  # B's state did catch up
         for payload in a.bus.sent:  # type: ignore[attr-defined]
             await b.on_bus(payload)  # the bus message arrives late
-        await asyncio.sleep(0.6)
-        assert _shows_checkin(projector), "B's projector still shows the welcome screen"
+        assert await until(lambda: _shows_checkin(projector)), "B's projector still shows the welcome screen"
     finally:
         await _close([a, b], engines)
 
