@@ -1,0 +1,139 @@
+"""Check-in, leave and the attendance announcement (DOMAIN.md, "Attendance").
+
+A deputy is present (实到), on leave (请假) or neither, which is absent (缺席). A deputy
+checks in through the hall QR code only while check-in is open; staff can check a
+deputy in by hand at any time, and that is recorded as such. Checking in twice is not
+an error: the second time changes nothing and the receipt is the same. A check-in by QR
+keeps the address block it came from, so the console can mark the few that came from
+outside the block most of the hall uses (the QR code is visible on a televised session).
+"""
+
+from __future__ import annotations
+
+from live.commands import (
+    AnnounceAttendance,
+    CheckIn,
+    CheckInMethod,
+    ClearAttendance,
+    CloseCheckIn,
+    MarkLeave,
+    OpenCheckIn,
+)
+from live.events import (
+    AttendanceAnnounced,
+    AttendanceCleared,
+    CheckInClosed,
+    CheckInOpened,
+    DeputyCheckedIn,
+    DeputyOnLeave,
+    Event,
+    ProjectorFocused,
+)
+from live.refusals import Refused
+from live.rules import has_quorum
+from live.state import Announcement, Focus, MeetingState, Presence
+
+MAX_NETWORK = 64
+
+
+def _known(state: MeetingState, deputy_id: int) -> None:
+    if deputy_id not in state.setup.deputies:
+        raise Refused("unknown_deputy")
+
+
+def decide_open(state: MeetingState, _: OpenCheckIn) -> list[Event]:
+    if state.checkin_open:
+        raise Refused("checkin_already_open")
+    return [CheckInOpened(), ProjectorFocused(Focus.CHECKIN)]
+
+
+def decide_close(state: MeetingState, _: CloseCheckIn) -> list[Event]:
+    if not state.checkin_open:
+        raise Refused("checkin_not_open")
+    return [CheckInClosed()]
+
+
+def decide_check_in(state: MeetingState, cmd: CheckIn) -> list[Event]:
+    _known(state, cmd.deputy_id)
+    if state.is_present(cmd.deputy_id):
+        return []  # already checked in (a retry, even after closing): the same receipt
+    if cmd.method is CheckInMethod.HALL_QR and not state.checkin_open:
+        raise Refused("checkin_not_open")
+    network = cmd.network[:MAX_NETWORK] if cmd.method is CheckInMethod.HALL_QR else ""
+    return [DeputyCheckedIn(cmd.deputy_id, cmd.method, network)]
+
+
+def decide_leave(state: MeetingState, cmd: MarkLeave) -> list[Event]:
+    _known(state, cmd.deputy_id)
+    current = state.attendance.get(cmd.deputy_id)
+    if current is Presence.PRESENT:
+        raise Refused("already_present")
+    if current is Presence.LEAVE:
+        return []
+    return [DeputyOnLeave(cmd.deputy_id)]
+
+
+def decide_clear(state: MeetingState, cmd: ClearAttendance) -> list[Event]:
+    _known(state, cmd.deputy_id)
+    if cmd.deputy_id not in state.attendance:
+        return []
+    return [AttendanceCleared(cmd.deputy_id)]
+
+
+def decide_announce(state: MeetingState, _: AnnounceAttendance) -> list[Event]:
+    quorum = has_quorum(state.setup.settings.body_kind, state.expected, state.present_count)
+    figures = AttendanceAnnounced(
+        expected=state.expected,
+        present=state.present_count,
+        leave=state.leave_count,
+        absent=state.absent_count,
+        quorum=quorum,
+    )
+    return [figures, ProjectorFocused(Focus.ATTENDANCE)]
+
+
+def _set(state: MeetingState, deputy_id: int, presence: Presence | None) -> MeetingState:
+    old = state.attendance.get(deputy_id)
+    if old is Presence.PRESENT:
+        state.present_count -= 1
+    elif old is Presence.LEAVE:
+        state.leave_count -= 1
+    if presence is None:
+        state.attendance.pop(deputy_id, None)
+    else:
+        state.attendance[deputy_id] = presence
+        if presence is Presence.PRESENT:
+            state.present_count += 1
+        else:
+            state.leave_count += 1
+    return state
+
+
+def apply_opened(state: MeetingState, _: CheckInOpened) -> MeetingState:
+    state.checkin_open = True
+    return state
+
+
+def apply_closed(state: MeetingState, _: CheckInClosed) -> MeetingState:
+    state.checkin_open = False
+    return state
+
+
+def apply_checked_in(state: MeetingState, e: DeputyCheckedIn) -> MeetingState:
+    if e.network:
+        state.checkin_networks[e.deputy_id] = e.network
+    return _set(state, e.deputy_id, Presence.PRESENT)
+
+
+def apply_on_leave(state: MeetingState, e: DeputyOnLeave) -> MeetingState:
+    return _set(state, e.deputy_id, Presence.LEAVE)
+
+
+def apply_cleared(state: MeetingState, e: AttendanceCleared) -> MeetingState:
+    state.checkin_networks.pop(e.deputy_id, None)
+    return _set(state, e.deputy_id, None)
+
+
+def apply_announced(state: MeetingState, e: AttendanceAnnounced) -> MeetingState:
+    state.announcement = Announcement(e.expected, e.present, e.leave, e.absent, e.quorum)
+    return state

@@ -1,0 +1,73 @@
+"""The law's and the meeting's arithmetic: quorum and satisfaction grades.
+
+Integer arithmetic only, so "exactly two thirds" and "exactly half" fall on the side the
+law puts them (DOMAIN.md, "The bodies that meet"):
+
+- a congress meets with two thirds or more of all deputies present (地方组织法 §14);
+- a standing committee meets with more than half of all members present (§51);
+- a matter passes with more than half of all members (§25 for a congress, §51 for a
+  standing committee) unless the vote sets two thirds or another base.
+"""
+
+from __future__ import annotations
+
+from live.setup import BodyKind, Denominator, RatingRule
+from live.state import Choice, RatingResult, Threshold, VoteBase
+
+
+def has_quorum(kind: BodyKind, expected: int, present: int) -> bool:
+    if expected <= 0:
+        return False
+    if kind is BodyKind.CONGRESS:
+        return present * 3 >= expected * 2  # 三分之二以上 includes exactly two thirds
+    return present * 2 > expected  # 过半数 is strictly more than half
+
+
+def rating_base(rule: RatingRule, members: int, present: int, cast: int) -> int:
+    if rule.denominator is Denominator.MEMBERS:
+        return members
+    if rule.denominator is Denominator.PRESENT:
+        return present
+    return cast
+
+
+def grade(
+    question_id: int,
+    counts: dict[Choice, int],
+    rule: RatingRule,
+    members: int,
+    present: int,
+) -> RatingResult:
+    """Grade a closed rating. A share is "reached" when count / base >= share."""
+    cast = sum(counts.values())
+    base = rating_base(rule, members, present, cast)
+    satisfied = counts.get(Choice.SATISFIED, 0)
+    basic = counts.get(Choice.BASIC, 0)
+    result_grade: Choice | None
+    if base <= 0:
+        result_grade = None
+    elif satisfied * rule.satisfied_share.denominator >= rule.satisfied_share.numerator * base:
+        result_grade = Choice.SATISFIED
+    elif (satisfied + basic) * rule.basic_share.denominator >= rule.basic_share.numerator * base:
+        result_grade = Choice.BASIC
+    else:
+        result_grade = Choice.DISSATISFIED
+    ordered = tuple((c, counts.get(c, 0)) for c in Choice)
+    return RatingResult(question_id=question_id, counts=ordered, base=base, grade=result_grade)
+
+
+def vote_base(base: VoteBase, members: int, present: int, cast: int) -> int:
+    if base is VoteBase.MEMBERS:
+        return members
+    if base is VoteBase.PRESENT:
+        return present
+    return cast
+
+
+def vote_passes(threshold: Threshold, for_votes: int, base: int) -> bool:
+    """过半数 is strictly more than half; 三分之二以上 includes exactly two thirds."""
+    if base <= 0:
+        return False
+    if threshold is Threshold.MAJORITY:
+        return for_votes * 2 > base
+    return for_votes * 3 >= base * 2

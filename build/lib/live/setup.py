@@ -1,0 +1,140 @@
+"""What a meeting is before anything happens in it: roster, agenda, questions, rules.
+
+This is reference data prepared by the congress office (issue 4 edits it); events never
+change it. It is loaded once when a meeting is opened and shared by every projection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+from types import MappingProxyType
+
+
+class BodyKind(StrEnum):
+    """Which kind of body meets decides the quorum rule (地方组织法 §14, §51)."""
+
+    CONGRESS = "congress"  # 人民代表大会: two thirds or more present
+    STANDING_COMMITTEE = "standing_committee"  # 常委会: more than half present
+
+
+class Denominator(StrEnum):
+    """What a satisfaction rate is measured against."""
+
+    MEMBERS = "members"  # all deputies of the body (应到)
+    PRESENT = "present"  # deputies checked in (实到)
+    CAST = "cast"  # ratings actually cast
+
+
+class TimerRole(StrEnum):
+    """Whose speaking time a timer measures; defaults are set per meeting."""
+
+    ASKING = "asking"
+    ANSWERING = "answering"
+    FOLLOWUP_ASK = "followup_ask"
+    FOLLOWUP_REPLY = "followup_reply"
+    RATING = "rating"
+    SPEECH_FIRST = "speech_first"  # a deputy's first speech on an agenda item
+    SPEECH_SECOND = "speech_second"  # and any later one (全国人大议事规则 §57: 10 and 5 minutes)
+
+
+@dataclass(frozen=True)
+class RatingRule:
+    """How an answer is graded.
+
+    The default is the published district rule in DOMAIN.md: 满意 when 满意 votes reach
+    half of all members, else 基本满意 when 满意 + 基本满意 reach half, else 不满意.
+    "Reach" includes equality.
+    """
+
+    denominator: Denominator = Denominator.MEMBERS
+    satisfied_share: Fraction = Fraction(1, 2)
+    basic_share: Fraction = Fraction(1, 2)
+
+
+DEFAULT_TIMER_SECONDS: Mapping[TimerRole, int] = MappingProxyType(
+    {
+        TimerRole.ASKING: 180,
+        TimerRole.ANSWERING: 300,
+        TimerRole.FOLLOWUP_ASK: 60,
+        TimerRole.FOLLOWUP_REPLY: 120,
+        TimerRole.RATING: 60,
+        TimerRole.SPEECH_FIRST: 600,
+        TimerRole.SPEECH_SECOND: 300,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-meeting rules; every one of them is a setting, not a constant."""
+
+    body_kind: BodyKind = BodyKind.CONGRESS
+    rating_rule: RatingRule = field(default_factory=RatingRule)
+    timer_seconds: Mapping[TimerRole, int] = field(default_factory=lambda: DEFAULT_TIMER_SECONDS)
+    warn_seconds: int = 30
+    floor_requests_per_item: int = 2  # how often one deputy may ask for the floor per item
+    # The hall's network (address ranges such as "192.168.10.0/24"): when set, check-in
+    # and typing a card's code from any other address are refused (server/base/presence.py).
+    hall_networks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deputy:
+    id: int
+    name: str
+    group: str
+    card_no: str
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """The official who answers (应询人)."""
+
+    name: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: int
+    position: int
+    title: str
+    asker_id: int | None
+    respondents: tuple[Respondent, ...]
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    id: int
+    position: int
+    title: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything fixed about a meeting while it runs."""
+
+    meeting_id: int
+    title: str
+    body_name: str
+    deputies: Mapping[int, Deputy]
+    agenda: tuple[AgendaItem, ...]
+    questions: tuple[Question, ...]
+    settings: Settings = field(default_factory=Settings)
+
+    def question(self, question_id: int) -> Question | None:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        return None
+
+    def agenda_item(self, item_id: int) -> AgendaItem | None:
+        for item in self.agenda:
+            if item.id == item_id:
+                return item
+        return None

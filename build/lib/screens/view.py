@@ -1,0 +1,236 @@
+"""What the screens show, computed from the state once per render pass.
+
+Templates read these plain values and never reach into the state themselves, so
+every audience sees the same figures for the same sequence number.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+
+from live.rules import has_quorum
+from live.setup import AgendaItem, Question
+from live.state import Choice, MeetingState, RatingResult
+from screens import messages as msg
+from screens.vote_view import VoteView, rounds_of, vote_view
+
+
+@dataclass(frozen=True)
+class TallyLine:
+    choice: str
+    label: str
+    count: int
+    percent: str  # "62.5%": a rate over the rule's base
+    width: float  # bar width in percent of the base
+
+    @property
+    def bar(self) -> int:
+        """Whole percent for the bar's CSS class; a single vote still shows."""
+        return max(1, round(self.width)) if self.count else 0
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A rating as the screens show it. While it is open only ``cast`` (how many have
+    rated) is known to them: ``lines`` is empty, because a split that moved with each
+    ballot would tell who chose what (docs/design.md, "Secret ballots")."""
+
+    question_id: int
+    open: bool
+    cast: int
+    base: int
+    lines: tuple[TallyLine, ...]
+    grade: str | None  # the label; None while open or when nothing to grade
+    grade_key: str | None
+
+
+# A block needs this many check-ins before the others are compared with it.
+HALL_MAJORITY_MIN = 3
+
+
+def outside_hall(blocks: dict[int, str]) -> list[int]:
+    """Deputies whose QR check-in came from outside the address block most of the hall
+    used: on a televised session, someone at home may have scanned the projector."""
+    counts = Counter(b for b in blocks.values() if b)
+    if not counts:
+        return []
+    main, n = counts.most_common(1)[0]
+    if n < HALL_MAJORITY_MIN:
+        return []
+    return sorted(d for d, b in blocks.items() if b and b != main)
+
+
+def _percent(part: int, base: int) -> str:
+    if base <= 0:
+        return "—"
+    value = Fraction(part * 100, base)
+    return f"{float(value):.1f}%"
+
+
+def tally_of(result: RatingResult, is_open: bool) -> Tally:
+    lines = tuple(
+        TallyLine(
+            choice=c.value,
+            label=msg.CHOICES[c],
+            count=result.count(c),
+            percent=_percent(result.count(c), result.base),
+            width=float(result.rate(c) * 100) if result.base else 0.0,
+        )
+        for c in Choice
+    )
+    grade_key = None if is_open or result.grade is None else result.grade.value
+    label = msg.CHOICES[result.grade] if grade_key and result.grade else None
+    return Tally(result.question_id, is_open, result.cast, result.base, lines, label, grade_key)
+
+
+@dataclass(frozen=True)
+class Timer:
+    label: str
+    running: bool
+    deadline_ms: int
+    remaining_ms: int
+    duration_ms: int
+    warn_ms: int
+    active: bool
+
+    @property
+    def text(self) -> str:
+        """Deterministic text for a render; the browser redraws it from the deadline."""
+        ms = self.remaining_ms
+        secs = -((-ms) // 1000) if ms > 0 else (-ms) // 1000
+        sign = "+" if ms < 0 else ""
+        return f"{sign}{secs // 60:02d}:{secs % 60:02d}"
+
+
+class View:
+    """Read-only display values of one state; built once per render pass."""
+
+    def __init__(self, state: MeetingState) -> None:
+        self.state = state
+        s = state.setup
+        self.seq = state.seq
+        self.meeting_id = s.meeting_id
+        self.title = s.title
+        self.body_name = s.body_name
+        self.focus = state.focus.value
+        self.banner = state.banner
+        self.projector_mode = state.projector_mode.value
+        self.checkin_open = state.checkin_open
+        self.expected = state.expected
+        self.present = state.present_count
+        self.leave = state.leave_count
+        self.absent = state.absent_count
+        self.quorum = has_quorum(s.settings.body_kind, state.expected, state.present_count)
+        self.announcement = state.announcement
+        self.hall_network_set = bool(s.settings.hall_networks)
+        self.outside_hall = [s.deputies[d] for d in outside_hall(state.checkin_networks) if d in s.deputies]
+        self.agenda = s.agenda
+        self.agenda_item_id = state.agenda_item_id
+        item = s.agenda_item(state.agenda_item_id) if state.agenda_item_id else None
+        self.agenda_title = item.title if item else ""
+        # An agenda item being rated (a report, a 述职), shown instead of a question.
+        self.rating_item = s.agenda_item(-state.rating_key) if state.rating_key is not None else None
+        self.questions = s.questions
+        self.question: Question | None = s.question(state.question_id) if state.question_id else None
+        self.phase = state.phase.value if state.phase else None
+        self.phase_label = msg.PHASES[state.phase] if state.phase else ""
+        self.speaker = s.deputies.get(state.speaker_id) if state.speaker_id else None
+        self.asker = (
+            s.deputies.get(self.question.asker_id) if self.question and self.question.asker_id else None
+        )
+        t = state.timer
+        self.timer = Timer(
+            label=msg.TIMER_ROLES[t.role] if t.role else "",
+            running=t.running,
+            deadline_ms=t.deadline_ms,
+            remaining_ms=t.remaining_ms,
+            duration_ms=t.duration_ms,
+            warn_ms=s.settings.warn_seconds * 1000,
+            active=t.role is not None,
+        )
+        self.speaking = s.deputies.get(state.speaking_id) if state.speaking_id else None
+        self.queue = [
+            (place, r, s.deputies[r.deputy_id]) for place, r in enumerate(state.floor_queue, start=1)
+        ]
+        self.rating_open = state.rating_open()
+        vote = state.current_vote()
+        self.vote = vote_view(state, vote) if vote else None
+        self.vote_rounds = rounds_of(state, vote) if vote else []
+        self.vote_open = state.vote_open()
+        self.tally = self._current_tally()
+        self.last_result = self._last_result()
+
+    def _current_tally(self) -> Tally | None:
+        rating = self.state.current_rating()
+        if rating is None:
+            return None
+        if rating.result is not None:
+            return tally_of(rating.result, is_open=False)
+        # Open: how many have rated, never how (the counts are not even read here).
+        return Tally(rating.question_id, True, len(rating.voters), self.present, (), None, None)
+
+    def _last_result(self) -> Tally | None:
+        current = self.state.current_rating()
+        if current is not None and current.result is not None:
+            return tally_of(current.result, is_open=False)
+        return None
+
+    def rating_results(self) -> list[tuple[Question, Tally]]:
+        """Every closed rating with its question, in the order of the final list."""
+        out = []
+        for q in self.questions:
+            result = self.result_of(q.id)
+            if result is not None:
+                out.append((q, result))
+        return out
+
+    def spoken(self) -> list[tuple[str, str, str]]:
+        """(name, group, "12分05秒") of every deputy who spoke, longest first."""
+        out = []
+        for deputy_id, ms in sorted(self.state.spoken_ms.items(), key=lambda kv: -kv[1]):
+            d = self.state.setup.deputies.get(deputy_id)
+            if d is not None:
+                out.append((d.name, d.group, f"{ms // 60000}分{ms // 1000 % 60:02d}秒"))
+        return out
+
+    def item_rated(self, item_id: int) -> bool:
+        return -item_id in self.state.ratings
+
+    def item_results(self) -> list[tuple[AgendaItem, Tally]]:
+        """Every closed rating of an agenda item, in agenda order."""
+        out = []
+        for item in self.agenda:
+            result = self.result_of(-item.id)
+            if result is not None:
+                out.append((item, result))
+        return out
+
+    def announced_votes(self) -> list[VoteView]:
+        return [vote_view(self.state, v) for v in self.state.votes.values() if v.announced]
+
+    def question_status(self, question_id: int) -> str:
+        rating = self.state.ratings.get(question_id)
+        if rating is not None and rating.result is not None:
+            return "done"
+        if question_id == self.state.question_id:
+            return "current"
+        return "waiting"
+
+    def result_of(self, question_id: int) -> Tally | None:
+        rating = self.state.ratings.get(question_id)
+        if rating is None or rating.result is None:
+            return None
+        return tally_of(rating.result, is_open=False)
+
+    def deputy_name(self, deputy_id: int | None) -> str:
+        d = self.state.setup.deputies.get(deputy_id) if deputy_id else None
+        return d.name if d else ""
+
+    @property
+    def question_number(self) -> str:
+        if self.question is None:
+            return ""
+        index = [q.id for q in self.questions].index(self.question.id) + 1
+        return f"{index}/{len(self.questions)}"

@@ -1,0 +1,210 @@
+"""`wenzheng bench`: a hall of simulated phones against a real server, on loopback.
+
+Unless ``--url`` is given, the bench makes a temporary data folder, a fresh database
+(SQLite in that folder; ``--postgres`` a new PostgreSQL database dropped at the end;
+``--database-url`` an existing one), migrates it, writes a bench meeting with N deputies
+straight into the tables, and starts ``wenzheng serve`` (``--workers``, ``--redis-url``
+with a random channel prefix) as a child process. The load comes from ``--processes``
+OS processes, each owning N/processes phones that do what the deputy's page does over
+HTTP and websockets. The chair (this process) drives the meeting: check-in opens, every
+phone checks in within ``--checkin-window`` (10 s); the question is called, the rating
+opens, every phone rates within ``--rating-window`` (5 s); the chair adjusts the timer and
+closes the rating, and every phone notes when its socket saw each action. A bare
+websockets server then measures the floor of a fan-out on as many sockets. Finally the
+database is read back: a receipt without its row is *lost*, a second row *duplicated*.
+
+The exit code is 1 when anything was lost or duplicated, 2 when the run did not finish
+(a phone not receipted, a timeout), else 0. Missing a timing target does not change it;
+the targets are printed and written to the JSON file (``targets``, ``targets_met``).
+
+Modules: ``options`` (the command line), ``meeting`` (the bench meeting), ``postgres``
+(a fresh database), ``serving`` (the server process), ``phone`` (one simulated phone),
+``load`` (the load processes), ``chair`` (chair and screens), ``driver`` (the run),
+``floor`` (the bare send loop), ``procfs`` (memory, CPU), ``dbcheck`` (lost and
+duplicated), ``report`` (table, targets, JSON), ``diagnostics`` (gc, py-spy, cProfile).
+
+Environment (diagnostics; a plain run needs none of them): ``WENZHENG_BENCH_WINDOW_S``
+(both windows, unless an option sets one), ``WENZHENG_BENCH_PROFILE``,
+``WENZHENG_BENCH_PYSPY_ARGS``, ``WENZHENG_BENCH_GC`` (see ``diagnostics``),
+``WENZHENG_BENCH_KEEP=1`` (keep the temporary data folder: database, server log).
+
+A command, beside ``server.cli`` (which imports it); it may import every layer below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from server.base.keys import Keys
+from server.base.settings import load
+from server.bench.common import BenchError, free_port
+from server.bench.diagnostics import gc_summary, profile_summary
+from server.bench.driver import Plan, drive_and_dispose
+from server.bench.meeting import seed
+from server.bench.options import Options, from_args
+from server.bench.postgres import create_database, drop_database
+from server.bench.procfs import raise_open_files_limit
+from server.bench.report import table, targets, targets_text, write_json
+from server.bench.serving import Server, server_env, start_server, wait_healthy
+from server.storage.db import create_engine
+from server.storage.migrate import upgrade
+
+__all__ = ["main"]
+
+
+def _describe(options: Options, database_url: str) -> dict[str, Any]:
+    """The scenario and the machine, for the JSON file and BENCHMARKS.md."""
+    commit = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    return {
+        "workers": options.workers,
+        "bus": "redis" if options.redis_url else "memory",
+        "database": database_url.split(":", 1)[0].split("+", 1)[0],
+        "fresh_postgres_database": bool(options.postgres),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "commit": commit,
+    }
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        options = from_args(args)
+    except BenchError as exc:
+        print(f"wenzheng bench: {exc}", file=sys.stderr)
+        return 2
+    raise_open_files_limit()
+    n = options.deputies
+    cprofile = options.profile if options.profile.endswith(".prof") else None
+    gc_log: Path | None = None
+    if options.gc_mode and not options.url and options.workers == 1:
+        suffix = ".freeze.json" if options.gc_mode == "freeze" else ".json"
+        gc_log = Path(tempfile.mkstemp(prefix="wenzheng-bench-gc-", suffix=suffix)[1])
+    tmp = Path(tempfile.mkdtemp(prefix="wenzheng-bench-"))
+    server: Server | None = None
+    fresh_database: str | None = None
+    result: dict[str, Any] = {}
+    code = 0
+    try:
+        if options.url:
+            settings = load()  # the server's own data folder: its secret signs the invitations
+            base_url = options.url.rstrip("/")
+            database_url = options.database_url or settings.database_url
+        else:
+            port = free_port()
+            base_url = f"http://127.0.0.1:{port}"
+            if options.postgres:
+                database_url = fresh_database = create_database(options.postgres)
+            else:
+                sqlite = f"sqlite+aiosqlite:///{tmp / 'data' / 'bench.db'}"
+                database_url = options.database_url or sqlite
+            env = server_env(tmp / "data", base_url, database_url, options.redis_url)
+            settings = load(env)  # creates the data folder and its secret before the server reads it
+        upgrade(database_url)
+        seeded = asyncio.run(seed(create_engine(database_url), n))
+        if not options.url:
+            server = start_server(port, options.workers, env, tmp / "server.log", cprofile, gc_log)
+        wait_healthy(base_url, 60, server)
+        described = _describe(options, database_url)
+        print(
+            f"wenzheng bench: {n} phones in {options.processes} processes against {base_url} "
+            f"(meeting {seeded.meeting_id}, {options.workers} worker(s), {described['bus']} bus, "
+            f"{described['database']}{', fresh database' if fresh_database else ''}; "
+            f"check-ins within {options.checkin_window_s:g} s, ratings within {options.rating_window_s:g} s)",
+            flush=True,
+        )
+        plan = Plan(
+            base_url=base_url,
+            meeting=seeded,
+            keys=Keys(settings.secret_key),
+            secret=settings.secret_key,
+            hall_seconds=settings.hall_code_seconds,
+            processes=options.processes,
+            checkin_window_s=options.checkin_window_s,
+            rating_window_s=options.rating_window_s,
+            engine=create_engine(database_url),
+            server=server,
+            profile=None if cprofile else options.profile or None,
+        )
+        result = asyncio.run(drive_and_dispose(plan))
+        result.update(described)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        if server is not None:
+            print(server.tail(), file=sys.stderr)
+        code = 2
+    finally:
+        if server is not None:
+            server.stop()
+        if fresh_database is not None and options.postgres:
+            try:
+                drop_database(options.postgres, fresh_database)
+            except Exception as exc:
+                print(f"could not drop the bench database {fresh_database}: {exc!r}", file=sys.stderr)
+        if options.keep:
+            print(f"kept: {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _report(options, result, code, cprofile, gc_log)
+
+
+def _report(
+    options: Options, result: dict[str, Any], code: int, cprofile: str | None, gc_log: Path | None
+) -> int:
+    """Print the table and the targets, write the JSON file; the exit code."""
+    if gc_log is not None:
+        if result:
+            with contextlib.suppress(OSError, ValueError):
+                result.update(gc_summary(gc_log))
+        if not os.environ.get("WENZHENG_BENCH_KEEP"):
+            gc_log.unlink(missing_ok=True)
+    found = []
+    if result:
+        print(table(result))
+        found = targets(result, options.workers, result.get("database") == "postgresql")
+        scenario = (
+            f"{options.deputies} deputies, {options.workers} worker(s), "
+            f"{result.get('bus')} bus, {result.get('database')}"
+        )
+        print(targets_text(found, scenario))
+        profile = options.profile
+        if profile.endswith(".txt") and Path(profile).exists():
+            print(f"py-spy profile of the server ({profile}):")
+            print(profile_summary(profile))
+        if cprofile and Path(cprofile).exists():
+            print(f"cProfile of the server ({cprofile}), by own time:")
+            pstats.Stats(cprofile).sort_stats("tottime").print_stats(25)
+        n = options.deputies
+        complete = (
+            result.get("checkins_receipted") == n
+            and result.get("ratings_receipted") == n
+            and result.get("fanout_received") == n
+        )
+        if result["lost"] or result["duplicated"]:
+            code = 1
+        elif not complete:
+            code = 2
+            print("bench incomplete: not every phone was receipted or reached", file=sys.stderr)
+    if options.json_out:
+        write_json(options.json_out, result, found, code)
+    return code
