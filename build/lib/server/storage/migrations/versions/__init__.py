@@ -1,2 +1,0 @@
-"""Alembic revisions: one module each, applied in order by server/storage/migrate.py;
-nothing imports them."""
