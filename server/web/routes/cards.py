@@ -18,6 +18,7 @@ from server.office.invitations import CardSheet
 from server.room.hub import Room
 from server.room.meetings import qr_svg
 from server.storage import audit, guards
+from server.storage.cards import Card
 from server.storage.db import snapshot_read
 from server.storage.store import MeetingNotFound
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
@@ -167,20 +168,30 @@ async def reissue(request: Request) -> Response:
     return _back_to_card(meeting_id, deputy_id, form, "reissued")
 
 
-async def release(request: Request) -> Response:
-    """Free a deputy's card for another phone (a new or borrowed phone, another browser):
-    the phone bound now is signed out, the next one to open the link is bound."""
+async def _loaded_card(request: Request) -> tuple[Card, int, dict[str, str], str] | Response:
+    """A staff form about a card the meeting's room holds: (card, meeting, form, actor)."""
     checked = await _card_form(request)
     if isinstance(checked, Response):
         return checked
     session, room, form = checked
-    svc = services(request)
+    meetings = services(request).meetings
     meeting_id = room.runtime.meeting_id
-    card = svc.meetings.cards.get(int(request.path_params["deputy_id"]))
-    if card is None or card.body_id != svc.meetings.body_of[meeting_id]:
+    card = meetings.cards.get(int(request.path_params["deputy_id"]))
+    if card is None or card.body_id != meetings.body_of[meeting_id]:
         return message_page(msg.edge("not_found"), 404)
-    actor = f"staff:{session.username}"
-    await svc.meetings.book.release(card, meeting_id=meeting_id, actor=actor, device=device(request))
+    return card, meeting_id, form, f"staff:{session.username}"
+
+
+async def release(request: Request) -> Response:
+    """Free a deputy's card for another phone (a new or borrowed phone, another browser):
+    the phone bound now is signed out, the next one to open the link is bound."""
+    found = await _loaded_card(request)
+    if isinstance(found, Response):
+        return found
+    card, meeting_id, form, actor = found
+    await services(request).meetings.book.release(
+        card, meeting_id=meeting_id, actor=actor, device=device(request)
+    )
     return _back_to_card(meeting_id, card.deputy_id, form, "released")
 
 
@@ -195,15 +206,10 @@ async def unlock(request: Request) -> Response:
 
 
 async def _set_lock(request: Request, locked: bool) -> Response:
-    checked = await _card_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, room, form = checked
-    svc = services(request)
-    meeting_id = room.runtime.meeting_id
-    card = svc.meetings.cards.get(int(request.path_params["deputy_id"]))
-    if card is None or card.body_id != svc.meetings.body_of[meeting_id]:
-        return message_page(msg.edge("not_found"), 404)
-    actor = f"staff:{session.username}"
-    await svc.meetings.book.set_lock(card, locked, meeting_id=meeting_id, actor=actor, device=device(request))
+    found = await _loaded_card(request)
+    if isinstance(found, Response):
+        return found
+    card, meeting_id, form, actor = found
+    book = services(request).meetings.book
+    await book.set_lock(card, locked, meeting_id=meeting_id, actor=actor, device=device(request))
     return _back_to_card(meeting_id, card.deputy_id, form, "locked" if locked else "unlocked")

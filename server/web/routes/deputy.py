@@ -57,6 +57,11 @@ async def _room(request: Request) -> Room | None:
         return None
 
 
+async def _room_or_page(request: Request) -> Room | Response:
+    room = await _room(request)
+    return room if room is not None else message_page(msg.edge("no_meeting"), 404)
+
+
 def _bind_page(
     request: Request, room: Room, status: int = 200, hall_code: str = "", error: str = "", card_no: str = ""
 ) -> Response:
@@ -149,9 +154,9 @@ async def invitation_move(request: Request) -> Response:
 
 
 async def deputy_page(request: Request) -> Response:
-    room = await _room(request)
-    if room is None:
-        return message_page(msg.edge("no_meeting"), 404)
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
     meeting_id = room.runtime.meeting_id
     binding = await phone_binding(request, meeting_id)
     if binding is None:
@@ -195,9 +200,9 @@ def _presence_refused(request: Request, room: Room, code: str, ticket: str = "")
 
 async def hall(request: Request) -> Response:
     """The page the hall QR opens: confirm check-in, or bind first if unbound."""
-    room = await _room(request)
-    if room is None:
-        return message_page(msg.edge("no_meeting"), 404)
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
     meeting_id = room.runtime.meeting_id
     code = request.path_params["code"]
     refused = _presence_refused(request, room, code)
@@ -255,9 +260,9 @@ async def _typed(
 
 async def bind(request: Request) -> Response:
     """The bind form posted without the hall page's address: the hall code is a field."""
-    room = await _room(request)
-    if room is None:
-        return message_page(msg.edge("no_meeting"), 404)
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
     form = await form_of(request)
     if form is None:
         return message_page(msg.edge("bad_request"), 400)
@@ -270,9 +275,9 @@ async def bind(request: Request) -> Response:
 
 
 async def hall_check_in(request: Request) -> Response:
-    room = await _room(request)
-    if room is None:
-        return message_page(msg.edge("no_meeting"), 404)
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
     form = await form_of(request)
     if form is None:
         return message_page(msg.edge("bad_request"), 400)
