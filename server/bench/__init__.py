@@ -47,8 +47,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from server.base import settings as installation  # a bare "load" would be shadowed by server.bench.load
 from server.base.keys import Keys
-from server.base.settings import load
 from server.bench.common import BenchError, free_port
 from server.bench.diagnostics import gc_summary, profile_summary
 from server.bench.driver import Plan, drive_and_dispose
@@ -107,7 +107,7 @@ def main(args: argparse.Namespace) -> int:
     code = 0
     try:
         if options.url:
-            settings = load()  # the server's own data folder: its secret signs the invitations
+            settings = installation.load()  # the server's own data folder: its secret signs the invitations
             base_url = options.url.rstrip("/")
             database_url = options.database_url or settings.database_url
         else:
@@ -119,7 +119,9 @@ def main(args: argparse.Namespace) -> int:
                 sqlite = f"sqlite+aiosqlite:///{tmp / 'data' / 'bench.db'}"
                 database_url = options.database_url or sqlite
             env = server_env(tmp / "data", base_url, database_url, options.redis_url)
-            settings = load(env)  # creates the data folder and its secret before the server reads it
+            settings = installation.load(
+                env
+            )  # creates the data folder and its secret before the server reads it
         upgrade(database_url)
         seeded = asyncio.run(seed(create_engine(database_url), n))
         if not options.url:
