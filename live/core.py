@@ -3,181 +3,135 @@
 ``decide(state, command, actor, now_ms)`` returns the events a command causes, an
 empty list when it changes nothing (a repeated check-in, a retried ballot), or raises
 :class:`~live.refusals.Refused`. ``apply(state, event)`` folds one event in.
-Both dispatch through tables keyed by type, so adding a command is one row.
+Both dispatch through tables keyed by type, so adding a command is one row. Each row is
+built by a generic helper that ties the key to the handler's parameter type, so mypy
+refuses a command wired to a handler of another command.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from live import attendance, projector, questions, ratings, speakers, timers, votes
-from live.commands import (
-    ALLOWED_ROLES,
-    Actor,
-    AdjustTimer,
-    AdvancePhase,
-    AnnounceAttendance,
-    AnnounceVote,
-    CallQuestion,
-    CastRating,
-    CastVote,
-    CheckIn,
-    CheckInMethod,
-    ClearAttendance,
-    CloseCheckIn,
-    CloseRating,
-    CloseVote,
-    Command,
-    EndSpeech,
-    GrantFloor,
-    MarkLeave,
-    MoveFloor,
-    OpenCheckIn,
-    OpenItemRating,
-    OpenRating,
-    OpenVote,
-    PauseTimer,
-    RecordCountedVote,
-    RequestFloor,
-    ResetTimer,
-    Role,
-    SetBanner,
-    SetProjectorMode,
-    ShowOnProjector,
-    StartAgendaItem,
-    StartTimer,
-    WithdrawFloor,
-)
-from live.events import (
-    AgendaItemStarted,
-    AttendanceAnnounced,
-    AttendanceCleared,
-    BannerSet,
-    CheckInClosed,
-    CheckInOpened,
-    DeputyCheckedIn,
-    DeputyOnLeave,
-    Event,
-    FloorGranted,
-    FloorMoved,
-    FloorRequested,
-    FloorWithdrawn,
-    PhaseChanged,
-    ProjectorFocused,
-    ProjectorModeSet,
-    QuestionCalled,
-    RatingCast,
-    RatingClosed,
-    RatingOpened,
-    SpeechEnded,
-    SpeechStarted,
-    SpokeFor,
-    TimerChanged,
-    VoteAnnounced,
-    VoteCast,
-    VoteClosed,
-    VoteOpened,
-)
+from live import commands as c
+from live import events as e
 from live.refusals import Refused
 from live.state import MeetingState
 
-Decider = Callable[[MeetingState, Command, int], list[Event]]
-Applier = Callable[[MeetingState, Event], MeetingState]
+Decider = Callable[[MeetingState, Any, int], list[e.Event]]
+Applier = Callable[[MeetingState, Any], MeetingState]
+C = TypeVar("C")
+E = TypeVar("E")
 
 
-def _timeless(fn: Callable[[MeetingState, object], list[Event]]) -> Decider:
-    return lambda state, cmd, _now: fn(state, cmd)
+def _timed(kind: type[C], fn: Callable[[MeetingState, C, int], list[e.Event]]) -> tuple[type, Decider]:
+    """A command whose decision needs the time (a timer starts, a rating opens)."""
+    return kind, fn
 
 
-_DECIDERS: dict[type, Decider] = {
-    OpenCheckIn: _timeless(attendance.decide_open),  # type: ignore[arg-type]
-    CloseCheckIn: _timeless(attendance.decide_close),  # type: ignore[arg-type]
-    CheckIn: _timeless(attendance.decide_check_in),  # type: ignore[arg-type]
-    MarkLeave: _timeless(attendance.decide_leave),  # type: ignore[arg-type]
-    ClearAttendance: _timeless(attendance.decide_clear),  # type: ignore[arg-type]
-    AnnounceAttendance: _timeless(attendance.decide_announce),  # type: ignore[arg-type]
-    StartAgendaItem: _timeless(questions.decide_agenda),  # type: ignore[arg-type]
-    CallQuestion: questions.decide_call,  # type: ignore[dict-item]
-    AdvancePhase: questions.decide_advance,  # type: ignore[dict-item]
-    ShowOnProjector: _timeless(questions.decide_show),  # type: ignore[arg-type]
-    OpenRating: ratings.decide_open,  # type: ignore[dict-item]
-    OpenItemRating: ratings.decide_open_item,  # type: ignore[dict-item]
-    CastRating: _timeless(ratings.decide_cast),  # type: ignore[arg-type]
-    CloseRating: ratings.decide_close,  # type: ignore[dict-item]
-    StartTimer: timers.decide_start,  # type: ignore[dict-item]
-    PauseTimer: timers.decide_pause,  # type: ignore[dict-item]
-    AdjustTimer: timers.decide_adjust,  # type: ignore[dict-item]
-    ResetTimer: timers.decide_reset,  # type: ignore[dict-item]
-    RequestFloor: _timeless(speakers.decide_request),  # type: ignore[arg-type]
-    WithdrawFloor: _timeless(speakers.decide_withdraw),  # type: ignore[arg-type]
-    MoveFloor: _timeless(speakers.decide_move),  # type: ignore[arg-type]
-    GrantFloor: speakers.decide_grant,  # type: ignore[dict-item]
-    EndSpeech: speakers.decide_end,  # type: ignore[dict-item]
-    SetBanner: _timeless(projector.decide_banner),  # type: ignore[arg-type]
-    SetProjectorMode: _timeless(projector.decide_mode),  # type: ignore[arg-type]
-    OpenVote: _timeless(votes.decide_open),  # type: ignore[arg-type]
-    CastVote: _timeless(votes.decide_cast),  # type: ignore[arg-type]
-    CloseVote: _timeless(votes.decide_close),  # type: ignore[arg-type]
-    AnnounceVote: _timeless(votes.decide_announce),  # type: ignore[arg-type]
-    RecordCountedVote: _timeless(votes.decide_counted),  # type: ignore[arg-type]
-}
-
-_APPLIERS: dict[type, Applier] = {
-    CheckInOpened: attendance.apply_opened,  # type: ignore[dict-item]
-    CheckInClosed: attendance.apply_closed,  # type: ignore[dict-item]
-    DeputyCheckedIn: attendance.apply_checked_in,  # type: ignore[dict-item]
-    DeputyOnLeave: attendance.apply_on_leave,  # type: ignore[dict-item]
-    AttendanceCleared: attendance.apply_cleared,  # type: ignore[dict-item]
-    AttendanceAnnounced: attendance.apply_announced,  # type: ignore[dict-item]
-    AgendaItemStarted: questions.apply_agenda,  # type: ignore[dict-item]
-    QuestionCalled: questions.apply_called,  # type: ignore[dict-item]
-    PhaseChanged: questions.apply_phase,  # type: ignore[dict-item]
-    ProjectorFocused: questions.apply_focus,  # type: ignore[dict-item]
-    TimerChanged: timers.apply_changed,  # type: ignore[dict-item]
-    RatingOpened: ratings.apply_opened,  # type: ignore[dict-item]
-    RatingCast: ratings.apply_cast,  # type: ignore[dict-item]
-    RatingClosed: ratings.apply_closed,  # type: ignore[dict-item]
-    FloorRequested: speakers.apply_requested,  # type: ignore[dict-item]
-    FloorWithdrawn: speakers.apply_withdrawn,  # type: ignore[dict-item]
-    FloorMoved: speakers.apply_moved,  # type: ignore[dict-item]
-    FloorGranted: speakers.apply_granted,  # type: ignore[dict-item]
-    SpeechStarted: speakers.apply_speech_started,  # type: ignore[dict-item]
-    SpokeFor: questions.apply_spoke,  # type: ignore[dict-item]
-    SpeechEnded: speakers.apply_speech_ended,  # type: ignore[dict-item]
-    BannerSet: projector.apply_banner,  # type: ignore[dict-item]
-    ProjectorModeSet: projector.apply_mode,  # type: ignore[dict-item]
-    VoteOpened: votes.apply_opened,  # type: ignore[dict-item]
-    VoteCast: votes.apply_cast,  # type: ignore[dict-item]
-    VoteClosed: votes.apply_closed,  # type: ignore[dict-item]
-    VoteAnnounced: votes.apply_announced,  # type: ignore[dict-item]
-}
+def _timeless(kind: type[C], fn: Callable[[MeetingState, C], list[e.Event]]) -> tuple[type, Decider]:
+    """A command whose decision does not depend on the time."""
+    return kind, lambda state, cmd, _now: fn(state, cmd)
 
 
-def authorize(command: Command, actor: Actor) -> None:
+def _applier(kind: type[E], fn: Callable[[MeetingState, E], MeetingState]) -> tuple[type, Applier]:
+    return kind, fn
+
+
+_DECIDERS: dict[type, Decider] = dict(
+    [
+        _timeless(c.OpenCheckIn, attendance.decide_open),
+        _timeless(c.CloseCheckIn, attendance.decide_close),
+        _timeless(c.CheckIn, attendance.decide_check_in),
+        _timeless(c.MarkLeave, attendance.decide_leave),
+        _timeless(c.ClearAttendance, attendance.decide_clear),
+        _timeless(c.AnnounceAttendance, attendance.decide_announce),
+        _timeless(c.StartAgendaItem, questions.decide_agenda),
+        _timed(c.CallQuestion, questions.decide_call),
+        _timed(c.AdvancePhase, questions.decide_advance),
+        _timeless(c.ShowOnProjector, questions.decide_show),
+        _timed(c.OpenRating, ratings.decide_open),
+        _timed(c.OpenItemRating, ratings.decide_open_item),
+        _timeless(c.CastRating, ratings.decide_cast),
+        _timed(c.CloseRating, ratings.decide_close),
+        _timed(c.StartTimer, timers.decide_start),
+        _timed(c.PauseTimer, timers.decide_pause),
+        _timed(c.AdjustTimer, timers.decide_adjust),
+        _timed(c.ResetTimer, timers.decide_reset),
+        _timeless(c.RequestFloor, speakers.decide_request),
+        _timeless(c.WithdrawFloor, speakers.decide_withdraw),
+        _timeless(c.MoveFloor, speakers.decide_move),
+        _timed(c.GrantFloor, speakers.decide_grant),
+        _timed(c.EndSpeech, speakers.decide_end),
+        _timeless(c.SetBanner, projector.decide_banner),
+        _timeless(c.SetProjectorMode, projector.decide_mode),
+        _timeless(c.OpenVote, votes.decide_open),
+        _timeless(c.CastVote, votes.decide_cast),
+        _timeless(c.CloseVote, votes.decide_close),
+        _timeless(c.AnnounceVote, votes.decide_announce),
+        _timeless(c.RecordCountedVote, votes.decide_counted),
+    ]
+)
+
+_APPLIERS: dict[type, Applier] = dict(
+    [
+        _applier(e.CheckInOpened, attendance.apply_opened),
+        _applier(e.CheckInClosed, attendance.apply_closed),
+        _applier(e.DeputyCheckedIn, attendance.apply_checked_in),
+        _applier(e.DeputyOnLeave, attendance.apply_on_leave),
+        _applier(e.AttendanceCleared, attendance.apply_cleared),
+        _applier(e.AttendanceAnnounced, attendance.apply_announced),
+        _applier(e.AgendaItemStarted, questions.apply_agenda),
+        _applier(e.QuestionCalled, questions.apply_called),
+        _applier(e.PhaseChanged, questions.apply_phase),
+        _applier(e.ProjectorFocused, questions.apply_focus),
+        _applier(e.TimerChanged, timers.apply_changed),
+        _applier(e.RatingOpened, ratings.apply_opened),
+        _applier(e.RatingCast, ratings.apply_cast),
+        _applier(e.RatingClosed, ratings.apply_closed),
+        _applier(e.FloorRequested, speakers.apply_requested),
+        _applier(e.FloorWithdrawn, speakers.apply_withdrawn),
+        _applier(e.FloorMoved, speakers.apply_moved),
+        _applier(e.FloorGranted, speakers.apply_granted),
+        _applier(e.SpeechStarted, speakers.apply_speech_started),
+        _applier(e.SpokeFor, questions.apply_spoke),
+        _applier(e.SpeechEnded, speakers.apply_speech_ended),
+        _applier(e.BannerSet, projector.apply_banner),
+        _applier(e.ProjectorModeSet, projector.apply_mode),
+        _applier(e.VoteOpened, votes.apply_opened),
+        _applier(e.VoteCast, votes.apply_cast),
+        _applier(e.VoteClosed, votes.apply_closed),
+        _applier(e.VoteAnnounced, votes.apply_announced),
+    ]
+)
+
+
+def authorize(command: c.Command, actor: c.Actor) -> None:
     """Refuse a command its sender may not give; a deputy may act only for itself."""
-    if actor.role not in ALLOWED_ROLES[type(command)]:
+    if actor.role not in c.ALLOWED_ROLES[type(command)]:
         raise Refused("not_allowed")
     # Only the hall QR code records a deputy's own check-in; staff check-ins say so.
-    if isinstance(command, CheckIn) and (command.method is CheckInMethod.HALL_QR) != (
-        actor.role is Role.DEPUTY
+    if isinstance(command, c.CheckIn) and (command.method is c.CheckInMethod.HALL_QR) != (
+        actor.role is c.Role.DEPUTY
     ):
         raise Refused("not_allowed")
-    if actor.role is Role.DEPUTY:
+    if actor.role is c.Role.DEPUTY:
         own = getattr(command, "deputy_id", None)
         if own is None or own != actor.deputy_id:
             raise Refused("not_allowed")
 
 
-def decide(state: MeetingState, command: Command, actor: Actor, now_ms: int) -> list[Event]:
+def decide(state: MeetingState, command: c.Command, actor: c.Actor, now_ms: int) -> list[e.Event]:
     authorize(command, actor)
     return _DECIDERS[type(command)](state, command, now_ms)
 
 
-def apply(state: MeetingState, event: Event) -> MeetingState:
+def apply(state: MeetingState, event: e.Event) -> MeetingState:
     return _APPLIERS[type(event)](state, event)
 
 
-def apply_all(state: MeetingState, events: list[Event]) -> MeetingState:
+def apply_all(state: MeetingState, events: list[e.Event]) -> MeetingState:
     for event in events:
         state = apply(state, event)
     return state

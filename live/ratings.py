@@ -8,6 +8,7 @@ same receipt and adds nothing; a second, different ballot is refused.
 
 from __future__ import annotations
 
+from live.ballots import is_retry
 from live.commands import CastRating, CloseRating, OpenItemRating, OpenRating
 from live.events import (
     Event,
@@ -24,7 +25,6 @@ from live.state import Choice, Focus, MeetingState, Phase, RatingResult, RatingR
 from live.timers import cleared, fresh
 
 RATING_FROM: frozenset[Phase] = frozenset({Phase.ANSWERING, Phase.FOLLOWUP_REPLY})
-MAX_BALLOT_KEY = 64
 
 
 def decide_open(state: MeetingState, _: OpenRating, now_ms: int) -> list[Event]:
@@ -68,18 +68,10 @@ def decide_open_item(state: MeetingState, _: OpenItemRating, now_ms: int) -> lis
 
 
 def decide_cast(state: MeetingState, cmd: CastRating) -> list[Event]:
-    if not cmd.ballot_key or len(cmd.ballot_key) > MAX_BALLOT_KEY:
-        raise Refused("bad_ballot_key")
-    if cmd.deputy_id not in state.setup.deputies:
-        raise Refused("unknown_deputy")
     rating = state.ratings.get(cmd.question_id)
-    previous = rating.voters.get(cmd.deputy_id) if rating else None
-    if rating is not None and previous is not None:
-        # Checked before "is it still open": a retry after a lost reply gets the same
-        # receipt even when the chair has closed the rating in the meantime.
-        if previous == cmd.ballot_key:
-            return []
-        raise Refused("already_rated")
+    voters = rating.voters if rating else None
+    if is_retry(state, cmd.deputy_id, cmd.ballot_key, voters, Refused("already_rated")):
+        return []
     if rating is None or not rating.open or rating is not state.current_rating():
         raise Refused("rating_not_open")
     if not state.is_present(cmd.deputy_id):

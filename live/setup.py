@@ -77,7 +77,7 @@ class Settings:
     warn_seconds: int = 30
     floor_requests_per_item: int = 2  # how often one deputy may ask for the floor per item
     # The hall's network (address ranges such as "192.168.10.0/24"): when set, check-in
-    # and typing a card's code from any other address are refused (server/presence.py).
+    # and typing a card's code from any other address are refused (server/base/presence.py).
     hall_networks: tuple[str, ...] = ()
 
 

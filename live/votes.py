@@ -20,6 +20,7 @@ ballot is refused, as for ratings.
 
 from __future__ import annotations
 
+from live.ballots import is_retry
 from live.commands import AnnounceVote, CastVote, CloseVote, OpenVote, RecordCountedVote
 from live.events import Event, ProjectorFocused, VoteAnnounced, VoteCast, VoteClosed, VoteOpened
 from live.refusals import Refused
@@ -36,7 +37,6 @@ from live.state import (
 )
 
 MAX_TITLE = 200
-MAX_BALLOT_KEY = 64
 
 
 def _no_ballot_box_open(state: MeetingState) -> None:
@@ -106,18 +106,10 @@ def decide_open(state: MeetingState, cmd: OpenVote) -> list[Event]:
 
 
 def decide_cast(state: MeetingState, cmd: CastVote) -> list[Event]:
-    if not cmd.ballot_key or len(cmd.ballot_key) > MAX_BALLOT_KEY:
-        raise Refused("bad_ballot_key")
-    if cmd.deputy_id not in state.setup.deputies:
-        raise Refused("unknown_deputy")
     vote = state.votes.get(cmd.vote_id)
-    previous = vote.voters.get(cmd.deputy_id) if vote else None
-    if vote is not None and previous is not None:
-        # Before "is it still open": a retry after a lost reply gets its receipt even
-        # when the chair has closed the vote in the meantime.
-        if previous == cmd.ballot_key:
-            return []
-        raise Refused("already_voted")
+    voters = vote.voters if vote else None
+    if is_retry(state, cmd.deputy_id, cmd.ballot_key, voters, Refused("already_voted")):
+        return []
     if vote is None or not vote.open or vote.vote_id != state.vote_id:
         raise Refused("vote_not_open")
     if not state.is_present(cmd.deputy_id):

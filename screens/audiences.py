@@ -1,7 +1,7 @@
 """The audiences and their fragments (ARCHITECTURE.md, "Screens are projections").
 
 For each audience: the fragments its page holds right now, in page order, and which
-topics make which fragment stale. A fragment template is ``templates/fragments/<id>.html``,
+topics make which fragment stale. A fragment template is ``screens/templates/fragments/<id>.html``,
 named after the element id it replaces, and the full page includes the same template.
 
 Only the deputy's own fragment, ``d-me``, differs between sockets of one audience, and

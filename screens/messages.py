@@ -28,7 +28,7 @@ REFUSALS: dict[str, str] = {
     "rating_not_yet": "答复结束后才能开始测评。",
     "rating_not_open": "测评尚未开始或已经结束。",
     "already_rated": "您已评价过本问题，每人只能评价一次。",
-    # server/runtime.py: the sealed ballots do not match the receipts (never close on a
+    # server/room/runtime.py: the sealed ballots do not match the receipts (never close on a
     # wrong count; the log says which round).
     "ballot_box_mismatch": (
         "票箱核对不一致：密封选票数与已投人数不符，本轮暂不能结束。请联系技术人员，或改用纸质票表决。"

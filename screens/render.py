@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from screens import messages
 from screens.view import View
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # package data: found where the package is
 
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),

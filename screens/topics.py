@@ -8,81 +8,57 @@ ballot.
 
 from __future__ import annotations
 
-from live.events import (
-    AgendaItemStarted,
-    AttendanceAnnounced,
-    AttendanceCleared,
-    BannerSet,
-    CheckInClosed,
-    CheckInOpened,
-    DeputyCheckedIn,
-    DeputyOnLeave,
-    Event,
-    FloorGranted,
-    FloorMoved,
-    FloorRequested,
-    FloorWithdrawn,
-    PhaseChanged,
-    ProjectorFocused,
-    ProjectorModeSet,
-    QuestionCalled,
-    RatingCast,
-    RatingClosed,
-    RatingOpened,
-    SpeechEnded,
-    SpeechStarted,
-    SpokeFor,
-    TimerChanged,
-    VoteAnnounced,
-    VoteCast,
-    VoteClosed,
-    VoteOpened,
-)
+from live import events as ev
 
 TOPICS: dict[type, frozenset[str]] = {
-    CheckInOpened: frozenset({"checkin"}),
-    CheckInClosed: frozenset({"checkin"}),
-    DeputyCheckedIn: frozenset({"attendance"}),
-    DeputyOnLeave: frozenset({"attendance"}),
-    AttendanceCleared: frozenset({"attendance"}),
-    AttendanceAnnounced: frozenset({"announcement"}),
-    AgendaItemStarted: frozenset({"agenda"}),
-    QuestionCalled: frozenset({"question"}),
-    PhaseChanged: frozenset({"phase"}),
-    TimerChanged: frozenset({"timer"}),
-    RatingOpened: frozenset({"rating"}),
-    RatingCast: frozenset({"tally"}),
-    RatingClosed: frozenset({"rating", "tally"}),
-    ProjectorFocused: frozenset({"focus"}),
-    FloorRequested: frozenset({"floor"}),
-    FloorWithdrawn: frozenset({"floor"}),
-    FloorMoved: frozenset({"floor"}),
-    FloorGranted: frozenset({"floor"}),
-    SpeechStarted: frozenset({"speech"}),
-    SpeechEnded: frozenset({"speech"}),
-    SpokeFor: frozenset({"speech"}),
-    BannerSet: frozenset({"banner"}),
-    ProjectorModeSet: frozenset({"projector_mode"}),
-    VoteOpened: frozenset({"vote"}),
-    VoteCast: frozenset({"vote_tally"}),
-    VoteClosed: frozenset({"vote", "vote_tally"}),
-    VoteAnnounced: frozenset({"vote"}),
+    ev.CheckInOpened: frozenset({"checkin"}),
+    ev.CheckInClosed: frozenset({"checkin"}),
+    ev.DeputyCheckedIn: frozenset({"attendance"}),
+    ev.DeputyOnLeave: frozenset({"attendance"}),
+    ev.AttendanceCleared: frozenset({"attendance"}),
+    ev.AttendanceAnnounced: frozenset({"announcement"}),
+    ev.AgendaItemStarted: frozenset({"agenda"}),
+    ev.QuestionCalled: frozenset({"question"}),
+    ev.PhaseChanged: frozenset({"phase"}),
+    ev.TimerChanged: frozenset({"timer"}),
+    ev.RatingOpened: frozenset({"rating"}),
+    ev.RatingCast: frozenset({"tally"}),
+    ev.RatingClosed: frozenset({"rating", "tally"}),
+    ev.ProjectorFocused: frozenset({"focus"}),
+    ev.FloorRequested: frozenset({"floor"}),
+    ev.FloorWithdrawn: frozenset({"floor"}),
+    ev.FloorMoved: frozenset({"floor"}),
+    ev.FloorGranted: frozenset({"floor"}),
+    ev.SpeechStarted: frozenset({"speech"}),
+    ev.SpeechEnded: frozenset({"speech"}),
+    ev.SpokeFor: frozenset({"speech"}),
+    ev.BannerSet: frozenset({"banner"}),
+    ev.ProjectorModeSet: frozenset({"projector_mode"}),
+    ev.VoteOpened: frozenset({"vote"}),
+    ev.VoteCast: frozenset({"vote_tally"}),
+    ev.VoteClosed: frozenset({"vote", "vote_tally"}),
+    ev.VoteAnnounced: frozenset({"vote"}),
 }
+
+# Events that change a deputy's own fragment (their check-in, their ballot).
+PERSONAL = (ev.DeputyCheckedIn, ev.DeputyOnLeave, ev.AttendanceCleared, ev.RatingCast, ev.VoteCast)
 
 COALESCED = frozenset({"attendance", "tally", "vote_tally"})
 
 
-def topics_of(events: list[Event]) -> set[str]:
+def topics_of(events: list[ev.Event]) -> set[str]:
     found: set[str] = set()
     for e in events:
         found |= TOPICS[type(e)]
     return found
 
 
-def personal_deputies(events: list[Event]) -> set[int]:
+def personal_deputies(events: list[ev.Event]) -> set[int]:
     """Deputies whose own fragment an event changes (their check-in, their ballot)."""
     return {
         e.deputy_id
         for e in events
-        if isinstance(e, DeputyCheckedIn | DeputyOnLeave | AttendanceCleared | RatingCast | VoteCast)
+        if isinstance(
+            e, ev.DeputyCheckedIn | ev.DeputyOnLeave | ev.AttendanceCleared | ev.RatingCast | ev.VoteCast
+        )
     }

@@ -1,4 +1,4 @@
-"""Write static/chime.wav: the podium's warning tone, made here rather than downloaded.
+"""Write server/web/static/chime.wav: the podium's warning tone, made here rather than downloaded.
 
 Two soft sine notes (E6 then A5), 0.25 s each with a short fade, 16 kHz mono 16-bit:
 about 16 KB, audible over a hall's murmur without startling the speaker.
@@ -14,7 +14,7 @@ from pathlib import Path
 RATE = 16_000
 NOTES = ((1318.5, 0.25), (880.0, 0.25))
 FADE_S = 0.03
-OUT = Path(__file__).resolve().parent.parent / "static" / "chime.wav"
+OUT = Path(__file__).resolve().parent.parent / "server" / "web" / "static" / "chime.wav"
 
 
 def samples() -> list[int]:

@@ -1,13 +1,13 @@
 """Shared fixtures and helpers for the integration tests (tests/test_*.py).
 
 Every test gets its own data folder (``WENZHENG_DATA_DIR``) with the demo meeting loaded
-through the real path: ``server.migrate.upgrade`` then ``server.demo.load_demo``. The
+through the real path: ``server.storage.migrate.upgrade`` then ``server.office.demo.load_demo``. The
 database is SQLite in that folder unless a test module overrides the ``database_url``
 fixture (test_postgres.py does, with a database of its own per test).
 
 Three ways to reach the server, from the cheapest:
 
-- the runtime itself (:class:`server.runtime.MeetingRuntime`), in test_actions.py;
+- the runtime itself (:class:`server.room.runtime.MeetingRuntime`), in test_actions.py;
 - the ASGI app in process through Starlette's ``TestClient`` (``client`` fixture);
 - real ``wenzheng serve`` processes (``spawn`` fixture), driven over HTTP with httpx and
   over websockets with the ``websockets`` sync client. Every process started is killed
@@ -47,15 +47,15 @@ from live.commands import Actor, Command, Role
 from live.events import Event, RatingCast, from_record, to_record
 from live.refusals import Refused
 from live.state import MeetingState
-from server import models as m
-from server import store
-from server.auth import Keys
-from server.ballot_box import BallotBox
-from server.db import create_engine
-from server.demo import load_demo
-from server.migrate import upgrade
-from server.runtime import MeetingRuntime, load_state
-from server.settings import Settings, load
+from server.base.ballot_box import BallotBox
+from server.base.keys import Keys
+from server.base.settings import Settings, load
+from server.office.demo import load_demo
+from server.room.runtime import MeetingRuntime, load_state
+from server.storage import models as m
+from server.storage import store
+from server.storage.db import create_engine
+from server.storage.migrate import upgrade
 
 # Starlette warns at import time that its test client runs on httpx rather than
 # httpx2; pytest turns warnings into errors, so the import is the one place it is
@@ -129,7 +129,7 @@ def keys(settings: Settings) -> Keys:
 @pytest.fixture
 def client(settings: Settings, meeting_id: int) -> Iterator[TestClient]:
     """The app in process, lifespan included; server errors come back as 500 answers."""
-    from server.app import create_app
+    from server.web.app import create_app
 
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
@@ -219,11 +219,21 @@ def eventually(check: Callable[[], Any], timeout: float = 5, every: float = 0.05
         time.sleep(every)
 
 
+async def until(check: Callable[[], Any], timeout: float = 5, every: float = 0.02) -> Any:
+    """``eventually`` inside a running event loop: the server's tasks run while it waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(every)
+
+
 # -- reading the database ----------------------------------------------------------------
 
 
 def plain_engine(url: str) -> AsyncEngine:
-    """An engine for checks: no pool, no write lock on reads (unlike server.db's)."""
+    """An engine for checks: no pool, no write lock on reads (unlike server.storage.db's)."""
     return create_async_engine(url, poolclass=NullPool)
 
 
@@ -340,7 +350,7 @@ def db(settings: Settings, meeting_id: int) -> Db:
 def meaningful(state: MeetingState) -> dict[str, Any]:
     """The parts of a state that must survive a reload from the database.
 
-    Not the split of an open secret round: it is sealed on disk (server/ballot_box.py),
+    Not the split of an open secret round: it is sealed on disk (server/base/ballot_box.py),
     so a reload knows who voted and not how, until the close opens the box.
     """
     return {
@@ -623,7 +633,7 @@ class Hall:
         return {"cookie": f"wz_user={self.staff_cookie}", "x-csrf-token": self.keys.csrf(session.sid)}
 
     def deputy_cookie(self, deputy_id: int) -> str:
-        """One phone per deputy (server.phones): every Hall of a test uses the same sid,
+        """One phone per deputy (server.storage.phones): every Hall of a test uses the same sid,
         so a Hall made after a restart is the same phone, adopted at its first request."""
         if deputy_id not in self._deputies:
             self._deputies[deputy_id] = self.keys.deputy_cookie(deputy_id, 1, f"hall{deputy_id}")

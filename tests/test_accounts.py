@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import func, select, update
 from starlette.websockets import WebSocketDisconnect
 
-from server import accounts
-from server import models as m
-from server.accounts import Account
-from server.auth import Keys, hash_password, verify_password
-from server.db import create_engine
-from server.migrate import upgrade
-from server.settings import Settings
+from server.base.keys import Keys, hash_password, verify_password
+from server.base.settings import Settings
+from server.office import accounts, hashing
+from server.office.accounts import Account
+from server.storage import models as m
+from server.storage.db import create_engine
+from server.storage.migrate import upgrade
 from tests.conftest import WENZHENG, Server, TestClient
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -38,7 +38,7 @@ def chinese(text: str, *needles: str) -> None:
 
 
 def scrypt_hash(password: str) -> str:
-    """A hash as server/auth.py wrote them before Argon2."""
+    """A hash as server/base/keys.py wrote them before Argon2."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
     return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
@@ -78,7 +78,7 @@ def set_hash(url: str, username: str, password_hash: str) -> None:
 
 
 def sessions_of(url: str, user_id: int) -> int:
-    """How many session rows the user has (server.accounts.open_session makes them)."""
+    """How many session rows the user has (server.office.accounts.open_session makes them)."""
     s = m.staff_sessions
     query = select(func.count()).select_from(s).where(s.c.user_id == user_id)
     return int(run_db(url, lambda conn: conn.scalar(query)))
@@ -127,7 +127,7 @@ def test_passwords_are_hashed_with_argon2_and_old_scrypt_hashes_still_verify() -
     old = scrypt_hash("old-password-1")
     assert verify_password("old-password-1", old)
     assert not verify_password("old-password-2", old)
-    assert accounts.needs_rehash(old) and not accounts.needs_rehash(stored)
+    assert hashing.needs_rehash(old) and not hashing.needs_rehash(stored)
 
 
 def test_a_scrypt_hash_is_rehashed_to_argon2_at_login(client: TestClient, settings: Settings) -> None:

@@ -38,7 +38,7 @@ from live.commands import (
 from live.events import from_record
 from live.refusals import Refused
 from live.state import Choice, Focus, Phase, Presence
-from server import models as m
+from server.storage import models as m
 from tests.conftest import CHAIR, STAFF, Rig, deputy, meaningful, receipt_deputies
 
 

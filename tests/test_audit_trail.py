@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live import events as live_events
 from live.events import EVENT_TYPES
 from screens import messages as msg
-from server import accounts, audit_trail
-from server import models as m
+from server.office import accounts, audit_text, audit_trail
+from server.storage import models as m
 from tests.conftest import Db, Hall
 from tests.test_http import hall_code
 
@@ -45,12 +45,14 @@ def test_every_event_type_has_a_chinese_name() -> None:
     }
     in_union = {cls.__name__ for cls in typing.get_args(live_events.Event)}
     every = declared | in_union | set(EVENT_TYPES)
-    missing = every - set(audit_trail.EVENT_NAMES)
-    assert not missing, f"add a Chinese name to server/audit_trail.py EVENT_NAMES for {sorted(missing)}"
-    assert not set(audit_trail.EVENT_NAMES) - every, "a name for an event type that does not exist"
-    for name, label in audit_trail.EVENT_NAMES.items():
+    missing = every - set(audit_text.EVENT_NAMES)
+    assert not missing, (
+        f"add a Chinese name to server/office/audit_trail.py EVENT_NAMES for {sorted(missing)}"
+    )
+    assert not set(audit_text.EVENT_NAMES) - every, "a name for an event type that does not exist"
+    for name, label in audit_text.EVENT_NAMES.items():
         assert label and all("\u4e00" <= ch <= "\u9fff" for ch in label), name
-    assert len(set(audit_trail.EVENT_NAMES.values())) == len(audit_trail.EVENT_NAMES), "names must differ"
+    assert len(set(audit_text.EVENT_NAMES.values())) == len(audit_text.EVENT_NAMES), "names must differ"
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
@@ -216,7 +218,7 @@ def test_a_session_is_fully_on_the_record(hall: Hall, db: Db, keys: Any) -> None
         else:
             expected = {"chair:chair": CHAIR_LABEL, "staff:wang": STAFF_LABEL}[e.actor]
         assert row[3] == expected, (e.seq, e.type, row)
-        assert row[2] == audit_trail.EVENT_NAMES[e.type]
+        assert row[2] == audit_text.EVENT_NAMES[e.type]
         assert row[4] == e.device
         assert row[1] == time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_ms / 1000))
         assert row[6] == "会议事件"

@@ -30,11 +30,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from server import models as m
-from server.auth import Keys
-from server.backup import BackupError, backup_sqlite
-from server.restore import known_revisions
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.storage import models as m
+from server.storage.backup import BackupError, backup_sqlite
+from server.storage.restore import known_revisions
 from tests.conftest import (
     WENZHENG,
     Db,

@@ -1,4 +1,4 @@
-"""Nobody takes a deputy's card by guessing its short code (server/guards.py).
+"""Nobody takes a deputy's card by guessing its short code (server/storage/guards.py).
 
 The attacker is the strongest the promise names: a script on a keep-alive connection,
 in the hall or watching the stream (it has a valid hall code and the page's form token),
@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
-from server import guards
-from server.auth import Keys
+from server.base.keys import Keys
+from server.storage import guards
+from server.web import throttle
 from tests.conftest import Db, Hall, figures, pre_form
 
 ATTACKER, DEPUTY = "127.0.0.2", "127.0.0.3"
@@ -96,8 +97,8 @@ def test_a_script_guessing_codes_takes_no_card(
             tries += 1
         elapsed = time.monotonic() - started
         compared = answers.get(400, 0)
-        assert compared <= guards.ADDRESS_FAILURES, answers
-        assert answers.get(429, 0) >= tries - guards.ADDRESS_FAILURES - len(targets), answers
+        assert compared <= throttle.ADDRESS_FAILURES, answers
+        assert answers.get(429, 0) >= tries - throttle.ADDRESS_FAILURES - len(targets), answers
         assert set(answers) <= {400, 429}, answers
 
         # 3. A card in its delay is refused unread, even with its right code (from a
@@ -139,7 +140,7 @@ def test_a_script_guessing_codes_takes_no_card(
         )
         assert rescued.status_code == 303, rescued.text[:500]
 
-    per_day = guards.ADDRESS_FAILURES * 86400 / guards.ADDRESS_WINDOW_S
+    per_day = throttle.ADDRESS_FAILURES * 86400 / throttle.ADDRESS_WINDOW_S
     figures(
         "card-guessing",
         attempts=tries,

@@ -19,12 +19,12 @@ from docx import Document
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server import models as m
-from server.auth import Keys
-from server.db import create_engine
-from server.meetings import Meetings
-from server.phonebook import Card
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.room.meetings import Meetings
+from server.storage import models as m
+from server.storage.cards import Card
+from server.storage.db import create_engine
 from tests.conftest import REDIS_URL, Db, TestClient, pre_form
 
 LINK = re.compile(r'<a class="inv-qr" href="([^"]+)"')

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import Route
 
-from server import models as m
-from server.auth import Keys
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.storage import models as m
 from tests.conftest import CHAIR_ROLES, Db, Hall, TestClient
 
 # No session to forge a request from: the credentials are in the form itself.
@@ -29,7 +29,7 @@ NO_SESSION = {
     "/login": "the password is the proof; a failed login changes nothing but the throttle",
 }
 # Forms a phone sends before it has a session: the token is the pre-session cookie's own
-# value (server/web.py, ``pre_ok``), shown on the page that holds the form.
+# value (server/web/http.py, ``pre_ok``), shown on the page that holds the form.
 PRE_SESSION: dict[str, dict[str, str]] = {
     "/d/{meeting_id:int}/bind": {"card_no": "{card_no}", "short_code": "{short_code}", "hall": "{code}"},
     "/i/{meeting_id:int}/{token}": {},  # move the card to this phone (the link, confirmed)

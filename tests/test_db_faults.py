@@ -37,10 +37,10 @@ from anyio.from_thread import start_blocking_portal
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 
-from server import models as m
-from server.db import POSTGRES_LOCK_TIMEOUT_MS, SQLITE_BUSY_MS
-from server.settings import Settings
-from server.web import Services
+from server.base.settings import Settings
+from server.storage import models as m
+from server.storage.db import POSTGRES_LOCK_TIMEOUT_MS, SQLITE_BUSY_MS
+from server.web.http import Services
 from tests.conftest import CHOICES, PG_ADMIN_DSN, Db, Hall, TestClient, figures
 
 NOT_RECORDED = "未记录，请重试"

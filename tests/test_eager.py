@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server import eager
+from server.room import eager
 
 
 async def test_a_coroutine_that_never_waits_finishes_in_place() -> None:

@@ -15,7 +15,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.protocol import State
 
-from server.fastsend import CaptureRawSend, RawWriter, raw_writer, text_frame
+from server.room.fastsend import CaptureRawSend, RawWriter, raw_writer, text_frame
 
 
 def _port() -> int:

@@ -22,7 +22,7 @@ def place_of(html: str) -> int | None:
 
 
 def test_phones_queue_for_the_floor_and_the_chair_runs_it(hall: Hall, db: Db) -> None:
-    from server import models as m
+    from server.storage import models as m
 
     check_in(hall, 1, 2, 3)
     refused = floor(hall, 1, kind="speech")
@@ -64,7 +64,7 @@ def test_phones_queue_for_the_floor_and_the_chair_runs_it(hall: Hall, db: Db) ->
 
 
 def test_bad_floor_input_is_refused_in_chinese(hall: Hall, db: Db) -> None:
-    from server import models as m
+    from server.storage import models as m
 
     check_in(hall, 1)
     hall.act_ok("start_agenda", item_id=3)

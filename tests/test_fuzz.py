@@ -18,7 +18,7 @@ bytes, JSON, multipart, wrong content types) and who is asking (nobody, the chai
 or without its CSRF token, a deputy's phone, a paired screen, tampered cookies). Each
 test keeps one app and one database for all its examples, so the meeting's state builds
 up the way a real session's does; the deep test sends the chair's real commands (their
-fields read from server/parse.py) and the phones' ballots, mostly valid, so it reaches
+fields read from server/base/parse.py) and the phones' ballots, mostly valid, so it reaches
 the runtime. Socket frames go to one socket of every audience.
 
 Afterwards the event log is replayed and compared with memory, and every tally with its
@@ -62,11 +62,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from live import state as live_state
 from live.state import MeetingState, VoteMethod
-from server import models as m
-from server.auth import SESSION_MAX_AGE, Keys, session_key
-from server.parse import ACTIONS, parse_action
-from server.settings import Settings
-from server.web import MAX_FORM_BYTES, MAX_FORM_FIELD, Services
+from server.base.keys import SESSION_MAX_AGE, Keys, session_key
+from server.base.parse import ACTIONS, parse_action
+from server.base.settings import Settings
+from server.storage import models as m
+from server.web.http import MAX_FORM_BYTES, MAX_FORM_FIELD, Services
 from tests.conftest import Db, Hall, TestClient, meaningful
 from tests.test_http import HAN, _malformed
 from tests.test_ws import MALFORMED
@@ -184,8 +184,8 @@ def endpoints(routes: list[BaseRoute], prefix: str = "") -> list[Endpoint]:
 
 
 def declared_in_source() -> list[str]:
-    """Every path in server/app.py's route table, read from the source text."""
-    source = (ROOT / "server" / "app.py").read_text(encoding="utf-8")
+    """Every path in server/web/app.py's route table, read from the source text."""
+    source = (ROOT / "server" / "web" / "app.py").read_text(encoding="utf-8")
     return re.findall(r'\b(?:Route|WebSocketRoute|Mount)\(\s*"([^"]+)"', source)
 
 
@@ -204,8 +204,10 @@ def found(pattern: str, source: str) -> set[str]:
 
 def _names_known() -> tuple[list[str], list[str], list[str]]:
     """(field names, dynamic name prefixes, literal values) from templates/ and server/."""
-    templates = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "templates").rglob("*.html"))
-    server = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "server").glob("*.py"))
+    templates = "\n".join(
+        p.read_text(encoding="utf-8") for p in (ROOT / "screens" / "templates").rglob("*.html")
+    )
+    server = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "server").rglob("*.py"))
     names = set(re.findall(r'name="([a-z_]+)"', templates))
     names |= set(re.findall(r'_(?:req|int|enum|flag|count|text)\(\w+, "(\w+)"', server))
     names |= set(re.findall(r'\b(?:form|f)\.(?:get|pop)\("(\w+)"', server))
@@ -239,7 +241,7 @@ FIELDS_READ = (
 PREFIXES_READ = r'(?:_picked|suffixed_ids)\(\w+, "(\w+_)"|\bform\.get\(f"(\w+_)\{'
 QUERY_READ = r'query_params\.get\("(\w+)"'
 FIELD_NAMES, NAME_PREFIXES, WORDS = _names_known()
-PARSE_SOURCE = (ROOT / "server" / "parse.py").read_text(encoding="utf-8")
+PARSE_SOURCE = (ROOT / "server" / "base" / "parse.py").read_text(encoding="utf-8")
 QUERY_NAMES = ["next", "q", "group", "reissued", "saved", "screen", "checked_in", "page", "kind", "type"]
 
 # -- what attackers send -----------------------------------------------------------------
@@ -717,7 +719,7 @@ def test_the_route_table_is_enumerated(client: TestClient) -> None:
     assert len(declared) >= 50
     assert len(found) >= len(declared)
     missing = Counter(declared) - Counter(e.declared for e in found)
-    assert not missing, f"routes in server/app.py the enumeration missed: {sorted(missing)}"
+    assert not missing, f"routes in server/web/app.py the enumeration missed: {sorted(missing)}"
     assert any(e.websocket for e in found) and any(e.template.startswith("/static/") for e in found)
     for e in found:
         assert e.websocket or e.methods, e
@@ -745,7 +747,7 @@ def _code(source: str) -> str:
 def reads(handler: Any, depth: int = 4) -> Reads:
     """Read from the handler's source and from the functions of server/ it uses, to
     ``depth`` calls deep, and from the page templates they render; a command form
-    (server/parse.py's ACTIONS) adds every command's fields."""
+    (server/base/parse.py's ACTIONS) adds every command's fields."""
     seen: set[Any] = set()
     todo: list[tuple[Any, int]] = [(handler, 0)]
     sources: list[str] = []
@@ -767,7 +769,8 @@ def reads(handler: Any, depth: int = 4) -> Reads:
     if parse_action in seen:
         source += "\n".join(inspect.getsource(factory) for factory in ACTIONS.values())
     pages = [
-        ROOT / "templates" / "pages" / f"{name}.html" for name in re.findall(r'\bpage\(\s*"(\w+)"', source)
+        ROOT / "screens" / "templates" / "pages" / f"{name}.html"
+        for name in re.findall(r'\bpage\(\s*"(\w+)"', source)
     ]
     html = "\n".join(page.read_text(encoding="utf-8") for page in pages if page.exists())
     fields = set().union(*(found(pattern, source) for pattern in FIELDS_READ))
@@ -808,7 +811,7 @@ def route_query(r: Reads) -> st.SearchStrategy[str]:
 
 ODD_METHODS = ("PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "PROPFIND", "MKCOL")
 ODD_IDS = ("abc", "一", "%00", "%2e%2e", "%201", "1;2", "%ff%fe", "1%00", "9" * 10_000)
-ODD_STATIC = ("", "../server/auth.py", "%2e%2e/%2e%2e/etc/passwd", "vendor", "vendor/", "%00", "a%00b")
+ODD_STATIC = ("", "../server/base/keys.py", "%2e%2e/%2e%2e/etc/passwd", "vendor", "vendor/", "%00", "a%00b")
 ODD_STATIC2 = (
     "app.css/x",
     "x" * 3000,

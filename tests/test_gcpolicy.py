@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from server import gcpolicy
-from server.gcpolicy import GcPolicy
+from server.room import gcpolicy
+from server.room.gcpolicy import GcPolicy
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""server.groupwrite on a real SQLite database: jobs that come together commit together,
+"""server.room.groupwrite on a real SQLite database: jobs that come together commit together,
 in order; a batch that fails leaves nothing and tells every job "not recorded"."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.auth import Keys
-from server.db import create_engine
-from server.groupwrite import GroupWriter
-from server.runtime import NotRecorded
-from server.web import Services
+from server.base.keys import Keys
+from server.room.groupwrite import GroupWriter
+from server.room.runtime import NotRecorded
+from server.storage.db import create_engine
+from server.web.http import Services
 from tests.conftest import Db, TestClient
 
 

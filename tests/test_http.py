@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import TimerRole
-from server import models as m
-from server.auth import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, Keys
-from server.settings import Settings
-from server.web import MAX_FORM_FIELD
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.storage import models as m
+from server.web.http import MAX_FORM_FIELD
+from server.web.throttle import LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS
 from tests.conftest import Db, Hall, TestClient, pre_form
 from tests.test_csrf import everything
 
@@ -409,7 +410,7 @@ def _cookies_set(response: Any) -> dict[str, str]:
 def test_cookies_are_secure_on_https(settings: Settings, meeting_id: int, keys: Keys, how: str) -> None:
     """Every cookie the app sets (staff login and logout, a screen's pairing, a phone's
     binding) says Secure when the public address is https or the request came over https."""
-    from server.app import create_app
+    from server.web.app import create_app
 
     public = "https://wz.example.org" if how == "public address https" else "http://127.0.0.1:8000"
     base = "https://testserver" if how == "request over https" else "http://testserver"
@@ -469,7 +470,7 @@ def _malformed(hall: Hall, keys: Keys) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", "/", {}),
         ("GET", "/login?next=//evil.example", {}),
         ("GET", "/no/such/page", {}),
-        ("GET", "/static/../server/auth.py", {}),
+        ("GET", "/static/../server/base/keys.py", {}),
         ("GET", "/static/%2e%2e/%2e%2e/etc/passwd", {}),
         ("GET", "/m/1/console", {}),
         ("GET", "/m/1/console", {"headers": {"cookie": "wz_user=garbage"}}),
@@ -809,7 +810,7 @@ def _submissions(db: Db) -> list[int]:
 
 
 def test_crafted_input_is_refused_and_changes_nothing(hall: Hall, db: Db) -> None:
-    """Issue 13, finding 4: every one of these answered 500 before server/parse.py took
+    """Issue 13, finding 4: every one of these answered 500 before server/base/parse.py took
     every typed value (Unicode digits, ids past the database's integer, numbers past
     Python's 4,300-digit limit, a deadline in year 1, a 5,000-digit hall code)."""
     _send_crafted(hall, db, CRAFTED)
@@ -850,7 +851,9 @@ def test_every_field_the_parser_reads_has_a_chinese_name() -> None:
 
     from screens.messages import FIELD_NAMES
 
-    source = (Path(__file__).resolve().parents[1] / "server" / "parse.py").read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parents[1] / "server" / "base" / "parse.py").read_text(
+        encoding="utf-8"
+    )
     fields = set(regex.findall(r'_(?:req|int|enum|flag|count|text)\(\w+, "(\w+)"', source))
     fields |= set(regex.findall(r'BadInput\("bad_field", "(\w+)"\)', source))
     assert {"deputy_id", "choice", "vote_id", "for", "ballot_key"} <= fields

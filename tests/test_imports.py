@@ -1,4 +1,4 @@
-"""Roster and officials import (server/imports.py) against the demo body, and the pages."""
+"""Roster and officials import (server/office/imports.py) against the demo body, and the pages."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import exports, imports, sheets
-from server import models as m
-from server.db import create_engine
-from server.demo import BODY
-from server.settings import Settings
+from server.base.settings import Settings
+from server.office import exports, imports, sheets
+from server.office.demo import BODY
+from server.storage import models as m
+from server.storage.db import create_engine
 
 HEADER = "姓名,代表小组,卡号,手机,备注\n"
 GOOD = HEADER + "张三丰,城东代表小组,2001,13812345678,退休教师\n李四,城西代表小组,2002,0573-12345678,\n"

@@ -1,4 +1,4 @@
-"""Malformed imports are refused in Chinese and leave nothing behind (server/sheets.py).
+"""Malformed imports are refused in Chinese and leave nothing behind (server/office/sheets.py).
 
 Every refused file goes three ways: the staff page's upload (the preview: a 4xx answer
 with the message on it and no "确认导入"), the confirmation (an upload kept from a good
@@ -34,10 +34,11 @@ from openpyxl import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from sqlalchemy import select
 
-from server import cli, sheets
-from server import models as m
-from server.demo import BODY
-from server.settings import Settings
+from server import cli
+from server.base.settings import Settings
+from server.office import sheets
+from server.office.demo import BODY
+from server.storage import models as m
 from tests.conftest import WENZHENG, TestClient, plain_engine, server_env  # type: ignore[attr-defined]
 from tests.test_imports import GOOD, HEADER, login, xlsx
 

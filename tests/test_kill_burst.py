@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from live.setup import DEFAULT_TIMER_SECONDS, TimerRole
-from server.auth import Keys
+from server.base.keys import Keys
+from server.base.settings import Settings
 from server.bench.meeting import Seeded, seed_meeting
-from server.db import create_engine
-from server.settings import Settings
+from server.storage.db import create_engine
 from tests.conftest import CHOICES, Db, Hall, element_attrs, eventually, figures, free_port, tally_of
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Limits per client (server/limits.py): one client cannot take the server's memory.
+"""Limits per client (server/web/limits.py): one client cannot take the server's memory.
 
 Against real ``wenzheng serve`` processes on loopback. Linux routes all of 127.0.0.0/8
 to loopback, so a client that binds its source to 127.0.0.2 is another address. The
@@ -24,11 +24,12 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.auth import Keys
+from server.base.keys import Keys
+from server.base.settings import Settings, load
 from server.bench.meeting import seed_meeting
 from server.bench.procfs import raise_open_files_limit
-from server.db import create_engine
-from server.limits import (
+from server.storage.db import create_engine
+from server.web.limits import (
     BODY_MAX_BYTES,
     FRAME_MAX_BYTES,
     Policy,
@@ -36,7 +37,6 @@ from server.limits import (
     Table,
     address_key,
 )
-from server.settings import Settings, load
 from tests.conftest import ROOT, Hall, Server, figures
 
 pytestmark = pytest.mark.slow

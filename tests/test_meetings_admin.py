@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.rules import has_quorum
 from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, TimerRole
-from server import meetings_admin as admin
-from server import models as m
-from server import store
-from server.auth import Keys
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.office import meeting_forms, meeting_kinds
+from server.office import meetings_admin as admin
+from server.storage import models as m
+from server.storage import store
 from tests.conftest import TestClient, plain_engine, staff_login
 
 
@@ -88,11 +89,11 @@ def body_ids(settings: Settings, meeting_id: int) -> dict[BodyKind, int]:
 # -- kinds -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind_key", list(admin.KINDS))
+@pytest.mark.parametrize("kind_key", list(meeting_kinds.KINDS))
 def test_every_kind_creates_a_meeting_with_its_body_rules_and_defaults(
     settings: Settings, meeting_id: int, kind_key: str
 ) -> None:
-    kind = admin.KINDS[kind_key]
+    kind = meeting_kinds.KINDS[kind_key]
     bodies = body_ids(settings, meeting_id)
     for body_kind, body_id in bodies.items():
 
@@ -100,7 +101,7 @@ def test_every_kind_creates_a_meeting_with_its_body_rules_and_defaults(
             return await admin.create(conn, body_id, kind_key, f"测试{kind.label}", int(time.time() * 1000))
 
         if body_kind not in kind.bodies:
-            with pytest.raises(admin.Invalid) as bad:
+            with pytest.raises(meeting_forms.Invalid) as bad:
                 run(settings.database_url, create)
             assert "不举行" in bad.value.errors["kind"]
             continue
@@ -124,17 +125,22 @@ def test_every_kind_creates_a_meeting_with_its_body_rules_and_defaults(
 
 
 def test_special_inquiry_gives_officials_longer_to_answer() -> None:
-    timers = admin.KINDS["special_inquiry"].settings(BodyKind.STANDING_COMMITTEE).timer_seconds
+    timers = meeting_kinds.KINDS["special_inquiry"].settings(BodyKind.STANDING_COMMITTEE).timer_seconds
     assert timers[TimerRole.ANSWERING] == 600
-    assert admin.KINDS["special_inquiry"].bodies == {BodyKind.STANDING_COMMITTEE}
+    assert meeting_kinds.KINDS["special_inquiry"].bodies == {BodyKind.STANDING_COMMITTEE}
 
 
 def test_share_parsing() -> None:
-    assert admin.parse_share("1/2") == admin.parse_share("50%") == admin.parse_share("0.5") == Fraction(1, 2)
-    assert admin.parse_share("2/3") == Fraction(2, 3)
-    assert admin.parse_share("1") == 1
+    assert (
+        meeting_forms.parse_share("1/2")
+        == meeting_forms.parse_share("50%")
+        == meeting_forms.parse_share("0.5")
+        == Fraction(1, 2)
+    )
+    assert meeting_forms.parse_share("2/3") == Fraction(2, 3)
+    assert meeting_forms.parse_share("1") == 1
     for bad in ("3/2", "120%", "0", "0/3", "1/0", "abc", "", "-1/2", "1.5"):
-        assert admin.parse_share(bad) is None, bad
+        assert meeting_forms.parse_share(bad) is None, bad
 
 
 # -- pages ---------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from server.db import create_engine
-from server.migrate import upgrade
-from server.models import metadata
+from server.storage.db import create_engine
+from server.storage.migrate import upgrade
+from server.storage.models import metadata
 
 
 async def _differences(url: str) -> list[Any]:
@@ -49,7 +49,7 @@ def test_rating_ballots_become_totals_and_the_rows_are_gone(
     from alembic import command
     from sqlalchemy import text
 
-    from server.migrate import alembic_config
+    from server.storage.migrate import alembic_config
 
     url = (
         str(request.getfixturevalue("pg_database"))

@@ -5,14 +5,13 @@ PostgreSQL) and a Redis channel prefix of the test's own: a chair action posted 
 reaches a projector connected to the other, ratings posted to both are each counted
 once, and both show the tally the database holds.
 
-The last tests drive two :class:`server.meetings.Meetings` in process, with a bus the
+The last tests drive two :class:`server.room.meetings.Meetings` in process, with a bus the
 test delivers by hand, to pin down what happens when a process commits before the bus
 has brought it another process's events.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Iterator
@@ -23,12 +22,12 @@ from typing import Any
 import pytest
 
 from live.commands import CheckIn, CheckInMethod, OpenCheckIn
-from server.auth import Keys
-from server.bus import Handler
-from server.db import create_engine
-from server.hub import Connection
-from server.meetings import Meetings
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.room.bus import Handler
+from server.room.hub import Connection
+from server.room.meetings import Meetings
+from server.storage.db import create_engine
 from tests.conftest import (
     CHAIR,
     REDIS_URL,
@@ -41,6 +40,7 @@ from tests.conftest import (
     page_seq,
     pre_form,
     tally_of,
+    until,
     ws_collect,
     ws_connect,
     ws_hello,
@@ -210,8 +210,7 @@ async def test_events_from_the_bus_reach_the_projector(settings: Settings, meeti
         await a.rooms[meeting_id].runtime.submit(OpenCheckIn(), CHAIR)
         for payload in a.bus.sent:  # type: ignore[attr-defined]
             await b.on_bus(payload)
-        await asyncio.sleep(0.4)
-        assert _shows_checkin(projector)
+        assert await until(lambda: _shows_checkin(projector))
     finally:
         await _close([a, b], engines)
 
@@ -231,8 +230,7 @@ async def test_events_caught_up_in_a_commit_reach_the_projector(settings: Settin
         assert b.rooms[meeting_id].runtime.state.checkin_open  # B's state did catch up
         for payload in a.bus.sent:  # type: ignore[attr-defined]
             await b.on_bus(payload)  # the bus message arrives late
-        await asyncio.sleep(0.6)
-        assert _shows_checkin(projector), "B's projector still shows the welcome screen"
+        assert await until(lambda: _shows_checkin(projector)), "B's projector still shows the welcome screen"
     finally:
         await _close([a, b], engines)
 
@@ -245,7 +243,7 @@ def test_the_bus_does_not_link_a_deputy_to_a_choice(
 
     import redis
 
-    from server.app import create_app
+    from server.web.app import create_app
     from tests.conftest import TestClient
 
     listener = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
@@ -267,7 +265,7 @@ def test_the_bus_does_not_link_a_deputy_to_a_choice(
             if message["type"] != "message":
                 continue
             payload = json.loads(message["data"])
-            if "phone" in payload:  # a phone bound (server.phones): who, never which phone
+            if "phone" in payload:  # a phone bound (server.storage.phones): who, never which phone
                 assert set(payload) == {"phone", "origin"}, payload
                 continue
             cast += [data for name, data in payload["events"] if name == "RatingCast"]

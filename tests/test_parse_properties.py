@@ -1,4 +1,4 @@
-"""Property tests over the parser (server/parse.py) and, through it, the rules.
+"""Property tests over the parser (server/base/parse.py) and, through it, the rules.
 
 Any value at all, what attackers send included (Unicode digits, signs, numbers of
 thousands of digits, extreme dates, control characters), gives a value of the parser's
@@ -37,8 +37,8 @@ from live.state import (
     VoteResult,
     initial_state,
 )
-from server import parse
-from server.parse import ACTIONS, BadInput, parse_action, parse_floor, parse_rating, parse_vote
+from server.base import parse
+from server.base.parse import ACTIONS, BadInput, parse_action, parse_floor, parse_rating, parse_vote
 from tests import test_fuzz
 from tests.live.conftest import CHAIR, ITEM_1, ITEM_2, Q1, Q2, STAFF, snapshot
 from tests.live.test_properties import (

@@ -1,4 +1,4 @@
-"""One phone per card (server.phones): nobody takes a deputy's card by the back door.
+"""One phone per card (server.storage.phones): nobody takes a deputy's card by the back door.
 
 Each "phone" here is a cookie jar of its own, sent by hand through the in-process app:
 the link binds a free card; on a second phone it asks first, and only a confirmed move
@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.websockets import WebSocketDisconnect
 
-from server import models as m
-from server.auth import Keys
+from server.base.keys import Keys
+from server.storage import models as m
 from tests.conftest import Db, Hall, TestClient
 from tests.test_cards import login, roster
 

@@ -25,10 +25,10 @@ from live.commands import (
 )
 from live.events import Event
 from live.state import Choice, MeetingState, Phase
-from server.auth import Keys
-from server.db import create_engine
-from server.runtime import MeetingRuntime, load_state
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.room.runtime import MeetingRuntime, load_state
+from server.storage.db import create_engine
 from tests import test_actions
 from tests.conftest import (
     CHAIR,

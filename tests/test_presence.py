@@ -1,5 +1,5 @@
 """Presence beyond the QR code: the hall network, check-ins from elsewhere, and the real
-address of a phone behind a reverse proxy (server/presence.py, server/proxy.py).
+address of a phone behind a reverse proxy (server/base/presence.py, server/web/proxy.py).
 
 Real server processes; phones are HTTP clients bound to other loopback addresses (all of
 127.0.0.0/8 reaches this machine), so the server sees each one's own address.
@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server import guards
-from server.auth import Keys
+from server.base.keys import Keys
+from server.web import throttle
 from tests.conftest import Db, Hall, pre_form
 
 Clients = Callable[[str, str], httpx.Client]
@@ -96,8 +96,8 @@ def test_behind_the_proxy_one_guesser_is_throttled_not_the_hall(
         return pre_form(http, page, page, form, headers=headers).status_code
 
     guesser = {"x-forwarded-for": "10.0.0.66"}
-    answers = [guess(proxy, n, guesser) for n in range(guards.ADDRESS_FAILURES + 5)]
-    assert answers[-1] == 429 and answers.count(400) <= guards.ADDRESS_FAILURES
+    answers = [guess(proxy, n, guesser) for n in range(throttle.ADDRESS_FAILURES + 5)]
+    assert answers[-1] == 429 and answers.count(400) <= throttle.ADDRESS_FAILURES
     # Another phone through the same proxy binds its own card.
     _, card_no, code = roster[30]
     mine = pre_form(
@@ -107,7 +107,7 @@ def test_behind_the_proxy_one_guesser_is_throttled_not_the_hall(
     # Without the proxy, a forged header changes nothing: still one address, throttled.
     direct = clients(server.base_url, "127.0.0.9")
     rotating = [
-        guess(direct, n, {"x-forwarded-for": f"10.1.{n}.1"}) for n in range(guards.ADDRESS_FAILURES + 5)
+        guess(direct, n, {"x-forwarded-for": f"10.1.{n}.1"}) for n in range(throttle.ADDRESS_FAILURES + 5)
     ]
     assert rotating[-1] == 429
 

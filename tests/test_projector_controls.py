@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.conftest import Hall, Server, fragments, ws_collect, ws_connect, ws_drain, ws_hello
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ update, and every socket gets the same bytes.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -15,13 +14,13 @@ import pytest
 
 from live.commands import CheckIn, CheckInMethod, OpenCheckIn, StartAgendaItem
 from screens import render
-from server.auth import Keys
-from server.bus import MemoryBus
-from server.db import create_engine
-from server.hub import Connection
-from server.meetings import Meetings
-from server.settings import Settings
-from tests.conftest import CHAIR, STAFF, Db, Hall, TestClient, fragments
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.room.bus import MemoryBus
+from server.room.hub import Connection
+from server.room.meetings import Meetings
+from server.storage.db import create_engine
+from tests.conftest import CHAIR, STAFF, Db, Hall, TestClient, fragments, until
 from tests.test_multiprocess import FakeSocket
 from tests.test_votes import check_in, vote
 
@@ -101,7 +100,7 @@ async def test_many_viewers_cost_one_render_per_update(
         await room.runtime.submit(OpenCheckIn(), STAFF)
         await room.runtime.submit(CheckIn(1, CheckInMethod.STAFF), STAFF)
         await room.runtime.submit(StartAgendaItem(3), CHAIR)
-        await asyncio.sleep(0.4)
+        assert await until(lambda: all(s.received for s in sockets)), "the viewers got nothing"
         assert calls.count("pu-session") == 1, calls
         first = sockets[0].received
         assert first and all(s.received == first for s in sockets), "every viewer gets the same bytes"

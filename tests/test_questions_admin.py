@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server import models as m
-from server.auth import Keys
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.storage import models as m
 from tests.conftest import TestClient
 from tests.test_meetings_admin import run, staff_headers
 

@@ -23,12 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.conftest import (
     CHOICES,
     Db,
     Hall,
     Server,
+    eventually,
     figures,
     fragments,
     free_port,
@@ -164,7 +165,9 @@ def test_redis_restarted_mid_session(
         ha, hb = Hall(http_a, keys, meeting_id), Hall(http_b, keys, meeting_id)
         deputies = [d for d, _, _ in db.deputies()][:30]
         ha.open_rating(deputies)
-        time.sleep(0.3)  # the bus brings these to B
+        assert eventually(lambda: page_seq(hb.console()) == page_seq(ha.console())), (
+            "the bus never brought them"
+        )
 
         stack = contextlib.ExitStack()
         screens = [

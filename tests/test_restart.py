@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.auth import Keys
-from server.settings import Settings
+from server.base.keys import Keys
+from server.base.settings import Settings
 from tests.conftest import (
     WENZHENG,
     Db,

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from server import audit
-from server import models as m
-from server.cli_roster import body_id_by_name, cli_actor
-from server.demo import BODY
-from server.settings import Settings
+from server.base.settings import Settings
+from server.cli.roster import body_id_by_name, cli_actor
+from server.office.demo import BODY
+from server.storage import audit
+from server.storage import models as m
 from tests.conftest import WENZHENG, Db, plain_engine, server_env
 
 HEADER = "姓名,代表小组,卡号,手机,备注\n"

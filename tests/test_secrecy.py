@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server import models as m
+from server.storage import models as m
 from tests.conftest import Db, Hall, plain_engine
 
 PRESENT = (1, 2, 3, 4, 5, 6)

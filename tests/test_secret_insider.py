@@ -48,7 +48,7 @@ from typing import Any
 
 import pytest
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.conftest import (
     Db,
     Hall,
@@ -453,7 +453,7 @@ def results_of(truth: dict[Ballot, str]) -> dict[Round, Counter[str]]:
 def event_rows(url: str, meeting_id: int) -> list[tuple[int, str, str]]:
     from sqlalchemy import select
 
-    from server import models as m
+    from server.storage import models as m
     from tests.conftest import plain_engine
 
     async def go() -> list[tuple[int, str, str]]:

@@ -1,4 +1,4 @@
-"""Staff sessions live on the server (server/sessions.py, table ``staff_sessions``).
+"""Staff sessions live on the server (server/web/sessions.py, table ``staff_sessions``).
 
 Logging out ends the session: the old cookie, kept by whoever copied it, opens no page,
 changes nothing and opens no socket, and a console socket of that session that is still
@@ -19,10 +19,10 @@ from sqlalchemy import select, update
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server import models as m
-from server import sessions
-from server.auth import Keys, session_key
-from server.settings import Settings
+from server.base.keys import Keys, session_key
+from server.base.settings import Settings
+from server.storage import models as m
+from server.web import sessions
 from tests.conftest import REDIS_URL, TestClient, plain_engine, staff_login, ws_connect, ws_hello
 
 

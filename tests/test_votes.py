@@ -19,7 +19,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.state import VoteChoice
-from server import models as m
+from server.storage import models as m
 from tests.conftest import Db, Hall, meaningful, plain_engine, state_from_db
 from tests.test_http import chinese
 
@@ -237,7 +237,7 @@ def test_the_database_holds_no_link_between_a_deputy_and_a_secret_choice(
         assert chosen[r.deputy_id] not in r.ballot_key
     # The bus carries no choice either (what other processes and Redis would see).
     from live.events import VoteCast
-    from server.store import bus_payload
+    from server.storage.store import bus_payload
 
     payload = bus_payload(1, 1, [VoteCast(1, 1, "k", True, VoteChoice.FOR)], "test")
     assert '"for"' not in payload and "VoteCast" in payload

@@ -1,4 +1,4 @@
-"""The live channel (server/ws.py) against a real `wenzheng serve` process.
+"""The live channel (server/web/ws.py) against a real `wenzheng serve` process.
 
 Screens connect with the cookies a paired projector, a logged-in chair and a bound
 deputy phone carry, say hello with the seq of their page, and receive HTML fragments.
@@ -20,7 +20,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import InvalidStatus
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.conftest import (
     Db,
     Hall,
@@ -362,7 +362,7 @@ def test_a_socket_from_another_origin_is_refused_before_accept(client: TestClien
     """Another site's page cannot open a socket with our cookies (cross-site websocket
     hijacking), for any audience; our own pages, the public address and clients that are
     not browsers (no Origin) can."""
-    # Each phone's handshakes are rate-limited (server/limits.py): a phone of its own for
+    # Each phone's handshakes are rate-limited (server/web/limits.py): a phone of its own for
     # every try, so the limit is not what is tested here.
     phones = iter(range(DEPUTY, DEPUTY + len(FOREIGN_ORIGINS) + len(OWN_ORIGINS)))
     for audience in AUDIENCES:

@@ -27,6 +27,8 @@ Environment (diagnostics; a plain run needs none of them): ``WENZHENG_BENCH_WIND
 (both windows, unless an option sets one), ``WENZHENG_BENCH_PROFILE``,
 ``WENZHENG_BENCH_PYSPY_ARGS``, ``WENZHENG_BENCH_GC`` (see ``diagnostics``),
 ``WENZHENG_BENCH_KEEP=1`` (keep the temporary data folder: database, server log).
+
+A command, beside ``server.cli`` (which imports it); it may import every layer below.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.auth import Keys
+from server.base import settings as installation  # a bare "load" would be shadowed by server.bench.load
+from server.base.keys import Keys
 from server.bench.common import BenchError, free_port
 from server.bench.diagnostics import gc_summary, profile_summary
 from server.bench.driver import Plan, drive_and_dispose
@@ -55,9 +58,8 @@ from server.bench.postgres import create_database, drop_database
 from server.bench.procfs import raise_open_files_limit
 from server.bench.report import table, targets, targets_text, write_json
 from server.bench.serving import Server, server_env, start_server, wait_healthy
-from server.db import create_engine
-from server.migrate import upgrade
-from server.settings import load
+from server.storage.db import create_engine
+from server.storage.migrate import upgrade
 
 __all__ = ["main"]
 
@@ -105,7 +107,7 @@ def main(args: argparse.Namespace) -> int:
     code = 0
     try:
         if options.url:
-            settings = load()  # the server's own data folder: its secret signs the invitations
+            settings = installation.load()  # the server's own data folder: its secret signs the invitations
             base_url = options.url.rstrip("/")
             database_url = options.database_url or settings.database_url
         else:
@@ -117,7 +119,9 @@ def main(args: argparse.Namespace) -> int:
                 sqlite = f"sqlite+aiosqlite:///{tmp / 'data' / 'bench.db'}"
                 database_url = options.database_url or sqlite
             env = server_env(tmp / "data", base_url, database_url, options.redis_url)
-            settings = load(env)  # creates the data folder and its secret before the server reads it
+            settings = installation.load(
+                env
+            )  # creates the data folder and its secret before the server reads it
         upgrade(database_url)
         seeded = asyncio.run(seed(create_engine(database_url), n))
         if not options.url:

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server import models as m
 from server.bench.common import quantile
 from server.bench.phone import Outcome
+from server.storage import models as m
 
 
 async def last_seq(engine: AsyncEngine, meeting_id: int) -> int:

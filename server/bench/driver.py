@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth import Keys
+from server.base.keys import Keys
 from server.bench.chair import Chair, Screen, console_screen, projector_screen
 from server.bench.common import BenchError, ms, quantile
 from server.bench.dbcheck import check_database, commit_batches, last_seq

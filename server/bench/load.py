@@ -21,7 +21,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from server.auth import Keys
+from server.base.keys import Keys
 from server.bench.common import BenchError, recv, run_loop
 from server.bench.phone import Phone, ProcessSpec
 

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from live.setup import BodyKind
 from live.setup import Settings as MeetingSettings
-from server import models as m
-from server.auth import hash_password
-from server.store import settings_to_json
+from server.base.keys import hash_password
+from server.storage import models as m
+from server.storage.store import settings_to_json
 
 GROUP_SIZE = 50
 

@@ -46,7 +46,7 @@ def _window(given: float | None, default: float) -> float:
 
 
 def from_args(args: argparse.Namespace) -> Options:
-    """The options of ``wenzheng bench`` (see ``server/cli.py``), checked."""
+    """The options of ``wenzheng bench`` (see ``server/cli/__init__.py``), checked."""
     deputies = int(getattr(args, "deputies", None) or STANDARD_DEPUTIES)
     if deputies < 1:
         raise BenchError("--deputies must be at least 1")

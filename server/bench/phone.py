@@ -27,7 +27,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from server.auth import Keys
+from server.base.keys import Keys
 from server.bench.common import sleep_until_ns
 
 SEQ_RE = re.compile(r'data-seq="(\d+)"')

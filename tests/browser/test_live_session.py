@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute, expect
 
-from server.auth import Keys
-from server.meetings import qr_svg
+from server.base.keys import Keys
+from server.room.meetings import qr_svg
 from tests.browser.conftest import DemoServer, Shots
 
 pytestmark = pytest.mark.browser
@@ -40,7 +40,7 @@ PHONE_UA = (
     "Chrome/116.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.47"
 )
 
-# What a countdown shows, read the way the page itself computes it (static/live.js):
+# What a countdown shows, read the way the page itself computes it (server/web/static/live.js):
 # a running timer's time left is its deadline (server ms) minus the page's estimate of
 # the server clock, Date.now() + data-clock-offset.
 READ_TIMER = """() => {

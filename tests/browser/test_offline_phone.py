@@ -31,7 +31,7 @@ from tests.netfault import fault_proxy
 pytestmark = pytest.mark.browser
 
 OFFLINE_S = float(os.environ.get("WENZHENG_OFFLINE_S", "60"))
-BACK_WITHIN_S = 8.0  # reconnect delays are capped at 5 s (static/live.js)
+BACK_WITHIN_S = 8.0  # reconnect delays are capped at 5 s (server/web/static/live.js)
 NOT_RECORDED = "未记录，请重试"
 SNAPSHOT = """() => {
   const text = id => { const e = document.getElementById(id); return e ? e.innerText.trim() : null; };

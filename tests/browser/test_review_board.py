@@ -98,7 +98,7 @@ async def test_phone_submission_and_review_board(
 
     await final.nth(0).get_by_role("button", name="下移").click()
     await expect(final.nth(0)).to_contain_text("学校周边交通安全")
-    async with desk.expect_navigation():  # static/review.js posts the order, then reloads
+    async with desk.expect_navigation():  # server/web/static/review.js posts the order, then reloads
         await final.nth(1).drag_to(final.nth(0))
     await expect(final.nth(0)).to_contain_text("村道修复与资金")
 

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook
 from playwright.async_api import Browser, expect
 
-from server.demo import GROUPS, deputy_name
+from server.office.demo import GROUPS, deputy_name
 from tests.browser.conftest import DemoServer, Shots
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from server.auth import Keys
+from server.base.keys import Keys
 from tests.browser.conftest import DemoServer, Shots
 from tests.browser.test_live_session import connected, desk_context, login, phone_context
 
@@ -158,6 +158,7 @@ async def test_a_vote_and_a_revote_on_every_screen(
     await expect(rounds.nth(0).locator(".vfig.vote-for .fig-num")).to_have_text("1")
     await expect(rounds.nth(1).locator(".vfig.vote-for .fig-num")).to_have_text("2")
     await expect(console.locator(".c-rounds li")).to_have_count(2)
+    await expect(projector.locator("#p-vote")).to_be_visible()  # not mid-swap: then it has no box
     box = await projector.locator("#p-vote").bounding_box()
     assert box and box["y"] + box["height"] <= 1080 and box["x"] + box["width"] <= 1920, box
     await shots.take("second-round", screens)

@@ -251,3 +251,16 @@ def test_authorization_comes_before_the_rules(state: MeetingState) -> None:
     assert refused_code(state, CheckIn(2, CheckInMethod.HALL_QR), DEPUTY_1) == "not_allowed"
     assert refused_code(state, CheckIn(2, CheckInMethod.HALL_QR), STAFF) == "not_allowed"
     assert refused_code(state, CheckIn(1, CheckInMethod.STAFF), DEPUTY_1) == "not_allowed"
+
+
+def test_every_command_and_every_event_has_its_handler() -> None:
+    """The dispatch tables of live.core cover the unions: a new command or event that is
+    not wired fails here (mypy checks that each one is wired to the right handler)."""
+    from typing import get_args
+
+    from live import core
+    from live.commands import Command
+    from live.events import Event
+
+    assert set(core._DECIDERS) == set(get_args(Command))
+    assert set(core._APPLIERS) == set(get_args(Event))

@@ -38,8 +38,6 @@ EXPECTED: dict[str, set[str]] = {
         "no_question",
         "rating_in_progress",
         "rating_not_yet",
-        "bad_ballot_key",
-        "unknown_deputy",
         "rating_not_open",
         "already_rated",
         "not_checked_in",
@@ -48,6 +46,7 @@ EXPECTED: dict[str, set[str]] = {
         "question_in_progress",
         "item_already_rated",
     },
+    "ballots": {"bad_ballot_key", "unknown_deputy"},  # every rating and vote checks these first
     "timers": {"no_timer", "timer_running", "timer_not_running", "bad_adjustment"},
     "projector": {"banner_too_long"},
     "speakers": {
@@ -70,8 +69,6 @@ EXPECTED: dict[str, set[str]] = {
         "rating_in_progress",
         "bad_vote_title",
         "unknown_vote",
-        "bad_ballot_key",
-        "unknown_deputy",
         "already_voted",
         "vote_not_open",
         "not_checked_in_vote",
@@ -88,6 +85,7 @@ TEST_FILE_FOR = {
     "core": "test_authorization.py",
     "questions": "test_questions.py",
     "ratings": "test_ratings.py",
+    "ballots": "test_ratings.py",  # the checks every ballot makes first, tested on ratings
     "timers": "test_timers.py",
     "votes": "test_votes.py",
     "projector": "test_projector.py",

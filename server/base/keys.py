@@ -1,0 +1,243 @@
+"""Who is asking: staff sessions, bound deputy phones, paired screens, hall codes.
+
+- Passwords are hashed with Argon2id (argon2-cffi's defaults). Hashes written before
+  (``scrypt$…``, the standard library's scrypt) still verify; server/office/accounts.py re-hashes
+  them to Argon2 at the next successful login.
+- Cookies are signed (itsdangerous); a deputy cookie names the deputy and the card
+  version, so re-issuing a card revokes the phones bound with the old one. A staff
+  cookie names a server-side session (table ``staff_sessions``, server/web/sessions.py):
+  the signature says the server issued it, the row says it has not been revoked.
+- CSRF: every cookie-authenticated POST carries a token derived from the cookie
+  (header ``X-CSRF-Token``, set once on the page body for htmx, or a form field).
+- The hall code proves presence in the hall: it is an HMAC of the meeting and a
+  30-second window, shown only on the paired projector, and accepted for the current
+  and the previous window only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+
+from server.base.ballot_box import BallotBox
+from server.base.parse import hex_window
+
+ARGON2 = PasswordHasher()
+SESSION_MAX_AGE = 12 * 3600
+PRESENCE_TICKET_S = 600  # a hall page's form stays good this long after the code was shown
+
+
+def same(a: str | bytes, b: str | bytes) -> bool:
+    """Constant-time comparison that also takes non-ASCII text (compare_digest does not)."""
+    a_bytes = a.encode() if isinstance(a, str) else a
+    b_bytes = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(a_bytes, b_bytes)
+
+
+def hash_password(password: str) -> str:
+    return ARGON2.hash(password)
+
+
+def verify_password(password: str, stored: str) -> bool:
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return ARGON2.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        candidate = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except ValueError:  # a malformed hash (binascii.Error is a ValueError)
+        return False
+    return same(candidate, expected)
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    user_id: int
+    username: str
+    roles: frozenset[str]
+    sid: str  # the random session id; its row in staff_sessions is keyed by session_key(sid)
+    issued_ms: int = 0  # when the cookie was signed: a later password change voids it
+
+
+@dataclass(frozen=True)
+class DeputyBinding:
+    deputy_id: int
+    card_version: int
+    sid: str
+
+
+@dataclass(frozen=True)
+class ScreenBinding:
+    meeting_id: int
+    kind: str
+    sid: str
+
+
+CACHE_SIZE = 20_000
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
+
+
+def session_key(sid: str) -> str:
+    """The key of a staff session's row: a digest, so a copy of the database (a backup)
+    names no cookie that would open a session, even to someone who also has the secret key."""
+    return hashlib.sha256(f"staff-session:{sid}".encode()).hexdigest()
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+class Keys:
+    """Everything signed or derived from the installation's secret key."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret.encode()
+        self._session = URLSafeTimedSerializer(secret, salt="staff-session")
+        self._deputy = URLSafeSerializer(secret, salt="deputy-cookie")
+        self._invite = URLSafeSerializer(secret, salt="invitation")
+        self._screen = URLSafeSerializer(secret, salt="screen")
+        self.box = BallotBox(secret)  # seals secret choices (server/base/ballot_box.py)
+        # Every request of a phone carries the same cookie; verifying its signature once
+        # is enough (a dict bounded by CACHE_SIZE, cleared when full).
+        self._deputies: dict[str, DeputyBinding | None] = {}
+        self._csrf: dict[str, str] = {}
+
+    def _mac(self, purpose: str, message: str, length: int = 16) -> str:
+        raw = hmac.new(self._secret, f"{purpose}:{message}".encode(), hashlib.sha256).digest()
+        return base64.b32encode(raw).decode().rstrip("=").lower()[:length]
+
+    # staff
+    def staff_cookie(self, user_id: int, username: str, roles: frozenset[str], sid: str | None = None) -> str:
+        """The login cookie of session ``sid`` (server.office.accounts.open_session made its row).
+
+        Without ``sid`` the cookie names a session that was never opened: it is well
+        signed and opens nothing (tests use it to show exactly that).
+        """
+        return self._session.dumps(
+            {
+                "u": user_id,
+                "n": username,
+                "r": sorted(roles),
+                "s": sid or new_session_id(),
+                "i": time.time_ns() // 1_000_000,
+            }
+        )
+
+    def read_staff(self, cookie: str | None) -> StaffSession | None:
+        if not cookie:
+            return None
+        try:
+            d: dict[str, Any] = self._session.loads(cookie, max_age=SESSION_MAX_AGE)
+            return StaffSession(int(d["u"]), str(d["n"]), frozenset(d["r"]), str(d["s"]), int(d.get("i", 0)))
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+
+    # deputies
+    def invitation(self, deputy_id: int, card_version: int) -> str:
+        return str(self._invite.dumps([deputy_id, card_version]))
+
+    def read_invitation(self, token: str) -> tuple[int, int] | None:
+        try:
+            deputy_id, version = self._invite.loads(token)
+            return int(deputy_id), int(version)
+        except (BadSignature, TypeError, ValueError):
+            return None
+
+    def deputy_cookie(self, deputy_id: int, card_version: int, sid: str | None = None) -> str:
+        """A phone's cookie; ``sid`` names the phone (server.storage.phones), new unless given."""
+        return str(self._deputy.dumps([deputy_id, card_version, sid or secrets.token_hex(8)]))
+
+    def read_deputy(self, cookie: str | None) -> DeputyBinding | None:
+        if not cookie:
+            return None
+        if cookie in self._deputies:
+            return self._deputies[cookie]
+        try:
+            deputy_id, version, sid = self._deputy.loads(cookie)
+            binding: DeputyBinding | None = DeputyBinding(int(deputy_id), int(version), str(sid))
+        except (BadSignature, TypeError, ValueError):
+            binding = None
+        _remember(self._deputies, cookie, binding)
+        return binding
+
+    # screens
+    def screen_cookie(self, meeting_id: int, kind: str) -> str:
+        return str(self._screen.dumps([meeting_id, kind, secrets.token_hex(8)]))
+
+    def read_screen(self, cookie: str | None) -> ScreenBinding | None:
+        if not cookie:
+            return None
+        try:
+            meeting_id, kind, sid = self._screen.loads(cookie)
+            return ScreenBinding(int(meeting_id), str(kind), str(sid))
+        except (BadSignature, TypeError, ValueError):
+            return None
+
+    # csrf
+    def csrf(self, sid: str) -> str:
+        token = self._csrf.get(sid)
+        if token is None:
+            token = self._mac("csrf", sid, 32)
+            _remember(self._csrf, sid, token)
+        return token
+
+    def check_csrf(self, sid: str, token: str | None) -> bool:
+        return bool(token) and same(self.csrf(sid), token or "")
+
+    # the hall code
+    def hall_code(self, meeting_id: int, window: int) -> str:
+        return f"{window:x}.{self._mac('hall', f'{meeting_id}:{window}', 10)}"
+
+    def check_hall_code(self, meeting_id: int, code: str, now_s: float, window_s: int) -> str:
+        """'ok', 'expired' or 'invalid'."""
+        window_hex, dot, _ = code.partition(".")
+        # int(…, 16) took any length, and 5,000 hex digits then overflowed the decimal text
+        # of the MAC's message (Python's 4,300-digit limit): a 500 for anyone.
+        window = hex_window(window_hex) if dot else None
+        if window is None:
+            return "invalid"
+        if not same(self.hall_code(meeting_id, window), code):
+            return "invalid"
+        current = int(now_s // window_s)
+        return "ok" if current - 1 <= window <= current else "expired"
+
+    def presence_ticket(self, meeting_id: int, now_s: float) -> str:
+        """Proof that this page was opened with a valid hall code, for the form on it: an
+        elderly deputy typing a card number and 8 digits may take longer than the code's
+        minute, and must not be sent back to the projector for it."""
+        at = int(now_s)
+        return f"{at:x}.{self._mac('presence', f'{meeting_id}:{at}', 16)}"
+
+    def check_presence_ticket(self, meeting_id: int, ticket: str, now_s: float) -> bool:
+        at_hex, dot, _ = ticket.partition(".")
+        at = hex_window(at_hex) if dot else None
+        if at is None or not same(self.presence_ticket(meeting_id, at), ticket):
+            return False
+        return at <= now_s + 5 and now_s - at <= PRESENCE_TICKET_S
+
+    def ballot_key(self, meeting_id: int, question_id: int) -> str:
+        """The default key of a rating form; the page script replaces it per form."""
+        return self._mac("ballot", f"{meeting_id}:{question_id}", 16)

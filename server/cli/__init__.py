@@ -1,0 +1,34 @@
+"""The `wenzheng` command, one module per command family: serve, data (db upgrade, demo),
+users, roster (roster and officials import/export), backups (backup, restore), bench.
+
+The top layer: it may import every other (tests/test_layers.py); nothing imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from server.cli import backups, bench, data, roster, serve, users
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wenzheng", description="问政会议管理系统")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve.add_serve(sub)
+    data.add_data(sub)
+    users.add_users(sub)
+    bench.add_bench(sub)
+    roster.add_parsers(sub)
+    backups.add_backup(sub)
+    backups.add_restore(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

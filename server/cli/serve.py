@@ -1,0 +1,139 @@
+"""`wenzheng serve`: migrate, load the demo when asked, create the first admin, run uvicorn.
+
+With ``--demo`` it prints every screen's address and eight demo deputies' invitation
+links, so a newcomer can open the console, the projector and two phones at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+
+from sqlalchemy import select
+
+from server.base.keys import Keys
+from server.base.settings import Settings, load
+from server.storage import models as m
+from server.storage.db import create_engine
+from server.storage.migrate import upgrade
+
+
+async def demo_meeting(settings: Settings) -> int:
+    from server.office.demo import load_demo
+
+    engine = create_engine(settings.database_url)
+    async with engine.begin() as conn:
+        info = await load_demo(conn)
+    await engine.dispose()
+    return info.meeting_id
+
+
+async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[str]:
+    keys = Keys(settings.secret_key)
+    engine = create_engine(settings.database_url)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    m.deputies.c.id,
+                    m.deputies.c.name,
+                    m.deputies.c.card_no,
+                    m.deputies.c.short_code,
+                    m.deputies.c.card_version,
+                )
+                .order_by(m.deputies.c.id)
+                .limit(8)  # one phone per card: each browser test binds its own
+            )
+        ).all()
+        await conn.commit()
+    await engine.dispose()
+    lines = [
+        f"  主持台      {base}/m/{meeting_id}/console",
+        f"  投影屏      {base}/m/{meeting_id}/projector?screen={keys.screen_cookie(meeting_id, 'projector')}",
+        f"  发言计时屏  {base}/m/{meeting_id}/podium?screen={keys.screen_cookie(meeting_id, 'podium')}",
+        f"  代表手机页  {base}/d/{meeting_id}",
+        f"  公众直播页  {base}/m/{meeting_id}/live",
+        f"  健康检查    {base}/healthz",
+        "",
+        "  演示账号（仅用于演示，正式安装没有默认密码）：用户名 chair  密码 wenzheng-demo",
+        "",
+        "  演示代表的邀请链接（代表证二维码的内容）：",
+    ]
+    for r in rows:
+        link = f"{base}/i/{meeting_id}/{keys.invitation(r.id, r.card_version)}"
+        lines.append(f"    {r.name}  卡号 {r.card_no}  验证码 {r.short_code}  {link}")
+    return lines
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.web.limits import FRAME_MAX_BYTES
+
+    shown_host = args.host
+    if args.host in ("0.0.0.0", "::"):
+        # Phones need an address they can reach; the host name's address is a fair guess.
+        shown_host = socket.gethostbyname(socket.gethostname())
+    os.environ.setdefault("WENZHENG_PUBLIC_URL", f"http://{shown_host}:{args.port}")
+    settings = load()
+    if args.workers > 1 and not settings.redis_url:
+        print("错误：多个工作进程需要设置 WENZHENG_REDIS_URL（Redis 总线）。", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+    if args.demo:
+        meeting_id = asyncio.run(demo_meeting(settings))
+        base = settings.public_url
+        print("\n问政系统已启动，演示会议已载入：\n")
+        for line in asyncio.run(_screen_links(settings, meeting_id, base)):
+            print(line)
+        print(flush=True)
+    ensure_admin(settings)  # after the demo: a demo install has its user and no admin password
+    uvicorn.run(
+        "server.web.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # server/room/fastsend.py writes frames straight to this protocol's transports.
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # broadcast sockets: compress once per client is too costly
+        # A longer message is refused (1009) before it is buffered: uvicorn's 16 MiB default
+        # let ten sockets add 320 MB. The protocol reads one message at a time (it pauses
+        # reading until the app takes it), so no queue of them builds up either.
+        ws_max_size=FRAME_MAX_BYTES,
+        # Phones on hall Wi-Fi reuse one connection for check-in and rating; uvicorn's
+        # 5 s default made every one of 3,000 check-ins open a new TCP connection.
+        timeout_keep_alive=75,
+        log_level=args.log_level,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def ensure_admin(settings: Settings) -> None:
+    """On an install with no user yet: create ``admin`` and print its one-time password once."""
+    from server.office.accounts import first_admin
+
+    async def run() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await first_admin(engine)
+        finally:
+            await engine.dispose()
+
+    password = asyncio.run(run())
+    if password is not None:
+        print(f"首次安装：管理员账号 admin，一次性密码 {password}，请登录后立即修改", flush=True)
+
+
+def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="启动服务")
+    serve.add_argument("--host", default=os.environ.get("WENZHENG_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("WENZHENG_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="载入演示会议并打印各屏幕地址")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)

@@ -1,0 +1,10 @@
+"""The office's work before and after the hall, with no HTTP in it.
+
+Accounts, bodies and rosters (``accounts``, ``bodies``, ``imports``, ``sheets``,
+``exports``), preparing meetings (``meeting_kinds``, ``meeting_forms``,
+``meetings_admin``), questions (``questions_admin``, ``questions_own``, ``final_list``),
+invitation cards, screen pairing, the audit trail (``audit_text``, ``audit_trail``) and
+the demo. Functions take an open connection and never commit: the caller decides the
+transaction. The web face and the commands may import it; it imports ``storage``,
+``base``, ``screens`` and ``live``, never ``room``.
+"""

@@ -1,0 +1,240 @@
+"""Preparing a meeting in the database: creating, cloning, editing, its agenda.
+
+Rules are fixed once a meeting has begun: a meeting whose event log is not empty refuses
+every edit but its hall network (the running state was folded under the old rules, and
+agenda items are named by its events). Clone it to prepare the next one.
+
+The functions take an open connection and never commit; the caller decides the
+transaction. The kinds of meeting are in :mod:`server.office.meeting_kinds`, the
+settings form in :mod:`server.office.meeting_forms`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from live.setup import BodyKind, Settings
+from server.base import parse
+from server.office.meeting_forms import (
+    CLONE_SUFFIX,
+    TEXT,
+    TITLE_MAX,
+    Invalid,
+    check_agenda_kind,
+    check_title,
+    parse_hall_networks,
+    parse_settings,
+)
+from server.office.meeting_kinds import KINDS
+from server.storage import models as m
+from server.storage.store import settings_from_json, settings_to_json
+
+# -- the database -----------------------------------------------------------------------------
+
+
+async def _insert(conn: AsyncConnection, table: Table, **values: object) -> int:
+    result = await conn.execute(insert(table).values(**values).returning(table.c.id))
+    return int(result.scalar_one())
+
+
+async def has_events(conn: AsyncConnection, meeting_id: int) -> bool:
+    stmt = select(func.count()).select_from(m.events).where(m.events.c.meeting_id == meeting_id)
+    return int((await conn.execute(stmt)).scalar_one()) > 0
+
+
+async def create(conn: AsyncConnection, body_id: int, kind_key: str, title: str, now_ms: int) -> int:
+    """A new meeting of ``kind_key`` held by ``body_id``, with its defaults; raises Invalid."""
+    errors: dict[str, str] = {}
+    kind = KINDS.get(kind_key)
+    if kind is None:
+        errors["kind"] = TEXT["unknown_kind"]
+    body = (await conn.execute(select(m.bodies).where(m.bodies.c.id == body_id))).first()
+    if body is None:
+        errors["body"] = TEXT["unknown_body"]
+    try:
+        title = check_title(title)
+    except Invalid as bad:
+        errors.update(bad.errors)
+    if errors:
+        raise Invalid(errors)
+    assert kind is not None and body is not None
+    body_kind = BodyKind(body.kind)
+    if body_kind not in kind.bodies:
+        raise Invalid({"kind": TEXT["kind_not_for_body"].format(body=body.name, kind=kind.label)})
+    meeting_id = await _insert(
+        conn,
+        m.meetings,
+        body_id=body_id,
+        kind=kind.key,
+        title=title,
+        settings=settings_to_json(kind.settings(body_kind)),
+        created_ms=now_ms,
+    )
+    for pos, (item_kind, item_title) in enumerate(kind.agenda, start=1):
+        await _insert(
+            conn, m.agenda_items, meeting_id=meeting_id, position=pos, kind=item_kind, title=item_title
+        )
+    return meeting_id
+
+
+async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | None:
+    """A copy to prepare the next meeting: settings, agenda, questions and respondents.
+
+    No events, ratings or screen pairings: the copy has not begun.
+    """
+    source = (await conn.execute(select(m.meetings).where(m.meetings.c.id == meeting_id))).first()
+    if source is None:
+        return None
+    title = source.title[: TITLE_MAX - len(CLONE_SUFFIX)] + CLONE_SUFFIX
+    new_id = await _insert(
+        conn,
+        m.meetings,
+        body_id=source.body_id,
+        kind=source.kind,
+        title=title,
+        settings=source.settings,
+        created_ms=now_ms,
+    )
+    for item in await conn.execute(
+        select(m.agenda_items)
+        .where(m.agenda_items.c.meeting_id == meeting_id)
+        .order_by(m.agenda_items.c.position)
+    ):
+        await _insert(
+            conn, m.agenda_items, meeting_id=new_id, position=item.position, kind=item.kind, title=item.title
+        )
+    questions = (
+        await conn.execute(
+            select(m.questions).where(m.questions.c.meeting_id == meeting_id).order_by(m.questions.c.position)
+        )
+    ).all()
+    for q in questions:
+        qid = await _insert(
+            conn,
+            m.questions,
+            meeting_id=new_id,
+            position=q.position,
+            title=q.title,
+            text=q.text,
+            asker_id=q.asker_id,
+            group_id=q.group_id,
+        )
+        respondents = await conn.execute(
+            select(m.question_respondents).where(m.question_respondents.c.question_id == q.id)
+        )
+        for r in respondents.all():
+            await conn.execute(
+                insert(m.question_respondents).values(
+                    question_id=qid, official_id=r.official_id, position=r.position
+                )
+            )
+    return new_id
+
+
+async def meeting_row(conn: AsyncConnection, meeting_id: int) -> Any:
+    stmt = (
+        select(m.meetings, m.bodies.c.name.label("body_name"), m.bodies.c.kind.label("body_kind"))
+        .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
+        .where(m.meetings.c.id == meeting_id)
+    )
+    return (await conn.execute(stmt)).first()
+
+
+def settings_of(row: Any) -> Settings:
+    return settings_from_json(row.settings, BodyKind(row.body_kind))
+
+
+async def agenda(conn: AsyncConnection, meeting_id: int) -> list[Any]:
+    stmt = (
+        select(m.agenda_items)
+        .where(m.agenda_items.c.meeting_id == meeting_id)
+        .order_by(m.agenda_items.c.position, m.agenda_items.c.id)
+    )
+    return list((await conn.execute(stmt)).all())
+
+
+async def edit_agenda(conn: AsyncConnection, meeting_id: int, action: str, form: Mapping[str, str]) -> None:
+    """Add, rename, delete or move one agenda item; positions stay 1..n; raises Invalid."""
+    items = await agenda(conn, meeting_id)
+    if action == "agenda_add":
+        kind = check_agenda_kind(form.get("item_kind", ""))
+        title = check_title(form.get("item_title", ""), "item_title")
+        await _insert(
+            conn, m.agenda_items, meeting_id=meeting_id, position=len(items) + 1, kind=kind, title=title
+        )
+        return
+    wanted = parse.row_id(form.get("item_id"))
+    index = next((i for i, it in enumerate(items) if it.id == wanted), None)
+    if index is None:
+        raise Invalid({"item": TEXT["unknown_item"]})
+    item_id = items[index].id
+    table = m.agenda_items
+    if action == "agenda_rename":
+        kind = check_agenda_kind(form.get("item_kind", items[index].kind))
+        title = check_title(form.get("item_title", ""), "item_title")
+        await conn.execute(update(table).where(table.c.id == item_id).values(title=title, kind=kind))
+        return
+    order = [it.id for it in items]
+    if action == "agenda_delete":
+        await conn.execute(delete(table).where(table.c.id == item_id))
+        order.remove(item_id)
+    elif action in ("agenda_up", "agenda_down"):
+        other = index - 1 if action == "agenda_up" else index + 1
+        if not 0 <= other < len(order):
+            return  # already first or last: nothing to move
+        order[index], order[other] = order[other], order[index]
+    else:
+        raise Invalid({"action": TEXT["unknown_action"]})
+    for pos, iid in enumerate(order, start=1):
+        await conn.execute(update(table).where(table.c.id == iid).values(position=pos))
+
+
+async def list_meetings(conn: AsyncConnection) -> list[Any]:
+    """Every meeting with its body's name, newest first (the meetings page)."""
+    rows = await conn.execute(
+        select(m.meetings.c.id, m.meetings.c.title, m.meetings.c.kind, m.bodies.c.name.label("body_name"))
+        .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
+        .order_by(m.meetings.c.id.desc())
+    )
+    return list(rows.all())
+
+
+async def titles(conn: AsyncConnection, body_id: int | None = None) -> list[Any]:
+    """(id, title) of every meeting, or of one body's, oldest first (the home page)."""
+    query = select(m.meetings.c.id, m.meetings.c.title).order_by(m.meetings.c.id)
+    if body_id is not None:
+        query = query.where(m.meetings.c.body_id == body_id)
+    return list((await conn.execute(query)).all())
+
+
+async def save_settings(conn: AsyncConnection, meeting_id: int, row: Any, form: Mapping[str, str]) -> None:
+    """The settings form, whole: the title and the rules; raises Invalid with every bad field."""
+    errors: dict[str, str] = {}
+    try:
+        title = check_title(form.get("title", ""))
+    except Invalid as bad:
+        errors.update(bad.errors)
+    try:
+        settings = parse_settings(form, settings_of(row))
+    except Invalid as bad:
+        errors.update(bad.errors)
+    if errors:
+        raise Invalid(errors)
+    await conn.execute(
+        update(m.meetings)
+        .where(m.meetings.c.id == meeting_id)
+        .values(title=title, settings=settings_to_json(settings))
+    )
+
+
+async def save_hall_networks(conn: AsyncConnection, meeting_id: int, row: Any, text: str) -> None:
+    """The hall's network (presence, not a rule: it may change once the meeting began)."""
+    settings = replace(settings_of(row), hall_networks=parse_hall_networks(text))
+    await conn.execute(
+        update(m.meetings).where(m.meetings.c.id == meeting_id).values(settings=settings_to_json(settings))
+    )

@@ -1,0 +1,298 @@
+"""Sockets per meeting and audience, and the fan-out of fragments to them.
+
+Theory of operation: the runtime reports committed events; the room turns them into
+topics, marks the stale fragments of each audience, and schedules a flush. A flush
+renders each stale fragment once per audience (``d-me`` once per variant), joins them
+into one message, and hands the same string to every socket of the audience. A send
+starts at once in the flush (it almost never has to wait); a socket whose send must wait
+gets a task and a bounded backlog, so one slow phone cannot hold up the hall, and a
+socket that falls ``QUEUE_LIMIT`` messages behind is closed: its page reconnects and
+resyncs.
+
+Urgent topics (a phase change, a timer) flush at once; coalesced topics (attendance,
+tally) at most every ``COALESCE_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from live.events import Event, ProjectorModeSet
+from live.state import MeetingState, ProjectorMode
+from screens import render
+from screens.audiences import AUDIENCES, SETUP, STAGE_NESTED, Audience, Variant, deputy_variant, stale
+from screens.topics import COALESCED, personal_deputies, topics_of
+from screens.view import View
+from server.room import eager
+from server.room.fastsend import RawWriter, text_frame
+from server.room.runtime import MeetingRuntime
+
+log = logging.getLogger(__name__)
+
+COALESCE_S = 0.25
+QUEUE_LIMIT = 64
+
+Extras = Callable[[str, View], dict[str, Any]]
+
+
+@dataclass(eq=False)
+class Connection:
+    """One screen's socket. Sends start at once in the caller (:mod:`server.room.eager`);
+    a send that has to wait, and whatever is offered meanwhile, goes to a task in order.
+    """
+
+    websocket: WebSocket
+    audience: str
+    deputy_id: int | None = None
+    phone: str = ""  # a deputy's phone (server.storage.phones): signed out when its card moves
+    ready: bool = False
+    raw: RawWriter | None = None
+    backlog: deque[str] = field(default_factory=deque)
+    sending: asyncio.Future[None] | None = None
+    broken: bool = False
+
+    def offer(self, message: str, frame: bytes | None = None) -> bool:
+        """Send or queue ``message``; False when this socket is too far behind.
+
+        ``frame`` is the message already framed for a broadcast (:mod:`server.room.fastsend`).
+        """
+        if self.broken:
+            return True  # the socket's own endpoint is tearing it down
+        if frame is not None and self.sending is None and self.raw is not None and self.raw.write(frame):
+            return True
+        if self.sending is not None:
+            if len(self.backlog) >= QUEUE_LIMIT:
+                return False
+            self.backlog.append(message)
+            return True
+        try:
+            waiting = eager.start(self.websocket.send_text(message))
+        except Exception:
+            self.broken = True
+            return True
+        if waiting is not None:
+            self.sending = asyncio.ensure_future(self._drain(waiting))
+        return True
+
+    async def _drain(self, first: asyncio.Task[None]) -> None:
+        try:
+            await first
+            while self.backlog:
+                await self.websocket.send_text(self.backlog.popleft())
+        except Exception:
+            self.broken = True
+        finally:
+            self.sending = None
+
+    def stop(self) -> None:
+        if self.sending is not None:
+            self.sending.cancel()
+            self.sending = None
+        self.backlog.clear()
+
+    async def tell_and_close(self, message: str, code: int) -> None:
+        """Send a last message after whatever is on its way, then close (a signed-out phone
+        is told why before its socket goes)."""
+        if self.sending is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self.sending), 2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.send_text(message), 2)
+        await self.close(code)
+
+    async def close(self, code: int = 1013) -> None:
+        """Close the socket; 1013 (try again later) makes the page reconnect, 1008 not."""
+        self.stop()
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=code)
+
+
+class Room:
+    """The screens of one meeting in this process."""
+
+    def __init__(
+        self, runtime: MeetingRuntime, extras: Extras, on_count: Callable[[int], None] = lambda n: None
+    ) -> None:
+        self.runtime = runtime
+        self.extras = extras
+        self._on_count = on_count
+        self.conns: dict[str, set[Connection]] = {name: set() for name in AUDIENCES}
+        self._topics: set[str] = set()
+        self._deputies: set[int] = set()
+        self._flush_at: float | None = None
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+        self._tasks: set[asyncio.Future[None]] = set()
+        # While the chair has frozen the projector, what it showed at that moment: a
+        # projector that (re)loads then gets this, not the session as it is now.
+        self.frozen: View | None = None
+
+    # -- membership -------------------------------------------------------------
+    def add(self, conn: Connection) -> None:
+        self.conns[conn.audience].add(conn)
+        self._on_count(self.count())
+
+    def remove(self, conn: Connection) -> None:
+        self.conns[conn.audience].discard(conn)
+        conn.stop()
+        self._on_count(self.count())
+
+    def count(self) -> int:
+        return sum(map(len, self.conns.values()))
+
+    # -- rendering --------------------------------------------------------------
+    def _render(self, audience: Audience, frag_ids: list[str], view: View, **extra: Any) -> str:
+        parts = []
+        for frag_id in frag_ids:
+            parts.append(render.fragment(frag_id, view, oob=True, **self.extras(frag_id, view), **extra))
+        return "\n".join(parts)
+
+    def personal(self, view: View, deputy_id: int, *, oob: bool, notice: str = "") -> str:
+        variant, question_id, floor, speaking = deputy_variant(view.state, deputy_id)
+        extras = self.extras("d-me", view)
+        return render.fragment(
+            "d-me",
+            view,
+            oob=oob,
+            variant=variant,
+            question_id=question_id,
+            floor=floor,
+            speaking=speaking,
+            notice=notice,
+            **extras,
+        )
+
+    def signed_out_notice(self) -> str:
+        """What a phone is sent as its card moves to another phone or is released."""
+        return render.fragment(
+            "d-me",
+            View(self.runtime.state),
+            oob=True,
+            variant="signed_out",
+            question_id=None,
+            floor=None,
+            speaking=False,
+            notice="",
+            ballot_key="",
+        )
+
+    def projector_view(self) -> View:
+        """What a projector loading now shows (the caller holds the runtime's lock)."""
+        state = self.runtime.state
+        return self.frozen if self.frozen and state.projector_mode is ProjectorMode.FROZEN else View(state)
+
+    async def snapshot(self, conn: Connection) -> str:
+        """All fragments of the connection's screen, as of the current seq."""
+        async with self.runtime.lock:
+            view = self.projector_view() if conn.audience == "projector" else View(self.runtime.state)
+            audience = AUDIENCES[conn.audience]
+            ids = [f for f in audience.fragments(view.state) if f != audience.personal]
+            if conn.audience == "projector":
+                ids = [f for f in ids if f not in STAGE_NESTED]
+            message = self._render(audience, ids, view)
+            if audience.personal and conn.deputy_id is not None:
+                message += "\n" + self.personal(view, conn.deputy_id, oob=True)
+            return message
+
+    # -- fan-out ----------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def on_events(self, state: MeetingState, first_seq: int, events: list[Event]) -> None:
+        if any(isinstance(e, ProjectorModeSet) for e in events):
+            frozen = state.projector_mode is ProjectorMode.FROZEN
+            self.frozen = (self.frozen or View(detached(state))) if frozen else None
+        topics = topics_of(events)
+        self._topics |= topics
+        self._deputies |= personal_deputies(events)
+        urgent = bool(topics - COALESCED)
+        loop = asyncio.get_running_loop()
+        due = loop.time() if urgent else max(loop.time(), self._last_flush + COALESCE_S)
+        if self._flush_at is not None and self._flush_at <= due:
+            return
+        if self._flush_handle:
+            self._flush_handle.cancel()
+        self._flush_at = due
+        self._flush_handle = loop.call_at(due, lambda: self._spawn(self.flush()))
+
+    def resend_all(self) -> None:
+        """Every fragment to every screen: the meeting's setup was reloaded."""
+        self._topics.add(SETUP)
+        self._spawn(self.flush())
+
+    def refresh_hall_code(self) -> None:
+        """The hall QR rotates without an event; re-send it to the projectors."""
+        self._topics.add("hall")
+        self._spawn(self.flush())
+
+    async def flush(self) -> None:
+        self._flush_at = None
+        self._flush_handle = None
+        self._last_flush = asyncio.get_running_loop().time()
+        topics, self._topics = self._topics, set()
+        deputies, self._deputies = self._deputies, set()
+        if not topics and not deputies:
+            return
+        async with self.runtime.lock:
+            view = View(self.runtime.state)
+            sends = [send for name in AUDIENCES for send in self._messages(name, view, topics, deputies)]
+        for conns, message in sends:
+            frame = text_frame(message)  # framed once for every socket that can take it raw
+            for conn in conns:
+                if not conn.offer(message, frame):
+                    self._spawn(conn.close())
+
+    def _messages(
+        self, name: str, view: View, topics: set[str], deputies: set[int]
+    ) -> list[tuple[list[Connection], str]]:
+        """The messages of one audience, each with the sockets that get the same string."""
+        conns = [c for c in self.conns[name] if c.ready]
+        if not conns:
+            return []
+        audience = AUDIENCES[name]
+        ids = stale(audience, view.state, topics)
+        hall_shown = "hall-qr" in audience.fragments(view.state)
+        frozen = name == "projector" and view.state.projector_mode is ProjectorMode.FROZEN
+        if "hall" in topics and hall_shown and "stage" not in ids and not frozen:
+            ids.append("hall-qr")
+        shared = self._render(audience, ids, view) if ids else ""
+        if audience.personal is None:
+            return [(conns, shared)] if shared else []
+        everyone = SETUP in topics or any(audience.personal in audience.topics.get(t, ()) for t in topics)
+        groups: dict[Variant | None, list[Connection]] = {}
+        for conn in conns:
+            mine = conn.deputy_id is not None and (everyone or conn.deputy_id in deputies)
+            key = deputy_variant(view.state, conn.deputy_id) if mine and conn.deputy_id is not None else None
+            groups.setdefault(key, []).append(conn)
+        out: list[tuple[list[Connection], str]] = []
+        for key, members in groups.items():
+            if key is None:
+                if shared:
+                    out.append((members, shared))
+                continue
+            deputy_id = members[0].deputy_id
+            assert deputy_id is not None
+            personal = self.personal(view, deputy_id, oob=True)
+            out.append((members, f"{shared}\n{personal}" if shared else personal))
+        return out
+
+
+def detached(state: MeetingState) -> MeetingState:
+    """A copy that later events cannot touch (the setup is immutable and shared)."""
+    return copy.deepcopy(state, memo={id(state.setup): state.setup})
+
+
+def time_reply(t0: Any, server_ms: int) -> str:
+    return json.dumps({"type": "time", "t0": t0, "ts": server_ms})

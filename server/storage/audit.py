@@ -1,0 +1,101 @@
+"""The office's audit trail: preparation work that is not in a meeting's event log.
+
+A meeting's event log records everything that happens in the meeting (who, from which
+device, when). Work on a body's roster, its officials, a meeting's rules and the cards
+happens before, or beside, the meeting, and an event in the log would mean the meeting
+has begun; so it is recorded here, in the same transaction as the change itself. Short
+codes and passwords are credentials and are never written here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.storage import models as m
+
+ACTIONS = {
+    "card_reissued": "补发邀请卡",
+    "roster_imported": "导入代表名册",
+    "officials_imported": "导入应询人",
+    "deputy_edited": "修改代表信息",
+    "official_edited": "修改应询人",
+    "meeting_edited": "修改会议设置",
+    "phone_bound": "绑定手机",
+    "phone_moved": "改用另一部手机",
+    "phone_released": "解除手机绑定",
+    "bind_failed": "验证码错误",
+    "bind_refused": "拒绝绑定（锁定或等待中）",
+    "card_locked": "锁定代表证",
+    "card_unlocked": "解锁代表证",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    at_ms: int
+    actor: str
+    device: str
+    action: str
+    detail: dict[str, Any]
+
+    @property
+    def action_name(self) -> str:
+        return ACTIONS.get(self.action, self.action)
+
+    @property
+    def who(self) -> str:
+        """The actor as the roster page shows it: a user name, or where a command ran."""
+        role, _, name = self.actor.partition(":")
+        return f"命令行（{name}）" if role == "cli" else name or role
+
+    @property
+    def when(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.at_ms / 1000))
+
+
+async def record(
+    conn: AsyncConnection,
+    action: str,
+    *,
+    actor: str,
+    device: str,
+    body_id: int | None = None,
+    meeting_id: int | None = None,
+    **detail: Any,
+) -> None:
+    assert action in ACTIONS, action
+    await conn.execute(
+        insert(m.audit).values(
+            at_ms=time.time_ns() // 1_000_000,
+            actor=actor[:96],
+            device=device[:200],
+            action=action,
+            body_id=body_id,
+            meeting_id=meeting_id,
+            detail=json.dumps(detail, ensure_ascii=False),
+        )
+    )
+
+
+# What phones do for themselves (one a deputy, at every first binding): in a meeting's
+# audit trail, but not in the office's list of its own work on the roster page.
+PHONE_ACTIONS = ("phone_bound", "phone_moved")
+
+
+async def entries(conn: AsyncConnection, body_id: int, limit: int = 50) -> list[Entry]:
+    """The newest entries of the office's work on a body or any of its meetings."""
+    meeting_ids = select(m.meetings.c.id).where(m.meetings.c.body_id == body_id)
+    rows = await conn.execute(
+        select(m.audit)
+        .where(or_(m.audit.c.body_id == body_id, m.audit.c.meeting_id.in_(meeting_ids)))
+        .where(m.audit.c.action.not_in(PHONE_ACTIONS))
+        .order_by(m.audit.c.id.desc())
+        .limit(limit)
+    )
+    return [Entry(r.at_ms, r.actor, r.device, r.action, json.loads(r.detail or "{}")) for r in rows]

@@ -1,0 +1,281 @@
+"""The ASGI application: one route table and a typed lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from screens import messages as msg
+from server.base.keys import Keys
+from server.base.settings import Settings, load
+from server.office import meetings_admin
+from server.room.bus import Bus, MemoryBus, RedisBus
+from server.room.fastsend import CaptureRawSend
+from server.room.gcpolicy import GcPolicy
+from server.room.meetings import Meetings
+from server.room.runtime import NotRecorded
+from server.storage.db import create_engine, ping
+from server.web import ws
+from server.web.http import SecureCookies, Services, flash, message_page, page, services, staff
+from server.web.limits import ClientLimits
+from server.web.proxy import ForwardedHeaders, parse_trusted
+from server.web.routes import account as routes_account
+from server.web.routes import audit as routes_audit
+from server.web.routes import cards as routes_cards
+from server.web.routes import deputy as routes_deputy
+from server.web.routes import meetings as routes_meetings
+from server.web.routes import people as routes_people
+from server.web.routes import questions as routes_questions
+from server.web.routes import roster as routes_roster
+from server.web.routes import screen as routes_screen
+from server.web.routes import staff as routes_staff
+from server.web.sessions import StaffSessions
+from server.web.throttle import login_throttle
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"  # package data: found where the package is
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+class SecurityHeaders:
+    """Headers on every HTTP answer: no inline script, no framing, no sniffing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def index(request: Request) -> Response:
+    svc = services(request)
+    async with svc.engine.connect() as conn:
+        rows = await meetings_admin.titles(conn)
+        await conn.commit()
+    return page("index", meetings=rows, user=staff(request))
+
+
+async def healthz(request: Request) -> Response:
+    svc = services(request)
+    db_ok = await ping(svc.engine)
+    bus_ok = await svc.bus.healthy()
+    body = {
+        "status": "ok" if db_ok and bus_ok else "degraded",
+        "database": {"ok": db_ok, "dialect": svc.engine.dialect.name},
+        "bus": {"ok": bus_ok, "kind": svc.bus.name},
+        "meetings_loaded": len(svc.meetings.rooms),
+        "sockets": sum(r.count() for r in svc.meetings.rooms.values()),
+    }
+    return JSONResponse(body, status_code=200 if db_ok and bus_ok else 503)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return message_page(msg.edge("not_found"), 404)
+
+
+async def not_recorded(request: Request, exc: Exception) -> Response:
+    """The database could not take a change (busy past its timeout, disk full): nothing
+    was written (the transaction rolled back), and the sender may simply try again."""
+    log.warning("not recorded: %s %s: %r", request.method, request.url.path, exc)
+    if request.headers.get("hx-request"):
+        return flash(msg.edge("not_recorded"), 503)
+    return message_page(msg.edge("not_recorded"), 503)
+
+
+# PostgreSQL errors after which nothing was written and the same request may well succeed
+# later: a lock not granted within lock_timeout (55P03), a cancelled statement (57014), a
+# serialization failure or deadlock (class 40), no room (class 53: disk full, out of memory,
+# too many connections), a lost connection (class 08). asyncpg raises them through
+# SQLAlchemy as a plain DBAPIError with the SQLSTATE on ``orig``; SQLite's busy and full
+# databases are OperationalError, mapped as a whole.
+RETRY_SQLSTATES = frozenset({"55P03", "57014"})
+RETRY_SQLSTATE_CLASSES = frozenset({"08", "40", "53"})
+
+
+def worth_a_retry(exc: DBAPIError) -> bool:
+    state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    return state in RETRY_SQLSTATES or state[:2] in RETRY_SQLSTATE_CLASSES
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database error that is no SQLite OperationalError: "未记录" when it is one of the
+    conditions above, else the ordinary 500 (re-raised, so it is logged as one)."""
+    if isinstance(exc, DBAPIError) and worth_a_retry(exc):
+        return await not_recorded(request, exc)
+    raise exc
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return message_page("服务器出现问题，请稍后重试。", 500)
+
+
+class PathId(IntegerConvertor):
+    """An id in a path has at most nine digits, so it fits every database's integer.
+
+    A longer one matches no route and gets the 404 page; it never reaches a query, where
+    SQLite raises OverflowError past 2**63 and PostgreSQL an error past 2**31.
+    """
+
+    regex = "[0-9]{1,9}"
+
+
+# Every route's {name:int} below is a PathId; routes are compiled when they are built.
+register_url_convertor("int", PathId())
+
+
+def routes() -> list[Route | WebSocketRoute | Mount]:
+    return [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Route("/login", routes_staff.login_form, methods=["GET"]),
+        Route("/login", routes_staff.login, methods=["POST"]),
+        Route("/logout", routes_staff.logout, methods=["POST"]),
+        Route("/account/password", routes_account.password_form, methods=["GET"]),
+        Route("/account/password", routes_account.change_password, methods=["POST"]),
+        Route("/admin/users", routes_account.users, methods=["GET"]),
+        Route("/admin/users", routes_account.add_user, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/password", routes_account.reset_password, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/roles", routes_account.set_roles, methods=["POST"]),
+        Route("/bodies", routes_roster.bodies),
+        Route("/bodies/{body_id:int}/roster", routes_roster.roster),
+        Route("/bodies/{body_id:int}/roster/preview", routes_roster.preview, methods=["POST"]),
+        Route("/bodies/{body_id:int}/roster/confirm", routes_roster.confirm, methods=["POST"]),
+        Route("/bodies/{body_id:int}/roster.xlsx", routes_roster.export),
+        Route("/bodies/{body_id:int}/officials/preview", routes_roster.officials_preview, methods=["POST"]),
+        Route("/bodies/{body_id:int}/officials/confirm", routes_roster.officials_confirm, methods=["POST"]),
+        Route(
+            "/bodies/{body_id:int}/officials/{official_id:int}",
+            routes_people.edit_official,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/bodies/{body_id:int}/deputies/{deputy_id:int}",
+            routes_people.edit_deputy,
+            methods=["GET", "POST"],
+        ),
+        Route("/meetings", routes_meetings.meetings),
+        Route("/meetings/new", routes_meetings.new_meeting, methods=["GET", "POST"]),
+        Route("/meetings/{meeting_id:int}/edit", routes_meetings.edit_meeting, methods=["GET", "POST"]),
+        Route("/meetings/{meeting_id:int}/clone", routes_meetings.clone_meeting, methods=["POST"]),
+        Route("/m/{meeting_id:int}/console", routes_staff.console),
+        Route("/m/{meeting_id:int}/act", routes_staff.act, methods=["POST"]),
+        Route("/m/{meeting_id:int}/roster", routes_staff.roster),
+        Route("/m/{meeting_id:int}/pair", routes_staff.pair, methods=["POST"]),
+        Route("/m/{meeting_id:int}/audit", routes_audit.audit_page),
+        Route("/m/{meeting_id:int}/audit.csv", routes_audit.audit_csv),
+        Route("/m/{meeting_id:int}/audit.xlsx", routes_audit.audit_xlsx),
+        Route("/m/{meeting_id:int}/cards", routes_cards.cards_page),
+        Route("/m/{meeting_id:int}/cards.docx", routes_cards.cards_docx),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/reissue", routes_cards.reissue, methods=["POST"]),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/release", routes_cards.release, methods=["POST"]),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/lock", routes_cards.lock, methods=["POST"]),
+        Route("/m/{meeting_id:int}/cards/{deputy_id:int}/unlock", routes_cards.unlock, methods=["POST"]),
+        Route("/m/{meeting_id:int}/projector", routes_screen.projector),
+        Route("/m/{meeting_id:int}/podium", routes_screen.podium),
+        Route("/m/{meeting_id:int}/live", routes_screen.public),
+        Route("/m/{meeting_id:int}/review", routes_questions.review, methods=["GET", "POST"]),
+        Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
+        Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),
+        Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation_move, methods=["POST"]),
+        Route("/whoami", routes_deputy.whoami),
+        Route("/d/{meeting_id:int}", routes_deputy.deputy_page),
+        Route("/d/{meeting_id:int}/bind", routes_deputy.bind, methods=["POST"]),
+        Route("/d/{meeting_id:int}/rate", routes_deputy.rate, methods=["POST"]),
+        Route("/d/{meeting_id:int}/vote", routes_deputy.vote, methods=["POST"]),
+        Route("/d/{meeting_id:int}/floor", routes_deputy.floor, methods=["POST"]),
+        Route("/h/{meeting_id:int}/{code}", routes_deputy.hall, methods=["GET"]),
+        Route("/h/{meeting_id:int}/{code}", routes_deputy.hall_check_in, methods=["POST"]),
+        WebSocketRoute("/ws/{meeting_id:int}/{audience}", ws.live_socket),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starlette:
+    settings = settings or load()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        keys = Keys(settings.secret_key)
+        holder: dict[str, Meetings] = {}
+
+        async def on_reconnect() -> None:
+            await holder["meetings"].refresh_all()
+
+        bus: Bus = (
+            RedisBus(settings.redis_url, settings.redis_prefix, on_reconnect)
+            if settings.redis_url
+            else MemoryBus()
+        )
+        gc_policy = GcPolicy()
+        meetings = Meetings(engine, bus, keys, settings.public_url, settings.hall_code_seconds, gc_policy)
+        holder["meetings"] = meetings
+        await bus.start(meetings.on_bus)
+        app.state.services = Services(settings, engine, bus, keys, meetings, login_throttle(), demo)
+        gc_policy.startup()
+        try:
+            yield
+        finally:
+            gc_policy.stop()
+            await meetings.close()
+            await bus.stop()
+            await engine.dispose()
+
+    return Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        middleware=[
+            # First: everything after it sees the client's real address and scheme.
+            Middleware(ForwardedHeaders, trusted=parse_trusted(settings.trusted_proxies)),
+            Middleware(CaptureRawSend),
+            Middleware(SecurityHeaders),
+            Middleware(SecureCookies, public_url=settings.public_url),
+            Middleware(StaffSessions),
+            # Inside the sessions: a console's socket counts under its user, not its address.
+            Middleware(ClientLimits, settings=settings),
+        ],
+        exception_handlers={
+            404: not_found,
+            NotRecorded: not_recorded,
+            OperationalError: not_recorded,
+            DBAPIError: database_error,
+            500: server_error,
+        },
+    )
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn --factory (several workers import it)."""
+    return create_app()

@@ -1,0 +1,367 @@
+"""Deputies' phones: binding by invitation or card, check-in by hall QR, rating.
+
+Binding proves who the deputy is (the personal card); the hall code proves the phone is
+in the hall. WeChat keeps its own cookies, so a phone that scans the hall QR unbound can
+bind right there with the card number and short code, and is checked in at once. Typing
+the code binds only a card with no phone, needs a valid hall code (and the hall network
+when the meeting names one), and is guarded against guessing (server/storage/guards.py). The
+invitation link moves a card from another phone only after the deputy confirms, and that
+phone is told at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from live.commands import Actor, CheckIn, CheckInMethod, Command, Role
+from live.refusals import Refused
+from screens import messages as msg
+from screens.view import View
+from server.base.parse import BadInput, parse_floor, parse_rating, parse_vote
+from server.base.presence import block_of, in_hall
+from server.room.hub import Room
+from server.room.phonebook import Outcome
+from server.room.runtime import NotRecorded
+from server.storage.cards import Card
+from server.storage.phones import How
+from server.storage.store import MeetingNotFound
+from server.web.http import (
+    DEPUTY_COOKIE,
+    address,
+    csrf_ok,
+    device,
+    flash,
+    form_of,
+    message_page,
+    page,
+    pre_ok,
+    pre_token,
+    services,
+    set_cookie,
+    set_pre_cookie,
+)
+from server.web.phone_auth import claim, phone_binding, phone_sid, signed_out
+
+DEPUTY_COOKIE_AGE = 180 * 24 * 3600
+MAX_CODE_FIELD = 32
+
+
+async def _room(request: Request) -> Room | None:
+    try:
+        return await services(request).meetings.room(int(request.path_params["meeting_id"]))
+    except MeetingNotFound:
+        return None
+
+
+async def _room_or_page(request: Request) -> Room | Response:
+    room = await _room(request)
+    return room if room is not None else message_page(msg.edge("no_meeting"), 404)
+
+
+def _bind_page(
+    request: Request, room: Room, status: int = 200, hall_code: str = "", error: str = "", card_no: str = ""
+) -> Response:
+    """The page of an unbound phone: scan the card's QR code; in the hall (a hall code),
+    or type the card number and short code."""
+    meeting_id = room.runtime.meeting_id
+    if not error and signed_out(request, meeting_id):
+        error = msg.edge("signed_out")
+    token = pre_token(request)
+    title = room.runtime.state.setup.title
+    response = page(
+        "bind",
+        status=status,
+        meeting_id=meeting_id,
+        hall_code=hall_code,
+        error=error,
+        title=title,
+        pre=token,
+        card_no=card_no,  # typed again after a wrong code, the card number is kept (never the code)
+        ticket=services(request).keys.presence_ticket(meeting_id, time.time()) if hall_code else "",
+    )
+    set_pre_cookie(response, token)
+    return response
+
+
+def _to_phone(text: str, status: int, meeting_id: int) -> Response:
+    return message_page(text, status, back=f"/d/{meeting_id}", back_label="返回代表页面")
+
+
+def _bind(response: Response, request: Request, card: Card, sid: str) -> None:
+    cookie = services(request).keys.deputy_cookie(card.deputy_id, card.card_version, sid)
+    set_cookie(response, DEPUTY_COOKIE, cookie, DEPUTY_COOKIE_AGE)
+
+
+def _invited_card(request: Request, meeting_id: int) -> Card | None:
+    svc = services(request)
+    parsed = svc.keys.read_invitation(request.path_params["token"])
+    card = svc.meetings.cards.get(parsed[0]) if parsed else None
+    if parsed is None or card is None or card.card_version != parsed[1]:
+        return None
+    return card if card.body_id == svc.meetings.body_of.get(meeting_id) else None
+
+
+async def invitation(request: Request) -> Response:
+    """The card's QR code: binds a card with no phone at once; a card another phone
+    holds moves here only once the deputy confirms (POST, :func:`invitation_move`)."""
+    room = await _room(request)
+    card = _invited_card(request, room.runtime.meeting_id) if room else None
+    if room is None or card is None:
+        return message_page(msg.edge("bad_invitation"), 404)
+    meeting_id = room.runtime.meeting_id
+    sid = phone_sid(request, card)
+    outcome = await claim(request, meeting_id, card, How.LINK, sid)
+    if outcome is Outcome.LOCKED:
+        return _to_phone(msg.edge("card_locked"), 423, meeting_id)
+    if outcome is Outcome.ELSEWHERE:
+        token = pre_token(request)
+        confirm = page(
+            "invitation_move",
+            status=409,
+            meeting_id=meeting_id,
+            title=room.runtime.state.setup.title,
+            action=request.url.path,
+            pre=token,
+        )
+        set_pre_cookie(confirm, token)
+        return confirm
+    response = RedirectResponse(f"/d/{meeting_id}", status_code=303)
+    _bind(response, request, card, sid)
+    return response
+
+
+async def invitation_move(request: Request) -> Response:
+    """The deputy confirmed: the card moves to this phone; the phone before is told."""
+    room = await _room(request)
+    card = _invited_card(request, room.runtime.meeting_id) if room else None
+    if room is None or card is None:
+        return message_page(msg.edge("bad_invitation"), 404)
+    meeting_id = room.runtime.meeting_id
+    form = await form_of(request)
+    if form is None or not pre_ok(request, form):
+        return _to_phone(msg.edge("csrf"), 403, meeting_id)
+    sid = phone_sid(request, card)
+    outcome = await claim(request, meeting_id, card, How.MOVE, sid)
+    if outcome is Outcome.LOCKED:
+        return _to_phone(msg.edge("card_locked"), 423, meeting_id)
+    response = RedirectResponse(f"/d/{meeting_id}?moved=1", status_code=303)
+    _bind(response, request, card, sid)
+    return response
+
+
+async def deputy_page(request: Request) -> Response:
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
+    meeting_id = room.runtime.meeting_id
+    binding = await phone_binding(request, meeting_id)
+    if binding is None:
+        return _bind_page(request, room)
+    svc = services(request)
+    async with room.runtime.lock:
+        view = View(room.runtime.state)
+        return page(
+            "deputy",
+            v=view,
+            me=room.runtime.state.setup.deputies[binding.deputy_id],
+            me_html=room.personal(view, binding.deputy_id, oob=False),
+            csrf=svc.keys.csrf(binding.sid),
+            oob=False,
+            moved=request.query_params.get("moved") == "1",
+        )
+
+
+def _hall_status(request: Request, meeting_id: int, code: str) -> str:
+    svc = services(request)
+    return svc.keys.check_hall_code(meeting_id, code, time.time(), svc.settings.hall_code_seconds)
+
+
+def _presence_refused(request: Request, room: Room, code: str, ticket: str = "") -> Response | None:
+    """A valid hall code (or the ticket of a page opened with one, server/base/keys.py), from
+    the hall's network when the meeting names one."""
+    meeting_id = room.runtime.meeting_id
+    status = _hall_status(request, meeting_id, code)
+    if (
+        status != "ok"
+        and ticket
+        and services(request).keys.check_presence_ticket(meeting_id, ticket, time.time())
+    ):
+        status = "ok"
+    if status != "ok":
+        return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
+    if not in_hall(address(request), room.runtime.state.setup.settings.hall_networks):
+        return _to_phone(msg.edge("outside_hall"), 403, meeting_id)
+    return None
+
+
+async def hall(request: Request) -> Response:
+    """The page the hall QR opens: confirm check-in, or bind first if unbound."""
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
+    meeting_id = room.runtime.meeting_id
+    code = request.path_params["code"]
+    refused = _presence_refused(request, room, code)
+    if refused is not None:
+        return refused
+    binding = await phone_binding(request, meeting_id)
+    title = room.runtime.state.setup.title
+    if binding is None:
+        return _bind_page(request, room, hall_code=code)
+    deputy = room.runtime.state.setup.deputies[binding.deputy_id]
+    svc = services(request)
+    csrf = svc.keys.csrf(binding.sid)
+    ticket = svc.keys.presence_ticket(meeting_id, time.time())
+    return page(
+        "hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title, ticket=ticket
+    )
+
+
+async def _typed(
+    request: Request, room: Room, code: str, form: dict[str, str]
+) -> tuple[Card, str] | Response:
+    """Bind this phone by the card number and short code typed on it: the card and the
+    phone's sid, or the page that says why not. The caller has checked presence."""
+    svc = services(request)
+    meeting_id = room.runtime.meeting_id
+    if not pre_ok(request, form):
+        return _bind_page(request, room, 403, hall_code=code, error=msg.edge("csrf"))
+    here = address(request)
+    if svc.bind_throttle.blocked(here):
+        return _bind_page(request, room, 429, hall_code=code, error=msg.edge("bind_throttled"))
+    card = svc.meetings.card_by_number(meeting_id, form.get("card_no", "").strip()[:MAX_CODE_FIELD])
+    typed = "".join(form.get("short_code", "").split())[:MAX_CODE_FIELD]  # "1234 5678" as printed
+    if card is None:
+        svc.bind_throttle.failed(here)
+        return _bind_page(request, room, 400, hall_code=code, error=msg.edge("bad_card"))
+    sid = phone_sid(request, card)
+    outcome, wait_ms = await svc.meetings.book.bind_by_code(
+        card, typed, sid, meeting_id=meeting_id, address=here, device=device(request)
+    )
+    if outcome is Outcome.BOUND:
+        return card, sid
+    if outcome is Outcome.WRONG:
+        svc.bind_throttle.failed(here)
+        return _bind_page(
+            request, room, 400, hall_code=code, error=msg.edge("bad_card"), card_no=card.card_no
+        )
+    if outcome is Outcome.WAIT:
+        svc.bind_throttle.failed(here)
+        error = msg.edge("card_wait", wait=msg.wait_text(max(1, -(-wait_ms // 1000))))
+        return _bind_page(request, room, 429, hall_code=code, error=error, card_no=card.card_no)
+    if outcome is Outcome.LOCKED:  # no form: typing again cannot help
+        return _bind_page(request, room, 423, error=msg.edge("card_locked"))
+    return _bind_page(request, room, 409, hall_code=code, error=msg.edge("card_elsewhere"))
+
+
+async def bind(request: Request) -> Response:
+    """The bind form posted without the hall page's address: the hall code is a field."""
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    if not pre_ok(request, form):  # before anything else: a forged form learns nothing
+        return _bind_page(request, room, 403, error=msg.edge("csrf"))
+    code = form.get("hall", "")[: MAX_CODE_FIELD * 4]
+    if not code:
+        return _bind_page(request, room, 400, error=msg.edge("hall_code_needed"))
+    return await _check_in(request, room, code, form)
+
+
+async def hall_check_in(request: Request) -> Response:
+    room = await _room_or_page(request)
+    if isinstance(room, Response):
+        return room
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    return await _check_in(request, room, request.path_params["code"], form)
+
+
+async def _check_in(request: Request, room: Room, code: str, form: dict[str, str]) -> Response:
+    meeting_id = room.runtime.meeting_id
+    refused = _presence_refused(request, room, code, form.get("ticket", "")[:64])
+    if refused is not None:
+        return refused
+    binding = await phone_binding(request, meeting_id)
+    typed: tuple[Card, str] | None = None
+    if binding is None or form.get("card_no"):
+        found = await _typed(request, room, code, form)
+        if isinstance(found, Response):
+            return found
+        typed = found
+        deputy_id = found[0].deputy_id
+    else:
+        if not csrf_ok(request, binding.sid, form):
+            return message_page(msg.edge("csrf"), 403)
+        deputy_id = binding.deputy_id
+    command = CheckIn(deputy_id, CheckInMethod.HALL_QR, block_of(address(request)))
+    try:
+        await room.runtime.submit(command, Actor(Role.DEPUTY, deputy_id), device(request))
+    except Refused as refusal:
+        response: Response = _to_phone(msg.refusal(refusal.code), 409, meeting_id)
+    except NotRecorded:
+        response = _to_phone(msg.edge("not_recorded"), 503, meeting_id)
+    else:
+        response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
+    if typed is not None:  # bound even if the check-in itself was refused
+        _bind(response, request, *typed)
+    return response
+
+
+async def rate(request: Request) -> Response:
+    return await _ballot(request, parse_rating)
+
+
+async def vote(request: Request) -> Response:
+    return await _ballot(request, parse_vote)
+
+
+async def floor(request: Request) -> Response:
+    """Ask for the floor or withdraw; answered, like a ballot, with the deputy's fragment."""
+    return await _ballot(request, parse_floor)
+
+
+async def _ballot(request: Request, parse: Callable[[dict[str, str], int], Command]) -> Response:
+    """A rating, a vote or a request for the floor from the phone; the reply is the
+    receipt (or the refusal), as the deputy's own fragment."""
+    room = await _room(request)
+    if room is None:
+        return flash(msg.edge("no_meeting"), 404)
+    meeting_id = room.runtime.meeting_id
+    binding = await phone_binding(request, meeting_id)
+    if binding is None:
+        return flash(msg.edge("signed_out" if signed_out(request, meeting_id) else "not_bound"), 401)
+    form = await form_of(request)
+    if form is None:
+        return flash(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, binding.sid, form):
+        return flash(msg.edge("csrf"), 403)
+    try:
+        command = parse(form, binding.deputy_id)
+    except BadInput as bad:
+        return flash(msg.edge(bad.code, field=msg.field_name(bad.field)), 400)
+    notice, status = "", 200
+    try:
+        await room.runtime.submit(command, Actor(Role.DEPUTY, binding.deputy_id), device(request))
+    except Refused as refusal:
+        notice, status = msg.refusal(refusal.code), 409
+    except NotRecorded:
+        notice, status = msg.edge("not_recorded"), 503
+    async with room.runtime.lock:
+        view = View(room.runtime.state)
+        html = room.personal(view, binding.deputy_id, oob=False, notice=notice)
+    return Response(html, status_code=status, media_type="text/html")
+
+
+async def whoami(request: Request) -> Response:
+    """The address this server sees for the phone: how staff find the hall's network
+    (connect a phone to the hall Wi-Fi and open this page)."""
+    here = address(request)
+    return page("whoami", address=here, block=block_of(here))

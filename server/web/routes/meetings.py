@@ -1,0 +1,202 @@
+"""Staff pages for preparing meetings: list, create from a kind, edit rules and agenda, clone.
+
+Every write checks the staff session and the CSRF token, then runs in one transaction
+that holds the meeting's write lock (:func:`server.storage.db.meeting_write`), the same lock the
+live action path takes: the "no events yet" check and the edit cannot interleave with a
+first event. Bad input re-renders the page with a Chinese message per field, status 400,
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from screens import messages as msg
+from server.base import parse
+from server.base.keys import StaffSession
+from server.office import bodies, meeting_forms, meeting_kinds
+from server.office import meetings_admin as admin
+from server.office.meeting_forms import Invalid
+from server.storage import audit
+from server.storage.db import meeting_write
+from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def _checked_form(request: Request, session: StaffSession) -> dict[str, str] | Response:
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, session.sid, form):
+        return message_page(msg.edge("csrf"), 403)
+    return form
+
+
+def _common(request: Request, session: StaffSession) -> dict[str, Any]:
+    return {
+        "user": session,
+        "csrf": services(request).keys.csrf(session.sid),
+        "kinds": meeting_kinds.KINDS,
+        "agenda_kinds": msg.AGENDA_KINDS,
+        "body_rules": meeting_kinds.BODY_RULES,
+    }
+
+
+async def meetings(request: Request) -> Response:
+    session = require_staff(request)
+    if isinstance(session, Response):
+        return session
+    async with services(request).engine.connect() as conn:
+        rows = await admin.list_meetings(conn)
+        await conn.commit()
+    return page(
+        "meeting_list",
+        meetings=rows,
+        saved=request.query_params.get("saved", ""),
+        **_common(request, session),
+    )
+
+
+async def _bodies(request: Request) -> list[Any]:
+    async with services(request).engine.connect() as conn:
+        rows = await bodies.every_body(conn)
+        await conn.commit()
+    return rows
+
+
+async def new_meeting(request: Request) -> Response:
+    session = require_staff(request)
+    if isinstance(session, Response):
+        return session
+    bodies = await _bodies(request)
+    if request.method == "GET":
+        values = {"body": str(bodies[0].id) if bodies else "", "kind": "inquiry", "title": ""}
+        return page("meeting_new", bodies=bodies, values=values, errors={}, **_common(request, session))
+    form = await _checked_form(request, session)
+    if isinstance(form, Response):
+        return form
+    values = {k: form.get(k, "") for k in ("body", "kind", "title")}
+    body_id = parse.row_id(values["body"]) or 0  # 0: no such body, refused with its message
+    try:
+        async with services(request).engine.begin() as conn:
+            meeting_id = await admin.create(conn, body_id, values["kind"], values["title"], _now_ms())
+    except Invalid as bad:
+        return page(
+            "meeting_new",
+            status=400,
+            bodies=bodies,
+            values=values,
+            errors=bad.errors,
+            **_common(request, session),
+        )
+    return RedirectResponse(f"/meetings/{meeting_id}/edit?saved=created", status_code=303)
+
+
+async def _edit_page(
+    request: Request, session: StaffSession, meeting_id: int, status: int = 200, **extra: Any
+) -> Response:
+    svc = services(request)
+    async with svc.engine.connect() as conn:
+        row = await admin.meeting_row(conn, meeting_id)
+        if row is None:
+            await conn.commit()
+            return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
+        items = await admin.agenda(conn, meeting_id)
+        started = await admin.has_events(conn, meeting_id)
+        await conn.commit()
+    settings = admin.settings_of(row)
+    values = {
+        "title": row.title,
+        **{f"timer_{role.value}": str(s) for role, s in settings.timer_seconds.items()},
+        "warn_seconds": str(settings.warn_seconds),
+        "denominator": settings.rating_rule.denominator.value,
+        "satisfied_share": meeting_forms.share_text(settings.rating_rule.satisfied_share),
+        "basic_share": meeting_forms.share_text(settings.rating_rule.basic_share),
+        "floor_requests_per_item": str(settings.floor_requests_per_item),
+        "hall_networks": "\n".join(settings.hall_networks),
+        **(extra.pop("values", None) or {}),  # what was sent, over what is stored: a field left out shows it
+    }
+    return page(
+        "meeting_edit",
+        status=status,
+        meeting=row,
+        kind=meeting_kinds.KINDS.get(row.kind),
+        rules=meeting_kinds.BODY_RULES[settings.body_kind],
+        items=items,
+        started=started,
+        started_text=meeting_forms.TEXT["started"],
+        values=values,
+        errors=extra.pop("errors", {}),
+        saved=request.query_params.get("saved", ""),
+        roles=meeting_forms.ROLE_NAMES,
+        denominators=meeting_forms.DENOMINATOR_NAMES,
+        **_common(request, session),
+        **extra,
+    )
+
+
+async def edit_meeting(request: Request) -> Response:
+    session = require_staff(request)
+    if isinstance(session, Response):
+        return session
+    meeting_id = int(request.path_params["meeting_id"])
+    if request.method == "GET":
+        return await _edit_page(request, session, meeting_id)
+    form = await _checked_form(request, session)
+    if isinstance(form, Response):
+        return form
+    action = form.get("action", "")
+    values = None
+    try:
+        async with meeting_write(services(request).engine, meeting_id) as conn:
+            row = await admin.meeting_row(conn, meeting_id)
+            if row is None:
+                return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
+            # The hall's network is presence, not a rule of the meeting: it is often found on
+            # the day, and a wrong one must be fixable while check-in runs.
+            if action != "hall_networks" and await admin.has_events(conn, meeting_id):
+                text = meeting_forms.TEXT["started"]
+                return message_page(text, 409, back=f"/meetings/{meeting_id}/edit", back_label="返回会议设置")
+            values = {**form}  # shown again with the errors, over what is stored
+            if action == "hall_networks":
+                await admin.save_hall_networks(conn, meeting_id, row, form.get("hall_networks", ""))
+            elif action == "settings":
+                await admin.save_settings(conn, meeting_id, row, form)
+            elif action.startswith("agenda_"):
+                await admin.edit_agenda(conn, meeting_id, action, form)
+            else:
+                raise Invalid({"action": meeting_forms.TEXT["unknown_action"]})
+            await audit.record(
+                conn,
+                "meeting_edited",
+                actor=f"staff:{session.username}",
+                device=device(request),
+                meeting_id=meeting_id,
+                what=action,
+            )
+    except Invalid as bad:
+        return await _edit_page(request, session, meeting_id, 400, values=values, errors=bad.errors)
+    await services(request).meetings.setup_changed(meeting_id=meeting_id)
+    saved = action if action in ("settings", "hall_networks") else "agenda"
+    return RedirectResponse(f"/meetings/{meeting_id}/edit?saved={saved}", status_code=303)
+
+
+async def clone_meeting(request: Request) -> Response:
+    session = require_staff(request)
+    if isinstance(session, Response):
+        return session
+    form = await _checked_form(request, session)
+    if isinstance(form, Response):
+        return form
+    async with services(request).engine.begin() as conn:
+        new_id = await admin.clone(conn, int(request.path_params["meeting_id"]), _now_ms())
+    if new_id is None:
+        return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
+    return RedirectResponse(f"/meetings/{new_id}/edit?saved=cloned", status_code=303)

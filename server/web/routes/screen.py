@@ -1,0 +1,80 @@
+"""The paired screens: the projector (it shows the hall QR) and the podium timer.
+
+Both are paired by staff with a one-time code: an unpaired browser gets a six-digit code
+and refreshes itself every few seconds; once staff enter the code on the console, the
+next refresh gives it a screen cookie for that meeting and that kind of screen only.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from screens import messages as msg
+from screens.view import View
+from server.office import pairing
+from server.storage.store import MeetingNotFound
+from server.web.http import PAIR_COOKIE, SCREEN_COOKIE, message_page, page, services, set_cookie
+
+SCREEN_COOKIE_AGE = 7 * 24 * 3600
+
+
+async def projector(request: Request) -> Response:
+    return await _screen(request, "projector")
+
+
+async def podium(request: Request) -> Response:
+    return await _screen(request, "podium")
+
+
+async def public(request: Request) -> Response:
+    """The read-only page for anyone: no login, no pairing, never the hall QR."""
+    try:
+        room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
+    except MeetingNotFound:
+        return message_page(msg.edge("no_meeting"), 404)
+    async with room.runtime.lock:
+        return page("public", v=View(room.runtime.state), oob=False)
+
+
+async def _screen(request: Request, kind: str) -> Response:
+    svc = services(request)
+    meeting_id = int(request.path_params["meeting_id"])
+    try:
+        room = await svc.meetings.room(meeting_id)
+    except MeetingNotFound:
+        return message_page(msg.edge("no_meeting"), 404)
+    preset = request.query_params.get("screen")
+    if preset:  # a pre-paired link, printed by `wenzheng serve --demo` only
+        binding = svc.keys.read_screen(preset)
+        if binding and binding.meeting_id == meeting_id and binding.kind == kind:
+            response = RedirectResponse(request.url.path, status_code=303)
+            set_cookie(response, SCREEN_COOKIE, preset, SCREEN_COOKIE_AGE)
+            return response
+    binding = svc.keys.read_screen(request.cookies.get(SCREEN_COOKIE))
+    if binding is None or binding.meeting_id != meeting_id or binding.kind != kind:
+        return await _pairing(request, meeting_id, kind)
+    async with room.runtime.lock:
+        view = room.projector_view() if kind == "projector" else View(room.runtime.state)
+        extras = svc.meetings.extras("stage", view) if kind == "projector" else {}
+        return page(kind, v=view, oob=False, **extras)
+
+
+async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
+    svc = services(request)
+    async with svc.engine.begin() as conn:
+        asked = await pairing.ask(conn, meeting_id, kind, request.cookies.get(PAIR_COOKIE, ""), _now_ms())
+    if asked.approved:
+        response = RedirectResponse(request.url.path, status_code=303)
+        set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)
+        response.delete_cookie(PAIR_COOKIE, path="/")
+        return response
+    shown = page("pairing", code=asked.code, kind=pairing.SCREEN_NAMES[kind])
+    set_cookie(shown, PAIR_COOKIE, asked.token, pairing.PAIRING_TTL_MS // 1000)
+    return shown
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,118 @@
+"""The live channel: one websocket per screen.
+
+Protocol (client → server, JSON text frames):
+  {"type": "hello", "seq": N}   after (re)connecting: the last seq the page has seen
+  {"type": "time", "t0": T}     clock probe; doubles as the heartbeat
+Server → client: HTML with hx-swap-oob fragments, or JSON {"type": "time"|"hello"|"error"}.
+
+The socket joins its room at once (subscribe), but receives broadcasts only after its
+hello; the hello is answered with every fragment of the screen when the page is behind
+(snapshot), which replaces whole elements, so a repeat is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.base.keys import DeputyBinding
+from server.room.fastsend import raw_writer
+from server.room.hub import Connection, Room, time_reply
+from server.room.runtime import NotRecorded, now_ms
+from server.storage.store import MeetingNotFound
+from server.web.http import SCREEN_COOKIE, same_origin, services, staff
+from server.web.phone_auth import phone_binding
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 512
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+
+
+async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bool, DeputyBinding | None]:
+    """Whether this socket may see the audience; a deputy's, which phone it is."""
+    if audience == "deputy":
+        binding = await phone_binding(websocket, meeting_id)
+        return (binding is not None, binding)
+    svc = services(websocket)
+    if audience == "console":
+        session = staff(websocket)
+        return (session is not None and bool(session.roles & {"chair", "staff", "admin"}), None)
+    if audience == "public":
+        return (True, None)  # the public page is for anyone; it shows what the hall sees
+    if audience in ("projector", "podium"):
+        screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))
+        return (screen is not None and screen.meeting_id == meeting_id and screen.kind == audience, None)
+    return (False, None)
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    if not same_origin(websocket):  # another site's page: no cross-site socket hijacking
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    meeting_id = int(websocket.path_params["meeting_id"])
+    audience = websocket.path_params["audience"]
+    try:
+        room = await services(websocket).meetings.room(meeting_id)
+    except MeetingNotFound:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    try:
+        allowed, phone = await _who(websocket, meeting_id, audience)
+    except NotRecorded:  # a phone's first binding, and the database is busy: come back
+        await websocket.close(code=TRY_AGAIN_LATER)
+        return
+    if not allowed:
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    await websocket.accept()
+    deputy_id, sid = (phone.deputy_id, phone.sid) if phone else (None, "")
+    conn = Connection(websocket, audience, deputy_id, sid, raw=raw_writer(websocket))
+    room.add(conn)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:  # a binary frame: the protocol is text only
+                conn.offer(json.dumps({"type": "error", "message": "无法识别的消息"}))
+                continue
+            reply = await _handle(room, conn, text)
+            if reply:
+                conn.offer(reply)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("socket of meeting %s", meeting_id)
+    finally:
+        room.remove(conn)
+
+
+async def _handle(room: Room, conn: Connection, raw: str) -> str | None:
+    if len(raw) > MAX_MESSAGE:
+        return json.dumps({"type": "error", "message": "消息过长"})
+    try:
+        message = json.loads(raw)
+        kind = message["type"]
+    except (ValueError, KeyError, TypeError):
+        return json.dumps({"type": "error", "message": "无法识别的消息"})
+    if kind == "time":
+        t0 = message.get("t0")
+        if isinstance(t0, float) and not math.isfinite(t0):
+            t0 = None  # NaN or Infinity: Python's json reads them, no browser's JSON.parse does
+        return time_reply(t0 if isinstance(t0, int | float) else None, now_ms())
+    if kind == "hello":
+        seq = message.get("seq")
+        seq = seq if isinstance(seq, int) else -1
+        current = room.runtime.state.seq
+        snapshot = await room.snapshot(conn) if seq != current else None
+        conn.ready = True
+        if snapshot:
+            conn.offer(snapshot)
+        return json.dumps({"type": "hello", "seq": room.runtime.state.seq})
+    return json.dumps({"type": "error", "message": "无法识别的消息"})
