@@ -107,6 +107,22 @@ class Question:
     group: str = ""
 
 
+class AttendeeKind(StrEnum):
+    """Who attends without a vote: never in 应到 or the quorum, never rates or votes."""
+
+    OBSERVER = "observer"  # 列席人员
+    CITIZEN = "citizen"  # 旁听
+    RESPONDENT = "respondent"  # 应询人
+
+
+@dataclass(frozen=True)
+class Attendee:
+    id: int
+    name: str
+    kind: AttendeeKind
+    organisation: str = ""
+
+
 @dataclass(frozen=True)
 class AgendaItem:
     id: int
@@ -126,6 +142,16 @@ class Setup:
     agenda: tuple[AgendaItem, ...]
     questions: tuple[Question, ...]
     settings: Settings = field(default_factory=Settings)
+    # ``deputies`` holds the members on the meeting's day (their mandates cover it); of
+    # them, the suspended are not expected (应到) and may not check in, rate or vote, and
+    # those whose leave was approved beforehand start the meeting on leave.
+    suspended: frozenset[int] = frozenset()
+    on_leave: frozenset[int] = frozenset()
+    attendees: Mapping[int, Attendee] = field(default_factory=lambda: MappingProxyType({}))
+    rehearsal: bool = False  # 彩排: every screen says so
+    held_on: str = ""  # "2026-07-15"
+    starts_at: str = ""  # "14:30"
+    place: str = ""
 
     def question(self, question_id: int) -> Question | None:
         for q in self.questions:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.base.settings import Settings
-from server.office import exports, imports, sheets
+from server.office import exports, imports, roster_import, sheets
 from server.office.demo import BODY
 from server.storage import models as m
 from server.storage.db import create_engine
@@ -39,7 +39,7 @@ async def body_id(engine: AsyncEngine) -> int:
 async def run(engine: AsyncEngine, data: bytes, name: str = "r.csv", **kw: Any) -> imports.RosterPlan:
     bid = await body_id(engine)
     async with engine.begin() as conn:
-        return await imports.import_roster(conn, bid, data, name, **kw)
+        return await roster_import.import_roster(conn, bid, data, name, **kw)
 
 
 async def deputies(engine: AsyncEngine) -> dict[str, tuple[str, str, str, str, str, int]]:

@@ -3,6 +3,7 @@ written straight into the tables of a migrated database."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import secrets
 import time
@@ -69,6 +70,13 @@ async def seed_meeting(engine: AsyncEngine, n: int) -> Seeded:
                     select(m.deputies.c.id).where(m.deputies.c.body_id == body_id).order_by(m.deputies.c.id)
                 )
             ).scalars()
+        )
+        # Members from the start of a term that covers today, so every one is 应到.
+        starts_on = dt.date(2022, 1, 1)
+        await add(m.terms, body_id=body_id, number=1, starts_on=starts_on)
+        await conn.execute(
+            insert(m.mandates),
+            [{"deputy_id": d, "starts_on": starts_on, "start_reason": "elected"} for d in deputy_ids],
         )
         official_id = await add(
             m.officials, body_id=body_id, name="测试局长", title="局长", organisation="压力测试局"

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.settings import load
-from server.office import exports, imports
+from server.office import exports, imports, roster_import
 from server.room.bus import setup_message, tell_servers
 from server.storage import audit
 from server.storage import models as m
@@ -113,7 +113,7 @@ async def _roster_import(args: argparse.Namespace, data: bytes, filename: str) -
     try:
         async with engine.begin() as conn:
             body_id = await body_id_by_name(conn, args.body)
-            plan = await imports.import_roster(
+            plan = await roster_import.import_roster(
                 conn, body_id, data, filename, create_groups=args.create_groups, dry_run=args.dry_run
             )
             if not plan.errors and not args.dry_run:

@@ -17,7 +17,7 @@ from live.setup import BodyKind, Settings
 from server.base.keys import hash_password
 from server.office import final_list, questions_admin
 from server.office.exports import roster_csv
-from server.office.imports import import_roster
+from server.office.roster_import import import_roster
 from server.storage import models as m
 from server.storage.store import settings_to_json
 

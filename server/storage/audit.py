@@ -33,6 +33,31 @@ ACTIONS = {
     "bind_refused": "拒绝绑定（锁定或等待中）",
     "card_locked": "锁定代表证",
     "card_unlocked": "解锁代表证",
+    # bodies and their terms (server/office/bodies.py, terms.py)
+    "body_created": "新建机构",
+    "body_edited": "修改机构",
+    "term_added": "新增届次",
+    "term_edited": "修改届次",
+    "session_added": "新增会次",
+    "meeting_created": "新建会议",
+    "rehearsal_created": "新建彩排",
+    "rehearsal_reset": "重置彩排",
+    "presidium_set": "设置主席团",
+    "reviewer_granted": "授权审核问题",
+    "reviewer_revoked": "取消审核授权",
+    # members over time (server/office/mandates.py)
+    "member_added": "补选代表",
+    "mandate_started": "代表资格开始",
+    "mandate_ended": "代表资格终止",
+    "suspension_started": "暂停执行代表职务",
+    "suspension_ended": "恢复执行代表职务",
+    # leave and attendance (server/office/leave.py, attendance pages)
+    "leave_asked": "请假申请",
+    "leave_decided": "审批请假",
+    "leave_recorded": "登记请假",
+    "attendee_added": "添加列席旁听人员",
+    "attendee_removed": "删除列席旁听人员",
+    "attendance_corrected": "更正出勤记录",
 }
 
 

@@ -35,6 +35,8 @@ from live.setup import (
 )
 from live.state import Choice, VoteChoice
 from server.base.ballot_box import RATING, VOTE, BallotBox
+from server.base.days import today
+from server.storage import members
 from server.storage import models as m
 
 
@@ -90,12 +92,18 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
             select(m.groups.c.id, m.groups.c.name).where(m.groups.c.body_id == body.id)
         )
     }
+    day = meeting.held_on or today()
+    on_day = await members.on_day(conn, body.id, day)
     deputy_rows = await conn.execute(
         select(m.deputies.c.id, m.deputies.c.name, m.deputies.c.group_id, m.deputies.c.card_no)
         .where(m.deputies.c.body_id == body.id)
         .order_by(m.deputies.c.id)
     )
-    roster = {d.id: Deputy(d.id, d.name, group_names.get(d.group_id, ""), d.card_no) for d in deputy_rows}
+    roster = {
+        d.id: Deputy(d.id, d.name, group_names.get(d.group_id, ""), d.card_no)
+        for d in deputy_rows
+        if d.id in on_day.members
+    }
     agenda = tuple(
         AgendaItem(a.id, a.position, a.title, a.kind)
         for a in await conn.execute(
@@ -135,6 +143,11 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
         agenda=agenda,
         questions=qs,
         settings=settings_from_json(meeting.settings, BodyKind(body.kind)),
+        suspended=on_day.suspended,
+        rehearsal=bool(meeting.rehearsal),
+        held_on=day.isoformat(),
+        starts_at=meeting.starts_at,
+        place=meeting.place,
     )
 
 

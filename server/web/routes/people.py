@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base import parse
 from server.office import bodies as office_bodies
-from server.office import exports, imports
+from server.office import exports, imports, roster_import
 from server.web.http import csrf_ok, form_of, message_page, page, services
 from server.web.routes.roster import _audit, _context, _staff_and_body
 
@@ -36,7 +36,7 @@ async def edit_deputy(request: Request) -> Response:
             (r for r in await exports.roster_rows(conn, body.id) if r.id == deputy_id),
             None,
         )
-        group_names = list(await imports.group_ids(conn, body.id))
+        group_names = list(await roster_import.group_ids(conn, body.id))
         await conn.commit()
     if deputy is None:
         return message_page("没有这位代表。", 404, back=f"/bodies/{body.id}/roster", back_label="返回名册")
@@ -54,7 +54,7 @@ async def edit_deputy(request: Request) -> Response:
             errors.append(imports.RowError(0, "group", f"没有“{row.group}”这个小组"))
         if not errors:
             async with svc.engine.begin() as conn:
-                groups = await imports.group_ids(conn, body.id)
+                groups = await roster_import.group_ids(conn, body.id)
                 await office_bodies.update_deputy(conn, body.id, deputy_id, row, groups[row.group])
                 await _audit(
                     request,

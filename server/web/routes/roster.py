@@ -27,7 +27,7 @@ from screens import messages as msg
 from server.base import parse
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
-from server.office import exports, imports, meetings_admin
+from server.office import exports, imports, meetings_admin, roster_import
 from server.storage import audit
 from server.storage.db import snapshot_read
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
@@ -129,7 +129,7 @@ async def roster(request: Request) -> Response:
     session, body = found
     async with services(request).engine.connect() as conn:
         rows = await exports.roster_rows(conn, body.id)
-        group_names = list(await imports.group_ids(conn, body.id))
+        group_names = list(await roster_import.group_ids(conn, body.id))
         officials = await office_bodies.officials(conn, body.id)
         recent = await audit.entries(conn, body.id)
         card_meetings = await meetings_admin.titles(conn, body.id)
@@ -192,7 +192,7 @@ async def _plan(
         if kind == "officials":
             plan = await imports.import_officials(conn, body_id, data, filename, dry_run=dry_run)
         else:
-            plan = await imports.import_roster(
+            plan = await roster_import.import_roster(
                 conn, body_id, data, filename, create_groups=create_groups, dry_run=dry_run
             )
         if not dry_run and not plan.errors:
