@@ -33,6 +33,7 @@ ACTIONS = {
     "bind_refused": "拒绝绑定（锁定或等待中）",
     "card_locked": "锁定代表证",
     "card_unlocked": "解锁代表证",
+    "cards_printed": "打印邀请卡",
     # bodies and their terms (server/office/bodies.py, terms.py)
     "body_created": "新建机构",
     "body_edited": "修改机构",

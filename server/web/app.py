@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +41,7 @@ from server.web.routes import questions as routes_questions
 from server.web.routes import roster as routes_roster
 from server.web.routes import screen as routes_screen
 from server.web.routes import staff as routes_staff
+from server.web.routes import start as routes_start
 from server.web.sessions import StaffSessions
 from server.web.throttle import login_throttle
 
@@ -83,7 +84,11 @@ async def index(request: Request) -> Response:
     async with svc.engine.connect() as conn:
         rows = await meetings_admin.titles(conn)
         await conn.commit()
-    return page("index", meetings=rows, user=staff(request))
+    user = staff(request)
+    if user is not None and not rows:
+        # An office on its first run: the guide says what comes next.
+        return RedirectResponse("/start", status_code=303)
+    return page("index", meetings=rows, user=user)
 
 
 async def healthz(request: Request) -> Response:
@@ -159,6 +164,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
     return [
         Route("/", index),
         Route("/healthz", healthz),
+        Route("/start", routes_start.start),
         Route("/login", routes_staff.login_form, methods=["GET"]),
         Route("/login", routes_staff.login, methods=["POST"]),
         Route("/logout", routes_staff.logout, methods=["POST"]),

@@ -4,6 +4,7 @@ guards against guessing have seen of it: server/storage/guards.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from urllib.parse import quote
 
@@ -109,7 +110,16 @@ async def cards_docx(request: Request) -> Response:
     sheet = await _sheet(request, group)
     if sheet is None:
         return message_page(msg.edge("no_meeting"), 404)
-    data = invitations.cards_docx(sheet)
+    data = await asyncio.to_thread(invitations.cards_docx, sheet)  # QR codes and a DOCX: off the loop
+    async with services(request).engine.begin() as conn:
+        await audit.record(
+            conn,
+            "cards_printed",
+            actor=f"staff:{session.username}",
+            device=device(request),
+            meeting_id=sheet.meeting_id,
+            group=group,
+        )
     filename = quote(f"邀请卡-{sheet.title}{'-' + group if group else ''}.docx")
     return Response(
         data,
