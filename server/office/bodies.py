@@ -172,6 +172,7 @@ async def create_body(conn: AsyncConnection, name: str, kind: str, level: str, w
         name=name,
         kind=body_kind.value,
         level=level,
+        summary=f"{name}（{BODY_RULES[body_kind].label}，{LEVELS[level]}）",
     )
     return body_id
 
@@ -219,6 +220,7 @@ async def edit_body(
         device=who.device,
         body_id=body_id,
         changed={k: [getattr(row, k), v] for k, v in changed.items()},
+        summary="；".join(f"{k}：{getattr(row, k)} → {v}" for k, v in changed.items()),
     )
 
 

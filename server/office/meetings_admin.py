@@ -20,7 +20,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import BodyKind, Settings
-from server.base import parse
+from server.base import days, parse
 from server.office import schedule, terms
 from server.office.bodies import Who
 from server.office.meeting_forms import (
@@ -127,6 +127,7 @@ async def create(
         held_on=made.held_on.isoformat(),
         starts_at=made.starts_at,
         place=made.place,
+        summary=f"{title}，{days.chinese_day(made.held_on)} {made.starts_at} {made.place}".strip(),
     )
     return meeting_id
 

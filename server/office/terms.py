@@ -67,6 +67,10 @@ def span(starts_on: dt.date, ends_on: dt.date | None) -> str:
     return f"{starts_on.isoformat()} 起" + (f"，{ends_on.isoformat()} 届满" if ends_on else "")
 
 
+def _named(number: int, starts_on: dt.date, ends_on: dt.date | None) -> str:
+    return f"{days.term_name(number)}（{span(starts_on, ends_on)}）"
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
@@ -231,6 +235,7 @@ async def add_term(
         term=n,
         starts_on=start.isoformat(),
         ends_on=end.isoformat() if end else "",
+        summary=f"{days.term_name(n)}，{span(start, end)}",
     )
     return term_id
 
@@ -269,6 +274,7 @@ async def edit_term(
         term=n,
         before=[row.number, row.starts_on.isoformat(), row.ends_on.isoformat() if row.ends_on else ""],
         after=[n, start.isoformat(), end.isoformat() if end else ""],
+        summary=f"{_named(row.number, row.starts_on, row.ends_on)} → {_named(n, start, end)}",
     )
 
 
@@ -296,6 +302,7 @@ async def add_session(
         body_id=row.body_id,
         term=row.number,
         session=n,
+        summary=days.term_name(row.number) + days.session_name(n),
     )
     return session_id, n
 
