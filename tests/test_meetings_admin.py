@@ -207,10 +207,18 @@ def test_create_through_the_page(client: TestClient, keys: Keys, settings: Setti
         ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", "title": "会\x01议", **day}, "无法识别"),
         ({"body": "9999", "kind": "inquiry", "title": "x", **day}, "请选择举行会议的机构"),
         (
-            {"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", "held_on": "2001-01-01", "session": "new"},
+            {
+                "body": str(bodies[BodyKind.CONGRESS]),
+                "kind": "inquiry",
+                "held_on": "2001-01-01",
+                "session": "new",
+            },
             "任何一届的任期内",
         ),
-        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", **day, "session": ""}, "须属于某一次会议"),
+        (
+            {"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", **day, "session": ""},
+            "须属于某一次会议",
+        ),
         ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", **day, "starts_at": "25:00"}, "14:30"),
     ):
         refused = client.post("/meetings/new", data=data, headers=headers)
