@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.rules import has_quorum
 from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, TimerRole
+from server.base.days import today
 from server.base.keys import Keys
 from server.base.settings import Settings
-from server.base.days import today
 from server.office import bodies as bodies_office
 from server.office import meeting_forms, meeting_kinds, terms
-from server.office.bodies import Who
 from server.office import meetings_admin as admin
+from server.office.bodies import Who
 from server.storage import models as m
 from server.storage import store
 from tests.conftest import TestClient, plain_engine, staff_login
@@ -99,15 +99,16 @@ def test_every_kind_creates_a_meeting_with_its_body_rules_and_defaults(
     kind = meeting_kinds.KINDS[kind_key]
     bodies = body_ids(settings, meeting_id)
     for body_kind, body_id in bodies.items():
+        session = "new" if body_kind is BodyKind.CONGRESS else ""
 
-        async def create(conn: AsyncConnection, body_id: int = body_id) -> int:
+        async def create(conn: AsyncConnection, body_id: int = body_id, session: str = session) -> int:
             return await admin.create(
                 conn,
                 body_id,
                 kind_key,
                 int(time.time() * 1000),
                 held_on=today(),
-                session="new" if body_kind is BodyKind.CONGRESS else "",
+                session=session,
                 title=f"测试{kind.label}",
                 who=WHO,
             )
