@@ -108,6 +108,12 @@ async def test_an_office_from_an_empty_database(
     await expect(page.locator("#b-quorum")).to_have_text("全体组成人员三分之二以上出席")
     await expect(page.locator("#b-rules")).to_contain_text("地方组织法第十四条")
     await shots.take("congress", {"staff": page})
+    await page.goto(f"{s.base}/bodies")
+    await expect(page.locator("table.b-bodies tbody tr")).to_have_count(2)
+    await shots.take("bodies", {"staff": page})
+    await page.goto(f"{standing_url}/edit")
+    await expect(page.get_by_label("法定人数")).to_have_value("more_than_half")
+    await shots.take("body-edit", {"staff": page})
 
     # The standing committee's members, from an XLSX file on its roster page.
     await page.goto(standing_url)
@@ -139,6 +145,10 @@ async def test_an_office_from_an_empty_database(
     await page.goto(standing_url)
     await expect(page.locator("#terms")).to_contain_text(title)
     await shots.take("body-with-meeting", {"staff": page})
+    await page.goto(f"{s.base}/meetings")
+    await expect(page.locator("table.m-meetings")).to_contain_text(when)
+    await shots.take("meetings", {"staff": page})
+    await page.goto(standing_url)
 
     # The console: check three of five in by hand, announce attendance.
     await page.get_by_role("link", name="主持台").first.click()

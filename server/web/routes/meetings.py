@@ -81,6 +81,9 @@ async def _new_page(
         current = await terms.current_term(conn, body_id) if body_id else None
         sessions = await terms.sessions_of(conn, current.id) if current is not None else []
         await conn.commit()
+    body = next((b for b in rows if b.id == body_id), None)
+    if not values.get("kind") and body is not None:  # the body's inquiry, as a first choice
+        values["kind"] = "special_inquiry" if body.kind == "standing_committee" else "inquiry"
     return page(
         "meeting_new",
         status=status,
