@@ -6,7 +6,7 @@ Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors
 
 from __future__ import annotations
 
-from live.setup import Quorum, TimerRole
+from live.setup import BodyKind, Quorum, TimerRole
 from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 REFUSALS: dict[str, str] = {
@@ -230,10 +230,8 @@ FIELD_NAMES: dict[str, str] = {
 }
 
 
-QUORUM_RULES: dict[Quorum, str] = {
-    Quorum.TWO_THIRDS: "全体组成人员三分之二以上出席",
-    Quorum.MORE_THAN_HALF: "全体组成人员过半数出席",
-}
+QUORUM_RULES: dict[Quorum, str] = {Quorum.TWO_THIRDS: "三分之二以上出席", Quorum.MORE_THAN_HALF: "过半数出席"}
+MEMBERS_OF: dict[BodyKind, str] = {BodyKind.CONGRESS: "全体代表", BodyKind.STANDING_COMMITTEE: "全体组成人员"}
 
 
 def schedule_line(held_on: object, starts_at: str = "", place: str = "") -> str:

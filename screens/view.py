@@ -123,7 +123,7 @@ class View:
         self.leave = state.leave_count
         self.absent = state.absent_count
         self.quorum = has_quorum(s.settings.quorum_rule, state.expected, state.present_count)
-        self.quorum_rule = msg.QUORUM_RULES[s.settings.quorum_rule]
+        self.quorum_rule = msg.MEMBERS_OF[s.settings.body_kind] + msg.QUORUM_RULES[s.settings.quorum_rule]
         self.schedule = msg.schedule_line(s.held_on, s.starts_at, s.place)
         self.announcement = state.announcement
         self.hall_network_set = bool(s.settings.hall_networks)

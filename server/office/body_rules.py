@@ -68,10 +68,10 @@ LEVELS: Mapping[str, str] = MappingProxyType(
 )
 
 QUORUMS: Mapping[Quorum, str] = MappingProxyType(
-    {
-        Quorum.TWO_THIRDS: "全体组成人员三分之二以上出席",
-        Quorum.MORE_THAN_HALF: "全体组成人员过半数出席",
-    }
+    {Quorum.TWO_THIRDS: "三分之二以上出席", Quorum.MORE_THAN_HALF: "过半数出席"}
+)
+MEMBERS_OF: Mapping[BodyKind, str] = MappingProxyType(
+    {BodyKind.CONGRESS: "全体代表", BodyKind.STANDING_COMMITTEE: "全体组成人员"}
 )
 QUORUM_SHORT: Mapping[Quorum, str] = MappingProxyType(
     {Quorum.TWO_THIRDS: "三分之二以上", Quorum.MORE_THAN_HALF: "过半数"}
@@ -103,9 +103,9 @@ class Effective:
 
 
 def effective(kind: str, raw_rules: str) -> Effective:
-    rules = BODY_RULES[BodyKind(kind)]
+    body_kind = BodyKind(kind)
+    rules = BODY_RULES[body_kind]
     override = quorum_override(raw_rules)
     quorum = override or rules.default_quorum
-    return Effective(
-        rules, quorum, QUORUMS[quorum], override is not None and override != rules.default_quorum
-    )
+    text = MEMBERS_OF[body_kind] + QUORUMS[quorum]
+    return Effective(rules, quorum, text, override is not None and override != rules.default_quorum)

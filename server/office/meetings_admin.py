@@ -193,7 +193,12 @@ async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | No
 
 async def meeting_row(conn: AsyncConnection, meeting_id: int) -> Any:
     stmt = (
-        select(m.meetings, m.bodies.c.name.label("body_name"), m.bodies.c.kind.label("body_kind"))
+        select(
+            m.meetings,
+            m.bodies.c.name.label("body_name"),
+            m.bodies.c.kind.label("body_kind"),
+            m.bodies.c.rules.label("body_rules"),
+        )
         .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
         .where(m.meetings.c.id == meeting_id)
     )

@@ -105,7 +105,7 @@ async def test_an_office_from_an_empty_database(
     await expect(page.locator("#b-rules")).to_contain_text("地方组织法第五十一条")
     await shots.take("standing-committee", {"staff": page})
     await create_body(page, s.base, CONGRESS, "人民代表大会")
-    await expect(page.locator("#b-quorum")).to_have_text("全体组成人员三分之二以上出席")
+    await expect(page.locator("#b-quorum")).to_have_text("全体代表三分之二以上出席")
     await expect(page.locator("#b-rules")).to_contain_text("地方组织法第十四条")
     await shots.take("congress", {"staff": page})
     await page.goto(f"{s.base}/bodies")

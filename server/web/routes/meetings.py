@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base import days, parse
 from server.base.keys import StaffSession
-from server.office import bodies, meeting_forms, meeting_kinds, schedule, terms
+from server.office import bodies, body_rules, meeting_forms, meeting_kinds, schedule, terms
 from server.office import meetings_admin as admin
 from server.office.bodies import Who
 from server.office.meeting_forms import Invalid
@@ -170,6 +170,7 @@ async def _edit_page(
         meeting=row,
         kind=meeting_kinds.KINDS.get(row.kind),
         rules=meeting_kinds.BODY_RULES[settings.body_kind],
+        quorum_text=body_rules.effective(row.body_kind, row.body_rules).quorum_text,
         term_sessions=term_sessions,
         session_name=days.session_name,
         items=items,
