@@ -229,6 +229,11 @@ def test_meeting_title_is_built_from_body_term_and_session() -> None:
         == "某县第十八届人民代表大会常务委员会第二十一次会议（专题询问）"
     )
     assert terms.meeting_title("某县人大常委会", 18, None, "") == "某县第十八届人大常委会"
+    # A body named with its term before terms existed (the migration keeps the name).
+    assert (
+        terms.meeting_title("清溪镇第十七届人民代表大会", 17, 4, "问政会")
+        == "清溪镇第十七届人民代表大会第四次会议（问政会）"
+    )
 
 
 # -- meetings in a term ----------------------------------------------------------------------

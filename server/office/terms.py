@@ -315,8 +315,12 @@ _ORGAN_STARTS = ("人民代表大会", "人大常委会", "人大")
 
 def meeting_title(body_name: str, term_number: int, session_number: int | None, kind_label: str) -> str:
     """清溪镇人民代表大会, 17, 3, 年中人代会 → 清溪镇第十七届人民代表大会第三次会议（年中人代会）."""
-    at = min((i for i in (body_name.find(o) for o in _ORGAN_STARTS) if i >= 0), default=len(body_name))
-    title = body_name[:at] + days.term_name(term_number) + body_name[at:]
+    term = days.term_name(term_number)
+    if term in body_name:  # a body named with its term (older installs: 清溪镇第十七届人民代表大会)
+        title = body_name
+    else:
+        at = min((i for i in (body_name.find(o) for o in _ORGAN_STARTS) if i >= 0), default=len(body_name))
+        title = body_name[:at] + term + body_name[at:]
     if session_number is not None:
         title += days.session_name(session_number)
     return f"{title}（{kind_label}）" if kind_label else title
