@@ -81,7 +81,7 @@ def decide_clear(state: MeetingState, cmd: ClearAttendance) -> list[Event]:
 
 
 def decide_announce(state: MeetingState, _: AnnounceAttendance) -> list[Event]:
-    quorum = has_quorum(state.setup.settings.body_kind, state.expected, state.present_count)
+    quorum = has_quorum(state.setup.settings.quorum_rule, state.expected, state.present_count)
     figures = AttendanceAnnounced(
         expected=state.expected,
         present=state.present_count,

@@ -11,14 +11,15 @@ law puts them (DOMAIN.md, "The bodies that meet"):
 
 from __future__ import annotations
 
-from live.setup import BodyKind, Denominator, RatingRule
+from live.setup import BodyKind, Denominator, Quorum, RatingRule
 from live.state import Choice, RatingResult, Threshold, VoteBase
 
 
-def has_quorum(kind: BodyKind, expected: int, present: int) -> bool:
+def has_quorum(kind: BodyKind | Quorum, expected: int, present: int) -> bool:
+    """``kind``: the body's kind (the law's rule) or a rule of its own (Settings.quorum_rule)."""
     if expected <= 0:
         return False
-    if kind is BodyKind.CONGRESS:
+    if kind in (BodyKind.CONGRESS, Quorum.TWO_THIRDS):
         return present * 3 >= expected * 2  # 三分之二以上 includes exactly two thirds
     return present * 2 > expected  # 过半数 is strictly more than half
 

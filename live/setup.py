@@ -20,6 +20,13 @@ class BodyKind(StrEnum):
     STANDING_COMMITTEE = "standing_committee"  # 常委会: more than half present
 
 
+class Quorum(StrEnum):
+    """How many members must be present for the body to meet (DOMAIN.md)."""
+
+    TWO_THIRDS = "two_thirds"  # 三分之二以上 (地方组织法 §14): a congress's
+    MORE_THAN_HALF = "more_than_half"  # 过半数 (§51): a standing committee's
+
+
 class Denominator(StrEnum):
     """What a satisfaction rate is measured against."""
 
@@ -79,6 +86,15 @@ class Settings:
     # The hall's network (address ranges such as "192.168.10.0/24"): when set, check-in
     # and typing a card's code from any other address are refused (server/base/presence.py).
     hall_networks: tuple[str, ...] = ()
+    # The body's own quorum rule where it sets one (server/office/body_rules.py); unset: the
+    # law's rule for ``body_kind``.
+    quorum: Quorum | None = None
+
+    @property
+    def quorum_rule(self) -> Quorum:
+        if self.quorum is not None:
+            return self.quorum
+        return Quorum.TWO_THIRDS if self.body_kind is BodyKind.CONGRESS else Quorum.MORE_THAN_HALF
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors
 
 from __future__ import annotations
 
-from live.setup import TimerRole
+from live.setup import BodyKind, Quorum, TimerRole
 from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 REFUSALS: dict[str, str] = {
@@ -228,6 +228,20 @@ FIELD_NAMES: dict[str, str] = {
     "against": "反对票数",
     "abstain": "弃权票数",
 }
+
+
+QUORUM_RULES: dict[Quorum, str] = {Quorum.TWO_THIRDS: "三分之二以上出席", Quorum.MORE_THAN_HALF: "过半数出席"}
+MEMBERS_OF: dict[BodyKind, str] = {BodyKind.CONGRESS: "全体代表", BodyKind.STANDING_COMMITTEE: "全体组成人员"}
+
+
+def schedule_line(held_on: object, starts_at: str = "", place: str = "") -> str:
+    """ "2026年7月15日 14:30 · 镇政府三楼会议室" from what is known of it ("" when nothing)."""
+    day = str(held_on or "")
+    parts = day.split("-")
+    known = len(parts) == 3 and all(p.isdigit() for p in parts)
+    when = f"{int(parts[0])}年{int(parts[1])}月{int(parts[2])}日" if known else ""
+    when = f"{when} {starts_at}".strip()
+    return " · ".join(p for p in (when, place) if p)
 
 
 def field_name(field: str) -> str:

@@ -122,7 +122,9 @@ class View:
         self.present = state.present_count
         self.leave = state.leave_count
         self.absent = state.absent_count
-        self.quorum = has_quorum(s.settings.body_kind, state.expected, state.present_count)
+        self.quorum = has_quorum(s.settings.quorum_rule, state.expected, state.present_count)
+        self.quorum_rule = msg.MEMBERS_OF[s.settings.body_kind] + msg.QUORUM_RULES[s.settings.quorum_rule]
+        self.schedule = msg.schedule_line(s.held_on, s.starts_at, s.place)
         self.announcement = state.announcement
         self.hall_network_set = bool(s.settings.hall_networks)
         self.outside_hall = [s.deputies[d] for d in outside_hall(state.checkin_networks) if d in s.deputies]

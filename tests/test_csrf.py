@@ -47,7 +47,18 @@ FORMS: dict[str, dict[str, str]] = {
     "/bodies/{body_id:int}/officials/confirm": {"token": "x"},
     "/bodies/{body_id:int}/officials/{official_id:int}": {"name": "改名", "title": "局长"},
     "/bodies/{body_id:int}/deputies/{deputy_id:int}": {"name": "改名", "card_no": "9999"},
-    "/meetings/new": {"title": "伪造的会议", "body_id": "1", "kind": "inquiry"},
+    "/bodies/new": {"name": "伪造的机构", "kind": "congress", "level": "county"},
+    "/bodies/{body_id:int}/edit": {"name": "被改的机构", "kind": "congress", "level": "town", "quorum": ""},
+    "/bodies/{body_id:int}/terms": {"number": "18", "starts_on": "2040-01-01"},
+    "/bodies/{body_id:int}/terms/{term_id:int}": {"number": "17", "starts_on": "2000-01-01"},
+    "/bodies/{body_id:int}/terms/{term_id:int}/sessions": {"number": ""},
+    "/meetings/new": {
+        "title": "伪造的会议",
+        "body": "1",
+        "kind": "inquiry",
+        "held_on": "2030-01-01",
+        "session": "new",
+    },
     "/meetings/{meeting_id:int}/edit": {"title": "被改的标题"},
     "/meetings/{meeting_id:int}/clone": {"title": "复制"},
     "/m/{meeting_id:int}/act": {"cmd": "open_checkin"},
@@ -82,6 +93,7 @@ def post_routes(client: TestClient) -> list[str]:
 
 def fill(path: str, hall_code: str, **more: str) -> str:
     values = {"meeting_id": "1", "body_id": "1", "user_id": "1", "official_id": "1", "deputy_id": "3"}
+    values["term_id"] = "1"
     values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 

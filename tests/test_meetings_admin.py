@@ -9,15 +9,18 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.rules import has_quorum
 from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, TimerRole
+from server.base.days import today
 from server.base.keys import Keys
 from server.base.settings import Settings
-from server.office import meeting_forms, meeting_kinds
+from server.office import bodies as bodies_office
+from server.office import meeting_forms, meeting_kinds, terms
 from server.office import meetings_admin as admin
+from server.office.bodies import Who
 from server.storage import models as m
 from server.storage import store
 from tests.conftest import TestClient, plain_engine, staff_login
@@ -64,13 +67,13 @@ def snapshot(settings: Settings, meeting_id: int) -> dict[str, Any]:
     return dict(run(settings.database_url, lambda c: _snapshot(c, meeting_id)))
 
 
+WHO = Who("test", "pytest")
+
+
 async def _add_standing_committee(conn: AsyncConnection) -> int:
-    result = await conn.execute(
-        insert(m.bodies)
-        .values(name="某市人大常委会", kind=BodyKind.STANDING_COMMITTEE.value)
-        .returning(m.bodies.c.id)
-    )
-    return int(result.scalar_one())
+    body_id = await bodies_office.create_body(conn, "某市人大常委会", "standing-committee", "city", WHO)
+    await terms.add_term(conn, body_id, 17, "2022-01-06", None, WHO)
+    return body_id
 
 
 def body_ids(settings: Settings, meeting_id: int) -> dict[BodyKind, int]:
@@ -96,9 +99,19 @@ def test_every_kind_creates_a_meeting_with_its_body_rules_and_defaults(
     kind = meeting_kinds.KINDS[kind_key]
     bodies = body_ids(settings, meeting_id)
     for body_kind, body_id in bodies.items():
+        session = "new" if body_kind is BodyKind.CONGRESS else ""
 
-        async def create(conn: AsyncConnection, body_id: int = body_id) -> int:
-            return await admin.create(conn, body_id, kind_key, f"测试{kind.label}", int(time.time() * 1000))
+        async def create(conn: AsyncConnection, body_id: int = body_id, session: str = session) -> int:
+            return await admin.create(
+                conn,
+                body_id,
+                kind_key,
+                int(time.time() * 1000),
+                held_on=today(),
+                session=session,
+                title=f"测试{kind.label}",
+                who=WHO,
+            )
 
         if body_kind not in kind.bodies:
             with pytest.raises(meeting_forms.Invalid) as bad:
@@ -174,6 +187,10 @@ def test_create_through_the_page(client: TestClient, keys: Keys, settings: Setti
             "body": str(bodies[BodyKind.STANDING_COMMITTEE]),
             "kind": "special_inquiry",
             "title": "专题询问会",
+            "held_on": today().isoformat(),
+            "starts_at": "9:30",
+            "place": "市人大常委会会议室",
+            "session": "",
         },
         headers=headers,
     )
@@ -181,12 +198,29 @@ def test_create_through_the_page(client: TestClient, keys: Keys, settings: Setti
     new_id = int(response.headers["location"].split("/")[2])
     page = client.get(f"/meetings/{new_id}/edit", headers=headers)
     assert page.status_code == 200 and "全体组成人员过半数出席" in page.text and 'value="600"' in page.text
-    # A congress does not hold a 专题询问; an unknown kind and an empty title are refused.
+    assert "09:30 · 市人大常委会会议室" in page.text
+    # A congress does not hold a 专题询问; an unknown kind, an unreadable title, a day in
+    # no term, a congress meeting in no session and a bad time are refused.
+    day = {"held_on": today().isoformat(), "session": "new"}
     for data, field_text in (
-        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "special_inquiry", "title": "x"}, "不举行"),
-        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "party", "title": "x"}, "请选择会议类型"),
-        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", "title": "  "}, "会议名称不能为空"),
-        ({"body": "9999", "kind": "inquiry", "title": "x"}, "请选择举行会议的机构"),
+        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "special_inquiry", "title": "x", **day}, "不举行"),
+        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "party", "title": "x", **day}, "请选择会议类型"),
+        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", "title": "会\x01议", **day}, "无法识别"),
+        ({"body": "9999", "kind": "inquiry", "title": "x", **day}, "请选择举行会议的机构"),
+        (
+            {
+                "body": str(bodies[BodyKind.CONGRESS]),
+                "kind": "inquiry",
+                "held_on": "2001-01-01",
+                "session": "new",
+            },
+            "任何一届的任期内",
+        ),
+        (
+            {"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", **day, "session": ""},
+            "须属于某一次会议",
+        ),
+        ({"body": str(bodies[BodyKind.CONGRESS]), "kind": "inquiry", **day, "starts_at": "25:00"}, "14:30"),
     ):
         refused = client.post("/meetings/new", data=data, headers=headers)
         assert refused.status_code == 400 and field_text in refused.text, data

@@ -1,5 +1,6 @@
 """The `wenzheng` command, one module per command family: serve, data (db upgrade, demo),
-users, roster (roster and officials import/export), backups (backup, restore), bench.
+users, roster (roster and officials import/export), bodies (body, term, session),
+meetings (meeting add), backups (backup, restore), bench.
 
 The top layer: it may import every other (tests/test_layers.py); nothing imports it.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from server.cli import backups, bench, data, roster, serve, users
+from server.cli import backups, bench, bodies, data, meetings, roster, serve, users
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,6 +20,8 @@ def parser() -> argparse.ArgumentParser:
     users.add_users(sub)
     bench.add_bench(sub)
     roster.add_parsers(sub)
+    bodies.add_parsers(sub)
+    meetings.add_parsers(sub)
     backups.add_backup(sub)
     backups.add_restore(sub)
     return p

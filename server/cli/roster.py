@@ -191,7 +191,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     roster_sub = roster.add_subparsers(dest="roster_command", required=True)
     imp = roster_sub.add_parser("import", help="从 Excel (.xlsx) 或 CSV 导入代表名册（全部成功才写入）")
     imp.add_argument("file")
-    imp.add_argument("--body", required=True, help="机构名称，如 清溪镇第十七届人民代表大会")
+    imp.add_argument("--body", required=True, help="机构名称，如 清溪镇人民代表大会")
     imp.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     imp.add_argument("--create-groups", action="store_true", help="自动创建文件中的新小组")
     imp.set_defaults(func=cmd_roster_import)

@@ -1,28 +1,36 @@
 """The demo meeting: a town congress's mid-year session with an inquiry session.
 
-A fictional town (清溪镇) with 48 deputies in 6 groups, 5 officials and 6 approved
-questions, in the shape DOMAIN.md describes: each group proposed questions, the
-presidium kept six, and each group sends one deputy to ask. Loading is idempotent.
+A fictional town (清溪镇) whose congress is in its 17th term (from 2022-01-06, sessions 1
+and 2 behind it), with 48 deputies in 6 groups, 5 officials and 6 approved questions, in
+the shape DOMAIN.md describes: each group proposed questions, the presidium kept six, and
+each group sends one deputy to ask. The meeting is the term's third session, held today at
+14:30. Everything loads through the functions an office uses from an empty database.
+Loading is idempotent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from live.setup import BodyKind, Settings
+from server.base.days import today
 from server.base.keys import hash_password
-from server.office import final_list, questions_admin
+from server.office import final_list, meetings_admin, questions_admin, schedule, terms
+from server.office.bodies import Who, create_body
 from server.office.exports import roster_csv
+from server.office.imports import import_officials
 from server.office.roster_import import import_roster
 from server.storage import models as m
-from server.storage.store import settings_to_json
 
-BODY = "清溪镇第十七届人民代表大会"
+BODY = "清溪镇人民代表大会"
 MEETING = "清溪镇第十七届人民代表大会第三次会议（年中人代会）"
+TERM, TERM_FROM, PAST_SESSIONS = 17, dt.date(2022, 1, 6), (1, 2)
+STARTS_AT, PLACE = "14:30", "镇人大会议室"
+WHO = Who("demo", "wenzheng demo")
 GROUPS = ["城东代表小组", "城西代表小组", "南塘代表小组", "北港代表小组", "新桥代表小组", "农场代表小组"]
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -83,11 +91,6 @@ class DemoInfo:
     chair_password: str
 
 
-async def _insert(conn: AsyncConnection, table: Table, **values: object) -> int:
-    result = await conn.execute(insert(table).values(**values).returning(table.c.id))
-    return int(result.scalar_one())
-
-
 def deputy_name(i: int) -> str:
     return SURNAMES[(i * 7) % len(SURNAMES)] + GIVEN[(i * 5 + i // 6) % len(GIVEN)]
 
@@ -97,17 +100,22 @@ async def load_demo(conn: AsyncConnection) -> DemoInfo:
     if existing is not None:
         return DemoInfo(existing, "chair", DEMO_PASSWORD)
     now = int(time.time() * 1000)
-    body_id = await _insert(conn, m.bodies, name=BODY, kind=BodyKind.CONGRESS.value)
-    group_ids = []
-    for pos, name in enumerate(GROUPS):
-        group_ids.append(await _insert(conn, m.groups, body_id=body_id, name=name, position=pos))
+    # The same path as an office's first run: the body, its term and sessions, the roster,
+    # the officials, the meeting (server/office/bodies.py, terms.py, roster_import.py).
+    found = (await conn.execute(select(m.bodies.c.id).where(m.bodies.c.name == BODY))).scalar()
+    body_id = int(found) if found is not None else await create_body(conn, BODY, "congress", "town", WHO)
+    term = await terms.term_by_number(conn, body_id, TERM)
+    term_id = term.id if term is not None else await terms.add_term(conn, body_id, TERM, TERM_FROM, None, WHO)
+    for number in PAST_SESSIONS:
+        if number not in {s.number for s in await terms.sessions_of(conn, term_id)}:
+            await terms.add_session(conn, term_id, number, WHO)
     # The roster goes through the same import as an office's spreadsheet, which draws
     # each card's short code (the demo's are as unguessable as an office's).
     roster = [
         {"name": deputy_name(i), "group": GROUPS[i % len(GROUPS)], "card_no": f"{1001 + i}"}
         for i in range(48)
     ]
-    plan = await import_roster(conn, body_id, roster_csv(roster), "demo.csv")
+    plan = await import_roster(conn, body_id, roster_csv(roster), "demo.csv", create_groups=True)
     if plan.errors:
         raise RuntimeError("the demo roster does not import: " + "; ".join(e.text() for e in plan.errors))
     by_card = {
@@ -119,23 +127,35 @@ async def load_demo(conn: AsyncConnection) -> DemoInfo:
     deputy_ids: list[list[int]] = [[] for _ in GROUPS]
     for i in range(48):
         deputy_ids[i % len(GROUPS)].append(by_card[f"{1001 + i}"])
-    official_ids = []
-    for name, title, org in OFFICIALS:
-        official_ids.append(
-            await _insert(conn, m.officials, body_id=body_id, name=name, title=title, organisation=org)
+    officials_csv = "姓名,职务,单位\n" + "".join(f"{n},{t},{o}\n" for n, t, o in OFFICIALS)
+    official_plan = await import_officials(conn, body_id, officials_csv.encode("utf-8"), "应询人.csv")
+    if official_plan.errors:
+        raise RuntimeError("the demo officials do not import")
+    by_name = {
+        str(name): int(oid)
+        for oid, name in await conn.execute(
+            select(m.officials.c.id, m.officials.c.name).where(m.officials.c.body_id == body_id)
         )
-    meeting_id = await _insert(
+    }
+    official_ids = [by_name[name] for name, _, _ in OFFICIALS]
+    meeting_id = await meetings_admin.create(
         conn,
-        m.meetings,
-        body_id=body_id,
-        kind="mid_year",
-        title=MEETING,
-        settings=settings_to_json(Settings()),
-        created_ms=now,
+        body_id,
+        "mid_year",
+        now,
+        held_on=today(),
+        starts_at=STARTS_AT,
+        place=PLACE,
+        session=schedule.NEW,
+        who=WHO,
     )
-    for pos, (kind, title) in enumerate(AGENDA, start=1):
+    title = (await conn.execute(select(m.meetings.c.title).where(m.meetings.c.id == meeting_id))).scalar_one()
+    assert title == MEETING, title  # built from the body, term and session, as an office's would be
+    # The demo's own agenda, in place of the kind's default one (as staff would edit it).
+    await conn.execute(delete(m.agenda_items).where(m.agenda_items.c.meeting_id == meeting_id))
+    for pos, (kind, item_title) in enumerate(AGENDA, start=1):
         await conn.execute(
-            insert(m.agenda_items).values(meeting_id=meeting_id, position=pos, kind=kind, title=title)
+            insert(m.agenda_items).values(meeting_id=meeting_id, position=pos, kind=kind, title=item_title)
         )
     # The questions go the way real ones do: each group's deputy submits one, the
     # presidium approves it into the final list and assigns who answers.

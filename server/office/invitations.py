@@ -21,6 +21,7 @@ from docx.shared import Mm, Pt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from screens.messages import schedule_line
 from server.base.keys import Keys
 from server.office.imports import new_short_code
 from server.storage import models as m
@@ -48,6 +49,7 @@ class CardSheet:
     body_name: str
     groups: tuple[str, ...]  # every group of the body, for the filter
     cards: tuple[InvitationCard, ...]
+    when: str = ""  # "2026年7月15日 14:30 · 镇人大会议室"
 
     def pages(self) -> list[tuple[InvitationCard, ...]]:
         return [self.cards[i : i + CARDS_PER_PAGE] for i in range(0, len(self.cards), CARDS_PER_PAGE)]
@@ -71,7 +73,14 @@ async def card_sheet(
     """The cards of a meeting's body, by group and card number; only ``group`` if given."""
     meeting = (
         await conn.execute(
-            select(m.meetings.c.title, m.meetings.c.body_id, m.bodies.c.name)
+            select(
+                m.meetings.c.title,
+                m.meetings.c.body_id,
+                m.meetings.c.held_on,
+                m.meetings.c.starts_at,
+                m.meetings.c.place,
+                m.bodies.c.name,
+            )
             .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
             .where(m.meetings.c.id == meeting_id)
         )
@@ -110,7 +119,8 @@ async def card_sheet(
         for r in rows
         if not group or names.get(r.group_id) == group
     )
-    return CardSheet(meeting_id, str(meeting.title), str(meeting.name), tuple(names.values()), cards)
+    when = schedule_line(meeting.held_on, meeting.starts_at, meeting.place)
+    return CardSheet(meeting_id, str(meeting.title), str(meeting.name), tuple(names.values()), cards, when)
 
 
 async def reissue(conn: AsyncConnection, body_id: int, deputy_id: int) -> Card | None:
@@ -174,7 +184,7 @@ def cards_docx(sheet: CardSheet) -> bytes:
             cell.width = Mm(95)
             head = cell.paragraphs[0]
             head.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _run(head, f"{sheet.body_name}\n{sheet.title}", 8)
+            _run(head, f"{sheet.body_name}\n{sheet.title}" + (f"\n{sheet.when}" if sheet.when else ""), 8)
             name = cell.add_paragraph()
             name.alignment = WD_ALIGN_PARAGRAPH.CENTER
             _run(name, card.name, 16, bold=True)

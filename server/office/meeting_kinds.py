@@ -2,9 +2,10 @@
 
 A meeting is created from a *kind* (:data:`KINDS`, one row per meeting DOMAIN.md "The
 meetings the system runs" describes) held by a *body*. The body's kind decides the quorum
-and the pass rule (地方组织法 §14, §25, §51: :data:`BODY_RULES`, enforced by :mod:`live.rules`
-through ``Settings.body_kind``); the meeting kind brings the default agenda and the timer
-defaults. Everything the kind fills in is a default: the edit page changes any of it.
+and the pass rule (地方组织法 §14, §25, §51: :data:`BODY_RULES`, now in
+:mod:`server.office.body_rules`, enforced by :mod:`live.rules`); the meeting kind brings
+the default agenda and the timer defaults. Everything the kind fills in is a default: the
+edit page changes any of it.
 
 Defaults we chose (all editable per meeting):
 
@@ -24,25 +25,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, RatingRule, Settings, TimerRole
+from server.office import body_rules
 
-# -- the body's rules ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BodyRules:
-    label: str
-    quorum: str  # as the law says it; live.rules.has_quorum computes it
-    passing: str  # a resolution passes with … (not of those present)
-
-
-BODY_RULES: Mapping[BodyKind, BodyRules] = MappingProxyType(
-    {
-        BodyKind.CONGRESS: BodyRules("人民代表大会", "全体代表三分之二以上出席", "全体代表过半数通过"),
-        BodyKind.STANDING_COMMITTEE: BodyRules(
-            "人大常委会", "全体组成人员过半数出席", "全体组成人员过半数通过"
-        ),
-    }
-)
+# The body's rules live in server/office/body_rules.py; re-exported for older callers.
+BODY_RULES = body_rules.BODY_RULES
+BodyRules = body_rules.BodyRules
 
 # -- meeting kinds ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ settings form in :mod:`server.office.meeting_forms`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,7 +20,9 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import BodyKind, Settings
-from server.base import parse
+from server.base import days, parse
+from server.office import schedule, terms
+from server.office.bodies import Who
 from server.office.meeting_forms import (
     CLONE_SUFFIX,
     TEXT,
@@ -31,6 +34,7 @@ from server.office.meeting_forms import (
     parse_settings,
 )
 from server.office.meeting_kinds import KINDS
+from server.storage import audit
 from server.storage import models as m
 from server.storage.store import settings_from_json, settings_to_json
 
@@ -47,8 +51,26 @@ async def has_events(conn: AsyncConnection, meeting_id: int) -> bool:
     return int((await conn.execute(stmt)).scalar_one()) > 0
 
 
-async def create(conn: AsyncConnection, body_id: int, kind_key: str, title: str, now_ms: int) -> int:
-    """A new meeting of ``kind_key`` held by ``body_id``, with its defaults; raises Invalid."""
+async def create(
+    conn: AsyncConnection,
+    body_id: int,
+    kind_key: str,
+    now_ms: int,
+    *,
+    held_on: str | dt.date,
+    who: Who,
+    starts_at: str = "",
+    place: str = "",
+    session: str = "",
+    title: str = "",
+) -> int:
+    """A new meeting of ``kind_key`` held by ``body_id`` on ``held_on``, with its defaults.
+
+    ``session``: a session number of the term covering ``held_on``, ``"new"`` (the next
+    number, created here) or ``""`` (none: a standing committee only). ``title``: ``""``
+    builds it from the body, term and session (:func:`server.office.terms.meeting_title`).
+    Raises Invalid with every bad field; audited as ``meeting_created``.
+    """
     errors: dict[str, str] = {}
     kind = KINDS.get(kind_key)
     if kind is None:
@@ -56,16 +78,25 @@ async def create(conn: AsyncConnection, body_id: int, kind_key: str, title: str,
     body = (await conn.execute(select(m.bodies).where(m.bodies.c.id == body_id))).first()
     if body is None:
         errors["body"] = TEXT["unknown_body"]
-    try:
-        title = check_title(title)
-    except Invalid as bad:
-        errors.update(bad.errors)
+    if title.strip():
+        try:
+            title = check_title(title)
+        except Invalid as bad:
+            errors.update(bad.errors)
+    if body is not None and kind is not None and BodyKind(body.kind) not in kind.bodies:
+        errors["kind"] = TEXT["kind_not_for_body"].format(body=body.name, kind=kind.label)
+    if body is not None:
+        try:
+            plan = await schedule.check(conn, body, held_on, starts_at, place, session)
+        except Invalid as bad:
+            errors.update(bad.errors)
     if errors:
         raise Invalid(errors)
     assert kind is not None and body is not None
+    made = await schedule.make(conn, plan, who)
+    if not title.strip():
+        title = check_title(terms.meeting_title(body.name, made.term_number, made.session_number, kind.label))
     body_kind = BodyKind(body.kind)
-    if body_kind not in kind.bodies:
-        raise Invalid({"kind": TEXT["kind_not_for_body"].format(body=body.name, kind=kind.label)})
     meeting_id = await _insert(
         conn,
         m.meetings,
@@ -74,11 +105,30 @@ async def create(conn: AsyncConnection, body_id: int, kind_key: str, title: str,
         title=title,
         settings=settings_to_json(kind.settings(body_kind)),
         created_ms=now_ms,
+        term_id=made.term_id,
+        session_id=made.session_id,
+        held_on=made.held_on,
+        starts_at=made.starts_at,
+        place=made.place,
     )
     for pos, (item_kind, item_title) in enumerate(kind.agenda, start=1):
         await _insert(
             conn, m.agenda_items, meeting_id=meeting_id, position=pos, kind=item_kind, title=item_title
         )
+    await audit.record(
+        conn,
+        "meeting_created",
+        actor=who.actor,
+        device=who.device,
+        body_id=body_id,
+        meeting_id=meeting_id,
+        title=title,
+        kind=kind.key,
+        held_on=made.held_on.isoformat(),
+        starts_at=made.starts_at,
+        place=made.place,
+        summary=f"{title}，{days.chinese_day(made.held_on)} {made.starts_at} {made.place}".strip(),
+    )
     return meeting_id
 
 
@@ -99,6 +149,11 @@ async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | No
         title=title,
         settings=source.settings,
         created_ms=now_ms,
+        term_id=source.term_id,
+        session_id=source.session_id,
+        held_on=source.held_on,
+        starts_at=source.starts_at,
+        place=source.place,
     )
     for item in await conn.execute(
         select(m.agenda_items)
@@ -138,7 +193,12 @@ async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | No
 
 async def meeting_row(conn: AsyncConnection, meeting_id: int) -> Any:
     stmt = (
-        select(m.meetings, m.bodies.c.name.label("body_name"), m.bodies.c.kind.label("body_kind"))
+        select(
+            m.meetings,
+            m.bodies.c.name.label("body_name"),
+            m.bodies.c.kind.label("body_kind"),
+            m.bodies.c.rules.label("body_rules"),
+        )
         .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
         .where(m.meetings.c.id == meeting_id)
     )
@@ -197,7 +257,15 @@ async def edit_agenda(conn: AsyncConnection, meeting_id: int, action: str, form:
 async def list_meetings(conn: AsyncConnection) -> list[Any]:
     """Every meeting with its body's name, newest first (the meetings page)."""
     rows = await conn.execute(
-        select(m.meetings.c.id, m.meetings.c.title, m.meetings.c.kind, m.bodies.c.name.label("body_name"))
+        select(
+            m.meetings.c.id,
+            m.meetings.c.title,
+            m.meetings.c.kind,
+            m.meetings.c.held_on,
+            m.meetings.c.starts_at,
+            m.meetings.c.place,
+            m.bodies.c.name.label("body_name"),
+        )
         .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
         .order_by(m.meetings.c.id.desc())
     )

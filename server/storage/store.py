@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
@@ -27,6 +28,7 @@ from live.setup import (
     Denominator,
     Deputy,
     Question,
+    Quorum,
     RatingRule,
     Respondent,
     Settings,
@@ -79,6 +81,15 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
         floor_requests_per_item=int(d.get("floor_requests_per_item", 2)),
         hall_networks=tuple(str(n) for n in d.get("hall_networks", ())),
     )
+
+
+def body_quorum(rules: str) -> Quorum | None:
+    """The quorum rule a body sets for itself in ``bodies.rules`` (server/office/body_rules.py)."""
+    try:
+        wanted = json.loads(rules or "{}").get("quorum")
+        return Quorum(wanted) if wanted else None
+    except (ValueError, AttributeError):
+        return None
 
 
 async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
@@ -142,7 +153,9 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
         deputies=MappingProxyType(roster),
         agenda=agenda,
         questions=qs,
-        settings=settings_from_json(meeting.settings, BodyKind(body.kind)),
+        settings=replace(
+            settings_from_json(meeting.settings, BodyKind(body.kind)), quorum=body_quorum(body.rules)
+        ),
         suspended=on_day.suspended,
         rehearsal=bool(meeting.rehearsal),
         held_on=day.isoformat(),

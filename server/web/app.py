@@ -33,6 +33,7 @@ from server.web.limits import ClientLimits
 from server.web.proxy import ForwardedHeaders, parse_trusted
 from server.web.routes import account as routes_account
 from server.web.routes import audit as routes_audit
+from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import meetings as routes_meetings
@@ -174,7 +175,15 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/admin/users", routes_account.add_user, methods=["POST"]),
         Route("/admin/users/{user_id:int}/password", routes_account.reset_password, methods=["POST"]),
         Route("/admin/users/{user_id:int}/roles", routes_account.set_roles, methods=["POST"]),
-        Route("/bodies", routes_roster.bodies),
+        Route("/bodies", routes_bodies.bodies_list),
+        Route("/bodies/new", routes_bodies.new_body, methods=["GET", "POST"]),
+        Route("/bodies/{body_id:int}", routes_bodies.body_page),
+        Route("/bodies/{body_id:int}/edit", routes_bodies.edit_body, methods=["GET", "POST"]),
+        Route("/bodies/{body_id:int}/terms", routes_bodies.add_term, methods=["POST"]),
+        Route("/bodies/{body_id:int}/terms/{term_id:int}", routes_bodies.edit_term, methods=["POST"]),
+        Route(
+            "/bodies/{body_id:int}/terms/{term_id:int}/sessions", routes_bodies.add_session, methods=["POST"]
+        ),
         Route("/bodies/{body_id:int}/roster", routes_roster.roster),
         Route("/bodies/{body_id:int}/roster/preview", routes_roster.preview, methods=["POST"]),
         Route("/bodies/{body_id:int}/roster/confirm", routes_roster.confirm, methods=["POST"]),

@@ -1,5 +1,8 @@
 """Fixtures for the Chromium tests: a real `wenzheng serve --demo` process and a browser.
 
+``fresh_server`` is `wenzheng serve` on an empty database instead (no demo), with the
+first admin's one-time password read from its output.
+
 The server runs in its own process with its own data folder (SQLite, secret key), on a
 free port, exactly as an operator starts it; the links it prints (console, pre-paired
 projector, deputy invitations) are parsed from its stdout. Chromium is the system's
@@ -131,8 +134,18 @@ def own_demo_server() -> Iterator[DemoServer]:
         yield server
 
 
+@dataclass(frozen=True)
+class Started:
+    base: str
+    port: int
+    data_dir: Path
+    stdout_path: Path
+    log_path: Path
+
+
 @contextlib.contextmanager
-def run_demo_server() -> Iterator[DemoServer]:
+def serve(*extra: str) -> Iterator[Started]:
+    """`wenzheng serve [extra…]` in a data folder of its own, until /healthz answers."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="wenzheng-browser-"))
@@ -142,7 +155,7 @@ def run_demo_server() -> Iterator[DemoServer]:
     out_path, log_path = tmp / "stdout.txt", tmp / "stderr.txt"
     with out_path.open("wb") as out, log_path.open("wb") as err:
         proc = subprocess.Popen(
-            [str(WENZHENG), "serve", "--demo", "--port", str(port)],
+            [str(WENZHENG), "serve", *extra, "--port", str(port)],
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
@@ -164,21 +177,7 @@ def run_demo_server() -> Iterator[DemoServer]:
             if time.monotonic() > deadline:
                 pytest.fail(f"/healthz did not answer in {START_TIMEOUT_S} s:\n{log_path.read_text()}")
             time.sleep(0.2)
-        stdout = out_path.read_text()
-        links = parse_links(stdout)
-        yield DemoServer(
-            base=base,
-            port=port,
-            data_dir=data_dir,
-            meeting_id=links.meeting_id,
-            console_url=links.console_url,
-            projector_url=links.projector_url,
-            podium_url=links.podium_url,
-            deputy_url=links.deputy_url,
-            invitations=links.invitations,
-            stdout=stdout,
-            log_path=log_path,
-        )
+        yield Started(base, port, data_dir, out_path, log_path)
     finally:
         proc.terminate()
         try:
@@ -187,6 +186,45 @@ def run_demo_server() -> Iterator[DemoServer]:
             proc.kill()
             proc.wait(timeout=5)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def run_demo_server() -> Iterator[DemoServer]:
+    with serve("--demo") as started:
+        stdout = started.stdout_path.read_text()
+        links = parse_links(stdout)
+        yield DemoServer(
+            base=started.base,
+            port=started.port,
+            data_dir=started.data_dir,
+            meeting_id=links.meeting_id,
+            console_url=links.console_url,
+            projector_url=links.projector_url,
+            podium_url=links.podium_url,
+            deputy_url=links.deputy_url,
+            invitations=links.invitations,
+            stdout=stdout,
+            log_path=started.log_path,
+        )
+
+
+@dataclass(frozen=True)
+class FreshServer:
+    """`wenzheng serve` on an empty database (no demo): the first admin's one-time password."""
+
+    base: str
+    data_dir: Path
+    admin_password: str
+    stdout: str
+
+
+@pytest.fixture
+def fresh_server() -> Iterator[FreshServer]:
+    with serve() as started:
+        stdout = started.stdout_path.read_text()
+        found = re.search(r"管理员账号 admin，一次性密码 (\S+?)，", stdout)
+        assert found, f"no one-time password was printed:\n{stdout}"
+        yield FreshServer(started.base, started.data_dir, found.group(1), stdout)
 
 
 @pytest.fixture(scope="session")

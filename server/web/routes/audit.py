@@ -48,6 +48,7 @@ async def audit_page(request: Request) -> Response:
         "audit_trail",
         meeting_id=meeting_id,
         title=names.setup.title,
+        when=msg.schedule_line(names.setup.held_on, names.setup.starts_at, names.setup.place),
         rows=rows,
         preparation=preparation[:PREPARATION_SHOWN],
         preparation_total=len(preparation),

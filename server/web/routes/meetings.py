@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server.base import parse
+from server.base import days, parse
 from server.base.keys import StaffSession
-from server.office import bodies, meeting_forms, meeting_kinds
+from server.office import bodies, body_rules, meeting_forms, meeting_kinds, schedule, terms
 from server.office import meetings_admin as admin
+from server.office.bodies import Who
 from server.office.meeting_forms import Invalid
 from server.storage import audit
 from server.storage.db import meeting_write
@@ -64,38 +65,72 @@ async def meetings(request: Request) -> Response:
     )
 
 
-async def _bodies(request: Request) -> list[Any]:
+NEW_FIELDS = ("body", "kind", "title", "held_on", "starts_at", "place", "session")
+
+
+def _who(request: Request, session: StaffSession) -> Who:
+    return Who(f"staff:{session.username}", device(request))
+
+
+async def _new_page(
+    request: Request, session: StaffSession, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
     async with services(request).engine.connect() as conn:
         rows = await bodies.every_body(conn)
+        body_id = parse.row_id(values.get("body")) or (rows[0].id if rows else 0)
+        current = await terms.current_term(conn, body_id) if body_id else None
+        sessions = await terms.sessions_of(conn, current.id) if current is not None else []
         await conn.commit()
-    return rows
+    body = next((b for b in rows if b.id == body_id), None)
+    if not values.get("kind") and body is not None:  # the body's inquiry, as a first choice
+        values["kind"] = "special_inquiry" if body.kind == "standing_committee" else "inquiry"
+    return page(
+        "meeting_new",
+        status=status,
+        bodies=rows,
+        values=values,
+        errors=errors,
+        term=current,
+        sessions=sessions,
+        term_name=days.term_name,
+        session_name=days.session_name,
+        **_common(request, session),
+    )
 
 
 async def new_meeting(request: Request) -> Response:
     session = require_staff(request)
     if isinstance(session, Response):
         return session
-    bodies = await _bodies(request)
     if request.method == "GET":
-        values = {"body": str(bodies[0].id) if bodies else "", "kind": "inquiry", "title": ""}
-        return page("meeting_new", bodies=bodies, values=values, errors={}, **_common(request, session))
+        wanted = request.query_params.get("body", "")
+        values = {k: "" for k in NEW_FIELDS}
+        values.update(
+            body=wanted, kind=request.query_params.get("kind", ""), held_on=days.today().isoformat()
+        )
+        values["session"] = schedule.NEW
+        return await _new_page(request, session, values, {})
     form = await _checked_form(request, session)
     if isinstance(form, Response):
         return form
-    values = {k: form.get(k, "") for k in ("body", "kind", "title")}
+    values = {k: form.get(k, "") for k in NEW_FIELDS}
     body_id = parse.row_id(values["body"]) or 0  # 0: no such body, refused with its message
     try:
         async with services(request).engine.begin() as conn:
-            meeting_id = await admin.create(conn, body_id, values["kind"], values["title"], _now_ms())
+            meeting_id = await admin.create(
+                conn,
+                body_id,
+                values["kind"],
+                _now_ms(),
+                held_on=values["held_on"],
+                starts_at=values["starts_at"],
+                place=values["place"],
+                session=values["session"],
+                title=values["title"],
+                who=_who(request, session),
+            )
     except Invalid as bad:
-        return page(
-            "meeting_new",
-            status=400,
-            bodies=bodies,
-            values=values,
-            errors=bad.errors,
-            **_common(request, session),
-        )
+        return await _new_page(request, session, values, bad.errors, 400)
     return RedirectResponse(f"/meetings/{meeting_id}/edit?saved=created", status_code=303)
 
 
@@ -110,6 +145,8 @@ async def _edit_page(
             return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
         items = await admin.agenda(conn, meeting_id)
         started = await admin.has_events(conn, meeting_id)
+        session_number = await schedule.session_number(conn, row.session_id)
+        term_sessions = await terms.sessions_of(conn, row.term_id) if row.term_id else []
         await conn.commit()
     settings = admin.settings_of(row)
     values = {
@@ -121,6 +158,10 @@ async def _edit_page(
         "basic_share": meeting_forms.share_text(settings.rating_rule.basic_share),
         "floor_requests_per_item": str(settings.floor_requests_per_item),
         "hall_networks": "\n".join(settings.hall_networks),
+        "held_on": row.held_on.isoformat() if row.held_on else "",
+        "starts_at": row.starts_at,
+        "place": row.place,
+        "session": str(session_number) if session_number is not None else "",
         **(extra.pop("values", None) or {}),  # what was sent, over what is stored: a field left out shows it
     }
     return page(
@@ -129,6 +170,9 @@ async def _edit_page(
         meeting=row,
         kind=meeting_kinds.KINDS.get(row.kind),
         rules=meeting_kinds.BODY_RULES[settings.body_kind],
+        quorum_text=body_rules.effective(row.body_kind, row.body_rules).quorum_text,
+        term_sessions=term_sessions,
+        session_name=days.session_name,
         items=items,
         started=started,
         started_text=meeting_forms.TEXT["started"],
@@ -167,6 +211,8 @@ async def edit_meeting(request: Request) -> Response:
             values = {**form}  # shown again with the errors, over what is stored
             if action == "hall_networks":
                 await admin.save_hall_networks(conn, meeting_id, row, form.get("hall_networks", ""))
+            elif action == "schedule":
+                await schedule.save(conn, meeting_id, row, form, _who(request, session))
             elif action == "settings":
                 await admin.save_settings(conn, meeting_id, row, form)
             elif action.startswith("agenda_"):
@@ -184,7 +230,7 @@ async def edit_meeting(request: Request) -> Response:
     except Invalid as bad:
         return await _edit_page(request, session, meeting_id, 400, values=values, errors=bad.errors)
     await services(request).meetings.setup_changed(meeting_id=meeting_id)
-    saved = action if action in ("settings", "hall_networks") else "agenda"
+    saved = action if action in ("settings", "hall_networks", "schedule") else "agenda"
     return RedirectResponse(f"/meetings/{meeting_id}/edit?saved={saved}", status_code=303)
 
 

@@ -112,16 +112,6 @@ def _context(request: Request, session: StaffSession, body: Any, **extra: Any) -
     return {"body": body, "user": session, "csrf": services(request).keys.csrf(session.sid), **extra}
 
 
-async def bodies(request: Request) -> Response:
-    session = require_staff(request)
-    if isinstance(session, Response):
-        return session
-    async with services(request).engine.connect() as conn:
-        rows = await office_bodies.every_body(conn)
-        await conn.commit()
-    return page("roster_bodies", bodies=rows, user=session)
-
-
 async def roster(request: Request) -> Response:
     found = await _staff_and_body(request)
     if isinstance(found, Response):
