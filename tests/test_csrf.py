@@ -47,6 +47,26 @@ FORMS: dict[str, dict[str, str]] = {
     "/bodies/{body_id:int}/officials/confirm": {"token": "x"},
     "/bodies/{body_id:int}/officials/{official_id:int}": {"name": "改名", "title": "局长"},
     "/bodies/{body_id:int}/deputies/{deputy_id:int}": {"name": "改名", "card_no": "9999"},
+    "/bodies/{body_id:int}/roster/by-election": {
+        "name": "伪造代表",
+        "group": "城东代表小组",
+        "card_no": "9001",
+        "starts_on": "2026-01-01",
+    },
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}/end": {
+        "ends_on": "2099-01-01",
+        "reason": "resigned",
+        "organ": "伪造机关",
+        "document": "伪造文号",
+    },
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}/suspend": {
+        "starts_on": "2099-01-01",
+        "reason": "伪造",
+        "organ": "伪造机关",
+    },
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}/suspensions/{suspension_id:int}/end": {
+        "ends_on": "2099-01-01"
+    },
     "/meetings/new": {"title": "伪造的会议", "body_id": "1", "kind": "inquiry"},
     "/meetings/{meeting_id:int}/edit": {"title": "被改的标题"},
     "/meetings/{meeting_id:int}/clone": {"title": "复制"},
@@ -82,6 +102,7 @@ def post_routes(client: TestClient) -> list[str]:
 
 def fill(path: str, hall_code: str, **more: str) -> str:
     values = {"meeting_id": "1", "body_id": "1", "user_id": "1", "official_id": "1", "deputy_id": "3"}
+    values["suspension_id"] = "1"
     values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 

@@ -130,7 +130,10 @@ def test_imports_from_the_command_line_are_on_the_audit_trail(
     ]
     assert cli_actor() == f"cli:{getpass.getuser()}"
     details = [json.loads(r["detail"]) for r in new]
-    assert details[0] == {"file": "名册.csv", "summary": "新增 1 人，更新 0 人"}
+    assert details[0] == {
+        "file": "名册.csv",
+        "summary": "新增 1 人，更新 0 人，名册中未出现 48 人（保留 48 人，终止代表资格 0 人）",
+    }
     assert details[1]["file"] == "应询人.csv" and "新增 1 人" in details[1]["summary"]
 
     async def shown() -> list[audit.Entry]:
