@@ -302,6 +302,7 @@ async def _confirm(request: Request, kind: str) -> Response:
             request, session, kind, body.id, data, filename, create_groups, False, starts_on, choices
         )
     except imports.ImportRefused as refused:
+        forget(request, token)  # the file itself is refused: no retry can help
         return message_page(refused.message, 400, title="无法导入", back=back, back_label="返回名册")
     except mandates.Refused as refused:  # the roster changed between the check and the write
         return message_page(str(refused), 400, title="无法导入", back=back, back_label="返回名册")
