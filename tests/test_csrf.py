@@ -59,6 +59,26 @@ FORMS: dict[str, dict[str, str]] = {
         "held_on": "2030-01-01",
         "session": "new",
     },
+    "/bodies/{body_id:int}/roster/by-election": {
+        "name": "伪造代表",
+        "group": "城东代表小组",
+        "card_no": "9001",
+        "starts_on": "2026-01-01",
+    },
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}/end": {
+        "ends_on": "2099-01-01",
+        "reason": "resigned",
+        "organ": "伪造机关",
+        "document": "伪造文号",
+    },
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}/suspend": {
+        "starts_on": "2099-01-01",
+        "reason": "伪造",
+        "organ": "伪造机关",
+    },
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}/suspensions/{suspension_id:int}/end": {
+        "ends_on": "2099-01-01"
+    },
     "/meetings/{meeting_id:int}/edit": {"title": "被改的标题"},
     "/meetings/{meeting_id:int}/clone": {"title": "复制"},
     "/m/{meeting_id:int}/act": {"cmd": "open_checkin"},
@@ -94,6 +114,7 @@ def post_routes(client: TestClient) -> list[str]:
 def fill(path: str, hall_code: str, **more: str) -> str:
     values = {"meeting_id": "1", "body_id": "1", "user_id": "1", "official_id": "1", "deputy_id": "3"}
     values["term_id"] = "1"
+    values["suspension_id"] = "1"
     values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 

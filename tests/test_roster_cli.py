@@ -130,7 +130,10 @@ def test_imports_from_the_command_line_are_on_the_audit_trail(
     ]
     assert cli_actor() == f"cli:{getpass.getuser()}"
     details = [json.loads(r["detail"]) for r in new]
-    assert details[0] == {"file": "名册.csv", "summary": "新增 1 人，更新 0 人"}
+    assert details[0] == {
+        "file": "名册.csv",
+        "summary": "新增 1 人，更新 0 人，名册中未出现 48 人（保留 48 人，终止代表资格 0 人）",
+    }
     assert details[1]["file"] == "应询人.csv" and "新增 1 人" in details[1]["summary"]
 
     async def shown() -> list[audit.Entry]:
@@ -175,3 +178,33 @@ def test_the_import_and_its_audit_entry_are_one_transaction(
         conn.execute("DROP TRIGGER no_audit")
     assert wenzheng(settings, "roster", "import", str(roster), "--body", BODY).returncode == 0
     assert deputy_count(db) == 49 and len(audit_rows(db)) == len(before) + 1
+
+
+def test_from_sets_the_new_members_start_and_the_missing_are_kept_and_named(
+    settings: Settings, db: Db, tmp_path: Path
+) -> None:
+    roster = tmp_path / "名册.csv"
+    roster.write_text(HEADER + "张三,城东代表小组,2001,13812345678,\n")
+    bad = wenzheng(settings, "roster", "import", str(roster), "--body", BODY, "--from", "2024-02-30")
+    assert bad.returncode == 1 and "--from 任期开始日期不是日历上的日子" in bad.stderr
+    assert deputy_count(db) == 48
+    done = wenzheng(settings, "roster", "import", str(roster), "--body", BODY, "--from", "2024-01-01")
+    assert done.returncode == 0, done.stderr
+    assert "新增代表的任期自 2024-01-01 开始" in done.stdout
+    assert "名册中未出现 48 名现任代表，已保留其代表资格：王建国（卡号 1001）" in done.stdout
+    assert "保留 48 人，终止代表资格 0 人" in done.stdout
+
+    async def fn(conn):  # type: ignore[no-untyped-def]
+        started = (
+            await conn.execute(
+                select(m.mandates.c.starts_on, m.mandates.c.ends_on, m.mandates.c.recorded_by)
+                .join(m.deputies, m.deputies.c.id == m.mandates.c.deputy_id)
+                .where(m.deputies.c.card_no == "2001")
+            )
+        ).all()
+        open_ = (await conn.execute(select(func.count()).where(m.mandates.c.ends_on.is_(None)))).scalar_one()
+        return started, open_
+
+    started, open_ = db._run(fn)
+    assert [(str(s), e, by) for s, e, by in started] == [("2024-01-01", None, cli_actor())]
+    assert open_ == 49  # the command line never ends a mandate

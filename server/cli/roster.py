@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.base.days import BadDay, parse_optional_day
 from server.base.settings import load
 from server.office import exports, imports, roster_import
 from server.room.bus import setup_message, tell_servers
@@ -109,20 +110,42 @@ async def _tell_servers(body_id: int) -> None:
 
 
 async def _roster_import(args: argparse.Namespace, data: bytes, filename: str) -> int:
+    starts_on = parse_optional_day(args.starts_on or "", "--from 任期开始日期")
     engine = create_engine(load().database_url)
     try:
         async with engine.begin() as conn:
             body_id = await body_id_by_name(conn, args.body)
             plan = await roster_import.import_roster(
-                conn, body_id, data, filename, create_groups=args.create_groups, dry_run=args.dry_run
+                conn,
+                body_id,
+                data,
+                filename,
+                create_groups=args.create_groups,
+                dry_run=args.dry_run,
+                starts_on=starts_on,
+                by=cli_actor(),
             )
             if not plan.errors and not args.dry_run:
                 await _audit(conn, "roster", body_id, filename, plan)
         if not plan.errors and not args.dry_run:
             await _tell_servers(body_id)
-        return _report(plan, args.dry_run)
+        code = _report(plan, args.dry_run)
+        if not plan.errors:
+            _report_missing(plan)
+        return code
     finally:
         await engine.dispose()
+
+
+def _report_missing(plan: imports.RosterPlan) -> None:
+    """The command line never ends a mandate: it names the members it kept."""
+    if plan.starts_on is not None and plan.inserts:
+        print(f"新增代表的任期自 {plan.starts_on.isoformat()} 开始。")
+    if not plan.missing:
+        return
+    names = "、".join(f"{x.name}（卡号 {x.card_no}）" for x in plan.missing)
+    print(f"名册中未出现 {len(plan.missing)} 名现任代表，已保留其代表资格：{names}。")
+    print("如其中有代表资格已终止的，请在名册页面逐人登记终止（日期、原因、决定机关和文件）。")
 
 
 async def _officials_import(args: argparse.Namespace, data: bytes, filename: str) -> int:
@@ -145,7 +168,7 @@ async def _roster_export(args: argparse.Namespace) -> int:
     try:
         async with engine.connect() as conn:
             body_id = await body_id_by_name(conn, args.body)
-            rows = await exports.roster_rows(conn, body_id)
+            rows = await exports.roster_rows(conn, body_id, current_only=True)
             await conn.commit()
     finally:
         await engine.dispose()
@@ -165,7 +188,7 @@ def _run(kind: str, args: argparse.Namespace) -> int:
         if kind == "roster":
             return asyncio.run(_roster_import(args, *read))
         return asyncio.run(_officials_import(args, *read))
-    except (NoSuchBody, imports.ImportRefused) as exc:
+    except (NoSuchBody, imports.ImportRefused, BadDay) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:  # busy, full, a constraint: the transaction rolled back
@@ -194,6 +217,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     imp.add_argument("--body", required=True, help="机构名称，如 清溪镇人民代表大会")
     imp.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     imp.add_argument("--create-groups", action="store_true", help="自动创建文件中的新小组")
+    imp.add_argument(
+        "--from",
+        dest="starts_on",
+        metavar="YYYY-MM-DD",
+        help="新增代表的任期开始日期（默认为本届开始日期，无届次时为今天）",
+    )
     imp.set_defaults(func=cmd_roster_import)
     exp = roster_sub.add_parser("export", help="导出代表名册为 Excel (.xlsx)")
     exp.add_argument("--body", required=True)

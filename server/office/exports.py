@@ -12,15 +12,18 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.base.days import today
 from server.office.imports import EXPORT_COLUMNS, ROSTER_HEADERS
 from server.storage import models as m
 
 
-async def roster_rows(conn: AsyncConnection, body_id: int) -> list[Any]:
-    """The body's deputies with their group's name, in group order then card number."""
+async def roster_rows(conn: AsyncConnection, body_id: int, *, current_only: bool = False) -> list[Any]:
+    """The body's deputies with their group's name, in group order then card number;
+    ``current_only`` leaves out former members (every mandate ended by today), so an
+    export imports back without reviving anyone."""
     stmt = (
         select(
             m.deputies.c.id,
@@ -34,6 +37,11 @@ async def roster_rows(conn: AsyncConnection, body_id: int) -> list[Any]:
         .where(m.deputies.c.body_id == body_id)
         .order_by(m.groups.c.position, m.groups.c.id, func.length(m.deputies.c.card_no), m.deputies.c.card_no)
     )
+    if current_only:
+        mt = m.mandates
+        mine = mt.c.deputy_id == m.deputies.c.id
+        live = select(mt.c.id).where(mine, or_(mt.c.ends_on.is_(None), mt.c.ends_on > today()))
+        stmt = stmt.where(or_(live.exists(), ~select(mt.c.id).where(mine).exists()))
     return list((await conn.execute(stmt)).all())
 
 

@@ -16,6 +16,7 @@ roster: an unknown group is an error unless the caller allows creating new group
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from collections.abc import Iterable
@@ -106,6 +107,18 @@ class DeputyRow:
     valid: bool = True  # False: the row has errors of its own (its group is still checked)
 
 
+@dataclass(frozen=True)
+class MissingMember:
+    """A current member the file does not list (名册中未出现): kept unless staff end the
+    mandate; an import never deletes."""
+
+    deputy_id: int
+    name: str
+    group: str
+    card_no: str
+    starts_on: dt.date  # of the open mandate
+
+
 @dataclass
 class RosterPlan:
     """What an import would do; written only when ``errors`` is empty."""
@@ -115,13 +128,25 @@ class RosterPlan:
     renamed: list[tuple[DeputyRow, str]] = field(default_factory=list)  # (row, name now) for a check
     new_groups: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    missing: list[MissingMember] = field(default_factory=list)  # 名册中未出现
+    ended: list[int] = field(default_factory=list)  # deputy ids whose mandate the import ended
+    starts_on: dt.date | None = None  # the new members' mandates start (set when written)
     written: bool = False
 
     def summary(self) -> str:
         text = f"新增 {len(self.inserts)} 人，更新 {len(self.updates)} 人"
         if self.new_groups:
             text += f"，新建小组 {len(self.new_groups)} 个（{'、'.join(self.new_groups)}）"
+        if self.missing:
+            text += f"，名册中未出现 {len(self.missing)} 人"
+            if self.written:
+                kept = len(self.missing) - len(self.ended)
+                text += f"（保留 {kept} 人，终止代表资格 {len(self.ended)} 人）"
         return text
+
+    @property
+    def kept(self) -> list[MissingMember]:
+        return [x for x in self.missing if x.deputy_id not in self.ended]
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,53 @@ error and the caller did not ask for a dry run. A card number already in the bod
 that deputy; a new one inserts a deputy (a random short code, card version 1) with a
 mandate from ``starts_on`` (by default the running term's first day). Reading and checking
 the file is :mod:`server.office.imports`.
+
+An import never deletes. A current member the file does not list is 名册中未出现
+(``plan.missing``): kept, unless the caller passes an :class:`EndChoice` for them, which
+ends the mandate (server/office/mandates.py) in the import's own transaction; the choices
+are all checked before anything is written, and one bad choice refuses the whole import.
+
+A row whose card number belongs to a former member (every mandate ended) is an error:
+updating that deputy would silently make them a member again, and inserting is
+impossible (the card number is unique in the body). A by-election is
+:func:`server.office.mandates.add_member`, which starts a new mandate for a former member
+of the same name and card number on purpose, with its own date and audit entry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.office.imports import RosterPlan, RowError, Sheet, new_short_code, parse_roster, read_sheet
+from server.base.days import today
+from server.office import mandates
+from server.office.imports import (
+    MissingMember,
+    RosterPlan,
+    RowError,
+    Sheet,
+    new_short_code,
+    parse_roster,
+    read_sheet,
+)
 from server.storage import members
 from server.storage import models as m
+
+
+@dataclass(frozen=True)
+class EndChoice:
+    """Staff chose to end the mandate of a member the file does not list."""
+
+    ends_on: dt.date
+    reason: str
+    organ: str
+    document: str
+    document_on: dt.date | None = None
 
 
 async def group_ids(conn: AsyncConnection, body_id: int) -> dict[str, int]:
@@ -35,16 +68,33 @@ async def plan_roster(
 ) -> RosterPlan:
     rows, errors = parse_roster(sheet)
     groups = await group_ids(conn, body_id)
-    existing: dict[str, tuple[int, str]] = {
-        str(card): (int(did), str(name))
-        for card, did, name in await conn.execute(
-            select(m.deputies.c.card_no, m.deputies.c.id, m.deputies.c.name).where(
-                m.deputies.c.body_id == body_id
-            )
-        )
+    now = today()
+    people = await mandates.members_of(conn, body_id, now)
+    existing: dict[str, tuple[int, str]] = {p.card_no: (p.id, p.name) for p in people}
+    former = {
+        p.card_no: p for p in people if p.mandates and all(x.ends_on and x.ends_on <= now for x in p.mandates)
     }
     plan = RosterPlan(errors=errors)
+    listed = {row.card_no for row in rows}
+    for p in people:
+        open_mandate = p.open_mandate
+        if open_mandate is not None and p.card_no not in listed:
+            plan.missing.append(MissingMember(p.id, p.name, p.group, p.card_no, open_mandate.starts_on))
     for row in rows:
+        if row.valid and row.card_no in former:
+            gone = former[row.card_no]
+            last = gone.mandates[-1]
+            assert last.ends_on is not None
+            plan.errors.append(
+                RowError(
+                    row.row,
+                    "card_no",
+                    f"该卡号属于已终止代表资格的{gone.name}"
+                    f"（{last.ends_on.isoformat()} 起，{last.end_reason_name}），"
+                    "导入不会恢复其代表资格；如系补选请使用名册页面的“补选代表”",
+                )
+            )
+            continue
         if row.group and row.group not in groups:
             if not create_groups:
                 known = "、".join(groups) or "（本届尚未设置小组）"
@@ -65,13 +115,42 @@ async def plan_roster(
     return plan
 
 
+def check_choices(plan: RosterPlan, choices: dict[int, EndChoice]) -> list[str]:
+    """Every reason a choice cannot be applied, naming the member; [] when all can."""
+    missing = {x.deputy_id: x for x in plan.missing}
+    problems: list[str] = []
+    for deputy_id, choice in choices.items():
+        who = missing.get(deputy_id)
+        if who is None:
+            problems.append("所选代表不在“名册中未出现”的名单中（名册可能已被修改），请重新上传预览。")
+            continue
+        held = mandates.Mandate(0, deputy_id, who.starts_on, "", None, "", "", "", None)
+        try:
+            mandates.check_end(held, who.name, choice.ends_on, choice.reason, choice.organ, choice.document)
+        except mandates.Refused as refused:
+            text = str(refused)
+            problems.append(text if who.name in text else f"{who.name}：{text}")
+    return problems
+
+
 async def write_roster(
-    conn: AsyncConnection, body_id: int, plan: RosterPlan, starts_on: dt.date | None = None, by: str = ""
+    conn: AsyncConnection,
+    body_id: int,
+    plan: RosterPlan,
+    starts_on: dt.date | None = None,
+    by: str = "",
+    choices: dict[int, EndChoice] | None = None,
+    device: str = "",
 ) -> None:
     """Write the plan; each new deputy's mandate starts on ``starts_on`` (by default the
-    running term's first day)."""
+    running term's first day); the mandates of ``choices`` end. A bad choice raises
+    :class:`server.office.mandates.Refused` before anything is written."""
     if plan.errors:
         raise ValueError("a roster plan with errors is never written")
+    choices = choices or {}
+    problems = check_choices(plan, choices)
+    if problems:
+        raise mandates.Refused("；".join(problems))
     groups = await group_ids(conn, body_id)
     position = (
         await conn.execute(
@@ -108,6 +187,20 @@ async def write_roster(
         if row.short_code:
             values["short_code"] = row.short_code
         await conn.execute(update(m.deputies).where(m.deputies.c.id == deputy_id).values(**values))
+    for deputy_id, choice in choices.items():
+        await mandates.end_mandate(
+            conn,
+            deputy_id,
+            choice.ends_on,
+            choice.reason,
+            choice.organ,
+            choice.document,
+            choice.document_on,
+            by or "roster_import",
+            device,
+        )
+        plan.ended.append(deputy_id)
+    plan.starts_on = starts_on
     plan.written = True
 
 
@@ -120,9 +213,12 @@ async def import_roster(
     create_groups: bool = False,
     dry_run: bool = False,
     starts_on: dt.date | None = None,
+    choices: dict[int, EndChoice] | None = None,
+    by: str = "",
+    device: str = "",
 ) -> RosterPlan:
     """Plan, and write when there is no error and no dry run; the caller owns the transaction."""
     plan = await plan_roster(conn, body_id, read_sheet(data, filename), create_groups=create_groups)
     if not plan.errors and not dry_run:
-        await write_roster(conn, body_id, plan, starts_on)
+        await write_roster(conn, body_id, plan, starts_on, by, choices, device)
     return plan

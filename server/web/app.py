@@ -37,6 +37,7 @@ from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import meetings as routes_meetings
+from server.web.routes import members as routes_members
 from server.web.routes import people as routes_people
 from server.web.routes import questions as routes_questions
 from server.web.routes import roster as routes_roster
@@ -161,6 +162,9 @@ class PathId(IntegerConvertor):
 register_url_convertor("int", PathId())
 
 
+POST = ["POST"]
+
+
 def routes() -> list[Route | WebSocketRoute | Mount]:
     return [
         Route("/", index),
@@ -188,6 +192,14 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/bodies/{body_id:int}/roster/preview", routes_roster.preview, methods=["POST"]),
         Route("/bodies/{body_id:int}/roster/confirm", routes_roster.confirm, methods=["POST"]),
         Route("/bodies/{body_id:int}/roster.xlsx", routes_roster.export),
+        Route("/bodies/{body_id:int}/roster/by-election", routes_members.by_election, methods=["POST"]),
+        Route("/bodies/{body_id:int}/deputies/{deputy_id:int}/end", routes_members.end_mandate, methods=POST),
+        Route("/bodies/{body_id:int}/deputies/{deputy_id:int}/suspend", routes_members.suspend, methods=POST),
+        Route(
+            "/bodies/{body_id:int}/deputies/{deputy_id:int}/suspensions/{suspension_id:int}/end",
+            routes_members.end_suspension,
+            methods=POST,
+        ),
         Route("/bodies/{body_id:int}/officials/preview", routes_roster.officials_preview, methods=["POST"]),
         Route("/bodies/{body_id:int}/officials/confirm", routes_roster.officials_confirm, methods=["POST"]),
         Route(

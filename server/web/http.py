@@ -102,30 +102,33 @@ def staff(request: HTTPConnection) -> StaffSession | None:
     return session
 
 
-async def form_of(request: Request) -> dict[str, str] | None:
+async def form_of(
+    request: Request, max_fields: int = MAX_FIELDS, max_bytes: int = MAX_FORM_BYTES
+) -> dict[str, str] | None:
     """The form as plain strings; None when it is malformed or oversized.
 
     URL-encoded forms (every form and htmx request we serve) are parsed here directly:
     in a rating burst the general multipart machinery was a visible share of the
-    request path.
+    request path. A staff form with a row per deputy (the import's 名册中未出现 choices)
+    asks for more fields.
     """
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("", "application/x-www-form-urlencoded"):
         body = b""
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_FORM_BYTES:
+            if len(body) > max_bytes:
                 return None
         try:
             pairs = parse_qsl(
-                body.decode(), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS
+                body.decode(), keep_blank_values=True, strict_parsing=False, max_num_fields=max_fields
             )
         except (UnicodeDecodeError, ValueError):
             return None
         out = dict(pairs)
     else:
         try:
-            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+            form = await request.form(max_files=0, max_fields=max_fields)
         except Exception:
             return None
         out = {}

@@ -82,7 +82,7 @@ async def test_import_preview_errors_then_good_file(
     await expect(page.locator("#r-summary")).to_contain_text("检查通过：新增 0 人，更新 2 人")
     await shots.take("preview", {"staff": page})
     await page.get_by_role("button", name="确认导入").click()
-    await expect(page.get_by_text("导入完成：新增 0 人，更新 2 人。")).to_be_visible()
+    await expect(page.get_by_text("导入完成：新增 0 人，更新 2 人")).to_be_visible()
     await shots.take("done", {"staff": page})
 
     await page.get_by_role("link", name="返回名册").click()

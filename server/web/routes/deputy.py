@@ -48,6 +48,10 @@ from server.web.phone_auth import claim, phone_binding, phone_sid, signed_out
 
 DEPUTY_COOKIE_AGE = 180 * 24 * 3600
 MAX_CODE_FIELD = 32
+# A bound phone whose deputy is not a member on the meeting's day (a mandate ended, or a
+# by-election from a later day), or is suspended that day (Setup.deputies / suspended).
+NOT_MEMBER = "您在本次会议日期不是本机构代表，无法签到或表决。如有疑问请联系会务人员。"
+SUSPENDED = "您目前暂停执行代表职务，本次会议不能签到、测评或表决。"
 
 
 async def _room(request: Request) -> Room | None:
@@ -153,6 +157,18 @@ async def invitation_move(request: Request) -> Response:
     return response
 
 
+def _not_taking_part(room: Room, deputy_id: int) -> Response | None:
+    """The page that says why this deputy takes no part in this meeting, or None."""
+    setup = room.runtime.state.setup
+    text = (
+        NOT_MEMBER if deputy_id not in setup.deputies else SUSPENDED if deputy_id in setup.suspended else ""
+    )
+    if not text:
+        return None
+    meeting_id = room.runtime.meeting_id
+    return message_page(text, 403, title=setup.title, back=f"/d/{meeting_id}", back_label="刷新页面")
+
+
 async def deputy_page(request: Request) -> Response:
     room = await _room_or_page(request)
     if isinstance(room, Response):
@@ -161,6 +177,8 @@ async def deputy_page(request: Request) -> Response:
     binding = await phone_binding(request, meeting_id)
     if binding is None:
         return _bind_page(request, room)
+    if (apart := _not_taking_part(room, binding.deputy_id)) is not None:
+        return apart
     svc = services(request)
     async with room.runtime.lock:
         view = View(room.runtime.state)
@@ -212,6 +230,8 @@ async def hall(request: Request) -> Response:
     title = room.runtime.state.setup.title
     if binding is None:
         return _bind_page(request, room, hall_code=code)
+    if (apart := _not_taking_part(room, binding.deputy_id)) is not None:
+        return apart
     deputy = room.runtime.state.setup.deputies[binding.deputy_id]
     svc = services(request)
     csrf = svc.keys.csrf(binding.sid)

@@ -1,21 +1,18 @@
 """Staff pages for a body's roster: view, import with a preview, export, edit one deputy.
 
 The import is two requests. The upload is checked (nothing written) and its bytes are
-kept on disk under the data folder (``uploads/<token>``), bound to the staff session and
-the body, for :data:`UPLOAD_TTL_S`; the preview's "确认导入" sends only the token. Disk,
-not memory, so the confirmation may reach another worker process of the same server.
-The confirmation plans again inside the writing transaction, so a roster changed in the
-meantime is checked afresh, and writes all or nothing.
+kept on disk (server/web/routes/uploads.py); the preview's "确认导入" sends only the token,
+the new members' start date and, for each current member the file does not list
+(名册中未出现), keep or end (server/web/routes/roster_choices.py). The confirmation checks
+those choices against a fresh plan first (a bad one shows the preview again, the upload
+still usable), then plans again inside the writing transaction, so a roster changed in
+the meantime is checked afresh, and writes all or nothing.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
-import time
+import datetime as dt
 from itertools import groupby
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,67 +22,15 @@ from starlette.responses import Response
 
 from screens import messages as msg
 from server.base import parse
+from server.base.days import BadDay, parse_optional_day, today
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
-from server.office import exports, imports, meetings_admin, roster_import
-from server.storage import audit
+from server.office import exports, imports, mandates, meetings_admin, roster_import
+from server.storage import audit, members
 from server.storage.db import snapshot_read
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
-
-UPLOAD_TTL_S = 30 * 60
-TOKEN = re.compile(r"[A-Za-z0-9_-]{20,40}")
-
-
-# -- the upload store -------------------------------------------------------------------
-
-
-def _uploads(request: Request) -> Path:
-    folder = services(request).settings.data_dir / "uploads"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-def _sweep(folder: Path) -> None:
-    cutoff = time.time() - UPLOAD_TTL_S
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            pass
-
-
-def _keep(request: Request, data: bytes, meta: dict[str, Any]) -> str:
-    folder = _uploads(request)
-    _sweep(folder)
-    token = secrets.token_urlsafe(18)
-    (folder / f"{token}.bin").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps(meta))
-    return token
-
-
-def _take(
-    request: Request, token: str, session: StaffSession, body_id: int
-) -> tuple[bytes, dict[str, Any]] | None:
-    if not TOKEN.fullmatch(token):
-        return None
-    folder = _uploads(request)
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text())
-        if time.time() - (folder / f"{token}.bin").stat().st_mtime > UPLOAD_TTL_S:
-            return None
-        data = (folder / f"{token}.bin").read_bytes()
-    except (OSError, ValueError):
-        return None
-    if meta.get("sid") != session.sid or meta.get("body_id") != body_id:
-        return None
-    return data, meta
-
-
-def _forget(request: Request, token: str) -> None:
-    for suffix in (".bin", ".json"):
-        (_uploads(request) / f"{token}{suffix}").unlink(missing_ok=True)
-
+from server.web.routes.roster_choices import MAX_CHOICE_BYTES, MAX_CHOICE_FIELDS, read_choices
+from server.web.routes.uploads import forget, keep, take
 
 # -- pages ------------------------------------------------------------------------------
 
@@ -117,27 +62,48 @@ async def roster(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     session, body = found
+    return await render_roster(request, session, body, saved=request.query_params.get("saved", ""))
+
+
+async def render_roster(
+    request: Request, session: StaffSession, body: Any, status: int = 200, **extra: Any
+) -> Response:
+    """The roster page: current members by group, the suspended, former members; the
+    by-election form (``extra`` carries its error and typed values when refused)."""
     async with services(request).engine.connect() as conn:
         rows = await exports.roster_rows(conn, body.id)
         group_names = list(await roster_import.group_ids(conn, body.id))
         officials = await office_bodies.officials(conn, body.id)
         recent = await audit.entries(conn, body.id)
         card_meetings = await meetings_admin.titles(conn, body.id)
+        people = {p.id: p for p in await mandates.members_of(conn, body.id, today())}
         await conn.commit()
-    by_group = {name: list(members) for name, members in groupby(rows, key=lambda r: r.group)}
+    current = [r for r in rows if r.id in people and not people[r.id].former]
+    by_group = {name: list(members) for name, members in groupby(current, key=lambda r: r.group)}
     grouped = [(name, by_group.get(name, [])) for name in group_names]
+    former = [people[r.id] for r in rows if r.id in people and people[r.id].former]
+    former.sort(key=lambda p: p.mandates[-1].ends_on or today(), reverse=True)
+    suspended = [people[r.id] for r in current if people[r.id].suspension is not None]
+    extra.setdefault("typed", {})
+    extra.setdefault("error", "")
+    extra.setdefault("saved", "")
     return page(
         "roster_body",
+        status,
         **_context(
             request,
             session,
             body,
             grouped=grouped,
-            total=len(rows),
+            total=len(current),
+            people=people,
+            former=former,
+            suspended=suspended,
             officials=officials,
             card_meetings=card_meetings,
             recent=recent,
-            saved=request.query_params.get("saved", ""),
+            today=today().isoformat(),
+            **extra,
         ),
     )
 
@@ -174,8 +140,11 @@ async def _plan(
     filename: str,
     create_groups: bool,
     dry_run: bool,
+    starts_on: dt.date | None = None,
+    choices: dict[int, roster_import.EndChoice] | None = None,
 ) -> imports.RosterPlan | imports.OfficialsPlan:
     engine = services(request).engine
+    by = f"staff:{session.username}"
     # A preview only reads: a snapshot takes no write lock away from a meeting in session.
     async with snapshot_read(engine) if dry_run else engine.begin() as conn:
         plan: imports.RosterPlan | imports.OfficialsPlan
@@ -183,11 +152,22 @@ async def _plan(
             plan = await imports.import_officials(conn, body_id, data, filename, dry_run=dry_run)
         else:
             plan = await roster_import.import_roster(
-                conn, body_id, data, filename, create_groups=create_groups, dry_run=dry_run
+                conn,
+                body_id,
+                data,
+                filename,
+                create_groups=create_groups,
+                dry_run=dry_run,
+                starts_on=starts_on,
+                choices=choices,
+                by=by,
+                device=device(request),
             )
         if not dry_run and not plan.errors:
+            more = {"starts_on": starts_on.isoformat()} if starts_on else {}
+            summary = plan.summary()
             await _audit(
-                request, session, conn, f"{kind}_imported", body_id, file=filename, summary=plan.summary()
+                request, session, conn, f"{kind}_imported", body_id, file=filename, summary=summary, **more
             )
         return plan
 
@@ -206,11 +186,15 @@ def _preview_page(
     body: Any,
     kind: str,
     plan: imports.RosterPlan | imports.OfficialsPlan,
+    status: int | None = None,
     **extra: Any,
 ) -> Response:
+    extra.setdefault("typed", {})
+    extra.setdefault("choice_errors", [])
+    extra.setdefault("starts_on", "")
     return page(
         "roster_preview",  # a plan with errors is refused: 400, like the edit pages' errors
-        400 if plan.errors else 200,
+        status or (400 if plan.errors else 200),
         **_context(
             request,
             session,
@@ -218,6 +202,7 @@ def _preview_page(
             kind=kind,
             plan=plan,
             shown=plan.errors[: imports.MAX_ERRORS_SHOWN],
+            end_reasons=mandates.END_REASONS,
             **extra,
         ),
     )
@@ -241,9 +226,20 @@ async def _preview(request: Request, kind: str) -> Response:
     except imports.ImportRefused as refused:
         return message_page(refused.message, 400, title="无法导入", back=back, back_label="返回名册")
     meta = {"sid": session.sid, "body_id": body.id, "kind": kind, "filename": filename}
-    token = "" if plan.errors else _keep(request, data, meta)
+    token = "" if plan.errors else keep(request, data, meta)
+    async with services(request).engine.connect() as conn:
+        starts_on = await members.default_start(conn, body.id)
+        await conn.commit()
     return _preview_page(
-        request, session, body, kind, plan, filename=filename, token=token, create_groups=create_groups
+        request,
+        session,
+        body,
+        kind,
+        plan,
+        filename=filename,
+        token=token,
+        create_groups=create_groups,
+        starts_on=starts_on.isoformat(),
     )
 
 
@@ -252,19 +248,54 @@ async def _confirm(request: Request, kind: str) -> Response:
     if isinstance(found, Response):
         return found
     session, body = found
-    form = await form_of(request)
+    form = await form_of(request, max_fields=MAX_CHOICE_FIELDS, max_bytes=MAX_CHOICE_BYTES)
     if form is None or not csrf_ok(request, session.sid, form):
         return message_page(msg.edge("csrf"), 403)
     back, token = f"/bodies/{body.id}/roster", form.get("token", "")
-    if (kept := _take(request, token, session, body.id)) is None or kept[1].get("kind") != kind:
+    if (kept := take(request, token, session, body.id)) is None or kept[1].get("kind") != kind:
         return message_page("上传的文件已过期，请重新上传。", 400, back=back, back_label="返回名册")
-    _forget(request, token)  # one confirmation per upload, whatever its outcome
     data, filename = kept[0], str(kept[1].get("filename", "upload"))  # the name goes to the audit
     create_groups = kind == "roster" and form.get("create_groups") == "1"
+    starts_on: dt.date | None = None
+    choices: dict[int, roster_import.EndChoice] = {}
     try:
-        plan = await _plan(request, session, kind, body.id, data, filename, create_groups, dry_run=False)
+        if kind == "roster":
+            # Checked against a fresh plan before the upload is spent: a wrong date or an
+            # empty document number is fixed on the same page, nothing written.
+            plan = await _plan(request, session, kind, body.id, data, filename, create_groups, dry_run=True)
+            assert isinstance(plan, imports.RosterPlan)
+            problems: list[str] = []
+            try:
+                # Left empty: the running term's first day, as the preview proposed.
+                starts_on = parse_optional_day(form.get("starts_on", ""), "新代表任期开始日期")
+            except BadDay as bad:
+                problems.append(str(bad))
+            choices, more = read_choices(form, plan)
+            problems += more or roster_import.check_choices(plan, choices)
+            if problems and not plan.errors:
+                return _preview_page(
+                    request,
+                    session,
+                    body,
+                    kind,
+                    plan,
+                    400,
+                    filename=filename,
+                    token=token,
+                    create_groups=create_groups,
+                    starts_on=form.get("starts_on", ""),
+                    typed=form,
+                    choice_errors=problems,
+                )
+        forget(request, token)  # one confirmation per upload, whatever its outcome
+        plan = await _plan(
+            request, session, kind, body.id, data, filename, create_groups, False, starts_on, choices
+        )
     except imports.ImportRefused as refused:
+        forget(request, token)  # the file itself is refused: no retry can help
         return message_page(refused.message, 400, title="无法导入", back=back, back_label="返回名册")
+    except mandates.Refused as refused:  # the roster changed between the check and the write
+        return message_page(str(refused), 400, title="无法导入", back=back, back_label="返回名册")
     if plan.errors:  # the roster changed since the preview
         return _preview_page(request, session, body, kind, plan, filename="", token="", create_groups=False)
     await services(request).meetings.setup_changed(body_id=body.id)
@@ -295,7 +326,7 @@ async def export(request: Request) -> Response:
         return found
     _, body = found
     async with services(request).engine.connect() as conn:
-        rows = await exports.roster_rows(conn, body.id)
+        rows = await exports.roster_rows(conn, body.id, current_only=True)
         await conn.commit()
     filename = f"代表名册-{body.name}.xlsx"
     return Response(

@@ -15,7 +15,7 @@ from screens.view import View
 from server.base import parse
 from server.base.keys import SESSION_MAX_AGE, StaffSession
 from server.base.parse import BadInput, parse_action
-from server.office import accounts, pairing
+from server.office import accounts, member_changes, pairing
 from server.room.runtime import NotRecorded
 from server.storage.store import MeetingNotFound
 from server.web.http import (
@@ -107,6 +107,9 @@ async def console(request: Request) -> Response:
         room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
     except MeetingNotFound:
         return message_page(msg.edge("no_meeting"), 404)
+    async with services(request).engine.connect() as conn:  # who joined or left since the last meeting
+        since = await member_changes.since_previous(conn, room.runtime.meeting_id)
+        await conn.commit()
     async with room.runtime.lock:
         view = View(room.runtime.state)
         return page(
@@ -115,6 +118,7 @@ async def console(request: Request) -> Response:
             user=session,
             csrf=services(request).keys.csrf(session.sid),
             oob=False,
+            since=since.text() if since else "",
         )
 
 
