@@ -68,13 +68,41 @@ class AttendanceCleared:
 
 @dataclass(frozen=True)
 class AttendanceAnnounced:
-    """The attendance figures announced to the hall, frozen."""
+    """The attendance figures announced to the hall, frozen (deputies only)."""
 
     expected: int
     present: int
     leave: int
     absent: int
     quorum: bool
+    left: int = 0  # 中途离会 at that moment; 0 in events logged before it was kept
+
+
+@dataclass(frozen=True)
+class DeputyLeftHall:
+    """A deputy who had checked in left the hall part-way (中途离会)."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class DeputyReturned:
+    """A deputy who had left part-way is back in the hall (present again)."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class AttendeeCheckedIn:
+    """A non-voting attendee (列席, 旁听, 应询人) checked in, and how."""
+
+    attendee_id: int
+    method: CheckInMethod
+
+
+@dataclass(frozen=True)
+class MeetingClosed:
+    """The meeting is over (会议结束); the attendance records are frozen from here."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +300,10 @@ Event = (
     | DeputyOnLeave
     | AttendanceCleared
     | AttendanceAnnounced
+    | DeputyLeftHall
+    | DeputyReturned
+    | AttendeeCheckedIn
+    | MeetingClosed
     | AgendaItemStarted
     | QuestionCalled
     | PhaseChanged
@@ -304,6 +336,10 @@ EVENT_TYPES: dict[str, type] = {
         DeputyOnLeave,
         AttendanceCleared,
         AttendanceAnnounced,
+        DeputyLeftHall,
+        DeputyReturned,
+        AttendeeCheckedIn,
+        MeetingClosed,
         AgendaItemStarted,
         QuestionCalled,
         PhaseChanged,
