@@ -6,7 +6,7 @@ Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors
 
 from __future__ import annotations
 
-from live.setup import TimerRole
+from live.setup import AttendeeKind, TimerRole
 from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 REFUSALS: dict[str, str] = {
@@ -72,6 +72,15 @@ REFUSALS: dict[str, str] = {
     "unknown_attendee": "找不到这位列席或旁听人员。",
     "meeting_closed": "会议已结束，不能再进行任何操作。",
 }
+
+ATTENDEE_KINDS: dict[AttendeeKind, str] = {
+    AttendeeKind.OBSERVER: "列席",
+    AttendeeKind.CITIZEN: "旁听",
+    AttendeeKind.RESPONDENT: "应询",
+}
+
+REHEARSAL_MARK = "彩排 · 不计入出勤记录"
+CLOSED = "会议已结束"
 
 EDGE: dict[str, str] = {
     "bad_request": "请求内容有误，请刷新页面后重试。",
