@@ -14,6 +14,7 @@ the loader restores the counts from the ballot tables. A named vote keeps its ch
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -327,42 +328,8 @@ Event = (
     | VoteAnnounced
 )
 
-EVENT_TYPES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        CheckInOpened,
-        CheckInClosed,
-        DeputyCheckedIn,
-        DeputyOnLeave,
-        AttendanceCleared,
-        AttendanceAnnounced,
-        DeputyLeftHall,
-        DeputyReturned,
-        AttendeeCheckedIn,
-        MeetingClosed,
-        AgendaItemStarted,
-        QuestionCalled,
-        PhaseChanged,
-        TimerChanged,
-        RatingOpened,
-        RatingCast,
-        RatingClosed,
-        ProjectorFocused,
-        FloorRequested,
-        FloorWithdrawn,
-        FloorMoved,
-        FloorGranted,
-        SpeechStarted,
-        SpeechEnded,
-        SpokeFor,
-        BannerSet,
-        ProjectorModeSet,
-        VoteOpened,
-        VoteCast,
-        VoteClosed,
-        VoteAnnounced,
-    )
-}
+# Every event type by its stored name (``events.type``): the members of ``Event``.
+EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Event)}
 
 # Fields whose JSON value must be turned back into an enum member.
 _ENUM_FIELDS: dict[str, type[StrEnum]] = {
