@@ -122,7 +122,7 @@ CONSOLE = Audience(
         "projector_mode": ("c-projector",),
         "floor": ("c-floor",),
         "speech": ("c-floor", "c-session"),
-        "attendees": ("c-attendees",),
+        "attendees": ("c-attendance", "c-attendees"),  # the 列席/旁听 figures and the list
         "closed": ("c-session", "c-attendance", "c-attendees"),
     },
 )
