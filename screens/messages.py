@@ -219,6 +219,7 @@ AGENDA_KINDS: dict[str, str] = {
 # Form fields as the pages call them, for "“{field}”填写有误。"
 FIELD_NAMES: dict[str, str] = {
     "deputy_id": "代表",
+    "attendee_id": "列席旁听人员",
     "item_id": "议程",
     "question_id": "问题",
     "speaker_id": "追问代表",
