@@ -132,9 +132,18 @@ def authorize(command: c.Command, actor: c.Actor) -> None:
 
 def decide(state: MeetingState, command: c.Command, actor: c.Actor, now_ms: int) -> list[e.Event]:
     authorize(command, actor)
-    if state.closed:
-        raise Refused("meeting_closed")  # the record is final once the meeting has ended
-    return _DECIDERS[type(command)](state, command, now_ms)
+    decider = _DECIDERS[type(command)]
+    if not state.closed:
+        return decider(state, command, now_ms)
+    # The record is final once the meeting has ended. A command that would change nothing
+    # (a ballot's retry after a lost reply, a repeated check-in) keeps its receipt.
+    try:
+        events = decider(state, command, now_ms)
+    except Refused:
+        events = [e.MeetingClosed()]  # anything but "nothing": refused as closed below
+    if events:
+        raise Refused("meeting_closed")
+    return []
 
 
 def apply(state: MeetingState, event: e.Event) -> MeetingState:

@@ -11,12 +11,14 @@ import pytest
 
 from live.commands import (
     AnnounceAttendance,
+    CastRating,
     CastVote,
     CheckIn,
     CheckInAttendee,
     CheckInMethod,
     ClearAttendance,
     CloseMeeting,
+    CloseRating,
     CloseVote,
     Command,
     EndSpeech,
@@ -297,7 +299,7 @@ EVERYTHING_AFTER: list[tuple[Command, object]] = [
     (CheckIn(3, QR), deputy(3)),
     (MarkLeave(3), STAFF),
     (LeaveHall(1), STAFF),
-    (ReturnToHall(1), STAFF),
+    (ReturnToHall(2), STAFF),
     (CheckInAttendee(OBSERVER, BY_HAND), STAFF),
     (AnnounceAttendance(), CHAIR),
     (OpenVote("决议草案"), CHAIR),
@@ -311,6 +313,7 @@ EVERYTHING_AFTER: list[tuple[Command, object]] = [
 def test_everything_is_refused_after_the_meeting_closed(cmd: Command, actor: object) -> None:
     state = hall()
     check_in(state, 1, 2)
+    step(state, LeaveHall(2), STAFF)
     step(state, CloseMeeting(), STAFF)
     assert state.closed
     assert refused_code(state, cmd, actor) == "meeting_closed"  # type: ignore[arg-type]
@@ -324,3 +327,16 @@ def test_the_closed_state_replays() -> None:
     check_in(again, 1, 2)
     apply_all(again, events)
     assert again.closed and again.attendance[2] is Presence.LEFT
+
+
+def test_after_the_close_a_retry_keeps_its_receipt() -> None:
+    state = hall()
+    check_in(state, 1, 2)
+    to_phase(state, Phase.RATING)
+    rate(state, 1, Choice.SATISFIED, key="k1")
+    step(state, CloseRating())
+    step(state, CloseMeeting(), STAFF)
+    assert step(state, CastRating(1, state.question_id or 0, Choice.SATISFIED, "k1"), deputy(1)) == []
+    assert step(state, CheckIn(1, BY_HAND), STAFF) == []  # present already: nothing to refuse
+    cmd = CastRating(2, state.question_id or 0, Choice.SATISFIED, "k2")
+    assert refused_code(state, cmd, deputy(2)) == "meeting_closed"
