@@ -6,6 +6,10 @@ deputy in by hand at any time, and that is recorded as such. Checking in twice i
 an error: the second time changes nothing and the receipt is the same. A check-in by QR
 keeps the address block it came from, so the console can mark the few that came from
 outside the block most of the hall uses (the QR code is visible on a televised session).
+
+A suspended deputy (暂停执行代表职务) is not expected (应到) and may not check in, be put on
+leave, rate, vote or ask for the floor. A deputy who left part-way (中途离会, live.hall)
+and checks in again is back in the hall: that is a return, not a second check-in.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from live.events import (
     CheckInOpened,
     DeputyCheckedIn,
     DeputyOnLeave,
+    DeputyReturned,
     Event,
     ProjectorFocused,
 )
@@ -39,6 +44,13 @@ MAX_NETWORK = 64
 def _known(state: MeetingState, deputy_id: int) -> None:
     if deputy_id not in state.setup.deputies:
         raise Refused("unknown_deputy")
+    refuse_suspended(state, deputy_id)
+
+
+def refuse_suspended(state: MeetingState, deputy_id: int) -> None:
+    """A suspended deputy takes no part: no check-in, leave, rating, vote or floor."""
+    if state.is_suspended(deputy_id):
+        raise Refused("suspended")
 
 
 def decide_open(state: MeetingState, _: OpenCheckIn) -> list[Event]:
@@ -59,6 +71,8 @@ def decide_check_in(state: MeetingState, cmd: CheckIn) -> list[Event]:
         return []  # already checked in (a retry, even after closing): the same receipt
     if cmd.method is CheckInMethod.HALL_QR and not state.checkin_open:
         raise Refused("checkin_not_open")
+    if state.attendance.get(cmd.deputy_id) is Presence.LEFT:
+        return [DeputyReturned(cmd.deputy_id)]  # back after leaving part-way
     network = cmd.network[:MAX_NETWORK] if cmd.method is CheckInMethod.HALL_QR else ""
     return [DeputyCheckedIn(cmd.deputy_id, cmd.method, network)]
 
@@ -66,7 +80,7 @@ def decide_check_in(state: MeetingState, cmd: CheckIn) -> list[Event]:
 def decide_leave(state: MeetingState, cmd: MarkLeave) -> list[Event]:
     _known(state, cmd.deputy_id)
     current = state.attendance.get(cmd.deputy_id)
-    if current is Presence.PRESENT:
+    if current in (Presence.PRESENT, Presence.LEFT):  # came, even if gone again
         raise Refused("already_present")
     if current is Presence.LEAVE:
         return []
@@ -88,25 +102,31 @@ def decide_announce(state: MeetingState, _: AnnounceAttendance) -> list[Event]:
         leave=state.leave_count,
         absent=state.absent_count,
         quorum=quorum,
+        left=state.left_count,
     )
     return [figures, ProjectorFocused(Focus.ATTENDANCE)]
 
 
-def _set(state: MeetingState, deputy_id: int, presence: Presence | None) -> MeetingState:
+def set_presence(state: MeetingState, deputy_id: int, presence: Presence | None) -> MeetingState:
+    """Move a deputy to ``presence`` (None: absent), keeping the counts in step."""
     old = state.attendance.get(deputy_id)
-    if old is Presence.PRESENT:
-        state.present_count -= 1
-    elif old is Presence.LEAVE:
-        state.leave_count -= 1
+    if old is not None:
+        _count(state, old, -1)
     if presence is None:
         state.attendance.pop(deputy_id, None)
     else:
         state.attendance[deputy_id] = presence
-        if presence is Presence.PRESENT:
-            state.present_count += 1
-        else:
-            state.leave_count += 1
+        _count(state, presence, 1)
     return state
+
+
+def _count(state: MeetingState, presence: Presence, delta: int) -> None:
+    if presence is Presence.PRESENT:
+        state.present_count += delta
+    elif presence is Presence.LEAVE:
+        state.leave_count += delta
+    else:
+        state.left_count += delta
 
 
 def apply_opened(state: MeetingState, _: CheckInOpened) -> MeetingState:
@@ -122,18 +142,18 @@ def apply_closed(state: MeetingState, _: CheckInClosed) -> MeetingState:
 def apply_checked_in(state: MeetingState, e: DeputyCheckedIn) -> MeetingState:
     if e.network:
         state.checkin_networks[e.deputy_id] = e.network
-    return _set(state, e.deputy_id, Presence.PRESENT)
+    return set_presence(state, e.deputy_id, Presence.PRESENT)
 
 
 def apply_on_leave(state: MeetingState, e: DeputyOnLeave) -> MeetingState:
-    return _set(state, e.deputy_id, Presence.LEAVE)
+    return set_presence(state, e.deputy_id, Presence.LEAVE)
 
 
 def apply_cleared(state: MeetingState, e: AttendanceCleared) -> MeetingState:
     state.checkin_networks.pop(e.deputy_id, None)
-    return _set(state, e.deputy_id, None)
+    return set_presence(state, e.deputy_id, None)
 
 
 def apply_announced(state: MeetingState, e: AttendanceAnnounced) -> MeetingState:
-    state.announcement = Announcement(e.expected, e.present, e.leave, e.absent, e.quorum)
+    state.announcement = Announcement(e.expected, e.present, e.leave, e.absent, e.quorum, e.left)
     return state

@@ -80,6 +80,33 @@ class ClearAttendance:
 
 
 @dataclass(frozen=True)
+class LeaveHall:
+    """Staff record that a present deputy left the hall part-way (中途离会)."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class ReturnToHall:
+    """Staff record that a deputy who left part-way is back in the hall."""
+
+    deputy_id: int
+
+
+@dataclass(frozen=True)
+class CheckInAttendee:
+    """Check in a non-voting attendee (列席, 旁听, 应询人); staff do it by hand."""
+
+    attendee_id: int
+    method: CheckInMethod
+
+
+@dataclass(frozen=True)
+class CloseMeeting:
+    """End the meeting (会议结束): nothing changes it afterwards."""
+
+
+@dataclass(frozen=True)
 class AnnounceAttendance:
     """Freeze the current figures as the announcement shown in the hall."""
 
@@ -275,6 +302,10 @@ Command = (
     | MarkLeave
     | ClearAttendance
     | AnnounceAttendance
+    | LeaveHall
+    | ReturnToHall
+    | CheckInAttendee
+    | CloseMeeting
     | StartAgendaItem
     | CallQuestion
     | AdvancePhase
@@ -313,6 +344,10 @@ ALLOWED_ROLES: dict[type, frozenset[Role]] = {
     MarkLeave: CHAIR_OR_STAFF,
     ClearAttendance: CHAIR_OR_STAFF,
     AnnounceAttendance: CHAIR_ONLY,
+    LeaveHall: CHAIR_OR_STAFF,
+    ReturnToHall: CHAIR_OR_STAFF,
+    CheckInAttendee: CHAIR_OR_STAFF,
+    CloseMeeting: CHAIR_OR_STAFF,
     StartAgendaItem: CHAIR_ONLY,
     CallQuestion: CHAIR_ONLY,
     AdvancePhase: CHAIR_ONLY,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from live import attendance, projector, questions, ratings, speakers, timers, votes
+from live import attendance, hall, projector, questions, ratings, speakers, timers, votes
 from live import commands as c
 from live import events as e
 from live.refusals import Refused
@@ -47,6 +47,10 @@ _DECIDERS: dict[type, Decider] = dict(
         _timeless(c.MarkLeave, attendance.decide_leave),
         _timeless(c.ClearAttendance, attendance.decide_clear),
         _timeless(c.AnnounceAttendance, attendance.decide_announce),
+        _timeless(c.LeaveHall, hall.decide_leave),
+        _timeless(c.ReturnToHall, hall.decide_return),
+        _timeless(c.CheckInAttendee, hall.decide_attendee),
+        _timeless(c.CloseMeeting, hall.decide_close),
         _timeless(c.StartAgendaItem, questions.decide_agenda),
         _timed(c.CallQuestion, questions.decide_call),
         _timed(c.AdvancePhase, questions.decide_advance),
@@ -82,6 +86,10 @@ _APPLIERS: dict[type, Applier] = dict(
         _applier(e.DeputyOnLeave, attendance.apply_on_leave),
         _applier(e.AttendanceCleared, attendance.apply_cleared),
         _applier(e.AttendanceAnnounced, attendance.apply_announced),
+        _applier(e.DeputyLeftHall, hall.apply_left),
+        _applier(e.DeputyReturned, hall.apply_returned),
+        _applier(e.AttendeeCheckedIn, hall.apply_attendee),
+        _applier(e.MeetingClosed, hall.apply_closed),
         _applier(e.AgendaItemStarted, questions.apply_agenda),
         _applier(e.QuestionCalled, questions.apply_called),
         _applier(e.PhaseChanged, questions.apply_phase),
@@ -112,7 +120,7 @@ def authorize(command: c.Command, actor: c.Actor) -> None:
     if actor.role not in c.ALLOWED_ROLES[type(command)]:
         raise Refused("not_allowed")
     # Only the hall QR code records a deputy's own check-in; staff check-ins say so.
-    if isinstance(command, c.CheckIn) and (command.method is c.CheckInMethod.HALL_QR) != (
+    if isinstance(command, c.CheckIn | c.CheckInAttendee) and (command.method is c.CheckInMethod.HALL_QR) != (
         actor.role is c.Role.DEPUTY
     ):
         raise Refused("not_allowed")
@@ -124,7 +132,18 @@ def authorize(command: c.Command, actor: c.Actor) -> None:
 
 def decide(state: MeetingState, command: c.Command, actor: c.Actor, now_ms: int) -> list[e.Event]:
     authorize(command, actor)
-    return _DECIDERS[type(command)](state, command, now_ms)
+    decider = _DECIDERS[type(command)]
+    if not state.closed:
+        return decider(state, command, now_ms)
+    # The record is final once the meeting has ended. A command that would change nothing
+    # (a ballot's retry after a lost reply, a repeated check-in) keeps its receipt.
+    try:
+        events = decider(state, command, now_ms)
+    except Refused:
+        events = [e.MeetingClosed()]  # anything but "nothing": refused as closed below
+    if events:
+        raise Refused("meeting_closed")
+    return []
 
 
 def apply(state: MeetingState, event: e.Event) -> MeetingState:

@@ -8,6 +8,7 @@ same receipt and adds nothing; a second, different ballot is refused.
 
 from __future__ import annotations
 
+from live.attendance import refuse_suspended
 from live.ballots import is_retry
 from live.commands import CastRating, CloseRating, OpenItemRating, OpenRating
 from live.events import (
@@ -74,6 +75,7 @@ def decide_cast(state: MeetingState, cmd: CastRating) -> list[Event]:
         return []
     if rating is None or not rating.open or rating is not state.current_rating():
         raise Refused("rating_not_open")
+    refuse_suspended(state, cmd.deputy_id)
     if not state.is_present(cmd.deputy_id):
         raise Refused("not_checked_in")
     return [RatingCast(rating.question_id, cmd.deputy_id, cmd.ballot_key, cmd.choice)]

@@ -15,6 +15,7 @@ A deputy may ask for the floor at most ``floor_requests_per_item`` times per ite
 
 from __future__ import annotations
 
+from live.attendance import refuse_suspended
 from live.commands import AdvancePhase, EndSpeech, GrantFloor, MoveFloor, RequestFloor, WithdrawFloor
 from live.events import (
     Event,
@@ -39,6 +40,7 @@ FOLLOWUP_FROM = frozenset({Phase.ANSWERING, Phase.FOLLOWUP_ASK, Phase.FOLLOWUP_R
 def decide_request(state: MeetingState, cmd: RequestFloor) -> list[Event]:
     if cmd.deputy_id not in state.setup.deputies:
         raise Refused("unknown_deputy")
+    refuse_suspended(state, cmd.deputy_id)
     if not state.is_present(cmd.deputy_id):
         raise Refused("not_checked_in_floor")
     if state.agenda_item_id is None:

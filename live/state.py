@@ -36,6 +36,7 @@ class Choice(StrEnum):
 class Presence(StrEnum):
     PRESENT = "present"  # 实到
     LEAVE = "leave"  # 请假
+    LEFT = "left"  # 中途离会: checked in, then left the hall (not counted as present now)
 
 
 class Focus(StrEnum):
@@ -202,13 +203,14 @@ class VoteRound:
 
 @dataclass(frozen=True)
 class Announcement:
-    """Attendance figures as announced to the hall (应到 / 实到 / 请假 / 缺席)."""
+    """Attendance figures as announced to the hall (应到 / 实到 / 请假 / 缺席 / 中途离会)."""
 
     expected: int
     present: int
     leave: int
     absent: int
     quorum: bool
+    left: int = 0
 
 
 @dataclass
@@ -220,6 +222,10 @@ class MeetingState:
     checkin_networks: dict[int, str] = field(default_factory=dict)  # deputy -> address block of a QR check-in
     present_count: int = 0
     leave_count: int = 0
+    left_count: int = 0  # 中途离会: checked in earlier, out of the hall now
+    # Non-voting attendees (列席, 旁听, 应询人) checked in: never in 应到, 实到 or the quorum.
+    attendees_in: set[int] = field(default_factory=set)
+    closed: bool = False  # 会议已结束: every command is refused from here on
     announcement: Announcement | None = None
     agenda_item_id: int | None = None
     question_id: int | None = None
@@ -245,11 +251,16 @@ class MeetingState:
 
     @property
     def expected(self) -> int:
-        return len(self.setup.deputies)
+        """应到: the members on the meeting's day, less the suspended."""
+        deputies = self.setup.deputies
+        return len(deputies) - sum(1 for d in self.setup.suspended if d in deputies)
 
     @property
     def absent_count(self) -> int:
-        return self.expected - self.present_count - self.leave_count
+        return self.expected - self.present_count - self.leave_count - self.left_count
+
+    def is_suspended(self, deputy_id: int) -> bool:
+        return deputy_id in self.setup.suspended
 
     def is_present(self, deputy_id: int) -> bool:
         return self.attendance.get(deputy_id) is Presence.PRESENT
@@ -277,4 +288,11 @@ class MeetingState:
 
 
 def initial_state(setup: Setup) -> MeetingState:
-    return MeetingState(setup=setup)
+    """A meeting before its first event: those whose leave was approved beforehand start
+    on leave (请假) without an event; a suspended deputy is never on leave, nor expected."""
+    state = MeetingState(setup=setup)
+    for deputy_id in setup.on_leave:
+        if deputy_id in setup.deputies and deputy_id not in setup.suspended:
+            state.attendance[deputy_id] = Presence.LEAVE
+            state.leave_count += 1
+    return state

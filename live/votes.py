@@ -20,6 +20,7 @@ ballot is refused, as for ratings.
 
 from __future__ import annotations
 
+from live.attendance import refuse_suspended
 from live.ballots import is_retry
 from live.commands import AnnounceVote, CastVote, CloseVote, OpenVote, RecordCountedVote
 from live.events import Event, ProjectorFocused, VoteAnnounced, VoteCast, VoteClosed, VoteOpened
@@ -112,6 +113,7 @@ def decide_cast(state: MeetingState, cmd: CastVote) -> list[Event]:
         return []
     if vote is None or not vote.open or vote.vote_id != state.vote_id:
         raise Refused("vote_not_open")
+    refuse_suspended(state, cmd.deputy_id)
     if not state.is_present(cmd.deputy_id):
         raise Refused("not_checked_in_vote")
     return [VoteCast(vote.vote_id, cmd.deputy_id, cmd.ballot_key, vote.secret, cmd.choice)]

@@ -45,6 +45,7 @@ def _console(state: MeetingState) -> list[str]:
         "c-session",
         "timer",
         "c-attendance",
+        "c-attendees",
         "c-floor",
         "c-tally",
         "c-vote",
@@ -97,6 +98,7 @@ PROJECTOR = Audience(
         "speech": ("stage",),
         # Leaving "frozen" or "blank" the projector catches up with everything.
         "projector_mode": ("p-mode", "p-banner", "stage"),
+        "closed": ("stage",),
     },
 )
 
@@ -120,6 +122,8 @@ CONSOLE = Audience(
         "projector_mode": ("c-projector",),
         "floor": ("c-floor",),
         "speech": ("c-floor", "c-session"),
+        "attendees": ("c-attendance", "c-attendees"),  # the 列席/旁听 figures and the list
+        "closed": ("c-session", "c-attendance", "c-attendees"),
     },
 )
 
@@ -135,6 +139,7 @@ DEPUTY = Audience(
         "vote": ("d-me",),
         "floor": ("d-me",),  # everyone's place in the queue may move
         "speech": ("d-session", "d-me"),
+        "closed": ("d-session", "d-me"),
     },
     personal="d-me",
 )
@@ -149,6 +154,7 @@ PODIUM = Audience(
         "rating": ("po-speaker",),
         "speech": ("po-speaker",),
         "timer": ("timer",),
+        "closed": ("po-speaker",),
     },
 )
 
@@ -167,6 +173,7 @@ PUBLIC = Audience(
         "rating": ("pu-session", "pu-results"),
         "vote": ("pu-session", "pu-results"),
         "announcement": ("pu-results",),
+        "closed": ("pu-session",),
     },
 )
 
@@ -189,6 +196,9 @@ def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str
 
 Variant = tuple[str, int | None, tuple[int, str] | None, bool]
 
+# Variants of ``d-me`` without the speaker queue: not in the hall, or nothing more to do.
+NO_FLOOR = frozenset({"leave", "checkin", "absent", "left", "suspended", "closed"})
+
 
 def deputy_variant(state: MeetingState, deputy_id: int) -> Variant:
     """Which version of ``d-me`` a deputy sees; equal keys get equal bytes.
@@ -197,7 +207,7 @@ def deputy_variant(state: MeetingState, deputy_id: int) -> Variant:
     whether the deputy has the floor): at most a few dozen distinct keys in a hall.
     """
     variant, ballot = _ballot_variant(state, deputy_id)
-    if variant in ("leave", "checkin", "absent"):
+    if variant in NO_FLOOR:
         return (variant, ballot, None, False)
     found = state.queue_place(deputy_id)
     floor = (found[0], found[1].kind.value) if found else None
@@ -208,8 +218,14 @@ def _ballot_variant(state: MeetingState, deputy_id: int) -> tuple[str, int | Non
     rating = state.current_rating()
     question = rating.question_id if rating else None
     presence = state.attendance.get(deputy_id)
+    if state.closed:
+        return ("closed", None)
+    if state.is_suspended(deputy_id):
+        return ("suspended", None)
     if presence is Presence.LEAVE:
         return ("leave", None)
+    if presence is Presence.LEFT:
+        return ("left", None)
     if presence is None:
         return ("checkin" if state.checkin_open else "absent", None)
     vote = state.current_vote()

@@ -6,7 +6,7 @@ Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors
 
 from __future__ import annotations
 
-from live.setup import BodyKind, Quorum, TimerRole
+from live.setup import AttendeeKind, BodyKind, Quorum, TimerRole
 from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
 
 REFUSALS: dict[str, str] = {
@@ -65,7 +65,22 @@ REFUSALS: dict[str, str] = {
     "bad_vote_method": "请选择计票方式：纸质票或举手。",
     "bad_vote_counts": "票数须为不小于 0 的整数。",
     "vote_counts_exceed_present": "赞成、反对、弃权票数之和不能超过实到人数。",
+    "suspended": "该代表暂停执行代表职务，不能签到、请假、测评、表决或申请发言。",
+    "not_in_hall": "该代表尚未签到或不在会场，不能登记中途离会。",
+    "not_left": "该代表没有登记中途离会，无需返回会场。",
+    "leave_during_ballot": "测评或表决正在进行，请在本轮结束后再登记中途离会（该代表计入本轮实到人数）。",
+    "unknown_attendee": "找不到这位列席或旁听人员。",
+    "meeting_closed": "会议已结束，不能再进行任何操作。",
 }
+
+ATTENDEE_KINDS: dict[AttendeeKind, str] = {
+    AttendeeKind.OBSERVER: "列席",
+    AttendeeKind.CITIZEN: "旁听",
+    AttendeeKind.RESPONDENT: "应询",
+}
+
+REHEARSAL_MARK = "彩排 · 不计入出勤记录"
+CLOSED = "会议已结束"
 
 EDGE: dict[str, str] = {
     "bad_request": "请求内容有误，请刷新页面后重试。",
@@ -204,6 +219,7 @@ AGENDA_KINDS: dict[str, str] = {
 # Form fields as the pages call them, for "“{field}”填写有误。"
 FIELD_NAMES: dict[str, str] = {
     "deputy_id": "代表",
+    "attendee_id": "列席旁听人员",
     "item_id": "议程",
     "question_id": "问题",
     "speaker_id": "追问代表",

@@ -17,6 +17,10 @@ TOPICS: dict[type, frozenset[str]] = {
     ev.DeputyOnLeave: frozenset({"attendance"}),
     ev.AttendanceCleared: frozenset({"attendance"}),
     ev.AttendanceAnnounced: frozenset({"announcement"}),
+    ev.DeputyLeftHall: frozenset({"attendance"}),
+    ev.DeputyReturned: frozenset({"attendance"}),
+    ev.AttendeeCheckedIn: frozenset({"attendees"}),
+    ev.MeetingClosed: frozenset({"closed"}),
     ev.AgendaItemStarted: frozenset({"agenda"}),
     ev.QuestionCalled: frozenset({"question"}),
     ev.PhaseChanged: frozenset({"phase"}),
@@ -41,7 +45,15 @@ TOPICS: dict[type, frozenset[str]] = {
 }
 
 # Events that change a deputy's own fragment (their check-in, their ballot).
-PERSONAL = (ev.DeputyCheckedIn, ev.DeputyOnLeave, ev.AttendanceCleared, ev.RatingCast, ev.VoteCast)
+PERSONAL = (
+    ev.DeputyCheckedIn,
+    ev.DeputyOnLeave,
+    ev.AttendanceCleared,
+    ev.DeputyLeftHall,
+    ev.DeputyReturned,
+    ev.RatingCast,
+    ev.VoteCast,
+)
 
 COALESCED = frozenset({"attendance", "tally", "vote_tally"})
 
@@ -55,10 +67,4 @@ def topics_of(events: list[ev.Event]) -> set[str]:
 
 def personal_deputies(events: list[ev.Event]) -> set[int]:
     """Deputies whose own fragment an event changes (their check-in, their ballot)."""
-    return {
-        e.deputy_id
-        for e in events
-        if isinstance(
-            e, ev.DeputyCheckedIn | ev.DeputyOnLeave | ev.AttendanceCleared | ev.RatingCast | ev.VoteCast
-        )
-    }
+    return {e.deputy_id for e in events if isinstance(e, PERSONAL)}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from live.rules import has_quorum
-from live.setup import AgendaItem, Question
+from live.setup import AgendaItem, Attendee, AttendeeKind, Question
 from live.state import Choice, MeetingState, RatingResult
 from screens import messages as msg
 from screens.vote_view import VoteView, rounds_of, vote_view
@@ -60,6 +60,14 @@ def outside_hall(blocks: dict[int, str]) -> list[int]:
     if n < HALL_MAJORITY_MIN:
         return []
     return sorted(d for d, b in blocks.items() if b and b != main)
+
+
+_KIND_ORDER = {k: i for i, k in enumerate(AttendeeKind)}
+
+
+def _attendee_order(a: Attendee) -> tuple[int, int]:
+    """列席, then 旁听, then 应询人; in the order they were listed."""
+    return _KIND_ORDER[a.kind], a.id
 
 
 def _percent(part: int, base: int) -> str:
@@ -125,6 +133,19 @@ class View:
         self.quorum = has_quorum(s.settings.quorum_rule, state.expected, state.present_count)
         self.quorum_rule = msg.MEMBERS_OF[s.settings.body_kind] + msg.QUORUM_RULES[s.settings.quorum_rule]
         self.schedule = msg.schedule_line(s.held_on, s.starts_at, s.place)
+        self.left = state.left_count  # 中途离会
+        self.suspended = len(s.deputies) - state.expected  # 暂停执行代表职务: not in 应到
+        self.closed = state.closed
+        self.rehearsal = s.rehearsal
+        # Non-voting attendees by kind: (checked in, listed); never part of the figures above.
+        self.attendees: list[tuple[Attendee, bool]] = [
+            (a, a.id in state.attendees_in) for a in sorted(s.attendees.values(), key=_attendee_order)
+        ]
+        self.attendee_figures: list[tuple[str, int, int]] = [
+            (msg.ATTENDEE_KINDS[k], sum(1 for a, came in self.attendees if a.kind is k and came), n)
+            for k in AttendeeKind
+            if (n := sum(1 for a, _ in self.attendees if a.kind is k))
+        ]
         self.announcement = state.announcement
         self.hall_network_set = bool(s.settings.hall_networks)
         self.outside_hall = [s.deputies[d] for d in outside_hall(state.checkin_networks) if d in s.deputies]

@@ -84,6 +84,18 @@ def _add_staff_user(db: Db) -> int:
     return int(db._run(fn))
 
 
+def _add_attendee(db: Db) -> int:
+    """A 列席 attendee of the test meeting, listed before the meeting is first loaded."""
+
+    async def fn(conn: AsyncConnection) -> int:
+        values = {"meeting_id": db.meeting_id, "kind": "observer", "name": "列席甲", "organisation": "区政协"}
+        result = await conn.execute(insert(m.attendees).values(**values).returning(m.attendees.c.id))
+        await conn.commit()
+        return int(result.scalar_one())
+
+    return int(db._run(fn))
+
+
 def _session_of(db: Db, user_id: int) -> str:
     """A session of the user, opened as a login opens one (the password is not the point)."""
 
@@ -125,7 +137,7 @@ def _floor(hall: Hall, deputy_id: int, kind: str, subject: str = "") -> None:
 BANNER = '=HYPERLINK("http://example.invalid","点击")'
 
 
-def _run_session(hall: Hall, office: Hall, keys: Any) -> None:
+def _run_session(hall: Hall, office: Hall, keys: Any, attendee_id: int) -> None:
     """Every kind of event at least once: chair, staff and deputies acting."""
     office.act_ok("open_checkin")
     code = hall_code(keys, hall.meeting_id)
@@ -136,6 +148,9 @@ def _run_session(hall: Hall, office: Hall, keys: Any) -> None:
     office.act_ok("mark_leave", deputy_id=7)
     office.act_ok("check_in", deputy_id=8)
     office.act_ok("clear_attendance", deputy_id=8)
+    office.act_ok("leave_hall", deputy_id=6)
+    office.act_ok("return_to_hall", deputy_id=6)
+    office.act_ok("attendee_check_in", attendee_id=attendee_id)
     hall.act_ok("close_checkin")
     hall.act_ok("announce_attendance")
     hall.act_ok("start_agenda", item_id=3)
@@ -175,6 +190,7 @@ def _run_session(hall: Hall, office: Hall, keys: Any) -> None:
     # Preparation work beside the meeting: a card re-issued (the audit table).
     reissued = hall.http.post(f"/m/{hall.meeting_id}/cards/40/reissue", headers=hall.chair_headers())
     assert reissued.status_code == 303, reissued.text
+    office.act_ok("close_meeting")
 
 
 def _csv(hall: Hall) -> tuple[list[str], list[list[str]]]:
@@ -189,10 +205,11 @@ def _csv(hall: Hall) -> tuple[list[str], list[list[str]]]:
 
 def test_a_session_is_fully_on_the_record(hall: Hall, db: Db, keys: Any) -> None:
     staff_id = _add_staff_user(db)
+    attendee_id = _add_attendee(db)
     cookie = keys.staff_cookie(staff_id, "wang", frozenset({"staff"}), _session_of(db, staff_id))
     office = Hall(hall.http, keys, hall.meeting_id, cookie)
     started = time.time_ns() // 1_000_000
-    _run_session(hall, office, keys)
+    _run_session(hall, office, keys, attendee_id)
     ended = time.time_ns() // 1_000_000
 
     events = sorted(_rows(db, m.events), key=lambda r: r.seq)
@@ -244,6 +261,9 @@ def test_a_session_is_fully_on_the_record(hall: Hall, db: Db, keys: Any) -> None
     first_check_in = next(by_seq[e.seq] for e in events if e.type == "DeputyCheckedIn")
     assert deputies[1][0] in first_check_in[5] and "扫描会场二维码" in first_check_in[5]
     assert "赞成 1，反对 0，弃权 1" in summaries["VoteClosed"]
+    assert deputies[6][0] in summaries["DeputyLeftHall"] and deputies[6][0] in summaries["DeputyReturned"]
+    assert summaries["AttendeeCheckedIn"] == "列席甲（列席，区政协）"
+    assert by_seq[events[-1].seq][2] == "会议结束"
     banner = next(by_seq[e.seq][5] for e in events if e.type == "BannerSet")
     assert banner == "'" + BANNER, "a cell that starts a formula gets a quote"
     for row in table:

@@ -1053,6 +1053,9 @@ def fields_read_by(factory: Any) -> tuple[list[str], list[str]]:
 
 
 COMMAND_FIELDS = {cmd: fields_read_by(factory) for cmd, factory in ACTIONS.items()}
+# Closing the meeting refuses every later command (live/hall.py, tests/live/test_hall.py):
+# the deep fuzz never closes the meeting it is driving forward.
+ENDS_THE_MEETING = frozenset({"close_meeting"})
 
 
 def good_values(ids: dict[str, list[int]], cards: list[str]) -> dict[str, st.SearchStrategy[str]]:
@@ -1179,6 +1182,8 @@ def test_fuzz_the_chair_and_the_phones(
             if data.draw(st.integers(0, 9), "token in form") == 0:
                 fields["csrf"] = headers.pop("x-csrf-token")
             where = data.draw(meetings, "meeting")
+            if fields.get("cmd") in ENDS_THE_MEETING:
+                fields["cmd"] = "timer_pause"  # closed, the meeting would refuse all the rest
             send(wire, "/m/{meeting_id:int}/act", "POST", f"/m/{where}/act", headers, data=current(fields))
             return
         if kind == "phone":

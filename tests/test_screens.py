@@ -7,7 +7,9 @@ audience is byte for byte the same whoever chose what. Whatever a socket carries
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import re
 from types import MappingProxyType
 from typing import Any
 
@@ -16,22 +18,27 @@ import pytest
 from live.commands import (
     Actor,
     AdvancePhase,
+    AnnounceAttendance,
     CallQuestion,
     CastRating,
     CastVote,
     CheckIn,
+    CheckInAttendee,
     CheckInMethod,
+    CloseMeeting,
     CloseRating,
     Command,
+    LeaveHall,
     OpenCheckIn,
     OpenRating,
     OpenVote,
     Role,
+    ShowOnProjector,
     StartAgendaItem,
 )
 from live.core import apply_all, decide
-from live.setup import AgendaItem, Deputy, Question, Respondent, Settings, Setup
-from live.state import Choice, MeetingState, Phase, VoteChoice, initial_state
+from live.setup import AgendaItem, Attendee, AttendeeKind, Deputy, Question, Respondent, Settings, Setup
+from live.state import Choice, Focus, MeetingState, Phase, VoteChoice, initial_state
 from screens import render
 from screens.audiences import AUDIENCES, deputy_variant
 from screens.view import View
@@ -170,3 +177,90 @@ def test_an_oob_fragment_and_its_page_copy_differ_only_by_the_oob_attribute() ->
         oob = render.fragment(frag, view, oob=True, **EXTRAS)
         plain = render.fragment(frag, view, oob=False, **EXTRAS)
         assert oob.replace(' hx-swap-oob="true"', "", 1) == plain, frag
+
+
+# --- the hall as it is: rehearsal, closed meeting, part-way leave, attendees ---
+
+
+def _page_of(name: str, state: MeetingState) -> str:
+    """The full page of an audience, as a browser loads it."""
+    view = View(state)
+    extra: dict[str, Any] = {
+        "console": {"user": type("U", (), {"username": "staff"})(), "csrf": "t"},
+        "deputy": {"me": state.setup.deputies[1], "me_html": "", "moved": False},
+    }.get(name, {})
+    return render.page(name, v=view, oob=False, **EXTRAS, **extra)
+
+
+def _rehearsal_state(**changes: Any) -> MeetingState:
+    state = initial_state(dataclasses.replace(_setup(), **changes))
+    for command, actor in _present():
+        apply_all(state, decide(state, command, actor, 1_000))
+    return state
+
+
+@pytest.mark.parametrize("audience", sorted(AUDIENCES))
+def test_every_screen_of_a_rehearsal_says_so(audience: str) -> None:
+    mark = "彩排 · 不计入出勤记录"
+    assert mark in _page_of(audience, _rehearsal_state(rehearsal=True))
+    assert mark not in _page_of(audience, _rehearsal_state())
+
+
+def test_every_screen_says_the_meeting_is_closed() -> None:
+    state = _run([*_present(), (CloseMeeting(), CHAIR)])
+    html = _screens(state)
+    for key in (
+        "projector:stage",
+        "console:c-session",
+        "deputy:d-session",
+        "podium:po-speaker",
+        "public:pu-session",
+    ):
+        assert "会议已结束" in html[key], key
+    for deputy_id in state.setup.deputies:
+        assert deputy_variant(state, deputy_id)[0] == "closed"
+        assert "会议已结束" in html[f"deputy:d-me:{deputy_id}"]
+    assert "结束会议" not in html["console:c-attendance"]  # no button once it is over
+    assert "结束会议" in _screens(_run(_present()))["console:c-attendance"]
+
+
+def test_the_console_counts_who_left_the_suspended_and_the_attendees() -> None:
+    attendees = {
+        21: Attendee(21, "列席甲", AttendeeKind.OBSERVER, "区政协"),
+        22: Attendee(22, "市民乙", AttendeeKind.CITIZEN),
+        23: Attendee(23, "市民丙", AttendeeKind.CITIZEN),
+    }
+    state = initial_state(
+        dataclasses.replace(_setup(), suspended=frozenset({4}), attendees=MappingProxyType(attendees))
+    )
+    staff = Actor(Role.STAFF, user="staff")
+    for command, actor in [
+        *_present(),
+        (LeaveHall(2), staff),
+        (CheckInAttendee(21, CheckInMethod.STAFF), staff),
+        (CheckInAttendee(22, CheckInMethod.STAFF), staff),
+        (AnnounceAttendance(), CHAIR),
+        (ShowOnProjector(Focus.ATTENDANCE), CHAIR),
+    ]:
+        apply_all(state, decide(state, command, actor, 1_000))
+    html = _screens(state)
+    text = re.sub(r"<[^>]+>", "", html["console:c-attendance"])
+    text = re.sub(r"\s+", " ", text)
+    for figure in (
+        "应到 3",
+        "实到 2",
+        "缺席 0",
+        "中途离会 1",
+        "列席 1/1",
+        "旁听 1/2",
+        "暂停执行代表职务 1 人",
+    ):
+        assert figure in text, figure
+    assert "市民丙" in html["console:c-attendees"] and "attendee_check_in" in html["console:c-attendees"]
+    stage = re.sub(r"<[^>]+>", "", html["projector:stage"])
+    assert "应到 3 人，实到 2 人，请假 0 人，缺席 0 人，中途离会 1 人" in stage
+    assert "列席" not in stage and "旁听" not in stage  # the announcement is the deputies'
+    assert deputy_variant(state, 2) == ("left", None, None, False)
+    assert deputy_variant(state, 4) == ("suspended", None, None, False)
+    assert "已登记中途离会" in html["deputy:d-me:2"]
+    assert "暂停执行代表职务" in html["deputy:d-me:4"]

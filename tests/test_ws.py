@@ -44,6 +44,7 @@ PAGE_FRAGMENTS = {
         "c-session",
         "timer",
         "c-attendance",
+        "c-attendees",
         "c-floor",
         "c-tally",
         "c-vote",

@@ -24,6 +24,10 @@ EVENT_NAMES: dict[str, str] = {
     "DeputyOnLeave": "登记请假",
     "AttendanceCleared": "撤销出席登记",
     "AttendanceAnnounced": "宣布出席情况",
+    "DeputyLeftHall": "中途离会",
+    "DeputyReturned": "返回会场",
+    "AttendeeCheckedIn": "列席旁听人员签到",
+    "MeetingClosed": "会议结束",
     "AgendaItemStarted": "进入议程",
     "QuestionCalled": "开始问题",
     "PhaseChanged": "切换环节",
@@ -66,6 +70,13 @@ class Names:
         if d is None:
             return f"代表（编号 {deputy_id}）"
         return f"{d.name}（{d.group}，卡号 {d.card_no}）" if d.group else f"{d.name}（卡号 {d.card_no}）"
+
+    def attendee(self, attendee_id: int) -> str:
+        a = self.setup.attendees.get(attendee_id)
+        if a is None:
+            return f"列席旁听人员（编号 {attendee_id}）"
+        where = f"，{a.organisation}" if a.organisation else ""
+        return f"{a.name}（{msg.ATTENDEE_KINDS[a.kind]}{where}）"
 
     def question(self, question_id: int) -> str:
         if question_id < 0:  # an agenda item's rating (live.ratings.item_key)
@@ -111,13 +122,22 @@ def describe(event: ev.Event, names: Names) -> str:
         case ev.DeputyCheckedIn(deputy_id=d, method=method):
             how = "扫描会场二维码" if method is CheckInMethod.HALL_QR else "工作人员人工签到"
             return f"{names.deputy(d)}，{how}"
-        case ev.DeputyOnLeave(deputy_id=d) | ev.AttendanceCleared(deputy_id=d):
+        case (
+            ev.DeputyOnLeave(deputy_id=d)
+            | ev.AttendanceCleared(deputy_id=d)
+            | ev.DeputyLeftHall(deputy_id=d)
+            | ev.DeputyReturned(deputy_id=d)
+        ):
             return names.deputy(d)
+        case ev.AttendeeCheckedIn(attendee_id=a):
+            return names.attendee(a)
+        case ev.MeetingClosed():
+            return ""
         case ev.AttendanceAnnounced():
             quorum = "符合法定人数" if event.quorum else "不足法定人数"
             return (
                 f"应到 {event.expected} 人，实到 {event.present} 人，请假 {event.leave} 人，"
-                f"缺席 {event.absent} 人，{quorum}"
+                f"缺席 {event.absent} 人，" + (f"中途离会 {event.left} 人，" if event.left else "") + quorum
             )
         case ev.AgendaItemStarted(item_id=item):
             return names.item(item)

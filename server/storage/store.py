@@ -24,6 +24,8 @@ from live.events import Event, RatingCast, RatingClosed, VoteCast, VoteClosed, f
 from live.setup import (
     DEFAULT_TIMER_SECONDS,
     AgendaItem,
+    Attendee,
+    AttendeeKind,
     BodyKind,
     Denominator,
     Deputy,
@@ -148,6 +150,8 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
     )
     return Setup(
         meeting_id=meeting_id,
+        attendees=MappingProxyType(await _attendees(conn, meeting_id)),
+        on_leave=await _approved_leave(conn, meeting_id),
         title=meeting.title,
         body_name=body.name,
         deputies=MappingProxyType(roster),
@@ -162,6 +166,25 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
         starts_at=meeting.starts_at,
         place=meeting.place,
     )
+
+
+async def _attendees(conn: AsyncConnection, meeting_id: int) -> dict[int, Attendee]:
+    """The meeting's non-voting attendees (列席, 旁听, 应询人), in the order listed."""
+    kinds = {k.value: k for k in AttendeeKind}
+    rows = await conn.execute(
+        select(m.attendees).where(m.attendees.c.meeting_id == meeting_id).order_by(m.attendees.c.id)
+    )
+    return {a.id: Attendee(a.id, a.name, kinds[a.kind], a.organisation) for a in rows if a.kind in kinds}
+
+
+async def _approved_leave(conn: AsyncConnection, meeting_id: int) -> frozenset[int]:
+    """Deputies whose leave for this meeting was approved: they start the meeting on leave."""
+    rows = await conn.execute(
+        select(m.leave_requests.c.deputy_id).where(
+            m.leave_requests.c.meeting_id == meeting_id, m.leave_requests.c.status == "approved"
+        )
+    )
+    return frozenset(r.deputy_id for r in rows)
 
 
 async def load_events(conn: AsyncConnection, meeting_id: int, after_seq: int = 0) -> list[tuple[int, Event]]:

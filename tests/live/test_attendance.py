@@ -309,3 +309,44 @@ def test_empty_body_announces_no_quorum() -> None:
     s = fresh_state(0)
     step(s, AnnounceAttendance(), CHAIR)
     assert s.announcement == Announcement(0, 0, 0, 0, False)
+
+
+# --- suspended deputies (暂停执行代表职务) ---
+
+
+def _suspended(*ids: int) -> MeetingState:
+    import dataclasses
+
+    from live.state import initial_state
+    from tests.live.conftest import make_setup
+
+    return initial_state(dataclasses.replace(make_setup(), suspended=frozenset(ids)))
+
+
+def test_suspended_deputy_is_not_expected_and_cannot_check_in() -> None:
+    state = _suspended(6)
+    assert (state.expected, state.absent_count) == (5, 5)
+    open_checkin(state)
+    assert refused_code(state, CheckIn(6, QR), deputy(6)) == "suspended"
+    assert refused_code(state, CheckIn(6, BY_HAND), STAFF) == "suspended"
+    assert refused_code(state, MarkLeave(6), STAFF) == "suspended"
+    assert 6 not in state.attendance
+
+
+def test_suspended_deputy_cannot_rate_vote_or_ask_for_the_floor() -> None:
+    from live.commands import CastRating, CastVote, OpenVote, RequestFloor, StartAgendaItem
+    from live.state import Choice, FloorKind, Phase, VoteChoice
+    from tests.live.conftest import ITEM_1, Q1, to_phase
+
+    state = _suspended(6)
+    check_in(state, 1, 2, 3)
+    step(state, StartAgendaItem(ITEM_1))
+    assert refused_code(state, RequestFloor(6, FloorKind.SPEECH), deputy(6)) == "suspended"
+    assert refused_code(state, RequestFloor(6, FloorKind.SPEECH), CHAIR) == "suspended"
+    step(state, OpenVote("决议草案"))
+    assert refused_code(state, CastVote(6, 1, VoteChoice.FOR, "v6"), deputy(6)) == "suspended"
+    from live.commands import CloseVote
+
+    step(state, CloseVote())
+    to_phase(state, Phase.RATING)
+    assert refused_code(state, CastRating(6, Q1, Choice.SATISFIED, "k6"), deputy(6)) == "suspended"

@@ -15,14 +15,17 @@ from live.commands import (
     CastRating,
     CastVote,
     CheckIn,
+    CheckInAttendee,
     CheckInMethod,
     ClearAttendance,
     CloseCheckIn,
+    CloseMeeting,
     CloseRating,
     CloseVote,
     Command,
     EndSpeech,
     GrantFloor,
+    LeaveHall,
     MarkLeave,
     MoveFloor,
     OpenCheckIn,
@@ -33,6 +36,7 @@ from live.commands import (
     RecordCountedVote,
     RequestFloor,
     ResetTimer,
+    ReturnToHall,
     Role,
     SetBanner,
     SetProjectorMode,
@@ -67,6 +71,11 @@ SAMPLES: list[Command] = [
     MarkLeave(1),
     ClearAttendance(1),
     AnnounceAttendance(),
+    LeaveHall(1),
+    ReturnToHall(1),
+    CheckInAttendee(1, CheckInMethod.STAFF),
+    CheckInAttendee(1, CheckInMethod.HALL_QR),
+    CloseMeeting(),
     StartAgendaItem(ITEM_1),
     CallQuestion(Q1),
     AdvancePhase(Phase.ANSWERING),
@@ -104,6 +113,12 @@ EXPECTED_ROLES: dict[type, set[Role]] = {
     MarkLeave: CHAIR_OR_STAFF,
     ClearAttendance: CHAIR_OR_STAFF,
     AnnounceAttendance: {Role.CHAIR},
+    # The hall as it is: staff (or the chair) record who left and came back, check in
+    # the non-voting attendees and end the meeting.
+    LeaveHall: CHAIR_OR_STAFF,
+    ReturnToHall: CHAIR_OR_STAFF,
+    CheckInAttendee: CHAIR_OR_STAFF,
+    CloseMeeting: CHAIR_OR_STAFF,
     StartAgendaItem: {Role.CHAIR},
     CallQuestion: {Role.CHAIR},
     AdvancePhase: {Role.CHAIR},
@@ -141,7 +156,7 @@ def may_send(cmd: Command, role: Role) -> bool:
     own way in, and a check-in by the chair or staff is recorded as one by hand."""
     if role not in EXPECTED_ROLES[type(cmd)]:
         return False
-    if isinstance(cmd, CheckIn):
+    if isinstance(cmd, CheckIn | CheckInAttendee):
         return (cmd.method is CheckInMethod.HALL_QR) == (role is Role.DEPUTY)
     return True
 

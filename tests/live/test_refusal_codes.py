@@ -15,8 +15,23 @@ HERE = Path(__file__).resolve().parent
 LIVE = HERE.parents[1] / "live"
 
 EXPECTED: dict[str, set[str]] = {
-    "attendance": {"unknown_deputy", "checkin_already_open", "checkin_not_open", "already_present"},
-    "core": {"not_allowed"},
+    "attendance": {
+        "unknown_deputy",
+        "checkin_already_open",
+        "checkin_not_open",
+        "already_present",
+        "suspended",
+    },
+    "core": {"not_allowed", "meeting_closed"},
+    "hall": {
+        "unknown_deputy",
+        "not_in_hall",
+        "leave_during_ballot",
+        "speech_in_progress",
+        "not_left",
+        "unknown_attendee",
+        "ballot_in_progress",
+    },
     "questions": {
         "unknown_agenda_item",
         "rating_in_progress",
@@ -82,7 +97,8 @@ EXPECTED: dict[str, set[str]] = {
 
 TEST_FILE_FOR = {
     "attendance": "test_attendance.py",
-    "core": "test_authorization.py",
+    "core": "test_hall.py",  # not_allowed is also asserted there
+    "hall": "test_hall.py",
     "questions": "test_questions.py",
     "ratings": "test_ratings.py",
     "ballots": "test_ratings.py",  # the checks every ballot makes first, tested on ratings

@@ -185,7 +185,9 @@ async def roster(request: Request) -> Response:
         if query and (query in d.name or query == d.card_no or query in d.group)
     ][:30]
     rows = [(d, state.attendance.get(d.id)) for d in found]
-    return page("roster", rows=rows, query=query, meeting_id=state.setup.meeting_id)
+    return page(
+        "roster", rows=rows, query=query, meeting_id=state.setup.meeting_id, suspended=state.setup.suspended
+    )
 
 
 async def pair(request: Request) -> Response:
