@@ -78,14 +78,25 @@ class Office:
         ids = []
         for i, name in enumerate(names, start=1):
             d = await self.add(
-                m.deputies, body_id=body_id, group_id=group, name=name, card_no=f"{i:03d}", short_code="12345678"
+                m.deputies,
+                body_id=body_id,
+                group_id=group,
+                name=name,
+                card_no=f"{i:03d}",
+                short_code="12345678",
             )
             await self.add(m.mandates, deputy_id=d, starts_on=DAY0, start_reason="elected")
             ids.append(d)
         return ids
 
     async def meeting(
-        self, body_id: int, title: str, day: dt.date, *, term_id: int | None = None, session_id: int | None = None
+        self,
+        body_id: int,
+        title: str,
+        day: dt.date,
+        *,
+        term_id: int | None = None,
+        session_id: int | None = None,
     ) -> int:
         return await self.add(
             m.meetings,
@@ -151,15 +162,27 @@ async def test_a_close_freezes_one_record_per_member(office: Office) -> None:
     )
     await office.events(meeting, [(AttendanceAnnounced(6, 4, 1, 1, True), "chair:chair")], 2_000_000)
     await office.events(meeting, [(DeputyCheckedIn(b, CheckInMethod.STAFF, ""), "staff:wang")], 3_000_000)
-    await office.events(meeting, [(DeputyLeftHall(f), "staff:wang"), (DeputyLeftHall(g), "staff:wang")], 4_000_000)
+    await office.events(
+        meeting, [(DeputyLeftHall(f), "staff:wang"), (DeputyLeftHall(g), "staff:wang")], 4_000_000
+    )
     await office.events(meeting, [(DeputyReturned(g), "staff:wang")], 5_000_000)
     assert await records(conn, meeting) == {}
     await office.close(meeting, 6_000_000)
 
     got = await records(conn, meeting)
     assert set(got) == {a, b, c, d, f, g}
-    assert (got[a].status, got[a].how, got[a].late, got[a].checked_in_ms) == ("present", "phone", False, 1_000_000)
-    assert (got[b].status, got[b].how, got[b].late, got[b].checked_in_ms) == ("present", "hand", True, 3_000_000)
+    assert (got[a].status, got[a].how, got[a].late, got[a].checked_in_ms) == (
+        "present",
+        "phone",
+        False,
+        1_000_000,
+    )
+    assert (got[b].status, got[b].how, got[b].late, got[b].checked_in_ms) == (
+        "present",
+        "hand",
+        True,
+        3_000_000,
+    )
     assert (got[c].status, got[c].leave_approved) == ("leave", True)
     assert (got[d].status, got[d].checked_in_ms) == ("absent", None)
     assert (got[f].left_ms, got[f].returned_ms) == (4_000_000, None)
@@ -183,13 +206,15 @@ async def test_a_close_freezes_one_record_per_member(office: Office) -> None:
 
 async def test_a_rehearsal_leaves_no_record(office: Office) -> None:
     body = await office.body("彩排县人民代表大会")
-    (a, b) = await office.deputies(body, ["甲", "乙"])
+    (a, _b) = await office.deputies(body, ["甲", "乙"])
     meeting = await office.meeting(body, "彩排", dt.date(2026, 3, 1))
     await office.conn.execute(m.meetings.update().where(m.meetings.c.id == meeting).values(rehearsal=True))
     await office.held(meeting, [a])
     assert await records(office.conn, meeting) == {}
     assert await attendance_history.session_absences(office.conn, body) == {}
-    closed = (await office.conn.execute(select(m.meetings.c.closed_ms).where(m.meetings.c.id == meeting))).scalar()
+    closed = (
+        await office.conn.execute(select(m.meetings.c.closed_ms).where(m.meetings.c.id == meeting))
+    ).scalar()
     assert closed is not None
 
 
@@ -222,8 +247,12 @@ async def test_two_unapproved_absences_not_in_a_row(office: Office) -> None:
     await office.held(m1, sorted(everyone - {zhang, wang, li}))
     # Session 2 has two sittings: 张 attends; 赵 misses both (counts once); 钱 misses the
     # first and attends the second (attended the session).
-    m2a = await office.meeting(body, "第二次会议第一次全体会议", dt.date(2026, 6, 1), term_id=term, session_id=s2)
-    m2b = await office.meeting(body, "第二次会议第二次全体会议", dt.date(2026, 6, 2), term_id=term, session_id=s2)
+    m2a = await office.meeting(
+        body, "第二次会议第一次全体会议", dt.date(2026, 6, 1), term_id=term, session_id=s2
+    )
+    m2b = await office.meeting(
+        body, "第二次会议第二次全体会议", dt.date(2026, 6, 2), term_id=term, session_id=s2
+    )
     await office.held(m2a, sorted(everyone - {zhao, qian}))
     await office.held(m2b, sorted(everyone - {zhao}))
     # Session 3: 张 absent again (not consecutive); 李 absent without leave this time.
@@ -233,7 +262,9 @@ async def test_two_unapproved_absences_not_in_a_row(office: Office) -> None:
     counted = await attendance_history.session_absences(conn, body)
     assert {d: len(v[term]) for d, v in counted.items()} == {zhang: 2, wang: 1, li: 1, zhao: 1}
     warnings = await attendance_history.warnings(conn, body)
-    assert [(w.deputy_id, w.sessions) for w in warnings] == [(zhang, ("第十七届第一次会议", "第十七届第三次会议"))]
+    assert [(w.deputy_id, w.sessions) for w in warnings] == [
+        (zhang, ("第十七届第一次会议", "第十七届第三次会议"))
+    ]
     # The phone's notice: after the first.
     assert await attendance_history.deputy_absences(conn, wang) == ["第十七届第一次会议"]
     assert len(await attendance_history.deputy_absences(conn, zhang)) == 2
@@ -267,11 +298,20 @@ async def test_a_correction_is_audited_with_before_and_after(office: Office) -> 
     with pytest.raises(attendance.NotAllowed):
         await attendance.correct(conn, meeting, zhang, "leave", "", by="staff:wang", device="d", now_ms=7)
     with pytest.raises(attendance.NotAllowed):
-        await attendance.correct(conn, meeting, zhang, "asleep", "说明", by="staff:wang", device="d", now_ms=7)
+        await attendance.correct(
+            conn, meeting, zhang, "asleep", "说明", by="staff:wang", device="d", now_ms=7
+        )
     assert (await conn.execute(audit_count)).scalar_one() == before
-    await attendance.correct(conn, meeting, zhang, "leave", "补交了请假条", by="staff:wang", device="d", now_ms=7)
+    await attendance.correct(
+        conn, meeting, zhang, "leave", "补交了请假条", by="staff:wang", device="d", now_ms=7
+    )
     row = (await records(conn, meeting))[zhang]
-    assert (row.status, row.leave_approved, row.corrected_by, row.corrected_ms) == ("leave", True, "staff:wang", 7)
+    assert (row.status, row.leave_approved, row.corrected_by, row.corrected_ms) == (
+        "leave",
+        True,
+        "staff:wang",
+        7,
+    )
     entry = (await conn.execute(select(m.audit).order_by(m.audit.c.id.desc()).limit(1))).one()
     assert (entry.action, entry.actor, entry.meeting_id) == ("attendance_corrected", "staff:wang", meeting)
     detail = json.loads(entry.detail)
