@@ -26,8 +26,8 @@ from starlette.responses import Response
 from screens import messages as msg
 from server.base import parse
 from server.base.keys import StaffSession
+from server.office import attendance_history, exports, imports, meetings_admin, roster_import
 from server.office import bodies as office_bodies
-from server.office import exports, imports, meetings_admin, roster_import
 from server.storage import audit
 from server.storage.db import snapshot_read
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
@@ -133,6 +133,7 @@ async def roster(request: Request) -> Response:
         officials = await office_bodies.officials(conn, body.id)
         recent = await audit.entries(conn, body.id)
         card_meetings = await meetings_admin.titles(conn, body.id)
+        warnings = await attendance_history.warnings(conn, body.id)  # 代表法 §49
         await conn.commit()
     by_group = {name: list(members) for name, members in groupby(rows, key=lambda r: r.group)}
     grouped = [(name, by_group.get(name, [])) for name in group_names]
@@ -147,6 +148,8 @@ async def roster(request: Request) -> Response:
             officials=officials,
             card_meetings=card_meetings,
             recent=recent,
+            warnings=warnings,
+            organ=attendance_history.organ(body.level),
             saved=request.query_params.get("saved", ""),
         ),
     )
