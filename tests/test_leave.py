@@ -6,6 +6,7 @@ pages and their XLSX read the frozen records."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import json
 import re
@@ -13,7 +14,7 @@ import time
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.settings import Settings
@@ -22,6 +23,8 @@ from server.storage import models as m
 from server.storage.db import create_engine
 from tests.conftest import Db, Hall, TestClient
 from tests.test_csrf import everything
+
+DAY0 = dt.date(2021, 1, 1)
 
 
 def shown_leave(html: str, fragment: str) -> int:
@@ -267,3 +270,50 @@ def test_a_formula_in_a_name_stays_text_in_the_xlsx(
 
     sheet = load_workbook(io.BytesIO(reply.content)).active
     assert "'=1+2" in [row[0].value for row in sheet.iter_rows()]
+
+
+def test_the_two_absence_warnings_on_the_phone_and_the_body_pages(
+    client: TestClient, hall: Hall, settings: Settings
+) -> None:
+    """Two sessions of the demo congress missed by everyone (no events): after the first,
+    the phone says so; after the second, the body's pages warn staff."""
+
+    async def session_missed(conn: AsyncConnection, number: int) -> None:
+        term = (await conn.execute(select(m.terms.c.id).where(m.terms.c.body_id == 1))).scalar()
+        if term is None:
+            term = (
+                await conn.execute(insert(m.terms).values(body_id=1, number=17, starts_on=DAY0))
+            ).lastrowid
+        session = (await conn.execute(insert(m.sessions).values(term_id=term, number=number))).lastrowid
+        meeting = (
+            await conn.execute(
+                insert(m.meetings).values(
+                    body_id=1,
+                    kind="mid_year",
+                    title=f"第{number}次会议",
+                    settings="{}",
+                    created_ms=0,
+                    term_id=term,
+                    session_id=session,
+                )
+            )
+        ).lastrowid
+        await attendance.freeze(conn, meeting, int(time.time() * 1000))
+
+    staff_cookie = {"cookie": hall.chair_headers()["cookie"]}
+    assert "已两次" not in client.get("/bodies/1/attendance", headers=staff_cookie).text
+    assert "未经批准缺席" not in hall.deputy_page(6)
+    write(settings, lambda c: session_missed(c, 1))
+    assert "您已有一次未经批准缺席本级人民代表大会会议（第十七届第一次会议）" in hall.deputy_page(6)
+    leave_page = client.get("/d/1/leave", headers={"cookie": hall.deputy_headers(6)["cookie"]}).text
+    assert "您已有一次未经批准缺席" in leave_page
+    assert 'id="at-warnings"' not in client.get("/bodies/1/attendance", headers=staff_cookie).text
+    write(settings, lambda c: session_missed(c, 3))  # not the next session: 2 is skipped
+    body_page = client.get("/bodies/1/attendance", headers=staff_cookie).text
+    assert 'id="at-warnings"' in body_page
+    assert "已两次未经批准不出席本级人民代表大会会议（第十七届第一次会议、第十七届第三次会议）" in body_page
+    assert "依照代表法第四十九条，其代表资格终止" in body_page and 'href="/bodies/1/deputies/6"' in body_page
+    assert 'id="at-warnings"' in client.get("/bodies/1/roster", headers=staff_cookie).text
+    member = client.get("/bodies/1/deputies/6/attendance", headers=staff_cookie).text
+    assert 'id="at-member-warning"' in member
+    assert "您已有两次未经批准缺席" in hall.deputy_page(6)
