@@ -4,7 +4,7 @@ A body of our own is built with SQL beside the demo (terms, sessions, mandates, 
 with their day); events are appended through ``store.append_events`` as the runtime does,
 and the meeting is closed by appending an event named ``MeetingClosed`` (the live helper
 adds the class; the hook reads the type name), so the records are frozen by the very
-path a real close takes.
+path a real close takes. Each test runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +46,14 @@ class DeputyLeftHall:
 @dataclass(frozen=True)
 class DeputyReturned:
     deputy_id: int
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
+    """Every test here on SQLite and on PostgreSQL (a database of its own)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{data_dir / 'wenzheng.db'}"
+    return str(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture
