@@ -9,10 +9,13 @@ leave page, and the console shows the deputy on leave at once; the phone then re
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.async_api import Browser, expect
 
+from server.storage import attendance
+from server.storage.db import create_engine
 from tests.browser.conftest import DemoServer, Shots
 
 pytestmark = pytest.mark.browser
@@ -79,5 +82,21 @@ async def test_phone_asks_staff_approve_console_follows(
     width = await small.evaluate("document.documentElement.scrollWidth")
     assert width <= SMALL["width"], f"the page scrolls sideways at 360 px: {width}"
     await shots.take("small", {"phone": small})
+
+    # The meeting closes (records frozen as a MeetingClosed would): the history pages.
+    engine = create_engine(f"sqlite+aiosqlite:///{own_demo_server.data_dir / 'wenzheng.db'}")
+    try:
+        async with engine.begin() as conn:
+            assert await attendance.freeze(conn, meeting_id, int(time.time() * 1000)) > 0
+    finally:
+        await engine.dispose()
+    history = await desk_ctx.new_page()
+    await history.goto(f"{base}/bodies/1/attendance")
+    row = history.locator("#at-grid tbody tr", has_text=me.name)
+    await expect(row.locator("td.at-leave")).to_have_text("假")
+    await shots.take("history", {"desk": history})
+    await row.get_by_role("link", name=me.name).click()
+    await expect(history.locator("#at-history")).to_contain_text("请假")
+    await shots.take("member", {"desk": history})
     for ctx in (phone_ctx, desk_ctx, small_ctx):
         await ctx.close()
