@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.base.days import chinese_day, clock_of_ms, moment_of_ms, session_name, term_name
+from server.base.days import clock_of_ms, day_of_ms, moment_of_ms, session_name, term_name
 from server.storage import models as m
 from server.storage.attendance import ABSENT, LEAVE, PRESENT
 
@@ -102,10 +102,16 @@ class Meeting:
     held_on: dt.date | None
     term_id: int | None
     session_id: int | None
+    closed_ms: int | None = None
+
+    @property
+    def on(self) -> dt.date | None:
+        """The day it was held on, else the day it closed."""
+        return self.held_on or (day_of_ms(self.closed_ms) if self.closed_ms else None)
 
     @property
     def day(self) -> str:
-        return self.held_on.isoformat() if self.held_on else ""
+        return self.on.isoformat() if self.on else ""
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ async def _records(
 ) -> list[Any]:
     ar, mt = m.attendance_records, m.meetings
     stmt = (
-        select(ar, mt.c.title, mt.c.held_on, mt.c.term_id, mt.c.session_id, mt.c.created_ms)
+        select(ar, mt.c.title, mt.c.held_on, mt.c.term_id, mt.c.session_id, mt.c.created_ms, mt.c.closed_ms)
         .join(mt, mt.c.id == ar.c.meeting_id)
         .where(mt.c.body_id == body_id, mt.c.rehearsal.is_(False))
     )
@@ -187,12 +193,13 @@ def _meetings(rows: list[Any]) -> list[Meeting]:
     seen: dict[int, tuple[Any, Meeting]] = {}
     for r in rows:
         if r.meeting_id not in seen:
-            seen[r.meeting_id] = ((r.held_on or dt.date.min, r.created_ms, r.meeting_id), _meeting(r))
+            meeting = _meeting(r)
+            seen[r.meeting_id] = ((meeting.on or dt.date.min, r.created_ms, r.meeting_id), meeting)
     return [meeting for _, meeting in sorted(seen.values(), key=lambda x: x[0])]
 
 
 def _meeting(r: Any) -> Meeting:
-    return Meeting(r.meeting_id, r.title, r.held_on, r.term_id, r.session_id)
+    return Meeting(r.meeting_id, r.title, r.held_on, r.term_id, r.session_id, r.closed_ms)
 
 
 async def _members(conn: AsyncConnection, ids: set[int]) -> list[Member]:
@@ -306,7 +313,3 @@ def organ(level: str) -> str:
     if level == "town":
         return "代表资格审查委员会报本级人民代表大会主席团"
     return "代表资格审查委员会报本级人民代表大会常务委员会"
-
-
-def day_text(day: dt.date | None) -> str:
-    return chinese_day(day) if day else ""
