@@ -136,6 +136,8 @@ def test_an_approval_puts_the_deputy_on_leave_in_the_running_meeting(
         ("asked", "approved"),
         ("approved", "refused"),
     ]
+    trail = client.get("/m/1/audit", headers={"cookie": hall.chair_headers()["cookie"]}).text
+    assert "待审批 → 已批准；意见：同意" in trail and "请假理由：到市里开会" in trail
 
 
 def test_staff_record_leave_by_hand_and_the_console_follows(client: TestClient, hall: Hall, db: Db) -> None:

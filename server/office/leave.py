@@ -223,6 +223,7 @@ async def ask(
         request_id=request_id,
         deputy_id=deputy_id,
         reason=reason,
+        summary=f"请假理由：{reason}",
     )
     return request_id
 
@@ -248,6 +249,7 @@ async def withdraw(
         deputy_id=deputy_id,
         before=ASKED,
         after=WITHDRAWN,
+        summary="代表撤回请假申请",
     )
 
 
@@ -302,6 +304,7 @@ async def decide(
         before=found.status,
         after=after,
         note=note,
+        summary=f"{STATUS_NAMES[found.status]} → {STATUS_NAMES[after]}" + (f"；意见：{note}" if note else ""),
     )
     begun = await _has_events(conn, meeting_id)
     if approve:
@@ -351,6 +354,7 @@ async def record(
         request_id=_new_id(result),
         deputy_id=deputy_id,
         reason=reason,
+        summary=f"登记请假（批准）；理由：{reason}",
     )
     return Effect(deputy_id, "leave", await _has_events(conn, meeting_id))
 

@@ -37,6 +37,7 @@ from server.storage import models as m
 
 PRESENT, LEAVE, ABSENT = "present", "leave", "absent"
 STATUSES = (PRESENT, LEAVE, ABSENT)
+NAMES = {PRESENT: "出席", LEAVE: "请假", ABSENT: "缺席"}
 CHECKED_IN, ON_LEAVE, CLEARED = "DeputyCheckedIn", "DeputyOnLeave", "AttendanceCleared"
 LEFT, RETURNED, ANNOUNCED, CLOSED = "DeputyLeftHall", "DeputyReturned", "AttendanceAnnounced", "MeetingClosed"
 FOLDED = (CHECKED_IN, ON_LEAVE, CLEARED, LEFT, RETURNED, ANNOUNCED)
@@ -205,4 +206,5 @@ async def correct(
         before=before,
         after=after,
         note=note,
+        summary=f"{NAMES[before['status']]} → {NAMES[status]}；说明：{note}",
     )
