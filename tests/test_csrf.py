@@ -89,6 +89,13 @@ FORMS: dict[str, dict[str, str]] = {
     "/m/{meeting_id:int}/cards/{deputy_id:int}/unlock": {},
     "/m/{meeting_id:int}/review": {"action": "approve", "id": "1"},
     "/d/{meeting_id:int}/questions": {"action": "submit", "title": "伪造的问题", "text": "x"},
+    "/d/{meeting_id:int}/leave": {"action": "ask", "reason": "伪造的请假"},
+    "/m/{meeting_id:int}/leave": {"action": "record", "deputy": "5", "reason": "伪造的请假"},
+    "/bodies/{body_id:int}/deputies/{deputy_id:int}/attendance": {
+        "meeting": "1",
+        "status": "leave",
+        "note": "x",
+    },
     "/d/{meeting_id:int}/rate": {"question_id": "1", "choice": "satisfied", "ballot_key": "csrf-1"},
     "/d/{meeting_id:int}/vote": {"vote_id": "1", "choice": "yes", "ballot_key": "csrf-2"},
     "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},

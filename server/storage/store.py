@@ -40,7 +40,7 @@ from live.setup import (
 from live.state import Choice, VoteChoice
 from server.base.ballot_box import RATING, VOTE, BallotBox
 from server.base.days import today
-from server.storage import members
+from server.storage import attendance, members
 from server.storage import models as m
 
 
@@ -308,6 +308,8 @@ async def append_events(
         await conn.execute(insert(m.vote_receipts), vote_receipts)
     if sealed:
         await conn.execute(insert(m.sealed_ballots), sealed)
+    if any(r["type"] == attendance.CLOSED for r in rows):  # by name: the record is frozen with the close
+        await attendance.freeze(conn, meeting_id, now_ms)
     for event, _, _ in batch:
         if isinstance(event, RatingClosed):
             totals = {

@@ -32,10 +32,12 @@ from server.web.http import SecureCookies, Services, flash, message_page, page, 
 from server.web.limits import ClientLimits
 from server.web.proxy import ForwardedHeaders, parse_trusted
 from server.web.routes import account as routes_account
+from server.web.routes import attendance as routes_attendance
 from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
+from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
 from server.web.routes import members as routes_members
 from server.web.routes import people as routes_people
@@ -212,6 +214,19 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
             routes_people.edit_deputy,
             methods=["GET", "POST"],
         ),
+        # attendance history and leave (server/office/attendance_history.py, leave.py)
+        Route("/bodies/{body_id:int}/attendance", routes_attendance.body_page),
+        Route("/bodies/{body_id:int}/attendance.xlsx", routes_attendance.body_xlsx),
+        Route(
+            "/bodies/{body_id:int}/deputies/{deputy_id:int}/attendance",
+            routes_attendance.member_page,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/bodies/{body_id:int}/deputies/{deputy_id:int}/attendance.xlsx", routes_attendance.member_xlsx
+        ),
+        Route("/m/{meeting_id:int}/leave", routes_leave.staff_page, methods=["GET", "POST"]),
+        Route("/d/{meeting_id:int}/leave", routes_leave.phone, methods=["GET", "POST"]),
         Route("/meetings", routes_meetings.meetings),
         Route("/meetings/new", routes_meetings.new_meeting, methods=["GET", "POST"]),
         Route("/meetings/{meeting_id:int}/edit", routes_meetings.edit_meeting, methods=["GET", "POST"]),

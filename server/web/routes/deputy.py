@@ -23,10 +23,12 @@ from screens import messages as msg
 from screens.view import View
 from server.base.parse import BadInput, parse_floor, parse_rating, parse_vote
 from server.base.presence import block_of, in_hall
+from server.office import attendance_history
 from server.room.hub import Room
 from server.room.phonebook import Outcome
 from server.room.runtime import NotRecorded
 from server.storage.cards import Card
+from server.storage.db import snapshot_read
 from server.storage.phones import How
 from server.storage.store import MeetingNotFound
 from server.web.http import (
@@ -180,11 +182,16 @@ async def deputy_page(request: Request) -> Response:
     if (apart := _not_taking_part(room, binding.deputy_id)) is not None:
         return apart
     svc = services(request)
+    async with snapshot_read(svc.engine) as conn:  # the two-absence rule's notice (代表法 §49)
+        missed = await attendance_history.deputy_absences(conn, binding.deputy_id)
     async with room.runtime.lock:
         view = View(room.runtime.state)
+        state = room.runtime.state
         return page(
             "deputy",
             v=view,
+            missed=missed,
+            may_ask_leave=not state.setup.rehearsal and state.attendance.get(binding.deputy_id) != "present",
             me=room.runtime.state.setup.deputies[binding.deputy_id],
             me_html=room.personal(view, binding.deputy_id, oob=False),
             csrf=svc.keys.csrf(binding.sid),

@@ -24,8 +24,8 @@ from screens import messages as msg
 from server.base import parse
 from server.base.days import BadDay, parse_optional_day, today
 from server.base.keys import StaffSession
+from server.office import attendance_history, exports, imports, mandates, meetings_admin, roster_import
 from server.office import bodies as office_bodies
-from server.office import exports, imports, mandates, meetings_admin, roster_import
 from server.storage import audit, members
 from server.storage.db import snapshot_read
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
@@ -77,6 +77,7 @@ async def render_roster(
         recent = await audit.entries(conn, body.id)
         card_meetings = await meetings_admin.titles(conn, body.id)
         people = {p.id: p for p in await mandates.members_of(conn, body.id, today())}
+        warnings = await attendance_history.warnings(conn, body.id)  # 代表法 §49
         await conn.commit()
     current = [r for r in rows if r.id in people and not people[r.id].former]
     by_group = {name: list(members) for name, members in groupby(current, key=lambda r: r.group)}
@@ -86,7 +87,7 @@ async def render_roster(
     suspended = [people[r.id] for r in current if people[r.id].suspension is not None]
     extra.setdefault("typed", {})
     extra.setdefault("error", "")
-    extra.setdefault("saved", "")
+    extra.setdefault("saved", request.query_params.get("saved", ""))
     return page(
         "roster_body",
         status,
@@ -103,6 +104,8 @@ async def render_roster(
             card_meetings=card_meetings,
             recent=recent,
             today=today().isoformat(),
+            warnings=warnings,
+            organ=attendance_history.organ(body.level),
             **extra,
         ),
     )
