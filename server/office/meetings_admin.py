@@ -197,7 +197,13 @@ async def edit_agenda(conn: AsyncConnection, meeting_id: int, action: str, form:
 async def list_meetings(conn: AsyncConnection) -> list[Any]:
     """Every meeting with its body's name, newest first (the meetings page)."""
     rows = await conn.execute(
-        select(m.meetings.c.id, m.meetings.c.title, m.meetings.c.kind, m.bodies.c.name.label("body_name"))
+        select(
+            m.meetings.c.id,
+            m.meetings.c.title,
+            m.meetings.c.kind,
+            m.meetings.c.rehearsal,
+            m.bodies.c.name.label("body_name"),
+        )
         .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)
         .order_by(m.meetings.c.id.desc())
     )
