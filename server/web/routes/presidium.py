@@ -40,25 +40,30 @@ async def _checked_form(request: Request, session: StaffSession) -> dict[str, st
 
 
 def _choice(
-    town: bool, terms: list[Any], sessions: list[Any], wanted: int | None
+    town: bool, terms: list[Any], sessions: list[Any], want_term: int | None, want_session: int | None
 ) -> tuple[int | None, int | None]:
     """(term id, session id) to show: the one asked for, else the term running today (town)
     or the newest session (county and higher)."""
     if town:
         ids = [t.id for t in terms]
-        if wanted in ids:
-            return wanted, None
+        if want_term in ids:
+            return want_term, None
         now = today()
         running = [t.id for t in terms if t.starts_on <= now and (t.ends_on is None or now < t.ends_on)]
         return (running or ids or [None])[-1], None
     ids = [s.id for s in sessions]
-    chosen = wanted if wanted in ids else (ids[-1] if ids else None)
+    chosen = want_session if want_session in ids else (ids[-1] if ids else None)
     term = next((s.term_id for s in sessions if s.id == chosen), None)
     return term, chosen
 
 
 async def _presidium_page(
-    request: Request, session: StaffSession, body_id: int, wanted: int | None, status: int = 200, **extra: Any
+    request: Request,
+    session: StaffSession,
+    body_id: int,
+    wanted: tuple[int | None, int | None],
+    status: int = 200,
+    **extra: Any,
 ) -> Response:
     async with services(request).engine.connect() as conn:
         body = await presidium.body_row(conn, body_id)
@@ -71,7 +76,7 @@ async def _presidium_page(
         town = presidium.is_town(body)
         terms = await presidium.terms_of(conn, body_id)
         sessions = [] if town else await presidium.sessions_of(conn, body_id)
-        term_id, session_id = _choice(town, terms, sessions, wanted)
+        term_id, session_id = _choice(town, terms, sessions, *wanted)
         where = day = None
         candidates: list[presidium.Member] = []
         seated: list[presidium.Member] = []
@@ -114,7 +119,8 @@ async def presidium_page(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     body_id = int(request.path_params["body_id"])
-    wanted = parse.row_id(request.query_params.get("term") or request.query_params.get("session"))
+    query = request.query_params
+    wanted = (parse.row_id(query.get("term")), parse.row_id(query.get("session")))
     if request.method == "GET":
         return await _presidium_page(request, session, body_id, wanted)
     form = await _checked_form(request, session)
@@ -134,8 +140,9 @@ async def presidium_page(request: Request) -> Response:
             )
     except Invalid as bad:
         if "body" in bad.errors:
-            return message_page(bad.errors["body"], 409, back="/bodies", back_label="返回机构列表")
-        shown = session_id or term_id
+            status = 404 if bad.errors["body"] == presidium.TEXT["no_body"] else 409
+            return message_page(bad.errors["body"], status, back="/bodies", back_label="返回机构列表")
+        shown = (term_id, session_id)
         return await _presidium_page(request, session, body_id, shown, 400, errors=bad.errors, chosen=chosen)
     key = "session" if where.session_id is not None else "term"
     return RedirectResponse(
