@@ -52,7 +52,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/meetings/{meeting_id:int}/clone": {"title": "复制"},
     "/meetings/{meeting_id:int}/rehearsal": {},
     "/meetings/{meeting_id:int}/rehearsal/reset": {},
-    "/bodies/{body_id:int}/presidium": {"term": "1", "member_3": "1", "role_3": "主席团成员"},
+    "/bodies/{body_id:int}/presidium": {"term": "1", "member_3": "1", "exec_3": "1"},
     "/m/{meeting_id:int}/reviewers": {"action": "grant", "deputy": "3"},
     "/m/{meeting_id:int}/act": {"cmd": "open_checkin"},
     "/m/{meeting_id:int}/pair": {"code": "123456"},

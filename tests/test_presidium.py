@@ -9,12 +9,15 @@ import json
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
 from server.base.keys import Keys
 from server.base.settings import Settings
+from server.office import presidium
+from server.office.meeting_forms import Invalid
 from server.storage import models as m
 from tests.conftest import TestClient
 from tests.test_meetings_admin import run, staff_headers
@@ -102,8 +105,8 @@ def test_a_town_presidium_is_one_per_term_set_whole_and_audited(
     assert page.status_code == 200 and "第十七届主席团" in page.text and f'name="member_{a.id}"' in page.text
     assert "乡镇人民代表大会的主席团每届一个" in page.text
 
-    form = {"term": str(term), f"member_{a.id}": "1", f"role_{a.id}": "主席团成员"}
-    form |= {f"member_{b.id}": "1", f"role_{b.id}": "常务主席"}
+    form = {"term": str(term), f"member_{a.id}": "1"}
+    form |= {f"member_{b.id}": "1", f"exec_{b.id}": "1"}
     saved = post(client, keys, f"/bodies/{BODY}/presidium", **form)
     assert saved.status_code == 303 and saved.headers["location"].endswith(f"term={term}&saved=1")
     # The chair first; no session: the town's presidium serves the whole term.
@@ -119,7 +122,7 @@ def test_a_town_presidium_is_one_per_term_set_whole_and_audited(
     assert "第十七届主席团（2 人）" in shown and f"{b.name}（常务主席）" in shown
 
     # The whole list is replaced: b leaves, c joins.
-    again = {"term": str(term), f"member_{a.id}": "1", f"member_{c.id}": "1", f"role_{c.id}": "常务主席"}
+    again = {"term": str(term), f"member_{a.id}": "1", f"member_{c.id}": "1", f"exec_{c.id}": "1"}
     assert post(client, keys, f"/bodies/{BODY}/presidium", **again).status_code == 303
     assert seated(settings) == [(term, None, c.id, "常务主席"), (term, None, a.id, "主席团成员")]
     assert len(audit_rows(settings, "presidium_set")) == 2
@@ -146,7 +149,7 @@ def test_a_county_presidium_is_one_per_session(
         ).status_code
         == 303
     )
-    two = {f"member_{b.id}": "1", f"member_{c.id}": "1", f"role_{c.id}": "常务主席"}
+    two = {f"member_{b.id}": "1", f"member_{c.id}": "1", f"exec_{c.id}": "1"}
     assert post(client, keys, f"/bodies/{BODY}/presidium", session=str(second), **two).status_code == 303
     assert seated(settings) == [
         (term, first, a.id, "主席团成员"),
@@ -197,7 +200,7 @@ def test_refusals_change_nothing(client: TestClient, keys: Keys, settings: Setti
         ({"session": str(session), f"member_{gone.id}": "1"}, 400, f"{gone.name}在{sitting.year}年"),
         ({"session": "999999", f"member_{a.id}": "1"}, 400, "找不到这次会议（会次）"),
         ({"session": str(session), "member_888888": "1"}, 400, "所选代表不在本机构名单中"),
-        ({"session": str(session), f"member_{b.id}": "1", f"role_{b.id}": "秘书长"}, 400, "职务只能是"),
+        ({"session": str(session), f"member_{b.id}": "1", "exec_0": "1"}, 400, "所选代表不在本机构名单中"),
         ({"session": str(session), "member_0": "1"}, 400, "所选代表不在本机构名单中"),
     ]
     for form, status, text in cases:
@@ -208,6 +211,16 @@ def test_refusals_change_nothing(client: TestClient, keys: Keys, settings: Setti
             reply.text[:3000],
         )
         assert seated(settings) == before and count(settings, m.audit) == audits
+
+    # A role the office does not know (only through its API: the page sends checkboxes).
+    async def bad_role(conn: AsyncConnection) -> str:
+        where = await presidium.scope(conn, BODY, None, session)
+        with pytest.raises(Invalid) as refused:
+            await presidium.set_members(conn, where, [(b.id, "秘书长")], actor="staff:test", device="")
+        return refused.value.errors["members"]
+
+    assert "职务只能是" in run(settings.database_url, bad_role)
+    assert seated(settings) == before and count(settings, m.audit) == audits
 
     # A mandate that ends the day after the sitting covers it: the same deputy may sit.
     async def later(conn: AsyncConnection) -> None:

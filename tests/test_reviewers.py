@@ -91,7 +91,7 @@ def reviewer_approves(spawn: Callable[..., Server], settings: Settings, keys: Ke
 
     # Staff set the town's presidium, then give one member the meeting's review board.
     form = {"csrf": token, "term": str(term), f"member_{chair_member.id}": "1", f"member_{member.id}": "1"}
-    form[f"role_{chair_member.id}"] = "常务主席"
+    form[f"exec_{chair_member.id}"] = "1"
     assert staff.post("/bodies/1/presidium", data=form).status_code == 303
     listed = staff.get(f"/m/{meeting_id}/reviewers")
     assert listed.status_code == 200 and chair_member.name in listed.text and "授权" in listed.text

@@ -30,7 +30,8 @@ from server.storage import audit, members
 from server.storage import models as m
 
 MEMBER = "主席团成员"
-ROLES = (MEMBER, "常务主席")  # the first is the default
+EXECUTIVE = "常务主席"
+ROLES = (MEMBER, EXECUTIVE)  # the first is the default
 MAX_MEMBERS = 99
 
 TEXT = {

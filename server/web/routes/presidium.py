@@ -128,10 +128,13 @@ async def presidium_page(request: Request) -> Response:
         return form
     term_id = parse.row_id(form.get("term"))
     session_id = parse.row_id(form.get("session"))
-    picked = parse.suffixed_ids(form, "member_")
-    chosen = [(i, form.get(f"role_{i}", "").strip()) for i in picked or []]
+    # Checkboxes only (a form sends at most 50 fields): member_<id>, and exec_<id> for a
+    # 常务主席, who is a member too.
+    picked, executive = parse.suffixed_ids(form, "member_"), parse.suffixed_ids(form, "exec_")
+    everyone = dict.fromkeys([*(picked or []), *(executive or [])])
+    chosen = [(i, presidium.EXECUTIVE if i in (executive or []) else presidium.MEMBER) for i in everyone]
     try:
-        if picked is None:
+        if picked is None or executive is None:
             raise Invalid({"members": presidium.TEXT["unknown_deputy"]})
         async with services(request).engine.begin() as conn:
             where = await presidium.scope(conn, body_id, term_id, session_id)
