@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +17,7 @@ from server.base.settings import Settings
 from server.office import rehearsals
 from server.storage import models as m
 from server.storage import store
-from tests.conftest import Db, Hall, TestClient
+from tests.conftest import REDIS_URL, Db, Hall, Server, TestClient, eventually
 from tests.test_csrf import everything
 from tests.test_meetings_admin import run, staff_headers
 from tests.test_presidium import add_term, audit_rows
@@ -188,3 +189,32 @@ def test_every_table_of_a_meeting_is_either_cleared_or_kept() -> None:
     decided = {t.name for t in (*rehearsals.CLEARED, *rehearsals.KEPT)}
     assert with_meeting == decided, f"undecided: {sorted(with_meeting - decided)}"
     assert not {t.name for t in rehearsals.CLEARED} & {t.name for t in rehearsals.KEPT}
+
+
+@pytest.mark.redis
+def test_a_reset_in_one_process_reaches_the_room_of_another(
+    spawn: Any, settings: Settings, keys: Keys, meeting_id: int, redis_prefix: str
+) -> None:
+    """Process B runs the rehearsal; A resets it: B's room drops its state (over Redis)."""
+    env = {"WENZHENG_REDIS_URL": REDIS_URL, "WENZHENG_REDIS_PREFIX": redis_prefix}
+    a: Server = spawn(**env)
+    b: Server = spawn(**env)
+    with a.client() as http_a, b.client() as http_b:
+        copy = create(http_a, keys, meeting_id)  # type: ignore[arg-type]
+        hall_b = Hall(http_b, keys, copy)
+        hall_b.act_ok("open_checkin")
+        for d in (3, 4, 5):
+            hall_b.act_ok("check_in", deputy_id=d)
+        assert rows_of(settings, copy)["events"] >= 4
+        reset = http_a.post(f"/meetings/{copy}/rehearsal/reset", headers=staff_headers(http_a, keys))  # type: ignore[arg-type]
+        assert reset.status_code == 303
+        assert rows_of(settings, copy)["events"] == 0
+
+        def fresh_in_b() -> bool:
+            # B's room starts again: check-in is closed there, so opening it is an event.
+            return hall_b.act("open_checkin").status_code == 200
+
+        assert eventually(fresh_in_b, 5)
+        hall_b.act_ok("check_in", deputy_id=3)
+        state = Db(settings.database_url, copy).state()
+        assert state.present_count == 1 and state.checkin_open
