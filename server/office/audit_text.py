@@ -51,7 +51,13 @@ EVENT_NAMES: dict[str, str] = {
     "VoteAnnounced": "宣布表决结果",
 }
 
-ROLE_NAMES = {"chair": "主持人", "staff": "工作人员", "deputy": "代表", "cli": "命令行"}
+ROLE_NAMES = {
+    "chair": "主持人",
+    "staff": "工作人员",
+    "deputy": "代表",
+    "presidium": "主席团成员",  # a reviewer on their phone (server/office/reviewers.py)
+    "cli": "命令行",
+}
 SECRET = "选择保密"
 
 
@@ -102,7 +108,7 @@ class Names:
             return actor
         if role == "cli":  # `wenzheng roster import` run by this operating-system user
             return f"{label}（系统用户 {who}）"
-        if role == "deputy":
+        if role in ("deputy", "presidium"):
             d = self.setup.deputies.get(int(who)) if who.isdigit() else None
             return f"{label} {d.name}（卡号 {d.card_no}）" if d else f"{label}（编号 {who}）"
         shown = self.staff.get(who, "")

@@ -264,6 +264,7 @@ async def list_meetings(conn: AsyncConnection) -> list[Any]:
             m.meetings.c.held_on,
             m.meetings.c.starts_at,
             m.meetings.c.place,
+            m.meetings.c.rehearsal,
             m.bodies.c.name.label("body_name"),
         )
         .join(m.bodies, m.bodies.c.id == m.meetings.c.body_id)

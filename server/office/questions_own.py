@@ -88,22 +88,31 @@ def _when(ms: Any) -> str:
         return ""
 
 
-def _who(who: Any, names: Callable[[int], str]) -> str:
+def _who(who: Any, names: Callable[[int], str], staff: Mapping[str, str]) -> str:
+    """A deputy by name; a presidium member on the review board as "主席团成员 王某"; staff
+    by their display name, as "工作人员 李某"."""
     text = str(who or "")
-    deputy_id = parse.row_id(text[7:]) if text.startswith("deputy:") else None
+    role, _, rest = text.partition(":")
+    deputy_id = parse.row_id(rest) if role in ("deputy", "presidium") else None
     if deputy_id is not None:
-        return names(deputy_id) or "代表"
+        name = names(deputy_id) or "代表"
+        return f"主席团成员 {name}" if role == "presidium" else name
+    if text in staff:
+        return f"工作人员 {staff[text]}"
     return text or "—"
 
 
-def history_lines(row: Any, names: Callable[[int], str]) -> list[str]:
-    """One line per step, oldest first, e.g. "06-01 10:00 王某 合并：并入 #7《…》（李某 提出）"."""
+def history_lines(row: Any, names: Callable[[int], str], staff: Mapping[str, str] | None = None) -> list[str]:
+    """One line per step, oldest first, e.g. "06-01 10:00 王某 合并：并入 #7《…》（李某 提出）".
+
+    ``staff`` maps the usernames of staff to display names (the review board passes it)."""
     lines = []
     for step in history_of(row):
         if not isinstance(step, dict):
             continue
         what = str(step.get("what", ""))
-        line = f"{_when(step.get('ms'))} {_who(step.get('who'), names)} {WHAT.get(what, what)}"
+        who = _who(step.get("who"), names, staff or {})
+        line = f"{_when(step.get('ms'))} {who} {WHAT.get(what, what)}"
         if what == "edited":
             line += f"：原标题《{step.get('old_title', '')}》"
         elif what == "rejected":

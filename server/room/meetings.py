@@ -12,8 +12,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import segno
 from sqlalchemy import select
@@ -36,6 +37,7 @@ from server.storage.db import snapshot_read
 log = logging.getLogger(__name__)
 
 MAX_ID = 2**31
+T = TypeVar("T")
 POLICY_VIOLATION = 1008  # the page does not reconnect after it
 
 
@@ -166,6 +168,24 @@ class Meetings:
         await self._reload_setup(meeting_id, body_id)
         if self.bus.carries:
             await self.bus.publish(setup_message(meeting_id, body_id, self.origin))
+
+    async def rewrite_log(self, meeting_id: int, change: Callable[[], Awaitable[T]]) -> T:
+        """Run ``change``, an office transaction that rewrites the meeting's log (a
+        rehearsal's reset), with this process's writer of the meeting held; then the room
+        drops its state, rebuilds it from the database and re-sends every screen, and
+        other processes hear a "setup" message and reload too. A page's highest seq may
+        now be above the log's: its next hello differs from the current seq and gets the
+        whole screen again."""
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            result = await change()
+        else:
+            result = await room.runtime.rewritten(change)
+            room.frozen = None
+            room.resend_all()
+        if self.bus.carries:
+            await self.bus.publish(setup_message(meeting_id, None, self.origin))
+        return result
 
     async def _reload_setup(self, meeting_id: int | None, body_id: int | None) -> None:
         if body_id is not None and body_id in self.body_of.values():

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +37,7 @@ from server.storage.db import meeting_write, snapshot_read
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+T = TypeVar("T")
 
 # Called after a commit (local=True) or after applying another process's events.
 Listener = Callable[[MeetingState, int, list[Event], bool], Awaitable[None]]
@@ -253,6 +255,15 @@ class MeetingRuntime:
         """
         async with self.lock, snapshot_read(self.engine) as conn:
             self.state = await load_state(conn, self.meeting_id)
+
+    async def rewritten(self, change: Callable[[], Awaitable[T]]) -> T:
+        """Run an office change of the log itself (a rehearsal's reset deletes it) while no
+        batch of this process can commit, then rebuild the state from the database."""
+        async with self.lock:
+            result = await change()
+            async with snapshot_read(self.engine) as conn:
+                self.state = await load_state(conn, self.meeting_id)
+        return result
 
     async def refresh(self) -> None:
         """Reload what this process may have missed (after a bus outage)."""

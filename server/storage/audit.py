@@ -46,6 +46,9 @@ ACTIONS = {
     "presidium_set": "设置主席团",
     "reviewer_granted": "授权审核问题",
     "reviewer_revoked": "取消审核授权",
+    # a write on a meeting's question review board, by staff or a presidium member
+    # (server/office/reviewers.py): who, in ``by``
+    "question_reviewed": "审核问题",
     # members over time (server/office/mandates.py)
     "member_added": "补选代表",
     "mandate_started": "代表资格开始",
@@ -78,7 +81,9 @@ class Entry:
     def who(self) -> str:
         """The actor as the roster page shows it: a user name, or where a command ran."""
         role, _, name = self.actor.partition(":")
-        return f"命令行（{name}）" if role == "cli" else name or role
+        if role == "cli":
+            return f"命令行（{name}）"
+        return str(self.detail.get("by") or name or role)
 
     @property
     def when(self) -> str:

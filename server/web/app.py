@@ -41,7 +41,10 @@ from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
 from server.web.routes import members as routes_members
 from server.web.routes import people as routes_people
+from server.web.routes import presidium as routes_presidium
 from server.web.routes import questions as routes_questions
+from server.web.routes import rehearsals as routes_rehearsals
+from server.web.routes import review_phone as routes_review_phone
 from server.web.routes import roster as routes_roster
 from server.web.routes import screen as routes_screen
 from server.web.routes import staff as routes_staff
@@ -227,10 +230,13 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         ),
         Route("/m/{meeting_id:int}/leave", routes_leave.staff_page, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/leave", routes_leave.phone, methods=["GET", "POST"]),
+        Route("/bodies/{body_id:int}/presidium", routes_presidium.presidium_page, methods=["GET", "POST"]),
         Route("/meetings", routes_meetings.meetings),
         Route("/meetings/new", routes_meetings.new_meeting, methods=["GET", "POST"]),
         Route("/meetings/{meeting_id:int}/edit", routes_meetings.edit_meeting, methods=["GET", "POST"]),
         Route("/meetings/{meeting_id:int}/clone", routes_meetings.clone_meeting, methods=["POST"]),
+        Route("/meetings/{meeting_id:int}/rehearsal", routes_rehearsals.create, methods=["POST"]),
+        Route("/meetings/{meeting_id:int}/rehearsal/reset", routes_rehearsals.reset, methods=["POST"]),
         Route("/m/{meeting_id:int}/console", routes_staff.console),
         Route("/m/{meeting_id:int}/act", routes_staff.act, methods=["POST"]),
         Route("/m/{meeting_id:int}/roster", routes_staff.roster),
@@ -248,6 +254,8 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/podium", routes_screen.podium),
         Route("/m/{meeting_id:int}/live", routes_screen.public),
         Route("/m/{meeting_id:int}/review", routes_questions.review, methods=["GET", "POST"]),
+        Route("/m/{meeting_id:int}/reviewers", routes_presidium.reviewers_page, methods=["GET", "POST"]),
+        Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation_move, methods=["POST"]),

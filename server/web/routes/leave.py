@@ -32,7 +32,7 @@ from server.office import attendance_history, leave
 from server.room.runtime import NotRecorded
 from server.storage.db import meeting_write, snapshot_read
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
-from server.web.routes.questions import _phone_binding as phone_binding
+from server.web.routes.questions import db_phone_binding as phone_binding
 
 SAVED = {
     "ask": "请假申请已提交，请等待审批。",

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base import parse
 from server.base.keys import DeputyBinding, StaffSession
-from server.office import final_list, questions_own
+from server.office import final_list, questions_own, reviewers
 from server.office import questions_admin as qa
 from server.office.meeting_forms import Invalid
 from server.office.meetings_admin import has_events
@@ -82,6 +82,7 @@ async def _phone_page(
         members = await qa.deputies(conn, row.body_id)
         officials = await qa.officials(conn, row.body_id)
         subs = await qa.submissions(conn, meeting_id, me.group_id)
+        reviewer = await reviewers.may_review(conn, meeting_id, deputy_id)
         await conn.commit()
     names = {d.id: d.name for d in members}
     deadline = row.submission_deadline_ms
@@ -98,6 +99,7 @@ async def _phone_page(
         co_of=lambda s: [names.get(i, "") for i in qa.id_list(s.co_proposers)],
         statuses=qa.STATUS_NAMES,
         me_id=deputy_id,
+        reviewer=reviewer,
         deadline=deadline_text(deadline),
         closed=deadline is not None and _now_ms() > deadline,
         csrf=services(request).keys.csrf(sid),
@@ -107,7 +109,7 @@ async def _phone_page(
     )
 
 
-async def _phone_binding(request: Request, meeting_id: int) -> DeputyBinding | Response | None:
+async def db_phone_binding(request: Request, meeting_id: int) -> DeputyBinding | Response | None:
     """The bound deputy, checked against the database, not the live room's card cache.
 
     Question pages do not open the meeting's room: a room keeps the final list it was
@@ -143,7 +145,7 @@ async def _phone_binding(request: Request, meeting_id: int) -> DeputyBinding | R
 
 async def phone(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
-    binding = await _phone_binding(request, meeting_id)
+    binding = await db_phone_binding(request, meeting_id)
     if isinstance(binding, Response):
         return binding
     if binding is None:
@@ -180,44 +182,56 @@ async def phone(request: Request) -> Response:
 # -- the review board ----------------------------------------------------------------------
 
 
-async def _board(
-    request: Request, session: StaffSession, meeting_id: int, status: int = 200, **extra: Any
-) -> Response:
+async def board_data(request: Request, meeting_id: int) -> dict[str, Any] | None:
+    """What the review board shows (staff at a desk, a presidium member on a phone); None
+    for an unknown meeting."""
     async with services(request).engine.connect() as conn:
         row = await qa.meeting(conn, meeting_id)
         if row is None:
             await conn.commit()
-            return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
+            return None
         members = await qa.deputies(conn, row.body_id)
         officials = await qa.officials(conn, row.body_id)
         subs = await qa.submissions(conn, meeting_id)
         final = await final_list.final_list(conn, meeting_id)
         respondents = {q.id: await final_list.respondents(conn, q.id) for q in final}
         started = await has_events(conn, meeting_id)
+        staff_names = await reviewers.staff_names(conn)
         await conn.commit()
     names = {d.id: d.name for d in members}
     group_names = {d.group_id: d.group_name for d in members}
     grouped: dict[int, list[Any]] = {}
     for s in subs:
         grouped.setdefault(s.group_id, []).append(s)
+    return {
+        "meeting": row,
+        "members": members,
+        "officials": officials,
+        "official_names": {o.id: f"{o.name}（{o.title}）" for o in officials},
+        "grouped": grouped,
+        "group_names": group_names,
+        "names": names,
+        "co_of": lambda s: [names.get(i, "") for i in qa.id_list(s.co_proposers)],
+        "history_of": lambda s: questions_own.history_lines(s, lambda i: names.get(i, ""), staff_names),
+        "statuses": qa.STATUS_NAMES,
+        "final": final,
+        "respondents": respondents,
+        "started": started,
+        "started_text": qa.TEXT["started"],
+        "deadline": deadline_text(row.submission_deadline_ms),
+    }
+
+
+async def _board(
+    request: Request, session: StaffSession, meeting_id: int, status: int = 200, **extra: Any
+) -> Response:
+    data = await board_data(request, meeting_id)
+    if data is None:
+        return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
     return page(
         "questions_review",
         status=status,
-        meeting=row,
-        members=members,
-        officials=officials,
-        official_names={o.id: f"{o.name}（{o.title}）" for o in officials},
-        grouped=grouped,
-        group_names=group_names,
-        names=names,
-        co_of=lambda s: [names.get(i, "") for i in qa.id_list(s.co_proposers)],
-        history_of=lambda s: questions_own.history_lines(s, lambda i: names.get(i, "")),
-        statuses=qa.STATUS_NAMES,
-        final=final,
-        respondents=respondents,
-        started=started,
-        started_text=qa.TEXT["started"],
-        deadline=deadline_text(row.submission_deadline_ms),
+        **data,
         user=session,
         csrf=services(request).keys.csrf(session.sid),
         errors=extra.pop("errors", {}),
@@ -269,6 +283,35 @@ async def _act(conn: AsyncConnection, meeting_id: int, form: dict[str, str], who
     return action
 
 
+async def write_review(
+    request: Request,
+    meeting_id: int,
+    form: dict[str, str],
+    *,
+    who: str,
+    actor: str,
+    allowed: frozenset[str] | None = None,
+    reviewer: int | None = None,
+) -> str | None:
+    """One write on the review board, in one transaction under the meeting's write lock,
+    with its ``question_reviewed`` audit entry; the action, or None for an unknown
+    meeting. Raises :class:`Invalid` (nothing written); ``allowed`` limits the actions,
+    and a ``reviewer`` (a presidium member's deputy id) must still hold the grant when the
+    write happens (key ``reviewer`` in the errors when not)."""
+    action = form.get("action", "")
+    async with meeting_write(services(request).engine, meeting_id) as conn:
+        if await qa.meeting(conn, meeting_id) is None:
+            return None
+        if reviewer is not None and not await reviewers.may_review(conn, meeting_id, reviewer):
+            raise Invalid({"reviewer": reviewers.TEXT["refused"]})
+        if allowed is not None and action not in allowed:
+            raise Invalid({"action": reviewers.TEXT["staff_only"]})
+        action = await _act(conn, meeting_id, form, who)
+        await reviewers.record_review(conn, meeting_id, action, form, actor=actor, device=device(request))
+    await services(request).meetings.setup_changed(meeting_id=meeting_id)
+    return action
+
+
 async def review(request: Request) -> Response:
     session = require_staff(request)
     if isinstance(session, Response):
@@ -282,17 +325,21 @@ async def review(request: Request) -> Response:
     if not csrf_ok(request, session.sid, form):
         return message_page(msg.edge("csrf"), 403)
     try:
-        async with meeting_write(services(request).engine, meeting_id) as conn:
-            if await qa.meeting(conn, meeting_id) is None:
-                return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
-            action = await _act(conn, meeting_id, form, session.username)
+        action = await write_review(
+            request,
+            meeting_id,
+            form,
+            who=session.username,
+            actor=f"staff:{session.username}",
+        )
     except Invalid as bad:
         if "started" in bad.errors:
             return message_page(
                 qa.TEXT["started"], 409, back=f"/m/{meeting_id}/review", back_label="返回问题审核"
             )
         return await _board(request, session, meeting_id, 400, errors=bad.errors)
-    await services(request).meetings.setup_changed(meeting_id=meeting_id)
+    if action is None:
+        return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"hx-refresh": "true"})
     return RedirectResponse(f"/m/{meeting_id}/review?saved={action}", status_code=303)
