@@ -628,9 +628,12 @@ class Hall:
 
     # who
     def chair_headers(self) -> dict[str, str]:
-        session = self.keys.read_staff(self.staff_cookie)
+        # One read of the cookie: threads that log in at once must not pair one login's
+        # cookie with another's CSRF token.
+        cookie = self.staff_cookie
+        session = self.keys.read_staff(cookie)
         assert session is not None
-        return {"cookie": f"wz_user={self.staff_cookie}", "x-csrf-token": self.keys.csrf(session.sid)}
+        return {"cookie": f"wz_user={cookie}", "x-csrf-token": self.keys.csrf(session.sid)}
 
     def deputy_cookie(self, deputy_id: int) -> str:
         """One phone per deputy (server.storage.phones): every Hall of a test uses the same sid,

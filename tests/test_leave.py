@@ -286,7 +286,14 @@ def test_the_two_absence_warnings_on_the_phone_and_the_body_pages(
             term = (
                 await conn.execute(insert(m.terms).values(body_id=1, number=17, starts_on=DAY0))
             ).lastrowid
-        session = (await conn.execute(insert(m.sessions).values(term_id=term, number=number))).lastrowid
+        # The demo's congress has its term 17 and sessions 1 to 3 (the demo meeting is in 3).
+        session = (
+            await conn.execute(
+                select(m.sessions.c.id).where(m.sessions.c.term_id == term, m.sessions.c.number == number)
+            )
+        ).scalar()
+        if session is None:
+            session = (await conn.execute(insert(m.sessions).values(term_id=term, number=number))).lastrowid
         meeting = (
             await conn.execute(
                 insert(m.meetings).values(

@@ -29,22 +29,34 @@ def add_term(
     settings: Settings, body_id: int = BODY, number: int = 17, sessions: int = 0
 ) -> tuple[int, list[int]]:
     async def fn(conn: AsyncConnection) -> tuple[int, list[int]]:
+        # The demo's congress already has term 17 (sessions 1 to 3): use what is there.
         term = (
             await conn.execute(
-                insert(m.terms)
-                .values(body_id=body_id, number=number, starts_on=dt.date(2021, 1, 1), ends_on=None)
-                .returning(m.terms.c.id)
+                select(m.terms.c.id).where(m.terms.c.body_id == body_id, m.terms.c.number == number)
             )
-        ).scalar_one()
+        ).scalar()
+        if term is None:
+            term = (
+                await conn.execute(
+                    insert(m.terms)
+                    .values(body_id=body_id, number=number, starts_on=dt.date(2021, 1, 1), ends_on=None)
+                    .returning(m.terms.c.id)
+                )
+            ).scalar_one()
         ids = []
         for n in range(1, sessions + 1):
-            ids.append(
-                (
+            found = (
+                await conn.execute(
+                    select(m.sessions.c.id).where(m.sessions.c.term_id == term, m.sessions.c.number == n)
+                )
+            ).scalar()
+            if found is None:
+                found = (
                     await conn.execute(
                         insert(m.sessions).values(term_id=term, number=n).returning(m.sessions.c.id)
                     )
                 ).scalar_one()
-            )
+            ids.append(found)
         return int(term), [int(i) for i in ids]
 
     result: tuple[int, list[int]] = run(settings.database_url, fn)
