@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,117 @@ def test_rating_ballots_become_totals_and_the_rows_are_gone(
     totals, ballots_left = asyncio.run(read())
     assert totals == {(7, "satisfied", 2), (7, "basic", 1), (8, "dissatisfied", 1)}
     assert not ballots_left
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_an_existing_body_gets_its_term_mandates_and_sessions(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    """Migration 0011 moves an office's data: a term named in the body (第十七届) from its first
+    meeting's day, a mandate from that day for every deputy, and each meeting in the term,
+    on its day, in the session its title names. The same deputies are 应到 afterwards."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from server.storage.migrate import alembic_config
+    from server.storage.store import load_setup
+
+    url = (
+        str(request.getfixturevalue("pg_database"))
+        if database == "postgres"
+        else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    )
+    command.upgrade(alembic_config(url), "0010")
+    july = 1_783_000_000_000  # 2026-07-02 in China time
+    august = july + 40 * 86_400_000
+
+    async def fill() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO bodies (id, name, kind) VALUES"
+                        " (1, '清溪镇第十七届人民代表大会', 'congress'),"
+                        " (2, '某县人大常委会', 'standing_committee')"
+                    )
+                )
+                await conn.execute(
+                    text("INSERT INTO groups (id, body_id, name, position) VALUES (1, 1, 'g', 0)")
+                )
+                for i in range(1, 4):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO deputies (id, body_id, group_id, name, card_no, short_code,"
+                            " card_version, phone, notes) VALUES (:i, 1, 1, :n, :c, '12345678', 1, '', '')"
+                        ),
+                        {"i": i, "n": f"代表{i}", "c": f"{1000 + i}"},
+                    )
+                for mid, title, ms in (
+                    (1, "清溪镇第十七届人民代表大会第三次会议", july),
+                    (2, "问政会", august),
+                ):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO meetings (id, body_id, kind, title, settings, created_ms) "
+                            "VALUES (:i, 1, 'inquiry', :t, '{}', :ms)"
+                        ),
+                        {"i": mid, "t": title, "ms": ms},
+                    )
+        finally:
+            await engine.dispose()
+
+    async def read() -> dict[str, Any]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                got = {
+                    "terms": [
+                        tuple(r)
+                        for r in await conn.execute(
+                            text("SELECT body_id, number, starts_on FROM terms ORDER BY body_id")
+                        )
+                    ],
+                    "levels": [
+                        tuple(r) for r in await conn.execute(text("SELECT id, level FROM bodies ORDER BY id"))
+                    ],
+                    "mandates": [
+                        tuple(r)
+                        for r in await conn.execute(
+                            text("SELECT deputy_id, starts_on, start_reason FROM mandates ORDER BY deputy_id")
+                        )
+                    ],
+                    "sessions": [tuple(r) for r in await conn.execute(text("SELECT number FROM sessions"))],
+                    "meetings": [
+                        tuple(r)
+                        for r in await conn.execute(
+                            text(
+                                "SELECT id, term_id IS NOT NULL, session_id IS NOT NULL, held_on"
+                                " FROM meetings ORDER BY id"
+                            )
+                        )
+                    ],
+                    "expected": sorted((await load_setup(conn, 1)).deputies),
+                }
+                await conn.commit()
+            return got
+        finally:
+            await engine.dispose()
+
+    asyncio.run(fill())
+    upgrade(url)
+    got = asyncio.run(read())
+    day = "2026-07-02"  # SQLite reads a date back as text, PostgreSQL as a date
+    got = {
+        k: [tuple(str(x) if isinstance(x, datetime.date) else x for x in row) for row in v]
+        if k != "expected"
+        else v
+        for k, v in got.items()
+    }
+    assert got["terms"][0] == (1, 17, day)
+    assert got["terms"][1][:2] == (2, 1)  # no meeting and no number in its name: term 1, from today
+    assert got["levels"] == [(1, "town"), (2, "county")]
+    assert got["mandates"] == [(i, day, "migrated") for i in (1, 2, 3)]
+    assert got["sessions"] == [(3,)]
+    assert got["meetings"] == [(1, True, True, day), (2, True, False, "2026-08-11")]
+    assert got["expected"] == [1, 2, 3]
