@@ -32,7 +32,7 @@ from server.office import attendance_history, leave
 from server.room.runtime import NotRecorded
 from server.storage.db import meeting_write, snapshot_read
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
-from server.web.routes.questions import db_phone_binding as phone_binding
+from server.web.routes.questions import bound_phone, phone_form
 
 SAVED = {
     "ask": "请假申请已提交，请等待审批。",
@@ -87,18 +87,14 @@ async def _phone_page(
 
 async def phone(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
-    binding = await phone_binding(request, meeting_id)
+    binding = await bound_phone(request, meeting_id)
     if isinstance(binding, Response):
         return binding
-    if binding is None:
-        return RedirectResponse(f"/d/{meeting_id}", status_code=303)
     if request.method == "GET":
         return await _phone_page(request, meeting_id, binding.deputy_id, binding.sid)
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, binding.sid, form):
-        return message_page(msg.edge("csrf"), 403)
+    form = await phone_form(request, binding)
+    if isinstance(form, Response):
+        return form
     action = form.get("action", "ask")
     try:
         async with meeting_write(services(request).engine, meeting_id) as conn:

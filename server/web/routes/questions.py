@@ -143,20 +143,35 @@ async def db_phone_binding(request: Request, meeting_id: int) -> DeputyBinding |
     return None
 
 
-async def phone(request: Request) -> Response:
-    meeting_id = int(request.path_params["meeting_id"])
+async def bound_phone(request: Request, meeting_id: int) -> DeputyBinding | Response:
+    """The phone's deputy for a page of its own (questions, leave, review board); a phone
+    with no card bound is sent to the deputy page, which says how to bind one."""
     binding = await db_phone_binding(request, meeting_id)
-    if isinstance(binding, Response):
-        return binding
     if binding is None:
         return RedirectResponse(f"/d/{meeting_id}", status_code=303)
-    if request.method == "GET":
-        return await _phone_page(request, meeting_id, binding.deputy_id, binding.sid)
+    return binding
+
+
+async def phone_form(request: Request, binding: DeputyBinding) -> dict[str, str] | Response:
+    """A phone's posted form, read and checked against its session's CSRF token."""
     form = await form_of(request)
     if form is None:
         return message_page(msg.edge("bad_request"), 400)
     if not csrf_ok(request, binding.sid, form):
         return message_page(msg.edge("csrf"), 403)
+    return form
+
+
+async def phone(request: Request) -> Response:
+    meeting_id = int(request.path_params["meeting_id"])
+    binding = await bound_phone(request, meeting_id)
+    if isinstance(binding, Response):
+        return binding
+    if request.method == "GET":
+        return await _phone_page(request, meeting_id, binding.deputy_id, binding.sid)
+    form = await phone_form(request, binding)
+    if isinstance(form, Response):
+        return form
     action = form.get("action", "submit")
     sub_id = parse.row_id(form.get("sub")) or 0  # 0: no submission has it, so not_yours
     try:

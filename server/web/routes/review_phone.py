@@ -20,8 +20,8 @@ from server.base.keys import DeputyBinding
 from server.office import questions_admin as qa
 from server.office import reviewers
 from server.office.meeting_forms import Invalid
-from server.web.http import csrf_ok, form_of, message_page, page, services
-from server.web.routes.questions import board_data, db_phone_binding, write_review
+from server.web.http import message_page, page, services
+from server.web.routes.questions import board_data, bound_phone, phone_form, write_review
 
 ACTIONS = frozenset({"approve", "reject", "merge", "edit", "up", "down", "order", "assign"})
 
@@ -33,11 +33,9 @@ def _refused(meeting_id: int) -> Response:
 
 
 async def _reviewer(request: Request, meeting_id: int) -> DeputyBinding | Response:
-    binding = await db_phone_binding(request, meeting_id)
+    binding = await bound_phone(request, meeting_id)
     if isinstance(binding, Response):
         return binding
-    if binding is None:  # not bound (or signed out): the deputy page says how to bind
-        return RedirectResponse(f"/d/{meeting_id}", status_code=303)
     async with services(request).engine.connect() as conn:
         allowed = await reviewers.may_review(conn, meeting_id, binding.deputy_id)
         name = await reviewers.deputy_name(conn, binding.deputy_id)
@@ -72,11 +70,9 @@ async def review(request: Request) -> Response:
         return binding
     if request.method == "GET":
         return await _board(request, binding, meeting_id)
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, binding.sid, form):
-        return message_page(msg.edge("csrf"), 403)
+    form = await phone_form(request, binding)
+    if isinstance(form, Response):
+        return form
     actor = reviewers.actor_of(binding.deputy_id)
     try:
         action = await write_review(
