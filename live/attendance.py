@@ -35,7 +35,7 @@ from live.events import (
     ProjectorFocused,
 )
 from live.refusals import Refused
-from live.rules import has_quorum
+from live.rules import has_quorum, quorum_needed
 from live.state import Announcement, Focus, MeetingState, Presence
 
 MAX_NETWORK = 64
@@ -51,6 +51,20 @@ def refuse_suspended(state: MeetingState, deputy_id: int) -> None:
     """A suspended deputy takes no part: no check-in, leave, rating, vote or floor."""
     if state.is_suspended(deputy_id):
         raise Refused("suspended")
+
+
+def quorum_now(state: MeetingState) -> bool:
+    return has_quorum(state.setup.settings.quorum_rule, state.expected, state.present_count)
+
+
+def quorum_figures(state: MeetingState) -> dict[str, object]:
+    """应到 / 实到 / 需 N 人, for a refusal that says why (screens.messages)."""
+    rule = state.setup.settings.quorum_rule
+    return {
+        "expected": state.expected,
+        "present": state.present_count,
+        "needed": quorum_needed(rule, state.expected),
+    }
 
 
 def decide_open(state: MeetingState, _: OpenCheckIn) -> list[Event]:

@@ -138,13 +138,22 @@ class AdvancePhase:
 
 @dataclass(frozen=True)
 class OpenRating:
-    """Open the satisfaction rating of the current question."""
+    """Open the satisfaction rating of the current question.
+
+    ``without_quorum``: the chair saw the console's warning that the quorum is lacking
+    and opens it anyway; its result is then only for reference (仅供参考), without a grade.
+    """
+
+    without_quorum: bool = False
 
 
 @dataclass(frozen=True)
 class OpenItemRating:
     """Open the satisfaction rating of the current agenda item: a report (e.g. the
-    government's half-year work report) or, in a 述职评议, a reporting deputy or group."""
+    government's half-year work report) or, in a 述职评议, a reporting deputy or group.
+    ``without_quorum`` as for :class:`OpenRating`."""
+
+    without_quorum: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,20 @@ class CastRating:
 @dataclass(frozen=True)
 class CloseRating:
     """Close the rating; the result is computed once and never changes."""
+
+
+@dataclass(frozen=True)
+class RecordPaperRating:
+    """Close the open rating with a paper count (纸质计票) when the phones cannot finish it:
+    the counts of the paper ballots, the tellers (监票人, 计票人) by name, and whether the
+    electronic ballots already cast are added to them (``keep_electronic``) or set aside."""
+
+    satisfied: int
+    basic: int
+    dissatisfied: int
+    scrutineers: str
+    counters: str
+    keep_electronic: bool
 
 
 @dataclass(frozen=True)
@@ -313,6 +336,7 @@ Command = (
     | OpenItemRating
     | CastRating
     | CloseRating
+    | RecordPaperRating
     | StartTimer
     | PauseTimer
     | AdjustTimer
@@ -355,6 +379,7 @@ ALLOWED_ROLES: dict[type, frozenset[Role]] = {
     OpenItemRating: CHAIR_ONLY,
     CastRating: frozenset({Role.DEPUTY}),
     CloseRating: CHAIR_ONLY,
+    RecordPaperRating: CHAIR_ONLY,
     StartTimer: CHAIR_ONLY,
     PauseTimer: CHAIR_ONLY,
     AdjustTimer: CHAIR_ONLY,

@@ -59,6 +59,7 @@ _DECIDERS: dict[type, Decider] = dict(
         _timed(c.OpenItemRating, ratings.decide_open_item),
         _timeless(c.CastRating, ratings.decide_cast),
         _timed(c.CloseRating, ratings.decide_close),
+        _timed(c.RecordPaperRating, ratings.decide_paper),
         _timed(c.StartTimer, timers.decide_start),
         _timed(c.PauseTimer, timers.decide_pause),
         _timed(c.AdjustTimer, timers.decide_adjust),

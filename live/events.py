@@ -28,6 +28,7 @@ from live.state import (
     Phase,
     ProjectorMode,
     Threshold,
+    Ungraded,
     VoteBase,
     VoteChoice,
     VoteMethod,
@@ -141,9 +142,11 @@ class TimerChanged:
 
 @dataclass(frozen=True)
 class RatingOpened:
-    """The satisfaction rating of a question opened."""
+    """The satisfaction rating of a question opened; ``quorum``: with the quorum present
+    (else the chair opened it past the warning, and its result is only for reference)."""
 
     question_id: int
+    quorum: bool = True  # True in events logged before it was kept
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,9 @@ class RatingCast:
 
 @dataclass(frozen=True)
 class RatingClosed:
-    """The rating closed with its final counts, base and grade."""
+    """The rating closed with its final counts, base and grade; ``ungraded`` says why it
+    has none. A paper count (``method`` paper) names its tellers and how many electronic
+    ballots were added to its totals (``kept``) or set aside (``discarded``)."""
 
     question_id: int
     satisfied: int
@@ -166,6 +171,13 @@ class RatingClosed:
     dissatisfied: int
     base: int
     grade: Choice | None
+    ungraded: Ungraded | None = None
+    quorum: bool = True
+    method: VoteMethod = VoteMethod.PHONES
+    scrutineers: str = ""
+    counters: str = ""
+    kept: int = 0
+    discarded: int = 0
 
 
 @dataclass(frozen=True)
@@ -341,6 +353,7 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "focus": Focus,
     "mode": ProjectorMode,
     "kind": FloorKind,
+    "ungraded": Ungraded,
 }
 # Fields whose enum depends on the event (a vote's "choice", "base" and "method" mean
 # something else in the rating and check-in events).
@@ -349,6 +362,7 @@ _EVENT_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
     ("VoteOpened", "threshold"): Threshold,
     ("VoteOpened", "base"): VoteBase,
     ("VoteOpened", "method"): VoteMethod,
+    ("RatingClosed", "method"): VoteMethod,
 }
 
 

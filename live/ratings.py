@@ -4,13 +4,19 @@ The chair opens the rating after the answer (or after a follow-up reply); each d
 is checked in rates once; the chair closes it and the result is fixed at that moment.
 A retry of the same ballot (same ballot key, after a lost reply) is answered with the
 same receipt and adds nothing; a second, different ballot is refused.
+
+A grade tells the truth (live.rules.grade): a rating opens without the quorum only when
+the chair confirms past the console's warning (``without_quorum``), and its result then
+shows counts and 仅供参考, never a grade. When the hall's phones cannot finish a rating,
+the chair closes it with a paper count (:class:`RecordPaperRating`), graded by the same
+rule; the electronic ballots already cast are added to it or set aside, in totals only.
 """
 
 from __future__ import annotations
 
-from live.attendance import refuse_suspended
+from live.attendance import quorum_figures, quorum_now, refuse_suspended
 from live.ballots import is_retry
-from live.commands import CastRating, CloseRating, OpenItemRating, OpenRating
+from live.commands import CastRating, CloseRating, OpenItemRating, OpenRating, RecordPaperRating
 from live.events import (
     Event,
     PhaseChanged,
@@ -22,13 +28,22 @@ from live.events import (
 from live.refusals import Refused
 from live.rules import grade
 from live.setup import TimerRole
-from live.state import Choice, Focus, MeetingState, Phase, RatingResult, RatingRound
+from live.state import Choice, Focus, MeetingState, PaperCount, Phase, RatingResult, RatingRound, VoteMethod
 from live.timers import cleared, fresh
 
 RATING_FROM: frozenset[Phase] = frozenset({Phase.ANSWERING, Phase.FOLLOWUP_REPLY})
+MAX_TELLERS = 60  # the names of the 监票人 or of the 计票人, as typed
 
 
-def decide_open(state: MeetingState, _: OpenRating, now_ms: int) -> list[Event]:
+def _quorum_or_confirmed(state: MeetingState, without_quorum: bool) -> bool:
+    """Whether the quorum is present; refused without it unless the chair confirmed."""
+    quorum = quorum_now(state)
+    if not quorum and not without_quorum:
+        raise Refused("rating_no_quorum", **quorum_figures(state))
+    return quorum
+
+
+def decide_open(state: MeetingState, cmd: OpenRating, now_ms: int) -> list[Event]:
     if state.question_id is None or state.phase is None:
         raise Refused("no_question")
     if state.phase is Phase.RATING:
@@ -37,9 +52,10 @@ def decide_open(state: MeetingState, _: OpenRating, now_ms: int) -> list[Event]:
         raise Refused("vote_in_progress")
     if state.phase not in RATING_FROM:
         raise Refused("rating_not_yet", current=state.phase)
+    quorum = _quorum_or_confirmed(state, cmd.without_quorum)
     return [
         PhaseChanged(Phase.RATING, None),
-        RatingOpened(state.question_id),
+        RatingOpened(state.question_id, quorum),
         fresh(state, TimerRole.RATING, now_ms, running=True),
     ]
 
@@ -49,7 +65,7 @@ def item_key(item_id: int) -> int:
     return -item_id
 
 
-def decide_open_item(state: MeetingState, _: OpenItemRating, now_ms: int) -> list[Event]:
+def decide_open_item(state: MeetingState, cmd: OpenItemRating, now_ms: int) -> list[Event]:
     if state.agenda_item_id is None:
         raise Refused("no_agenda_item")
     if state.rating_open():
@@ -61,8 +77,9 @@ def decide_open_item(state: MeetingState, _: OpenItemRating, now_ms: int) -> lis
     key = item_key(state.agenda_item_id)
     if key in state.ratings:
         raise Refused("item_already_rated")
+    quorum = _quorum_or_confirmed(state, cmd.without_quorum)
     return [
-        RatingOpened(key),
+        RatingOpened(key, quorum),
         fresh(state, TimerRole.RATING, now_ms, running=True),
         ProjectorFocused(Focus.QUESTION),
     ]
@@ -81,17 +98,8 @@ def decide_cast(state: MeetingState, cmd: CastRating) -> list[Event]:
     return [RatingCast(rating.question_id, cmd.deputy_id, cmd.ballot_key, cmd.choice)]
 
 
-def decide_close(state: MeetingState, _: CloseRating, now_ms: int) -> list[Event]:
-    rating = state.current_rating()
-    if rating is None or not rating.open:
-        raise Refused("rating_not_open")
-    result = grade(
-        rating.question_id,
-        rating.counts,
-        state.setup.settings.rating_rule,
-        members=state.expected,
-        present=state.present_count,
-    )
+def _closed(state: MeetingState, rating: RatingRound, result: RatingResult) -> list[Event]:
+    paper = result.paper
     closed = RatingClosed(
         question_id=rating.question_id,
         satisfied=result.count(Choice.SATISFIED),
@@ -99,13 +107,70 @@ def decide_close(state: MeetingState, _: CloseRating, now_ms: int) -> list[Event
         dissatisfied=result.count(Choice.DISSATISFIED),
         base=result.base,
         grade=result.grade,
+        ungraded=result.ungraded,
+        quorum=result.quorum,
+        method=VoteMethod.PAPER if paper else VoteMethod.PHONES,
+        scrutineers=paper.scrutineers if paper else "",
+        counters=paper.counters if paper else "",
+        kept=paper.kept if paper else 0,
+        discarded=paper.discarded if paper else 0,
     )
     done: list[Event] = [] if rating.question_id < 0 else [PhaseChanged(Phase.DONE, None)]
     return [closed, *done, cleared(), ProjectorFocused(Focus.RESULT)]
 
 
+def _graded(
+    state: MeetingState, rating: RatingRound, counts: dict[Choice, int], paper: PaperCount | None
+) -> RatingResult:
+    return grade(
+        rating.question_id,
+        counts,
+        state.setup.settings.rating_rule,
+        members=state.expected,
+        present=state.present_count,
+        quorum=rating.quorum,
+        paper=paper,
+    )
+
+
+def decide_close(state: MeetingState, _: CloseRating, now_ms: int) -> list[Event]:
+    rating = state.current_rating()
+    if rating is None or not rating.open:
+        raise Refused("rating_not_open")
+    return _closed(state, rating, _graded(state, rating, rating.counts, None))
+
+
+def _tellers(raw: str) -> str:
+    names = " ".join(raw.split())
+    if not names or len(names) > MAX_TELLERS:
+        raise Refused("paper_tellers_needed")
+    return names
+
+
+def decide_paper(state: MeetingState, cmd: RecordPaperRating, now_ms: int) -> list[Event]:
+    """Close the open rating with the paper count; its electronic ballots are added to
+    the totals or set aside as the chair chose, and the record says which."""
+    rating = state.current_rating()
+    if rating is None or not rating.open:
+        raise Refused("rating_not_open")
+    paper_counts = {
+        Choice.SATISFIED: cmd.satisfied,
+        Choice.BASIC: cmd.basic,
+        Choice.DISSATISFIED: cmd.dissatisfied,
+    }
+    if any(n < 0 for n in paper_counts.values()):
+        raise Refused("bad_rating_counts")
+    electronic = len(rating.voters)
+    kept = electronic if cmd.keep_electronic else 0
+    if sum(paper_counts.values()) + kept > state.present_count:
+        raise Refused("rating_counts_exceed_present", present=state.present_count, kept=kept)
+    counts = {c: n + (rating.counts.get(c, 0) if cmd.keep_electronic else 0) for c, n in paper_counts.items()}
+    paper = PaperCount(_tellers(cmd.scrutineers), _tellers(cmd.counters), kept, electronic - kept)
+    return _closed(state, rating, _graded(state, rating, counts, paper))
+
+
 def apply_opened(state: MeetingState, e: RatingOpened) -> MeetingState:
-    state.ratings[e.question_id] = RatingRound(question_id=e.question_id)
+    state.ratings[e.question_id] = RatingRound(question_id=e.question_id, quorum=e.quorum)
     state.rating_key = e.question_id if e.question_id < 0 else None
     return state
 
@@ -123,5 +188,8 @@ def apply_closed(state: MeetingState, e: RatingClosed) -> MeetingState:
     rating.open = False
     counts = ((Choice.SATISFIED, e.satisfied), (Choice.BASIC, e.basic), (Choice.DISSATISFIED, e.dissatisfied))
     rating.counts = dict(counts)
-    rating.result = RatingResult(e.question_id, counts, e.base, e.grade)
+    paper = None
+    if e.method is VoteMethod.PAPER:
+        paper = PaperCount(e.scrutineers, e.counters, e.kept, e.discarded)
+    rating.result = RatingResult(e.question_id, counts, e.base, e.grade, e.ungraded, e.quorum, paper)
     return state

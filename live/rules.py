@@ -12,7 +12,7 @@ law puts them (DOMAIN.md, "The bodies that meet"):
 from __future__ import annotations
 
 from live.setup import BodyKind, Denominator, Quorum, RatingRule
-from live.state import Choice, RatingResult, Threshold, VoteBase
+from live.state import Choice, PaperCount, RatingResult, Threshold, Ungraded, VoteBase
 
 
 def has_quorum(kind: BodyKind | Quorum, expected: int, present: int) -> bool:
@@ -22,6 +22,13 @@ def has_quorum(kind: BodyKind | Quorum, expected: int, present: int) -> bool:
     if kind in (BodyKind.CONGRESS, Quorum.TWO_THIRDS):
         return present * 3 >= expected * 2  # 三分之二以上 includes exactly two thirds
     return present * 2 > expected  # 过半数 is strictly more than half
+
+
+def quorum_needed(kind: BodyKind | Quorum, expected: int) -> int:
+    """The fewest present that make the quorum (需 N 人): the least n with has_quorum."""
+    if kind in (BodyKind.CONGRESS, Quorum.TWO_THIRDS):
+        return max(1, -(-expected * 2 // 3))
+    return expected // 2 + 1
 
 
 def rating_base(rule: RatingRule, members: int, present: int, cast: int) -> int:
@@ -38,15 +45,28 @@ def grade(
     rule: RatingRule,
     members: int,
     present: int,
+    *,
+    quorum: bool = True,
+    paper: PaperCount | None = None,
 ) -> RatingResult:
-    """Grade a closed rating. A share is "reached" when count / base >= share."""
+    """Grade a closed rating. A share is "reached" when count / base >= share.
+
+    A grade is given only when it tells the truth: never with no ballot at all or fewer
+    than the meeting's minimum (无有效评价), never for a rating opened without a quorum
+    (its counts are shown, 仅供参考). A paper count is graded by the same rule.
+    """
     cast = sum(counts.values())
     base = rating_base(rule, members, present, cast)
     satisfied = counts.get(Choice.SATISFIED, 0)
     basic = counts.get(Choice.BASIC, 0)
-    result_grade: Choice | None
-    if base <= 0:
-        result_grade = None
+    result_grade: Choice | None = None
+    ungraded: Ungraded | None = None
+    if cast == 0 or base <= 0:
+        ungraded = Ungraded.NO_BALLOTS
+    elif cast < rule.min_ballots:
+        ungraded = Ungraded.TOO_FEW
+    elif not quorum:
+        ungraded = Ungraded.NO_QUORUM
     elif satisfied * rule.satisfied_share.denominator >= rule.satisfied_share.numerator * base:
         result_grade = Choice.SATISFIED
     elif (satisfied + basic) * rule.basic_share.denominator >= rule.basic_share.numerator * base:
@@ -54,7 +74,7 @@ def grade(
     else:
         result_grade = Choice.DISSATISFIED
     ordered = tuple((c, counts.get(c, 0)) for c in Choice)
-    return RatingResult(question_id=question_id, counts=ordered, base=base, grade=result_grade)
+    return RatingResult(question_id, ordered, base, result_grade, ungraded, quorum, paper)
 
 
 def vote_base(base: VoteBase, members: int, present: int, cast: int) -> int:

@@ -53,12 +53,14 @@ class RatingRule:
 
     The default is the published district rule in DOMAIN.md: 满意 when 满意 votes reach
     half of all members, else 基本满意 when 满意 + 基本满意 reach half, else 不满意.
-    "Reach" includes equality.
+    "Reach" includes equality. ``min_ballots`` (0: off) is the fewest ballots that make a
+    grade; below it the result reads 无有效评价.
     """
 
     denominator: Denominator = Denominator.MEMBERS
     satisfied_share: Fraction = Fraction(1, 2)
     basic_share: Fraction = Fraction(1, 2)
+    min_ballots: int = 0
 
 
 DEFAULT_TIMER_SECONDS: Mapping[TimerRole, int] = MappingProxyType(

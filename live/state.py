@@ -123,6 +123,29 @@ class Timer:
         return self.deadline_ms - now_ms if self.running else self.remaining_ms
 
 
+class Ungraded(StrEnum):
+    """Why a closed rating has no grade (live.rules.grade): the screens say so instead."""
+
+    NO_BALLOTS = "no_ballots"  # nobody rated: 无有效评价
+    TOO_FEW = "too_few"  # fewer ballots than the meeting's minimum: 无有效评价
+    NO_QUORUM = "no_quorum"  # opened without a quorum: counts only, 仅供参考
+
+
+@dataclass(frozen=True)
+class PaperCount:
+    """A rating counted on paper (纸质计票) when the phones could not finish it.
+
+    Only totals are kept: the electronic ballots already cast were either added to the
+    paper count (``kept`` of them) or set aside (``discarded``), never shown apart, so
+    the few cast before the Wi-Fi failed stay as secret as the rest.
+    """
+
+    scrutineers: str  # 监票人
+    counters: str  # 计票人
+    kept: int = 0
+    discarded: int = 0
+
+
 @dataclass(frozen=True)
 class RatingResult:
     """A closed rating: counts, the base the rates are measured on, and the grade."""
@@ -130,7 +153,10 @@ class RatingResult:
     question_id: int
     counts: tuple[tuple[Choice, int], ...]
     base: int
-    grade: Choice | None  # None when the base is zero: nothing to grade
+    grade: Choice | None  # None: nothing to grade, see ``ungraded``
+    ungraded: Ungraded | None = None
+    quorum: bool = True  # the quorum was present as the rating opened
+    paper: PaperCount | None = None
 
     def count(self, choice: Choice) -> int:
         return dict(self.counts).get(choice, 0)
@@ -157,6 +183,7 @@ class RatingRound:
     voters: dict[int, str] = field(default_factory=dict)
     counts: dict[Choice, int] = field(default_factory=lambda: {c: 0 for c in Choice})
     result: RatingResult | None = None
+    quorum: bool = True  # the quorum was present as it opened (else: 仅供参考, no grade)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,12 @@ beside the earlier rounds.
 When the phones cannot be used, the chair enters the counts of a paper ballot or a show
 of hands as a round of its own, closed at once and marked with its method.
 
+No decision without a quorum: a vote taken while the meeting lacks its quorum has no
+force (地方组织法 §14, §51), so no vote opens then, on the phones or counted by hand, and
+there is no override; the refusal carries 应到, 实到 and how many are needed, so the
+console can send the staff to the attendance (a deputy to check in by hand, one who left
+part-way and is back).
+
 One ballot box at a time: while a vote is open no rating opens, no question is called
 and the agenda does not move on (and the other way round, see live.questions).
 A retried ballot (same key) gets the same receipt and adds nothing; a different second
@@ -20,7 +26,7 @@ ballot is refused, as for ratings.
 
 from __future__ import annotations
 
-from live.attendance import refuse_suspended
+from live.attendance import quorum_figures, quorum_now, refuse_suspended
 from live.ballots import is_retry
 from live.commands import AnnounceVote, CastVote, CloseVote, OpenVote, RecordCountedVote
 from live.events import Event, ProjectorFocused, VoteAnnounced, VoteCast, VoteClosed, VoteOpened
@@ -45,6 +51,11 @@ def _no_ballot_box_open(state: MeetingState) -> None:
         raise Refused("vote_in_progress")
     if state.rating_open():
         raise Refused("rating_in_progress")
+
+
+def _quorum_present(state: MeetingState) -> None:
+    if not quorum_now(state):
+        raise Refused("vote_no_quorum", **quorum_figures(state))
 
 
 def _round(state: MeetingState, title: str, revote_of: int | None) -> tuple[str, int, int]:
@@ -93,6 +104,7 @@ def _opened(
 
 def decide_open(state: MeetingState, cmd: OpenVote) -> list[Event]:
     _no_ballot_box_open(state)
+    _quorum_present(state)
     opened = _opened(
         state,
         cmd.title,
@@ -163,6 +175,7 @@ def decide_announce(state: MeetingState, _: AnnounceVote) -> list[Event]:
 
 def decide_counted(state: MeetingState, cmd: RecordCountedVote) -> list[Event]:
     _no_ballot_box_open(state)
+    _quorum_present(state)
     if cmd.method is VoteMethod.PHONES:
         raise Refused("bad_vote_method")
     counts = {VoteChoice.FOR: cmd.for_votes, VoteChoice.AGAINST: cmd.against, VoteChoice.ABSTAIN: cmd.abstain}

@@ -6,8 +6,18 @@ Templates hold the rest. Keys are refusal codes from :mod:`live` and edge errors
 
 from __future__ import annotations
 
-from live.setup import AttendeeKind, BodyKind, Quorum, TimerRole
-from live.state import Choice, Focus, Phase, ProjectorMode, Threshold, VoteBase, VoteChoice, VoteMethod
+from live.setup import AttendeeKind, BodyKind, Denominator, Quorum, TimerRole
+from live.state import (
+    Choice,
+    Focus,
+    Phase,
+    ProjectorMode,
+    Threshold,
+    Ungraded,
+    VoteBase,
+    VoteChoice,
+    VoteMethod,
+)
 
 REFUSALS: dict[str, str] = {
     "not_allowed": "您无权执行此操作。",
@@ -71,6 +81,21 @@ REFUSALS: dict[str, str] = {
     "leave_during_ballot": "测评或表决正在进行，请在本轮结束后再登记中途离会（该代表计入本轮实到人数）。",
     "unknown_attendee": "找不到这位列席或旁听人员。",
     "meeting_closed": "会议已结束，不能再进行任何操作。",
+    # quorum (issue 16): the figures come with the refusal (live.attendance.quorum_figures)
+    "vote_no_quorum": (
+        "不足法定人数，不能表决：应到 {expected} 人，实到 {present} 人，需 {needed} 人。"
+        "不足法定人数时表决无效，不能强行开始。请先核对出席情况：到会未扫码的代表请人工签到，"
+        "中途离会后回到会场的代表请登记返回会场。"
+    ),
+    "rating_no_quorum": (
+        "不足法定人数（应到 {expected} 人，实到 {present} 人，需 {needed} 人）："
+        "现在开始的测评只统计票数，结果仅供参考，不评定等次。如仍要开始，请点“仍开始测评（仅供参考）”。"
+    ),
+    "bad_rating_counts": "票数须为不小于 0 的整数。",
+    "rating_counts_exceed_present": (
+        "纸质票数（加上保留的电子票 {kept} 张）之和不能超过实到人数 {present} 人。"
+    ),
+    "paper_tellers_needed": "请填写监票人和计票人的姓名（各不超过60字）。",
 }
 
 ATTENDEE_KINDS: dict[AttendeeKind, str] = {
@@ -243,6 +268,13 @@ FIELD_NAMES: dict[str, str] = {
     "mode": "投影屏状态",
     "against": "反对票数",
     "abstain": "弃权票数",
+    "satisfied": "满意票数",
+    "basic": "基本满意票数",
+    "dissatisfied": "不满意票数",
+    "keep_electronic": "已投电子票的处理",
+    "without_quorum": "不足法定人数确认",
+    "scrutineers": "监票人",
+    "counters": "计票人",
 }
 
 
@@ -264,8 +296,34 @@ def field_name(field: str) -> str:
     return FIELD_NAMES.get(field, field)
 
 
-def refusal(code: str) -> str:
-    return REFUSALS.get(code, EDGE["bad_request"])
+def refusal(code: str, params: dict[str, object] | None = None) -> str:
+    """The refusal's sentence; ``params`` fill in its figures (e.g. 应到 / 实到 / 需)."""
+    text = REFUSALS.get(code, EDGE["bad_request"])
+    if params and "{" in text:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+# How a rating's rates are measured, beside every grade (以实到人数 45 为基数).
+DENOMINATOR_RULES: dict[Denominator, str] = {
+    Denominator.MEMBERS: "以应到人数 {base} 为基数",
+    Denominator.PRESENT: "以实到人数 {base} 为基数",
+    Denominator.CAST: "以实际投票数 {base} 为基数",
+}
+UNGRADED: dict[Ungraded, str] = {
+    Ungraded.NO_BALLOTS: "无有效评价",
+    Ungraded.TOO_FEW: "无有效评价",
+    Ungraded.NO_QUORUM: "不评定等次",
+}
+UNGRADED_NOTES: dict[Ungraded, str] = {
+    Ungraded.NO_BALLOTS: "没有代表参加测评",
+    Ungraded.TOO_FEW: "有效票 {cast} 张，少于本次会议规定的 {min} 张",
+    Ungraded.NO_QUORUM: "不足法定人数时开始，结果仅供参考",
+}
+PAPER_COUNT = "纸质计票"
 
 
 def wait_text(seconds: int) -> str:

@@ -58,6 +58,7 @@ from live.commands import (
     OpenVote,
     PauseTimer,
     RecordCountedVote,
+    RecordPaperRating,
     RequestFloor,
     ResetTimer,
     ReturnToHall,
@@ -293,6 +294,20 @@ def _counted_vote(f: Mapping[str, str]) -> RecordCountedVote:
     )
 
 
+def _paper_rating(f: Mapping[str, str]) -> RecordPaperRating:
+    keep = f.get("keep_electronic", "")
+    if keep not in ("keep", "discard"):  # no default: the record must say what was chosen
+        raise BadInput("bad_field", "keep_electronic")
+    return RecordPaperRating(
+        satisfied=_count(f, "satisfied"),
+        basic=_count(f, "basic"),
+        dissatisfied=_count(f, "dissatisfied"),
+        scrutineers=_text(f, "scrutineers"),
+        counters=_text(f, "counters"),
+        keep_electronic=keep == "keep",
+    )
+
+
 ACTIONS: dict[str, Callable[[Mapping[str, str]], Command]] = {
     "open_checkin": lambda f: OpenCheckIn(),
     "close_checkin": lambda f: CloseCheckIn(),
@@ -309,9 +324,10 @@ ACTIONS: dict[str, Callable[[Mapping[str, str]], Command]] = {
     "to_answering": lambda f: AdvancePhase(Phase.ANSWERING),
     "followup_ask": lambda f: AdvancePhase(Phase.FOLLOWUP_ASK, _int(f, "speaker_id", required=False)),
     "followup_reply": lambda f: AdvancePhase(Phase.FOLLOWUP_REPLY),
-    "open_rating": lambda f: OpenRating(),
-    "open_item_rating": lambda f: OpenItemRating(),
+    "open_rating": lambda f: OpenRating(_flag(f, "without_quorum")),
+    "open_item_rating": lambda f: OpenItemRating(_flag(f, "without_quorum")),
     "close_rating": lambda f: CloseRating(),
+    "paper_rating": _paper_rating,
     "timer_start": lambda f: StartTimer(),
     "timer_pause": lambda f: PauseTimer(),
     "timer_adjust": lambda f: AdjustTimer(_req(f, "seconds")),

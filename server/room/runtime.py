@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from live.commands import Actor, CloseRating, CloseVote, Command
+from live.commands import Actor, CloseRating, CloseVote, Command, RecordPaperRating
 from live.core import apply, apply_all, decide
 from live.events import Event, ProjectorModeSet
 from live.refusals import Refused
@@ -89,7 +89,8 @@ async def state_when_frozen(conn: AsyncConnection, meeting_id: int) -> MeetingSt
 
 
 def _closes_a_round(batch: list[_Pending]) -> bool:
-    return any(isinstance(p.command, CloseRating | CloseVote) for p in batch)
+    # A paper count closes the electronic rating too (its kept ballots join the totals).
+    return any(isinstance(p.command, CloseRating | CloseVote | RecordPaperRating) for p in batch)
 
 
 async def _open_boxes(conn: AsyncConnection, state: MeetingState, box: BallotBox) -> list[str]:
@@ -176,7 +177,7 @@ class MeetingRuntime:
                     unsound = await _open_boxes(conn, self.state, self.box) if _closes_a_round(batch) else []
                     for p in batch:
                         try:
-                            if unsound and isinstance(p.command, CloseRating | CloseVote):
+                            if unsound and isinstance(p.command, CloseRating | CloseVote | RecordPaperRating):
                                 log.error(
                                     "meeting %s: ballot box does not match receipts: %s",
                                     self.meeting_id,

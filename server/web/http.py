@@ -146,8 +146,8 @@ def csrf_ok(request: Request, sid: str, form: dict[str, str] | None) -> bool:
     return services(request).keys.check_csrf(sid, token)
 
 
-def refused(code: str, status: int = 409) -> Response:
-    return flash(msg.refusal(code), status)
+def refused(code: str, status: int = 409, params: dict[str, object] | None = None) -> Response:
+    return flash(msg.refusal(code, params), status)
 
 
 def set_cookie(response: Response, name: str, value: str, max_age: int) -> None:

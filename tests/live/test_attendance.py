@@ -339,7 +339,7 @@ def test_suspended_deputy_cannot_rate_vote_or_ask_for_the_floor() -> None:
     from tests.live.conftest import ITEM_1, Q1, to_phase
 
     state = _suspended(6)
-    check_in(state, 1, 2, 3)
+    check_in(state, 1, 2, 3, 4)  # two thirds of the 5 expected: the quorum a vote needs
     step(state, StartAgendaItem(ITEM_1))
     assert refused_code(state, RequestFloor(6, FloorKind.SPEECH), deputy(6)) == "suspended"
     assert refused_code(state, RequestFloor(6, FloorKind.SPEECH), CHAIR) == "suspended"

@@ -55,6 +55,7 @@ from tests.live.conftest import (
     deputy,
     make_setup,
     rate,
+    refuse,
     refused_code,
     step,
     to_phase,
@@ -184,21 +185,25 @@ def test_a_deputy_who_left_cannot_be_put_on_leave_but_can_be_cleared() -> None:
 def test_leaving_before_a_vote_the_base_and_quorum_count_those_present_now() -> None:
     # A standing committee of 6: more than half present (4) is the quorum.
     state = hall(settings=dataclasses.replace(make_setup().settings, body_kind=BodyKind.STANDING_COMMITTEE))
-    check_in(state, 1, 2, 3, 4, 5)
+    check_in(state, 1, 2, 3, 4, 5, 6)
+    step(state, LeaveHall(6), STAFF)
     step(state, LeaveHall(5), STAFF)
-    step(state, LeaveHall(4), STAFF)
     announced = step(state, AnnounceAttendance())[0]
     assert isinstance(announced, AttendanceAnnounced)
-    assert (announced.present, announced.left, announced.absent, announced.quorum) == (3, 2, 1, False)
+    assert (announced.present, announced.left, announced.absent, announced.quorum) == (4, 2, 0, True)
     step(state, OpenVote("决议草案", secret=False, base=VoteBase.PRESENT))
-    assert refused_code(state, CastVote(4, 1, VoteChoice.FOR, "v4"), deputy(4)) == "not_checked_in_vote"
-    for d in (1, 2):
+    assert refused_code(state, CastVote(5, 1, VoteChoice.FOR, "v5"), deputy(5)) == "not_checked_in_vote"
+    for d in (1, 2, 3):
         step(state, CastVote(d, 1, VoteChoice.FOR, f"v{d}"), deputy(d))
     step(state, CloseVote())
     result = state.votes[1].result
     assert result is not None
-    # 实到 3 (not 5): 2 of 3 is more than half; 未按 counts the one present who did not vote.
-    assert (result.base, result.not_voted, result.passed) == (3, 1, True)
+    # 实到 4 (not 6): 3 of 4 is more than half; 未按 counts the one present who did not vote.
+    assert (result.base, result.not_voted, result.passed) == (4, 1, True)
+    # One more leaves: 3 of 6 is no quorum, and no vote opens (no override).
+    step(state, LeaveHall(4), STAFF)
+    refusal = refuse(state, OpenVote("第二项", secret=False, base=VoteBase.PRESENT))
+    assert (refusal.code, refusal.params) == ("vote_no_quorum", {"expected": 6, "present": 3, "needed": 4})
     # Back in the hall they count again: the next vote's base is 4, quorum is reached.
     step(state, ReturnToHall(4), STAFF)
     step(state, OpenVote("第二项", secret=False, base=VoteBase.PRESENT))
@@ -208,12 +213,12 @@ def test_leaving_before_a_vote_the_base_and_quorum_count_those_present_now() -> 
     assert second is not None and (second.base, second.not_voted) == (4, 3)
     announced = step(state, AnnounceAttendance())[0]
     assert isinstance(announced, AttendanceAnnounced)
-    assert (announced.present, announced.left, announced.quorum) == (4, 1, True)
+    assert (announced.present, announced.left, announced.quorum) == (4, 2, True)
 
 
 def test_leaving_is_not_recorded_while_a_ballot_is_open() -> None:
     state = hall()
-    check_in(state, 1, 2, 3)
+    check_in(state, 1, 2, 3, 4)  # two thirds of 6: the quorum a vote needs
     step(state, OpenVote("决议草案"))
     assert refused_code(state, LeaveHall(2), STAFF) == "leave_during_ballot"
     step(state, CloseVote())
@@ -264,7 +269,7 @@ def test_unknown_attendee_and_qr_refused() -> None:
 
 def test_close_refused_during_a_ballot_or_a_speech() -> None:
     state = hall()
-    check_in(state, 1, 2, 3)
+    check_in(state, 1, 2, 3, 4)  # two thirds of 6: the quorum a vote needs
     step(state, OpenVote("决议草案"))
     assert refused_code(state, CloseMeeting(), STAFF) == "ballot_in_progress"
     step(state, CloseVote())

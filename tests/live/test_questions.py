@@ -340,6 +340,7 @@ def test_no_question_and_no_agenda_move_while_a_vote_is_open(state: MeetingState
     from live.commands import OpenVote
 
     assert refused_code(state, ShowOnProjector(Focus.VOTE)) == "no_vote"
+    all_present(state)  # a vote needs the quorum
     step(state, OpenVote("临时动议"))
     assert refused_code(state, CallQuestion(Q1)) == "vote_in_progress"
     assert refused_code(state, StartAgendaItem(ITEM_2)) == "vote_in_progress"

@@ -13,7 +13,10 @@ from live.commands import (
     ClearAttendance,
     CloseRating,
     MarkLeave,
+    OpenItemRating,
     OpenRating,
+    RecordPaperRating,
+    StartAgendaItem,
     StartTimer,
 )
 from live.core import apply_all, decide
@@ -25,10 +28,22 @@ from live.events import (
     RatingClosed,
     RatingOpened,
     TimerChanged,
+    from_record,
+    to_record,
 )
 from live.refusals import Refused
 from live.setup import Denominator, RatingRule, TimerRole
-from live.state import Choice, Focus, MeetingState, Phase, RatingResult, RatingRound
+from live.state import (
+    Choice,
+    Focus,
+    MeetingState,
+    PaperCount,
+    Phase,
+    RatingResult,
+    RatingRound,
+    Ungraded,
+    VoteMethod,
+)
 from tests.live.conftest import (
     CHAIR,
     ITEM_1,
@@ -69,6 +84,7 @@ def voting(state: MeetingState) -> MeetingState:
 
 @pytest.mark.parametrize("start", [Phase.ANSWERING, Phase.FOLLOWUP_REPLY])
 def test_open_rating(state: MeetingState, start: Phase) -> None:
+    all_present(state)  # with the quorum: no warning to confirm
     to_phase(state, start)
     events = step(state, OpenRating(), now=10_000)
     assert events == [
@@ -330,11 +346,11 @@ def test_close_twice_refused(voting: MeetingState) -> None:
         ({1: S, 2: S, 3: B}, B),  # satisfied 2 < 3; satisfied + basic 3 reaches half
         ({1: S, 2: S, 3: D, 4: D, 5: D, 6: D}, D),
         ({1: S, 2: B}, D),  # all who rated were content, but fewer than half of all members
-        ({}, D),  # no votes, base is still the 6 members
+        ({}, None),  # no ballot at all: 无有效评价, never a grade (issue 16)
     ],
 )
 def test_close_grades_by_the_default_rule(
-    state: MeetingState, choices: dict[int, Choice], grade: Choice
+    state: MeetingState, choices: dict[int, Choice], grade: Choice | None
 ) -> None:
     rated(state, choices)
     result = state.ratings[Q1].result
@@ -454,3 +470,138 @@ def test_no_item_rating_while_a_question_is_being_asked(state: MeetingState) -> 
     step(state, CloseRating())
     step(state, OpenItemRating())
     assert state.current_rating() is state.ratings[-ITEM_2]
+
+
+# --- a grade that tells the truth (issue 16) ---
+
+
+def test_a_rating_without_quorum_opens_only_past_the_warning_and_gets_no_grade(state: MeetingState) -> None:
+    """应到 6 / 实到 3: two content ratings once read 测评结果：不满意 in red."""
+    check_in(state, 1, 2, 3)
+    to_phase(state, Phase.ANSWERING)
+    refusal = refuse(state, OpenRating())
+    assert (refusal.code, refusal.params) == ("rating_no_quorum", {"expected": 6, "present": 3, "needed": 4})
+    events = step(state, OpenRating(without_quorum=True))
+    assert RatingOpened(Q1, quorum=False) in events
+    rate(state, 1, S)
+    rate(state, 2, B)
+    check_in(state, 4, 5)  # the quorum arrives late: the rating was opened without it
+    closed = step(state, CloseRating())[0]
+    assert isinstance(closed, RatingClosed)
+    assert (closed.grade, closed.ungraded, closed.quorum) == (None, Ungraded.NO_QUORUM, False)
+    result = state.ratings[Q1].result
+    assert result is not None and (result.count(S), result.count(B), result.grade) == (1, 1, None)
+
+
+def test_a_rating_with_quorum_needs_no_confirmation(state: MeetingState) -> None:
+    check_in(state, 1, 2, 3, 4)
+    to_phase(state, Phase.ANSWERING)
+    assert RatingOpened(Q1, quorum=True) in step(state, OpenRating())
+
+
+def test_an_item_rating_without_quorum_opens_only_past_the_warning(state: MeetingState) -> None:
+    check_in(state, 1)
+    step(state, StartAgendaItem(ITEM_1))
+    assert refused_code(state, OpenItemRating()) == "rating_no_quorum"
+    step(state, OpenItemRating(without_quorum=True))
+    rate_item = CastRating(1, -ITEM_1, S, "k1")
+    step(state, rate_item, deputy(1))
+    step(state, CloseRating())
+    result = state.ratings[-ITEM_1].result
+    assert result is not None and (result.grade, result.ungraded) == (None, Ungraded.NO_QUORUM)
+
+
+def test_no_ballots_is_no_grade_whatever_the_rule() -> None:
+    for denominator in Denominator:
+        state = rated(with_rule(6, RatingRule(denominator)), {})
+        result = state.ratings[Q1].result
+        assert result is not None and (result.grade, result.ungraded) == (None, Ungraded.NO_BALLOTS)
+
+
+def test_45_present_and_30_pressing_is_graded_by_default() -> None:
+    state = fresh_state(48)
+    check_in(state, *range(1, 46))
+    to_phase(state, Phase.RATING)
+    for d in range(1, 31):
+        rate(state, d, S)
+    step(state, CloseRating())
+    result = state.ratings[Q1].result
+    assert result is not None and result.grade is S and result.ungraded is None  # 30 of 48 reach half
+
+
+def test_a_minimum_of_ballots_below_which_nothing_is_graded() -> None:
+    state = with_rule(48, RatingRule(Denominator.PRESENT, min_ballots=31))
+    check_in(state, *range(1, 46))
+    to_phase(state, Phase.RATING)
+    for d in range(1, 31):
+        rate(state, d, S)
+    step(state, CloseRating())
+    result = state.ratings[Q1].result
+    assert result is not None and (result.grade, result.ungraded) == (None, Ungraded.TOO_FEW)
+    assert result.count(S) == 30
+
+
+# --- the paper count when the Wi-Fi fails (issue 16) ---
+
+
+def paper(keep: bool, s: int = 3, b: int = 1, d: int = 0, tellers: str = "王五") -> RecordPaperRating:
+    return RecordPaperRating(s, b, d, tellers, "赵六", keep_electronic=keep)
+
+
+def test_paper_count_keeps_and_adds_the_electronic_ballots(voting: MeetingState) -> None:
+    rate(voting, 5, S)
+    rate(voting, 6, D)
+    events = step(voting, paper(keep=True))  # 3 满意, 1 基本满意 on paper, from deputies 1-4
+    closed = events[0]
+    assert isinstance(closed, RatingClosed)
+    # Totals only: 4 满意, 1 基本满意, 1 不满意; the two phones' split is not told apart.
+    assert (closed.satisfied, closed.basic, closed.dissatisfied) == (4, 1, 1)
+    assert (closed.method, closed.kept, closed.discarded) == (VoteMethod.PAPER, 2, 0)
+    assert (closed.scrutineers, closed.counters) == ("王五", "赵六")
+    assert closed.grade is S  # the same rule: 4 of 6 members reach half
+    assert PhaseChanged(Phase.DONE, None) in events and ProjectorFocused(Focus.RESULT) in events
+    result = voting.ratings[Q1].result
+    assert result is not None and result.paper == PaperCount("王五", "赵六", 2, 0)
+    assert not voting.rating_open()
+
+
+def test_paper_count_may_discard_the_electronic_ballots(voting: MeetingState) -> None:
+    rate(voting, 5, S)
+    closed = step(voting, paper(keep=False, s=2, b=1, d=3))[0]
+    assert isinstance(closed, RatingClosed)
+    assert (closed.satisfied, closed.basic, closed.dissatisfied) == (2, 1, 3)
+    assert (closed.kept, closed.discarded) == (0, 1)
+    assert closed.grade is B  # 2 满意 < 3; 满意 + 基本满意 3 reaches half of 6
+
+
+def test_paper_count_is_checked_and_refused_without_change(voting: MeetingState) -> None:
+    rate(voting, 1, S)
+    assert refused_code(voting, paper(keep=True, s=-1)) == "bad_rating_counts"
+    refusal = refuse(voting, paper(keep=True, s=6))  # 6 on paper + 1 kept > 6 present
+    assert (refusal.code, refusal.params) == ("rating_counts_exceed_present", {"present": 6, "kept": 1})
+    assert refused_code(voting, paper(keep=True, tellers=" ")) == "paper_tellers_needed"
+    assert refused_code(voting, paper(keep=True, tellers="甲" * 61)) == "paper_tellers_needed"
+    step(voting, paper(keep=False, s=6, b=0))  # set aside, the same 6 fit
+    assert refused_code(voting, paper(keep=True)) == "rating_not_open"
+
+
+def test_paper_count_without_quorum_keeps_the_note(state: MeetingState) -> None:
+    check_in(state, 1, 2)
+    to_phase(state, Phase.ANSWERING)
+    step(state, OpenRating(without_quorum=True))
+    closed = step(state, paper(keep=True, s=2, b=0))[0]
+    assert isinstance(closed, RatingClosed) and (closed.grade, closed.ungraded) == (None, Ungraded.NO_QUORUM)
+
+
+def test_paper_count_survives_the_log(voting: MeetingState) -> None:
+    """Replayed from the stored record the result is the same, tellers and all."""
+    rate(voting, 2, B)
+    events = step(voting, paper(keep=True))
+    name, data = to_record(events[0])
+    again = from_record(name, data)
+    assert again == events[0]
+    fresh = fresh_state()
+    all_present(fresh)
+    to_phase(fresh, Phase.RATING)
+    apply_all(fresh, [again])
+    assert fresh.ratings[Q1].result == voting.ratings[Q1].result

@@ -60,6 +60,10 @@ EXPECTED: dict[str, set[str]] = {
         "no_agenda_item",
         "question_in_progress",
         "item_already_rated",
+        "rating_no_quorum",
+        "bad_rating_counts",
+        "rating_counts_exceed_present",
+        "paper_tellers_needed",
     },
     "ballots": {"bad_ballot_key", "unknown_deputy"},  # every rating and vote checks these first
     "timers": {"no_timer", "timer_running", "timer_not_running", "bad_adjustment"},
@@ -92,6 +96,7 @@ EXPECTED: dict[str, set[str]] = {
         "bad_vote_method",
         "bad_vote_counts",
         "vote_counts_exceed_present",
+        "vote_no_quorum",
     },
 }
 

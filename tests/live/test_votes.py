@@ -12,6 +12,7 @@ from live.commands import (
     AnnounceVote,
     CallQuestion,
     CastVote,
+    ClearAttendance,
     CloseVote,
     OpenRating,
     OpenVote,
@@ -20,16 +21,19 @@ from live.commands import (
     StartAgendaItem,
 )
 from live.events import ProjectorFocused, VoteAnnounced, VoteCast, VoteClosed, VoteOpened
-from live.rules import vote_base, vote_passes
+from live.rules import has_quorum, quorum_needed, vote_base, vote_passes
+from live.setup import BodyKind
 from live.state import Focus, MeetingState, Phase, Threshold, VoteBase, VoteChoice, VoteMethod, VoteResult
 from tests.live.conftest import (
     ITEM_1,
     Q1,
+    STAFF,
     UNKNOWN_DEPUTY,
     all_present,
     check_in,
     deputy,
     fresh_state,
+    refuse,
     refused_code,
     step,
     to_phase,
@@ -235,3 +239,45 @@ def test_the_projector_shows_a_vote_only_when_there_is_one(hall: MeetingState) -
     step(hall, ShowOnProjector(Focus.WELCOME))
     step(hall, CloseVote())
     assert step(hall, AnnounceVote()) == [VoteAnnounced(1), ProjectorFocused(Focus.VOTE)]
+
+
+# -- no decision without a quorum (issue 16) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected", "needed"),
+    [
+        (BodyKind.CONGRESS, 48, 32),  # 三分之二以上: exactly two thirds is enough
+        (BodyKind.CONGRESS, 47, 32),
+        (BodyKind.CONGRESS, 45, 30),
+        (BodyKind.STANDING_COMMITTEE, 48, 25),  # 过半数: strictly more than half
+        (BodyKind.STANDING_COMMITTEE, 47, 24),
+    ],
+)
+def test_quorum_needed_is_the_least_that_makes_the_quorum(kind: BodyKind, expected: int, needed: int) -> None:
+    assert quorum_needed(kind, expected) == needed
+    assert has_quorum(kind, expected, needed) and not has_quorum(kind, expected, needed - 1)
+
+
+def test_no_vote_opens_without_the_quorum_and_there_is_no_override() -> None:
+    """应到 6 / 实到 3: a congress needs 4. No vote, on the phones or counted by hand; the
+    refusal carries the figures the console shows."""
+    state = fresh_state(6)
+    check_in(state, 1, 2, 3)
+    refusal = refuse(state, OpenVote("决议草案"))
+    assert (refusal.code, refusal.params) == ("vote_no_quorum", {"expected": 6, "present": 3, "needed": 4})
+    for method in (VoteMethod.PAPER, VoteMethod.HANDS):
+        assert refused_code(state, RecordCountedVote("决议草案", method, 3, 0, 0)) == "vote_no_quorum"
+    check_in(state, 4)
+    step(state, OpenVote("决议草案"))
+    assert state.vote_open()
+
+
+def test_a_revote_needs_the_quorum_too() -> None:
+    state = fresh_state(6, body_kind=BodyKind.STANDING_COMMITTEE)
+    check_in(state, 1, 2, 3, 4)  # more than half of 6
+    step(state, OpenVote("决议草案"))
+    step(state, CloseVote())
+    step(state, ClearAttendance(4), STAFF)  # a staff correction: 3 of 6 is not more than half
+    refusal = refuse(state, OpenVote("", revote_of=1))
+    assert (refusal.code, refusal.params["needed"]) == ("vote_no_quorum", 4)

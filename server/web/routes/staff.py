@@ -162,7 +162,7 @@ async def act(request: Request) -> Response:
     except MeetingNotFound:
         return flash(msg.edge("no_meeting"), 404)
     except Refused as refusal:
-        return refused(refusal.code)
+        return refused(refusal.code, params=refusal.params)
     except NotRecorded:
         return flash(msg.edge("not_recorded"), 503)
     return flash("", 200, kind="ok")
