@@ -106,7 +106,9 @@ CONSOLE = Audience(
     "console",
     {
         "checkin": ("c-attendance",),
-        "attendance": ("c-attendance", "c-vote"),  # 未按 moves with who is present
+        # 未按 moves with who is present; the quorum warnings before the rating and vote
+        # controls (c-session, c-agenda, c-vote) come and go with it.
+        "attendance": ("c-attendance", "c-vote", "c-session", "c-agenda"),
         "announcement": ("c-attendance", "c-session"),
         # A new item or question makes another rating the current one.
         "agenda": ("c-session", "c-agenda", "c-tally"),

@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
-from live.rules import has_quorum
-from live.setup import AgendaItem, Attendee, AttendeeKind, Question
-from live.state import Choice, MeetingState, RatingResult
+from live.rules import has_quorum, quorum_needed
+from live.setup import AgendaItem, Attendee, AttendeeKind, Question, RatingRule
+from live.state import Choice, MeetingState, PaperCount, RatingResult, Ungraded
 from screens import messages as msg
 from screens.vote_view import VoteView, rounds_of, vote_view
 
@@ -44,6 +44,16 @@ class Tally:
     lines: tuple[TallyLine, ...]
     grade: str | None  # the label; None while open or when nothing to grade
     grade_key: str | None
+    # What stands in the grade's place when there is none (无有效评价, 不评定等次), and why.
+    ungraded: str = ""
+    note: str = ""
+    rule: str = ""  # 以实到人数 45 为基数: always beside the grade
+    paper: str = ""  # 纸质计票 · 监票人 … 计票人 …, for a paper count
+
+    @property
+    def verdict(self) -> str:
+        """The grade, or what stands in its place."""
+        return self.grade or self.ungraded or "无有效评价"
 
 
 # A block needs this many check-ins before the others are compared with it.
@@ -77,7 +87,17 @@ def _percent(part: int, base: int) -> str:
     return f"{float(value):.1f}%"
 
 
-def tally_of(result: RatingResult, is_open: bool) -> Tally:
+def _paper_line(paper: PaperCount) -> str:
+    if paper.kept:
+        ballots = f"含电子票 {paper.kept} 张"
+    elif paper.discarded:
+        ballots = f"已投电子票 {paper.discarded} 张作废"
+    else:
+        ballots = "无电子票"
+    return f"{msg.PAPER_COUNT}（{ballots}） · 监票人：{paper.scrutineers} · 计票人：{paper.counters}"
+
+
+def tally_of(result: RatingResult, is_open: bool, rule: RatingRule | None = None) -> Tally:
     lines = tuple(
         TallyLine(
             choice=c.value,
@@ -90,7 +110,29 @@ def tally_of(result: RatingResult, is_open: bool) -> Tally:
     )
     grade_key = None if is_open or result.grade is None else result.grade.value
     label = msg.CHOICES[result.grade] if grade_key and result.grade else None
-    return Tally(result.question_id, is_open, result.cast, result.base, lines, label, grade_key)
+    ungraded = note = ""
+    if result.ungraded is not None:
+        ungraded = msg.UNGRADED[result.ungraded]
+        note = msg.UNGRADED_NOTES[result.ungraded].format(
+            cast=result.cast, min=rule.min_ballots if rule else 0
+        )
+    if not result.quorum and result.ungraded is not Ungraded.NO_QUORUM:
+        note = "；".join(n for n in (note, msg.UNGRADED_NOTES[Ungraded.NO_QUORUM]) if n)
+    rule_text = msg.DENOMINATOR_RULES[rule.denominator].format(base=result.base) if rule else ""
+    paper = _paper_line(result.paper) if result.paper else ""
+    return Tally(
+        result.question_id,
+        is_open,
+        result.cast,
+        result.base,
+        lines,
+        label,
+        grade_key,
+        ungraded,
+        note,
+        rule_text,
+        paper,
+    )
 
 
 @dataclass(frozen=True)
@@ -131,6 +173,7 @@ class View:
         self.leave = state.leave_count
         self.absent = state.absent_count
         self.quorum = has_quorum(s.settings.quorum_rule, state.expected, state.present_count)
+        self.quorum_needed = quorum_needed(s.settings.quorum_rule, state.expected)
         self.quorum_rule = msg.MEMBERS_OF[s.settings.body_kind] + msg.QUORUM_RULES[s.settings.quorum_rule]
         self.schedule = msg.schedule_line(s.held_on, s.starts_at, s.place)
         self.left = state.left_count  # 中途离会
@@ -190,14 +233,15 @@ class View:
         if rating is None:
             return None
         if rating.result is not None:
-            return tally_of(rating.result, is_open=False)
+            return tally_of(rating.result, False, self.state.setup.settings.rating_rule)
         # Open: how many have rated, never how (the counts are not even read here).
-        return Tally(rating.question_id, True, len(rating.voters), self.present, (), None, None)
+        note = "" if rating.quorum else msg.UNGRADED_NOTES[Ungraded.NO_QUORUM]
+        return Tally(rating.question_id, True, len(rating.voters), self.present, (), None, None, note=note)
 
     def _last_result(self) -> Tally | None:
         current = self.state.current_rating()
         if current is not None and current.result is not None:
-            return tally_of(current.result, is_open=False)
+            return tally_of(current.result, False, self.state.setup.settings.rating_rule)
         return None
 
     def rating_results(self) -> list[tuple[Question, Tally]]:
@@ -245,7 +289,7 @@ class View:
         rating = self.state.ratings.get(question_id)
         if rating is None or rating.result is None:
             return None
-        return tally_of(rating.result, is_open=False)
+        return tally_of(rating.result, False, self.state.setup.settings.rating_rule)
 
     def deputy_name(self, deputy_id: int | None) -> str:
         d = self.state.setup.deputies.get(deputy_id) if deputy_id else None

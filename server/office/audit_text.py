@@ -13,7 +13,7 @@ from typing import Any
 from live import events as ev
 from live.commands import CheckInMethod
 from live.setup import Setup
-from live.state import FloorKind
+from live.state import FloorKind, Ungraded, VoteMethod
 from screens import messages as msg
 
 # The Chinese name of every event type; tests/test_audit_trail.py fails when one is missing.
@@ -147,8 +147,10 @@ def describe(event: ev.Event, names: Names) -> str:
             )
         case ev.AgendaItemStarted(item_id=item):
             return names.item(item)
-        case ev.QuestionCalled(question_id=q) | ev.RatingOpened(question_id=q):
+        case ev.QuestionCalled(question_id=q):
             return names.question(q)
+        case ev.RatingOpened(question_id=q, quorum=quorum):
+            return names.question(q) + ("" if quorum else f"（{msg.UNGRADED_NOTES[Ungraded.NO_QUORUM]}）")
         case ev.PhaseChanged(phase=phase, speaker_id=speaker):
             return msg.PHASES[phase] + (f"，发言代表：{names.deputy(speaker)}" if speaker else "")
         case ev.TimerChanged():
@@ -167,11 +169,7 @@ def describe(event: ev.Event, names: Names) -> str:
         case ev.RatingCast(question_id=q):  # the choice is secret: never read it
             return f"{names.question(q)}，已测评（{SECRET}）"
         case ev.RatingClosed():
-            grade = msg.CHOICES[event.grade] if event.grade else "无有效评价"
-            return (
-                f"{names.question(event.question_id)}：满意 {event.satisfied}，基本满意 {event.basic}，"
-                f"不满意 {event.dissatisfied}，基数 {event.base}，结果：{grade}"
-            )
+            return _rating_closed(event, names)
         case ev.ProjectorFocused(focus=focus):
             return msg.FOCUS[focus]
         case ev.FloorRequested():
@@ -237,3 +235,29 @@ def describe_preparation(detail: dict[str, Any], names: Names) -> str:
     if detail.get("address"):
         parts.append(f"来自 {detail['address']}")
     return "，".join(parts)
+
+
+def _rating_closed(event: ev.RatingClosed, names: Names) -> str:
+    """Counts, base, grade (or why none) and, for a paper count, its tellers and what
+    became of the electronic ballots: totals only, so the few cast stay secret."""
+    if event.grade:
+        grade = msg.CHOICES[event.grade]
+    elif event.ungraded:
+        grade = msg.UNGRADED[event.ungraded]
+    else:
+        grade = "无有效评价"
+    text = (
+        f"{names.question(event.question_id)}：满意 {event.satisfied}，基本满意 {event.basic}，"
+        f"不满意 {event.dissatisfied}，基数 {event.base}，结果：{grade}"
+    )
+    if not event.quorum:
+        text += f"（{msg.UNGRADED_NOTES[Ungraded.NO_QUORUM]}）"
+    if event.method is VoteMethod.PAPER:
+        if event.kept:
+            ballots = f"已投电子票 {event.kept} 张保留并计入总数"
+        elif event.discarded:
+            ballots = f"已投电子票 {event.discarded} 张作废"
+        else:
+            ballots = "无已投电子票"
+        text += f"；{msg.PAPER_COUNT}，{ballots}；监票人：{event.scrutineers}，计票人：{event.counters}"
+    return text

@@ -20,6 +20,7 @@ TITLE_MAX = 200
 TIMER_MIN, TIMER_MAX = 10, 3600
 WARN_MAX = 600
 FLOOR_CAP_MAX = 10  # requests for the floor per deputy per agenda item
+MIN_BALLOTS_MAX = 10_000  # more than any body has members
 CLONE_SUFFIX = " (副本)"
 
 # -- Chinese messages (per field) ----------------------------------------------------------
@@ -43,6 +44,7 @@ TEXT: Mapping[str, str] = MappingProxyType(
         "floor_cap": f"每项议程申请发言次数须为 1 至 {FLOOR_CAP_MAX} 之间的整数。",
         "hall_networks": "会场网络“{bad}”格式不正确：请填写地址段，如 192.168.10.0/24，每行一个。",
         "denominator": "测评基数须为应到人数、实到人数或实际投票数。",
+        "min_ballots": f"最少有效票数须为 0 至 {MIN_BALLOTS_MAX} 之间的整数（0 表示不设下限）。",
         "share": "{name}须为大于 0 且不超过 1 的比例，如 1/2、50% 或 0.5。",
         "unknown_action": "无法识别的操作。",
         "started": "本次会议已经开始（已有会议记录），规则和议程不能再修改。如需调整，请复制为新会议。",
@@ -118,6 +120,11 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
         denominator = Denominator(form.get("denominator", ""))
     except ValueError:
         errors["denominator"] = TEXT["denominator"]
+    min_ballots = parse.integer(
+        form.get("min_ballots", str(current.rating_rule.min_ballots)) or "0", 0, MIN_BALLOTS_MAX
+    )
+    if min_ballots is None:
+        errors["min_ballots"] = TEXT["min_ballots"]
     shares: dict[str, Fraction] = {}
     for key, name in SHARE_NAMES.items():
         share = parse_share(form.get(key, ""))
@@ -127,10 +134,10 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
             shares[key] = share
     if errors:
         raise Invalid(errors)
-    assert warn is not None and floor_cap is not None
+    assert warn is not None and floor_cap is not None and min_ballots is not None
     return replace(
         current,
-        rating_rule=RatingRule(denominator, shares["satisfied_share"], shares["basic_share"]),
+        rating_rule=RatingRule(denominator, shares["satisfied_share"], shares["basic_share"], min_ballots),
         timer_seconds=MappingProxyType(timers),
         warn_seconds=warn,
         floor_requests_per_item=floor_cap,

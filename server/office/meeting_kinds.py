@@ -10,7 +10,9 @@ edit page changes any of it.
 Defaults we chose (all editable per meeting):
 
 - rating rule: measured against all members (应到), 满意 at 1/2, 满意+基本满意 at 1/2 —
-  the published district rule in DOMAIN.md;
+  the published district rule in DOMAIN.md; a 述职评议 is evaluated by those present, so
+  its default base is 实到 (DOMAIN.md, "The meetings the system runs");
+- no minimum of ballots (a grade whenever anyone rated with the quorum present);
 - timers in seconds, per role: asking 180, answering 300, follow-up question 60,
   follow-up reply 120, rating 60; a 专题询问 gives officials 600 s to answer and 180 s
   for a follow-up reply (a topic, several departments); a 述职评议 gives the reporting
@@ -24,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, RatingRule, Settings, TimerRole
+from live.setup import DEFAULT_TIMER_SECONDS, BodyKind, Denominator, RatingRule, Settings, TimerRole
 from server.office import body_rules
 
 # The body's rules live in server/office/body_rules.py; re-exported for older callers.
@@ -105,6 +107,7 @@ KINDS: Mapping[str, MeetingKind] = MappingProxyType(
                     ("discussion", "点评讲话"),
                 ),
                 timers={TimerRole.ASKING: 120, TimerRole.ANSWERING: 600},
+                rating_rule=RatingRule(Denominator.PRESENT),  # "those present evaluate them"
             ),
             MeetingKind(
                 "forum",

@@ -56,6 +56,7 @@ def settings_to_json(s: Settings) -> str:
                 "denominator": s.rating_rule.denominator.value,
                 "satisfied_share": str(s.rating_rule.satisfied_share),
                 "basic_share": str(s.rating_rule.basic_share),
+                "min_ballots": s.rating_rule.min_ballots,
             },
             "timer_seconds": {k.value: v for k, v in s.timer_seconds.items()},
             "warn_seconds": s.warn_seconds,
@@ -77,6 +78,7 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
             denominator=Denominator(rule.get("denominator", Denominator.MEMBERS.value)),
             satisfied_share=Fraction(rule.get("satisfied_share", "1/2")),
             basic_share=Fraction(rule.get("basic_share", "1/2")),
+            min_ballots=int(rule.get("min_ballots", 0)),  # 0: off (issue 16)
         ),
         timer_seconds=MappingProxyType(timers),
         warn_seconds=int(d.get("warn_seconds", 30)),

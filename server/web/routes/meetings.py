@@ -156,6 +156,7 @@ async def _edit_page(
         "denominator": settings.rating_rule.denominator.value,
         "satisfied_share": meeting_forms.share_text(settings.rating_rule.satisfied_share),
         "basic_share": meeting_forms.share_text(settings.rating_rule.basic_share),
+        "min_ballots": str(settings.rating_rule.min_ballots),
         "floor_requests_per_item": str(settings.floor_requests_per_item),
         "hall_networks": "\n".join(settings.hall_networks),
         "held_on": row.held_on.isoformat() if row.held_on else "",
