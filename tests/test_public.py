@@ -56,6 +56,7 @@ def test_the_public_page_shows_the_hall_and_hides_what_it_must(
     assert "满意 1 票" not in page, "no tally before the result"
     hall.act_ok("close_rating")
     assert "满意度测评：农民建房审批慢" in public(client)
+    assert "以应到人数 48 为基数" in public(client)  # the denominator rule beside the grade
 
     hall.act_ok("open_vote", title="关于民生实事的决议", live="1")
     assert vote(hall, 2, 1, "for").status_code == 200
@@ -65,7 +66,7 @@ def test_the_public_page_shows_the_hall_and_hides_what_it_must(
     assert "赞成 1 票" not in public(client), "closed is not announced"
     hall.act_ok("announce_vote")
     assert "表决：关于民生实事的决议" in public(client)
-    assert "赞成 1 票，反对 0 票，弃权 0 票，未按 2 票，未通过" in public(client)
+    assert "赞成 1 票，反对 0 票，弃权 0 票，未按 31 票，未通过" in public(client)  # 32 present
     hall.act_ok("banner", text="休会十分钟")
     assert "休会十分钟" in public(client)
 

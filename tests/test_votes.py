@@ -40,9 +40,8 @@ def vote(hall: Hall, deputy_id: int, vote_id: int, choice: str, key: str | None 
 
 
 def check_in(hall: Hall, *ids: int) -> None:
-    hall.act_ok("open_checkin")
-    for d in ids:
-        hall.act_ok("check_in", deputy_id=d)
+    """``ids`` and enough others for the quorum (32 of 48): no vote opens without it."""
+    hall.check_in_quorum(*ids)
 
 
 def rows(db: Db, table: Any) -> list[Any]:
@@ -81,15 +80,15 @@ def test_a_secret_vote_from_open_to_announcement(hall: Hall, db: Db) -> None:
     assert 'id="c-vote-cast">4<' in console and "data-vote=" not in console
     hall.act_ok("close_vote")
     console = hall.console()
-    assert re.search(r'data-vote="for">3<', console) and re.search(r'data-vote="not_voted">1<', console)
+    assert re.search(r'data-vote="for">3<', console) and re.search(r'data-vote="not_voted">28<', console)
     projector = hall.projector()
     assert "表决结束，等待主持人宣布结果" in projector
     hall.act_ok("announce_vote")
     projector = hall.projector()
     # 48 members: 3 赞成 is far from more than half of all members.
-    assert "赞成 3 票，反对 1 票，弃权 0 票，未按 1 票，未通过" in projector
+    assert "赞成 3 票，反对 1 票，弃权 0 票，未按 28 票，未通过" in projector
     assert 'class="p-verdict verdict-fail"' in projector
-    assert "赞成 3 票，反对 1 票，弃权 0 票，未按 1 票，未通过（已宣布）" in hall.console()
+    assert "赞成 3 票，反对 1 票，弃权 0 票，未按 28 票，未通过（已宣布）" in hall.console()
 
     # The database: receipts say who voted, the tallies how many chose what.
     receipts = rows(db, m.vote_receipts)
@@ -127,7 +126,7 @@ def test_a_revote_and_a_show_of_hands_stand_beside_the_first_round(hall: Hall, d
     projector = hall.projector()
     assert projector.count('class="p-round-label"') == 3
     assert "第 3 轮（举手表决）" in projector
-    assert "赞成 5 票，反对 0 票，弃权 0 票，未按 0 票，未通过" in projector  # 5 of 48
+    assert "赞成 5 票，反对 0 票，弃权 0 票，未按 27 票，未通过" in projector  # 5 of 48, 32 present
     state = db.state()
     assert [(v.round_no, v.first_id, v.method.value) for v in state.votes.values()] == [
         (1, 1, "phones"),
@@ -241,3 +240,26 @@ def test_the_database_holds_no_link_between_a_deputy_and_a_secret_choice(
 
     payload = bus_payload(1, 1, [VoteCast(1, 1, "k", True, VoteChoice.FOR)], "test")
     assert '"for"' not in payload and "VoteCast" in payload
+
+
+def test_no_vote_opens_without_the_quorum_and_the_console_says_why(hall: Hall, db: Db) -> None:
+    """应到 48 / 实到 3: the vote is refused with the figures, nothing is written, and the
+    console's vote panel says why and where to look (issue 16)."""
+    hall.act_ok("open_checkin")
+    for d in (1, 2, 3):
+        hall.act_ok("check_in", deputy_id=d)
+    before = rows(db, m.events)
+    for data in (
+        {"cmd": "open_vote", "title": "决议"},
+        {"cmd": "record_vote", "title": "决议", "method": "paper", "for": "3", "against": "0", "abstain": "0"},
+    ):
+        reply = hall.http.post("/m/1/act", data=data, headers=hall.chair_headers())
+        assert reply.status_code == 409
+        chinese(reply.text, "不足法定人数，不能表决：应到 48 人，实到 3 人，需 32 人")
+        chinese(reply.text, "人工签到")
+    assert rows(db, m.events) == before
+    console = hall.console()
+    assert 'id="c-vote-quorum"' in console and "实到 3 人，需 32 人" in console
+    hall.check_in_quorum(1, 2, 3)
+    assert 'id="c-vote-quorum"' not in hall.console()
+    hall.act_ok("open_vote", title="决议")
