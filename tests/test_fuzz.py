@@ -1090,6 +1090,14 @@ def good_values(ids: dict[str, list[int]], cards: list[str]) -> dict[str, st.Sea
     }
     good.update({name: pick(*choices) for name, choices in ENUM_FIELDS.items()})
     good.update({name: small for name in ("for", "against", "abstain")})
+    # A rating counted on paper (issue 16): counts, the tellers, the electronic ballots.
+    good.update({name: small for name in ("satisfied", "basic", "dissatisfied")})
+    good.update(
+        scrutineers=pick("王五", "", "王" * 61),
+        counters=pick("赵六", " "),
+        keep_electronic=pick("keep", "discard", ""),
+        without_quorum=pick("0", "1"),
+    )
     return good
 
 
@@ -1151,7 +1159,11 @@ def test_fuzz_the_chair_and_the_phones(
     hall.act_ok("open_checkin")
     for d in deputies[:15]:
         hall.act_ok("check_in", deputy_id=d)
-    for cmd, fields in (("call_question", {"question_id": 1}), ("to_answering", {}), ("open_rating", {})):
+    for cmd, fields in (
+        ("call_question", {"question_id": 1}),
+        ("to_answering", {}),
+        ("open_rating", {"without_quorum": "1"}),
+    ):
         hall.act_ok(cmd, **fields)
 
     def state() -> MeetingState:

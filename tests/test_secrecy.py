@@ -81,6 +81,7 @@ def run_session(hall: Hall, *, named_vote: bool) -> dict[int, dict[str, str]]:
         keys[d]["rating"] = f"rk{d}x"
         assert hall.rate(d, 1, choice, keys[d]["rating"]).status_code == 200
     hall.act_ok("close_rating")
+    hall.check_in_quorum(*PRESENT)  # no vote without the quorum; the others do not vote
     hall.act_ok("open_vote", title="决议", secret="0" if named_vote else "1")
     for d, choice in VOTES.items():
         keys[d]["vote"] = f"vk{d}x"

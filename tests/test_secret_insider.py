@@ -64,7 +64,7 @@ Ballot = tuple[Round, int]  # (round, deputy id)
 
 RATING_CHOICES = ("satisfied", "basic", "dissatisfied")
 VOTE_CHOICES = ("for", "against", "abstain")
-PRESENT = 30
+PRESENT = 32  # the quorum of the 48-deputy demo body: no vote opens without it (issue 16)
 RATED_QUESTIONS = (1, 2, 3, 4)
 SECRET_VOTES = 4
 

@@ -251,7 +251,14 @@ def test_no_vote_opens_without_the_quorum_and_the_console_says_why(hall: Hall, d
     before = rows(db, m.events)
     for data in (
         {"cmd": "open_vote", "title": "决议"},
-        {"cmd": "record_vote", "title": "决议", "method": "paper", "for": "3", "against": "0", "abstain": "0"},
+        {
+            "cmd": "record_vote",
+            "title": "决议",
+            "method": "paper",
+            "for": "3",
+            "against": "0",
+            "abstain": "0",
+        },
     ):
         reply = hall.http.post("/m/1/act", data=data, headers=hall.chair_headers())
         assert reply.status_code == 409
