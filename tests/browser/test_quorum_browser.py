@@ -159,7 +159,7 @@ async def test_no_vote_without_quorum_a_truthful_grade_and_a_paper_count(
     for projector in (small, large):
         # 21 满意 < 24 (half of 48 members); 满意 + 基本满意 29 reaches it: 基本满意.
         grade = projector.locator("#stage .p-grade")
-        await expect(grade).to_have_text("测评结果：基本满意 以应到人数 48 为基数")
+        await expect(grade).to_have_text("测评结果（纸质计票）：基本满意 以应到人数 48 为基数")
         await expect(projector.locator("#stage .q-paper")).to_contain_text("纸质计票（含电子票 1 张）")
         await expect(projector.locator("#stage .q-paper")).to_contain_text("监票人：王建国、李秀英")
         await expect(projector.locator("#stage .bar-satisfied .bar-count")).to_have_text("21 票")
@@ -168,6 +168,7 @@ async def test_no_vote_without_quorum_a_truthful_grade_and_a_paper_count(
     # await fits(large, "#stage .p-result", 1920, 1080)
     await expect(public.locator("#pu-results")).to_contain_text("纸质计票")
     await expect(console.locator("#c-tally")).to_contain_text("计票人：张志强")
+    await expect(paper.get_by_label("监票人")).to_have_value("")  # the form is reset: no second entry
     await shots.take("paper-count", {"console": console, "public": public, **projectors})
 
     # -- the record says it was a paper count, and what became of the phone ballots ---------

@@ -76,6 +76,8 @@ async def test_a_vote_and_a_revote_on_every_screen(
         assert found is not None
         await staff_check_in(console, s.base, mid, found[0])
         await expect(phone.locator("#d-me .d-status")).to_contain_text("已签到")
+    for deputy_id in range(17, 49):  # the quorum (32 of 48): no vote opens without it
+        await staff_check_in(console, s.base, mid, deputy_id)
     await connected(console, projector, podium, *phones)
     screens = {
         "console": console,
