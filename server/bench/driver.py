@@ -209,7 +209,10 @@ async def drive(plan: Plan) -> dict[str, Any]:
             result["fanout_max_ms"] = ms(answered["max"])
             result["fanout_bytes"] = answered["bytes"]
             result["fanout_action_reply_ms"] = ms(answered["reply"])
-            opened = await _fanout(plan, fleet, chair, "open_rating")
+            # Every phone checked in, so the quorum is there; should the burst have left the
+            # hall short of it, the rating opens past the console's warning (issue 16; it is
+            # then ungraded): the bench measures time, not grades.
+            opened = await _fanout(plan, fleet, chair, "open_rating", without_quorum=1)
             result["open_rating_fanout_p50_ms"] = ms(opened["p50"])
             result["open_rating_fanout_p99_ms"] = ms(opened["p99"])
             start = time.time_ns() + LEAD_NS
