@@ -130,11 +130,28 @@ def test_every_kind_creates_a_meeting_with_its_body_rules_and_defaults(
             assert has_quorum(s.body_kind, 30, 20) and not has_quorum(s.body_kind, 30, 19)
         else:
             assert has_quorum(s.body_kind, 30, 16) and not has_quorum(s.body_kind, 30, 15)
-        assert s.rating_rule.denominator is Denominator.MEMBERS
+        # 述职评议 is evaluated by those present (DOMAIN.md); the others by all members.
+        want = Denominator.PRESENT if kind_key == "duty_report" else Denominator.MEMBERS
+        assert s.rating_rule.denominator is want
         assert s.rating_rule.satisfied_share == s.rating_rule.basic_share == Fraction(1, 2)
         assert dict(s.timer_seconds) == {**DEFAULT_TIMER_SECONDS, **kind.timers}
         assert [(a.kind, a.title) for a in setup.agenda] == list(kind.agenda)
         assert [a.position for a in setup.agenda] == list(range(1, len(kind.agenda) + 1))
+
+
+def test_a_duty_report_is_measured_on_those_present() -> None:
+    """述职评议: "those present evaluate them" (DOMAIN.md): 实到 by default; other kinds 应到."""
+    duty = meeting_kinds.KINDS["duty_report"].settings(BodyKind.CONGRESS).rating_rule
+    assert duty.denominator is Denominator.PRESENT and duty.min_ballots == 0
+    assert (
+        meeting_kinds.KINDS["inquiry"].settings(BodyKind.CONGRESS).rating_rule.denominator
+        is Denominator.MEMBERS
+    )
+    again = store.settings_from_json(
+        store.settings_to_json(meeting_kinds.KINDS["duty_report"].settings(BodyKind.CONGRESS)),
+        BodyKind.CONGRESS,
+    )
+    assert again.rating_rule == duty
 
 
 def test_special_inquiry_gives_officials_longer_to_answer() -> None:
@@ -247,6 +264,12 @@ def test_edit_settings_and_agenda(
     assert s.floor_requests_per_item == 3
     assert s.timer_seconds[TimerRole.SPEECH_FIRST] == 600 and s.timer_seconds[TimerRole.SPEECH_SECOND] == 300
     assert s.body_kind is BodyKind.CONGRESS
+    assert s.rating_rule.min_ballots == 0  # off by default (issue 16)
+    page = client.get(url, headers=headers).text
+    assert 'name="min_ballots" value="0"' in page
+    assert client.post(url, data=settings_form(min_ballots="25"), headers=headers).status_code == 303
+    s = store.settings_from_json(snapshot(settings, meeting_id)["settings"], BodyKind.CONGRESS)
+    assert s.rating_rule.min_ballots == 25 and s.rating_rule.denominator is Denominator.PRESENT
 
     items = after["agenda"]
     first, second = items[0][0], items[1][0]
@@ -277,6 +300,8 @@ def test_edit_settings_and_agenda(
         (settings_form(denominator="everyone"), "测评基数须为"),
         (settings_form(warn_seconds="999"), "提前提醒须为"),
         (settings_form(floor_requests_per_item="0"), "每项议程申请发言次数须为 1 至 10"),
+        (settings_form(min_ballots="-1"), "最少有效票数须为 0 至 10000 之间的整数"),
+        (settings_form(min_ballots="很多"), "最少有效票数须为"),
         (settings_form(title=""), "会议名称不能为空"),
         ({"action": "agenda_add", "item_kind": "party", "item_title": "x"}, "议程类型须为"),
         ({"action": "agenda_add", "item_kind": "report", "item_title": ""}, "议程名称不能为空"),
