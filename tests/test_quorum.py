@@ -113,7 +113,7 @@ def test_the_paper_count_closes_the_rating_and_is_on_the_record(hall: Hall, db: 
         zip(("satisfied", "basic", "dissatisfied"), want, strict=True)
     )
     projector = hall.projector()
-    assert "测评结果（纸质计票）" in projector and "监票人：王建国、李秀英" in projector
+    assert "（纸质计票）</span>：" in projector and "监票人：王建国、李秀英" in projector
     audit = hall.http.get(f"/m/{hall.meeting_id}/audit", headers=hall.chair_headers()).text
     kept = "已投电子票 2 张保留并计入总数" if keep else "已投电子票 2 张作废"
     assert re.search(rf"纸质计票，{kept}；监票人：王建国、李秀英，计票人：张志强", audit), audit[-3000:]
