@@ -12,6 +12,10 @@ import re
 
 import pytest
 
+from live.rules import grade
+from live.setup import Denominator, RatingRule
+from live.state import Choice
+from screens.view import tally_of
 from server.storage import models as m
 from tests.conftest import Db, Hall
 from tests.test_http import chinese
@@ -117,3 +121,20 @@ def test_the_paper_count_closes_the_rating_and_is_on_the_record(hall: Hall, db: 
     audit = hall.http.get(f"/m/{hall.meeting_id}/audit", headers=hall.chair_headers()).text
     kept = "已投电子票 2 张保留并计入总数" if keep else "已投电子票 2 张作废"
     assert re.search(rf"纸质计票，{kept}；监票人：王建国、李秀英，计票人：张志强", audit), audit[-3000:]
+
+
+def test_what_stands_in_the_grade_s_place_and_the_rule_beside_it() -> None:
+    """The screens' words for each case (screens/view.py tally_of)."""
+    rule = RatingRule(Denominator.PRESENT, min_ballots=31)
+    cases = {
+        # (counts, quorum at open): (what stands in the grade's place, note)
+        ((30, 0, 0), True): ("无有效评价", "有效票 30 张，少于本次会议规定的 31 张"),
+        ((0, 0, 0), True): ("无有效评价", "没有代表参加测评"),
+        ((31, 0, 0), False): ("不评定等次", "不足法定人数时开始，结果仅供参考"),
+        ((31, 0, 0), True): ("满意", ""),
+    }
+    for (counts, quorum), (verdict, note) in cases.items():
+        result = grade(1, dict(zip(Choice, counts, strict=True)), rule, members=48, present=45, quorum=quorum)
+        tally = tally_of(result, False, rule)
+        assert (tally.verdict, tally.note, tally.rule) == (verdict, note, "以实到人数 45 为基数")
+        assert (tally.grade_key == "satisfied") is (verdict == "满意")
