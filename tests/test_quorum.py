@@ -57,6 +57,10 @@ def test_without_the_quorum_the_console_warns_and_the_result_has_no_grade(hall: 
     chinese(refused.text, "不足法定人数（应到 48 人，实到 3 人，需 32 人）")
     assert rows(db, m.events) == before
     hall.act_ok("open_rating", without_quorum="1")
+    live = hall.http.get(f"/m/{hall.meeting_id}/live").text  # said while it runs, too
+    assert (
+        "不足法定人数时开始，结果仅供参考" in live and "不足法定人数时开始，结果仅供参考" in hall.projector()
+    )
     for d, choice in ((1, "satisfied"), (2, "basic")):
         assert hall.rate(d, 1, choice).status_code == 200
     hall.act_ok("close_rating")
