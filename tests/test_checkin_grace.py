@@ -17,8 +17,8 @@ from typing import Any
 
 from server.base.keys import Keys
 from tests.conftest import Db, Hall, TestClient
-from tests.test_phones import PRE, Phone, hall_code
 from tests.test_cards import roster
+from tests.test_phones import PRE, Phone, hall_code
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 
@@ -52,7 +52,9 @@ def test_the_grace_window_and_after_it(client: TestClient, hall: Hall, db: Db, k
     # Within the grace: a refused form keeps the card number and gives no new grant.
     grant = phone.hall
     wrong = phone.post(f"/h/{mid}/{_stale(keys, mid)}", {**form, "short_code": "00000000"})
-    assert wrong.status_code == 400 and f'value="{card_no}"' in wrong.text and "卡号或验证码不正确" in wrong.text
+    assert (
+        wrong.status_code == 400 and f'value="{card_no}"' in wrong.text and "卡号或验证码不正确" in wrong.text
+    )
     assert phone.hall == grant, "a refused form never renews the grant"
     mistyped = phone.post(f"/h/{mid}/{_stale(keys, mid)}", {**form, "card_no": "99999x"})
     assert mistyped.status_code == 400 and 'value="99999x"' in mistyped.text, "kept to be corrected"
@@ -103,7 +105,12 @@ def test_a_second_scan_says_checked_in_with_the_time(
     phone = Phone(client, "twice")
     page = phone.get(f"/h/{mid}/{hall_code(keys, mid)}")
     before = dt.datetime.now(CHINA).strftime("%H:%M")
-    assert phone.post(f"/h/{mid}/{hall_code(keys, mid)}", _typed(phone, page.text, card_no, short_code)).status_code == 303
+    assert (
+        phone.post(
+            f"/h/{mid}/{hall_code(keys, mid)}", _typed(phone, page.text, card_no, short_code)
+        ).status_code
+        == 303
+    )
     after = dt.datetime.now(CHINA).strftime("%H:%M")
     for code in (hall_code(keys, mid), _stale(keys, mid)):  # the projector's code now, or an old link
         again = phone.get(f"/h/{mid}/{code}")
@@ -145,4 +152,27 @@ def test_after_the_close_the_link_says_so_and_binds_nothing(
     other = Phone(client, "card qr")
     hall.act_ok("open_checkin")
     again = other.get(f"/h/{mid}/{hall_code(keys, mid)}")
-    assert other.post(f"/h/{mid}/{hall_code(keys, mid)}", _typed(other, again.text, card_no, short_code)).status_code == 303
+    assert (
+        other.post(
+            f"/h/{mid}/{hall_code(keys, mid)}", _typed(other, again.text, card_no, short_code)
+        ).status_code
+        == 303
+    )
+
+
+def test_a_manual_check_in_is_recorded_as_such_with_who_did_it(
+    client: TestClient, hall: Hall, db: Db
+) -> None:
+    mid = hall.meeting_id
+    headers = hall.chair_headers()
+    hall.act_ok("open_checkin")
+    deputy_id, name, _, card_no, _, _ = roster(db)[24]
+    hall.act_ok("check_in", deputy_id=deputy_id)
+    row = client.get(f"/m/{mid}/roster", params={"q": card_no}, headers=headers).text
+    assert "已签到" in row and ">人工签到<" not in row, "no second click offered"
+    audit = client.get(f"/m/{mid}/audit", headers=headers).text
+    rows = [r for r in re.findall(r"<tr.*?</tr>", audit, re.S) if name in r and "人工签到" in r]
+    assert rows and "演示主持人" in rows[0], "the audit names the staff user who did it"
+    hall.act_ok("close_meeting")
+    member = client.get(f"/bodies/1/deputies/{deputy_id}/attendance", headers=headers)
+    assert member.status_code == 200 and "人工签到（演示主持人）" in member.text
