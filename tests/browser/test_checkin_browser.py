@@ -191,4 +191,14 @@ async def test_a_manual_check_in_shows_at_once_and_in_the_audit(
     await expect(entry).to_contain_text("演示主持人")
     await entry.scroll_into_view_if_needed()
     await shots.take("manual-audit", {"audit": audit})
+
+    # The grace is the meeting's own setting, editable once it has begun.
+    await audit.goto(f"{s.base}/meetings/{s.meeting_id}/edit")
+    grace = audit.get_by_label("扫码后完成签到的时限（分钟）")
+    await expect(grace).to_have_value("5")
+    await grace.fill("8")
+    await audit.locator("#m-hall-networks").get_by_role("button", name="保存会场网络与签到时限").click()
+    await expect(audit.get_by_label("扫码后完成签到的时限（分钟）")).to_have_value("8")
+    await audit.locator("#m-hall-networks").scroll_into_view_if_needed()
+    await shots.take("grace-setting", {"meeting-edit": audit})
     keep(shots)
