@@ -176,3 +176,23 @@ def test_a_manual_check_in_is_recorded_as_such_with_who_did_it(
     hall.act_ok("close_meeting")
     member = client.get(f"/bodies/1/deputies/{deputy_id}/attendance", headers=headers)
     assert member.status_code == 200 and "人工签到（演示主持人）" in member.text
+
+
+def test_a_bound_phone_confirms_within_the_grace_too(
+    client: TestClient, hall: Hall, db: Db, keys: Keys
+) -> None:
+    mid = hall.meeting_id
+    deputy_id, name, _, card_no, short_code, _ = roster(db)[25]
+    phone = Phone(client, "bound before")
+    phone.type_card(keys, mid, card_no, short_code)  # check-in not open yet: bound, not checked in
+    assert phone.bound(mid, name) and not _state(hall).is_present(deputy_id)
+    hall.act_ok("open_checkin")
+    page = phone.get(f"/h/{mid}/{hall_code(keys, mid)}")
+    assert page.status_code == 200 and "确认签到" in page.text and phone.hall
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    grant, phone.hall = phone.hall, ""
+    assert phone.post(f"/h/{mid}/{_stale(keys, mid)}", {"csrf": csrf.group(1)}).status_code == 410
+    phone.hall = grant
+    done = phone.post(f"/h/{mid}/{_stale(keys, mid)}", {"csrf": csrf.group(1)})
+    assert done.status_code == 303 and _state(hall).is_present(deputy_id)

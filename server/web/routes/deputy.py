@@ -300,7 +300,9 @@ async def hall(request: Request) -> Response:
         return apart
     deputy = room.runtime.state.setup.deputies[binding.deputy_id]
     csrf = services(request).keys.csrf(binding.sid)
-    confirm = page("hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title)
+    confirm = page(
+        "hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title, done=False
+    )
     return _granted(confirm, request, room) if fresh else confirm
 
 
