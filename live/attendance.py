@@ -145,11 +145,13 @@ def _count(state: MeetingState, presence: Presence, delta: int) -> None:
 
 def apply_opened(state: MeetingState, _: CheckInOpened) -> MeetingState:
     state.checkin_open = True
+    state.checkin_ended = False
     return state
 
 
 def apply_closed(state: MeetingState, _: CheckInClosed) -> MeetingState:
     state.checkin_open = False
+    state.checkin_ended = True
     return state
 
 

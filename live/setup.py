@@ -88,6 +88,9 @@ class Settings:
     # The hall's network (address ranges such as "192.168.10.0/24"): when set, check-in
     # and typing a card's code from any other address are refused (server/base/presence.py).
     hall_networks: tuple[str, ...] = ()
+    # Once a phone opened a valid hall code it may finish binding and check-in this long,
+    # whatever the projector shows by then (server/web/routes/deputy.py, the grant).
+    checkin_grace_minutes: int = 5
     # The body's own quorum rule where it sets one (server/office/body_rules.py); unset: the
     # law's rule for ``body_kind``.
     quorum: Quorum | None = None

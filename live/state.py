@@ -245,6 +245,7 @@ class MeetingState:
     setup: Setup
     seq: int = 0
     checkin_open: bool = False
+    checkin_ended: bool = False  # opened and closed again: a late scan is told it has ended
     attendance: dict[int, Presence] = field(default_factory=dict)
     checkin_networks: dict[int, str] = field(default_factory=dict)  # deputy -> address block of a QR check-in
     present_count: int = 0

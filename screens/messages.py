@@ -135,6 +135,12 @@ EDGE: dict[str, str] = {
     ),
     "hall_code_expired": "二维码已过期，请重新扫描大屏幕上的二维码。",
     "hall_code_invalid": "二维码无效，请扫描会场大屏幕上的二维码。",
+    # Check-in by the hall QR (server/web/routes/deputy.py): the grace after a valid scan,
+    # a scan after check-in closed, and a scan again after checking in.
+    "hall_grace_over": "扫码已超过 {minutes} 分钟，签到页面已失效。请重新扫描会场大屏幕上的签到二维码。",
+    "checkin_over": "签到已结束。如需签到，请到会场签到处联系会务人员，由工作人员为您人工签到。",
+    "checkin_not_yet": "签到尚未开始，请等会务人员宣布开始签到后再扫描大屏幕上的二维码。",
+    "checked_in_at": "您已于 {time} 签到，无需再次签到。",
     "bad_invitation": "邀请链接无效或已作废，请联系会务人员。",
     "pair_code_invalid": "配对码不正确或已过期。",
     "not_found": "页面不存在。",

@@ -39,6 +39,7 @@ class Phone:
 
     def __init__(self, client: TestClient, name: str) -> None:
         self.client, self.name, self.cookie, self.pre = client, name, "", ""
+        self.hall = ""  # the grant of a valid hall code opened (wz_hall)
 
     def _send(self, method: str, path: str, data: dict[str, str] | None = None) -> Any:
         staff = dict(self.client.cookies)  # the staff login of the same client, kept apart
@@ -46,12 +47,17 @@ class Phone:
         headers = {"user-agent": f"Mozilla/5.0 ({self.name})"}
         jar = [f"wz_deputy={self.cookie}"] if self.cookie else []
         jar += [f"wz_pre={self.pre}"] if self.pre else []
+        jar += [f"wz_hall={self.hall}"] if self.hall else []
         if jar:
             headers["cookie"] = "; ".join(jar)
         reply = self.client.request(method, path, data=data, headers=headers, follow_redirects=False)
-        for name, value in re.findall(r"(wz_deputy|wz_pre)=([^;]+)", reply.headers.get("set-cookie", "")):
+        for name, value in re.findall(
+            r"(wz_deputy|wz_pre|wz_hall)=([^;]+)", reply.headers.get("set-cookie", "")
+        ):
             if name == "wz_deputy":
                 self.cookie = value
+            elif name == "wz_hall":
+                self.hall = value
             else:
                 self.pre = value
         self.client.cookies.clear()
@@ -202,14 +208,11 @@ def test_typing_the_codes_needs_the_hall_code(client: TestClient, hall: Hall, db
     no_hall = phone.form(f"/d/{meeting_id}/bind", form, page=f"/h/{meeting_id}/{hall_code(keys, meeting_id)}")
     assert no_hall.status_code == 400 and "签到二维码" in no_hall.text and phone.cookie == ""
     old = keys.hall_code(meeting_id, int(time.time() // 30) - 5)
-    assert (
-        phone.form(
-            f"/d/{meeting_id}/bind",
-            {**form, "hall": old},
-            page=f"/h/{meeting_id}/{hall_code(keys, meeting_id)}",
-        ).status_code
-        == 410
-    )
+    shown = PRE.search(phone.get(f"/h/{meeting_id}/{hall_code(keys, meeting_id)}").text)
+    assert shown
+    phone.hall = ""  # an old code with no grant of this browser's own (Keys.hall_grant)
+    stale = phone.post(f"/d/{meeting_id}/bind", {**form, "hall": old, "pre": shown.group(1)})
+    assert stale.status_code == 410
     assert phone.cookie == ""
     ok = phone.form(
         f"/d/{meeting_id}/bind",
@@ -296,30 +299,35 @@ def test_a_slow_typist_is_not_sent_back_to_the_projector(
     client: TestClient, hall: Hall, db: Db, keys: Keys
 ) -> None:
     """The hall code lasts a minute; typing a card number and 8 digits may take longer.
-    The page opened with a valid code carries a ticket good for 10 minutes."""
+    The browser that opened a valid code gets a grant cookie good for the meeting's grace
+    (5 minutes by default); a form without it, or with a forged or foreign one, is sent back."""
     meeting_id = hall.meeting_id
     hall.act_ok("open_checkin")
     _, name, _, card_no, short_code, _ = roster(db)[12]
     phone = Phone(client, "a slow typist")
     page = phone.get(f"/h/{meeting_id}/{hall_code(keys, meeting_id)}")
-    ticket = re.search(r'name="ticket" value="([^"]+)"', page.text)
     pre = PRE.search(page.text)
-    assert ticket and pre
+    assert pre and phone.hall, "opening a valid hall code gives this browser its grant"
+    assert 'name="ticket"' not in page.text, "no bearer proof in the page to copy"
     # Minutes later the code in the page's address has long expired.
     stale = keys.hall_code(meeting_id, int(time.time() // 30) - 6)
     form = {"card_no": card_no, "short_code": short_code, "pre": pre.group(1)}
-    assert phone.post(f"/h/{meeting_id}/{stale}", form).status_code == 410, "no ticket: sent back"
-    late = phone.post(f"/h/{meeting_id}/{stale}", {**form, "ticket": ticket.group(1)})
+    grant, phone.hall = phone.hall, ""
+    assert phone.post(f"/h/{meeting_id}/{stale}", form).status_code == 410, "no grant: sent back"
+    phone.hall = grant
+    late = phone.post(f"/h/{meeting_id}/{stale}", form)
     assert late.status_code == 303 and phone.bound(meeting_id, name)
-    # A ticket older than 10 minutes, or forged, is no proof.
+    # A grant older than the grace, forged, or another meeting's is no proof.
     other = Phone(client, "another")
     _, _, _, other_no, other_code, _ = roster(db)[13]
     shown = other.get(f"/h/{meeting_id}/{hall_code(keys, meeting_id)}")
     other_form = {"card_no": other_no, "short_code": other_code, "pre": PRE.search(shown.text).group(1)}  # type: ignore[union-attr]
     for bad in (
-        keys.presence_ticket(meeting_id, time.time() - 700),
-        "1.forged",
-        keys.presence_ticket(2, time.time()),
+        keys.hall_grant(meeting_id, time.time() - 301),
+        f"{meeting_id}.1.00000000.forged",
+        keys.hall_grant(meeting_id + 1, time.time()),
+        keys.hall_grant(meeting_id, time.time() + 600),
     ):
-        refused = other.post(f"/h/{meeting_id}/{stale}", {**other_form, "ticket": bad})
+        other.hall = bad
+        refused = other.post(f"/h/{meeting_id}/{stale}", other_form)
         assert refused.status_code == 410 and other.cookie == "", bad

@@ -11,7 +11,8 @@
   (header ``X-CSRF-Token``, set once on the page body for htmx, or a form field).
 - The hall code proves presence in the hall: it is an HMAC of the meeting and a
   30-second window, shown only on the paired projector, and accepted for the current
-  and the previous window only.
+  and the previous window only. Opening a valid one gives the phone a grant cookie
+  (:meth:`Keys.hall_grant`) good for the meeting's ``checkin_grace_minutes``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from server.base.parse import hex_window
 
 ARGON2 = PasswordHasher()
 SESSION_MAX_AGE = 12 * 3600
-PRESENCE_TICKET_S = 600  # a hall page's form stays good this long after the code was shown
 
 
 def same(a: str | bytes, b: str | bytes) -> bool:
@@ -224,19 +224,26 @@ class Keys:
         current = int(now_s // window_s)
         return "ok" if current - 1 <= window <= current else "expired"
 
-    def presence_ticket(self, meeting_id: int, now_s: float) -> str:
-        """Proof that this page was opened with a valid hall code, for the form on it: an
-        elderly deputy typing a card number and 8 digits may take longer than the code's
-        minute, and must not be sent back to the projector for it."""
+    def hall_grant(self, meeting_id: int, now_s: float) -> str:
+        """The cookie a phone gets when it opens a valid hall code: for the meeting's grace
+        window it may finish binding and check-in whatever the projector shows by then (an
+        elderly deputy typing a card number and 8 digits takes longer than the code's
+        minute). A cookie, not a form field: it stays with the browser that scanned, and a
+        refused form never renews it (only a valid hall code does)."""
         at = int(now_s)
-        return f"{at:x}.{self._mac('presence', f'{meeting_id}:{at}', 16)}"
+        nonce = secrets.token_hex(4)
+        return f"{meeting_id}.{at:x}.{nonce}.{self._mac('grant', f'{meeting_id}:{at}:{nonce}', 16)}"
 
-    def check_presence_ticket(self, meeting_id: int, ticket: str, now_s: float) -> bool:
-        at_hex, dot, _ = ticket.partition(".")
-        at = hex_window(at_hex) if dot else None
-        if at is None or not same(self.presence_ticket(meeting_id, at), ticket):
-            return False
-        return at <= now_s + 5 and now_s - at <= PRESENCE_TICKET_S
+    def hall_grant_age(self, meeting_id: int, grant: str | None, now_s: float) -> float | None:
+        """How old this meeting's grant is in seconds, None when it is none or forged."""
+        parts = (grant or "").split(".")
+        if len(parts) != 4 or parts[0] != str(meeting_id) or len(parts[2]) != 8:
+            return None
+        at = hex_window(parts[1])
+        if at is None or not same(self._mac("grant", f"{meeting_id}:{at}:{parts[2]}", 16), parts[3]):
+            return None
+        age = now_s - at
+        return age if age >= -5 else None  # a grant from the future is forged or a bad clock
 
     def ballot_key(self, meeting_id: int, question_id: int) -> str:
         """The default key of a rating form; the page script replaces it per form."""

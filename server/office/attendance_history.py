@@ -18,8 +18,9 @@ on the member's page.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +49,7 @@ class Mark:
     returned_ms: int | None = None
     corrected_by: str = ""
     corrected_ms: int | None = None
+    by: str = ""  # who checked the deputy in by hand: the staff user's display name
 
     @property
     def left(self) -> bool:
@@ -76,7 +78,9 @@ class Mark:
 
     @property
     def how_name(self) -> str:
-        return {"phone": "手机签到", "hand": "工作人员代签"}.get(self.how, "")
+        if self.how == "hand":
+            return f"人工签到（{self.by}）" if self.by else "人工签到"
+        return {"phone": "手机签到"}.get(self.how, "")
 
     @property
     def checked_in_at(self) -> str:
@@ -239,7 +243,38 @@ async def member_history(
     """The member's records, oldest meeting first."""
     rows = await _records(conn, body_id, term_id, deputy_id)
     by_meeting = {r.meeting_id: _mark(r) for r in rows}
+    hands = {mid for mid, mark in by_meeting.items() if mark.how == "hand"}
+    for mid, who in (await _checked_in_by(conn, deputy_id, hands)).items():
+        by_meeting[mid] = replace(by_meeting[mid], by=who)
     return [(meeting, by_meeting[meeting.id]) for meeting in _meetings(rows)]
+
+
+async def _checked_in_by(conn: AsyncConnection, deputy_id: int, meeting_ids: set[int]) -> dict[int, str]:
+    """meeting -> the staff user (display name) whose check-in of the deputy the record
+    holds: the last ``DeputyCheckedIn`` in the log, whose actor is ``staff:<username>``."""
+    if not meeting_ids:
+        return {}
+    ev = m.events
+    rows = await conn.execute(
+        select(ev.c.meeting_id, ev.c.data, ev.c.actor)
+        .where(ev.c.meeting_id.in_(meeting_ids), ev.c.type == "DeputyCheckedIn")
+        .order_by(ev.c.seq)
+    )
+    usernames: dict[int, str] = {}
+    for r in rows:
+        if json.loads(r.data or "{}").get("deputy_id") == deputy_id:
+            usernames[int(r.meeting_id)] = str(r.actor).partition(":")[2]
+    users = m.users
+    names = dict(
+        (
+            await conn.execute(
+                select(users.c.username, users.c.display_name).where(
+                    users.c.username.in_(set(usernames.values()))
+                )
+            )
+        ).all()
+    )
+    return {mid: str(names.get(u) or u) for mid, u in usernames.items() if u}
 
 
 async def _session_names(conn: AsyncConnection, session_ids: set[int]) -> dict[int, tuple[int, str]]:

@@ -126,7 +126,7 @@ def describe(event: ev.Event, names: Names) -> str:
         case ev.CheckInOpened() | ev.CheckInClosed():
             return ""
         case ev.DeputyCheckedIn(deputy_id=d, method=method):
-            how = "扫描会场二维码" if method is CheckInMethod.HALL_QR else "工作人员人工签到"
+            how = "扫描会场二维码" if method is CheckInMethod.HALL_QR else "人工签到"
             return f"{names.deputy(d)}，{how}"
         case (
             ev.DeputyOnLeave(deputy_id=d)

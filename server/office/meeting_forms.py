@@ -21,6 +21,7 @@ TIMER_MIN, TIMER_MAX = 10, 3600
 WARN_MAX = 600
 FLOOR_CAP_MAX = 10  # requests for the floor per deputy per agenda item
 MIN_BALLOTS_MAX = 10_000  # more than any body has members
+GRACE_MAX = 30  # minutes a phone that opened a valid hall code may take to finish check-in
 CLONE_SUFFIX = " (副本)"
 
 # -- Chinese messages (per field) ----------------------------------------------------------
@@ -42,6 +43,7 @@ TEXT: Mapping[str, str] = MappingProxyType(
         "warn": f"提前提醒须为 0 至 {WARN_MAX} 之间的整数秒。",
         "warn_too_long": "提前提醒须短于最短的计时（{shortest} 秒）。",
         "floor_cap": f"每项议程申请发言次数须为 1 至 {FLOOR_CAP_MAX} 之间的整数。",
+        "grace": f"扫码后完成签到的时限须为 1 至 {GRACE_MAX} 之间的整数分钟。",
         "hall_networks": "会场网络“{bad}”格式不正确：请填写地址段，如 192.168.10.0/24，每行一个。",
         "denominator": "测评基数须为应到人数、实到人数或实际投票数。",
         "min_ballots": f"最少有效票数须为 0 至 {MIN_BALLOTS_MAX} 之间的整数（0 表示不设下限）。",
@@ -142,6 +144,14 @@ def parse_settings(form: Mapping[str, str], current: Settings) -> Settings:
         warn_seconds=warn,
         floor_requests_per_item=floor_cap,
     )
+
+
+def parse_grace_minutes(raw: str) -> int:
+    """Minutes a phone may take to finish check-in after opening a valid hall code."""
+    minutes = parse.integer(raw, 1, GRACE_MAX)
+    if minutes is None:
+        raise Invalid({"checkin_grace_minutes": TEXT["grace"]})
+    return minutes
 
 
 def parse_hall_networks(text: str) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from server.office.meeting_forms import (
     Invalid,
     check_agenda_kind,
     check_title,
+    parse_grace_minutes,
     parse_hall_networks,
     parse_settings,
 )
@@ -301,9 +302,14 @@ async def save_settings(conn: AsyncConnection, meeting_id: int, row: Any, form: 
     )
 
 
-async def save_hall_networks(conn: AsyncConnection, meeting_id: int, row: Any, text: str) -> None:
-    """The hall's network (presence, not a rule: it may change once the meeting began)."""
-    settings = replace(settings_of(row), hall_networks=parse_hall_networks(text))
+async def save_hall_networks(
+    conn: AsyncConnection, meeting_id: int, row: Any, text: str, grace: str | None = None
+) -> None:
+    """The hall's network and the check-in grace (presence, not rules: they may change once
+    the meeting began); ``grace`` None keeps the stored minutes."""
+    current = settings_of(row)
+    minutes = current.checkin_grace_minutes if grace is None else parse_grace_minutes(grace)
+    settings = replace(current, hall_networks=parse_hall_networks(text), checkin_grace_minutes=minutes)
     await conn.execute(
         update(m.meetings).where(m.meetings.c.id == meeting_id).values(settings=settings_to_json(settings))
     )

@@ -62,6 +62,7 @@ def settings_to_json(s: Settings) -> str:
             "warn_seconds": s.warn_seconds,
             "floor_requests_per_item": s.floor_requests_per_item,
             "hall_networks": list(s.hall_networks),
+            "checkin_grace_minutes": s.checkin_grace_minutes,
         },
         ensure_ascii=False,
     )
@@ -84,6 +85,7 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
         warn_seconds=int(d.get("warn_seconds", 30)),
         floor_requests_per_item=int(d.get("floor_requests_per_item", 2)),
         hall_networks=tuple(str(n) for n in d.get("hall_networks", ())),
+        checkin_grace_minutes=int(d.get("checkin_grace_minutes", 5)),
     )
 
 

@@ -21,12 +21,14 @@ from live.commands import Actor, CheckIn, CheckInMethod, Command, Role
 from live.refusals import Refused
 from screens import messages as msg
 from screens.view import View
+from server.base.days import clock_of_ms
 from server.base.parse import BadInput, parse_floor, parse_rating, parse_vote
 from server.base.presence import block_of, in_hall
 from server.office import attendance_history
 from server.room.hub import Room
 from server.room.phonebook import Outcome
 from server.room.runtime import NotRecorded
+from server.storage import attendance
 from server.storage.cards import Card
 from server.storage.db import snapshot_read
 from server.storage.phones import How
@@ -49,6 +51,7 @@ from server.web.http import (
 from server.web.phone_auth import claim, phone_binding, phone_sid, signed_out
 
 DEPUTY_COOKIE_AGE = 180 * 24 * 3600
+HALL_GRANT_COOKIE = "wz_hall"  # server/base/keys.py Keys.hall_grant
 MAX_CODE_FIELD = 32
 # A bound phone whose deputy is not a member on the meeting's day (a mandate ended, or a
 # by-election from a later day), or is suspended that day (Setup.deputies / suspended).
@@ -86,8 +89,8 @@ def _bind_page(
         error=error,
         title=title,
         pre=token,
-        card_no=card_no,  # typed again after a wrong code, the card number is kept (never the code)
-        ticket=services(request).keys.presence_ticket(meeting_id, time.time()) if hall_code else "",
+        card_no=card_no,  # a refused form keeps the card number typed (never the code)
+        grace=room.runtime.state.setup.settings.checkin_grace_minutes,
     )
     set_pre_cookie(response, token)
     return response
@@ -200,22 +203,31 @@ async def deputy_page(request: Request) -> Response:
         )
 
 
-def _hall_status(request: Request, meeting_id: int, code: str) -> str:
+def _hall_status(request: Request, room: Room, code: str) -> str:
+    """'ok' for a valid hall code or, once it has expired, for the grant of the browser
+    that opened it within the meeting's grace; else 'grace_over', 'expired' or 'invalid'."""
     svc = services(request)
-    return svc.keys.check_hall_code(meeting_id, code, time.time(), svc.settings.hall_code_seconds)
-
-
-def _presence_refused(request: Request, room: Room, code: str, ticket: str = "") -> Response | None:
-    """A valid hall code (or the ticket of a page opened with one, server/base/keys.py), from
-    the hall's network when the meeting names one."""
     meeting_id = room.runtime.meeting_id
-    status = _hall_status(request, meeting_id, code)
-    if (
-        status != "ok"
-        and ticket
-        and services(request).keys.check_presence_ticket(meeting_id, ticket, time.time())
-    ):
-        status = "ok"
+    now = time.time()
+    status = svc.keys.check_hall_code(meeting_id, code, now, svc.settings.hall_code_seconds)
+    if status == "expired":
+        age = svc.keys.hall_grant_age(meeting_id, request.cookies.get(HALL_GRANT_COOKIE), now)
+        if age is not None:
+            status = "ok" if age <= _grace_s(room) else "grace_over"
+    return status
+
+
+def _grace_s(room: Room) -> int:
+    return room.runtime.state.setup.settings.checkin_grace_minutes * 60
+
+
+def _presence_refused(request: Request, room: Room, status: str) -> Response | None:
+    """A valid hall code (or this browser's grant), from the hall's network when the
+    meeting names one."""
+    meeting_id = room.runtime.meeting_id
+    if status == "grace_over":
+        minutes = str(room.runtime.state.setup.settings.checkin_grace_minutes)
+        return _to_phone(msg.edge("hall_grace_over", minutes=minutes), 410, meeting_id)
     if status != "ok":
         return _to_phone(msg.edge(f"hall_code_{status}"), 410 if status == "expired" else 400, meeting_id)
     if not in_hall(address(request), room.runtime.state.setup.settings.hall_networks):
@@ -223,48 +235,107 @@ def _presence_refused(request: Request, room: Room, code: str, ticket: str = "")
     return None
 
 
+def _checkin_over(room: Room) -> bool:
+    state = room.runtime.state
+    return state.closed or (state.checkin_ended and not state.checkin_open)
+
+
+def _over_page(room: Room) -> Response:
+    """A hall link opened, or a form sent, after check-in closed: who can still help."""
+    meeting_id = room.runtime.meeting_id
+    return message_page(
+        msg.edge("checkin_over"), 409, title="签到已结束", back=f"/d/{meeting_id}", back_label="进入代表页面"
+    )
+
+
+async def _checked_in_page(request: Request, room: Room, deputy_id: int) -> Response:
+    """A phone scanning again after its deputy checked in: 已签到, and when (China time)."""
+    meeting_id = room.runtime.meeting_id
+    async with snapshot_read(services(request).engine) as conn:
+        at_ms = await attendance.checked_in_ms(conn, meeting_id, deputy_id)
+    state = room.runtime.state
+    return page(
+        "hall",
+        meeting_id=meeting_id,
+        title=state.setup.title,
+        deputy=state.setup.deputies[deputy_id],
+        checked_in_at=clock_of_ms(at_ms) if at_ms else "",
+        done=True,
+    )
+
+
+def _granted(response: Response, request: Request, room: Room) -> Response:
+    """This browser opened a valid hall code: it may finish within the meeting's grace."""
+    meeting_id = room.runtime.meeting_id
+    grant = services(request).keys.hall_grant(meeting_id, time.time())
+    set_cookie(response, HALL_GRANT_COOKIE, grant, _grace_s(room))
+    return response
+
+
 async def hall(request: Request) -> Response:
-    """The page the hall QR opens: confirm check-in, or bind first if unbound."""
+    """The page the hall QR opens: confirm check-in, or bind first if unbound; 已签到 when
+    done, 签到已结束 once check-in closed (not 已过期: the code was right, the time is over)."""
     room = await _room_or_page(request)
     if isinstance(room, Response):
         return room
     meeting_id = room.runtime.meeting_id
     code = request.path_params["code"]
-    refused = _presence_refused(request, room, code)
+    status = _hall_status(request, room, code)
+    if status == "invalid":
+        return _to_phone(msg.edge("hall_code_invalid"), 400, meeting_id)
+    binding = await phone_binding(request, meeting_id)
+    if binding is not None and room.runtime.state.is_present(binding.deputy_id):
+        return await _checked_in_page(request, room, binding.deputy_id)
+    if _checkin_over(room):
+        return _over_page(room)
+    refused = _presence_refused(request, room, status)
     if refused is not None:
         return refused
-    binding = await phone_binding(request, meeting_id)
+    fresh = _code_fresh(request, meeting_id, code)
     title = room.runtime.state.setup.title
     if binding is None:
-        return _bind_page(request, room, hall_code=code)
+        shown = _bind_page(request, room, hall_code=code)
+        return _granted(shown, request, room) if fresh else shown
     if (apart := _not_taking_part(room, binding.deputy_id)) is not None:
         return apart
     deputy = room.runtime.state.setup.deputies[binding.deputy_id]
-    svc = services(request)
-    csrf = svc.keys.csrf(binding.sid)
-    ticket = svc.keys.presence_ticket(meeting_id, time.time())
-    return page(
-        "hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title, ticket=ticket
+    csrf = services(request).keys.csrf(binding.sid)
+    confirm = page(
+        "hall", meeting_id=meeting_id, code=code, deputy=deputy, csrf=csrf, title=title, done=False
     )
+    return _granted(confirm, request, room) if fresh else confirm
+
+
+def _code_fresh(request: Request, meeting_id: int, code: str) -> bool:
+    """The code itself is valid now (not only this browser's grant): a grant is given."""
+    svc = services(request)
+    return svc.keys.check_hall_code(meeting_id, code, time.time(), svc.settings.hall_code_seconds) == "ok"
 
 
 async def _typed(
     request: Request, room: Room, code: str, form: dict[str, str]
 ) -> tuple[Card, str] | Response:
     """Bind this phone by the card number and short code typed on it: the card and the
-    phone's sid, or the page that says why not. The caller has checked presence."""
+    phone's sid, or the page that says why not (the card number typed kept in the form,
+    to be corrected or sent again). The caller has checked presence and that check-in is
+    not over."""
     svc = services(request)
     meeting_id = room.runtime.meeting_id
+    typed_no = form.get("card_no", "").strip()[:MAX_CODE_FIELD]
+
+    def again(status: int, error: str) -> Response:
+        return _bind_page(request, room, status, hall_code=code, error=error, card_no=typed_no)
+
     if not pre_ok(request, form):
-        return _bind_page(request, room, 403, hall_code=code, error=msg.edge("csrf"))
+        return again(403, msg.edge("csrf"))
     here = address(request)
     if svc.bind_throttle.blocked(here):
-        return _bind_page(request, room, 429, hall_code=code, error=msg.edge("bind_throttled"))
-    card = svc.meetings.card_by_number(meeting_id, form.get("card_no", "").strip()[:MAX_CODE_FIELD])
+        return again(429, msg.edge("bind_throttled"))
+    card = svc.meetings.card_by_number(meeting_id, typed_no)
     typed = "".join(form.get("short_code", "").split())[:MAX_CODE_FIELD]  # "1234 5678" as printed
     if card is None:
         svc.bind_throttle.failed(here)
-        return _bind_page(request, room, 400, hall_code=code, error=msg.edge("bad_card"))
+        return again(400, msg.edge("bad_card"))
     sid = phone_sid(request, card)
     outcome, wait_ms = await svc.meetings.book.bind_by_code(
         card, typed, sid, meeting_id=meeting_id, address=here, device=device(request)
@@ -273,16 +344,13 @@ async def _typed(
         return card, sid
     if outcome is Outcome.WRONG:
         svc.bind_throttle.failed(here)
-        return _bind_page(
-            request, room, 400, hall_code=code, error=msg.edge("bad_card"), card_no=card.card_no
-        )
+        return again(400, msg.edge("bad_card"))
     if outcome is Outcome.WAIT:
         svc.bind_throttle.failed(here)
-        error = msg.edge("card_wait", wait=msg.wait_text(max(1, -(-wait_ms // 1000))))
-        return _bind_page(request, room, 429, hall_code=code, error=error, card_no=card.card_no)
+        return again(429, msg.edge("card_wait", wait=msg.wait_text(max(1, -(-wait_ms // 1000)))))
     if outcome is Outcome.LOCKED:  # no form: typing again cannot help
         return _bind_page(request, room, 423, error=msg.edge("card_locked"))
-    return _bind_page(request, room, 409, hall_code=code, error=msg.edge("card_elsewhere"))
+    return again(409, msg.edge("card_elsewhere"))
 
 
 async def bind(request: Request) -> Response:
@@ -313,10 +381,16 @@ async def hall_check_in(request: Request) -> Response:
 
 async def _check_in(request: Request, room: Room, code: str, form: dict[str, str]) -> Response:
     meeting_id = room.runtime.meeting_id
-    refused = _presence_refused(request, room, code, form.get("ticket", "")[:64])
+    status = _hall_status(request, room, code)
+    binding = await phone_binding(request, meeting_id)
+    if status != "invalid" and _checkin_over(room):
+        # Before binding: a check-in that cannot succeed binds no card either.
+        if binding is not None and room.runtime.state.is_present(binding.deputy_id):
+            return await _checked_in_page(request, room, binding.deputy_id)
+        return _over_page(room)
+    refused = _presence_refused(request, room, status)
     if refused is not None:
         return refused
-    binding = await phone_binding(request, meeting_id)
     typed: tuple[Card, str] | None = None
     if binding is None or form.get("card_no"):
         found = await _typed(request, room, code, form)
@@ -337,8 +411,8 @@ async def _check_in(request: Request, room: Room, code: str, form: dict[str, str
         response = _to_phone(msg.edge("not_recorded"), 503, meeting_id)
     else:
         response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
-    if typed is not None:  # bound even if the check-in itself was refused
-        _bind(response, request, *typed)
+    if typed is not None:  # bound even if the check-in itself was refused (a suspended deputy's
+        _bind(response, request, *typed)  # phone is told why on the deputy page)
     return response
 
 

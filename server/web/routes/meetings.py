@@ -159,6 +159,7 @@ async def _edit_page(
         "min_ballots": str(settings.rating_rule.min_ballots),
         "floor_requests_per_item": str(settings.floor_requests_per_item),
         "hall_networks": "\n".join(settings.hall_networks),
+        "checkin_grace_minutes": str(settings.checkin_grace_minutes),
         "held_on": row.held_on.isoformat() if row.held_on else "",
         "starts_at": row.starts_at,
         "place": row.place,
@@ -211,7 +212,9 @@ async def edit_meeting(request: Request) -> Response:
                 return message_page(text, 409, back=f"/meetings/{meeting_id}/edit", back_label="返回会议设置")
             values = {**form}  # shown again with the errors, over what is stored
             if action == "hall_networks":
-                await admin.save_hall_networks(conn, meeting_id, row, form.get("hall_networks", ""))
+                await admin.save_hall_networks(
+                    conn, meeting_id, row, form.get("hall_networks", ""), form.get("checkin_grace_minutes")
+                )
             elif action == "schedule":
                 await schedule.save(conn, meeting_id, row, form, _who(request, session))
             elif action == "settings":

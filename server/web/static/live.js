@@ -195,6 +195,16 @@
     }
   });
 
+  /* checkin: the console's manual check-in search rows follow every attendance update,
+     whichever console made it (the row says 已签到 at once, no second click). The search
+     box itself asks again, so its answers stay in order with what is typed meanwhile. */
+  document.body.addEventListener("htmx:oobAfterSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || target.id !== "c-attendance") { return; }
+    var box = document.querySelector("input[type=search][name=q]");
+    if (box && box.value && document.getElementById("c-roster")) { htmx.trigger(box, "search"); }
+  });
+
   /* Console flash messages fade after a while. */
   document.body.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "c-flash") {
