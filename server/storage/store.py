@@ -61,6 +61,7 @@ def settings_to_json(s: Settings) -> str:
             "warn_seconds": s.warn_seconds,
             "floor_requests_per_item": s.floor_requests_per_item,
             "hall_networks": list(s.hall_networks),
+            "script": dict(s.script),
         },
         ensure_ascii=False,
     )
@@ -82,6 +83,7 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
         warn_seconds=int(d.get("warn_seconds", 30)),
         floor_requests_per_item=int(d.get("floor_requests_per_item", 2)),
         hall_networks=tuple(str(n) for n in d.get("hall_networks", ())),
+        script=MappingProxyType({str(k): str(v) for k, v in d.get("script", {}).items()}),
     )
 
 

@@ -1,4 +1,4 @@
-"""The paired screens: the projector (it shows the hall QR) and the podium timer.
+"""The paired screens: the projector (it shows the hall QR), the podium timer, the chair's script.
 
 Both are paired by staff with a one-time code: an unpaired browser gets a six-digit code
 and refreshes itself every few seconds; once staff enter the code on the console, the
@@ -22,11 +22,11 @@ SCREEN_COOKIE_AGE = 7 * 24 * 3600
 
 
 async def projector(request: Request) -> Response:
-    return await _screen(request, "projector")
+    return await screen_page(request, "projector")
 
 
 async def podium(request: Request) -> Response:
-    return await _screen(request, "podium")
+    return await screen_page(request, "podium")
 
 
 async def public(request: Request) -> Response:
@@ -39,7 +39,7 @@ async def public(request: Request) -> Response:
         return page("public", v=View(room.runtime.state), oob=False)
 
 
-async def _screen(request: Request, kind: str) -> Response:
+async def screen_page(request: Request, kind: str) -> Response:
     svc = services(request)
     meeting_id = int(request.path_params["meeting_id"])
     try:
@@ -58,7 +58,8 @@ async def _screen(request: Request, kind: str) -> Response:
         return await _pairing(request, meeting_id, kind)
     async with room.runtime.lock:
         view = room.projector_view() if kind == "projector" else View(room.runtime.state)
-        extras = svc.meetings.extras("stage", view) if kind == "projector" else {}
+        # The fragment whose extras the page needs: the projector's stage, the chair's script.
+        extras = svc.meetings.extras({"projector": "stage", "script": "s-script"}.get(kind, ""), view)
         return page(kind, v=view, oob=False, **extras)
 
 
