@@ -237,7 +237,11 @@ class _Builder:
                 需到=str(needed(s)),
             )
         quorum = has_quorum(s.setup.settings.quorum_rule, s.expected, s.present_count)
-        self.add("open" if quorum or not self.live else "open_short", figures, started and quorum)
+        if self.live:
+            self.add("open" if quorum else "open_short", figures, started and quorum)
+        else:  # printed: the chair cannot know beforehand, so both wordings are on paper
+            self.add("open", figures, False)
+            self.add("open_short", figures, False)
 
     def question(self, number: int, q: Question) -> None:
         s = self.state

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from live.events import Event
 from live.state import MeetingState, ProjectorMode
-from screens.script import live_script
 from screens.view import View
 from server.base.keys import DeputyBinding, Keys
 from server.room.bus import Bus, setup_message
@@ -251,8 +250,6 @@ class Meetings:
         if frag_id == "hall-qr" or (frag_id == "stage" and view.checkin_open):
             url = self.hall_url(view.meeting_id, self.hall_window())
             return {"hall_url": url, "hall_qr": qr_svg(url)}
-        if frag_id == "s-script":
-            return {"script": live_script(view)}
         if frag_id == "d-me":
             # The default key of a ballot form; the page script gives each form its own.
             vote, rating = view.state.current_vote(), view.state.current_rating()

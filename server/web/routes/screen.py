@@ -58,8 +58,7 @@ async def screen_page(request: Request, kind: str) -> Response:
         return await _pairing(request, meeting_id, kind)
     async with room.runtime.lock:
         view = room.projector_view() if kind == "projector" else View(room.runtime.state)
-        # The fragment whose extras the page needs: the projector's stage, the chair's script.
-        extras = svc.meetings.extras({"projector": "stage", "script": "s-script"}.get(kind, ""), view)
+        extras = svc.meetings.extras("stage", view) if kind == "projector" else {}
         return page(kind, v=view, oob=False, **extras)
 
 

@@ -57,7 +57,7 @@ async def live(request: Request) -> Response:
             return message_page(msg.edge("no_meeting"), 404)
         async with room.runtime.lock:
             view = View(room.runtime.state)
-            return page("script", v=view, oob=False, script=script.live_script(view), staff=True)
+            return page("script", v=view, oob=False, staff=True)
     return await screen_page(request, "script")
 
 
