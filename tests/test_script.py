@@ -138,7 +138,10 @@ def test_the_printed_copy_has_blanks_for_the_live_figures_and_both_openings() ->
     assert keys[:3] == ["checkin", "open", "open_short"]
     assert keys[-1] == "close"
     opening = lines[1]
-    assert opening.text == f"各位代表：本次会议应到{script.BLANK}人，实到{script.BLANK}人，符合法定人数，现在开会。"
+    assert (
+        opening.text
+        == f"各位代表：本次会议应到{script.BLANK}人，实到{script.BLANK}人，符合法定人数，现在开会。"
+    )
     result = next(line for line in lines if line.key == "result")
     assert [p.text for p in result.parts if p.blank] == [script.BLANK] * 4
 
@@ -169,7 +172,14 @@ def test_checking_the_wording() -> None:
 
 
 def test_chinese_numbers() -> None:
-    assert [script.chinese_number(n) for n in (1, 9, 10, 12, 20, 25)] == ["一", "九", "十", "十二", "二十", "二十五"]
+    assert [script.chinese_number(n) for n in (1, 9, 10, 12, 20, 25)] == [
+        "一",
+        "九",
+        "十",
+        "十二",
+        "二十",
+        "二十五",
+    ]
 
 
 # -- the pages -------------------------------------------------------------------------

@@ -10,9 +10,7 @@ rule, and every screen of the script shows the new wording at once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
-from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -20,12 +18,11 @@ from screens import messages as msg
 from screens import script
 from screens.view import View
 from server.base.keys import StaffSession
-from server.office import accounts
+from server.office import accounts, script_wording
 from server.office import meetings_admin as admin
 from server.storage import audit
-from server.storage import models as m
 from server.storage.db import meeting_write
-from server.storage.store import MeetingNotFound, settings_to_json
+from server.storage.store import MeetingNotFound
 from server.web.http import (
     CONSOLE_ROLES,
     csrf_ok,
@@ -93,7 +90,7 @@ async def _edit_page(
         await conn.commit()
     if row is None:
         return message_page(msg.edge("no_meeting"), 404)
-    stored = admin.settings_of(row).script
+    stored = script_wording.stored(row)
     return page(
         "script_edit",
         status=status,
@@ -135,16 +132,14 @@ async def edit(request: Request) -> Response:
         row = await admin.meeting_row(conn, meeting_id)
         if row is None:
             return message_page(msg.edge("no_meeting"), 404)
-        current = admin.settings_of(row)
+        current = script_wording.stored(row)
         if reset == "all":
             wanted: dict[str, str] = {}
         elif reset:
-            wanted = {k: v for k, v in current.script.items() if k != reset}
+            wanted = {k: v for k, v in current.items() if k != reset}
         else:
             wanted = edited
-        settings = replace(current, script=wanted)
-        meeting = m.meetings.c.id == meeting_id
-        await conn.execute(update(m.meetings).where(meeting).values(settings=settings_to_json(settings)))
+        await script_wording.save(conn, meeting_id, row, wanted)
         await audit.record(
             conn,
             "meeting_edited",
