@@ -71,7 +71,9 @@ async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
         set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)
         response.delete_cookie(PAIR_COOKIE, path="/")
         return response
-    shown = page("pairing", code=asked.code, kind=pairing.SCREEN_NAMES[kind])
+    # The script may also be read by staff logged in: say so, where the code is shown.
+    login = f"/login?next={request.url.path}" if kind == "script" else ""
+    shown = page("pairing", code=asked.code, kind=pairing.SCREEN_NAMES[kind], login=login)
     set_cookie(shown, PAIR_COOKIE, asked.token, pairing.PAIRING_TTL_MS // 1000)
     return shown
 
