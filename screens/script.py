@@ -8,8 +8,8 @@ rating still open, the printed copy) is a blank to fill in by hand.
 
 Which line is next is read from the state, never stored: a line is *read* once the
 console did what the line announces (the check-in opened, the question was called, the
-rating opened), and a result line once the session moved past it; the first line not
-read is the next one.
+rating opened), and a result line once the session moved past it; the next line is the
+first one not read after the last one read.
 """
 
 from __future__ import annotations
@@ -342,7 +342,10 @@ class _Builder:
             done = drafts[i].done
             read[i] = read_later if done is None else done
             read_later = read_later or read[i]
-        next_at = next((i for i, r in enumerate(read) if not r), None) if self.live else None
+        # The next line comes after the last one read: an item the chair skipped (entered
+        # a later one) does not hold the highlight back.
+        last = max((i for i, r in enumerate(read) if r), default=-1)
+        next_at = next((i for i in range(last + 1, len(read)) if not read[i]), None) if self.live else None
         out: list[Section] = []
         i = 0
         for title, ds in self.sections:

@@ -4,6 +4,7 @@ checked (screens/script.py, server/web/routes/script.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from types import MappingProxyType
@@ -13,21 +14,25 @@ import pytest
 from live.commands import (
     Actor,
     AdvancePhase,
+    AnnounceVote,
     CallQuestion,
     CastRating,
+    CastVote,
     CheckIn,
     CheckInMethod,
     CloseMeeting,
     CloseRating,
+    CloseVote,
     Command,
     OpenCheckIn,
     OpenRating,
+    OpenVote,
     Role,
     StartAgendaItem,
 )
 from live.core import apply_all, decide
 from live.setup import AgendaItem, Deputy, Question, Respondent, Settings, Setup
-from live.state import Choice, MeetingState, Phase, initial_state
+from live.state import Choice, MeetingState, Phase, VoteChoice, initial_state
 from screens import render, script
 from screens.view import View
 from server.base.keys import Keys
@@ -266,3 +271,28 @@ def test_the_live_script_is_for_staff_or_a_paired_tablet(
     projector = keys.screen_cookie(meeting_id, "projector")
     other = client.get(f"/m/{meeting_id}/script", headers={"cookie": f"wz_screen={projector}"})
     assert 'id="s-script"' not in other.text
+
+
+def test_a_vote_is_read_with_its_result() -> None:
+    setup = _setup()
+    setup = Setup(
+        **{
+            **{f.name: getattr(setup, f.name) for f in dataclasses.fields(setup)},
+            "agenda": (*setup.agenda, AgendaItem(2, 2, "关于民生实事项目的决议", "vote")),
+        }
+    )
+    state = initial_state(setup)
+    printed = [line.text for s in script.printed_script(state) for line in s.lines]
+    assert "现在对“关于民生实事项目的决议”进行表决，请各位代表在手机上按键。" in printed
+    _do(state, OpenCheckIn(), *_check_in(1, 2, 3, 4, 5), StartAgendaItem(2))
+    line = _next(state)
+    assert line is not None and line.key == "vote"
+    _do(state, OpenVote("关于民生实事项目的决议"))
+    line = _next(state)
+    assert line is not None and line.key == "vote_result" and any(p.blank for p in line.parts)
+    votes = [VoteChoice.FOR] * 4 + [VoteChoice.AGAINST]
+    _do(state, *[(CastVote(d, 1, c, f"k{d}"), Actor(Role.DEPUTY, d)) for d, c in enumerate(votes, start=1)])
+    _do(state, CloseVote(), AnnounceVote())
+    line = _next(state)
+    assert line is not None
+    assert line.text == "表决结果：赞成4票，反对1票，弃权0票，未按键0人。“关于民生实事项目的决议”获得通过。"

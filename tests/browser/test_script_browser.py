@@ -68,6 +68,8 @@ async def next_line(tablet: Page) -> str:
 
 async def assert_next_visible(tablet: Page, width: int, height: int) -> None:
     """The line to read is on the screen, below the header, in big type."""
+    await expect(tablet.locator("#s-next")).to_be_visible()
+    await tablet.wait_for_timeout(300)  # a swap just sent (another step's fragment) settles
     box = await tablet.locator("#s-next").bounding_box()
     header = await tablet.locator(".s-header").bounding_box()
     assert box and header, "no next line or header"
