@@ -58,6 +58,8 @@ STEPS: tuple[Step, ...] = (
     Step("item", "进入议程", "下面进行第{序号}项议程：{议程}。", ("序号", "议程")),
     Step("question", "请代表提问", "现在进行第{序号}个问题。请{提问人}代表提问，问题是：{问题}", _QUESTION),
     Step("answer", "请应询人回答", "请{应询人}回答。", _QUESTION),
+    Step("followup", "请代表追问", "请{追问人}代表追问。", (*_QUESTION, "追问人")),
+    Step("followup_reply", "请应询人答复追问", "请{应询人}答复追问。", (*_QUESTION, "追问人")),
     Step(
         "rate",
         "开始满意度测评",
@@ -261,8 +263,23 @@ class _Builder:
         phase = s.phase.value if current and s.phase else ""
         self.add("question", values, past or current)
         self.add("answer", values, past or (current and phase not in ("", "asking")))
+        self.followup(values, phase)
         self.add("rate", values, past or rating is not None)
         self.add("result", {**values, **self.rating_figures(q.id)}, None)
+
+    def followup(self, values: dict[str, str | None], phase: str) -> None:
+        """A 追问 is not planned: on paper it is an optional line, live it shows while the
+        current question is in it (the state keeps no record of a 追问 once it is over)."""
+        if not self.live:
+            self.add("followup", {**values, "追问人": None}, False)
+            return
+        if phase not in ("followup_ask", "followup_reply"):
+            return
+        speaker = self.state.setup.deputies.get(self.state.speaker_id) if self.state.speaker_id else None
+        named = {**values, "追问人": speaker.name if speaker else None}
+        if phase == "followup_ask":  # the reply's phase no longer names who asked
+            self.add("followup", named, True)
+        self.add("followup_reply", named, phase == "followup_reply")
 
     def rating_figures(self, key: int) -> dict[str, str | None]:
         rating = self.state.ratings.get(key)

@@ -296,3 +296,22 @@ def test_a_vote_is_read_with_its_result() -> None:
     line = _next(state)
     assert line is not None
     assert line.text == "表决结果：赞成4票，反对1票，弃权0票，未按键0人。“关于民生实事项目的决议”获得通过。"
+
+
+def test_a_followup_is_read_while_it_runs_and_is_optional_on_paper() -> None:
+    state = _state()
+    printed = [line for s in script.printed_script(state) for line in s.lines]
+    assert [line.key for line in printed].count("followup") == 1
+    _do(state, OpenCheckIn(), *_check_in(1, 2, 3, 4), StartAgendaItem(1), CallQuestion(7))
+    _do(state, AdvancePhase(Phase.ANSWERING), AdvancePhase(Phase.FOLLOWUP_ASK, 2))
+    lines = [line for s in script.live_script(View(state)) for line in s.lines]
+    followup = next(line for line in lines if line.key == "followup")
+    assert followup.text == "请代表2代表追问。" and followup.status == "read"
+    line = _next(state)
+    assert line is not None and line.text == "请副镇长钱明答复追问。"
+    _do(state, AdvancePhase(Phase.FOLLOWUP_REPLY))
+    line = _next(state)
+    assert line is not None and line.key == "rate"
+    _do(state, OpenRating())
+    keys = [line.key for s in script.live_script(View(state)) for line in s.lines]
+    assert "followup" not in keys and "followup_reply" not in keys  # over: the script reads on
