@@ -10,6 +10,7 @@ import re
 from types import MappingProxyType
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from live.commands import (
     Actor,
@@ -315,3 +316,22 @@ def test_a_followup_is_read_while_it_runs_and_is_optional_on_paper() -> None:
     _do(state, OpenRating())
     keys = [line.key for s in script.live_script(View(state)) for line in s.lines]
     assert "followup" not in keys and "followup_reply" not in keys  # over: the script reads on
+
+
+def test_the_script_socket_is_for_staff_or_a_paired_tablet(
+    client: TestClient, keys: Keys, meeting_id: int
+) -> None:
+    path = f"/ws/{meeting_id}/script"
+    refused = ["", f"wz_screen={keys.screen_cookie(meeting_id, 'projector')}"]
+    refused.append(f"wz_screen={keys.screen_cookie(meeting_id + 1, 'script')}")  # another meeting's
+    for cookie in refused:
+        headers = {"cookie": cookie} if cookie else {}
+        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(path, headers=headers):
+            pass
+        assert closed.value.code == 1008, cookie
+    tablet = f"wz_screen={keys.screen_cookie(meeting_id, 'script')}"
+    for cookie in (tablet, staff_headers(client, keys)["cookie"]):
+        with client.websocket_connect(path, headers={"cookie": cookie}) as ws:
+            ws.send_text(json.dumps({"type": "hello", "seq": -1}))
+            snapshot_html = ws.receive_text()
+            assert snapshot_html.startswith('<main id="s-script"') and 'aria-current="step"' in snapshot_html
