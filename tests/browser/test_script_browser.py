@@ -117,7 +117,12 @@ async def test_the_script_follows_a_short_session(own_demo_server: DemoServer, b
     # -- a second tablet, 1024x768, a staff member logged in ------------------------------
     small = await (await desk_context(browser, 1024, 768)).new_page()
     await small.goto(f"{s.base}/m/{mid}/script")
-    await small.get_by_role("link", name="会务人员也可登录后直接查看").click()
+    # The pairing page fits the tablet (a projector's page would push this off the screen).
+    staff_link = small.get_by_role("link", name="会务人员也可登录后直接查看")
+    box = await staff_link.bounding_box()
+    assert box and box["y"] + box["height"] <= 768 and box["height"] >= 48, box
+    await shot(small, "00-pairing-1024x768")
+    await staff_link.click()
     await small.get_by_label("用户名").fill("chair")
     await small.get_by_label("密码").fill("wenzheng-demo")
     await small.get_by_role("button", name="登录").click()

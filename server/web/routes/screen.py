@@ -73,7 +73,8 @@ async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
         return response
     # The script may also be read by staff logged in: say so, where the code is shown.
     login = f"/login?next={request.url.path}" if kind == "script" else ""
-    shown = page("pairing", code=asked.code, kind=pairing.SCREEN_NAMES[kind], login=login)
+    template = "script_pairing" if kind == "script" else "pairing"
+    shown = page(template, code=asked.code, kind=pairing.SCREEN_NAMES[kind], login=login)
     set_cookie(shown, PAIR_COOKIE, asked.token, pairing.PAIRING_TTL_MS // 1000)
     return shown
 
