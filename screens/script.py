@@ -272,6 +272,7 @@ class _Builder:
         current question is in it (the state keeps no record of a 追问 once it is over)."""
         if not self.live:
             self.add("followup", {**values, "追问人": None}, False)
+            self.add("followup_reply", {**values, "追问人": None}, False)
             return
         if phase not in ("followup_ask", "followup_reply"):
             return

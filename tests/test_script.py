@@ -303,6 +303,7 @@ def test_a_followup_is_read_while_it_runs_and_is_optional_on_paper() -> None:
     state = _state()
     printed = [line for s in script.printed_script(state) for line in s.lines]
     assert [line.key for line in printed].count("followup") == 1
+    assert [line.key for line in printed].count("followup_reply") == 1
     _do(state, OpenCheckIn(), *_check_in(1, 2, 3, 4), StartAgendaItem(1), CallQuestion(7))
     _do(state, AdvancePhase(Phase.ANSWERING), AdvancePhase(Phase.FOLLOWUP_ASK, 2))
     lines = [line for s in script.live_script(View(state)) for line in s.lines]
