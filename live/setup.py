@@ -94,6 +94,9 @@ class Settings:
     # The body's own quorum rule where it sets one (server/office/body_rules.py); unset: the
     # law's rule for ``body_kind``.
     quorum: Quorum | None = None
+    # The chair's script (主持词): the wording of the steps staff changed, by step key
+    # (screens/script.py); a step not here reads its default.
+    script: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def quorum_rule(self) -> Quorum:

@@ -67,7 +67,12 @@ def _public(state: MeetingState) -> list[str]:
     return ["pu-session", "timer", "pu-results"]
 
 
+def _script(state: MeetingState) -> list[str]:
+    return ["s-script"]
+
+
 FRAGMENTS = {
+    "script": _script,
     "projector": _projector,
     "console": _console,
     "deputy": _deputy,
@@ -179,7 +184,26 @@ PUBLIC = Audience(
     },
 )
 
-AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY, PODIUM, PUBLIC)}
+# The chair's script (主持词) at the rostrum: every step of the session moves its next line.
+SCRIPT = Audience(
+    "script",
+    {
+        topic: ("s-script",)
+        for topic in (
+            "checkin",
+            "attendance",
+            "announcement",
+            "agenda",
+            "question",
+            "phase",
+            "rating",
+            "vote",
+            "closed",
+        )
+    },
+)
+
+AUDIENCES = {a.name: a for a in (PROJECTOR, CONSOLE, DEPUTY, PODIUM, PUBLIC, SCRIPT)}
 
 
 def stale(audience: Audience, state: MeetingState, topics: set[str]) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from screens import messages
+from screens.script import live_script
 from screens.view import View
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # package data: found where the package is
@@ -26,6 +27,7 @@ env = Environment(
     auto_reload=False,
 )
 env.globals["msg"] = messages
+env.globals["live_script"] = live_script  # the chair's script, built from the view it is given
 
 
 def fragment(frag_id: str, view: View, *, oob: bool, **extra: Any) -> str:

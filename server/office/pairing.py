@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.storage import models as m
 
 PAIRING_TTL_MS = 10 * 60 * 1000
-SCREEN_NAMES = {"projector": "投影屏", "podium": "发言计时屏"}
+SCREEN_NAMES = {"projector": "投影屏", "podium": "发言计时屏", "script": "主持词屏"}
 
 
 @dataclass(frozen=True)

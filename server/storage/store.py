@@ -63,6 +63,7 @@ def settings_to_json(s: Settings) -> str:
             "floor_requests_per_item": s.floor_requests_per_item,
             "hall_networks": list(s.hall_networks),
             "checkin_grace_minutes": s.checkin_grace_minutes,
+            "script": dict(s.script),
         },
         ensure_ascii=False,
     )
@@ -86,6 +87,7 @@ def settings_from_json(raw: str, body_kind: BodyKind) -> Settings:
         floor_requests_per_item=int(d.get("floor_requests_per_item", 2)),
         hall_networks=tuple(str(n) for n in d.get("hall_networks", ())),
         checkin_grace_minutes=int(d.get("checkin_grace_minutes", 5)),
+        script=MappingProxyType({str(k): str(v) for k, v in d.get("script", {}).items()}),
     )
 
 

@@ -47,6 +47,7 @@ from server.web.routes import rehearsals as routes_rehearsals
 from server.web.routes import review_phone as routes_review_phone
 from server.web.routes import roster as routes_roster
 from server.web.routes import screen as routes_screen
+from server.web.routes import script as routes_script
 from server.web.routes import staff as routes_staff
 from server.web.routes import start as routes_start
 from server.web.sessions import StaffSessions
@@ -253,6 +254,9 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/projector", routes_screen.projector),
         Route("/m/{meeting_id:int}/podium", routes_screen.podium),
         Route("/m/{meeting_id:int}/live", routes_screen.public),
+        Route("/m/{meeting_id:int}/script", routes_script.live),
+        Route("/m/{meeting_id:int}/script/print", routes_script.printed),
+        Route("/m/{meeting_id:int}/script/edit", routes_script.edit, methods=["GET", "POST"]),
         Route("/m/{meeting_id:int}/review", routes_questions.review, methods=["GET", "POST"]),
         Route("/m/{meeting_id:int}/reviewers", routes_presidium.reviewers_page, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),

@@ -196,12 +196,12 @@ def credential(scope: Scope, audience: str | None) -> tuple[str, Hashable] | Non
 
     Only signatures are checked here, in memory; whether the phone is the card's bound
     one, or the session still valid, is the app's business."""
-    if audience in (None, "console"):
+    if audience in (None, "console", "script"):  # the script: staff, or a paired tablet
         session = scope.get(STAFF_SCOPE_KEY)  # server.web.sessions.StaffSessions, further out
         if session is not None:
             return "staff", session.user_id
     svc = getattr(getattr(scope.get("app"), "state", None), "services", None)
-    if svc is None or audience not in (None, "deputy", "projector", "podium"):
+    if svc is None or audience not in (None, "deputy", "projector", "podium", "script"):
         return None
     cookies = HTTPConnection(scope).cookies
     if audience in (None, "deputy"):

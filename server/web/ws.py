@@ -44,7 +44,11 @@ async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bo
         return (session is not None and bool(session.roles & {"chair", "staff", "admin"}), None)
     if audience == "public":
         return (True, None)  # the public page is for anyone; it shows what the hall sees
-    if audience in ("projector", "podium"):
+    if audience == "script":  # the chair's script: staff, or a tablet paired as the script
+        session = staff(websocket)
+        if session is not None and bool(session.roles & {"chair", "staff", "admin"}):
+            return (True, None)
+    if audience in ("projector", "podium", "script"):
         screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))
         return (screen is not None and screen.meeting_id == meeting_id and screen.kind == audience, None)
     return (False, None)

@@ -1,4 +1,4 @@
-"""The paired screens: the projector (it shows the hall QR) and the podium timer.
+"""The paired screens: the projector (it shows the hall QR), the podium timer, the chair's script.
 
 Both are paired by staff with a one-time code: an unpaired browser gets a six-digit code
 and refreshes itself every few seconds; once staff enter the code on the console, the
@@ -22,11 +22,11 @@ SCREEN_COOKIE_AGE = 7 * 24 * 3600
 
 
 async def projector(request: Request) -> Response:
-    return await _screen(request, "projector")
+    return await screen_page(request, "projector")
 
 
 async def podium(request: Request) -> Response:
-    return await _screen(request, "podium")
+    return await screen_page(request, "podium")
 
 
 async def public(request: Request) -> Response:
@@ -39,7 +39,7 @@ async def public(request: Request) -> Response:
         return page("public", v=View(room.runtime.state), oob=False)
 
 
-async def _screen(request: Request, kind: str) -> Response:
+async def screen_page(request: Request, kind: str) -> Response:
     svc = services(request)
     meeting_id = int(request.path_params["meeting_id"])
     try:
@@ -71,7 +71,10 @@ async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
         set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)
         response.delete_cookie(PAIR_COOKIE, path="/")
         return response
-    shown = page("pairing", code=asked.code, kind=pairing.SCREEN_NAMES[kind])
+    # The script may also be read by staff logged in: say so, where the code is shown.
+    login = f"/login?next={request.url.path}" if kind == "script" else ""
+    template = "script_pairing" if kind == "script" else "pairing"
+    shown = page(template, code=asked.code, kind=pairing.SCREEN_NAMES[kind], login=login)
     set_cookie(shown, PAIR_COOKIE, asked.token, pairing.PAIRING_TTL_MS // 1000)
     return shown
 
