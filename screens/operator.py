@@ -25,8 +25,10 @@ def question_running(state: MeetingState) -> bool:
 
 
 def lifted(state: MeetingState) -> frozenset[str]:
-    """The console panels of the current step: "rating", "vote", "vote-settled", "questions"."""
+    """The console panels of the current step: "rating", "vote", "vote-settled", "questions", "floor"."""
     out: set[str] = set()
+    if state.floor_queue or state.speaking_id is not None:
+        out.add("floor")
     ballot = state.rating_open() or state.vote_open()
     if state.rating_open():
         out.add("rating")
