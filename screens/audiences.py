@@ -109,14 +109,16 @@ CONSOLE = Audience(
         "attendance": ("c-attendance", "c-vote"),  # 未按 moves with who is present
         "announcement": ("c-attendance", "c-session"),
         # A new item or question makes another rating the current one.
-        "agenda": ("c-session", "c-agenda", "c-tally"),
-        "question": ("c-session", "c-questions", "c-tally"),
-        "phase": ("c-session",),
-        "rating": ("c-session", "c-tally", "c-questions", "c-agenda"),
+        # c-vote, c-questions and c-floor also move with the step (screens.operator.lifted,
+        # the floor queue's grant notes), c-projector with the projector's focus.
+        "agenda": ("c-session", "c-agenda", "c-tally", "c-floor"),
+        "question": ("c-session", "c-questions", "c-tally", "c-vote", "c-floor"),
+        "phase": ("c-session", "c-questions", "c-vote", "c-floor"),
+        "rating": ("c-session", "c-tally", "c-questions", "c-agenda", "c-vote", "c-floor"),
         "tally": ("c-tally",),
         "timer": ("timer",),
-        "focus": ("c-session",),
-        "vote": ("c-vote",),
+        "focus": ("c-session", "c-projector"),
+        "vote": ("c-vote", "c-questions", "c-floor"),
         "vote_tally": ("c-vote",),
         "banner": ("c-projector",),
         "projector_mode": ("c-projector",),
