@@ -81,7 +81,7 @@ def decide_call(state: MeetingState, cmd: CallQuestion, now_ms: int) -> list[Eve
     # that item, so the hall is in an item and deputies may ask for the floor.
     enter: list[Event] = []
     if state.agenda_item_id is None:
-        enter = [AgendaItemStarted(i.id) for i in state.setup.agenda if i.kind == INQUIRY][:1]
+        enter += [AgendaItemStarted(i.id) for i in state.setup.agenda if i.kind == INQUIRY][:1]
     return [
         *enter,
         QuestionCalled(cmd.question_id),

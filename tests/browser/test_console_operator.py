@@ -146,7 +146,11 @@ async def test_every_control_of_the_current_step_is_on_the_first_screen(
     await on_first_screen(console, console.locator("#c-session button.step"), "问题环节按钮")
     await console.get_by_role("button", name=re.compile("^结束测评并公布")).first.click()
     await expect(console.locator("#c-tally")).to_contain_text("已公布")
-    await on_first_screen(console, console.locator('#c-questions button[data-key="n"]'), "下一个问题的开始（N）")
+    next_question = console.locator('#c-questions button[data-key="n"]')
+    await on_first_screen(console, next_question, "下一个问题的开始（N）")
+    # The projector buttons say what the projector shows now.
+    shown = console.locator('#c-projector .c-focus button[aria-pressed="true"]')
+    await expect(shown).to_have_text("测评结果")
     await on_first_screen(console, console.locator("#c-agenda button"), "议程的按钮")
     await on_first_screen(console, projector_controls, "投影屏按钮")
     await console.screenshot(path=str(shots / "step-question-list-1366x768.png"))
