@@ -177,6 +177,8 @@ async def test_the_vote_form_comes_filled_from_the_agenda_and_says_what_is_missi
     await title.fill("")
     await form.get_by_role("button", name="开始表决").click()
     await expect(console.locator("#c-flash .flash.error")).to_have_text("请填写表决事项（不超过200字）。")
+    box = await console.locator("#c-flash .flash").bounding_box()
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= H, f"the refusal is out of view: {box}"
     await expect(console.locator("#c-vote")).to_contain_text("尚未表决")
     await console.screenshot(path=str(shots / "vote-form-empty-1366x768.png"))
 
