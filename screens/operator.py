@@ -96,6 +96,15 @@ def floor_offer(state: MeetingState) -> tuple[FloorKind, ...]:
     return (FloorKind.SPEECH,)
 
 
+def floor_later(state: MeetingState) -> str:
+    """Why a phone offers no request now, and when it will ("" when it offers one)."""
+    if state.agenda_item_id is None or state.closed or floor_offer(state):
+        return ""
+    if state.rating_open() or state.vote_open():
+        return "测评或表决结束后可申请发言。"
+    return "答复开始后可申请追问；本问题测评结束后可申请发言。"
+
+
 def vote_title(state: MeetingState) -> str:
     """The matter a new vote is most likely on: the current agenda item, else the next one."""
     agenda = state.setup.agenda

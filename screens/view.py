@@ -272,5 +272,9 @@ class View:
         return tuple(k.value for k in operator.floor_offer(self.state))
 
     @property
+    def floor_later(self) -> str:
+        return operator.floor_later(self.state)
+
+    @property
     def vote_title(self) -> str:
         return operator.vote_title(self.state)
