@@ -40,6 +40,8 @@ NEXT_PHASES: dict[Phase, frozenset[Phase]] = {
     Phase.DONE: frozenset(),
 }
 
+INQUIRY = "inquiry"  # the agenda kind questions are asked in (screens.messages.AGENDA_KINDS)
+
 PHASE_TIMER: dict[Phase, TimerRole] = {
     Phase.ASKING: TimerRole.ASKING,
     Phase.ANSWERING: TimerRole.ANSWERING,
@@ -75,7 +77,13 @@ def decide_call(state: MeetingState, cmd: CallQuestion, now_ms: int) -> list[Eve
     done = state.ratings.get(cmd.question_id)
     if done is not None and done.result is not None:
         raise Refused("question_already_rated")
+    # A question belongs to the 问政 item: called before any item was entered, it enters
+    # that item, so the hall is in an item and deputies may ask for the floor.
+    enter: list[Event] = []
+    if state.agenda_item_id is None:
+        enter += [AgendaItemStarted(i.id) for i in state.setup.agenda if i.kind == INQUIRY][:1]
     return [
+        *enter,
         QuestionCalled(cmd.question_id),
         PhaseChanged(Phase.ASKING, question.asker_id),
         fresh(state, TimerRole.ASKING, now_ms, running=True),

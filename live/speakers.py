@@ -35,6 +35,9 @@ from live.timers import cleared, fresh
 
 MAX_SUBJECT = 40
 FOLLOWUP_FROM = frozenset({Phase.ANSWERING, Phase.FOLLOWUP_ASK, Phase.FOLLOWUP_REPLY})
+# A follow-up is granted from these phases (live.questions.NEXT_PHASES); one asked for
+# during another's follow-up waits in the queue for its reply.
+GRANT_FOLLOWUP_FROM = frozenset({Phase.ANSWERING, Phase.FOLLOWUP_REPLY})
 
 
 def decide_request(state: MeetingState, cmd: RequestFloor) -> list[Event]:
@@ -47,6 +50,9 @@ def decide_request(state: MeetingState, cmd: RequestFloor) -> list[Event]:
         raise Refused("floor_before_agenda")
     if cmd.kind is FloorKind.FOLLOWUP and state.phase not in FOLLOWUP_FROM:
         raise Refused("no_question_for_followup")
+    if cmd.kind is FloorKind.SPEECH and state.phase not in (None, Phase.DONE):
+        # A speech could not be granted before the question is rated: a follow-up can.
+        raise Refused("speech_during_question")
     subject = " ".join(cmd.subject.split())
     if len(subject) > MAX_SUBJECT:
         raise Refused("subject_too_long")

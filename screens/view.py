@@ -12,8 +12,9 @@ from fractions import Fraction
 
 from live.rules import has_quorum, quorum_needed
 from live.setup import AgendaItem, Attendee, AttendeeKind, Question, RatingRule
-from live.state import Choice, MeetingState, PaperCount, RatingResult, Ungraded
+from live.state import Choice, FloorRequest, MeetingState, PaperCount, RatingResult, Ungraded
 from screens import messages as msg
+from screens import operator
 from screens.vote_view import VoteView, rounds_of, vote_view
 
 
@@ -301,3 +302,23 @@ class View:
             return ""
         index = [q.id for q in self.questions].index(self.question.id) + 1
         return f"{index}/{len(self.questions)}"
+
+    # ---- operator (issue 16): the current step, the floor, the vote form ----
+    @property
+    def lifted(self) -> frozenset[str]:
+        return operator.lifted(self.state)
+
+    def grant_of(self, request: FloorRequest) -> operator.Grant:
+        return operator.grant_of(self.state, request)
+
+    @property
+    def floor_offer(self) -> tuple[str, ...]:
+        return tuple(k.value for k in operator.floor_offer(self.state))
+
+    @property
+    def floor_later(self) -> str:
+        return operator.floor_later(self.state)
+
+    @property
+    def vote_title(self) -> str:
+        return operator.vote_title(self.state)

@@ -204,11 +204,11 @@ async def test_a_vote_and_a_revote_on_every_screen(
     await expect(phones[0].get_by_role("button", name="申请追问")).to_be_visible()
     # Phone 1 types a subject; phone 2 asks first, which redraws phone 1's panel: what
     # phone 1 typed must survive the redraw.
-    await phones[0].get_by_label("申请发言（主题可不填）").fill("养老服务资金")
+    await phones[0].get_by_label("申请追问（主题可不填）").fill("养老服务资金")
     await phones[1].get_by_role("button", name="申请追问").tap()
     await expect(phones[1].locator("#d-me .d-place")).to_have_text("1")
     await expect(console.locator("#c-floor h2")).to_have_text("发言排队（1 人）")
-    await expect(phones[0].get_by_label("申请发言（主题可不填）")).to_have_value("养老服务资金")
+    await expect(phones[0].get_by_label("申请追问（主题可不填）")).to_have_value("养老服务资金")
     box = await phones[0].get_by_role("button", name="申请追问").bounding_box()
     assert box and box["height"] >= 60 and box["width"] >= 300, box
     await phones[0].get_by_role("button", name="申请追问").tap()
@@ -221,7 +221,9 @@ async def test_a_vote_and_a_revote_on_every_screen(
     await row.get_by_role("button", name="上移").click()
     await expect(phones[0].locator("#d-me .d-place")).to_have_text("1")
     await expect(phones[1].locator("#d-me .d-place")).to_have_text("2")
-    await console.locator("#c-floor li", has_text=inv1.name).get_by_role("button", name="给予发言").click()
+    # The console says what granting a follow-up does before the chair grants it.
+    await expect(console.locator("#c-floor li", has_text=inv1.name)).to_contain_text("准许后将进入追问环节")
+    await console.locator("#c-floor li", has_text=inv1.name).get_by_role("button", name="准许追问").click()
     await expect(projector.locator("#stage .p-people")).to_contain_text(f"追问{inv1.name}")
     await expect(podium.locator("#po-speaker .po-who")).to_contain_text(inv1.name)
     await expect(podium.locator("#po-speaker .po-phase")).to_have_text("追问")

@@ -91,6 +91,7 @@ def test_agenda_item_refused_while_rating_open(state: MeetingState) -> None:
 
 
 def test_call_question(state: MeetingState) -> None:
+    step(state, StartAgendaItem(ITEM_2))  # in an item already: calling enters none
     events = step(state, CallQuestion(Q1), now=5_000)
     assert events == [
         QuestionCalled(Q1),

@@ -73,6 +73,7 @@ EXPECTED: dict[str, set[str]] = {
         "not_checked_in_floor",
         "floor_before_agenda",
         "no_question_for_followup",
+        "speech_during_question",
         "subject_too_long",
         "already_queued",
         "floor_request_cap",

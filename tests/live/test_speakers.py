@@ -143,11 +143,11 @@ def test_a_speech_has_its_timer_first_and_second_and_its_time_is_recorded() -> N
 
 def test_granting_a_follow_up_is_the_question_s_follow_up_phase() -> None:
     state = hall()
+    ask(state, 4)  # a speech asked for before the question is called waits for its rating
     step(state, CallQuestion(Q1))
     assert refused_code(state, RequestFloor(3, FOLLOWUP), deputy(3)) == "no_question_for_followup"
     step(state, AdvancePhase(Phase.ANSWERING))
     step(state, RequestFloor(3, FOLLOWUP, "补充追问"), deputy(3))
-    ask(state, 4)
     assert refused_code(state, GrantFloor(4)) == "question_in_progress"
     events = step(state, GrantFloor(3))
     assert events[0] == FloorGranted(3) and events[1] == PhaseChanged(Phase.FOLLOWUP_ASK, 3)
@@ -160,3 +160,26 @@ def test_no_speech_while_a_ballot_box_is_open() -> None:
     step(state, OpenVote("决议"))
     assert refused_code(state, GrantFloor(1)) == "ballot_in_progress"
     assert refused_code(state, OpenRating()) == "no_question"
+
+
+def test_a_speech_is_not_asked_for_while_a_question_runs() -> None:
+    """It could not be granted before the rating; a follow-up can (issue 16)."""
+    state = hall()
+    step(state, CallQuestion(Q1))
+    assert refused_code(state, RequestFloor(1, SPEECH), deputy(1)) == "speech_during_question"
+    step(state, AdvancePhase(Phase.ANSWERING))
+    assert refused_code(state, RequestFloor(1, SPEECH), deputy(1)) == "speech_during_question"
+    ask(state, 1, FOLLOWUP)
+    assert queue(state) == [1]
+
+
+def test_calling_a_question_enters_the_inquiry_item_so_deputies_may_ask() -> None:
+    state = fresh_state()
+    check_in(state, 1, 2)
+    assert refused_code(state, RequestFloor(2, SPEECH), deputy(2)) == "floor_before_agenda"
+    step(state, CallQuestion(Q1))
+    inquiry = [i.id for i in state.setup.agenda if i.kind == "inquiry"]
+    assert inquiry and state.agenda_item_id == inquiry[0]
+    step(state, AdvancePhase(Phase.ANSWERING))
+    ask(state, 2, FOLLOWUP)
+    assert queue(state) == [2]

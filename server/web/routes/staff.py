@@ -165,7 +165,9 @@ async def act(request: Request) -> Response:
         return refused(refusal.code, params=refusal.params)
     except NotRecorded:
         return flash(msg.edge("not_recorded"), 503)
-    return flash("", 200, kind="ok")
+    # The operator sees that the click worked, and for whom when it was one deputy's.
+    who = room.runtime.state.setup.deputies.get(getattr(command, "deputy_id", None) or 0)
+    return flash(msg.done(form, who.name if who else ""), 200, kind="ok")
 
 
 async def roster(request: Request) -> Response:

@@ -205,10 +205,18 @@
     if (box && box.value && document.getElementById("c-roster")) { htmx.trigger(box, "search"); }
   });
 
-  /* Console flash messages fade after a while. */
+  /* Console flash messages fade after a while: what a click did after 4 s, a refusal
+     after 6 s. Only the newest message's timer may clear the line. */
+  var flashTimers = [];
   document.body.addEventListener("htmx:afterSwap", function (e) {
-    if (e.detail.target && e.detail.target.id === "c-flash") {
-      setTimeout(function () { e.detail.target.innerHTML = ""; }, 6000);
-    }
+    var line = e.detail.target;
+    if (!line || line.id !== "c-flash") { return; }
+    flashTimers.forEach(clearTimeout);
+    var ok = !!line.querySelector(".flash.ok");
+    var shown = line.firstElementChild;
+    flashTimers = [
+      setTimeout(function () { if (shown) { shown.classList.add("fading"); } }, ok ? 3400 : 5400),
+      setTimeout(function () { if (line.firstElementChild === shown) { line.innerHTML = ""; } }, ok ? 4000 : 6000)
+    ];
   });
 })();
