@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from screens import messages
+from screens.phrases import phrase_breaks
 from screens.view import View
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # package data: found where the package is
@@ -26,6 +27,7 @@ env = Environment(
     auto_reload=False,
 )
 env.globals["msg"] = messages
+env.filters["phrases"] = phrase_breaks  # titles break between phrases (screens/phrases.py)
 
 
 def fragment(frag_id: str, view: View, *, oob: bool, **extra: Any) -> str:
