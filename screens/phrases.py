@@ -15,7 +15,9 @@ import re
 from markupsafe import Markup, escape
 
 # A break after these (closing punctuation, phrase-closing words) ...
-_AFTER = re.compile(r"(?<=[、，。；：？！）」』”》,;:?!)])|(?<=届)|(?<=会议)(?![）」』”》，。、])|(?<=大会)(?!第)|(?<=委员会)|(?<=的)")
+_AFTER = re.compile(
+    r"(?<=[、，。；：？！）」』”》,;:?!)])|(?<=届)|(?<=会议)(?![）」』”》，。、])|(?<=大会)(?!第)|(?<=委员会)|(?<=的)"
+)
 # ... and before these (opening brackets, an ordinal, a new run of Latin letters or digits).
 _BEFORE = re.compile(r"(?=[（「『“《(])|(?<![第（(])(?=第)")
 

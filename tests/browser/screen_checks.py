@@ -80,8 +80,10 @@ FIT_JS = """(headerSel) => {
   const hb = header ? header.getBoundingClientRect() : null;
   const skip = el => el.closest('.p-mode, .p-banner, script, style, head');
   const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
-  if (document.documentElement.scrollWidth > W + 1) out.push(`page is ${document.documentElement.scrollWidth}px wide`);
+    (el.className && typeof el.className === 'string'
+      ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  const wide = document.documentElement.scrollWidth;
+  if (wide > W + 1) out.push(`page is ${wide}px wide`);
   for (const el of document.body.querySelectorAll('*')) {
     if (skip(el)) continue;
     const cs = getComputedStyle(el);
@@ -92,14 +94,16 @@ FIT_JS = """(headerSel) => {
                 ['svg', 'img', 'button', 'input'].includes(el.tagName.toLowerCase());
     if (!own) continue;
     if (r.right > W + 1 || r.bottom > H + 1 || r.left < -1 || r.top < -1)
-      out.push(`${name(el)} "${el.textContent.trim().slice(0, 24)}" at ${Math.round(r.left)},${Math.round(r.top)} ` +
+      out.push(`${name(el)} "${el.textContent.trim().slice(0, 24)}" ` +
+               `at ${Math.round(r.left)},${Math.round(r.top)} ` +
                `${Math.round(r.width)}x${Math.round(r.height)} runs off the ${W}x${H} screen`);
     if (hb && !header.contains(el) && !el.contains(header) &&
         r.top < hb.bottom - 1 && r.bottom > hb.top + 1 && r.left < hb.right - 1 && r.right > hb.left + 1)
       out.push(`${name(el)} "${el.textContent.trim().slice(0, 24)}" overlaps the header`);
     if (cs.overflowX === 'visible' && el.scrollWidth > el.clientWidth + 2 && el.clientWidth > 0 &&
         cs.display !== 'inline')
-      out.push(`${name(el)} "${el.textContent.trim().slice(0, 24)}" is wider than its box (${el.scrollWidth} > ${el.clientWidth})`);
+      out.push(`${name(el)} "${el.textContent.trim().slice(0, 24)}" is wider than its box ` +
+               `(${el.scrollWidth} > ${el.clientWidth})`);
   }
   return out;
 }"""
@@ -176,15 +180,19 @@ async def phrase_problems(page: Page, selector: str, phrases: tuple[str, ...], w
 
 TAPS_JS = """(minimum) => {
   const out = [];
-  for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
+  const all = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
+  for (const el of document.querySelectorAll(all)) {
     const cs = getComputedStyle(el);
     if (cs.display === 'none' || cs.visibility === 'hidden') continue;
     // A box inside its label is tapped through the label: the label is the target.
-    const target = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label') ? el.closest('label') : el;
+    const boxed = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label');
+    const target = boxed ? el.closest('label') : el;
     const r = target.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) continue;
     if (r.width < minimum - 0.5 || r.height < minimum - 0.5)
-      out.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.value || el.name || '').trim().slice(0, 20)}" is ${Math.round(r.width)}x${Math.round(r.height)}`);
+      const label = (el.textContent || el.value || el.name || '').trim().slice(0, 20);
+      out.push(`${el.tagName.toLowerCase()} "${label}" ` +
+               `is ${Math.round(r.width)}x${Math.round(r.height)}`);
   }
   return out;
 }"""
@@ -199,7 +207,8 @@ TEXT_JS = """(minimum) => {
     if (r.width === 0 || r.height === 0) continue;
     const px = parseFloat(cs.fontSize);
     if (px < minimum - 0.01)
-      out.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 20)}" is ${px}px`);
+      out.push(`${el.tagName.toLowerCase()}.${el.className} ` +
+               `"${el.textContent.trim().slice(0, 20)}" is ${px}px`);
   }
   return out;
 }"""
@@ -234,4 +243,38 @@ async def above_fold_problems(page: Page, selector: str, where: str) -> list[str
                 f"{where}: {label!r} ends at {box['y'] + box['height']:.0f}px, "
                 f"below the first {viewport['height']}px"
             )
+    return out
+
+
+# -- contrast of one element's text against what is behind it ----------------------------
+
+CONTRAST_JS = """(el) => {
+  const rgba = s => { const m = s.match(/[\\d.]+/g).map(Number);
+                      return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = c => { c /= 255;
+                                 return c <= .03928 ? c / 12.92 : ((c + .055) / 1.055) ** 2.4; };
+                               return .2126 * f(r) + .7152 * f(g) + .0722 * f(b); };
+  let bg = null;
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) { bg = c; break; }
+  }
+  bg = bg || [255, 255, 255, 1];
+  let fg = rgba(getComputedStyle(el).color);
+  let alpha = fg[3];
+  for (let e = el; e; e = e.parentElement) alpha *= parseFloat(getComputedStyle(e).opacity);
+  fg = [0, 1, 2].map(i => fg[i] * alpha + bg[i] * (1 - alpha));
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + .05) / (b + .05);
+}"""
+
+
+async def contrast_problems(page: Page, selector: str, where: str, minimum: float = 4.5) -> list[str]:
+    out = []
+    for el in await page.locator(selector).all():
+        if not await el.is_visible():
+            continue
+        ratio = await el.evaluate(CONTRAST_JS)
+        if ratio < minimum:
+            out.append(f"{where}: {selector} {(await el.inner_text()).strip()!r} has contrast {ratio:.2f}:1")
     return out

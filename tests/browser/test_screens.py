@@ -2,7 +2,8 @@
 
 One demo server; the chair's console drives the meeting through its states (idle, check-in,
 the attendance announcement, a question, a rating open and its result, a vote open and its
-result, a speaker with the floor). At each state every screen is measured in Chromium:
+result, a speaker with the floor). At each state every screen is measured in Chromium,
+and axe-core runs over the console and one screen of each kind:
 
 - projectors at 1280x720, 1920x1080 and 3840x2160: nothing runs off the screen, nothing
   overlaps the header, figure labels stay on one line, titles break only between words;
@@ -63,12 +64,31 @@ class Hall:
         self.phones: dict[str, Page] = {}
         self.publics: dict[str, Page] = {}
         self.problems: list[str] = []
+        self.console: Page | None = None
 
     async def shoot(self, state: str, name: str, page: Page, *, full: bool) -> None:
         await page.screenshot(path=str(self.folder / f"screens-{state}-{name}.png"), full_page=full)
 
     async def check(self, state: str, *, choices: str | None = None) -> None:
         await _settle(*self.projectors.values(), *self.podiums.values(), *self.phones.values())
+        # axe-core on one screen of each kind in every state (test_axe.py does every page once).
+        assert self.console
+        for where, page in (
+            ("console 1366x768", self.console),
+            ("projector 1280x720", self.projectors["1280x720"]),
+            ("podium 1920x1080", self.podiums["1920x1080"]),
+            ("phone 360x640", self.phones["360x640"]),
+            ("public 360x640", self.publics["360x640"]),
+        ):
+            self.problems += await sc.axe_problems(page, f"{state} {where}")
+        await self.shoot(state, "console-1366x768", self.console, full=False)
+        for where, page in (
+            ("projector", self.projectors["1920x1080"]),
+            ("podium", self.podiums["1920x1080"]),
+            ("phone", self.phones["360x640"]),
+            ("public", self.publics["360x640"]),
+        ):  # the connection state is read where it matters most: WCAG AA
+            self.problems += await sc.contrast_problems(page, ".conn", f"{state} {where} connection")
         for size, page in self.projectors.items():
             where = f"{state} projector {size}"
             self.problems += await sc.fit_problems(page, where, ".p-header")
@@ -108,6 +128,7 @@ async def test_every_screen_fits_at_its_real_size(
     hall = Hall(artifacts)
     console = await (await sc.context(browser, *sc.CONSOLE)).new_page()
     await login(console, s.console_url)
+    hall.console = console
     for w, h in sc.PROJECTORS:
         page = await (await sc.context(browser, w, h)).new_page()
         await page.goto(s.projector_url)
@@ -126,10 +147,31 @@ async def test_every_screen_fits_at_its_real_size(
         await page.goto(f"{s.base}/m/{mid}/live")
         hall.publics[f"{w}x{h}"] = page
 
+    # Tabs are told apart by the screen first, then the meeting.
+    title = "清溪镇第十七届人民代表大会第三次会议（年中人代会）"
+    for screen, page in (
+        ("主持台", console),
+        ("投影屏", hall.projectors["1920x1080"]),
+        ("发言计时屏", hall.podiums["1920x1080"]),
+        ("代表", hall.phones["360x640"]),
+        ("会议直播", hall.publics["360x640"]),
+    ):
+        assert await page.title() == f"{screen} · {title}", await page.title()
+    # The idle podium shows the meeting and the time of day, not --:--.
+    podium = hall.podiums["1920x1080"]
+    await expect(podium.locator("#po-clock")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    await expect(podium.locator("#po-clock")).to_be_visible()
+    await expect(podium.locator("#timer")).to_be_hidden()
+    await expect(podium.locator(".po-phase")).to_have_text(title)
+
     await hall.check("1-idle")
     await act(console, mid, cmd="open_checkin")
     await expect(hall.projectors["1920x1080"].locator("#hall-qr svg")).to_be_visible()
     await hall.check("2-checkin")
+    for size, page in hall.projectors.items():  # the QR code as large as the stage allows
+        qr = await page.locator(".p-qr-box").bounding_box()
+        viewport = page.viewport_size
+        assert qr and viewport and qr["height"] >= 0.8 * viewport["height"], f"{size}: QR box {qr}"
     # Two thirds and more present: the phones' deputies by hand, and most of the others.
     for deputy_id in range(1, 41):
         await act(console, mid, cmd="check_in", deputy_id=str(deputy_id))
@@ -145,6 +187,9 @@ async def test_every_screen_fits_at_its_real_size(
     await expect(hall.projectors["1920x1080"].locator("#stage .p-qtitle")).to_be_visible()
     await hall.check("5-question")
     await act(console, mid, cmd="to_answering")
+    await act(console, mid, cmd="followup_ask")
+    await hall.check("5b-followup")
+    await act(console, mid, cmd="followup_reply")
     await act(console, mid, cmd="open_rating")
     await expect(hall.phones["360x640"].locator("#d-me .choice")).to_have_count(3)
     await hall.check("6-rating-open", choices="#d-me .choice")
