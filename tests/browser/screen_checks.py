@@ -189,10 +189,9 @@ TAPS_JS = """(minimum) => {
     const target = boxed ? el.closest('label') : el;
     const r = target.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) continue;
-    if (r.width < minimum - 0.5 || r.height < minimum - 0.5)
-      const label = (el.textContent || el.value || el.name || '').trim().slice(0, 20);
-      out.push(`${el.tagName.toLowerCase()} "${label}" ` +
-               `is ${Math.round(r.width)}x${Math.round(r.height)}`);
+    if (r.width >= minimum - 0.5 && r.height >= minimum - 0.5) continue;
+    const label = (el.textContent || el.value || el.name || '').trim().slice(0, 20);
+    out.push(`${el.tagName.toLowerCase()} "${label}" is ${Math.round(r.width)}x${Math.round(r.height)}`);
   }
   return out;
 }"""

@@ -97,6 +97,8 @@ async def test_axe_on_every_page(demo_server: DemoServer, browser: Browser) -> N
         await expect(phone.locator(".d-name")).to_contain_text(inv.name)
         for path in PHONE_PAGES:
             problems += await visit(phone, s.base + path.format(mid=mid), f"代表 {path} {w}x{h}")
+            # Fingers and eyes on every phone page: 48x48 targets, 18 px text.
+            problems += await sc.phone_problems(phone, f"代表 {path} {w}x{h}")
     # The same card opened on yet another phone: the page that offers to move it.
     other = await new_page(*sc.PHONES[0], phone=True)
     problems += await visit(other, s.invitations[5].url, "改用这部手机", 409)
