@@ -1,6 +1,6 @@
 """Measurements of a page as its user sees it, in Chromium: does it fit, can it be read and tapped.
 
-Shared by the screen-size tests (test_screens.py) and the accessibility test (test_axe.py).
+Shared by the screen-size tests (test_screen_sizes.py) and the accessibility test (test_axe.py).
 Each check returns a list of problems in words (empty when the page is right), so that one
 test can report every screen and size at once instead of stopping at the first.
 
