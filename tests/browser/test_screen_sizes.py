@@ -81,6 +81,7 @@ class Hall:
             ("public 360x640", self.publics["360x640"]),
         ):
             self.problems += await sc.axe_problems(page, f"{state} {where}")
+        await self.console.evaluate("window.scrollTo(0, 0)")
         await self.shoot(state, "console-1366x768", self.console, full=False)
         for where, page in (
             ("projector", self.projectors["1920x1080"]),
@@ -207,5 +208,14 @@ async def test_every_screen_fits_at_its_real_size(
     await act(console, mid, cmd="floor_add", deputy_id="3", kind="speech", subject="养老服务资金")
     await act(console, mid, cmd="floor_grant", deputy_id="3")
     await hall.check("10-speaker")
+
+    # A screen not yet paired shows its pairing code at the projector's small size too.
+    for w, h in sc.PROJECTORS[:2]:
+        unpaired = await (await sc.context(browser, w, h)).new_page()
+        await unpaired.goto(f"{s.base}/m/{mid}/projector")
+        await expect(unpaired.locator("#pair-code")).to_have_text(re.compile(r"^\d{6}$"))
+        assert await unpaired.locator('meta[http-equiv="refresh"]').count() == 0
+        hall.problems += await sc.fit_problems(unpaired, f"pairing {w}x{h}")
+        await hall.shoot("0-pairing", f"projector-{w}x{h}", unpaired, full=False)
 
     assert not hall.problems, "\n".join(hall.problems)
