@@ -93,6 +93,7 @@ async def test_axe_on_every_page(demo_server: DemoServer, browser: Browser) -> N
     for (w, h), inv in zip(sc.PHONES, s.invitations[5:7], strict=True):
         phone = await new_page(w, h, phone=True)
         problems += await visit(phone, f"{s.base}/d/{mid}", f"绑定 {w}x{h}")
+        problems += await sc.phone_problems(phone, f"绑定 {w}x{h}")
         await phone.goto(inv.url)
         await expect(phone.locator(".d-name")).to_contain_text(inv.name)
         for path in PHONE_PAGES:

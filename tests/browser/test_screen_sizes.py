@@ -30,6 +30,7 @@ pytestmark = pytest.mark.browser
 
 TITLE_PHRASES = ("人民代表大会", "（年中人代会）", "第十七届", "第三次会议")
 QUESTION_PHRASES = ("农民建房", "审批慢", "手续多", "何时解决")
+NAMES = ("王建国", "顾文涛", "方志远", "（副镇长）", "（建设管理办公室主任）", "（城东代表小组）")
 
 
 async def act(console: Page, mid: int, **form: str) -> None:
@@ -96,6 +97,7 @@ class Hall:
             self.problems += await sc.one_line_problems(page, ".fig-label, .p-role, .p-body", where)
             self.problems += await sc.phrase_problems(page, ".p-title", TITLE_PHRASES, where)
             self.problems += await sc.phrase_problems(page, ".p-qtitle", QUESTION_PHRASES, where)
+            self.problems += await sc.phrase_problems(page, ".p-people", NAMES, where)
             await self.shoot(state, f"projector-{size}", page, full=False)
         for size, page in self.podiums.items():
             where = f"{state} podium {size}"
@@ -105,12 +107,16 @@ class Hall:
             where = f"{state} phone {size}"
             self.problems += await sc.phone_problems(page, where)
             self.problems += await sc.one_line_problems(page, ".d-name, .d-group", where)
+            self.problems += await sc.phrase_problems(page, ".d-people", NAMES, where)
+            self.problems += await sc.phrase_problems(page, ".d-qtitle", QUESTION_PHRASES, where)
             if choices:
                 self.problems += await sc.above_fold_problems(page, choices, where)
             await self.shoot(state, f"phone-{size}", page, full=True)
         for size, page in self.publics.items():
             where = f"{state} public {size}"
             self.problems += await sc.phone_problems(page, where)
+            self.problems += await sc.phrase_problems(page, ".pu-header h1", TITLE_PHRASES, where)
+            self.problems += await sc.phrase_problems(page, ".pu-session", NAMES, where)
             await self.shoot(state, f"public-{size}", page, full=True)
 
 
