@@ -1,9 +1,10 @@
 """Every hall screen at the sizes a hall really has, in every state of a session.
 
 One demo server; the chair's console drives the meeting through its states (idle, check-in,
-the attendance announcement, a question, a rating open and its result, a vote open and its
-result, a speaker with the floor). At each state every screen is measured in Chromium,
-and axe-core runs over the console and one screen of each kind:
+the attendance announcement, a question and its follow-up, a rating open and its result, a
+vote open and its result, a speaker with the floor, a report's rating and its result, the
+meeting closed). At each state every screen is measured in Chromium, and axe-core runs over
+the console and one screen of each kind:
 
 - projectors at 1280x720, 1920x1080 and 3840x2160: nothing runs off the screen, nothing
   overlaps the header, figure labels stay on one line, titles break only between words;
@@ -214,6 +215,18 @@ async def test_every_screen_fits_at_its_real_size(
     await act(console, mid, cmd="floor_add", deputy_id="3", kind="speech", subject="养老服务资金")
     await act(console, mid, cmd="floor_grant", deputy_id="3")
     await hall.check("10-speaker")
+    await act(console, mid, cmd="speech_end")
+
+    report = console.locator("#c-agenda li", has_text="听取镇人民政府上半年工作报告")
+    await report.get_by_role("button", name="进入").click()
+    await expect(report).to_contain_text("当前")
+    await act(console, mid, cmd="open_item_rating")
+    await expect(hall.phones["360x640"].locator("#d-me .choice")).to_have_count(3)
+    await hall.check("11-item-rating-open", choices="#d-me .choice")
+    await act(console, mid, cmd="close_rating")
+    await hall.check("12-item-rating-result")
+    await act(console, mid, cmd="close_meeting")
+    await hall.check("13-closed")
 
     # A screen not yet paired shows its pairing code at the projector's small size too.
     for w, h in sc.PROJECTORS[:2]:
