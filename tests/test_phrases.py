@@ -24,8 +24,18 @@ def test_a_question_breaks_after_punctuation_and_the_particle() -> None:
     assert pieces("农民建房审批慢、手续多的问题何时解决？") == [
         "农民建房审批慢、",
         "手续多的",
-        "问题何时解决？",
+        "问题",
+        "何时解决？",
     ]
+    assert pieces("城西老旧小区加装电梯和雨污分流进展如何？") == [
+        "城西老旧小区加装电梯和",
+        "雨污分流",
+        "进展如何？",
+    ]
+
+
+def test_an_agenda_item_breaks_after_its_verb() -> None:
+    assert pieces("听取镇人民政府上半年工作报告") == ["听取", "镇人民政府", "上半年", "工作报告"]
 
 
 def test_a_phrase_with_nothing_to_break_stays_whole() -> None:

@@ -30,7 +30,7 @@ from tests.browser.conftest import DemoServer
 pytestmark = pytest.mark.browser
 
 TITLE_PHRASES = ("人民代表大会", "（年中人代会）", "第十七届", "第三次会议")
-QUESTION_PHRASES = ("农民建房", "审批慢", "手续多", "何时解决")
+QUESTION_PHRASES = ("农民建房", "审批慢", "手续多", "何时解决", "镇人民政府", "工作报告")
 NAMES = ("王建国", "顾文涛", "方志远", "（副镇长）", "（建设管理办公室主任）", "（城东代表小组）")
 
 
