@@ -180,6 +180,21 @@ async def test_every_screen_fits_at_its_real_size(
         qr = await page.locator(".p-qr-box").bounding_box()
         viewport = page.viewport_size
         assert qr and viewport and qr["height"] >= 0.8 * viewport["height"], f"{size}: QR box {qr}"
+    # The hall link the projector prints under its QR code, opened on a phone not yet bound
+    # (the binding form) and on a bound one (确认签到), at 360x640.
+    hall_url = (await hall.projectors["1920x1080"].locator(".hall-url").inner_text()).strip()
+    for where, ctx in (
+        ("hall page, phone not bound", await sc.context(browser, 360, 640, phone=True)),
+        ("hall page, bound phone", hall.phones["360x640"].context),
+    ):
+        page = await ctx.new_page()
+        await page.goto(hall_url)
+        hall.problems += await sc.phone_problems(page, where)
+        hall.problems += await sc.axe_problems(page, where)
+        hall.problems += await sc.phrase_problems(page, "main > h1", TITLE_PHRASES, where)
+        hall.problems += await sc.phrase_problems(page, ".big-text", NAMES, where)
+        await hall.shoot("2-checkin", f"{where.replace(' ', '-').replace(',', '')}-360x640", page, full=True)
+        await page.close()
     # Two thirds and more present: the phones' deputies by hand, and most of the others.
     for deputy_id in range(1, 41):
         await act(console, mid, cmd="check_in", deputy_id=str(deputy_id))
