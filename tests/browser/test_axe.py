@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser import screen_checks as sc
-from tests.browser.conftest import DemoServer
+from tests.browser.conftest import ARTIFACTS, DemoServer
 
 pytestmark = pytest.mark.browser
 
@@ -44,15 +44,21 @@ OFFICE_PAGES = (
 PHONE_PAGES = ("/d/{mid}", "/d/{mid}/questions", "/d/{mid}/leave")
 
 
+SHOTS = ARTIFACTS / "axe"
+
+
 async def visit(page: Page, url: str, where: str, status: int = 200) -> list[str]:
     reply = await page.goto(url)
     assert reply is not None and reply.status == status, f"{where}: {url} answered {reply and reply.status}"
+    name = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", where).strip("_")
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     return await sc.axe_problems(page, where)
 
 
 async def test_axe_on_every_page(demo_server: DemoServer, browser: Browser) -> None:
     s = demo_server
     mid = s.meeting_id
+    SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     contexts: list[BrowserContext] = []
 
