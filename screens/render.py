@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from screens import messages
 from screens.script import live_script
+from screens.phrases import phrase_breaks
 from screens.view import View
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # package data: found where the package is
@@ -28,6 +29,7 @@ env = Environment(
 )
 env.globals["msg"] = messages
 env.globals["live_script"] = live_script  # the chair's script, built from the view it is given
+env.filters["phrases"] = phrase_breaks  # titles break between phrases (screens/phrases.py)
 
 
 def fragment(frag_id: str, view: View, *, oob: bool, **extra: Any) -> str:

@@ -323,7 +323,7 @@ async def test_unpaired_projector_pairs_with_a_code(
     await expect(flash).to_have_text("已配对投影屏，屏幕将在几秒内显示。")
     await shots.take("paired", {"console": console})
 
-    # The pairing page reloads itself every 3 s; the next reload gets the screen cookie.
+    # The pairing page asks the server every 3 s (no meta refresh); once approved it opens the screen.
     await expect(projector.locator(".p-header .p-title")).to_have_text(MEETING_TITLE, timeout=8000)
     await expect(projector).to_have_url(f"{s.base}/m/{mid}/projector")
     await connected(projector)

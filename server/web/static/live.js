@@ -116,6 +116,12 @@
       t.classList.toggle("over", left <= 0);
       chimeOnCrossing(t, left, warn, running);
     }
+    /* The idle podium shows the time of day (the server's clock) instead of --:--. */
+    var clock = document.getElementById("po-clock");
+    if (clock) {
+      var d = new Date(now), hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
+      if (clock.textContent !== hm) { clock.textContent = hm; }
+    }
   }
 
   /* The podium's optional chime: once when the warning starts, once at zero. A browser
