@@ -18,6 +18,7 @@ from screens import render
 from server.base.keys import Keys, StaffSession, same
 from server.base.settings import Settings
 from server.office import accounts
+from server.office.card_files import CardFiles
 from server.room.bus import Bus
 from server.room.meetings import Meetings
 from server.web.throttle import Throttle, bind_throttle
@@ -48,6 +49,7 @@ class Services:
     throttle: Throttle
     demo: bool = False
     bind_throttle: Throttle = field(default_factory=bind_throttle)  # typed card codes
+    card_files: CardFiles = field(default_factory=CardFiles)  # QR codes and DOCX, off the loop
 
 
 def services(conn: HTTPConnection) -> Services:

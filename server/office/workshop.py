@@ -1,0 +1,65 @@
+"""The office's heavy work (QR codes, DOCX, XLSX, reading an uploaded file) away from the hall.
+
+Why processes and not threads. QR codes (segno), python-docx and openpyxl are pure
+Python: in a thread they hold the GIL, and the event loop that answers the hall gets it
+back only every few milliseconds, once per system call it makes, so a request that
+needs a dozen of them waits for a dozen slices (measured: docs/design.md, "The office
+never freezes the hall"). A worker process has a GIL of its own; it also runs at a lower
+priority (``nice``), so on a small machine the hall's process wins the CPU.
+
+The pool is started on first use (a spawned interpreter, not a fork of a process that
+holds threads and sockets) and kept until :meth:`Workshop.close`. The functions run there
+must be module-level and their arguments and results picklable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+NICE = 10  # below the hall's process, which stays at 0
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(NICE)
+    except OSError:  # not allowed here: still off the loop, only not lower
+        pass
+
+
+def workers() -> int:
+    """At most two, and one less than the cores when there are more than two."""
+    cores = os.cpu_count() or 1
+    return max(1, min(2, cores - 1 if cores > 2 else cores))
+
+
+class Workshop:
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size or workers()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.size,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_lower_priority,
+            )
+        return self._pool
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args)`` in a worker process; the loop waits without working."""
+        future = self._executor().submit(fn, *args, **kwargs)
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
