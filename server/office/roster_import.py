@@ -31,13 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.base.days import today
 from server.office import mandates
 from server.office.imports import (
+    DeputyRow,
     MissingMember,
+    Parsed,
     RosterPlan,
     RowError,
-    Sheet,
     new_short_code,
-    parse_roster,
-    read_sheet,
+    read_roster,
 )
 from server.storage import members
 from server.storage import models as m
@@ -64,9 +64,9 @@ async def group_ids(conn: AsyncConnection, body_id: int) -> dict[str, int]:
 
 
 async def plan_roster(
-    conn: AsyncConnection, body_id: int, sheet: Sheet, *, create_groups: bool = False
+    conn: AsyncConnection, body_id: int, parsed: Parsed[DeputyRow], *, create_groups: bool = False
 ) -> RosterPlan:
-    rows, errors = parse_roster(sheet)
+    rows, errors, cols = parsed.rows, parsed.errors, parsed.columns
     groups = await group_ids(conn, body_id)
     now = today()
     people = await mandates.members_of(conn, body_id, now)
@@ -74,7 +74,7 @@ async def plan_roster(
     former = {
         p.card_no: p for p in people if p.mandates and all(x.ends_on and x.ends_on <= now for x in p.mandates)
     }
-    plan = RosterPlan(errors=errors)
+    plan = RosterPlan(errors=list(errors), ignored=cols.ignored)
     listed = {row.card_no for row in rows}
     for p in people:
         open_mandate = p.open_mandate
@@ -89,16 +89,18 @@ async def plan_roster(
                 RowError(
                     row.row,
                     "card_no",
-                    f"该卡号属于已终止代表资格的{gone.name}"
+                    f"该{cols.label('card_no')}属于已终止代表资格的{gone.name}"
                     f"（{last.ends_on.isoformat()} 起，{last.end_reason_name}），"
                     "导入不会恢复其代表资格；如系补选请使用名册页面的“补选代表”",
+                    cols.label("card_no"),
                 )
             )
             continue
         if row.group and row.group not in groups:
             if not create_groups:
                 known = "、".join(groups) or "（本届尚未设置小组）"
-                plan.errors.append(RowError(row.row, "group", f"没有“{row.group}”这个小组；已有：{known}"))
+                text = f"没有“{row.group}”这个小组；已有：{known}"
+                plan.errors.append(RowError(row.row, "group", text, cols.label("group")))
                 continue
             if row.group not in plan.new_groups:
                 plan.new_groups.append(row.group)
@@ -207,7 +209,7 @@ async def write_roster(
 async def import_roster(
     conn: AsyncConnection,
     body_id: int,
-    data: bytes,
+    data: bytes | Parsed[DeputyRow],
     filename: str,
     *,
     create_groups: bool = False,
@@ -217,8 +219,10 @@ async def import_roster(
     by: str = "",
     device: str = "",
 ) -> RosterPlan:
-    """Plan, and write when there is no error and no dry run; the caller owns the transaction."""
-    plan = await plan_roster(conn, body_id, read_sheet(data, filename), create_groups=create_groups)
+    """Plan, and write when there is no error and no dry run; the caller owns the transaction.
+    ``data``: the file, or the file already read (the web face reads it in the workshop)."""
+    parsed = read_roster(data, filename) if isinstance(data, bytes) else data
+    plan = await plan_roster(conn, body_id, parsed, create_groups=create_groups)
     if not plan.errors and not dry_run:
         await write_roster(conn, body_id, plan, starts_on, by, choices, device)
     return plan

@@ -15,6 +15,7 @@ must be module-level and their arguments and results picklable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -28,10 +29,8 @@ NICE = 10  # below the hall's process, which stays at 0
 
 
 def _lower_priority() -> None:
-    try:
+    with contextlib.suppress(OSError):  # not allowed here: still off the loop, only not lower
         os.nice(NICE)
-    except OSError:  # not allowed here: still off the loop, only not lower
-        pass
 
 
 def workers() -> int:
