@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
@@ -167,28 +167,44 @@ async def write_roster(
         groups[name] = int(result.scalar_one())
     starts_on = starts_on or await members.default_start(conn, body_id)
     now_ms = time.time_ns() // 1_000_000
-    for row in plan.inserts:
+    # One statement per table, not one per row: the write lock is held while this runs,
+    # and the hall's check-ins and ballots wait for it (3,000 rows: 2.8 s row by row).
+    if plan.inserts:
         added = await conn.execute(
-            insert(m.deputies)
-            .values(
-                body_id=body_id,
-                group_id=groups[row.group],
-                name=row.name,
-                card_no=row.card_no,
-                short_code=row.short_code or new_short_code(),
-                card_version=1,
-                phone=row.phone,
-                notes=row.notes,
-            )
-            .returning(m.deputies.c.id)
+            insert(m.deputies).returning(m.deputies.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "body_id": body_id,
+                    "group_id": groups[row.group],
+                    "name": row.name,
+                    "card_no": row.card_no,
+                    "short_code": row.short_code or new_short_code(),
+                    "card_version": 1,
+                    "phone": row.phone,
+                    "notes": row.notes,
+                }
+                for row in plan.inserts
+            ],
         )
-        await members.start_mandate(conn, int(added.scalar_one()), starts_on, "elected", by, now_ms)
-    for deputy_id, row in plan.updates:
-        values: dict[str, Any] = {"name": row.name, "group_id": groups[row.group], "phone": row.phone}
-        values["notes"] = row.notes
-        if row.short_code:
-            values["short_code"] = row.short_code
-        await conn.execute(update(m.deputies).where(m.deputies.c.id == deputy_id).values(**values))
+        new_ids = [int(i) for i in added.scalars()]
+        await members.start_mandates(conn, new_ids, starts_on, "elected", by, now_ms)
+    for with_code in (False, True):  # executemany needs the same columns in every row
+        changes: list[dict[str, Any]] = [
+            {
+                "deputy_id": deputy_id,
+                "name": row.name,
+                "group_id": groups[row.group],
+                "phone": row.phone,
+                "notes": row.notes,
+                **({"short_code": row.short_code} if with_code else {}),
+            }
+            for deputy_id, row in plan.updates
+            if bool(row.short_code) == with_code
+        ]
+        if changes:
+            columns: dict[str, Any] = {k: bindparam(k) for k in changes[0] if k != "deputy_id"}
+            stmt = update(m.deputies).where(m.deputies.c.id == bindparam("deputy_id")).values(**columns)
+            await conn.execute(stmt, changes)
     for deputy_id, choice in choices.items():
         await mandates.end_mandate(
             conn,
