@@ -15,6 +15,7 @@ The figures are printed (``pytest -s``) for docs/design.md.
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 import time
@@ -33,6 +34,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PROBE_EVERY_S = 0.1
 MAX_LATENCY_S = 0.1
+OVERLOADED_LIMIT_S = 1.0
+SLOW = re.compile(r"Executing .*? took (\d+\.\d+) seconds")
 GROUPS = 10
 PER_GROUP = 300  # with the demo's 48: a city congress of 3,048
 
@@ -87,7 +90,10 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def test_healthz_answers_while_a_big_body_is_imported_and_printed() -> None:
+def test_healthz_answers_while_a_big_body_is_imported_and_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # asyncio's debug mode logs every callback that holds the loop 100 ms or more: the
+    # server's own account of a stall, whatever else the machine is running.
+    monkeypatch.setenv("PYTHONASYNCIODEBUG", "1")
     figures: dict[str, float] = {}
     with serve("--demo") as started:
         meeting_id = parse_links(started.stdout_path.read_text()).meeting_id
@@ -98,6 +104,7 @@ def test_healthz_answers_while_a_big_body_is_imported_and_printed() -> None:
             assert BODY in roster.text
             csrf = csrf_of(roster.text)
             probe = Probe(started.base)
+            log_before = len(started.log_path.read_text(errors="replace"))
             with probe.running():
                 time.sleep(0.5)
                 marks: dict[str, int] = {}
@@ -145,21 +152,28 @@ def test_healthz_answers_while_a_big_body_is_imported_and_printed() -> None:
                             break
                         assert "正在生成邀请卡 Word 文件" in docx.text
                         assert time.monotonic() < deadline, "the DOCX was not ready in 10 minutes"
-                        time.sleep(1)
+                        time.sleep(2)
                 with timed("roster_xlsx"):
                     assert http.get("/bodies/1/roster.xlsx").status_code == 200
                 with timed("audit_xlsx"):
                     assert http.get(f"/m/{meeting_id}/audit.xlsx").status_code == 200
                 time.sleep(0.5)
+            stalls = SLOW.findall(started.log_path.read_text(errors="replace")[log_before:])
     document = Document(io.BytesIO(docx.content))
     assert len(document.inline_shapes) == GROUPS * PER_GROUP + 48
     worst = probe.worst()
     print("\nseconds to produce:", {k: round(v, 2) for k, v in figures.items()})
     print("worst /healthz during each:", {k: round(v, 3) for k, v in figures.items() if k.startswith("max:")})
     print(f"/healthz: {len(probe.times)} answers, worst {worst * 1000:.0f} ms, failures {probe.failures}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; loop stalls: {stalls}")
     assert not probe.failures
     assert len(probe.times) > 50
-    assert worst < MAX_LATENCY_S, f"/healthz took {worst * 1000:.0f} ms: the hall waited for the office"
+    assert stalls == [], f"the event loop was held: {stalls}"
+    # A machine running more than it has cores for delays any process, this server's or
+    # not (measured: an idle server's /healthz up to 200 ms at a load of 10 on 2 cores);
+    # the stalls above are the server's own account. Before this work: 14-19 s.
+    limit = MAX_LATENCY_S if os.getloadavg()[0] <= (os.cpu_count() or 1) else OVERLOADED_LIMIT_S
+    assert worst < limit, f"/healthz took {worst * 1000:.0f} ms: the hall waited for the office"
 
 
 @contextmanager
