@@ -276,3 +276,48 @@ async def test_a_reconnect_reloads_the_cards(settings: Settings, meeting_id: int
         )
     finally:
         await engine.dispose()
+
+
+def test_release_every_phone_of_a_group_then_of_the_body(client: TestClient, meeting_id: int, db: Db) -> None:
+    csrf = login(client, meeting_id)
+    deputies = roster(db)
+    east = [d for d in deputies if d[2] == "城东代表小组"]
+    west = [d for d in deputies if d[2] == "城西代表小组"]
+    sheet = links(client.get(f"/m/{meeting_id}/cards", params={"group": "*"}).text)
+    for d in (*east[:3], west[0]):  # the staff browser binds them: one sid, four cards
+        assert client.get(sheet[d[0]]).status_code == 303
+    page = client.get(f"/m/{meeting_id}/cards", params={"group": "城东代表小组"}).text
+    assert "城东代表小组 共 8 张卡，其中 <b>3</b> 张已绑定手机" in page
+    assert "确认解除本组 3 部手机的绑定" in page and "确认解除全部 4 部手机的绑定" in page
+
+    url = f"/m/{meeting_id}/cards/release-phones"
+    form = {"csrf": csrf, "group": "城东代表小组", "scope": "group"}
+    assert client.post(url, data={**form, "csrf": "wrong"}).status_code == 403
+    refused = client.post(url, data={**form, "group": "没有这个小组"})
+    assert refused.status_code == 400 and "未解除任何绑定" in refused.text
+    assert client.post(url, data={**form, "scope": "everything"}).status_code == 400
+    assert "确认解除全部 4 部手机的绑定" in client.get(f"/m/{meeting_id}/cards").text  # nothing changed
+
+    reply = client.post(url, data=form)
+    assert reply.status_code == 303 and reply.headers["location"].endswith("released_phones=3")
+    after = client.get(reply.headers["location"]).text
+    assert "已解除 3 部手机的绑定" in after
+    assert "其中 <b>0</b> 张已绑定手机" in after and "确认解除全部 1 部手机的绑定" in after
+    for d in east[:3]:
+        assert f'id="card-{d[0]}"' in after
+    assert after.count("手机：已解除，待新手机打开邀请链接") == 3
+
+    reply = client.post(url, data={"csrf": csrf, "group": "*", "scope": "all"})
+    assert reply.status_code == 303 and reply.headers["location"].endswith("released_phones=1")
+    assert "确认解除全部 0 部手机的绑定" in client.get(reply.headers["location"]).text
+    assert client.get(sheet[west[0][0]]).status_code == 303  # the link binds a new phone again
+
+    async def audit_rows(conn: AsyncConnection) -> list[Any]:
+        return list(await conn.execute(select(m.audit).where(m.audit.c.action == "phones_released")))
+
+    entries = db._run(audit_rows)
+    assert [json.loads(e.detail)["count"] for e in entries] == [3, 1]
+    assert [json.loads(e.detail)["scope"] for e in entries] == ["城东代表小组", "全部"]
+    assert all(e.actor == "staff:chair" and e.meeting_id == meeting_id and e.at_ms for e in entries)
+    trail = client.get("/bodies/1/roster").text.split('id="r-audit"')[1]
+    assert "批量解除手机绑定" in trail and "城东代表小组：3 部手机" in trail
