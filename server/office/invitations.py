@@ -167,6 +167,16 @@ async def card_sheet(
     )
 
 
+async def group_of(conn: AsyncConnection, deputy_id: int) -> str:
+    """The name of the deputy's group ("" if none): the cards page to return to."""
+    found = await conn.execute(
+        select(m.groups.c.name)
+        .join(m.deputies, m.deputies.c.group_id == m.groups.c.id)
+        .where(m.deputies.c.id == deputy_id)
+    )
+    return str(found.scalar() or "")
+
+
 async def reissue(conn: AsyncConnection, body_id: int, deputy_id: int) -> Card | None:
     """A new version and short code for a deputy's card; None if not in that body."""
     row = (

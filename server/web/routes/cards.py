@@ -199,8 +199,14 @@ async def _card_form(request: Request) -> tuple[StaffSession, Room, dict[str, st
     return session, room, form
 
 
-def _back_to_card(meeting_id: int, deputy_id: int, form: dict[str, str], done: str) -> Response:
+async def _back_to_card(
+    request: Request, meeting_id: int, deputy_id: int, form: dict[str, str], done: str
+) -> Response:
+    """The page of the card acted on: the group the form came from, else the card's own."""
     group = form.get("group", "").strip()[:64]
+    if not group:
+        async with snapshot_read(services(request).engine) as conn:
+            group = await invitations.group_of(conn, deputy_id)
     target = f"/m/{meeting_id}/cards?{done}={deputy_id}" + (f"&group={quote(group)}" if group else "")
     number = parse.integer(form.get("page", ""), 2, 10**6)
     target += f"&page={number}" if number else ""
@@ -234,7 +240,7 @@ async def reissue(request: Request) -> Response:
     if card is None:
         return message_page(msg.edge("not_found"), 404)
     await svc.meetings.refresh_card(card)
-    return _back_to_card(meeting_id, deputy_id, form, "reissued")
+    return await _back_to_card(request, meeting_id, deputy_id, form, "reissued")
 
 
 async def _loaded_card(request: Request) -> tuple[Card, int, dict[str, str], str] | Response:
@@ -261,7 +267,7 @@ async def release(request: Request) -> Response:
     await services(request).meetings.book.release(
         card, meeting_id=meeting_id, actor=actor, device=device(request)
     )
-    return _back_to_card(meeting_id, card.deputy_id, form, "released")
+    return await _back_to_card(request, meeting_id, card.deputy_id, form, "released")
 
 
 async def lock(request: Request) -> Response:
@@ -281,7 +287,7 @@ async def _set_lock(request: Request, locked: bool) -> Response:
     card, meeting_id, form, actor = found
     book = services(request).meetings.book
     await book.set_lock(card, locked, meeting_id=meeting_id, actor=actor, device=device(request))
-    return _back_to_card(meeting_id, card.deputy_id, form, "locked" if locked else "unlocked")
+    return await _back_to_card(request, meeting_id, card.deputy_id, form, "locked" if locked else "unlocked")
 
 
 async def release_phones(request: Request) -> Response:
