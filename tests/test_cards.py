@@ -296,6 +296,7 @@ def test_release_every_phone_of_a_group_then_of_the_body(client: TestClient, mee
     refused = client.post(url, data={**form, "group": "没有这个小组"})
     assert refused.status_code == 400 and "未解除任何绑定" in refused.text
     assert client.post(url, data={**form, "scope": "everything"}).status_code == 400
+    assert client.post(url, data={**form, "group": "*"}).status_code == 400  # a group, not all
     assert "确认解除全部 4 部手机的绑定" in client.get(f"/m/{meeting_id}/cards").text  # nothing changed
 
     reply = client.post(url, data=form)

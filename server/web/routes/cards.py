@@ -303,7 +303,7 @@ async def release_phones(request: Request) -> Response:
     group = form.get("group", "").strip()[:64] or invitations.ALL
     back = f"/m/{meeting_id}/cards?group={quote(group)}"
     ids: set[int] | None = None
-    if form.get("scope") == "group" and group != invitations.ALL:
+    if form.get("scope") == "group":
         sheet = await _sheet(request, group, 0, 0)
         if sheet is None or group not in sheet.groups:
             return message_page("没有这个代表小组，未解除任何绑定。", 400, back=back)
