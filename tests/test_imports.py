@@ -377,6 +377,7 @@ def test_the_preview_names_the_ignored_columns(client: Any) -> None:
         "/bodies/1/roster/preview", files={"file": ("r.csv", good.encode())}, data={"csrf": csrf}
     )
     assert reply.status_code == 200 and "新增 1 人" in reply.text
+    assert "<th>代表证号</th><th>姓名</th><th>代表团</th><th>联系电话</th><th>备注</th>" in reply.text
     ignored = reply.text.split('id="r-ignored"')[1].split("</div>")[0]
     assert "以下 3 列不会导入" in ignored
     assert [h for h in ("序号", "性别", "工作单位及职务") if f"<li>{h}</li>" in ignored] == [

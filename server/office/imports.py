@@ -137,6 +137,11 @@ class RosterPlan:
     starts_on: dt.date | None = None  # the new members' mandates start (set when written)
     written: bool = False
     ignored: tuple[str, ...] = ()  # the file's columns that are not imported (序号, 性别 …)
+    headers: dict[str, str] = field(default_factory=dict)  # field key -> the file's header
+
+    def label(self, key: str) -> str:
+        """A column as the file heads it (代表证号), for the preview's tables."""
+        return self.headers.get(key) or FIELD_LABELS.get(key, key)
 
     def summary(self) -> str:
         text = f"新增 {len(self.inserts)} 人，更新 {len(self.updates)} 人"
@@ -169,6 +174,11 @@ class OfficialsPlan:
     errors: list[RowError] = field(default_factory=list)
     written: bool = False
     ignored: tuple[str, ...] = ()  # the file's columns that are not imported
+    headers: dict[str, str] = field(default_factory=dict)  # field key -> the file's header
+
+    def label(self, key: str) -> str:
+        """A column as the file heads it (代表证号), for the preview's tables."""
+        return self.headers.get(key) or FIELD_LABELS.get(key, key)
 
     def summary(self) -> str:
         return f"新增 {len(self.inserts)} 人，更新 {len(self.updates)} 人"
@@ -375,7 +385,7 @@ async def import_officials(
             )
         )
     }
-    plan = OfficialsPlan(errors=errors, ignored=parsed.columns.ignored)
+    plan = OfficialsPlan(errors=errors, ignored=parsed.columns.ignored, headers=parsed.columns.headers)
     for row in rows:
         found = existing.get((row.name, row.organisation))
         if found is None:

@@ -74,7 +74,7 @@ async def plan_roster(
     former = {
         p.card_no: p for p in people if p.mandates and all(x.ends_on and x.ends_on <= now for x in p.mandates)
     }
-    plan = RosterPlan(errors=list(errors), ignored=cols.ignored)
+    plan = RosterPlan(errors=list(errors), ignored=cols.ignored, headers=cols.headers)
     listed = {row.card_no for row in rows}
     for p in people:
         open_mandate = p.open_mandate
