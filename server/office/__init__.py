@@ -6,6 +6,7 @@ Accounts, bodies and rosters (``accounts``, ``bodies``, ``imports``, ``sheets``,
 invitation cards (``invitations``, ``card_qr``, ``card_files``), screen pairing, the
 audit trail (``audit_text``, ``audit_trail``) and the demo. Functions take an open
 connection and never commit: the caller decides the transaction. Heavy work (QR codes,
-DOCX, XLSX, reading an upload) runs in ``workshop``'s processes, never on the event loop. The web face and the commands may import it; it imports ``storage``,
-``base``, ``screens`` and ``live``, never ``room``.
+DOCX, XLSX, reading an upload) runs in ``workshop``'s processes, never on the event
+loop. The web face and the commands may import it; it imports ``storage``, ``base``,
+``screens`` and ``live``, never ``room``.
 """
