@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import time
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.keys import Keys
 from server.base.settings import Settings
+from server.office.card_qr import QrCache, draw
+from server.office.workshop import Workshop
 from server.room.meetings import Meetings
 from server.storage import models as m
 from server.storage.cards import Card
@@ -322,3 +326,37 @@ def test_release_every_phone_of_a_group_then_of_the_body(client: TestClient, mee
     assert all(e.actor == "staff:chair" and e.meeting_id == meeting_id and e.at_ms for e in entries)
     trail = client.get("/bodies/1/roster").text.split('id="r-audit"')[1]
     assert "批量解除手机绑定" in trail and "城东代表小组：3 部手机" in trail
+
+
+def _die() -> None:
+    os._exit(1)  # a worker killed (for memory, say) in the middle of a job
+
+
+def _double(x: int) -> int:
+    return x * 2
+
+
+async def test_the_workshop_replaces_a_dead_worker() -> None:
+    workshop = Workshop(1)
+    try:
+        assert await workshop.run(_double, 2) == 4
+        with pytest.raises(BrokenProcessPool):
+            await workshop.run(_die)  # tried twice, refused: the job itself kills its worker
+        assert await workshop.run(_double, 3) == 6  # the next export is not refused
+    finally:
+        workshop.close()
+
+
+async def test_qr_codes_are_kept_per_link() -> None:
+    """A card's code is drawn once per card version: a re-issued card's new link draws anew."""
+    workshop, cache = Workshop(1), QrCache(limit=2)
+    try:
+        first = await cache.svgs(["http://x/i/1/v1", "http://x/i/2/v1"], workshop)
+        assert len(cache) == 2 and all(svg.startswith("<svg") for svg in first.values())
+        assert cache.get("http://x/i/1/v1") == draw("http://x/i/1/v1")
+        again = await cache.svgs(["http://x/i/1/v1"], workshop)
+        assert again["http://x/i/1/v1"] == first["http://x/i/1/v1"]
+        await cache.svgs(["http://x/i/1/v2"], workshop)  # re-issued: a new link
+        assert len(cache) == 2 and cache.get("http://x/i/2/v1") is None  # the oldest aged out
+    finally:
+        workshop.close()

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -63,9 +64,20 @@ class Workshop:
         return self._pool
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``fn(*args)`` in a worker process; the loop waits without working."""
-        future = self._executor().submit(fn, *args, **kwargs)
-        return await asyncio.wrap_future(future)
+        """``fn(*args)`` in a worker process; the loop waits without working. A pool
+        whose worker died (killed for memory, say) is replaced, and the work tried once
+        more, so one lost worker does not refuse every later export."""
+        for attempt in (1, 2):
+            pool = self._executor()
+            try:
+                return await asyncio.wrap_future(pool.submit(fn, *args, **kwargs))
+            except BrokenProcessPool:
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self._pool is not None:

@@ -158,7 +158,7 @@ async def cards_docx(request: Request) -> Response:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(job.task), DOCX_WAIT_S)
     if job.failed:
-        return message_page("生成 Word 文件失败，请稍后重试。", 500, back=f"/m/{sheet.meeting_id}/cards")
+        return message_page("生成 Word 文件失败，请稍后重试。", 503, back=f"/m/{sheet.meeting_id}/cards")
     if not job.ready:
         return page(
             "cards_docx_wait",
