@@ -123,7 +123,7 @@ def test_a_script_guessing_codes_takes_no_card(
         # 5. Staff see it: the cards page and the audit trail name the attempts and the
         # address; unlocking the victim's card lets its deputy in.
         csrf = staff.chair_headers()["x-csrf-token"]
-        cards = staff_http.get(f"/m/{meeting_id}/cards", headers=staff.chair_headers()).text
+        cards = staff_http.get(f"/m/{meeting_id}/cards?group=*", headers=staff.chair_headers()).text
         victim_card = cards.split(f'id="card-{victim_id}"')[1].split("</article>")[0]
         assert "验证码错误" in victim_card and "127.0.0.5" in victim_card
         trail = staff_http.get(f"/m/{meeting_id}/audit.csv", headers=staff.chair_headers()).text
@@ -173,7 +173,7 @@ def test_staff_lock_a_card_against_any_new_phone(
         assert refused.status_code == 423 and "锁定" in refused.text
         link = phone.get(f"/i/{meeting_id}/{keys.invitation(deputy_id, 1)}")
         assert link.status_code == 423 and "wz_deputy=" not in link.headers.get("set-cookie", "")
-        sheet = staff_http.get(f"/m/{meeting_id}/cards", headers=headers).text
+        sheet = staff_http.get(f"/m/{meeting_id}/cards?group=*", headers=headers).text
         assert "已锁定：不能绑定新手机" in sheet.split(f'id="card-{deputy_id}"')[1].split("</article>")[0]
         staff_http.post(
             f"/m/{meeting_id}/cards/{deputy_id}/unlock",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import time
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.keys import Keys
 from server.base.settings import Settings
+from server.office.card_qr import QrCache, draw
+from server.office.workshop import Workshop
 from server.room.meetings import Meetings
 from server.storage import models as m
 from server.storage.cards import Card
@@ -70,9 +74,12 @@ def links(html: str) -> dict[int, str]:
 
 def test_sheet_lists_every_deputy_with_a_working_link(client: TestClient, meeting_id: int, db: Db) -> None:
     login(client, meeting_id)
-    page = client.get(f"/m/{meeting_id}/cards")
-    assert page.status_code == 200
+    first = client.get(f"/m/{meeting_id}/cards")  # one group at a time: the first by default
+    assert first.status_code == 200
     deputies = roster(db)
+    assert set(links(first.text)) == {d[0] for d in deputies if d[2] == deputies[0][2]}
+    page = client.get(f"/m/{meeting_id}/cards", params={"group": "*"})
+    assert page.status_code == 200
     assert len(deputies) == 48
     found = links(page.text)
     assert set(found) == {d[0] for d in deputies}
@@ -99,10 +106,22 @@ def test_group_filter(client: TestClient, meeting_id: int, db: Db) -> None:
     assert empty.status_code == 200 and CARD.findall(empty.text) == []
 
 
+def docx(client: TestClient, path: str, **params: str) -> Any:
+    """The DOCX, asked again while the waiting page says it is being built."""
+    deadline = time.monotonic() + 60
+    while True:
+        reply = client.get(path, params=params)
+        assert reply.status_code == 200
+        if not reply.headers["content-type"].startswith("text/html"):
+            return reply
+        assert "正在生成邀请卡 Word 文件" in reply.text
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+
+
 def test_docx_holds_every_card(client: TestClient, meeting_id: int, db: Db) -> None:
     login(client, meeting_id)
-    reply = client.get(f"/m/{meeting_id}/cards.docx")
-    assert reply.status_code == 200
+    reply = docx(client, f"/m/{meeting_id}/cards.docx")
     assert reply.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in reply.headers["content-disposition"]
     doc = Document(io.BytesIO(reply.content))
@@ -113,7 +132,7 @@ def test_docx_holds_every_card(client: TestClient, meeting_id: int, db: Db) -> N
         assert f"卡号 {card_no}    验证码 {short_code[:4]} {short_code[4:]}" in text
     assert len(doc.tables) == 6  # 48 cards, 8 a page
     assert len(doc.inline_shapes) == 48  # one QR picture a card
-    one = client.get(f"/m/{meeting_id}/cards.docx", params={"group": "城西代表小组"})
+    one = docx(client, f"/m/{meeting_id}/cards.docx", group="城西代表小组")
     assert len(Document(io.BytesIO(one.content)).inline_shapes) == 8
 
 
@@ -261,3 +280,83 @@ async def test_a_reconnect_reloads_the_cards(settings: Settings, meeting_id: int
         )
     finally:
         await engine.dispose()
+
+
+def test_release_every_phone_of_a_group_then_of_the_body(client: TestClient, meeting_id: int, db: Db) -> None:
+    csrf = login(client, meeting_id)
+    deputies = roster(db)
+    east = [d for d in deputies if d[2] == "城东代表小组"]
+    west = [d for d in deputies if d[2] == "城西代表小组"]
+    sheet = links(client.get(f"/m/{meeting_id}/cards", params={"group": "*"}).text)
+    for d in (*east[:3], west[0]):  # the staff browser binds them: one sid, four cards
+        assert client.get(sheet[d[0]]).status_code == 303
+    page = client.get(f"/m/{meeting_id}/cards", params={"group": "城东代表小组"}).text
+    assert "城东代表小组 共 8 张卡，其中 <b>3</b> 张已绑定手机" in page
+    assert "确认解除本组 3 部手机的绑定" in page and "确认解除全部 4 部手机的绑定" in page
+
+    url = f"/m/{meeting_id}/cards/release-phones"
+    form = {"csrf": csrf, "group": "城东代表小组", "scope": "group"}
+    assert client.post(url, data={**form, "csrf": "wrong"}).status_code == 403
+    refused = client.post(url, data={**form, "group": "没有这个小组"})
+    assert refused.status_code == 400 and "未解除任何绑定" in refused.text
+    assert client.post(url, data={**form, "scope": "everything"}).status_code == 400
+    assert client.post(url, data={**form, "group": "*"}).status_code == 400  # a group, not all
+    assert "确认解除全部 4 部手机的绑定" in client.get(f"/m/{meeting_id}/cards").text  # nothing changed
+
+    reply = client.post(url, data=form)
+    assert reply.status_code == 303 and reply.headers["location"].endswith("released_phones=3")
+    after = client.get(reply.headers["location"]).text
+    assert "已解除 3 部手机的绑定" in after
+    assert "其中 <b>0</b> 张已绑定手机" in after and "确认解除全部 1 部手机的绑定" in after
+    for d in east[:3]:
+        assert f'id="card-{d[0]}"' in after
+    assert after.count("手机：已解除，待新手机打开邀请链接") == 3
+
+    reply = client.post(url, data={"csrf": csrf, "group": "*", "scope": "all"})
+    assert reply.status_code == 303 and reply.headers["location"].endswith("released_phones=1")
+    assert "确认解除全部 0 部手机的绑定" in client.get(reply.headers["location"]).text
+    assert client.get(sheet[west[0][0]]).status_code == 303  # the link binds a new phone again
+
+    async def audit_rows(conn: AsyncConnection) -> list[Any]:
+        return list(await conn.execute(select(m.audit).where(m.audit.c.action == "phones_released")))
+
+    entries = db._run(audit_rows)
+    assert [json.loads(e.detail)["count"] for e in entries] == [3, 1]
+    assert [json.loads(e.detail)["scope"] for e in entries] == ["城东代表小组", "全部"]
+    assert all(e.actor == "staff:chair" and e.meeting_id == meeting_id and e.at_ms for e in entries)
+    trail = client.get("/bodies/1/roster").text.split('id="r-audit"')[1]
+    assert "批量解除手机绑定" in trail and "城东代表小组：3 部手机" in trail
+
+
+def _die() -> None:
+    os._exit(1)  # a worker killed (for memory, say) in the middle of a job
+
+
+def _double(x: int) -> int:
+    return x * 2
+
+
+async def test_the_workshop_replaces_a_dead_worker() -> None:
+    workshop = Workshop(1)
+    try:
+        assert await workshop.run(_double, 2) == 4
+        with pytest.raises(BrokenProcessPool):
+            await workshop.run(_die)  # tried twice, refused: the job itself kills its worker
+        assert await workshop.run(_double, 3) == 6  # the next export is not refused
+    finally:
+        workshop.close()
+
+
+async def test_qr_codes_are_kept_per_link() -> None:
+    """A card's code is drawn once per card version: a re-issued card's new link draws anew."""
+    workshop, cache = Workshop(1), QrCache(limit=2)
+    try:
+        first = await cache.svgs(["http://x/i/1/v1", "http://x/i/2/v1"], workshop)
+        assert len(cache) == 2 and all(svg.startswith("<svg") for svg in first.values())
+        assert cache.get("http://x/i/1/v1") == draw("http://x/i/1/v1")
+        again = await cache.svgs(["http://x/i/1/v1"], workshop)
+        assert again["http://x/i/1/v1"] == first["http://x/i/1/v1"]
+        await cache.svgs(["http://x/i/1/v2"], workshop)  # re-issued: a new link
+        assert len(cache) == 2 and cache.get("http://x/i/2/v1") is None  # the oldest aged out
+    finally:
+        workshop.close()

@@ -88,6 +88,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/m/{meeting_id:int}/act": {"cmd": "open_checkin"},
     "/m/{meeting_id:int}/pair": {"code": "123456"},
     "/m/{meeting_id:int}/script/edit": {"answer": "伪造的主持词{应询人}"},
+    "/m/{meeting_id:int}/cards/release-phones": {"scope": "all"},
     "/m/{meeting_id:int}/cards/{deputy_id:int}/reissue": {},
     "/m/{meeting_id:int}/cards/{deputy_id:int}/release": {},
     "/m/{meeting_id:int}/cards/{deputy_id:int}/lock": {},

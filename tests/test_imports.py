@@ -315,3 +315,85 @@ def test_officials_upload_and_edit_in_the_browser_pages(client: Any) -> None:
         data={"csrf": csrf, "name": "沈立群", "title": "镇长", "organisation": "镇政府"},
     )
     assert saved.status_code == 303 and "镇政府" in client.get("/bodies/1/roster").text
+
+
+# -- the file's own words: its headers in errors, its other columns named as ignored -------
+
+OFFICE_HEADER = "序号,姓名,性别,代表团,代表证号,联系电话,工作单位及职务,,备注\n"
+
+
+async def test_row_errors_name_the_files_own_headers(engine: AsyncEngine) -> None:
+    rows = [
+        "1,,男,城东代表小组,2001,,某单位,,",  # row 2: no name
+        "2,钱七,女,城东代表小组,,,某单位,,",  # row 3: no card number
+        "3,孙八,男,城东代表小组,2003,12345,某单位,,",  # row 4: phone
+        "4,周九,男,火星代表小组,2004,,某单位,,",  # row 5: unknown group
+        "5,吴十,男,城东代表小组,2003,,某单位,,",  # row 6: card of row 4
+        "6,郑一,男,,2006,,某单位,,",  # row 7: no group
+    ]
+    plan = await run(engine, (OFFICE_HEADER + "\n".join(rows) + "\n").encode())
+    found = [(e.row, e.field, e.field_label) for e in plan.errors]
+    assert found == [
+        (2, "name", "姓名"),
+        (3, "card_no", "代表证号"),
+        (4, "phone", "联系电话"),
+        (5, "group", "代表团"),
+        (6, "card_no", "代表证号"),
+        (7, "group", "代表团"),
+    ]
+    texts = [e.text() for e in plan.errors]
+    assert "第 3 行「代表证号」：代表证号不能为空" in texts
+    assert "第 6 行「代表证号」：代表证号 2003 与第 4 行重复" in texts
+    assert "第 7 行「代表团」：代表团不能为空" in texts
+    assert any(t.startswith("第 5 行「代表团」：没有“火星代表小组”这个小组") for t in texts)
+    assert not any("卡号" in t or "「手机」" in t or "代表小组不能" in t for t in texts)
+
+
+def test_the_columns_no_field_reads_are_listed_in_the_files_order() -> None:
+    data = OFFICE_HEADER + "1,钱七,女,城东代表小组,2001,,某单位,多出的内容,\n"
+    parsed = imports.read_roster(data.encode(), "r.csv")
+    assert parsed.columns.ignored == ("序号", "性别", "工作单位及职务", "第 8 列（无表头）")
+    assert parsed.columns.headers == {
+        "name": "姓名",
+        "group": "代表团",
+        "card_no": "代表证号",
+        "phone": "联系电话",
+        "notes": "备注",
+    }
+    twice = imports.read_roster("姓名,代表小组,卡号,手机,电话\n钱七,城东代表小组,2001,,\n".encode(), "r.csv")
+    assert twice.columns.ignored == ("电话",)  # a second phone column: only the first is read
+    clean = imports.read_roster(GOOD.encode(), "r.csv")
+    assert clean.columns.ignored == ()
+    officials = imports.read_officials(
+        "序号,姓名,职务,工作单位,性别\n1,王五,局长,某局,男\n".encode(), "o.csv"
+    )
+    assert officials.columns.ignored == ("序号", "性别")
+
+
+def test_the_preview_names_the_ignored_columns(client: Any) -> None:
+    csrf = login(client)
+    good = OFFICE_HEADER + "1,赵六,男,城东代表小组,2001,13812345678,某单位,,\n"
+    reply = client.post(
+        "/bodies/1/roster/preview", files={"file": ("r.csv", good.encode())}, data={"csrf": csrf}
+    )
+    assert reply.status_code == 200 and "新增 1 人" in reply.text
+    assert "<th>代表证号</th><th>姓名</th><th>代表团</th><th>联系电话</th><th>备注</th>" in reply.text
+    ignored = reply.text.split('id="r-ignored"')[1].split("</div>")[0]
+    assert "以下 3 列不会导入" in ignored
+    assert [h for h in ("序号", "性别", "工作单位及职务") if f"<li>{h}</li>" in ignored] == [
+        "序号",
+        "性别",
+        "工作单位及职务",
+    ]
+    bad = OFFICE_HEADER + "1,赵六,男,城东代表小组,,,某单位,,\n"
+    refused = client.post(
+        "/bodies/1/roster/preview", files={"file": ("r.csv", bad.encode())}, data={"csrf": csrf}
+    )
+    assert refused.status_code == 400 and 'id="r-ignored"' in refused.text
+    assert "<td>代表证号</td><td>代表证号不能为空</td>" in refused.text
+    assert (
+        client.post(
+            "/bodies/1/roster/preview", files={"file": ("r.csv", GOOD.encode())}, data={"csrf": csrf}
+        ).text.count('id="r-ignored"')
+        == 0
+    )

@@ -1,7 +1,7 @@
 """Attendance history as XLSX: a body's members × meetings, and one member's records.
 
 Plain functions over data already read (:mod:`server.office.attendance_history`): the web
-face runs them with ``asyncio.to_thread``, so building a workbook never holds up the
+face runs them in its worker processes (server/office/workshop.py), so a workbook never holds up the
 hall. Every cell is text, guarded like the audit trail's (a leading = + - @ gets a quote).
 """
 

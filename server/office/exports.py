@@ -56,7 +56,8 @@ def roster_xlsx(rows: Iterable[Any]) -> bytes:
     sheet.append([ROSTER_HEADERS[k][0] for k in EXPORT_COLUMNS])
     for r, row in enumerate(rows, start=2):
         for c, key in enumerate(EXPORT_COLUMNS, start=1):
-            cell = sheet.cell(row=r, column=c, value=str(getattr(row, key)))
+            value = row[key] if isinstance(row, dict) else getattr(row, key)
+            cell = sheet.cell(row=r, column=c, value=str(value))
             cell.data_type = "s"  # text, never a formula, and card numbers keep leading zeros
     for letter, width in zip("ABCDE", (14, 18, 12, 18, 30), strict=True):
         sheet.column_dimensions[letter].width = width

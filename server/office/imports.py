@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +31,7 @@ from server.storage import models as m
 
 __all__ = ["MAX_BYTES", "ImportRefused", "Sheet", "read_sheet"]  # callers use imports.*
 
+R = TypeVar("R")
 MAX_NOTES = 500
 MAX_ERRORS_SHOWN = 200
 
@@ -86,10 +88,12 @@ class RowError:
     row: int
     field: str  # a key of FIELD_LABELS
     message: str
+    header: str = ""  # the column's header in the file (代表证号, 联系电话 …), if it has one
 
     @property
     def field_label(self) -> str:
-        return FIELD_LABELS.get(self.field, self.field)
+        """The column as the office's file names it, else the field's usual name."""
+        return self.header or FIELD_LABELS.get(self.field, self.field)
 
     def text(self) -> str:
         return f"第 {self.row} 行「{self.field_label}」：{self.message}"
@@ -132,6 +136,12 @@ class RosterPlan:
     ended: list[int] = field(default_factory=list)  # deputy ids whose mandate the import ended
     starts_on: dt.date | None = None  # the new members' mandates start (set when written)
     written: bool = False
+    ignored: tuple[str, ...] = ()  # the file's columns that are not imported (序号, 性别 …)
+    headers: dict[str, str] = field(default_factory=dict)  # field key -> the file's header
+
+    def label(self, key: str) -> str:
+        """A column as the file heads it (代表证号), for the preview's tables."""
+        return self.headers.get(key) or FIELD_LABELS.get(key, key)
 
     def summary(self) -> str:
         text = f"新增 {len(self.inserts)} 人，更新 {len(self.updates)} 人"
@@ -163,12 +173,30 @@ class OfficialsPlan:
     updates: list[tuple[int, OfficialRow]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     written: bool = False
+    ignored: tuple[str, ...] = ()  # the file's columns that are not imported
+    headers: dict[str, str] = field(default_factory=dict)  # field key -> the file's header
+
+    def label(self, key: str) -> str:
+        """A column as the file heads it (代表证号), for the preview's tables."""
+        return self.headers.get(key) or FIELD_LABELS.get(key, key)
 
     def summary(self) -> str:
         return f"新增 {len(self.inserts)} 人，更新 {len(self.updates)} 人"
 
 
-def _columns(sheet: Sheet, spec: dict[str, tuple[str, ...]], required: Iterable[str]) -> dict[str, int]:
+@dataclass(frozen=True)
+class Columns:
+    """Where the file keeps each field, under which header, and what no field reads."""
+
+    index: dict[str, int]  # field key -> column
+    headers: dict[str, str]  # field key -> the file's own header (an alias: 代表证号, 联系电话)
+    ignored: tuple[str, ...] = ()  # the other columns, as the file heads them (序号, 性别 …)
+
+    def label(self, key: str) -> str:
+        return self.headers.get(key) or FIELD_LABELS.get(key, key)
+
+
+def _columns(sheet: Sheet, spec: dict[str, tuple[str, ...]], required: Iterable[str]) -> Columns:
     found: dict[str, int] = {}
     for key, names in spec.items():
         for i, header in enumerate(sheet.headers):
@@ -178,12 +206,26 @@ def _columns(sheet: Sheet, spec: dict[str, tuple[str, ...]], required: Iterable[
     if missing:
         wanted = "、".join(f"「{spec[k][0]}」" for k in required)
         raise ImportRefused(f"第一行缺少列：{'、'.join(missing)}。表头必须包含 {wanted}。")
-    return found
+    used = set(found.values())
+    ignored = []
+    for i, header in enumerate(sheet.headers):
+        if i in used:
+            continue
+        if header:
+            ignored.append(header)  # a second 电话 column too: only the first is read
+        elif any(i < len(row) and row[i].strip() for _, row in sheet.rows):
+            ignored.append(f"第 {i + 1} 列（无表头）")
+    return Columns(found, {k: sheet.headers[i] for k, i in found.items()}, tuple(ignored))
 
 
-def _cells(sheet: Sheet, cols: dict[str, int]) -> Iterable[tuple[int, dict[str, str]]]:
+def _cells(sheet: Sheet, cols: Columns) -> Iterable[tuple[int, dict[str, str]]]:
     for number, row in sheet.rows:
-        yield number, {k: (row[i].strip() if i < len(row) else "") for k, i in cols.items()}
+        yield number, {k: (row[i].strip() if i < len(row) else "") for k, i in cols.index.items()}
+
+
+def _named(errors: list[RowError], cols: Columns) -> list[RowError]:
+    """Each error under the header its column has in the file."""
+    return [replace(e, header=e.header or cols.label(e.field)) for e in errors]
 
 
 def _common_checks(number: int, cells: dict[str, str], errors: list[RowError]) -> None:
@@ -211,8 +253,15 @@ def valid_phone(phone: str) -> bool:
     return bool(MOBILE.fullmatch(phone) or LANDLINE.fullmatch(phone))
 
 
-def check_deputy(number: int, cells: dict[str, str], errors: list[RowError]) -> DeputyRow:
-    """One row's own checks (no database): the fields cleaned; errors are appended."""
+def _usual(key: str) -> str:
+    return FIELD_LABELS.get(key, key)
+
+
+def check_deputy(
+    number: int, cells: dict[str, str], errors: list[RowError], label: Callable[[str], str] = _usual
+) -> DeputyRow:
+    """One row's own checks (no database): the fields cleaned; errors are appended.
+    ``label`` names a field in a message as the file heads its column."""
     before = len(errors)
     _common_checks(number, cells, errors)
     name = clean_name(cells.get("name", ""))
@@ -221,13 +270,14 @@ def check_deputy(number: int, cells: dict[str, str], errors: list[RowError]) -> 
     phone = clean_phone(cells.get("phone", ""))
     short_code = cells.get("short_code", "").strip()
     if not name:
-        errors.append(RowError(number, "name", "姓名不能为空"))
+        errors.append(RowError(number, "name", f"{label('name')}不能为空"))
     if not group:
-        errors.append(RowError(number, "group", "代表小组不能为空"))
+        errors.append(RowError(number, "group", f"{label('group')}不能为空"))
     if not card_no:
-        errors.append(RowError(number, "card_no", "卡号不能为空"))
+        errors.append(RowError(number, "card_no", f"{label('card_no')}不能为空"))
     elif not CARD_NO.fullmatch(card_no) and not is_formula(card_no):
-        errors.append(RowError(number, "card_no", f"卡号“{card_no}”只能包含数字、字母和连字符"))
+        where = f"{label('card_no')}“{card_no}”"
+        errors.append(RowError(number, "card_no", f"{where}只能包含数字、字母和连字符"))
     if phone and not valid_phone(phone) and not is_formula(phone):
         example = "（11 位）或带区号的座机号（如 0573-12345678）"
         errors.append(RowError(number, "phone", f"“{phone}”不是有效的手机号{example}"))
@@ -238,7 +288,16 @@ def check_deputy(number: int, cells: dict[str, str], errors: list[RowError]) -> 
     )
 
 
-def parse_roster(sheet: Sheet) -> tuple[list[DeputyRow], list[RowError]]:
+@dataclass(frozen=True)
+class Parsed(Generic[R]):
+    """A file read and its rows checked on their own: what the database is asked about next."""
+
+    rows: list[R]
+    errors: list[RowError]
+    columns: Columns
+
+
+def parse_roster(sheet: Sheet) -> Parsed[DeputyRow]:
     """Every row checked on its own and against the other rows of the file."""
     cols = _columns(sheet, ROSTER_HEADERS, ROSTER_REQUIRED)
     rows: list[DeputyRow] = []
@@ -246,24 +305,35 @@ def parse_roster(sheet: Sheet) -> tuple[list[DeputyRow], list[RowError]]:
     seen: dict[str, int] = {}
     for number, cells in _cells(sheet, cols):
         card_no = cells.get("card_no", "")
-        row = check_deputy(number, cells, errors)
+        row = check_deputy(number, cells, errors, cols.label)
         if card_no and card_no in seen:
-            errors.append(RowError(number, "card_no", f"卡号 {card_no} 与第 {seen[card_no]} 行重复"))
+            text = f"{cols.label('card_no')} {card_no} 与第 {seen[card_no]} 行重复"
+            errors.append(RowError(number, "card_no", text))
             row = replace(row, valid=False)
         elif card_no:
             seen[card_no] = number
         rows.append(row)
-    return rows, errors
+    return Parsed(rows, _named(errors, cols), cols)
 
 
-def parse_officials(sheet: Sheet) -> tuple[list[OfficialRow], list[RowError]]:
+def read_roster(data: bytes, filename: str) -> Parsed[DeputyRow]:
+    """An uploaded roster read and checked: CPU work for a big file, run in the workshop
+    (:mod:`server.office.workshop`) by the web face."""
+    return parse_roster(read_sheet(data, filename))
+
+
+def read_officials(data: bytes, filename: str) -> Parsed[OfficialRow]:
+    return parse_officials(read_sheet(data, filename))
+
+
+def parse_officials(sheet: Sheet) -> Parsed[OfficialRow]:
     cols = _columns(sheet, OFFICIAL_HEADERS, OFFICIAL_REQUIRED)
     rows: list[OfficialRow] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}
     for number, cells in _cells(sheet, cols):
         before = len(errors)
-        row = check_official(number, cells, errors)
+        row = check_official(number, cells, errors, cols.label)
         key = (row.name, row.organisation)
         if row.name and key in seen:
             where = row.organisation or "无单位"
@@ -272,17 +342,19 @@ def parse_officials(sheet: Sheet) -> tuple[list[OfficialRow], list[RowError]]:
             seen[key] = number
         if len(errors) == before:
             rows.append(row)
-    return rows, errors
+    return Parsed(rows, _named(errors, cols), cols)
 
 
-def check_official(number: int, cells: dict[str, str], errors: list[RowError]) -> OfficialRow:
+def check_official(
+    number: int, cells: dict[str, str], errors: list[RowError], label: Callable[[str], str] = _usual
+) -> OfficialRow:
     """One official's own checks: the fields cleaned; errors are appended."""
     _common_checks(number, cells, errors)
     name, title = clean_name(cells.get("name", "")), cells.get("title", "").strip()
     if not name:
-        errors.append(RowError(number, "name", "姓名不能为空"))
+        errors.append(RowError(number, "name", f"{label('name')}不能为空"))
     if not title:
-        errors.append(RowError(number, "title", "职务不能为空"))
+        errors.append(RowError(number, "title", f"{label('title')}不能为空"))
     return OfficialRow(number, name, title, cells.get("organisation", "").strip())
 
 
@@ -294,10 +366,17 @@ def new_short_code() -> str:
 
 
 async def import_officials(
-    conn: AsyncConnection, body_id: int, data: bytes, filename: str, *, dry_run: bool = False
+    conn: AsyncConnection,
+    body_id: int,
+    data: bytes | Parsed[OfficialRow],
+    filename: str,
+    *,
+    dry_run: bool = False,
 ) -> OfficialsPlan:
-    """Officials are matched by name and organisation: a match updates the title."""
-    rows, errors = parse_officials(read_sheet(data, filename))
+    """Officials are matched by name and organisation: a match updates the title.
+    ``data``: the file, or the file already read (:func:`read_officials`)."""
+    parsed = read_officials(data, filename) if isinstance(data, bytes) else data
+    rows, errors = parsed.rows, parsed.errors
     existing = {
         (str(n), str(o)): int(i)
         for i, n, o in await conn.execute(
@@ -306,7 +385,7 @@ async def import_officials(
             )
         )
     }
-    plan = OfficialsPlan(errors=errors)
+    plan = OfficialsPlan(errors=errors, ignored=parsed.columns.ignored, headers=parsed.columns.headers)
     for row in rows:
         found = existing.get((row.name, row.organisation))
         if found is None:

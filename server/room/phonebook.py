@@ -167,6 +167,38 @@ class PhoneBook:
 
         await self._put(card.deputy_id, await self._writer.run(job), tell=True)
 
+    async def release_all(
+        self, cards: list[Card], *, body_id: int, meeting_id: int, scope: str, actor: str, device: str
+    ) -> int:
+        """Staff free every card of a group or a body that a phone holds (a new meeting,
+        new phones): one transaction, one audit entry with the count. Returns how many
+        phones were released; each is signed out."""
+        versions = {card.deputy_id: card.card_version for card in cards}
+
+        async def job(conn: AsyncConnection) -> dict[int, phones.Bound]:
+            held = await phones.read(conn, list(versions))
+            freed = {}
+            for deputy_id, bound in held.items():
+                if bound.sid and bound.card_version == versions[deputy_id]:
+                    freed[deputy_id] = await phones.release(conn, deputy_id, bound.card_version, device)
+            await audit.record(
+                conn,
+                "phones_released",
+                actor=actor,
+                device=device,
+                body_id=body_id,
+                meeting_id=meeting_id,
+                scope=scope,
+                count=len(freed),
+                summary=f"{scope}：{len(freed)} 部手机",
+            )
+            return freed
+
+        freed = await self._writer.run(job)
+        for deputy_id, now in freed.items():
+            await self._put(deputy_id, now, tell=True)
+        return len(freed)
+
     async def set_lock(self, card: Card, locked: bool, *, meeting_id: int, actor: str, device: str) -> None:
         """Staff lock a card against any new phone, or unlock it (which also forgets its
         wrong codes). The phone it has, if any, keeps it."""

@@ -29,6 +29,7 @@ ACTIONS = {
     "phone_bound": "绑定手机",
     "phone_moved": "改用另一部手机",
     "phone_released": "解除手机绑定",
+    "phones_released": "批量解除手机绑定",
     "bind_failed": "验证码错误",
     "bind_refused": "拒绝绑定（锁定或等待中）",
     "card_locked": "锁定代表证",

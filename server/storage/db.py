@@ -94,8 +94,11 @@ async def snapshot_read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 async def ping(engine: AsyncEngine) -> bool:
+    """The database answers. A read that takes no lock: on SQLite a plain connection
+    begins IMMEDIATE and would wait behind any writer (a big roster import), so a
+    health check would report the server stalled when only the write lock is busy."""
     try:
-        async with engine.connect() as conn:
+        async with snapshot_read(engine) as conn:
             await conn.execute(text("SELECT 1"))
         return True
     except Exception:

@@ -75,3 +75,17 @@ async def start_mandate(
             recorded_ms=now_ms,
         )
     )
+
+
+async def start_mandates(
+    conn: AsyncConnection, deputy_ids: list[int], starts_on: dt.date, reason: str, by: str, now_ms: int
+) -> None:
+    """:func:`start_mandate` for many deputies in one statement (a roster import)."""
+    if deputy_ids:
+        values = {
+            "starts_on": starts_on,
+            "start_reason": reason,
+            "recorded_by": by[:96],
+            "recorded_ms": now_ms,
+        }
+        await conn.execute(insert(m.mandates), [{"deputy_id": i, **values} for i in deputy_ids])

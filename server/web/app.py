@@ -247,6 +247,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/audit.xlsx", routes_audit.audit_xlsx),
         Route("/m/{meeting_id:int}/cards", routes_cards.cards_page),
         Route("/m/{meeting_id:int}/cards.docx", routes_cards.cards_docx),
+        Route("/m/{meeting_id:int}/cards/release-phones", routes_cards.release_phones, methods=["POST"]),
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/reissue", routes_cards.reissue, methods=["POST"]),
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/release", routes_cards.release, methods=["POST"]),
         Route("/m/{meeting_id:int}/cards/{deputy_id:int}/lock", routes_cards.lock, methods=["POST"]),
@@ -303,6 +304,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             yield
         finally:
             gc_policy.stop()
+            await app.state.services.card_files.close()
             await meetings.close()
             await bus.stop()
             await engine.dispose()

@@ -18,6 +18,8 @@ from screens import render
 from server.base.keys import Keys, StaffSession, same
 from server.base.settings import Settings
 from server.office import accounts
+from server.office.card_files import CardFiles
+from server.office.workshop import Workshop
 from server.room.bus import Bus
 from server.room.meetings import Meetings
 from server.web.throttle import Throttle, bind_throttle
@@ -48,6 +50,12 @@ class Services:
     throttle: Throttle
     demo: bool = False
     bind_throttle: Throttle = field(default_factory=bind_throttle)  # typed card codes
+    # The office's heavy work (QR codes, DOCX, XLSX, uploads) runs here, never on the loop.
+    workshop: Workshop = field(default_factory=Workshop)
+    card_files: CardFiles = field(init=False)  # QR codes kept per card version; DOCX jobs
+
+    def __post_init__(self) -> None:
+        self.card_files = CardFiles(self.workshop)
 
 
 def services(conn: HTTPConnection) -> Services:

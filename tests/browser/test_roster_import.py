@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -18,6 +19,8 @@ from playwright.async_api import Browser, expect
 
 from server.office.demo import GROUPS, deputy_name
 from tests.browser.conftest import DemoServer, Shots
+
+SHOTS = Path("/work/shots/office")
 
 pytestmark = pytest.mark.browser
 
@@ -91,3 +94,56 @@ async def test_import_preview_errors_then_good_file(
         page.get_by_role("row", name=re.compile(f"{deputy_name(47)} 1048 13900001048"))
     ).to_be_visible()
     await context.close()
+
+
+OFFICE_CSV = (
+    "序号,姓名,性别,代表团,代表证号,联系电话,工作单位及职务\n"
+    f"1,{deputy_name(0)},男,{GROUPS[0]},1001,13912345678,镇政府\n"
+    f"2,{deputy_name(1)},女,{GROUPS[1]},,13912345679,镇中学\n"
+).encode()
+
+
+async def test_preview_names_the_files_headers_and_its_ignored_columns(
+    browser: Browser, demo_server: DemoServer, shots: Shots
+) -> None:
+    """At 1366x768, as staff see it: the office's own file (代表团, 代表证号, 联系电话 and
+    columns the system does not keep). The error names 代表证号, not 卡号, and the columns
+    序号, 性别, 工作单位及职务 are listed as not imported, above the fold. Nothing is written."""
+    context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = await context.new_page()
+    roster_url = f"{demo_server.base}/bodies/1/roster"
+    await page.goto(roster_url)
+    await page.get_by_label("用户名").fill("chair")
+    await page.get_by_label("密码").fill("wenzheng-demo")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(roster_url)
+    await page.get_by_label("选择名册文件").set_input_files(
+        {"name": "代表名单.csv", "mimeType": "text/csv", "buffer": OFFICE_CSV}
+    )
+    await page.get_by_role("region", name="导入名册").get_by_role("button", name="上传并预览").click()
+    ignored = page.locator("#r-ignored")
+    await expect(ignored).to_contain_text("以下 3 列不会导入")
+    await expect(ignored.locator("li")).to_have_text(["序号", "性别", "工作单位及职务"])
+    box = await ignored.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 768  # seen without scrolling
+    rows = page.locator("#r-errors tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.nth(0)).to_contain_text("第 3 行")
+    await expect(rows.nth(0).locator("td").nth(1)).to_have_text("代表证号")
+    await expect(rows.nth(0)).to_contain_text("代表证号不能为空")
+    await page.screenshot(path=str(SHOTS / "import-preview-errors-1366x768.png"))
+    await shots.take("ignored-errors", {"staff": page})
+
+    await page.get_by_role("link", name="返回名册，重新上传").click()
+    good = OFFICE_CSV.decode().replace(f",{GROUPS[1]},,", f",{GROUPS[1]},1002,").encode()
+    await page.get_by_label("选择名册文件").set_input_files(
+        {"name": "代表名单.csv", "mimeType": "text/csv", "buffer": good}
+    )
+    await page.get_by_role("region", name="导入名册").get_by_role("button", name="上传并预览").click()
+    await expect(page.locator("#r-summary")).to_contain_text("检查通过")
+    await expect(page.locator("#r-ignored li")).to_have_text(["序号", "性别", "工作单位及职务"])
+    box = await page.locator("#r-ignored").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 768
+    await page.screenshot(path=str(SHOTS / "import-preview-1366x768.png"))
+    await shots.take("ignored", {"staff": page})
+    await context.close()  # not confirmed: the shared demo roster stays as it was

@@ -4,12 +4,11 @@
 meeting and warns staff of members who reached the two-absence rule of 代表法 §49;
 ``/bodies/{body}/deputies/{deputy}/attendance`` lists one member's records, where staff
 correct a record (status and a note; audited before and after). The exports read the
-data first and build the workbook off the event loop (``asyncio.to_thread``).
+data first and build the workbook in the office's worker processes (server/office/workshop.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 from urllib.parse import quote
@@ -79,7 +78,7 @@ async def body_xlsx(request: Request) -> Response:
     _, body = found
     async with snapshot_read(services(request).engine) as conn:
         grid = await attendance_history.grid(conn, body.id, _term(request))
-    data = await asyncio.to_thread(attendance_export.body_xlsx, grid)
+    data = await services(request).workshop.run(attendance_export.body_xlsx, grid)
     return _download(data, body.name, f"attendance-body-{body.id}")
 
 
@@ -166,5 +165,5 @@ async def member_xlsx(request: Request) -> Response:
         return message_page(
             "没有这位代表。", 404, back=f"/bodies/{body.id}/attendance", back_label="返回出勤汇总"
         )
-    data = await asyncio.to_thread(attendance_export.member_xlsx, member, history)
+    data = await services(request).workshop.run(attendance_export.member_xlsx, member, history)
     return _download(data, member.name, f"attendance-deputy-{deputy_id}")

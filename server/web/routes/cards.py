@@ -5,6 +5,7 @@ guards against guessing have seen of it: server/storage/guards.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from urllib.parse import quote
 
@@ -17,7 +18,6 @@ from server.base.keys import StaffSession
 from server.office import invitations
 from server.office.invitations import CardSheet
 from server.room.hub import Room
-from server.room.meetings import qr_svg
 from server.storage import audit, guards
 from server.storage.cards import Card
 from server.storage.db import snapshot_read
@@ -32,6 +32,8 @@ DONE = {
     "unlocked": "已解锁，错误记录已清除。",
 }
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PAGE_CARDS = 200  # cards a page of the sheet shows: 25 A4 sheets
+DOCX_WAIT_S = 8  # a DOCX ready within this is sent at once; a bigger one gets a waiting page
 
 
 async def _room(request: Request) -> Room | None:
@@ -42,27 +44,39 @@ async def _room(request: Request) -> Room | None:
         return None
 
 
-async def _sheet(request: Request, group: str) -> CardSheet | None:
+async def _sheet(
+    request: Request, group: str | None, first: int = 0, count: int | None = None
+) -> CardSheet | None:
     svc = services(request)
     meeting_id = int(request.path_params["meeting_id"])
     try:
         async with snapshot_read(svc.engine) as conn:
-            return await invitations.card_sheet(conn, meeting_id, svc.keys, svc.meetings.public_url, group)
+            return await invitations.card_sheet(
+                conn, meeting_id, svc.keys, svc.meetings.public_url, group, first=first, count=count
+            )
     except invitations.NoSuchMeeting:
         return None
 
 
+def _group(request: Request) -> str | None:
+    """The selection asked for: a group's name, ALL, or None (the first group)."""
+    return request.query_params.get("group", "").strip()[:64] or None
+
+
 async def cards_page(request: Request) -> Response:
+    """One group's cards at a time (or every group's, a page of them at a time): their QR
+    codes come from the cache or the office's worker processes, never the event loop."""
     session = require_staff(request)
     if isinstance(session, Response):
         return session
-    group = request.query_params.get("group", "").strip()[:64]
+    number = parse.integer(request.query_params.get("page", "1"), 1, 10**6) or 1
     if await _room(request) is None:
         return message_page(msg.edge("no_meeting"), 404)
-    sheet = await _sheet(request, group)
+    sheet = await _sheet(request, _group(request), (number - 1) * PAGE_CARDS, PAGE_CARDS)
     if sheet is None:
         return message_page(msg.edge("no_meeting"), 404)
-    qrs = {card.deputy_id: qr_svg(card.url) for card in sheet.cards}
+    files = services(request).card_files
+    qrs = await files.svgs(sheet)
     done = {
         deputy_id: text
         for key, text in DONE.items()
@@ -70,15 +84,24 @@ async def cards_page(request: Request) -> Response:
     }
     async with snapshot_read(services(request).engine) as conn:
         watch = await guards.read(conn, [card.deputy_id for card in sheet.cards])
+    pages = max(1, -(-sheet.total // PAGE_CARDS))
+    released = parse.integer(request.query_params.get("released_phones"), 0, 10**6)
     return page(
         "cards_sheet",
         sheet=sheet,
         qrs=qrs,
-        group=group,
-        group_q=quote(group),
+        group=sheet.group,
+        group_q=quote(sheet.group),
+        everyone=invitations.ALL,
+        number=number,
+        pages=pages,
         reissued=parse.row_id(request.query_params.get("reissued")) or 0,
         done=done,
+        released_phones=released,
         phones=_phone_states(request, sheet),
+        bound_here=_bound_count(request, sheet, False),
+        bound_all=_bound_count(request, sheet, True),
+        docx=files.jobs.get((sheet.meeting_id, sheet.group)),
         guards=watch,
         when=_clock,
         csrf=services(request).keys.csrf(session.sid),
@@ -102,15 +125,48 @@ def _phone_states(request: Request, sheet: CardSheet) -> dict[int, str]:
     return states
 
 
+def _bound_cards(request: Request, body_id: int, deputy_ids: set[int] | None) -> list[Card]:
+    """The cards of the body (of ``deputy_ids`` only, if given) that a phone holds now."""
+    meetings = services(request).meetings
+    held = []
+    for deputy_id, card in meetings.cards.items():
+        if card.body_id != body_id or (deputy_ids is not None and deputy_id not in deputy_ids):
+            continue
+        bound = meetings.book.bound.get(deputy_id)
+        if bound is not None and bound.sid and bound.card_version == card.card_version:
+            held.append(card)
+    return held
+
+
+def _bound_count(request: Request, sheet: CardSheet, whole_body: bool) -> int:
+    body_id = services(request).meetings.body_of[sheet.meeting_id]
+    ids = None if whole_body or sheet.group == invitations.ALL else set(sheet.ids)
+    return len(_bound_cards(request, body_id, ids))
+
+
 async def cards_docx(request: Request) -> Response:
+    """The DOCX of a group or of the whole body, built in the background: a small one is
+    sent at once; a big one gets a page that says it is being built and offers the file
+    when it is ready (the same link, asked again)."""
     session = require_staff(request)
     if isinstance(session, Response):
         return session
-    group = request.query_params.get("group", "").strip()[:64]
-    sheet = await _sheet(request, group)
+    sheet = await _sheet(request, request.query_params.get("group", "").strip()[:64] or invitations.ALL)
     if sheet is None:
         return message_page(msg.edge("no_meeting"), 404)
-    data = await asyncio.to_thread(invitations.cards_docx, sheet)  # QR codes and a DOCX: off the loop
+    job = services(request).card_files.docx(sheet.meeting_id, sheet.group, sheet)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(job.task), DOCX_WAIT_S)
+    if job.failed:
+        return message_page("生成 Word 文件失败，请稍后重试。", 503, back=f"/m/{sheet.meeting_id}/cards")
+    if not job.ready:
+        return page(
+            "cards_docx_wait",
+            sheet=sheet,
+            group_q=quote(sheet.group),
+            everyone=invitations.ALL,
+            user=session,
+        )
     async with services(request).engine.begin() as conn:
         await audit.record(
             conn,
@@ -118,11 +174,12 @@ async def cards_docx(request: Request) -> Response:
             actor=f"staff:{session.username}",
             device=device(request),
             meeting_id=sheet.meeting_id,
-            group=group,
+            group="" if sheet.group == invitations.ALL else sheet.group,
         )
-    filename = quote(f"邀请卡-{sheet.title}{'-' + group if group else ''}.docx")
+    part = "" if sheet.group == invitations.ALL else f"-{sheet.group}"
+    filename = quote(f"邀请卡-{sheet.title}{part}.docx")
     return Response(
-        data,
+        job.result(),
         media_type=DOCX,
         headers={"content-disposition": f"attachment; filename=\"cards.docx\"; filename*=UTF-8''{filename}"},
     )
@@ -142,9 +199,17 @@ async def _card_form(request: Request) -> tuple[StaffSession, Room, dict[str, st
     return session, room, form
 
 
-def _back_to_card(meeting_id: int, deputy_id: int, form: dict[str, str], done: str) -> Response:
+async def _back_to_card(
+    request: Request, meeting_id: int, deputy_id: int, form: dict[str, str], done: str
+) -> Response:
+    """The page of the card acted on: the group the form came from, else the card's own."""
     group = form.get("group", "").strip()[:64]
+    if not group:
+        async with snapshot_read(services(request).engine) as conn:
+            group = await invitations.group_of(conn, deputy_id)
     target = f"/m/{meeting_id}/cards?{done}={deputy_id}" + (f"&group={quote(group)}" if group else "")
+    number = parse.integer(form.get("page", ""), 2, 10**6)
+    target += f"&page={number}" if number else ""
     return RedirectResponse(target + f"#card-{deputy_id}", status_code=303)
 
 
@@ -175,7 +240,7 @@ async def reissue(request: Request) -> Response:
     if card is None:
         return message_page(msg.edge("not_found"), 404)
     await svc.meetings.refresh_card(card)
-    return _back_to_card(meeting_id, deputy_id, form, "reissued")
+    return await _back_to_card(request, meeting_id, deputy_id, form, "reissued")
 
 
 async def _loaded_card(request: Request) -> tuple[Card, int, dict[str, str], str] | Response:
@@ -202,7 +267,7 @@ async def release(request: Request) -> Response:
     await services(request).meetings.book.release(
         card, meeting_id=meeting_id, actor=actor, device=device(request)
     )
-    return _back_to_card(meeting_id, card.deputy_id, form, "released")
+    return await _back_to_card(request, meeting_id, card.deputy_id, form, "released")
 
 
 async def lock(request: Request) -> Response:
@@ -222,4 +287,36 @@ async def _set_lock(request: Request, locked: bool) -> Response:
     card, meeting_id, form, actor = found
     book = services(request).meetings.book
     await book.set_lock(card, locked, meeting_id=meeting_id, actor=actor, device=device(request))
-    return _back_to_card(meeting_id, card.deputy_id, form, "locked" if locked else "unlocked")
+    return await _back_to_card(request, meeting_id, card.deputy_id, form, "locked" if locked else "unlocked")
+
+
+async def release_phones(request: Request) -> Response:
+    """Free every phone bound to the cards of one group, or of the whole body, at once
+    (a body's phones stay bound from one meeting to the next)."""
+    checked = await _card_form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, room, form = checked
+    meetings = services(request).meetings
+    meeting_id = room.runtime.meeting_id
+    body_id = meetings.body_of[meeting_id]
+    group = form.get("group", "").strip()[:64] or invitations.ALL
+    back = f"/m/{meeting_id}/cards?group={quote(group)}"
+    ids: set[int] | None = None
+    if form.get("scope") == "group":
+        sheet = await _sheet(request, group, 0, 0)
+        if sheet is None or group not in sheet.groups:
+            return message_page("没有这个代表小组，未解除任何绑定。", 400, back=back)
+        ids = set(sheet.ids)
+    elif form.get("scope") not in ("group", "all"):
+        return message_page("请从邀请卡页面解除绑定，未解除任何绑定。", 400, back=back)
+    scope = "全部" if ids is None else group
+    count = await meetings.book.release_all(
+        _bound_cards(request, body_id, ids),
+        body_id=body_id,
+        meeting_id=meeting_id,
+        scope=scope,
+        actor=f"staff:{session.username}",
+        device=device(request),
+    )
+    return RedirectResponse(f"{back}&released_phones={count}", status_code=303)

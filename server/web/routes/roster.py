@@ -148,16 +148,25 @@ async def _plan(
 ) -> imports.RosterPlan | imports.OfficialsPlan:
     engine = services(request).engine
     by = f"staff:{session.username}"
+    # Reading and checking the file is CPU work (3,000 rows: a good part of a second): in
+    # the workshop, so the hall is answered meanwhile. The database work stays here.
+    workshop = services(request).workshop
+    officials = deputies = None
+    if kind == "officials":
+        officials = await workshop.run(imports.read_officials, data, filename)
+    else:
+        deputies = await workshop.run(imports.read_roster, data, filename)
     # A preview only reads: a snapshot takes no write lock away from a meeting in session.
     async with snapshot_read(engine) if dry_run else engine.begin() as conn:
         plan: imports.RosterPlan | imports.OfficialsPlan
-        if kind == "officials":
-            plan = await imports.import_officials(conn, body_id, data, filename, dry_run=dry_run)
+        if officials is not None:
+            plan = await imports.import_officials(conn, body_id, officials, filename, dry_run=dry_run)
         else:
+            assert deputies is not None
             plan = await roster_import.import_roster(
                 conn,
                 body_id,
-                data,
+                deputies,
                 filename,
                 create_groups=create_groups,
                 dry_run=dry_run,
@@ -332,8 +341,9 @@ async def export(request: Request) -> Response:
         rows = await exports.roster_rows(conn, body.id, current_only=True)
         await conn.commit()
     filename = f"代表名册-{body.name}.xlsx"
+    plain = [dict(row._mapping) for row in rows]  # picklable, for the workshop
     return Response(
-        exports.roster_xlsx(rows),
+        await services(request).workshop.run(exports.roster_xlsx, plain),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={
             "content-disposition": f"attachment; filename=\"roster.xlsx\"; filename*=UTF-8''{quote(filename)}"
