@@ -13,8 +13,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from screens import messages
-from screens.script import live_script
 from screens.phrases import phrase_breaks
+from screens.script import live_script
 from screens.view import View
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # package data: found where the package is
