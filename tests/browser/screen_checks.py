@@ -17,7 +17,7 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, Page
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE_JS = ROOT / "server" / "web" / "static" / "vendor" / "axe.min.js"
+AXE_JS = ROOT / "tests" / "browser" / "vendor" / "axe.min.js"
 AXE_VERSION = "4.14.1"
 
 PHONE_UA = (

@@ -1,6 +1,6 @@
 """axe-core over every page of the system, each at its real size: no serious or critical violation.
 
-axe-core is vendored from npm (server/web/static/vendor/axe.min.js, version and licence
+axe-core is vendored from npm (tests/browser/vendor/axe.min.js, version and licence
 beside it) and injected by the test into a browser context that bypasses CSP; the app's
 own CSP stays as it is. One demo server, one browser context per size, pages reused.
 """

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import DemoServer, Shots
+from tests.browser.conftest import ARTIFACTS, DemoServer, Shots
 
-SHOTS = Path("/work/shots/office")
+SHOTS = ARTIFACTS / "office"
 
 pytestmark = pytest.mark.browser
 

@@ -24,7 +24,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server.base.keys import Keys
-from tests.browser.conftest import DemoServer, Shots
+from tests.browser.conftest import ARTIFACTS, DemoServer, Shots
 from tests.browser.test_live_session import (
     PHONE_UA,
     connected,
@@ -35,7 +35,7 @@ from tests.browser.test_live_session import (
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/work/shots/checkin")
+SHOTS = ARTIFACTS / "checkin"
 CHINA = dt.timezone(dt.timedelta(hours=8))
 ROTATION_S = 30  # Settings.hall_code_seconds: no environment setting shortens it
 

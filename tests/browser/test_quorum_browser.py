@@ -21,13 +21,13 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from server.base.keys import Keys
-from tests.browser.conftest import DemoServer, Shots
+from tests.browser.conftest import ARTIFACTS, DemoServer, Shots
 from tests.browser.test_live_session import connected, desk_context, login, phone_context
 from tests.browser.test_vote_browser import staff_check_in
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/work/shots/quorum")
+SHOTS = ARTIFACTS / "quorum"
 INQUIRY = "人大代表问政会"
 
 

@@ -18,9 +18,9 @@ from openpyxl import Workbook
 from playwright.async_api import Browser, expect
 
 from server.office.demo import GROUPS, deputy_name
-from tests.browser.conftest import DemoServer, Shots
+from tests.browser.conftest import ARTIFACTS, DemoServer, Shots
 
-SHOTS = Path("/work/shots/office")
+SHOTS = ARTIFACTS / "office"
 
 pytestmark = pytest.mark.browser
 

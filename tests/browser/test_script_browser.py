@@ -20,12 +20,12 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from server.base.keys import Keys
-from tests.browser.conftest import DemoServer
+from tests.browser.conftest import ARTIFACTS, DemoServer
 from tests.browser.test_live_session import connected, desk_context, login, phone_context
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/work/shots/script")
+SHOTS = ARTIFACTS / "script"
 INQUIRY = "人大代表问政会"
 Q1_TITLE = "农民建房审批慢、手续多的问题何时解决？"
 Q1_ASKER = "王建国"
