@@ -9,7 +9,6 @@ the other browser tests share this demo server and its printed invitation links.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest

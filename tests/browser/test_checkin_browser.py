@@ -18,7 +18,6 @@ import datetime as dt
 import re
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

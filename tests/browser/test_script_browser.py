@@ -13,7 +13,6 @@ nothing changed; a valid one shown live) and the printed copy is checked on A4.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
