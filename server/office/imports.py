@@ -19,19 +19,36 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Generic, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.office.columns import (
+    FIELD_LABELS,
+    Columns,
+    Parsed,
+    RowError,
+    find_columns,
+    named_errors,
+    row_cells,
+    usual_label,
+)
 from server.office.sheets import MAX_BYTES, ImportRefused, Sheet, is_formula, read_sheet
 from server.storage import models as m
 
-__all__ = ["MAX_BYTES", "ImportRefused", "Sheet", "read_sheet"]  # callers use imports.*
+__all__ = [  # callers use imports.*
+    "FIELD_LABELS",
+    "MAX_BYTES",
+    "Columns",
+    "ImportRefused",
+    "Parsed",
+    "RowError",
+    "Sheet",
+    "read_sheet",
+]
 
-R = TypeVar("R")
 MAX_NOTES = 500
 MAX_ERRORS_SHOWN = 200
 
@@ -52,16 +69,6 @@ OFFICIAL_HEADERS: dict[str, tuple[str, ...]] = {
 }
 OFFICIAL_REQUIRED = ("name", "title")
 EXPORT_COLUMNS = ("name", "group", "card_no", "phone", "notes")
-FIELD_LABELS = {
-    "name": "姓名",
-    "group": "代表小组",
-    "card_no": "卡号",
-    "phone": "手机",
-    "notes": "备注",
-    "short_code": "验证码",
-    "title": "职务",
-    "organisation": "单位",
-}
 MAX_LEN = {
     "name": 64,
     "group": 64,
@@ -81,22 +88,6 @@ CARD_NO = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]*")
 SHORT_CODE_DIGITS = 8
 SHORT_CODE = re.compile(f"[0-9]{{{SHORT_CODE_DIGITS}}}")
 CJK_AND_SPACES = re.compile(r"[\u3400-\u9fff\s\u3000]+")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str  # a key of FIELD_LABELS
-    message: str
-    header: str = ""  # the column's header in the file (代表证号, 联系电话 …), if it has one
-
-    @property
-    def field_label(self) -> str:
-        """The column as the office's file names it, else the field's usual name."""
-        return self.header or FIELD_LABELS.get(self.field, self.field)
-
-    def text(self) -> str:
-        return f"第 {self.row} 行「{self.field_label}」：{self.message}"
 
 
 @dataclass(frozen=True)
@@ -184,50 +175,6 @@ class OfficialsPlan:
         return f"新增 {len(self.inserts)} 人，更新 {len(self.updates)} 人"
 
 
-@dataclass(frozen=True)
-class Columns:
-    """Where the file keeps each field, under which header, and what no field reads."""
-
-    index: dict[str, int]  # field key -> column
-    headers: dict[str, str]  # field key -> the file's own header (an alias: 代表证号, 联系电话)
-    ignored: tuple[str, ...] = ()  # the other columns, as the file heads them (序号, 性别 …)
-
-    def label(self, key: str) -> str:
-        return self.headers.get(key) or FIELD_LABELS.get(key, key)
-
-
-def _columns(sheet: Sheet, spec: dict[str, tuple[str, ...]], required: Iterable[str]) -> Columns:
-    found: dict[str, int] = {}
-    for key, names in spec.items():
-        for i, header in enumerate(sheet.headers):
-            if header in names and key not in found:
-                found[key] = i
-    missing = [spec[k][0] for k in required if k not in found]
-    if missing:
-        wanted = "、".join(f"「{spec[k][0]}」" for k in required)
-        raise ImportRefused(f"第一行缺少列：{'、'.join(missing)}。表头必须包含 {wanted}。")
-    used = set(found.values())
-    ignored = []
-    for i, header in enumerate(sheet.headers):
-        if i in used:
-            continue
-        if header:
-            ignored.append(header)  # a second 电话 column too: only the first is read
-        elif any(i < len(row) and row[i].strip() for _, row in sheet.rows):
-            ignored.append(f"第 {i + 1} 列（无表头）")
-    return Columns(found, {k: sheet.headers[i] for k, i in found.items()}, tuple(ignored))
-
-
-def _cells(sheet: Sheet, cols: Columns) -> Iterable[tuple[int, dict[str, str]]]:
-    for number, row in sheet.rows:
-        yield number, {k: (row[i].strip() if i < len(row) else "") for k, i in cols.index.items()}
-
-
-def _named(errors: list[RowError], cols: Columns) -> list[RowError]:
-    """Each error under the header its column has in the file."""
-    return [replace(e, header=e.header or cols.label(e.field)) for e in errors]
-
-
 def _common_checks(number: int, cells: dict[str, str], errors: list[RowError]) -> None:
     """Formulas (and text Excel would take for one: a phone "+86…" is a phone) and length."""
     for key, value in cells.items():
@@ -253,12 +200,8 @@ def valid_phone(phone: str) -> bool:
     return bool(MOBILE.fullmatch(phone) or LANDLINE.fullmatch(phone))
 
 
-def _usual(key: str) -> str:
-    return FIELD_LABELS.get(key, key)
-
-
 def check_deputy(
-    number: int, cells: dict[str, str], errors: list[RowError], label: Callable[[str], str] = _usual
+    number: int, cells: dict[str, str], errors: list[RowError], label: Callable[[str], str] = usual_label
 ) -> DeputyRow:
     """One row's own checks (no database): the fields cleaned; errors are appended.
     ``label`` names a field in a message as the file heads its column."""
@@ -288,22 +231,13 @@ def check_deputy(
     )
 
 
-@dataclass(frozen=True)
-class Parsed(Generic[R]):
-    """A file read and its rows checked on their own: what the database is asked about next."""
-
-    rows: list[R]
-    errors: list[RowError]
-    columns: Columns
-
-
 def parse_roster(sheet: Sheet) -> Parsed[DeputyRow]:
     """Every row checked on its own and against the other rows of the file."""
-    cols = _columns(sheet, ROSTER_HEADERS, ROSTER_REQUIRED)
+    cols = find_columns(sheet, ROSTER_HEADERS, ROSTER_REQUIRED)
     rows: list[DeputyRow] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    for number, cells in _cells(sheet, cols):
+    for number, cells in row_cells(sheet, cols):
         card_no = cells.get("card_no", "")
         row = check_deputy(number, cells, errors, cols.label)
         if card_no and card_no in seen:
@@ -313,7 +247,7 @@ def parse_roster(sheet: Sheet) -> Parsed[DeputyRow]:
         elif card_no:
             seen[card_no] = number
         rows.append(row)
-    return Parsed(rows, _named(errors, cols), cols)
+    return Parsed(rows, named_errors(errors, cols), cols)
 
 
 def read_roster(data: bytes, filename: str) -> Parsed[DeputyRow]:
@@ -327,11 +261,11 @@ def read_officials(data: bytes, filename: str) -> Parsed[OfficialRow]:
 
 
 def parse_officials(sheet: Sheet) -> Parsed[OfficialRow]:
-    cols = _columns(sheet, OFFICIAL_HEADERS, OFFICIAL_REQUIRED)
+    cols = find_columns(sheet, OFFICIAL_HEADERS, OFFICIAL_REQUIRED)
     rows: list[OfficialRow] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}
-    for number, cells in _cells(sheet, cols):
+    for number, cells in row_cells(sheet, cols):
         before = len(errors)
         row = check_official(number, cells, errors, cols.label)
         key = (row.name, row.organisation)
@@ -342,11 +276,11 @@ def parse_officials(sheet: Sheet) -> Parsed[OfficialRow]:
             seen[key] = number
         if len(errors) == before:
             rows.append(row)
-    return Parsed(rows, _named(errors, cols), cols)
+    return Parsed(rows, named_errors(errors, cols), cols)
 
 
 def check_official(
-    number: int, cells: dict[str, str], errors: list[RowError], label: Callable[[str], str] = _usual
+    number: int, cells: dict[str, str], errors: list[RowError], label: Callable[[str], str] = usual_label
 ) -> OfficialRow:
     """One official's own checks: the fields cleaned; errors are appended."""
     _common_checks(number, cells, errors)
