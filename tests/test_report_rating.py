@@ -7,13 +7,12 @@ import re
 
 from tests.conftest import Db, Hall, TestClient
 from tests.test_http import chinese
-from tests.test_votes import check_in
 
 REPORT = "听取镇人民政府上半年工作报告"
 
 
 def test_a_report_is_rated_on_the_phones(client: TestClient, hall: Hall, db: Db) -> None:
-    check_in(hall, 1, 2, 3)
+    hall.check_in_quorum(1, 2, 3)  # a report is rated with the quorum present (issue 16)
     refused = hall.act("open_item_rating")
     assert refused.status_code == 409
     chinese(refused.text, "请先进入要测评的议程")
@@ -21,7 +20,7 @@ def test_a_report_is_rated_on_the_phones(client: TestClient, hall: Hall, db: Db)
     hall.act_ok("start_agenda", item_id=item)
     assert "对本项测评" in hall.console()
     hall.act_ok("open_item_rating")
-    projector = hall.projector()
+    projector = hall.projector().replace("<wbr>", "")  # titles carry line-break points
     assert "满意度测评" in projector and REPORT in projector
     phone = hall.deputy_page(1)
     key = re.search(r'name="question_id" value="(-\d+)"', phone)

@@ -177,7 +177,7 @@ async def test_a_manual_check_in_shows_at_once_and_in_the_audit(
     await shots.take("manual-before", {"console": console})
     await row.get_by_role("button", name="人工签到").click()
     # At once, without searching again: the row says 已签到 and offers no second click.
-    await expect(row.locator(".presence")).to_have_text("已签到", timeout=2000)
+    await expect(row.locator(".presence")).to_have_text("已签到", timeout=5000)  # a loaded CI box
     await expect(row.get_by_role("button", name="人工签到")).to_have_count(0)
     await expect(search).to_have_value(inv.card_no)
     await shots.take("manual-after", {"console": console})

@@ -174,6 +174,10 @@ async def test_the_vote_form_comes_filled_from_the_agenda_and_says_what_is_missi
     await console.locator(".c-vote-new summary").click()
     await expect(title).to_have_value("人大代表问政会")  # the current item
 
+    # With the quorum present (no vote opens without it), the empty title is what is refused.
+    for deputy_id in range(1, 33):
+        await act(console, s.base, s.meeting_id, cmd="check_in", deputy_id=str(deputy_id))
+    await expect(console.locator("#c-vote-quorum")).to_have_count(0)
     await title.fill("")
     await form.get_by_role("button", name="开始表决").click()
     await expect(console.locator("#c-flash .flash.error")).to_have_text("请填写表决事项（不超过200字）。")
