@@ -262,7 +262,9 @@ class Shots:
         async def one(screen: str, page: Page) -> None:
             path = self.folder / f"{self.prefix}-{self.step:02d}-{name}-{screen}.png"
             # The projector is a fixed 1920x1080 screen: what is not in the viewport is not seen.
-            fixed = screen in ("projector", "podium")
+            # (projector-1280 too: a full-page shot would re-lay the zoomed projector at its
+            # unzoomed 1920x1080 size, which no screen shows.)
+            fixed = screen.split("-")[0] in ("projector", "podium")
             await page.screenshot(path=str(path), full_page=not fixed, animations="disabled")
             self.taken.append(path)
 
