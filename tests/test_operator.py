@@ -17,8 +17,7 @@ from live.commands import (
     StartAgendaItem,
 )
 from live.state import FloorKind, MeetingState, Phase
-from screens import messages as msg
-from screens import operator
+from screens import console_done, operator
 from tests.conftest import Hall
 from tests.live.conftest import ITEM_1, ITEM_2, Q1, check_in, deputy, fresh_state, step
 
@@ -100,17 +99,17 @@ def test_the_vote_form_takes_its_matter_from_the_agenda() -> None:
 
 
 def test_each_console_click_answers_with_what_it_did() -> None:
-    assert msg.done({"cmd": "open_rating"}) == "已开始测评"
-    assert msg.done({"cmd": "announce_vote"}) == "已宣布结果"
-    assert msg.done({"cmd": "open_vote", "title": "决议"}) == "已开始表决"
-    assert msg.done({"cmd": "open_vote", "revote_of": "7"}) == "已开始新一轮表决"
-    assert msg.done({"cmd": "close_vote"}) == "已结束表决"
-    assert msg.done({"cmd": "check_in", "deputy_id": "3"}, "王建国") == "已签到：王建国"
-    assert msg.done({"cmd": "timer_adjust", "seconds": "-60"}) == "已减1分钟"
-    assert msg.done({"cmd": "banner", "text": " "}) == "字幕已撤下"
-    assert msg.done({"cmd": "show", "focus": "vote"}) == "投影屏已显示表决"
-    assert msg.done({"cmd": "something_new"}) == "已完成"
-    assert all(text for text in msg.DONE.values())
+    assert console_done.done({"cmd": "open_rating"}) == "已开始测评"
+    assert console_done.done({"cmd": "announce_vote"}) == "已宣布结果"
+    assert console_done.done({"cmd": "open_vote", "title": "决议"}) == "已开始表决"
+    assert console_done.done({"cmd": "open_vote", "revote_of": "7"}) == "已开始新一轮表决"
+    assert console_done.done({"cmd": "close_vote"}) == "已结束表决"
+    assert console_done.done({"cmd": "check_in", "deputy_id": "3"}, "王建国") == "已签到：王建国"
+    assert console_done.done({"cmd": "timer_adjust", "seconds": "-60"}) == "已减1分钟"
+    assert console_done.done({"cmd": "banner", "text": " "}) == "字幕已撤下"
+    assert console_done.done({"cmd": "show", "focus": "vote"}) == "投影屏已显示表决"
+    assert console_done.done({"cmd": "something_new"}) == "已完成"
+    assert all(text for text in console_done.DONE.values())
 
 
 def test_the_server_answers_a_console_click_with_what_it_did(hall: Hall) -> None:

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from live.commands import Actor, Role
 from live.refusals import Refused
+from screens import console_done
 from screens import messages as msg
 from screens.view import View
 from server.base import parse
@@ -167,7 +168,7 @@ async def act(request: Request) -> Response:
         return flash(msg.edge("not_recorded"), 503)
     # The operator sees that the click worked, and for whom when it was one deputy's.
     who = room.runtime.state.setup.deputies.get(getattr(command, "deputy_id", None) or 0)
-    return flash(msg.done(form, who.name if who else ""), 200, kind="ok")
+    return flash(console_done.done(form, who.name if who else ""), 200, kind="ok")
 
 
 async def roster(request: Request) -> Response:
