@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from server.web.throttle import PAIR_REQUESTS
 from tests.conftest import Hall
 
 CODE = re.compile(r'id="pair-code">(\d{6})<')
@@ -77,3 +78,24 @@ def test_a_code_two_requests_share_pairs_neither(hall: Hall, monkeypatch: pytest
     assert refused.status_code == 400
     assert not _paired(hall, "/m/1/projector", attacker)
     assert not _paired(hall, "/m/1/script", tablet)
+
+
+def test_one_address_cannot_flood_the_pairing_requests(hall: Hall) -> None:
+    """Each unpaired page view without its pairing cookie wrote a new request: one script
+    filled the meeting's code space and the table at the speed of the disk. An address
+    gets PAIR_REQUESTS new requests in ten minutes; a screen that keeps its cookie is
+    answered as before, and the refusal is a Chinese page, not a 500."""
+    _, kept = _asks(hall, "/m/1/podium")
+    for _ in range(PAIR_REQUESTS - 1):
+        hall.http.cookies.clear()
+        assert hall.http.get("/m/1/projector").status_code == 200
+    hall.http.cookies.clear()
+    flooded = hall.http.get("/m/1/projector")
+    assert flooded.status_code == 429
+    assert "过于频繁" in flooded.text
+    hall.http.cookies.clear()
+    forged = hall.http.get("/m/1/projector", headers={"cookie": "wz_pair=made-up"})
+    assert forged.status_code == 429
+    hall.http.cookies.clear()
+    again = hall.http.get("/m/1/podium", headers={"cookie": f"wz_pair={kept}"})
+    assert again.status_code == 200 and CODE.search(again.text)

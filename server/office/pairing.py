@@ -31,8 +31,11 @@ class Asked:
     approved: bool
 
 
-async def ask(conn: AsyncConnection, meeting_id: int, kind: str, token: str, now_ms: int) -> Asked:
-    """The request of the browser holding ``token`` ("" for none), or a new one."""
+async def ask(
+    conn: AsyncConnection, meeting_id: int, kind: str, token: str, now_ms: int, *, new: bool = True
+) -> Asked | None:
+    """The request of the browser holding ``token`` ("" for none), or a new one; None
+    when a new one is needed and ``new`` is False (its address asked for too many)."""
     p = m.screen_pairings
     row = (await conn.execute(select(p).where(p.c.request_token == token))).first() if token else None
     if row is not None and (row.meeting_id, row.kind) != (meeting_id, kind):
@@ -41,6 +44,8 @@ async def ask(conn: AsyncConnection, meeting_id: int, kind: str, token: str, now
         await conn.execute(delete(p).where(p.c.id == row.id))  # used once
         return Asked(token, row.code, True)
     if row is None or row.created_ms < now_ms - PAIRING_TTL_MS:
+        if not new:
+            return None
         token = secrets.token_urlsafe(24)
         code = await _free_code(conn, meeting_id, now_ms)
         values = {
