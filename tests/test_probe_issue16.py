@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from server.web.throttle import PAIR_REQUESTS
-from tests.conftest import Hall
+from server.base.keys import Keys
+from tests.conftest import Hall, TestClient
+from tests.test_phones import Phone
 
 CODE = re.compile(r'id="pair-code">(\d{6})<')
 
@@ -99,3 +102,32 @@ def test_one_address_cannot_flood_the_pairing_requests(hall: Hall) -> None:
     hall.http.cookies.clear()
     again = hall.http.get("/m/1/podium", headers={"cookie": f"wz_pair={kept}"})
     assert again.status_code == 200 and CODE.search(again.text)
+
+
+# -- the check-in grace grant: probed, no finding (these hold it) --------------------------
+
+
+def test_a_grant_is_for_its_meeting_its_time_and_its_signature_only(keys: Keys) -> None:
+    now = time.time()
+    grant = keys.hall_grant(1, now)
+    assert keys.hall_grant_age(1, grant, now) == pytest.approx(0, abs=1)
+    assert keys.hall_grant_age(2, grant, now) is None, "replayed in another meeting"
+    meeting, at, nonce, mac = grant.split(".")
+    assert keys.hall_grant_age(1, f"{meeting}.{int(now) + 3600:x}.{nonce}.{mac}", now) is None, "kept young"
+    assert keys.hall_grant_age(1, keys.hall_grant(1, now + 3600), now) is None, "from the future"
+    assert keys.hall_grant_age(1, f"{meeting}.{'f' * 5000}.{nonce}.{mac}", now) is None
+    assert keys.hall_grant_age(1, "1.0.00000000." + "a" * 16, now) is None
+
+
+def test_an_old_code_with_a_grant_never_renews_the_grant(client: TestClient, hall: Hall, keys: Keys) -> None:
+    """Only a code valid now gives a grant: reopening the old link, or a refused form,
+    within the grace leaves the grant as old as it was, so it cannot be kept alive."""
+    mid = hall.meeting_id
+    hall.act_ok("open_checkin")
+    phone = Phone(client, "keeper")
+    old = keys.hall_code(mid, int(time.time() // 30) - 3)
+    phone.hall = keys.hall_grant(mid, time.time() - 4 * 60)
+    grant = phone.hall
+    page = phone.get(f"/h/{mid}/{old}")
+    assert page.status_code == 200, page.text[:300]
+    assert phone.hall == grant
