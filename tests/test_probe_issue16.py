@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.web.throttle import PAIR_REQUESTS
 from server.base.keys import Keys
+from server.web.throttle import PAIR_REQUESTS
 from tests.conftest import Hall, TestClient
 from tests.test_phones import Phone
 
@@ -112,7 +112,7 @@ def test_a_grant_is_for_its_meeting_its_time_and_its_signature_only(keys: Keys) 
     grant = keys.hall_grant(1, now)
     assert keys.hall_grant_age(1, grant, now) == pytest.approx(0, abs=1)
     assert keys.hall_grant_age(2, grant, now) is None, "replayed in another meeting"
-    meeting, at, nonce, mac = grant.split(".")
+    meeting, _, nonce, mac = grant.split(".")
     assert keys.hall_grant_age(1, f"{meeting}.{int(now) + 3600:x}.{nonce}.{mac}", now) is None, "kept young"
     assert keys.hall_grant_age(1, keys.hall_grant(1, now + 3600), now) is None, "from the future"
     assert keys.hall_grant_age(1, f"{meeting}.{'f' * 5000}.{nonce}.{mac}", now) is None
