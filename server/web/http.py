@@ -22,7 +22,7 @@ from server.office.card_files import CardFiles
 from server.office.workshop import Workshop
 from server.room.bus import Bus
 from server.room.meetings import Meetings
-from server.web.throttle import Throttle, bind_throttle
+from server.web.throttle import Throttle, bind_throttle, pair_throttle
 
 STAFF_COOKIE = "wz_user"
 DEPUTY_COOKIE = "wz_deputy"
@@ -50,6 +50,8 @@ class Services:
     throttle: Throttle
     demo: bool = False
     bind_throttle: Throttle = field(default_factory=bind_throttle)  # typed card codes
+    # New screen pairing requests per address (probe, server/web/routes/screen.py).
+    pair_throttle: Throttle = field(default_factory=pair_throttle)
     # The office's heavy work (QR codes, DOCX, XLSX, uploads) runs here, never on the loop.
     workshop: Workshop = field(default_factory=Workshop)
     card_files: CardFiles = field(init=False)  # QR codes kept per card version; DOCX jobs

@@ -65,5 +65,16 @@ def login_throttle() -> Throttle:
     return Throttle(LOGIN_WINDOW_S, LOGIN_MAX_FAILURES)
 
 
+# New screen pairing requests per address in ten minutes: a hall's few screens, each
+# asking again every ten minutes, stay far below; a script filling a meeting's six-digit
+# code space (and the table) from one address does not (server/office/pairing.py).
+PAIR_REQUESTS = 30
+PAIR_WINDOW_S = 600
+
+
+def pair_throttle() -> Throttle:
+    return Throttle(PAIR_WINDOW_S, PAIR_REQUESTS)
+
+
 def bind_throttle() -> Throttle:
     return Throttle(ADDRESS_WINDOW_S, ADDRESS_FAILURES)

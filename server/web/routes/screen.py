@@ -16,9 +16,11 @@ from screens import messages as msg
 from screens.view import View
 from server.office import pairing
 from server.storage.store import MeetingNotFound
-from server.web.http import PAIR_COOKIE, SCREEN_COOKIE, message_page, page, services, set_cookie
+from server.web.http import PAIR_COOKIE, SCREEN_COOKIE, address, message_page, page, services, set_cookie
 
 SCREEN_COOKIE_AGE = 7 * 24 * 3600
+# Too many new pairing requests from one address (server/web/throttle.py pair_throttle).
+PAIR_FLOOD = "这个网络申请配对码过于频繁，请稍等几分钟再打开此页面。"
 
 
 async def projector(request: Request) -> Response:
@@ -64,8 +66,15 @@ async def screen_page(request: Request, kind: str) -> Response:
 
 async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
     svc = services(request)
+    here = address(request)
+    token = request.cookies.get(PAIR_COOKIE, "")
+    new = not svc.pair_throttle.blocked(here)
     async with svc.engine.begin() as conn:
-        asked = await pairing.ask(conn, meeting_id, kind, request.cookies.get(PAIR_COOKIE, ""), _now_ms())
+        asked = await pairing.ask(conn, meeting_id, kind, token, _now_ms(), new=new)
+    if asked is None:
+        return message_page(PAIR_FLOOD, 429)
+    if asked.token != token:  # a new request: counted against its address
+        svc.pair_throttle.failed(here)
     if asked.approved:
         response = RedirectResponse(request.url.path, status_code=303)
         set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)
