@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from live.rules import has_quorum
+from live.rules import has_quorum, quorum_needed
 from live.setup import AgendaItem, Question
 from live.state import MeetingState, VoteRound
 from screens.view import View, tally_of
@@ -188,9 +188,12 @@ def chinese_number(n: int) -> str:
 
 
 def needed(state: MeetingState) -> int:
-    """The fewest present who make the quorum."""
-    rule = state.setup.settings.quorum_rule
-    return next((n for n in range(state.expected + 1) if has_quorum(rule, state.expected, n)), state.expected)
+    """The fewest present who make the quorum (0 when nobody is expected, as no number does).
+
+    Arithmetic, not a search: the script is rendered on every attendance update, and trying
+    every head count up to 应到 cost milliseconds per update in a 3,000-member body."""
+    expected = state.expected
+    return quorum_needed(state.setup.settings.quorum_rule, expected) if expected > 0 else 0
 
 
 @dataclass

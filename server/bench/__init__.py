@@ -26,7 +26,8 @@ duplicated), ``report`` (table, targets, JSON), ``diagnostics`` (gc, py-spy, cPr
 Environment (diagnostics; a plain run needs none of them): ``WENZHENG_BENCH_WINDOW_S``
 (both windows, unless an option sets one), ``WENZHENG_BENCH_PROFILE``,
 ``WENZHENG_BENCH_PYSPY_ARGS``, ``WENZHENG_BENCH_GC`` (see ``diagnostics``),
-``WENZHENG_BENCH_KEEP=1`` (keep the temporary data folder: database, server log).
+``WENZHENG_BENCH_KEEP=1`` (keep the temporary data folder: database, server log),
+``WENZHENG_BENCH_SERVE=PATH`` (the ``wenzheng`` of another install serves: a base commit).
 
 A command, beside ``server.cli`` (which imports it); it may import every layer below.
 """
@@ -57,7 +58,7 @@ from server.bench.options import Options, from_args
 from server.bench.postgres import create_database, drop_database
 from server.bench.procfs import raise_open_files_limit
 from server.bench.report import table, targets, targets_text, write_json
-from server.bench.serving import Server, server_env, start_server, wait_healthy
+from server.bench.serving import Server, served_code, server_env, start_server, wait_healthy
 from server.storage.db import create_engine
 from server.storage.migrate import upgrade
 
@@ -84,6 +85,7 @@ def _describe(options: Options, database_url: str) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "commit": commit,
+        "server_commit": served_code(),  # differs from "commit" with WENZHENG_BENCH_SERVE
     }
 
 

@@ -1,6 +1,10 @@
 """The chair and the screens (in the main process): a logged-in console that sends the
-chair's actions over HTTP, and the console and projector sockets that note when a figure
-(实到, 已评) first showed a value."""
+chair's actions over HTTP, and the console, projector and script sockets that note when a
+figure (实到, 已评) first showed a value, and how much each screen was sent.
+
+The console does what its page's script does when the operator has a name typed in the
+manual check-in search: it asks ``/roster`` again after each attendance update (when the
+served ``live.js`` does so), so that cost counts too."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +41,12 @@ class Screen:
     values: dict[str, int] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     rtts: list[int] = field(default_factory=list)  # round trips of clock probes, ns
+    received: int = 0  # messages (clock probes left out)
+    received_bytes: int = 0
+    on_attendance: Callable[[], None] | None = None  # the console's search follows 实到
+
+    def sent_so_far(self) -> tuple[int, int]:
+        return (self.received, self.received_bytes)
 
     async def open(self, url: str, cookie: str) -> None:
         self.ws = await connect(
@@ -60,6 +70,10 @@ class Screen:
                     with contextlib.suppress(ValueError, TypeError):
                         self.rtts.append(now - int(json.loads(text)["t0"]))
                     continue
+                self.received += 1
+                self.received_bytes += len(raw)
+                if self.on_attendance is not None and 'id="c-attendance"' in text:
+                    self.on_attendance()
                 for key, pattern in self.patterns.items():
                     found = pattern.search(text)
                     if found:
@@ -115,11 +129,17 @@ def projector_screen() -> Screen:
     return Screen("projector", {"p-present": P_PRESENT_RE})
 
 
+def script_screen() -> Screen:
+    """The chair's script at the rostrum (issue 16): a screen that only receives."""
+    return Screen("script", {})
+
+
 @dataclass
 class Chair:
     client: httpx.AsyncClient
     meeting_id: int
     csrf: str = ""
+    searches: int = 0  # roster searches the console re-asked
 
     async def login(self, username: str, password: str) -> None:
         r = await self.client.post("/login", data={"username": username, "password": password, "next": "/"})
@@ -141,3 +161,21 @@ class Chair:
         if r.status_code != 200:
             raise BenchError(f"chair action {cmd}: {r.status_code} {r.text[:200]}")
         return sent, time.time_ns()
+
+    def follow_search(self, query: str) -> Callable[[], None]:
+        """What the console page does with a search typed: re-ask it after each attendance
+        update, at most one request in flight (an update while one is pending asks nothing more)."""
+        busy: list[asyncio.Task[None]] = []
+        self.searches = 0
+
+        async def ask() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                await self.client.get(f"/m/{self.meeting_id}/roster", params={"q": query})
+                self.searches += 1
+
+        def again() -> None:
+            if busy and not busy[0].done():
+                return
+            busy[:] = [asyncio.create_task(ask())]
+
+        return again

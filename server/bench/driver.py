@@ -17,9 +17,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.exceptions import InvalidStatus
 
 from server.base.keys import Keys
-from server.bench.chair import Chair, Screen, console_screen, projector_screen
+from server.bench.chair import Chair, Screen, console_screen, projector_screen, script_screen
 from server.bench.common import BenchError, ms, quantile
 from server.bench.dbcheck import check_database, commit_batches, last_seq
 from server.bench.diagnostics import py_spy
@@ -112,8 +113,17 @@ async def _fanout(plan: Plan, fleet: Fleet, chair: Chair, cmd: str, **fields: st
     }
 
 
-async def _open_screens(plan: Plan, chair: Chair, console: Screen, projector: Screen) -> None:
-    """The chair logs in and opens the console socket; the projector is paired and opened."""
+# The manual check-in search the console has typed: a group of the bench meeting, so the
+# answer has the most rows a search shows (30).
+SEARCH = "第1代表小组"
+
+
+async def _open_screens(
+    plan: Plan, chair: Chair, console: Screen, projector: Screen, script: Screen, into: dict[str, Any]
+) -> None:
+    """As in a hall: the chair logs in and opens the console socket (a search typed in it);
+    the projector and the chair's script tablet are paired and opened. A server without the
+    script view (before issue 16) refuses its socket: the run goes on without it."""
     meeting_id = plan.meeting.meeting_id
     await chair.login(plan.meeting.chair_user, plan.meeting.chair_password)
     screen = plan.keys.screen_cookie(meeting_id, "projector")
@@ -124,9 +134,36 @@ async def _open_screens(plan: Plan, chair: Chair, console: Screen, projector: Sc
         if r.status_code != 200:
             raise BenchError(f"projector page: {r.status_code}")
         screen_cookie = screen_http.cookies.get("wz_screen")
+        # The console page's own script decides whether a typed search follows attendance.
+        js = await screen_http.get("/static/live.js")
+        follows = js.status_code == 200 and "c-roster" in js.text
     ws_base = plan.base_url.replace("http", "ws", 1)
+    if follows:
+        console.on_attendance = chair.follow_search(SEARCH)
+    into["console_search_follows_attendance"] = follows
     await console.open(f"{ws_base}/ws/{meeting_id}/console", f"wz_user={chair.client.cookies.get('wz_user')}")
     await projector.open(f"{ws_base}/ws/{meeting_id}/projector", f"wz_screen={screen_cookie}")
+    try:
+        tablet = plan.keys.screen_cookie(meeting_id, "script")
+        await script.open(f"{ws_base}/ws/{meeting_id}/script", f"wz_screen={tablet}")
+        into["script_screen"] = True
+    except InvalidStatus:
+        into["script_screen"] = False
+
+
+def _screens_sent(
+    screens: list[Screen], name: str, marks: list[tuple[int, int]], into: dict[str, Any]
+) -> None:
+    """Messages and bytes each screen was sent during a phase (from ``marks``, taken at its start)."""
+    for screen, (count, size) in zip(screens, marks, strict=True):
+        into[f"{name}_{screen.name}_messages"] = screen.received - count
+        into[f"{name}_{screen.name}_kib"] = round((screen.received_bytes - size) / 1024, 1)
+
+
+def _per_op(name: str, done: int, into: dict[str, Any]) -> None:
+    """Server CPU per receipted operation of a phase: the figure a noisy machine keeps."""
+    cpu = into.get(f"{name}_phase_server_cpu_s")
+    into[f"{name}_server_cpu_ms_per_op"] = round(1000 * cpu / done, 3) if cpu is not None and done else None
 
 
 async def _connect(plan: Plan, fleet: Fleet, meter: CpuMeter, n: int, result: dict[str, Any]) -> None:
@@ -167,14 +204,15 @@ async def drive(plan: Plan) -> dict[str, Any]:
     }
     fleet = Fleet(_specs(plan))
     meter = CpuMeter(server_pid, [*fleet.pids, os.getpid()])
-    console, projector = console_screen(), projector_screen()
+    console, projector, script = console_screen(), projector_screen(), script_screen()
+    screens = [console, projector, script]
     chair = Chair(
         httpx.AsyncClient(base_url=plan.base_url, trust_env=False, timeout=60), plan.meeting.meeting_id
     )
     slack = 30 + n * 0.05  # seconds a phase may take beyond its window before it is a failure
     try:
         _errors("bind", await fleet.ask("bind", 60 + n * 0.2), result)
-        await _open_screens(plan, chair, console, projector)
+        await _open_screens(plan, chair, console, projector, script, result)
         await asyncio.sleep(0.5)
         await _connect(plan, fleet, meter, n, result)
 
@@ -184,12 +222,17 @@ async def drive(plan: Plan) -> dict[str, Any]:
             start = time.time_ns() + LEAD_NS
             _at(start, meter)
             result["checkin_start_ns"] = start
+            marks = [s.sent_so_far() for s in screens]
+            searches = chair.searches
             async with console.probing("checkin_phase", result):
                 window = plan.checkin_window_s
                 replies = await fleet.ask("check_in", window + slack, start_ns=start, window_s=window)
             meter.stop("checkin_phase", result)
+            _screens_sent(screens, "checkin_phase", marks, result)
+            result["checkin_phase_console_searches"] = chair.searches - searches
             checkins: list[Outcome] = [o for r in replies for o in r["outcomes"]]
             last = _burst("checkin", checkins, replies, result)
+            _per_op("checkin", result["checkins_receipted"], result)
             shown = await projector.reached("p-present", result["checkins_receipted"], 30)
             result["projector_lag_ms"] = ms(shown - last) if shown else None
             shown = await console.reached("c-present", result["checkins_receipted"], 30)
@@ -218,14 +261,17 @@ async def drive(plan: Plan) -> dict[str, Any]:
             start = time.time_ns() + LEAD_NS
             _at(start, meter)
             result["rating_start_ns"] = start
+            marks = [s.sent_so_far() for s in screens]
             async with console.probing("rating_phase", result):
                 window = plan.rating_window_s
                 replies = await fleet.ask(
                     "rate", window + slack, question_id=question, start_ns=start, window_s=window
                 )
             meter.stop("rating_phase", result)
+            _screens_sent(screens, "rating_phase", marks, result)
             ratings: list[Outcome] = [o for r in replies for o in r["outcomes"]]
             last = _burst("rating", ratings, replies, result)
+            _per_op("rating", result["ratings_receipted"], result)
             shown = await console.reached("c-cast", result["ratings_receipted"], 30)
             result["tally_lag_ms"] = ms(shown - last) if shown else None
 
@@ -240,8 +286,8 @@ async def drive(plan: Plan) -> dict[str, Any]:
             result["close_rating_received"] = closed["received"]
 
         await fleet.ask("close", 60)
-        await console.close()
-        await projector.close()
+        for screen in screens:
+            await screen.close()
         result.update(await measure_floor(fleet, n, max(64, int(adjusted["bytes"]))))
         for kind, name in (("DeputyCheckedIn", "checkin"), ("RatingCast", "rating")):
             batches = await commit_batches(plan.engine, plan.meeting.meeting_id, kind)
@@ -249,8 +295,8 @@ async def drive(plan: Plan) -> dict[str, Any]:
         result.update(await check_database(plan.engine, plan.meeting.meeting_id, question, checkins, ratings))
         return result
     finally:
-        await console.close()
-        await projector.close()
+        for screen in screens:
+            await screen.close()
         await chair.client.aclose()
         fleet.stop()
 

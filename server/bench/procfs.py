@@ -118,5 +118,6 @@ class CpuMeter:
         into[f"{name}_wall_s"] = round(wall, 2)
         if self.server_pid:
             into[f"{name}_server_cpu_pct"] = round(100 * (end[1] - self._marks[1]) / wall, 1)
+            into[f"{name}_server_cpu_s"] = round(end[1] - self._marks[1], 3)
         into[f"{name}_load_cpu_pct"] = round(100 * (end[2] - self._marks[2]) / wall, 1)
         into[f"{name}_listen_overflows"] = end[3] - self._marks[3]

@@ -34,8 +34,25 @@ def server_env(data_dir: Path, base_url: str, database_url: str, redis_url: str 
 
 
 def _wenzheng_command() -> list[str]:
+    # WENZHENG_BENCH_SERVE: the ``wenzheng`` of another install serves (a base commit's
+    # worktree and venv), so two commits meet the very same load, screens and seeding.
+    other = os.environ.get("WENZHENG_BENCH_SERVE")
+    if other:
+        return [other]
     script = Path(sys.executable).with_name("wenzheng")
     return [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
+
+
+def served_code() -> str:
+    """The commit of the code that serves: this checkout's, or that of WENZHENG_BENCH_SERVE's
+    worktree (its venv is inside the worktree: ``<worktree>/.venv/bin/wenzheng``)."""
+    other = os.environ.get("WENZHENG_BENCH_SERVE")
+    where = Path(other).resolve().parents[2] if other else Path(__file__).resolve().parents[2]
+    with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=where, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    return ""
 
 
 @dataclass

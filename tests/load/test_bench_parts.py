@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from server.bench.common import BenchError, quantile
+from server.bench.driver import _per_op
 from server.bench.options import Options, from_args
 from server.bench.postgres import _admin_dsn
 from server.bench.report import targets
+from server.bench.serving import _wenzheng_command, served_code
 from server.cli import parser
 
 
@@ -83,3 +87,20 @@ def test_targets_follow_the_scenario() -> None:
 
     short = {t.key: t for t in targets({**RUN, "ratings_receipted": 9, "lost": 1}, 1, False)}
     assert short["complete"].status == "FAIL" and short["lost_duplicated"].status == "FAIL"
+
+
+def test_cpu_per_operation_is_the_phase_cpu_over_the_receipts() -> None:
+    figures: dict[str, object] = {"checkin_phase_server_cpu_s": 4.5}
+    _per_op("checkin", 3000, figures)
+    assert figures["checkin_server_cpu_ms_per_op"] == 1.5
+    _per_op("rating", 0, figures)  # nothing receipted, or no server process (--url): no figure
+    assert figures["rating_server_cpu_ms_per_op"] is None
+
+
+def test_another_install_may_serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("WENZHENG_BENCH_SERVE", raising=False)
+    assert _wenzheng_command()[0].endswith("wenzheng") or _wenzheng_command()[1:] == ["-m", "server.cli"]
+    other = tmp_path / "wt-base" / ".venv" / "bin" / "wenzheng"
+    monkeypatch.setenv("WENZHENG_BENCH_SERVE", str(other))
+    assert _wenzheng_command() == [str(other)]
+    assert served_code() == ""  # not a git worktree: no commit to name
