@@ -37,7 +37,7 @@ UNREADABLE_NAME = "显示名称含有无法识别的字符（如控制字符）�
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    return parse.local_target(target)
 
 
 def _to_login(path: str) -> Response:
