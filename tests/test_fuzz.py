@@ -1023,6 +1023,8 @@ def test_fuzz_every_route(
     # MIN_HITS times gets the rest now, drawn from its own plan. Whatever the machine's
     # speed, every route, slow or not, ends with at least MIN_HITS requests.
     drawn_requests = tally.requests
+    short = {p.endpoint.template: tally.hits[p.endpoint.template] for p in plans}
+    short = {t: n for t, n in short.items() if n < MIN_HITS}
     for plan in plans:
         for _ in range(3):  # one round suffices; more only if Hypothesis stopped early
             missing = MIN_HITS - tally.hits[plan.endpoint.template]
@@ -1034,7 +1036,7 @@ def test_fuzz_every_route(
         f"test_fuzz_every_route: {tally.requests} HTTP requests to {len(routes)} routes "
         f"({swept} fields swept with {len(KINDS_OF_HOSTILE)} kinds of hostile value each), "
         f"no 5xx ({tally.histogram()}); {tally.requests - drawn_requests} scheduled to bring every route "
-        f"to {MIN_HITS}",
+        f"to {MIN_HITS} (short after the draws: {short})",
     )
     assert tally.requests >= MIN_HTTP, tally.requests
     hardly = {e.template: tally.hits[e.template] for e in routes if tally.hits[e.template] < MIN_HITS}
