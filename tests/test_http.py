@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import TimerRole
 from server.base.keys import Keys
+from server.base.redirects import local_target
 from server.base.settings import Settings
 from server.storage import models as m
 from server.web.http import MAX_FORM_FIELD
@@ -455,6 +456,69 @@ def test_login_works_and_redirects_only_locally(client: TestClient, keys: Keys) 
         session = keys.read_staff(response.cookies["wz_user"])
         assert session is not None and "chair" in session.roles
         client.cookies.clear()
+
+
+OPEN_REDIRECTS = (
+    "//evil.com",
+    "//evil.com/m/1/console",
+    "/\\evil.com",
+    "/\\/evil.com",
+    "\\\\evil.com",
+    "https://evil.com",
+    "http:evil.com",
+    "javascript:alert(1)",
+    "/%2Fevil.com",
+    "/%2f%2fevil.com",
+    "%2F%2Fevil.com",
+    "/%5Cevil.com",
+    "/%255Cevil.com",
+    "/\tevil.com",
+    "/\t/evil.com",
+    "/\n/evil.com",
+    "/ /evil.com",
+    "/%09/evil.com",
+    "/%0a/%2fevil.com",
+    "evil.com",
+    "",
+)
+
+
+def test_login_comes_back_to_the_page_with_its_query(client: TestClient) -> None:
+    """Issue 16: /m/1/cards?group=* came back as /m/1/cards after logging in."""
+    asked = client.get("/m/1/cards?group=*&page=2")
+    assert asked.status_code == 303
+    location = asked.headers["location"]
+    assert location.startswith("/login?next=")
+    form = client.get(location)
+    assert form.status_code == 200
+    assert 'name="next" value="/m/1/cards?group=*&amp;page=2"' in form.text
+    back = client.post(
+        "/login", data={"username": "chair", "password": "wenzheng-demo", "next": "/m/1/cards?group=*&page=2"}
+    )
+    assert back.status_code == 303 and back.headers["location"] == "/m/1/cards?group=*&page=2"
+    assert client.get(back.headers["location"]).status_code == 200
+
+
+def test_a_local_target_keeps_its_path_and_query() -> None:
+    for kept in ("/", "/m/1/cards?group=*", "/m/1/cards?group=%E5%9F%8E%E4%B8%9C&page=2", "/start?x=//y"):
+        assert local_target(kept) == kept
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_login_never_sends_to_another_site(client: TestClient, target: str) -> None:
+    form = client.get("/login", params={"next": target})
+    assert form.status_code == 200
+    assert 'name="next" value="/"' in form.text, target
+    response = client.post("/login", data={"username": "chair", "password": "wenzheng-demo", "next": target})
+    assert response.status_code == 303 and response.headers["location"] == "/", target
+
+
+@pytest.mark.parametrize("target", OPEN_REDIRECTS)
+def test_the_password_page_never_sends_to_another_site(client: TestClient, target: str) -> None:
+    client.post("/login", data={"username": "chair", "password": "wenzheng-demo", "next": "/"})
+    form = client.get("/account/password", params={"next": target})
+    assert form.status_code == 200
+    assert 'name="next" value="/"' in form.text, target
 
 
 # -- never a 500 -------------------------------------------------------------------------

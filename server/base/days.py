@@ -1,8 +1,10 @@
 """Days and times as the office writes them: China time, "2026-07-15", "14:30", 第十七届.
 
 A body's records are kept by calendar day (a mandate ends on a day, a meeting is held on a
-day), read in China time whatever the server's clock zone. Parsing refuses in Chinese
-(:class:`BadDay`); the pages show the message and change nothing.
+day), read in China time whatever the server's clock zone. Every time a user reads (pages,
+exports) is formatted here, in the fixed UTC+8 zone: never ``time.localtime`` (the
+machine's TZ, often UTC on a server) and never a tz database (a server may have none).
+Parsing refuses in Chinese (:class:`BadDay`); the pages show the message and change nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def clock_of_ms(ms: int) -> str:
 
 def moment_of_ms(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def second_of_ms(ms: int) -> str:
+    """To the second, for the audit trail: "2026-07-15 14:38:13"."""
+    return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def short_moment_of_ms(ms: int) -> str:
+    """Month, day and time, where the year goes without saying: "07-15 14:38"."""
+    return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%m-%d %H:%M")
 
 
 _DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")

@@ -27,7 +27,7 @@ from server.room.gcpolicy import GcPolicy
 from server.room.meetings import Meetings
 from server.room.runtime import NotRecorded
 from server.storage.db import create_engine, ping
-from server.web import ws
+from server.web import loop_debug, ws
 from server.web.http import SecureCookies, Services, flash, message_page, page, services, staff
 from server.web.limits import ClientLimits
 from server.web.proxy import ForwardedHeaders, parse_trusted
@@ -282,6 +282,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loop_debug.from_env()  # uvicorn on Python 3.11 turns PYTHONASYNCIODEBUG off
         engine = create_engine(settings.database_url)
         keys = Keys(settings.secret_key)
         holder: dict[str, Meetings] = {}

@@ -246,7 +246,13 @@ def require_staff(request: Request) -> StaffSession | Response:
     login page, or the password page while a one-time password is unchanged."""
     session = staff(request)
     if session is not None and accounts.MUST_CHANGE in session.roles:
-        return RedirectResponse(f"/account/password?next={quote(request.url.path)}", status_code=303)
+        return RedirectResponse(f"/account/password?next={quote(here(request))}", status_code=303)
     if session is None or not (session.roles & CONSOLE_ROLES):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(here(request))}", status_code=303)
     return session
+
+
+def here(request: Request) -> str:
+    """The page asked for, path and query, to come back to after logging in."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")

@@ -28,6 +28,7 @@ import pytest
 from docx import Document
 
 from server.office.demo import BODY
+from server.web import loop_debug
 from tests.browser.conftest import parse_links, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -160,7 +161,11 @@ def test_healthz_answers_while_a_big_body_is_imported_and_printed(monkeypatch: p
                 with timed("audit_xlsx"):
                     assert http.get(f"/m/{meeting_id}/audit.xlsx").status_code == 200
                 time.sleep(0.5)
-            stalls = SLOW.findall(started.log_path.read_text(errors="replace")[log_before:])
+            server_log = started.log_path.read_text(errors="replace")
+            stalls = SLOW.findall(server_log[log_before:])
+    # The stall check means something only if the server's loop really is in debug mode
+    # (uvicorn on Python 3.11 turned PYTHONASYNCIODEBUG off: server/web/loop_debug.py).
+    assert loop_debug.ANNOUNCE.format(ms=100) in server_log, "the server's loop is not in debug mode"
     document = Document(io.BytesIO(docx.content))
     assert len(document.inline_shapes) == GROUPS * PER_GROUP + 48
     worst = probe.worst()

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from screens import messages as msg
 from server.base import parse
 from server.base.keys import SESSION_MAX_AGE, StaffSession
+from server.base.redirects import local_target
 from server.office import accounts
 from server.office.accounts import Account, AccountError
 from server.web.http import (
@@ -37,7 +38,7 @@ UNREADABLE_NAME = "显示名称含有无法识别的字符（如控制字符）�
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    return local_target(target)
 
 
 def _to_login(path: str) -> Response:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from server.base import parse
+from server.base.days import short_moment_of_ms
 from server.base.keys import StaffSession
 from server.office import invitations
 from server.office.invitations import CardSheet
@@ -110,7 +110,7 @@ async def cards_page(request: Request) -> Response:
 
 
 def _clock(at_ms: int) -> str:
-    return time.strftime("%m-%d %H:%M", time.localtime(at_ms / 1000))
+    return short_moment_of_ms(at_ms)
 
 
 def _phone_states(request: Request, sheet: CardSheet) -> dict[int, str]:

@@ -8,6 +8,7 @@ next refresh gives it a screen cookie for that meeting and that kind of screen o
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,7 +17,16 @@ from screens import messages as msg
 from screens.view import View
 from server.office import pairing
 from server.storage.store import MeetingNotFound
-from server.web.http import PAIR_COOKIE, SCREEN_COOKIE, address, message_page, page, services, set_cookie
+from server.web.http import (
+    PAIR_COOKIE,
+    SCREEN_COOKIE,
+    address,
+    here,
+    message_page,
+    page,
+    services,
+    set_cookie,
+)
 
 SCREEN_COOKIE_AGE = 7 * 24 * 3600
 # Too many new pairing requests from one address (server/web/throttle.py pair_throttle).
@@ -81,7 +91,7 @@ async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
         response.delete_cookie(PAIR_COOKIE, path="/")
         return response
     # The script may also be read by staff logged in: say so, where the code is shown.
-    login = f"/login?next={request.url.path}" if kind == "script" else ""
+    login = f"/login?next={quote(here(request))}" if kind == "script" else ""
     template = "script_pairing" if kind == "script" else "pairing"
     shown = page(template, code=asked.code, kind=pairing.SCREEN_NAMES[kind], login=login)
     set_cookie(shown, PAIR_COOKIE, asked.token, pairing.PAIRING_TTL_MS // 1000)

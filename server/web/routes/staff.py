@@ -16,6 +16,7 @@ from screens.view import View
 from server.base import parse
 from server.base.keys import SESSION_MAX_AGE, StaffSession
 from server.base.parse import BadInput, parse_action
+from server.base.redirects import local_target
 from server.office import accounts, member_changes, pairing
 from server.room.runtime import NotRecorded
 from server.storage.store import MeetingNotFound
@@ -45,7 +46,7 @@ def _actor(session: StaffSession) -> Actor:
 
 
 async def login_form(request: Request) -> Response:
-    return page("login", next=request.query_params.get("next", "/"), error="")
+    return page("login", next=local_target(request.query_params.get("next")), error="")
 
 
 async def login(request: Request) -> Response:
@@ -55,9 +56,7 @@ async def login(request: Request) -> Response:
     if username is None:  # a control character: no account has one (PostgreSQL refuses NUL)
         return page("login", status=400, next="/", error=msg.edge("bad_request"))
     username = username[:64]
-    target = form.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    target = local_target(form.get("next"))
     # The client address as the rest of the app reads it (a trusted proxy's middleware
     # may have put the real one there). Failures count per address and name, and per
     # address whatever the name; a success forgets only its own name's failures.

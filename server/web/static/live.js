@@ -97,6 +97,7 @@
   });
 
   /* Countdown: the server holds the deadline; we draw it. */
+  var CHINA_OFFSET_MS = 8 * 3600 * 1000;
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function draw() {
     var timers = document.querySelectorAll(".timer");
@@ -116,10 +117,11 @@
       t.classList.toggle("over", left <= 0);
       chimeOnCrossing(t, left, warn, running);
     }
-    /* The idle podium shows the time of day (the server's clock) instead of --:--. */
+    /* The idle podium shows the time of day (the server's clock) instead of --:--, in
+       China time (UTC+8) whatever zone the podium's computer is set to. */
     var clock = document.getElementById("po-clock");
     if (clock) {
-      var d = new Date(now), hm = pad(d.getHours()) + ":" + pad(d.getMinutes());
+      var d = new Date(now + CHINA_OFFSET_MS), hm = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
       if (clock.textContent !== hm) { clock.textContent = hm; }
     }
   }
