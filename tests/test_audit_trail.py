@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live import events as live_events
 from live.events import EVENT_TYPES
 from screens import messages as msg
+from server.base.days import stamp_of_ms
 from server.office import accounts, audit_text, audit_trail
 from server.storage import models as m
 from tests.conftest import Db, Hall
@@ -239,7 +240,7 @@ def test_a_session_is_fully_on_the_record(hall: Hall, db: Db, keys: Any) -> None
         assert row[3] == expected, (e.seq, e.type, row)
         assert row[2] == audit_text.EVENT_NAMES[e.type]
         assert row[4] == e.device
-        assert row[1] == time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created_ms / 1000))
+        assert row[1] == stamp_of_ms(e.created_ms)  # China time, whatever the server's zone
         assert row[6] == "会议事件"
         actors_seen.add(role)
     assert actors_seen == {"chair", "staff", "deputy"}

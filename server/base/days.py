@@ -31,6 +31,11 @@ def clock_of_ms(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%H:%M")
 
 
+def stamp_of_ms(ms: int) -> str:
+    """A record's time to the second, China time: "2026-07-15 14:30:05"."""
+    return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def moment_of_ms(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%Y-%m-%d %H:%M")
 

@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.events import from_record
+from server.base.days import stamp_of_ms
 from server.office.audit_text import EVENT_NAMES, Names, describe, describe_preparation
 from server.storage import audit
 from server.storage import models as m
@@ -66,7 +66,7 @@ class Row:
 
     @property
     def when(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.at_ms / 1000))
+        return stamp_of_ms(self.at_ms)  # China time, whatever the server's zone
 
     def cells(self) -> list[str]:
         values = ["" if self.seq is None else str(self.seq), self.when, self.name, self.actor]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.base.days import stamp_of_ms
 from server.storage import models as m
 
 ACTIONS = {
@@ -88,7 +89,7 @@ class Entry:
 
     @property
     def when(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.at_ms / 1000))
+        return stamp_of_ms(self.at_ms)  # China time, whatever the server's zone
 
 
 async def record(
