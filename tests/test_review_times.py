@@ -1,8 +1,9 @@
 """What a walk through a fresh install found on the office's pages (issue 16, review).
 
-Times the office reads are China time, whatever the server's clock zone: a walk through a fresh install showed the roster page's 操作记录 at 07:38 for a change made
-at 15:38 in China: the server ran in UTC, and the audit lines used the machine's zone. And a fresh meeting's console showed an empty
-问题列表 without a word of where the list is made.
+Times the office reads are China time, whatever the server's clock zone: the roster page's
+操作记录 said 07:38 for a change made at 15:38 in China, the server running in UTC and the
+audit lines using the machine's zone. And a fresh meeting's console showed an empty 问题列表
+without a word of where the list is made.
 """
 
 from __future__ import annotations

@@ -173,3 +173,22 @@ async def test_a_ten_item_agenda_keeps_the_projector_controls_on_the_first_scree
     )
     await on_first_screen(console, console.locator("#c-projector button"), "投影屏按钮")
     await shots.take("ninth-current", {"console": console})
+
+
+async def test_a_late_phone_is_told_check_in_has_ended_not_to_wait_for_it(
+    own_demo_server: DemoServer, browser: Browser, shots: Shots
+) -> None:
+    """After 结束签到 a deputy not checked in read 签到开始后，请扫描… and waited for nothing."""
+    s = own_demo_server
+    console = await (await desk_context(browser, 1366, 768)).new_page()
+    await login(console, s.console_url)
+    phone, _ = await bound_phone(browser, s, 6, 360, 640)
+    await connected(console, phone)
+    me = phone.locator("#d-me")
+    await expect(me).to_contain_text("签到开始后")  # before check-in opens: right
+    await act(console, s.base, s.meeting_id, cmd="open_checkin")
+    await expect(me).to_contain_text("请扫描会场大屏幕上的二维码签到")
+    await act(console, s.base, s.meeting_id, cmd="close_checkin")
+    await expect(me.locator("#d-checkin-over")).to_contain_text("签到已结束")
+    await expect(me).not_to_contain_text("签到开始后")
+    await shots.take("checkin-over", {"phone360": phone})
