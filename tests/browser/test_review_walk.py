@@ -192,3 +192,33 @@ async def test_a_late_phone_is_told_check_in_has_ended_not_to_wait_for_it(
     await expect(me.locator("#d-checkin-over")).to_contain_text("签到已结束")
     await expect(me).not_to_contain_text("签到开始后")
     await shots.take("checkin-over", {"phone360": phone})
+
+
+async def test_an_announced_vote_says_the_rule_it_was_decided_by_and_fits(
+    own_demo_server: DemoServer, browser: Browser, shots: Shots
+) -> None:
+    """The projector said 未通过 with no rule beside it (a rating shows its base); two rounds
+    with the rule still fit 1280x720 and 1920x1080."""
+    s = own_demo_server
+    console = await (await desk_context(browser, 1366, 768)).new_page()
+    await login(console, s.console_url)
+    await check_in_the_quorum(console, s.base, s.meeting_id)
+    small = await (await context(browser, 1280, 720)).new_page()
+    large = await (await context(browser, 1920, 1080)).new_page()
+    for projector in (small, large):
+        await projector.goto(s.projector_url)
+    await connected(console, small, large)
+    for revote in (False, True):
+        form = {"cmd": "open_vote", "title": VOTE_TITLE}
+        if revote:
+            form = {"cmd": "open_vote", "title": VOTE_TITLE, "revote_of": "1"}
+        await act(console, s.base, s.meeting_id, **form)
+        await act(console, s.base, s.meeting_id, cmd="close_vote")
+        await act(console, s.base, s.meeting_id, cmd="announce_vote")
+    for projector, (w, h) in ((small, (1280, 720)), (large, (1920, 1080))):
+        await expect(projector.locator("#p-vote .p-vote-round")).to_have_count(2)
+        rule = re.compile(r"^通过条件：全体(代表|组成人员)过半数（基数 48 人）$")
+        await expect(projector.locator("#p-vote-rule")).to_have_text(rule)
+        box = await projector.locator("#p-vote-rule").bounding_box()
+        assert box and box["y"] + box["height"] <= h and box["x"] + box["width"] <= w, (w, h, box)
+    await shots.take("vote-rule", {"projector720": small, "projector1080": large})
