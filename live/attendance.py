@@ -79,7 +79,7 @@ def decide_close(state: MeetingState, _: CloseCheckIn) -> list[Event]:
     return [CheckInClosed()]
 
 
-def decide_check_in(state: MeetingState, cmd: CheckIn) -> list[Event]:
+def decide_check_in(state: MeetingState, cmd: CheckIn, now_ms: int) -> list[Event]:
     _known(state, cmd.deputy_id)
     if state.is_present(cmd.deputy_id):
         return []  # already checked in (a retry, even after closing): the same receipt
@@ -88,7 +88,7 @@ def decide_check_in(state: MeetingState, cmd: CheckIn) -> list[Event]:
     if state.attendance.get(cmd.deputy_id) is Presence.LEFT:
         return [DeputyReturned(cmd.deputy_id)]  # back after leaving part-way
     network = cmd.network[:MAX_NETWORK] if cmd.method is CheckInMethod.HALL_QR else ""
-    return [DeputyCheckedIn(cmd.deputy_id, cmd.method, network)]
+    return [DeputyCheckedIn(cmd.deputy_id, cmd.method, network, at_ms=now_ms)]
 
 
 def decide_leave(state: MeetingState, cmd: MarkLeave) -> list[Event]:
@@ -158,6 +158,8 @@ def apply_closed(state: MeetingState, _: CheckInClosed) -> MeetingState:
 def apply_checked_in(state: MeetingState, e: DeputyCheckedIn) -> MeetingState:
     if e.network:
         state.checkin_networks[e.deputy_id] = e.network
+    if e.at_ms:
+        state.checked_in_ms[e.deputy_id] = e.at_ms
     return set_presence(state, e.deputy_id, Presence.PRESENT)
 
 
@@ -167,6 +169,7 @@ def apply_on_leave(state: MeetingState, e: DeputyOnLeave) -> MeetingState:
 
 def apply_cleared(state: MeetingState, e: AttendanceCleared) -> MeetingState:
     state.checkin_networks.pop(e.deputy_id, None)
+    state.checked_in_ms.pop(e.deputy_id, None)
     return set_presence(state, e.deputy_id, None)
 
 

@@ -43,7 +43,7 @@ _DECIDERS: dict[type, Decider] = dict(
     [
         _timeless(c.OpenCheckIn, attendance.decide_open),
         _timeless(c.CloseCheckIn, attendance.decide_close),
-        _timeless(c.CheckIn, attendance.decide_check_in),
+        _timed(c.CheckIn, attendance.decide_check_in),
         _timeless(c.MarkLeave, attendance.decide_leave),
         _timeless(c.ClearAttendance, attendance.decide_clear),
         _timeless(c.AnnounceAttendance, attendance.decide_announce),

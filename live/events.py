@@ -52,6 +52,9 @@ class DeputyCheckedIn:
     deputy_id: int
     method: CheckInMethod
     network: str = ""  # "" by hand, and in events logged before it was kept
+    # When (ms since the epoch): the phone's 已签到 says it. Not part of the event's identity
+    # (a retried check-in is the same receipt); 0 in events logged before it was kept.
+    at_ms: int = dataclasses.field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,7 @@ class MeetingState:
     checkin_ended: bool = False  # opened and closed again: a late scan is told it has ended
     attendance: dict[int, Presence] = field(default_factory=dict)
     checkin_networks: dict[int, str] = field(default_factory=dict)  # deputy -> address block of a QR check-in
+    checked_in_ms: dict[int, int] = field(default_factory=dict)  # deputy -> when (the phone's 已签到 time)
     present_count: int = 0
     leave_count: int = 0
     left_count: int = 0  # 中途离会: checked in earlier, out of the hall now

@@ -11,6 +11,7 @@ once per variant, not once per deputy.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from live.state import Focus, MeetingState, Presence, ProjectorMode
@@ -145,7 +146,7 @@ DEPUTY = Audience(
         "rating": ("d-session", "d-me"),
         "checkin": ("d-me",),
         "timer": ("timer",),
-        "vote": ("d-me",),
+        "vote": ("d-session", "d-me"),  # the ballot's subject heads the phone while it is open
         "floor": ("d-me",),  # everyone's place in the queue may move
         "speech": ("d-session", "d-me"),
         "closed": ("d-session", "d-me"),
@@ -240,6 +241,19 @@ def deputy_variant(state: MeetingState, deputy_id: int) -> Variant:
     found = state.queue_place(deputy_id)
     floor = (found[0], found[1].kind.value) if found else None
     return (variant, ballot, floor, state.speaking_id == deputy_id)
+
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def checked_in_clock(state: MeetingState, deputy_id: int) -> str:
+    """When the deputy checked in, China time ("09:02"), for the phone's own 已签到 line.
+
+    It is part of the key a phone's ``d-me`` is rendered for: deputies who checked in
+    within the same minute still share one rendering. "" when not known (before it was kept).
+    """
+    at_ms = state.checked_in_ms.get(deputy_id) if state.is_present(deputy_id) else None
+    return dt.datetime.fromtimestamp(at_ms / 1000, CHINA).strftime("%H:%M") if at_ms else ""
 
 
 def _ballot_variant(state: MeetingState, deputy_id: int) -> tuple[str, int | None]:

@@ -17,7 +17,24 @@ from markupsafe import Markup, escape
 
 _CLOSING = ("届", "会议", "大会", "委员会", "政府", "的", "和", "听取", "审议", "审查", "关于", "批准")
 # A question's predicate opens with its interrogative: 南塘农贸市场改造工程|为何一再延期？
-_OPENING = ("上半年", "下半年", "工作报告", "如何", "何时", "为何", "是否", "能否", "怎样", "怎么", "进展")
+# A resolution's object opens with what it arranges: 关于城东片区老旧小区改造|资金安排的|决议
+# (review: a phone at 360 px read 关于|城东片区老旧小区改造资金安|排的决议).
+_OPENING = (
+    "上半年",
+    "下半年",
+    "工作报告",
+    "如何",
+    "何时",
+    "为何",
+    "是否",
+    "能否",
+    "怎样",
+    "怎么",
+    "进展",
+    "资金",
+    "预算",
+    "决算",
+)
 _AFTER = re.compile(r"(?<=[、，。；：？！）」』”》,;:?!)])|" + "|".join(f"(?<={w})" for w in _CLOSING))
 _BEFORE = re.compile(
     r"(?=[（「『“《(])|(?<![第（(])(?=第)|" + "|".join(f"(?<!进展)(?={w})" for w in _OPENING)

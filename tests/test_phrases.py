@@ -50,3 +50,11 @@ def test_the_text_is_escaped_and_only_wbr_is_markup() -> None:
 def test_templates_use_it_as_a_filter() -> None:
     rendered = env.from_string("{{ t | phrases }}").render(t="人民代表大会第三次会议")
     assert rendered == "人民代表大会<wbr>第三次会议"
+
+
+def test_a_resolution_breaks_before_what_it_arranges() -> None:
+    """A phone at 360 px read 关于|城东片区老旧小区改造资金安|排的决议 (review walk)."""
+    pieces = str(phrase_breaks("关于城东片区老旧小区改造资金安排的决议")).split("<wbr>")
+    assert "".join(pieces) == "关于城东片区老旧小区改造资金安排的决议"
+    assert all(len(p) <= 12 for p in pieces), pieces  # each fits a 360 px phone's line
+    assert "".join(pieces[:2]) == "关于城东片区老旧小区改造"

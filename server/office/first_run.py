@@ -3,7 +3,8 @@
 An install starts empty (no demo). The guide at ``/start`` reads these steps from the
 records themselves, never from a flag of its own, so it stays true whichever page or
 command did the work: a body, its term covering today, its members, its officials, a
-meeting, its cards printed (the audit trail says so), the console opened.
+meeting, its final list of questions when its agenda has a 问政 item (nothing to do
+otherwise), its cards printed (the audit trail says so), the console opened.
 """
 
 from __future__ import annotations
@@ -45,11 +46,21 @@ async def _latest(conn: AsyncConnection, table: Table, **where: int) -> int | No
     return int(found) if found is not None else None
 
 
+async def _questions_ready(conn: AsyncConnection, meeting_id: int) -> bool:
+    """The final list has a question, or the agenda has no 问政 item that would call one."""
+    a, q = m.agenda_items, m.questions
+    inquiry = select(exists().where(a.c.meeting_id == meeting_id, a.c.kind == "inquiry"))
+    if not (await conn.execute(inquiry)).scalar():
+        return True
+    return bool((await conn.execute(select(exists().where(q.c.meeting_id == meeting_id)))).scalar())
+
+
 async def progress(conn: AsyncConnection, *, password_changed: bool) -> Progress:
     """The steps for the body set up last (an office's first body, usually)."""
     body_id = await _latest(conn, m.bodies)
     body_name = ""
     has_term = has_members = has_officials = printed = begun = False
+    questions_ready = False
     meeting_id = None
     if body_id is not None:
         body_name = str(
@@ -92,6 +103,7 @@ async def progress(conn: AsyncConnection, *, password_changed: bool) -> Progress
                 ).scalar()
             )
             begun = await _latest(conn, m.events, meeting_id=int(meeting_id)) is not None
+            questions_ready = await _questions_ready(conn, int(meeting_id))
     body = f"/bodies/{body_id}" if body_id is not None else ""
     meeting = f"/m/{meeting_id}" if meeting_id is not None else ""
     steps = (
@@ -136,6 +148,13 @@ async def progress(conn: AsyncConnection, *, password_changed: bool) -> Progress
             meeting_id is not None,
             f"/meetings/new?body={body_id}" if body_id is not None else "",
             "选择会议类型，填写日期、时间和地点；会议名称按届次和会次生成，可修改。",
+        ),
+        Step(
+            "questions",
+            "确定问题清单",
+            questions_ready,
+            f"{meeting}/review" if meeting else "",
+            "议程中有问政时：征集、审核代表的问题，排定提问顺序，指定提问代表和应询人。",
         ),
         Step(
             "cards",

@@ -30,7 +30,16 @@ from starlette.websockets import WebSocket
 from live.events import Event, ProjectorModeSet
 from live.state import MeetingState, ProjectorMode
 from screens import render
-from screens.audiences import AUDIENCES, SETUP, STAGE_NESTED, Audience, Variant, deputy_variant, stale
+from screens.audiences import (
+    AUDIENCES,
+    SETUP,
+    STAGE_NESTED,
+    Audience,
+    Variant,
+    checked_in_clock,
+    deputy_variant,
+    stale,
+)
 from screens.topics import COALESCED, personal_deputies, topics_of
 from screens.view import View
 from server.room import eager
@@ -160,6 +169,7 @@ class Room:
     def personal(self, view: View, deputy_id: int, *, oob: bool, notice: str = "") -> str:
         variant, question_id, floor, speaking = deputy_variant(view.state, deputy_id)
         extras = self.extras("d-me", view)
+        checked_at = checked_in_clock(view.state, deputy_id)
         return render.fragment(
             "d-me",
             view,
@@ -169,6 +179,7 @@ class Room:
             floor=floor,
             speaking=speaking,
             notice=notice,
+            checked_at=checked_at,
             **extras,
         )
 
@@ -183,6 +194,7 @@ class Room:
             floor=None,
             speaking=False,
             notice="",
+            checked_at="",
             ballot_key="",
         )
 
@@ -271,10 +283,14 @@ class Room:
         if audience.personal is None:
             return [(conns, shared)] if shared else []
         everyone = SETUP in topics or any(audience.personal in audience.topics.get(t, ()) for t in topics)
-        groups: dict[Variant | None, list[Connection]] = {}
+        groups: dict[tuple[Variant, str] | None, list[Connection]] = {}
         for conn in conns:
             mine = conn.deputy_id is not None and (everyone or conn.deputy_id in deputies)
-            key = deputy_variant(view.state, conn.deputy_id) if mine and conn.deputy_id is not None else None
+            key = (
+                (deputy_variant(view.state, conn.deputy_id), checked_in_clock(view.state, conn.deputy_id))
+                if mine and conn.deputy_id is not None
+                else None
+            )
             groups.setdefault(key, []).append(conn)
         out: list[tuple[list[Connection], str]] = []
         for key, members in groups.items():

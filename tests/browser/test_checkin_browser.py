@@ -117,7 +117,9 @@ async def test_a_slow_deputy_checks_in_after_two_rotations(
     for phone, inv in ((small, a), (tall, b)):
         await phone.get_by_role("button", name="确认并签到").tap()
         await expect(phone).to_have_url(re.compile(rf"/d/{mid}\?checked_in=1$"))
-        await expect(phone.locator("#d-me .d-status")).to_have_text("已签到 ✓")
+        await expect(phone.locator("#d-me .d-status")).to_have_text(
+            re.compile(r"^已签到 ✓（\d\d:\d\d）$")
+        )  # with the time
         await expect(phone.locator(".d-name")).to_have_text(f"{inv.name} 代表")
     await expect(console.locator("#c-present")).to_have_text("2")
     await shots.take("checked-in", {"phone-360": small, "phone-390": tall})

@@ -391,7 +391,9 @@ async def test_one_question_live_on_every_screen(
         await shots.take(f"hall-page-{n}", {"phone": phone})
         await confirm.tap()
         await expect(phone).to_have_url(re.compile(rf"/d/{mid}\?checked_in=1$"))
-        await expect(phone.locator("#d-me .d-status")).to_have_text("已签到 ✓")
+        await expect(phone.locator("#d-me .d-status")).to_have_text(
+            re.compile(r"^已签到 ✓（\d\d:\d\d）$")
+        )  # with the time
         await expect(projector.locator("#p-present")).to_have_text(str(n))
         await expect(console.locator("#c-present")).to_have_text(str(n))
     await connected(phone1, phone2)

@@ -116,8 +116,9 @@ async def test_a_vote_and_a_revote_on_every_screen(
     await expect(projector.locator("#p-vote .p-rating-open")).to_have_text("表决进行中，请在手机上按键表决")
     await expect(projector.locator("#p-vote .p-rating-count")).to_contain_text("已投 0 人")
     await expect(console.locator("#c-vote h2")).to_have_text(f"表决：{TITLE}")
-    for phone in phones:
-        await expect(phone.locator("#d-me .d-vote")).to_contain_text(TITLE)
+    for phone in phones:  # the ballot's subject heads the phone, above the ballot
+        await expect(phone.locator("#d-session .d-qtitle")).to_have_text(TITLE)
+        await expect(phone.locator("#d-me .d-vote .choice")).to_have_count(3)
     await shots.take("vote-open", screens)
 
     await vote_on(phones[0], "赞成")

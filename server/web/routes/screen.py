@@ -76,15 +76,15 @@ async def screen_page(request: Request, kind: str) -> Response:
 
 async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
     svc = services(request)
-    here = address(request)
+    origin = address(request)
     token = request.cookies.get(PAIR_COOKIE, "")
-    new = not svc.pair_throttle.blocked(here)
+    new = not svc.pair_throttle.blocked(origin)
     async with svc.engine.begin() as conn:
         asked = await pairing.ask(conn, meeting_id, kind, token, _now_ms(), new=new)
     if asked is None:
         return message_page(PAIR_FLOOD, 429)
     if asked.token != token:  # a new request: counted against its address
-        svc.pair_throttle.failed(here)
+        svc.pair_throttle.failed(origin)
     if asked.approved:
         response = RedirectResponse(request.url.path, status_code=303)
         set_cookie(response, SCREEN_COOKIE, svc.keys.screen_cookie(meeting_id, kind), SCREEN_COOKIE_AGE)

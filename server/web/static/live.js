@@ -228,3 +228,30 @@
     ];
   });
 })();
+
+/* review (issue 16): the console's agenda scrolls inside a box sized so the projector
+   controls under it stay on the first screen at 1366x768, whatever the agenda's length or
+   the warnings above it; the current item (and the next one's 进入) is scrolled into view. */
+(function () {
+  var MIN_PX = 100; // two items at least stay visible
+  function fitAgenda() {
+    var list = document.querySelector(".console #c-agenda ol");
+    var below = document.getElementById("c-projector");
+    if (!list || !below) { return; }
+    list.style.maxHeight = "";
+    var natural = list.getBoundingClientRect().height;
+    var over = below.getBoundingClientRect().bottom + window.scrollY - window.innerHeight + 8;
+    var current = list.querySelector("li.current");
+    var next = current && current.nextElementSibling;
+    var least = MIN_PX; // the current item and the next one's 进入, whole
+    if (current) { least = Math.max(least, (next || current).getBoundingClientRect().bottom - current.getBoundingClientRect().top + 6); }
+    if (over > 0) { list.style.maxHeight = Math.floor(Math.min(natural, Math.max(least, natural - over))) + "px"; }
+    if (current) { list.scrollTop = Math.max(0, current.offsetTop - 2); }
+  }
+  document.addEventListener("DOMContentLoaded", fitAgenda);
+  window.addEventListener("resize", fitAgenda);
+  document.body.addEventListener("htmx:oobAfterSwap", function (e) {
+    var id = e.detail && e.detail.target && e.detail.target.id;
+    if (id === "c-agenda" || id === "c-attendance" || id === "c-projector") { fitAgenda(); }
+  });
+})();
