@@ -37,6 +37,7 @@ from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
+from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
 from server.web.routes import members as routes_members
@@ -266,12 +267,12 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation_move, methods=["POST"]),
         Route("/whoami", routes_deputy.whoami),
         Route("/d/{meeting_id:int}", routes_deputy.deputy_page),
-        Route("/d/{meeting_id:int}/bind", routes_deputy.bind, methods=["POST"]),
+        Route("/d/{meeting_id:int}/bind", routes_hall.bind, methods=["POST"]),
         Route("/d/{meeting_id:int}/rate", routes_deputy.rate, methods=["POST"]),
         Route("/d/{meeting_id:int}/vote", routes_deputy.vote, methods=["POST"]),
         Route("/d/{meeting_id:int}/floor", routes_deputy.floor, methods=["POST"]),
-        Route("/h/{meeting_id:int}/{code}", routes_deputy.hall, methods=["GET"]),
-        Route("/h/{meeting_id:int}/{code}", routes_deputy.hall_check_in, methods=["POST"]),
+        Route("/h/{meeting_id:int}/{code}", routes_hall.hall, methods=["GET"]),
+        Route("/h/{meeting_id:int}/{code}", routes_hall.hall_check_in, methods=["POST"]),
         WebSocketRoute("/ws/{meeting_id:int}/{audience}", ws.live_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

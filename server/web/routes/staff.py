@@ -167,7 +167,10 @@ async def act(request: Request) -> Response:
         return flash(msg.edge("not_recorded"), 503)
     # The operator sees that the click worked, and for whom when it was one deputy's.
     who = room.runtime.state.setup.deputies.get(getattr(command, "deputy_id", None) or 0)
-    return flash(console_done.done(form, who.name if who else ""), 200, kind="ok")
+    done = flash(console_done.done(form, who.name if who else ""), 200, kind="ok")
+    if who:  # one deputy's attendance changed: this console's search rows ask again, now
+        done.headers["HX-Trigger"] = "wz-roster"
+    return done
 
 
 async def roster(request: Request) -> Response:
