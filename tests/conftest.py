@@ -911,3 +911,21 @@ def ws_drain(ws: Any, quiet: float = 0.4) -> list[str]:
             return got
         if isinstance(message, str):
             got.append(message)
+
+
+@pytest.fixture
+def utc_machine() -> Iterator[None]:
+    """The process's local zone is UTC, as on most servers, for the test's length: what a
+    user reads must still be China time."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    assert time.localtime(0).tm_hour == 0, "TZ=UTC did not take"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()

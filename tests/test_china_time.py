@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from server.base import days
@@ -31,23 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # 2026-07-15 06:38:13 UTC is 14:38:13 in Beijing.
 AT_MS = 1784097493_000
 CHINA_SECOND = "2026-07-15 14:38:13"
-
-
-@pytest.fixture
-def utc_machine() -> Iterator[None]:
-    """The process's local zone is UTC, as on most servers, for the test's length."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    assert time.localtime(AT_MS / 1000).tm_hour == 6, "TZ=UTC did not take"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
 
 
 def test_every_formatter_reads_china_time(utc_machine: None) -> None:

@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import time
-from collections.abc import Iterator
-
-import pytest
 
 from live.state import initial_state
 from screens import render
@@ -27,27 +22,12 @@ from tests.test_screens import _setup
 AT_MS = int(dt.datetime(2026, 12, 7, 7, 38, 1, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-@pytest.fixture
-def utc_server() -> Iterator[None]:
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = before
-        time.tzset()
-
-
-def test_the_roster_pages_audit_lines_are_china_time(utc_server: None) -> None:
+def test_the_roster_pages_audit_lines_are_china_time(utc_machine: None) -> None:
     entry = Entry(at_ms=AT_MS, actor="staff:admin", device="", action="roster_imported", detail={})
     assert entry.when == "2026-12-07 15:38:01"
 
 
-def test_the_meetings_audit_trail_is_china_time(utc_server: None) -> None:
+def test_the_meetings_audit_trail_is_china_time(utc_machine: None) -> None:
     row = Row(seq=1, at_ms=AT_MS, kind="x", name="x", actor="x", device="", summary="")
     assert row.when == "2026-12-07 15:38:01"
 
