@@ -16,14 +16,13 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page
 
+from tests.browser.test_live_session import phone_context
+
 ROOT = Path(__file__).resolve().parents[2]
+
 AXE_JS = ROOT / "tests" / "browser" / "vendor" / "axe.min.js"
 AXE_VERSION = "4.14.1"
 
-PHONE_UA = (
-    "Mozilla/5.0 (Linux; Android 13; V2203A) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/116.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.47"
-)
 PHONES = ((360, 640), (390, 844))
 PROJECTORS = ((1280, 720), (1920, 1080), (3840, 2160))
 PODIUM = (1920, 1080)
@@ -35,16 +34,7 @@ MIN_PHONE_TEXT_PX = 18
 async def context(browser: Browser, width: int, height: int, *, phone: bool = False) -> BrowserContext:
     """A browser context at a real size; CSP bypassed only so that axe can be injected."""
     if phone:
-        return await browser.new_context(
-            viewport={"width": width, "height": height},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            user_agent=PHONE_UA,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            bypass_csp=True,
-        )
+        return await phone_context(browser, width, height, bypass_csp=True)
     return await browser.new_context(
         viewport={"width": width, "height": height},
         locale="zh-CN",

@@ -20,16 +20,16 @@ import shutil
 import time
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from server.base.keys import Keys
 from tests.browser.conftest import ARTIFACTS, DemoServer, Shots
 from tests.browser.test_live_session import (
-    PHONE_UA,
     connected,
     desk_context,
     hall_url_on_projector,
     login,
+    phone_context,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,16 +40,7 @@ ROTATION_S = 30  # Settings.hall_code_seconds: no environment setting shortens i
 
 
 async def phone_at(browser: Browser, width: int, height: int) -> Page:
-    context: BrowserContext = await browser.new_context(
-        viewport={"width": width, "height": height},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        user_agent=PHONE_UA,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-    )
-    return await context.new_page()
+    return await (await phone_context(browser, width, height)).new_page()
 
 
 async def qr_path(projector: Page) -> str:

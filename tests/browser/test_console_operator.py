@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from server.base.keys import Keys
 from tests.browser.conftest import DemoServer
-from tests.browser.test_live_session import PHONE_UA, connected, desk_context, login
+from tests.browser.test_live_session import connected, desk_context, login, phone_context
 from tests.browser.test_vote_browser import staff_check_in
 
 pytestmark = pytest.mark.browser
@@ -194,15 +194,7 @@ async def test_a_phone_offers_only_what_the_chair_can_grant_and_the_console_says
     mid = s.meeting_id
     keys = Keys(s.secret)
     console = await console_page(browser, s)
-    phone_ctx = await browser.new_context(
-        viewport={"width": 360, "height": 640},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        user_agent=PHONE_UA,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-    )
+    phone_ctx = await phone_context(browser, 360, 640)
     phone = await phone_ctx.new_page()
     inv = s.invitations[0]
     await phone.goto(inv.url)

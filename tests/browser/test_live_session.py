@@ -96,15 +96,19 @@ async def connected(*pages: Page) -> None:
         await expect(page.locator("body")).to_have_attribute("data-clock-offset", re.compile(r"^-?\d+$"))
 
 
-async def phone_context(browser: Browser) -> BrowserContext:
+async def phone_context(
+    browser: Browser, width: int = 390, height: int = 844, *, bypass_csp: bool = False
+) -> BrowserContext:
+    """A phone in a deputy's hand (``bypass_csp`` only so that a test may inject axe-core)."""
     return await browser.new_context(
-        viewport={"width": 390, "height": 844},
+        viewport={"width": width, "height": height},
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
         user_agent=PHONE_UA,
         locale="zh-CN",
         timezone_id="Asia/Shanghai",
+        bypass_csp=bypass_csp,
     )
 
 

@@ -200,14 +200,20 @@ async def _typed(
     return again(409, msg.edge("card_elsewhere"))
 
 
-async def bind(request: Request) -> Response:
-    """The bind form posted without the hall page's address: the hall code is a field."""
+async def _room_and_form(request: Request) -> tuple[Room, dict[str, str]] | Response:
     room = await room_or_page(request)
     if isinstance(room, Response):
         return room
     form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
+    return (room, form) if form is not None else message_page(msg.edge("bad_request"), 400)
+
+
+async def bind(request: Request) -> Response:
+    """The bind form posted without the hall page's address: the hall code is a field."""
+    posted = await _room_and_form(request)
+    if isinstance(posted, Response):
+        return posted
+    room, form = posted
     if not pre_ok(request, form):  # before anything else: a forged form learns nothing
         return bind_page(request, room, 403, error=msg.edge("csrf"))
     code = form.get("hall", "")[: MAX_CODE_FIELD * 4]
@@ -217,12 +223,10 @@ async def bind(request: Request) -> Response:
 
 
 async def hall_check_in(request: Request) -> Response:
-    room = await room_or_page(request)
-    if isinstance(room, Response):
-        return room
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
+    posted = await _room_and_form(request)
+    if isinstance(posted, Response):
+        return posted
+    room, form = posted
     return await _check_in(request, room, request.path_params["code"], form)
 
 
