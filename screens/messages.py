@@ -233,6 +233,12 @@ VOTE_BASES: dict[VoteBase, str] = {
     VoteBase.CAST: "参加表决人数",
 }
 
+
+def vote_base(base: VoteBase, body_kind: BodyKind) -> str:
+    """全体代表 for a congress, 全体组成人员 for a standing committee; the others as listed."""
+    return MEMBERS_OF[body_kind] if base is VoteBase.MEMBERS else VOTE_BASES[base]
+
+
 VOTE_METHODS: dict[VoteMethod, str] = {
     VoteMethod.PHONES: "手机表决",
     VoteMethod.PAPER: "纸质票",

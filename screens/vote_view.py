@@ -83,7 +83,7 @@ def vote_view(state: MeetingState, vote: VoteRound) -> VoteView:
         lines=lines,
         cast=cast,
         base=result.base,
-        rule=msg.VOTE_BASES[vote.base] + msg.THRESHOLDS[vote.threshold],
+        rule=msg.vote_base(vote.base, state.setup.settings.body_kind) + msg.THRESHOLDS[vote.threshold],
         passed=result.passed if closed else None,
         verdict=msg.VERDICTS[result.passed] if closed else "",
     )

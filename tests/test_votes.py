@@ -18,7 +18,9 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from live.state import VoteChoice
+from live.setup import BodyKind
+from live.state import VoteBase, VoteChoice
+from screens import messages as msg
 from server.storage import models as m
 from tests.conftest import Db, Hall, meaningful, plain_engine, state_from_db
 from tests.test_http import chinese
@@ -270,3 +272,18 @@ def test_no_vote_opens_without_the_quorum_and_the_console_says_why(hall: Hall, d
     hall.check_in_quorum(1, 2, 3)
     assert 'id="c-vote-quorum"' not in hall.console()
     hall.act_ok("open_vote", title="决议")
+
+
+def test_a_congress_votes_by_its_deputies_not_by_a_committees_members(hall: Hall) -> None:
+    """The demo body is a congress: its members are 全体代表, a standing committee's are
+    全体组成人员 (messages.MEMBERS_OF); the rule on the projector and in the audit says so."""
+    assert msg.vote_base(VoteBase.MEMBERS, BodyKind.CONGRESS) == "全体代表"
+    assert msg.vote_base(VoteBase.MEMBERS, BodyKind.STANDING_COMMITTEE) == "全体组成人员"
+    assert msg.vote_base(VoteBase.PRESENT, BodyKind.CONGRESS) == "实到人数"
+    hall.check_in_quorum(1)
+    hall.act_ok("open_vote", title="关于民生实事的决议", base="members")
+    hall.act_ok("close_vote")
+    hall.act_ok("announce_vote")
+    projector = hall.projector()
+    assert "全体代表过半数" in projector and "全体组成人员过半数" not in projector
+    assert "全体代表" in hall.console()

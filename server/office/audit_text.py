@@ -191,9 +191,10 @@ def describe(event: ev.Event, names: Names) -> str:
             return msg.PROJECTOR_MODES[mode]
         case ev.VoteOpened():
             secret = "无记名" if event.secret else "记名"
+            base = msg.vote_base(event.base, names.setup.settings.body_kind)
             return (
                 f"“{event.title}” 第 {event.round_no} 轮，{msg.VOTE_METHODS[event.method]}，{secret}，"
-                f"通过条件：{msg.VOTE_BASES[event.base]}{msg.THRESHOLDS[event.threshold]}"
+                f"通过条件：{base}{msg.THRESHOLDS[event.threshold]}"
             )
         case ev.VoteCast():
             if event.secret:  # the choice is stored apart: never read it
