@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Browser, expect
 
+from server.base.keys import Keys
 from server.storage import attendance
 from server.storage.db import create_engine
 from tests.browser.conftest import DemoServer, Shots
+from tests.browser.test_live_session import connected, desk_context, login, phone_context
+from tests.browser.test_vote_browser import staff_check_in
 
 pytestmark = pytest.mark.browser
 
@@ -100,3 +104,24 @@ async def test_phone_asks_staff_approve_console_follows(
     await shots.take("member", {"desk": history})
     for ctx in (phone_ctx, desk_ctx, small_ctx):
         await ctx.close()
+
+
+async def test_the_leave_link_goes_once_the_deputy_is_checked_in(
+    browser: Browser, own_demo_server: DemoServer
+) -> None:
+    """请假申请 follows the deputy's presence live: a phone opened before check-in stops
+    offering it the moment staff check the deputy in, without a reload (it used to be
+    decided at page load and stayed beside the ballot)."""
+    s = own_demo_server
+    phone = await (await phone_context(browser, 360, 640)).new_page()
+    me = s.invitations[-1]
+    await phone.goto(me.url)
+    await connected(phone)
+    await expect(phone.locator("#d-leave")).to_be_visible()
+    console = await (await desk_context(browser, 1366, 768)).new_page()
+    await login(console, s.console_url)
+    found = Keys(s.secret).read_invitation(urlsplit(me.url).path.rsplit("/", 1)[-1])
+    assert found is not None
+    await staff_check_in(console, s.base, s.meeting_id, found[0])
+    await expect(phone.locator("#d-me .d-status")).to_contain_text("已签到")
+    await expect(phone.locator("#d-leave")).to_have_count(0)

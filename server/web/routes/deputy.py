@@ -182,12 +182,10 @@ async def deputy_page(request: Request) -> Response:
         missed = await attendance_history.deputy_absences(conn, binding.deputy_id)
     async with room.runtime.lock:
         view = View(room.runtime.state)
-        state = room.runtime.state
         return page(
             "deputy",
             v=view,
             missed=missed,
-            may_ask_leave=not state.setup.rehearsal and state.attendance.get(binding.deputy_id) != "present",
             me=room.runtime.state.setup.deputies[binding.deputy_id],
             me_html=room.personal(view, binding.deputy_id, oob=False),
             csrf=svc.keys.csrf(binding.sid),
