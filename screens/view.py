@@ -197,6 +197,7 @@ class View:
         self.agenda_item_id = state.agenda_item_id
         item = s.agenda_item(state.agenda_item_id) if state.agenda_item_id else None
         self.agenda_title = item.title if item else ""
+        self.agenda_kind = item.kind if item else ""  # what the console offers between questions
         # An agenda item being rated (a report, a 述职), shown instead of a question.
         self.rating_item = s.agenda_item(-state.rating_key) if state.rating_key is not None else None
         self.questions = s.questions

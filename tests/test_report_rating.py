@@ -18,7 +18,11 @@ def test_a_report_is_rated_on_the_phones(client: TestClient, hall: Hall, db: Db)
     chinese(refused.text, "请先进入要测评的议程")
     item = next(i.id for i in db.state().setup.agenda if i.title == REPORT)
     hall.act_ok("start_agenda", item_id=item)
-    assert "对本项测评" in hall.console()
+    console = hall.console()
+    assert "对本项测评" in console
+    # The session panel speaks of this item, not of questions nobody is asking now.
+    assert f"当前议程：{REPORT}" in console and 'id="c-item-hint"' in console
+    assert "尚未开始提问" not in console and "本项尚未开始测评" in console
     hall.act_ok("open_item_rating")
     projector = hall.projector().replace("<wbr>", "")  # titles carry line-break points
     assert "满意度测评" in projector and REPORT in projector
