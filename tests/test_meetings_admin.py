@@ -253,7 +253,11 @@ def test_edit_settings_and_agenda(
 ) -> None:
     headers = staff_headers(client, keys)
     url = f"/meetings/{meeting_id}/edit"
-    assert client.get(url, headers=headers).status_code == 200
+    page = client.get(url, headers=headers)
+    assert page.status_code == 200
+    # The meeting's other preparation pages are one click away (the questions, the cards).
+    for where in ("review", "cards", "script/edit", "console"):
+        assert f'href="/m/{meeting_id}/{where}"' in page.text, where
     assert client.post(url, data=settings_form(), headers=headers).status_code == 303
     after = snapshot(settings, meeting_id)
     s = store.settings_from_json(after["settings"], BodyKind.CONGRESS)
