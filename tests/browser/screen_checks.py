@@ -50,6 +50,9 @@ async def axe_problems(page: Page, where: str) -> list[str]:
     """Serious and critical axe-core violations of the page as it is now."""
     if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
         await page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    # Measure the settled page: a transition caught half-way (the console's status line
+    # fading out) has a contrast no one reads.
+    await page.evaluate("() => document.getAnimations().forEach(a => a.finish())")
     result: list[dict[str, Any]] = await page.evaluate(
         """async () => {
           const r = await axe.run(document, {resultTypes: ['violations']});
