@@ -290,11 +290,14 @@ class _Builder:
         figures: dict[str, str | None] = dict.fromkeys(_RATING)
         if rating is None or rating.result is None or not self.live:
             return figures
-        tally = tally_of(rating.result, is_open=False)
+        tally = tally_of(rating.result, is_open=False, rule=self.state.setup.settings.rating_rule)
         counts = {line.label: str(line.count) for line in tally.lines}
         figures.update(counts)
         figures["已评"] = str(tally.cast)
-        figures["结果"] = tally.grade if tally.grade and tally.cast else "无有效评价"
+        # Read as the projector shows it: the grade or what stands in its place (无有效评价,
+        # 不评定等次), with the base it was measured on and why a grade is missing.
+        said = "；".join(part for part in (tally.rule, tally.note) if part)
+        figures["结果"] = tally.verdict + (f"（{said}）" if said else "")
         return figures
 
     def item_rating(self, item: AgendaItem) -> None:

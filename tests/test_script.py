@@ -116,7 +116,11 @@ def test_the_next_line_follows_the_session_with_the_live_figures() -> None:
     assert line is not None and line.key == "result"  # read only now: the figures are there
     grade = View(state).last_result
     assert grade is not None and grade.grade
-    assert line.text == f"测评结果：满意3票，基本满意1票，不满意0票，测评结果为：{grade.grade}。"
+    # Read as the projector shows it: the grade with the base it was measured on.
+    assert line.text == (
+        f"测评结果：满意3票，基本满意1票，不满意0票，测评结果为：{grade.grade}（{grade.rule}）。"
+    )
+    assert grade.rule.startswith("以") and "为基数" in grade.rule
     _do(state, CloseMeeting())
     assert _next(state) is None
     read = [line.status for s in script.live_script(View(state)) for line in s.lines]
@@ -336,3 +340,21 @@ def test_the_script_socket_is_for_staff_or_a_paired_tablet(
             ws.send_text(json.dumps({"type": "hello", "seq": -1}))
             snapshot_html = ws.receive_text()
             assert snapshot_html.startswith('<main id="s-script"') and 'aria-current="step"' in snapshot_html
+
+
+def test_a_rating_opened_without_the_quorum_is_read_without_a_grade() -> None:
+    """Two of six present: the rating may open past the warning, and the chair reads what
+    the projector shows — 不评定等次, the base and why — never a grade (issue 16)."""
+    state = _state()
+    _do(state, OpenCheckIn(), *_check_in(1, 2), StartAgendaItem(1), CallQuestion(7))
+    _do(state, AdvancePhase(Phase.ANSWERING), OpenRating(without_quorum=True))
+    _do(
+        state,
+        (CastRating(1, 7, Choice.SATISFIED, "k1"), Actor(Role.DEPUTY, 1)),
+        (CastRating(2, 7, Choice.BASIC, "k2"), Actor(Role.DEPUTY, 2)),
+        CloseRating(),
+    )
+    line = _next(state)
+    assert line is not None and line.key == "result"
+    assert "测评结果为：不评定等次（以" in line.text and "不足法定人数时开始，结果仅供参考" in line.text
+    assert not re.search(r"测评结果为：(满意|基本满意|不满意)", line.text)
