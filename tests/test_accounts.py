@@ -241,6 +241,11 @@ def test_a_one_time_password_opens_only_the_change_password_page(
     )
     assert acted.status_code == 401
     assert client.get("/admin/users").status_code == 303
+    # The live sockets hold the same line as the pages: nothing until the password is changed.
+    for audience in ("console", "script"):
+        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(f"/ws/1/{audience}"):
+            pass
+        assert closed.value.code == 1008, audience
 
     form = client.get("/account/password?next=/m/1/console")
     assert form.status_code == 200

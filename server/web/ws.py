@@ -19,11 +19,12 @@ import math
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.base.keys import DeputyBinding
+from server.office import accounts
 from server.room.fastsend import raw_writer
 from server.room.hub import Connection, Room, time_reply
 from server.room.runtime import NotRecorded, now_ms
 from server.storage.store import MeetingNotFound
-from server.web.http import SCREEN_COOKIE, same_origin, services, staff
+from server.web.http import CONSOLE_ROLES, SCREEN_COOKIE, same_origin, services, staff
 from server.web.phone_auth import phone_binding
 
 log = logging.getLogger(__name__)
@@ -40,18 +41,24 @@ async def _who(websocket: WebSocket, meeting_id: int, audience: str) -> tuple[bo
         return (binding is not None, binding)
     svc = services(websocket)
     if audience == "console":
-        session = staff(websocket)
-        return (session is not None and bool(session.roles & {"chair", "staff", "admin"}), None)
+        return (_console_staff(websocket), None)
     if audience == "public":
         return (True, None)  # the public page is for anyone; it shows what the hall sees
-    if audience == "script":  # the chair's script: staff, or a tablet paired as the script
-        session = staff(websocket)
-        if session is not None and bool(session.roles & {"chair", "staff", "admin"}):
-            return (True, None)
+    if audience == "script" and _console_staff(websocket):  # staff, or a paired tablet below
+        return (True, None)
     if audience in ("projector", "podium", "script"):
         screen = svc.keys.read_screen(websocket.cookies.get(SCREEN_COOKIE))
         return (screen is not None and screen.meeting_id == meeting_id and screen.kind == audience, None)
     return (False, None)
+
+
+def _console_staff(websocket: WebSocket) -> bool:
+    """A staff session with a console role whose one-time password has been changed: the
+    pages send a session that still holds one to the password page; so does the socket."""
+    session = staff(websocket)
+    if session is None or accounts.MUST_CHANGE in session.roles:
+        return False
+    return bool(session.roles & CONSOLE_ROLES)
 
 
 async def live_socket(websocket: WebSocket) -> None:
