@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import TypeVar
 
@@ -80,6 +80,7 @@ from live.state import (
     VoteChoice,
     VoteMethod,
 )
+from server.base.days import CHINA  # the hall's clock: deadlines are typed and shown in it
 
 MAX_INT = 10**9
 INTEGER = re.compile(r"-?[0-9]{1,10}")  # ASCII digits only: str.isdigit() admits "²"
@@ -88,7 +89,6 @@ ID_MAX = 999_999_999  # nine digits, like a path id: within every database's int
 MAX_IDS = 500  # ids in one list field (an order, co-proposers): more than any body has
 E = TypeVar("E", Focus, Choice, VoteChoice, Threshold, VoteBase, VoteMethod, ProjectorMode, FloorKind)
 MAX_VOTE_COUNT = 100_000  # more than any body has members: a typo, not a count
-CHINA = timezone(timedelta(hours=8))  # the hall's clock: deadlines are typed and shown in it
 MOMENT = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[ T]([0-9]{1,2}):([0-9]{1,2})")
 YEARS = range(2000, 2100)
 SHARE = re.compile(

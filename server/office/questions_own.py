@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.base import parse
+from server.base import days, parse
 from server.office.meeting_forms import Invalid
 from server.office.questions_admin import TEXT, check_text, history_of, meeting
 from server.storage import models as m
@@ -83,7 +82,7 @@ WHAT = {
 
 def _when(ms: Any) -> str:
     try:
-        return datetime.fromtimestamp(int(ms) / 1000, parse.CHINA).strftime("%m-%d %H:%M")
+        return days.short_moment_of_ms(int(ms))
     except (TypeError, ValueError, OverflowError, OSError):
         return ""
 

@@ -112,20 +112,6 @@ async def fold(conn: AsyncConnection, meeting_id: int, approved: set[int]) -> di
     return out
 
 
-async def checked_in_ms(conn: AsyncConnection, meeting_id: int, deputy_id: int) -> int | None:
-    """When the deputy last checked in to the meeting (a phone scanning again is told)."""
-    ev = m.events
-    rows = await conn.execute(
-        select(ev.c.data, ev.c.created_ms)
-        .where(ev.c.meeting_id == meeting_id, ev.c.type == CHECKED_IN)
-        .order_by(ev.c.seq.desc())
-    )
-    for r in rows:
-        if _deputy(json.loads(r.data or "{}")) == deputy_id:
-            return int(r.created_ms)
-    return None
-
-
 async def presence(conn: AsyncConnection, meeting_id: int, deputy_id: int) -> str:
     """The deputy's attendance in the meeting now: present, leave or absent."""
     return (await fold(conn, meeting_id, set())).get(deputy_id, Record()).status

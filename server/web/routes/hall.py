@@ -18,14 +18,12 @@ from starlette.responses import RedirectResponse, Response
 from live.commands import Actor, CheckIn, CheckInMethod, Role
 from live.refusals import Refused
 from screens import messages as msg
-from server.base.days import clock_of_ms
+from screens.audiences import checked_in_clock
 from server.base.presence import block_of, in_hall
 from server.room.hub import Room
 from server.room.phonebook import Outcome
 from server.room.runtime import NotRecorded
-from server.storage import attendance
 from server.storage.cards import Card
-from server.storage.db import snapshot_read
 from server.web.http import (
     address,
     csrf_ok,
@@ -95,18 +93,15 @@ def _over_page(room: Room) -> Response:
     )
 
 
-async def _checked_in_page(request: Request, room: Room, deputy_id: int) -> Response:
+def _checked_in_page(room: Room, deputy_id: int) -> Response:
     """A phone scanning again after its deputy checked in: 已签到, and when (China time)."""
-    meeting_id = room.runtime.meeting_id
-    async with snapshot_read(services(request).engine) as conn:
-        at_ms = await attendance.checked_in_ms(conn, meeting_id, deputy_id)
-    state = room.runtime.state
+    state = room.runtime.state  # the time is in the meeting's state: the phone shows the same
     return page(
         "hall",
-        meeting_id=meeting_id,
+        meeting_id=room.runtime.meeting_id,
         title=state.setup.title,
         deputy=state.setup.deputies[deputy_id],
-        checked_in_at=clock_of_ms(at_ms) if at_ms else "",
+        checked_in_at=checked_in_clock(state, deputy_id),
         done=True,
     )
 
@@ -132,7 +127,7 @@ async def hall(request: Request) -> Response:
         return to_phone(msg.edge("hall_code_invalid"), 400, meeting_id)
     binding = await phone_binding(request, meeting_id)
     if binding is not None and room.runtime.state.is_present(binding.deputy_id):
-        return await _checked_in_page(request, room, binding.deputy_id)
+        return _checked_in_page(room, binding.deputy_id)
     if _checkin_over(room):
         return _over_page(room)
     refused = _presence_refused(request, room, status)
@@ -237,7 +232,7 @@ async def _check_in(request: Request, room: Room, code: str, form: dict[str, str
     if status != "invalid" and _checkin_over(room):
         # Before binding: a check-in that cannot succeed binds no card either.
         if binding is not None and room.runtime.state.is_present(binding.deputy_id):
-            return await _checked_in_page(request, room, binding.deputy_id)
+            return _checked_in_page(room, binding.deputy_id)
         return _over_page(room)
     refused = _presence_refused(request, room, status)
     if refused is not None:
