@@ -241,6 +241,16 @@ def same_origin(conn: HTTPConnection) -> bool:
     return _origin(origin) in ours
 
 
+async def staff_form(request: Request, session: StaffSession) -> dict[str, str] | Response:
+    """The form of a staff page, read and CSRF-checked, or the page that says why not."""
+    form = await form_of(request)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, session.sid, form):
+        return message_page(msg.edge("csrf"), 403)
+    return form
+
+
 def require_staff(request: Request) -> StaffSession | Response:
     """The staff session of a console page, or where to send the browser instead: the
     login page, or the password page while a one-time password is unchanged."""

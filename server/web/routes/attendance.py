@@ -22,7 +22,7 @@ from server.base.keys import StaffSession
 from server.office import attendance_export, attendance_history
 from server.storage.attendance import NotAllowed, correct
 from server.storage.db import meeting_write, snapshot_read
-from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
+from server.web.http import device, message_page, page, require_staff, services, staff_form
 
 STATUS_CHOICES = {"present": "出席", "leave": "请假（已批准）", "absent": "缺席"}
 
@@ -121,11 +121,9 @@ async def member_page(request: Request) -> Response:
     deputy_id = int(request.path_params["deputy_id"])
     if request.method == "GET":
         return await _member_page(request, session, body, deputy_id)
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
+    form = await staff_form(request, session)
+    if isinstance(form, Response):
+        return form
     meeting_id = parse.row_id(form.get("meeting")) or 0
     note = parse.text(form.get("note"), 200, lines=True)
     try:

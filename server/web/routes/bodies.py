@@ -15,14 +15,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from screens import messages as msg
 from server.base import days
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
 from server.office import body_rules, terms
 from server.office.bodies import Who
 from server.office.meeting_forms import Invalid
-from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
+from server.web.http import device, message_page, page, require_staff, services, staff_form
 
 OFFICE_ROLES = frozenset({"admin", "staff"})
 BODY_FIELDS = ("name", "kind", "level", "quorum")
@@ -35,15 +34,6 @@ def _office(request: Request) -> StaffSession | Response:
     if not session.roles & OFFICE_ROLES:
         return message_page(office_bodies.TEXT["office_only"], 403, back="/", back_label="返回首页")
     return session
-
-
-async def _form(request: Request, session: StaffSession) -> dict[str, str] | Response:
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
-    return form
 
 
 def _who(request: Request, session: StaffSession) -> Who:
@@ -84,7 +74,7 @@ async def new_body(request: Request) -> Response:
     if request.method == "GET":
         values = {"name": "", "kind": "congress", "level": "county", "quorum": ""}
         return page("body_form", body=None, values=values, errors={}, **_common(request, session))
-    form = await _form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     values = {k: form.get(k, "") for k in BODY_FIELDS}
@@ -117,7 +107,7 @@ async def edit_body(request: Request) -> Response:
         quorum = body_rules.effective(row.kind, row.rules).quorum.value
         values = {"name": row.name, "kind": kind_key, "level": row.level, "quorum": quorum}
         return page("body_form", values=values, errors={}, **extra, **_common(request, session))
-    form = await _form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     values = {k: form.get(k, "") for k in BODY_FIELDS}
@@ -181,7 +171,7 @@ async def add_term(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     body_id = int(request.path_params["body_id"])
-    form = await _form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     values = {k: form.get(k, "") for k in ("number", "starts_on", "ends_on")}
@@ -210,7 +200,7 @@ async def edit_term(request: Request) -> Response:
         return session
     body_id = int(request.path_params["body_id"])
     term_id = int(request.path_params["term_id"])
-    form = await _form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     values = {k: form.get(k, "") for k in ("number", "starts_on", "ends_on")}
@@ -242,7 +232,7 @@ async def add_session(request: Request) -> Response:
         return session
     body_id = int(request.path_params["body_id"])
     term_id = int(request.path_params["term_id"])
-    form = await _form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     values = {"number": form.get("number", "")}

@@ -31,7 +31,7 @@ from server.base.keys import StaffSession
 from server.office import attendance_history, leave
 from server.room.runtime import NotRecorded
 from server.storage.db import meeting_write, snapshot_read
-from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
+from server.web.http import device, message_page, page, require_staff, services, staff_form
 from server.web.routes.questions import bound_phone, phone_form
 
 SAVED = {
@@ -183,11 +183,9 @@ async def staff_page(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
     if request.method == "GET":
         return await _staff_page(request, session, meeting_id)
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
+    form = await staff_form(request, session)
+    if isinstance(form, Response):
+        return form
     action = form.get("action", "")
     try:
         async with meeting_write(services(request).engine, meeting_id) as conn:

@@ -24,20 +24,11 @@ from server.office.bodies import Who
 from server.office.meeting_forms import Invalid
 from server.storage import audit
 from server.storage.db import meeting_write
-from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
+from server.web.http import device, message_page, page, require_staff, services, staff_form
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-async def _checked_form(request: Request, session: StaffSession) -> dict[str, str] | Response:
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
-    return form
 
 
 def _common(request: Request, session: StaffSession) -> dict[str, Any]:
@@ -110,7 +101,7 @@ async def new_meeting(request: Request) -> Response:
         )
         values["session"] = schedule.NEW
         return await _new_page(request, session, values, {})
-    form = await _checked_form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     values = {k: form.get(k, "") for k in NEW_FIELDS}
@@ -195,7 +186,7 @@ async def edit_meeting(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
     if request.method == "GET":
         return await _edit_page(request, session, meeting_id)
-    form = await _checked_form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     action = form.get("action", "")
@@ -242,7 +233,7 @@ async def clone_meeting(request: Request) -> Response:
     session = require_staff(request)
     if isinstance(session, Response):
         return session
-    form = await _checked_form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     async with services(request).engine.begin() as conn:

@@ -24,17 +24,7 @@ from server.base.keys import StaffSession
 from server.office import presidium, reviewers
 from server.office.meeting_forms import Invalid
 from server.storage.db import meeting_write
-from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
-
-
-async def _checked_form(request: Request, session: StaffSession) -> dict[str, str] | Response:
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
-    return form
-
+from server.web.http import device, message_page, page, require_staff, services, staff_form
 
 # -- the presidium of a body ----------------------------------------------------------------
 
@@ -123,7 +113,7 @@ async def presidium_page(request: Request) -> Response:
     wanted = (parse.row_id(query.get("term")), parse.row_id(query.get("session")))
     if request.method == "GET":
         return await _presidium_page(request, session, body_id, wanted)
-    form = await _checked_form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     term_id = parse.row_id(form.get("term"))
@@ -200,7 +190,7 @@ async def reviewers_page(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
     if request.method == "GET":
         return await _reviewers_page(request, session, meeting_id)
-    form = await _checked_form(request, session)
+    form = await staff_form(request, session)
     if isinstance(form, Response):
         return form
     action = form.get("action", "")

@@ -41,6 +41,7 @@ from server.web.http import (
     page,
     require_staff,
     services,
+    staff_form,
 )
 
 
@@ -334,11 +335,9 @@ async def review(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
     if request.method == "GET":
         return await _board(request, session, meeting_id)
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
+    form = await staff_form(request, session)
+    if isinstance(form, Response):
+        return form
     try:
         action = await write_review(
             request,

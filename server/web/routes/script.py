@@ -25,14 +25,13 @@ from server.storage.db import meeting_write
 from server.storage.store import MeetingNotFound
 from server.web.http import (
     CONSOLE_ROLES,
-    csrf_ok,
     device,
-    form_of,
     message_page,
     page,
     require_staff,
     services,
     staff,
+    staff_form,
 )
 from server.web.routes.screen import screen_page
 
@@ -113,11 +112,9 @@ async def edit(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
     if request.method == "GET":
         return await _edit_page(request, session, meeting_id)
-    form = await form_of(request)
-    if form is None:
-        return message_page(msg.edge("bad_request"), 400)
-    if not csrf_ok(request, session.sid, form):
-        return message_page(msg.edge("csrf"), 403)
+    form = await staff_form(request, session)
+    if isinstance(form, Response):
+        return form
     reset = form.get("reset", "")
     if reset and reset != "all" and reset not in script.BY_KEY:
         return message_page(msg.edge("bad_request"), 400)
