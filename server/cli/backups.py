@@ -114,7 +114,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except BackupError as refusal:
         print(f"错误：{refusal}", file=sys.stderr)
         return EXIT_ERROR
-    upgrade = "最新" if done.revision == done.head else f"服务启动时将升级到 {done.head}"
+    upgrade = "最新" if done.revision == done.head else f"须运行 wenzheng db upgrade 升级到 {done.head}"
     print(f"恢复完成：{done.path}")
     print(f"  来自  {Path(os.path.abspath(backup))}")
     print(f"  大小  {size_text(done.size)}")

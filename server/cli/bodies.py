@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.base import days, parse
 from server.base.settings import load
 from server.cli.roster import NoSuchBody, body_id_by_name, cli_actor
+from server.cli.schema import ready
 from server.office import bodies as office_bodies
 from server.office import body_rules, terms
 from server.office.bodies import Who
 from server.office.meeting_forms import Invalid
 from server.storage.db import create_engine
-from server.storage.migrate import upgrade
 
 REFUSED = 2
 
@@ -46,7 +46,8 @@ def first_error(bad: Invalid) -> str:
 def run(work: Callable[[AsyncConnection], Awaitable[str]]) -> int:
     """Run ``work`` in one transaction; print what it returns, or refuse in one line."""
     url = load().database_url
-    upgrade(url)
+    if not ready(url):
+        return REFUSED
 
     async def go() -> str:
         engine = create_engine(url)

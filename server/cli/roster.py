@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import BadDay, parse_optional_day
 from server.base.settings import load
+from server.cli.schema import REFUSED, ready
 from server.office import exports, imports, roster_import
 from server.room.bus import setup_message, tell_servers
 from server.storage import audit
 from server.storage import models as m
 from server.storage.db import create_engine
-from server.storage.migrate import upgrade
 
 
 class NoSuchBody(Exception):
@@ -178,7 +178,8 @@ async def _roster_export(args: argparse.Namespace) -> int:
 
 
 def _run(kind: str, args: argparse.Namespace) -> int:
-    upgrade(load().database_url)
+    if not ready(load().database_url):
+        return REFUSED
     try:
         if kind == "export":
             return asyncio.run(_roster_export(args))

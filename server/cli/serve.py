@@ -1,4 +1,5 @@
-"""`wenzheng serve`: migrate, load the demo when asked, create the first admin, run uvicorn.
+"""`wenzheng serve`: check the schema (or create it), load the demo when asked, create the
+first admin, run uvicorn.
 
 With ``--demo`` it prints every screen's address and eight demo deputies' invitation
 links, so a newcomer can open the console, the projector and two phones at once.
@@ -16,9 +17,9 @@ from sqlalchemy import select
 
 from server.base.keys import Keys
 from server.base.settings import Settings, load
+from server.cli.schema import REFUSED, ready
 from server.storage import models as m
 from server.storage.db import create_engine
-from server.storage.migrate import upgrade
 
 
 async def demo_meeting(settings: Settings) -> int:
@@ -82,7 +83,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and not settings.redis_url:
         print("错误：多个工作进程需要设置 WENZHENG_REDIS_URL（Redis 总线）。", file=sys.stderr)
         return 2
-    upgrade(settings.database_url)
+    # Once, here, before uvicorn starts any worker: an older database waits for `wenzheng db
+    # upgrade` (and its backup); a new one is created; the demo upgrades as it always has.
+    if not ready(settings.database_url, older_ok=args.demo):
+        return REFUSED
     if args.demo:
         meeting_id = asyncio.run(demo_meeting(settings))
         base = settings.public_url

@@ -8,8 +8,8 @@ import asyncio
 import sys
 
 from server.base.settings import Settings, load
+from server.cli.schema import REFUSED, ready
 from server.storage.db import create_engine
-from server.storage.migrate import upgrade
 
 ROLES = ("admin", "staff", "chair")
 
@@ -32,7 +32,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         print(f"错误：密码至少需要 {MIN_PASSWORD} 个字符。", file=sys.stderr)
         return 2
     settings = load()
-    upgrade(settings.database_url)
+    if not ready(settings.database_url):
+        return REFUSED
     password = args.password or one_time_password()
     try:
         asyncio.run(_user_add(settings, args.name, args.role, password, one_time=not args.password))

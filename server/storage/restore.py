@@ -3,8 +3,8 @@
 The backup is copied (SQLite's online-backup API, as `wenzheng backup` copies) to a
 temporary file beside the database and checked there before anything else is touched: it
 must open as SQLite, pass ``integrity_check``, have the tables of a Wenzheng database and
-an Alembic revision this code knows (an older one is upgraded when the server starts; a
-newer one came from newer code and is refused).
+an Alembic revision this code knows (an older one is then upgraded with `wenzheng db upgrade`;
+a newer one came from newer code and is refused).
 
 An existing database is replaced only with ``--force``, and never while a process has it
 open. Wenzheng's connections keep the database in WAL mode, and SQLite leaves WAL mode only
@@ -41,6 +41,7 @@ from server.storage.backup import (
     remove_with_beside,
     temporary_beside,
 )
+from server.storage.migrate import known_revisions
 
 UNTOUCHED = "未恢复，原数据库未改动。"
 
@@ -54,16 +55,6 @@ class Restored:
     revision: str
     head: str
     removed: tuple[str, ...]  # the old database's -wal/-shm/-journal that were deleted
-
-
-def known_revisions() -> list[str]:
-    """The Alembic revisions of this code, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    from server.storage.migrate import alembic_config
-
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return [s.revision for s in script.walk_revisions()][::-1]
 
 
 def check_backup(copy: sqlite3.Connection, backup: Path) -> tuple[int, int, str]:
