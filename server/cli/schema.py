@@ -123,7 +123,11 @@ def upgrade_with_backup(settings: Settings, yes: bool) -> int:
         except Exception as exc:  # any failure of a migration: say where the database is now
             return _failed(settings, found, backup, exc)
     after = schema(settings.database_url)
-    print(f"升级后结构版本：{after.revision}" + ("（已是最新，无需升级）" if found == after else ""))
+    if found == after:
+        print(f"升级后结构版本：{after.revision}（已是最新，无需升级）")
+    else:
+        print(f"升级后结构版本：{after.revision}")
+        print("数据库已升级到最新版本。")
     return 0
 
 
