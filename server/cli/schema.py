@@ -53,7 +53,8 @@ def refusal(found: Schema) -> str:
 
 
 def ready(database_url: str, older_ok: bool = False) -> bool:
-    """Whether a command may use the database; creates a new one, prints why not otherwise."""
+    """Whether a command may use the database; creates a new one (and upgrades an older one
+    when ``older_ok``), prints why not otherwise."""
     found = schema(database_url)
     why = refusal(found)
     if not why and found.standing is Standing.OLDER and not older_ok:
