@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from server.office import clock
-from server.office.readiness import Installation, Level, Limits, Line, in_thread, short
+from server.office.readiness_core import Installation, Level, Limits, Line, in_thread, short
 
 SELF_SIGNED = (18, 19)  # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
 
