@@ -23,6 +23,7 @@ from server.office.demo import DEMO_PASSWORD
 from server.office.readiness_core import GIB, MIB, Installation, Level, Limits, Line, in_thread, short
 from server.storage import backup_record
 from server.storage import models as m
+from server.storage.db import snapshot_read
 from server.storage.migrate import alembic_config
 
 MIN_KEY = 32
@@ -75,7 +76,7 @@ async def database(inst: Installation, engine: AsyncEngine | None, limits: Limit
         )
     try:
         async with asyncio.timeout(limits.timeout):
-            async with engine.connect() as conn:
+            async with snapshot_read(engine) as conn:  # no write lock in a running server
                 current = await _current_revision(conn)
     except TimeoutError:
         return Line(
@@ -145,7 +146,7 @@ async def demo_account(engine: AsyncEngine | None, limits: Limits) -> Line:
     if engine is None:
         return Line(name, Level.WARN, "数据库不可用，未能检查", "先解决“数据库”一项。")
     try:
-        async with asyncio.timeout(limits.timeout), engine.connect() as conn:
+        async with asyncio.timeout(limits.timeout), snapshot_read(engine) as conn:
             stored = (
                 await conn.execute(select(m.users.c.password_hash).where(m.users.c.username == "chair"))
             ).scalar()
