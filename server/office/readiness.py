@@ -47,10 +47,16 @@ def from_env(env: dict[str, str] | None = None) -> Installation:
     env = dict(os.environ if env is None else env)
     places = locate(env)
     key, source = env.get("WENZHENG_SECRET_KEY") or None, "WENZHENG_SECRET_KEY"
+    unreadable = ""
     if key is None and places.secret_key_path.is_file():
-        key, source = places.secret_key_path.read_text().strip(), str(places.secret_key_path)
+        source = str(places.secret_key_path)
+        try:
+            key = places.secret_key_path.read_text().strip()
+        except OSError as exc:  # run as another user than the service's
+            unreadable = exc.strerror or type(exc).__name__
     workers = _workers(env)
     return Installation(
+        secret_unreadable=unreadable,
         database_url=places.database_url,
         data_dir=places.data_dir,
         secret_key=key,

@@ -60,6 +60,7 @@ class Installation:
     workers: int | None  # None: WENZHENG_WORKERS is not a positive whole number
     redis_url: str | None
     ntp_server: str
+    secret_unreadable: str = ""  # why the key file could not be read (another user's file)
 
 
 # -- running blocking probes without waiting for them past their time ------------------

@@ -122,6 +122,13 @@ def secret(inst: Installation) -> Line:
         f"设置 WENZHENG_SECRET_KEY 为 {make} 的输出（至少 {MIN_KEY} 个字符），"
         "或删去它，由服务在数据文件夹中生成；已印发邀请卡后更换密钥，卡片须重印。"
     )
+    if inst.secret_unreadable:
+        return Line(
+            name,
+            Level.FAIL,
+            f"密钥文件 {inst.secret_source} 无法读取（{inst.secret_unreadable}）",
+            "以运行服务的用户运行 wenzheng check（如 sudo -u wenzheng …），检查才能看到服务所见的一切。",
+        )
     if key is None:
         return Line(
             name,
