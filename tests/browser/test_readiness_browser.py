@@ -43,7 +43,7 @@ async def test_console_shows_the_check_before_checkin_and_drops_it_when_checkin_
         await expect(page).to_have_url(links.console_url)
 
         panel = page.locator("#c-ready")
-        await expect(panel.locator("h2")).to_contain_text("1 项未通过", timeout=15_000)
+        await expect(panel.locator(".c-ready-title")).to_contain_text("1 项未通过", timeout=15_000)
         for level, name, text in said:  # the same lines in the same words
             row = panel.locator("li", has_text=f"{name}：")
             await expect(row.locator(".c-ready-level")).to_have_text(level)

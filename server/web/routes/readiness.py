@@ -1,9 +1,9 @@
 """The console's readiness panel: `wenzheng check`'s lines on the console before check-in.
 
-The console page never waits for it: the panel is a placeholder in the attendance
-fragment (screens/templates/fragments/c-attendance.html) that asks this route once it is
-on screen, and only while check-in has never been opened; when check-in opens, the live
-update of that fragment no longer holds it and the panel is gone.
+The console page never waits for it: the panel is a placeholder in the session fragment
+(screens/templates/fragments/c-session.html) that asks this route once it is on screen,
+and only while check-in has never been opened and no question or agenda item has begun;
+the first live update of that fragment after either no longer holds it, and it is gone.
 
 The lines are computed off the loop (readiness runs its probes in threads, each with a
 timeout) and kept for ``CACHE_SECONDS``: consoles reloading, or every console of a hall
