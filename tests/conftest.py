@@ -821,6 +821,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "WENZHENG_DATA_DIR": str(settings.data_dir),
             "WENZHENG_DATABASE_URL": settings.database_url,
             "PYTHONUNBUFFERED": "1",
+            # The console's readiness panel asks a time server: never one outside in a test.
+            "WENZHENG_NTP_SERVER": "127.0.0.1:9",
         }
     )
     env.update(extra)

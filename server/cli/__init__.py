@@ -1,6 +1,6 @@
 """The `wenzheng` command, one module per command family: serve, data (db upgrade, demo),
 users, roster (roster and officials import/export), bodies (body, term, session),
-meetings (meeting add), backups (backup, restore), bench.
+meetings (meeting add), backups (backup, restore), bench, check (the check before a meeting).
 
 The top layer: it may import every other (tests/test_layers.py); nothing imports it.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from server.cli import backups, bench, bodies, data, meetings, roster, serve, users
+from server.cli import backups, bench, bodies, check, data, meetings, roster, serve, users
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def parser() -> argparse.ArgumentParser:
     meetings.add_parsers(sub)
     backups.add_backup(sub)
     backups.add_restore(sub)
+    check.add_check(sub)
     return p
 
 

@@ -1,6 +1,9 @@
 """`wenzheng backup` and `wenzheng restore`: copies of a SQLite database, and the commands for
 PostgreSQL's own tools (server/storage/backup.py, server/storage/restore.py do the work).
 
+A finished backup is recorded in the data folder (server/storage/backup_record.py) for
+`wenzheng check`; `wenzheng backup --record FILE` records one made by pg_dump.
+
 Every refusal is one line in Chinese on stderr and exit 1; PostgreSQL exits 2 after
 printing its commands. Neither command creates a data folder or a secret key.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from server.base.settings import Places, locate
+from server.storage import backup_record
 from server.storage.backup import (
     EXIT_ERROR,
     EXIT_OK,
@@ -51,12 +56,39 @@ def sqlite_path_or_exit(url: URL, verb: str) -> Path | int:
         return EXIT_ERROR
 
 
+def cmd_record(places: Places, backup: Path) -> int:
+    """`wenzheng backup --record FILE`: a backup made by other means (pg_dump) counts."""
+    try:
+        done = backup_record.record(places.data_dir, backup)
+    except backup_record.RecordError as refusal:
+        print(f"错误：{refusal}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"已记下备份：{done.path}（{size_text(done.size)}），wenzheng check 据此检查备份的时间。")
+    return EXIT_OK
+
+
+def note_backup(places: Places, out: Path) -> None:
+    """Record a finished backup for `wenzheng check`; the backup stands even if this fails."""
+    try:
+        backup_record.record(places.data_dir, out)
+    except backup_record.RecordError as problem:
+        print(f"注意：备份已完成，但未能记下它（{problem}）；wenzheng check 将看不到这次备份。")
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
-    out = Path(args.out)
     found = configured()
     if found is None:
         return EXIT_ERROR
-    _, url = found
+    places, url = found
+    if args.record is not None:
+        if args.out is not None:
+            print("错误：--record 与备份路径只能给一个。", file=sys.stderr)
+            return EXIT_ERROR
+        return cmd_record(places, Path(args.record))
+    if args.out is None:
+        print("错误：请给出备份文件路径（或用 --record 文件名 记下已有的备份）。", file=sys.stderr)
+        return EXIT_ERROR
+    out = Path(args.out)
     if url.get_backend_name() == "postgresql":
         dump, restore = postgres_commands(url, out)
         print("数据库是 PostgreSQL，本命令不复制。请用 PostgreSQL 自带的工具备份（自定义格式 -Fc）：")
@@ -64,6 +96,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         print("恢复（先停止服务；--clean 会先删除库中已有的表）：")
         print(f"  {restore}")
         print("密码不在此显示：请用 PGPASSWORD 环境变量或 ~/.pgpass 提供。")
+        print("备份成功后记下它（wenzheng check 检查备份的时间）：")
+        print(f"  wenzheng backup --record {shlex.quote(str(out))}")
         return EXIT_POSTGRES
     source = sqlite_path_or_exit(url, "备份")
     if isinstance(source, int):
@@ -78,6 +112,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     print(f"  会议  {summary.meetings} 个")
     print(f"  事件  {summary.events} 条")
     print("  完整性检查通过（integrity_check: ok）")
+    note_backup(places, summary.path)
     return EXIT_OK
 
 
@@ -88,7 +123,12 @@ def add_backup(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="备份数据库。SQLite：服务运行时也可备份，得到某一时刻的一致副本，"
         "先写入临时文件并检查完整性，再改成目标文件名。PostgreSQL：打印 pg_dump 命令，退出码 2。",
     )
-    backup.add_argument("out", metavar="OUT_PATH", help="备份文件路径")
+    backup.add_argument("out", metavar="OUT_PATH", nargs="?", help="备份文件路径")
+    backup.add_argument(
+        "--record",
+        metavar="FILE",
+        help="不备份，只记下一个已有的备份（如 pg_dump -Fc 的文件），供 wenzheng check 检查备份的时间",
+    )
     backup.add_argument("--force", action="store_true", help="覆盖已存在的备份文件")
     backup.set_defaults(func=cmd_backup)
 

@@ -79,6 +79,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Phones need an address they can reach; the host name's address is a fair guess.
         shown_host = socket.gethostbyname(socket.gethostname())
     os.environ.setdefault("WENZHENG_PUBLIC_URL", f"http://{shown_host}:{args.port}")
+    # The console's readiness panel judges a loopback public address by where we listen.
+    os.environ["WENZHENG_HOST"] = args.host
     settings = load()
     if args.workers > 1 and not settings.redis_url:
         print("错误：多个工作进程需要设置 WENZHENG_REDIS_URL（Redis 总线）。", file=sys.stderr)

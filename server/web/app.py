@@ -44,6 +44,7 @@ from server.web.routes import members as routes_members
 from server.web.routes import people as routes_people
 from server.web.routes import presidium as routes_presidium
 from server.web.routes import questions as routes_questions
+from server.web.routes import readiness as routes_readiness
 from server.web.routes import rehearsals as routes_rehearsals
 from server.web.routes import review_phone as routes_review_phone
 from server.web.routes import roster as routes_roster
@@ -240,6 +241,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/meetings/{meeting_id:int}/rehearsal", routes_rehearsals.create, methods=["POST"]),
         Route("/meetings/{meeting_id:int}/rehearsal/reset", routes_rehearsals.reset, methods=["POST"]),
         Route("/m/{meeting_id:int}/console", routes_staff.console),
+        Route("/m/{meeting_id:int}/readiness", routes_readiness.panel),
         Route("/m/{meeting_id:int}/act", routes_staff.act, methods=["POST"]),
         Route("/m/{meeting_id:int}/roster", routes_staff.roster),
         Route("/m/{meeting_id:int}/pair", routes_staff.pair, methods=["POST"]),

@@ -44,6 +44,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 START_TIMEOUT_S = 40
+NO_TIME_SERVER = "127.0.0.1:9"  # a loopback port with no SNTP server: tests reach nothing outside
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def serve(*extra: str) -> Iterator[Started]:
     data_dir = tmp / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
     env.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
+    env.update(WENZHENG_NTP_SERVER=NO_TIME_SERVER)  # the console's readiness panel asks no one outside
     out_path, log_path = tmp / "stdout.txt", tmp / "stderr.txt"
     with out_path.open("wb") as out, log_path.open("wb") as err:
         proc = subprocess.Popen(
