@@ -99,8 +99,12 @@ def test_every_request_logged_with_its_id_and_no_secret(
 
     proc, port = _serve(settings, tmp_path, log_format)
     base = f"http://127.0.0.1:{port}"
+
+    def client() -> httpx.Client:
+        return httpx.Client(base_url=base, timeout=15, trust_env=False, event_hooks={"response": [seen]})
+
     try:
-        with httpx.Client(base_url=base, timeout=15, trust_env=False, event_hooks={"response": [seen]}) as http:
+        with client() as http:
             login = http.post("/login", data={"username": "clerk", "password": password, "next": "/"})
             assert login.status_code == 303, login.text
             staff_cookie = login.cookies["wz_user"]
@@ -110,7 +114,7 @@ def test_every_request_logged_with_its_id_and_no_secret(
             chair.act_ok("open_checkin")
 
             # A phone bound by its card's QR code (the invitation link) ...
-            with httpx.Client(base_url=base, timeout=15, trust_env=False, event_hooks={"response": [seen]}) as a:
+            with client() as a:
                 assert a.get(f"/i/{meeting_id}/{invitation}").status_code == 303
                 a_cookie = a.cookies["wz_deputy"]
                 # ... checks in under the hall code, through the proxy that forwards its address.
@@ -124,9 +128,7 @@ def test_every_request_logged_with_its_id_and_no_secret(
                 )
                 assert checked.status_code in (200, 303), checked.text[:300]
                 # Another phone types its card number and short code under the hall code.
-                with httpx.Client(
-                    base_url=base, timeout=15, trust_env=False, event_hooks={"response": [seen]}
-                ) as b:
+                with client() as b:
                     page = f"/h/{meeting_id}/{hall_code}"
                     typed = pre_form(b, page, page, {"card_no": b_card, "short_code": b_short})
                     assert typed.status_code == 303, typed.text[:300]
@@ -157,7 +159,8 @@ def test_every_request_logged_with_its_id_and_no_secret(
                 assert voted.status_code == 200, voted.text[:300]
 
                 # A live socket of that phone: one line at open, one at close.
-                with ws_connect(f"ws://127.0.0.1:{port}/ws/{meeting_id}/deputy", f"wz_deputy={a_cookie}") as ws:
+                socket_url = f"ws://127.0.0.1:{port}/ws/{meeting_id}/deputy"
+                with ws_connect(socket_url, f"wz_deputy={a_cookie}") as ws:
                     ws_hello(ws, 0)
 
             # The projector paired by its link (the cookie rides in the query once).
