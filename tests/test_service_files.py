@@ -104,6 +104,26 @@ def test_the_unit_runs_the_installed_command_hardened() -> None:
     assert int(unit["LimitNOFILE"][0]) >= 8192  # thousands of sockets
 
 
+def test_a_shell_reads_the_env_file_as_systemd_does() -> None:
+    """The README loads it with ``set -a; . wenzheng.env; set +a`` for ``wenzheng db
+    upgrade``: every value must come out as written (no space starting a command, no
+    quote or ``$`` the shell would change)."""
+    values, _ = _env_file()
+    for key, value in values.items():
+        assert re.fullmatch(r"[^\s'\"$\\`]*", value), f"{key}: a shell and systemd would read {value!r} apart"
+    shown = subprocess.run(
+        ["bash", "-c", f'set -a; . "{ENV}"; set +a; env -0'],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert shown.stderr == ""
+    read = dict(item.split("=", 1) for item in shown.stdout.split("\0") if item.startswith("WENZHENG_"))
+    assert read == values
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     """``systemd-analyze verify`` with the command pointed at this checkout's ``wenzheng``
