@@ -13,19 +13,21 @@ JSON object.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from server.base.keys import Keys
 from server.base.settings import Settings
-from server.web.request_log import redact_path
+from server.web.request_log import RequestLog, redact_path
 from tests.conftest import WENZHENG, Db, Hall, free_port, pre_form, server_env, ws_connect, ws_hello
 
 pytestmark = pytest.mark.slow
@@ -223,3 +225,39 @@ def test_the_redaction_keeps_the_route_and_drops_the_secrets() -> None:
     # A path cannot start a second line or hide behind spaces.
     assert path(b"/a b\nc\x00") == "/a%20b%0Ac%00"
     assert len(path(b"/" + b"x" * 5000)) <= 200
+
+
+async def test_failed_500_unanswered_0(caplog: pytest.LogCaptureFixture) -> None:
+    async def failing(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("boom")
+
+    async def silent(scope: Any, receive: Any, send: Any) -> None:
+        return None  # the client went away before an answer
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/h/1/999999", "raw_path": b"/h/1/999999"}
+    caplog.set_level(logging.INFO, logger="wenzheng.access")
+    with pytest.raises(RuntimeError):
+        await RequestLog(failing)(dict(scope), receive, send)
+    await RequestLog(silent)(dict(scope), receive, send)
+    lines = [r.getMessage() for r in caplog.records if r.name == "wenzheng.access"]
+    assert len(lines) == 2
+    assert "client=- method=GET path=/h/1/… status=500 " in lines[0]
+    assert " status=0 " in lines[1] and "999999" not in " ".join(lines)
+
+
+def test_a_bad_log_format_stops_the_start(settings: Settings) -> None:
+    done = subprocess.run(
+        [str(WENZHENG), "serve", "--port", str(free_port())],
+        env=server_env(settings, WENZHENG_LOG_FORMAT="xml"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "WENZHENG_LOG_FORMAT 只能是 text 或 json" in done.stderr

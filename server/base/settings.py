@@ -126,5 +126,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
 def _log_format(env: dict[str, str]) -> str:
     value = env.get("WENZHENG_LOG_FORMAT", "").strip().lower() or "text"
     if value not in ("text", "json"):
-        raise ValueError(f"WENZHENG_LOG_FORMAT must be text or json, not {value!r}")
+        raise ValueError(f"WENZHENG_LOG_FORMAT 只能是 text 或 json，而不是 {value!r}")
     return value

@@ -10,6 +10,10 @@ turns uvicorn's access log off and this middleware logs instead, to the logger
     ws-open id=… client=10.0.0.7 path=/ws/3/deputy
     ws-close id=… client=10.0.0.7 path=/ws/3/deputy code=1000 ms=61234.0
 
+``status=0``: no answer was sent (the client went away first). A socket's ``code`` is the
+close code either side sent, ``http-403`` when it was refused before it opened, ``-`` when
+neither is known.
+
 What is kept: the route's shape. What is dropped: every path segment after
 ``/i/<meeting>/`` and ``/h/<meeting>/`` and every query value (``?screen=…``); the
 method, status, duration and the client's address (after the trusted-proxy rewrite of
@@ -113,7 +117,7 @@ class RequestLog:
         request_id = new_id()
         header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
-        status = 500  # an exception before the answer began is answered 500 outside us
+        status = 0  # stays 0 when no answer was sent (the client went away first)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -124,6 +128,10 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            if status == 0:
+                status = 500  # Starlette's outermost middleware answers it, outside us
+            raise
         finally:
             if access.isEnabledFor(logging.INFO):
                 ms = (time.perf_counter() - started) * 1000
