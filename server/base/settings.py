@@ -8,6 +8,10 @@ WENZHENG_DATA_DIR      default: ./data
 WENZHENG_REDIS_PREFIX  key and channel prefix, so test runs never share channels
 WENZHENG_TRUSTED_PROXIES  addresses or ranges of the reverse proxies whose
                        X-Forwarded-For / X-Forwarded-Proto are believed (default: none)
+WENZHENG_LOG_FORMAT    text (default) or json: one JSON object per line (server/web/request_log.py)
+
+Read by ``wenzheng serve`` itself (server/cli/serve.py), not here: WENZHENG_HOST,
+WENZHENG_PORT, WENZHENG_WORKERS (the defaults of --host, --port, --workers).
 
 ``load()`` makes the data folder and the secret key when they are missing: a server needs
 both. ``locate()`` reads the same settings and writes nothing, for commands that must
@@ -42,6 +46,7 @@ class Settings:
     ws_connect_burst: int = 100
     ws_connect_rate: float = 10.0
     ws_per_phone: int = 4
+    log_format: str = "text"  # or "json"
 
 
 @dataclass(frozen=True)
@@ -114,4 +119,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
         ws_connect_burst=int(_number(env, "WENZHENG_WS_CONNECT_BURST", Settings.ws_connect_burst, True)),
         ws_connect_rate=_number(env, "WENZHENG_WS_CONNECT_RATE", Settings.ws_connect_rate, False),
         ws_per_phone=int(_number(env, "WENZHENG_WS_PER_PHONE", Settings.ws_per_phone, True)),
+        log_format=_log_format(env),
     )
+
+
+def _log_format(env: dict[str, str]) -> str:
+    value = env.get("WENZHENG_LOG_FORMAT", "").strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"WENZHENG_LOG_FORMAT 只能是 text 或 json，而不是 {value!r}")
+    return value

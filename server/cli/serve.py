@@ -73,7 +73,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.web.limits import FRAME_MAX_BYTES
+    from server.web.request_log import log_config
 
+    workers = _workers(args.workers)
+    if workers is None:
+        print("错误：工作进程数（--workers 或 WENZHENG_WORKERS）必须是正整数。", file=sys.stderr)
+        return 2
     shown_host = args.host
     if args.host in ("0.0.0.0", "::"):
         # Phones need an address they can reach; the host name's address is a fair guess.
@@ -83,6 +88,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["WENZHENG_HOST"] = args.host
     settings = load()
     if args.workers > 1 and not settings.redis_url:
+    try:
+        settings = load()
+    except ValueError as bad:
+        print(f"错误：设置有误：{bad}", file=sys.stderr)
+        return 2
+    if workers > 1 and not settings.redis_url:
         print("错误：多个工作进程需要设置 WENZHENG_REDIS_URL（Redis 总线）。", file=sys.stderr)
         return 2
     # Once, here, before uvicorn starts any worker: an older database waits for `wenzheng db
@@ -102,7 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=workers,
         # server/room/fastsend.py writes frames straight to this protocol's transports.
         ws="websockets-sansio",
         ws_per_message_deflate=False,  # broadcast sockets: compress once per client is too costly
@@ -114,6 +125,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # 5 s default made every one of 3,000 check-ins open a new TCP connection.
         timeout_keep_alive=75,
         log_level=args.log_level,
+        # Our RequestLog writes the access lines: uvicorn's would print secret paths.
+        access_log=False,
+        log_config=log_config(settings.log_format, args.log_level),
         proxy_headers=False,
     )
     return 0
@@ -135,11 +149,21 @@ def ensure_admin(settings: Settings) -> None:
         print(f"首次安装：管理员账号 admin，一次性密码 {password}，请登录后立即修改", flush=True)
 
 
+def _workers(given: int | None) -> int | None:
+    """``--workers``, else ``WENZHENG_WORKERS`` (how the systemd unit sets it), else 1;
+    None when neither is a positive whole number."""
+    if given is not None:
+        return given if given >= 1 else None
+    raw = os.environ.get("WENZHENG_WORKERS", "").strip() or "1"
+    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+
+
 def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="启动服务")
     serve.add_argument("--host", default=os.environ.get("WENZHENG_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("WENZHENG_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=1)
+    workers_help = "工作进程数（默认取 WENZHENG_WORKERS，否则 1）"
+    serve.add_argument("--workers", type=int, default=None, help=workers_help)
     serve.add_argument("--demo", action="store_true", help="载入演示会议并打印各屏幕地址")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=cmd_serve)

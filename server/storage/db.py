@@ -13,6 +13,9 @@ not available), its transaction rolls back, and the sender hears "未记录，�
 SQLite (``server/web/app.py`` maps the error). Migrations run over the same engine: one that
 waits longer than that for a lock fails (run it again) instead of queueing every other
 statement behind its own lock request.
+
+``hide_parameters``: a database error's text names the statement but not its values, so
+a logged error never holds a ballot's choice, a password hash or a token.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, pool_size=5, max_overflow=5)
+        engine = create_async_engine(url, pool_size=5, max_overflow=5, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -64,7 +67,12 @@ def create_engine(url: str) -> AsyncEngine:
         # Sent with the connection's startup packet: every session has it, no round trip.
         connect_args["server_settings"] = {"lock_timeout": str(POSTGRES_LOCK_TIMEOUT_MS)}
     return create_async_engine(
-        url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        hide_parameters=True,
     )
 
 

@@ -31,6 +31,7 @@ from server.web import loop_debug, ws
 from server.web.http import SecureCookies, Services, flash, message_page, page, services, staff
 from server.web.limits import ClientLimits
 from server.web.proxy import ForwardedHeaders, parse_trusted
+from server.web.request_log import RequestLog, redact_path
 from server.web.routes import account as routes_account
 from server.web.routes import attendance as routes_attendance
 from server.web.routes import audit as routes_audit
@@ -122,7 +123,8 @@ async def not_found(request: Request, exc: Exception) -> Response:
 async def not_recorded(request: Request, exc: Exception) -> Response:
     """The database could not take a change (busy past its timeout, disk full): nothing
     was written (the transaction rolled back), and the sender may simply try again."""
-    log.warning("not recorded: %s %s: %r", request.method, request.url.path, exc)
+    # The path as the access log has it: a hall check-in's path holds the hall code.
+    log.warning("not recorded: %s %s: %r", request.method, redact_path(request.scope), exc)
     if request.headers.get("hx-request"):
         return flash(msg.edge("not_recorded"), 503)
     return message_page(msg.edge("not_recorded"), 503)
@@ -320,6 +322,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             # First: everything after it sees the client's real address and scheme.
             Middleware(ForwardedHeaders, trusted=parse_trusted(settings.trusted_proxies)),
             Middleware(CaptureRawSend),
+            Middleware(RequestLog),  # after both: the real client, and the socket's raw send kept
             Middleware(SecurityHeaders),
             Middleware(SecureCookies, public_url=settings.public_url),
             Middleware(StaffSessions),
