@@ -36,10 +36,10 @@ def nginx_binary() -> str:
 def certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made by openssl."""
     cert, key = folder / "cert.pem", folder / "key.pem"
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        + ["-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        + ["-keyout", str(key), "-out", str(cert)],
+        ["openssl", "req", "-x509", *new_key, "-days", "2", *subject, "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
@@ -70,7 +70,8 @@ def render(
     ):
         site = _replace(site, old, new)
     temp = "\n".join(
-        f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        f"    {kind}_temp_path {folder / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     # As root the workers would run as nobody, who cannot enter the test's private folder.
     user = "user root;\n" if os.geteuid() == 0 else ""

@@ -60,7 +60,9 @@ def proxied() -> Iterator[Proxied]:
     with (
         serve("--demo", env=env) as started,
         tempfile.TemporaryDirectory(prefix="wenzheng-nginx-") as tmp,
-        nginx_in_front(Path(tmp), http_port=http_port, https_port=https_port, upstream_port=started.port) as nx,
+        nginx_in_front(
+            Path(tmp), http_port=http_port, https_port=https_port, upstream_port=started.port
+        ) as nx,
     ):
         stdout = started.stdout_path.read_text()
         links = parse_links(stdout)
@@ -90,16 +92,26 @@ def insecure() -> ssl.SSLContext:
 
 
 def https_request(
-    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, **kw: object
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    source: str | None = None,  # the address to connect from
 ) -> tuple[int, dict[str, str], str]:
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=insecure(), timeout=20, **kw)  # type: ignore[arg-type]
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", port, context=insecure(), timeout=20, source_address=(source, 0) if source else None
+    )
     try:
-        try:
+        # nginx may answer 413 before the body is all sent: read that answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             conn.request(method, path, body=body or None, headers=headers or {})
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # nginx answered 413 before the body was all sent: read that answer
         reply = conn.getresponse()
-        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read().decode(errors="replace")
+        return (
+            reply.status,
+            {k.lower(): v for k, v in reply.getheaders()},
+            reply.read().decode(errors="replace"),
+        )
     finally:
         conn.close()
 
@@ -181,7 +193,8 @@ async def test_console_projector_and_phone_over_https_and_wss(
         await projector_ctx.new_page(),
         await phone_ctx.new_page(),
     )
-    sockets = {"console": watch_sockets(console), "projector": watch_sockets(projector), "phone": watch_sockets(phone)}
+    screens = {"console": console, "projector": projector, "phone": phone}
+    sockets = {name: watch_sockets(page) for name, page in screens.items()}
 
     await login(console, s.console_url)
     await projector.goto(s.projector_url)
@@ -199,7 +212,6 @@ async def test_console_projector_and_phone_over_https_and_wss(
         cookies = await ctx.cookies()
         assert must in {c["name"] for c in cookies}, cookies
         assert all(c["secure"] for c in cookies), [c for c in cookies if not c["secure"]]
-    screens = {"console": console, "projector": projector, "phone": phone}
     await shots.take("connected", screens)
 
     # -- check-in through the projector's QR code, over https ----------------------------
@@ -231,7 +243,7 @@ async def test_console_projector_and_phone_over_https_and_wss(
             "User-Agent": PROBE_UA,
             "Content-Type": "application/x-www-form-urlencoded",
         },
-        source_address=(PROXY_SOURCE, 0),
+        PROXY_SOURCE,
     )
     assert status == 200, text
 
@@ -252,7 +264,9 @@ async def test_console_projector_and_phone_over_https_and_wss(
     assert status == 200
     await asyncio.to_thread(nx.start)
     back_at = time.monotonic()
-    await expect(phone.locator(".conn").first).to_have_class(re.compile(r"\bconn-ok\b"), timeout=BACK_WITHIN_MS)
+    await expect(phone.locator(".conn").first).to_have_class(
+        re.compile(r"\bconn-ok\b"), timeout=BACK_WITHIN_MS
+    )
     await expect(phone.locator("#d-me .choice")).to_have_count(3, timeout=BACK_WITHIN_MS)
     assert time.monotonic() - back_at <= BACK_WITHIN_MS / 1000
     await connected(console, projector, phone)
@@ -319,6 +333,8 @@ async def test_redirect_tls_and_body_limits(proxied: Proxied) -> None:
 
 @contextlib.contextmanager
 def ssl_socket(port: int, context: ssl.SSLContext) -> Iterator[ssl.SSLSocket]:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            yield tls
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        yield tls
