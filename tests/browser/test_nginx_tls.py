@@ -318,6 +318,14 @@ async def test_redirect_tls_and_body_limits(proxied: Proxied) -> None:
     status, headers, _ = await asyncio.to_thread(https_request, port, "GET", "/healthz")
     assert status == 200 and headers["strict-transport-security"] == "max-age=31536000"
 
+    # The address the server believes (/whoami, how staff find the hall's network): the
+    # client's own, whatever it claims; from nginx's own address, that one.
+    forged = {"X-Forwarded-For": FORGED}
+    for source, seen in ((None, "127.0.0.1"), (PROXY_SOURCE, PROXY_SOURCE)):
+        status, _, text = await asyncio.to_thread(https_request, port, "GET", "/whoami", b"", forged, source)
+        assert status == 200 and seen in text and FORGED not in text, (source, text)
+        assert source == PROXY_SOURCE or PROXY_SOURCE not in text, text
+
     # 256 KiB for any form; 6 MiB for the imports, past which nginx says why in Chinese.
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     status, _, text = await asyncio.to_thread(https_request, port, "POST", "/login", b"a" * 300 * KIB, form)
