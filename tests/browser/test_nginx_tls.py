@@ -17,8 +17,10 @@ import csv
 import http.client
 import io
 import re
+import shutil
 import socket
 import ssl
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -31,7 +33,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server.base.keys import Keys
 from tests.browser.conftest import DemoServer, Shots, _free_port, parse_links, serve
-from tests.browser.nginx_proxy import PROXY_SOURCE, Nginx, nginx_in_front
+from tests.browser.nginx_proxy import PROXY_SOURCE, SHIPPED, Nginx, certificate, nginx_binary, nginx_in_front
 from tests.browser.test_live_session import PHONE_UA, connected, hall_url_on_projector, login
 from tests.browser.test_offline_phone import act
 
@@ -346,3 +348,23 @@ def ssl_socket(port: int, context: ssl.SSLContext) -> Iterator[ssl.SSLSocket]:
         context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
     ):
         yield tls
+
+
+def test_the_site_file_passes_nginx_t_inside_debians_own_nginx_conf(tmp_path: Path) -> None:
+    """Installed as the README says (into sites-enabled, next to Debian's default site),
+    with only the certificate filled in: Debian's nginx.conf accepts it as it is."""
+    debian = Path("/etc/nginx")
+    assert (debian / "nginx.conf").exists(), "Debian's nginx package is not installed"
+    etc = tmp_path / "etc"
+    shutil.copytree(debian, etc, symlinks=True)
+    cert, key = certificate(tmp_path)
+    site = SHIPPED.read_text()
+    site = site.replace("/etc/ssl/certs/wenzheng.pem", str(cert))
+    site = site.replace("/etc/ssl/private/wenzheng.key", str(key))
+    (etc / "sites-enabled" / "wenzheng").write_text(site)
+    main = etc / "nginx.conf"
+    main.write_text(main.read_text().replace(str(debian), str(etc)))
+    checked = subprocess.run(
+        [nginx_binary(), "-t", "-c", str(main)], capture_output=True, text=True, timeout=30
+    )
+    assert checked.returncode == 0, checked.stderr
