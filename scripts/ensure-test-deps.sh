@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs on a bare Debian machine:
 # Chromium and a CJK font for the browser tests, PostgreSQL and Redis for the
-# tests that use them for real. Idempotent: does nothing when all is there.
+# tests that use them for real, nginx for the TLS proxy test (which runs its own
+# nginx with its own config and ports: whether the package's service runs does not
+# matter). Idempotent: does nothing when all is there.
 set -euo pipefail
 
 need=()
@@ -9,6 +11,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi 'wenquanyi\|wqy' || need+=(fonts-wqy-microhei)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

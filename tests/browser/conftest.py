@@ -145,8 +145,9 @@ class Started:
 
 
 @contextlib.contextmanager
-def serve(*extra: str) -> Iterator[Started]:
-    """`wenzheng serve [extra…]` in a data folder of its own, until /healthz answers."""
+def serve(*extra: str, env: dict[str, str] | None = None) -> Iterator[Started]:
+    """`wenzheng serve [extra…]` in a data folder of its own, until /healthz answers.
+    ``env``: more WENZHENG_ settings, over the defaults (e.g. a public address behind a proxy)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="wenzheng-browser-"))
@@ -154,6 +155,9 @@ def serve(*extra: str) -> Iterator[Started]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
     env.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
     env.update(WENZHENG_NTP_SERVER=NO_TIME_SERVER)  # the console's readiness panel asks no one outside
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+    environment.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
+    environment.update(env or {})
     out_path, log_path = tmp / "stdout.txt", tmp / "stderr.txt"
     with out_path.open("wb") as out, log_path.open("wb") as err:
         proc = subprocess.Popen(
@@ -162,7 +166,7 @@ def serve(*extra: str) -> Iterator[Started]:
             stderr=err,
             stdin=subprocess.DEVNULL,
             cwd=tmp,
-            env=env,
+            env=environment,
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
