@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.commands import (
     AdvancePhase,
@@ -144,7 +143,9 @@ async def _hold_meeting(url: str, meeting_id: int, secret: str) -> None:
     engine = create_engine(url)
     now = int(time.time() * 1000)
     async with engine.begin() as conn:
-        body = (await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == meeting_id))).scalar_one()
+        body = (
+            await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == meeting_id))
+        ).scalar_one()
         ids = [
             int(d)
             for d in (
@@ -155,9 +156,13 @@ async def _hold_meeting(url: str, meeting_id: int, secret: str) -> None:
         ]
         request = await leave.ask(conn, meeting_id, ids[45], "出差", "pytest", now)
         await leave.decide(conn, meeting_id, request, True, "", by="staff:wang", device="pytest", now_ms=now)
-        official = (await conn.execute(select(m.officials.c.id).where(m.officials.c.body_id == body))).scalar()
+        official = (
+            await conn.execute(select(m.officials.c.id).where(m.officials.c.body_id == body))
+        ).scalar()
         await conn.execute(
-            insert(m.attendees).values(meeting_id=meeting_id, kind="respondent", name="沈立群", official_id=official)
+            insert(m.attendees).values(
+                meeting_id=meeting_id, kind="respondent", name="沈立群", official_id=official
+            )
         )
     async with engine.connect() as conn:
         state = await load_state(conn, meeting_id)
@@ -259,7 +264,9 @@ def canon(state: MeetingState) -> dict[str, Any]:
         "suspended": sorted(card[d] for d in s.suspended),
         "on_leave": sorted(card[d] for d in s.on_leave),
         "agenda": [(a.position, a.title, a.kind) for a in s.agenda],
-        "questions": [(q.position, q.title, card.get(q.asker_id), q.respondents, q.group) for q in s.questions],
+        "questions": [
+            (q.position, q.title, card.get(q.asker_id), q.respondents, q.group) for q in s.questions
+        ],
         "networks": cards(state.checkin_networks),
         "checked_in_ms": cards(state.checked_in_ms),
         "attendees_in": sorted(attendee[a] for a in state.attendees_in),
@@ -279,10 +286,7 @@ async def _records(url: str, meeting_id: int) -> dict[str, Any]:
     """Tallies, receipts, attendance records and the audit trail, by card number."""
     engine = plain_engine(url)
     async with engine.connect() as conn:
-        card = {
-            int(i): str(c)
-            for i, c in await conn.execute(select(m.deputies.c.id, m.deputies.c.card_no))
-        }
+        card = {int(i): str(c) for i, c in await conn.execute(select(m.deputies.c.id, m.deputies.c.card_no))}
         pos = {
             int(i): int(p)
             for i, p in await conn.execute(
@@ -298,7 +302,9 @@ async def _records(url: str, meeting_id: int) -> dict[str, Any]:
             return list(await conn.execute(select(table).where(table.c.meeting_id == meeting_id)))
 
         out = {
-            "rating_tallies": sorted((pos[r.question_id], r.choice, r.n) for r in await all_of(m.rating_tallies)),
+            "rating_tallies": sorted(
+                (pos[r.question_id], r.choice, r.n) for r in await all_of(m.rating_tallies)
+            ),
             "vote_tallies": sorted((r.vote_id, r.choice, r.n) for r in await all_of(m.vote_tallies)),
             "rating_receipts": sorted(
                 (pos[r.question_id], card[r.deputy_id], r.ballot_key) for r in await all_of(m.rating_receipts)
@@ -358,7 +364,10 @@ def _laptop_and_office(
 
 
 def _round_trip(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], laptop_url: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    laptop_url: str | None,
     office_url: str | None,
 ) -> None:
     laptop, office, source_id, out = _laptop_and_office(tmp_path, monkeypatch, laptop_url, office_url)
@@ -399,7 +408,14 @@ def _round_trip(
         audit_page = client.get(f"/m/{target_id}/audit").text
         name = before.setup.deputies[min(before.setup.deputies)].name
         assert "无记名表决" in audit_page and name in audit_page
-        assert "会议已结束" in client.get(f"/m/{target_id}/console").text or after.closed
+        assert "会议已结束" in client.get(f"/m/{target_id}/console").text
+        public = client.get(f"/m/{target_id}/live").text
+        counts = next(iter(before.ratings.values())).counts
+        assert (
+            f"满意 {counts[Choice.SATISFIED]} 票" in public
+            and f"不满意 {counts[Choice.DISSATISFIED]} 票" in public
+        )
+        assert "表决：记名表决" in public and "表决：无记名表决" in public
 
     # A second import of the same meeting: refused, nothing more written.
     events = asyncio.run(_count(office.url, m.events))
@@ -418,3 +434,144 @@ def test_round_trip_postgres_to_sqlite(
     tmp_path: Path, data_dir: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     _round_trip(tmp_path, monkeypatch, capsys, pg_database, None)
+
+
+# -- refusals: nothing written -----------------------------------------------------------
+
+
+@pytest.fixture
+def moved(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Side, Side, Path]:
+    """The demo meeting exported from a laptop; the office (SQLite) with other ids."""
+    office = side(tmp_path, "office", None, monkeypatch)
+    asyncio.run(_other_body_first(office.url))
+    asyncio.run(_demo(office.url))
+    laptop = side(tmp_path, "laptop", None, monkeypatch)
+    meeting_id = asyncio.run(_demo(laptop.url))
+    out = tmp_path / "meeting.wzmeeting"
+    assert wenzheng(["meeting", "export", str(meeting_id), "--out", str(out)]) == 0
+    office.use(monkeypatch)
+    return laptop, office, out
+
+
+def _written(url: str) -> tuple[int, ...]:
+    tables = (m.meetings, m.events, m.deputies, m.groups, m.meeting_imports, m.audit, m.agenda_items)
+    return tuple(asyncio.run(_count(url, t)) for t in tables)
+
+
+def _refused(args: list[str], url: str, capsys: Any, wanted: str) -> None:
+    before = _written(url)
+    capsys.readouterr()
+    assert wenzheng(["meeting", "import", *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("错误：") and wanted in err, err
+    assert _written(url) == before
+
+
+def _resign(data: bytes, secret: str, **changes: Any) -> bytes:
+    payload = unpack(data).payload | changes
+    return pack(payload, secret)[0]
+
+
+def test_a_changed_byte_is_refused(moved: tuple[Side, Side, Path], tmp_path: Path, capsys: Any) -> None:
+    _laptop, office, out = moved
+    data = out.read_bytes()
+    bad = tmp_path / "bad.wzmeeting"
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x01
+    bad.write_bytes(bytes(flipped))
+    _refused([str(bad)], office.url, capsys, "")
+    # A change inside the signed text, the gzip rebuilt around it: the signature catches it.
+    envelope = json.loads(gzip.decompress(data))
+    envelope["payload"] = envelope["payload"].replace("镇人大会议室", "镇人大会议厅", 1)
+    bad.write_bytes(gzip.compress(json.dumps(envelope, ensure_ascii=False).encode()))
+    _refused([str(bad)], office.url, capsys, "签名校验失败")
+    # The original still imports.
+    assert wenzheng(["meeting", "import", str(out), "--dry-run"]) == 0
+    assert "未写入任何内容" in capsys.readouterr().out
+
+
+def test_another_signer_is_refused_with_signer(
+    moved: tuple[Side, Side, Path], tmp_path: Path, capsys: Any
+) -> None:
+    laptop, office, out = moved
+    forged = tmp_path / "forged.wzmeeting"
+    forged.write_bytes(_resign(out.read_bytes(), "not the laptop's key"))
+    expected = installation_fingerprint(laptop.secret)
+    _refused([str(forged), "--signer", expected], office.url, capsys, "签名者不符")
+    _refused([str(forged), "--signer", "abc"], office.url, capsys, "格式不对")
+    # The laptop's own file passes the same check.
+    assert wenzheng(["meeting", "import", str(out), "--signer", expected.replace("-", "").upper()]) == 0
+
+
+def test_a_member_the_office_lacks_is_named(moved: tuple[Side, Side, Path], capsys: Any) -> None:
+    _laptop, office, out = moved
+
+    async def rename() -> str:
+        engine = create_engine(office.url)
+        async with engine.begin() as conn:
+            body = (
+                await conn.execute(select(m.bodies.c.id).where(m.bodies.c.name == "清溪镇人民代表大会"))
+            ).scalar_one()
+            d = m.deputies.c
+            name = (
+                await conn.execute(select(d.name).where(d.body_id == body, d.card_no == "1005"))
+            ).scalar_one()
+            await conn.execute(
+                m.deputies.update().where(d.body_id == body, d.card_no == "1005").values(name="改名")
+            )
+        await engine.dispose()
+        return str(name)
+
+    name = asyncio.run(rename())
+    _refused([str(out)], office.url, capsys, f"代表{name}（卡号 1005")
+    _refused([str(out), "--add-missing"], office.url, capsys, f"代表{name}（卡号 1005")
+    _refused([str(out), "--body", "其他镇人民代表大会"], office.url, capsys, "卡号 1001，本机此卡号是外0")
+    _refused([str(out), "--body", "没有这个机构"], office.url, capsys, "本机没有机构“没有这个机构”")
+
+
+def test_add_missing_builds_the_body(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    laptop = side(tmp_path, "laptop", None, monkeypatch)
+    meeting_id = asyncio.run(_demo(laptop.url))
+    out = tmp_path / "m.wzmeeting"
+    assert wenzheng(["meeting", "export", str(meeting_id), "--out", str(out)]) == 0
+    office = side(tmp_path, "office", None, monkeypatch)
+    _refused([str(out)], office.url, capsys, "本机没有机构")
+    assert wenzheng(["meeting", "import", str(out), "--add-missing"]) == 0
+    assert "新建代表 48 名" in capsys.readouterr().out
+    before, after = asyncio.run(_state(laptop.url, meeting_id)), asyncio.run(_state(office.url, 1))
+    assert canon(after) == canon(before) and after.expected == 48
+
+
+def test_broken_files_are_refused_plainly(
+    moved: tuple[Side, Side, Path], tmp_path: Path, capsys: Any
+) -> None:
+    laptop, office, out = moved
+    data = out.read_bytes()
+    bad = tmp_path / "bad.wzmeeting"
+    cases = [
+        (data[: len(data) // 2], "已损坏"),
+        (b"PK\x03\x04 garbage" * 10, "无法解压"),
+        (gzip.compress(b"{not json"), "已损坏"),
+        (gzip.compress(b'{"format": "wenzheng-meeting", "version": 7}'), "格式版本 7"),
+        (gzip.compress(b"[1, 2]"), "不是问政会议导出文件"),
+        (_resign(data, laptop.secret, schema_revision="9999"), "数据库结构版本 '9999'"),
+        (_resign(data, laptop.secret, tables={"events": "x"}), "文件不完整"),
+        (_resign(data, laptop.secret, format_version=2), "内容版本 2"),
+    ]
+    for content, wanted in cases:
+        bad.write_bytes(content)
+        _refused([str(bad)], office.url, capsys, wanted)
+    _refused([str(tmp_path / "nowhere.wzmeeting")], office.url, capsys, "无法读取文件")
+    # As a user runs it: one Chinese line, exit 1, no traceback.
+    bad.write_bytes(data[:100])
+    env = {
+        "WENZHENG_DATA_DIR": str(office.folder),
+        "WENZHENG_DATABASE_URL": office.url,
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [str(WENZHENG), "meeting", "import", str(bad)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr and done.stderr.startswith("错误：")

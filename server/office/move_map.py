@@ -150,10 +150,15 @@ async def map_people(
     for old in sorted(needed):
         d = deputies[old]
         dc = m.deputies.c
-        new = await _one(
-            conn,
-            select(dc.id).where(dc.body_id == body_id, dc.card_no == d["card_no"], dc.name == d["name"]),
-        )
+        found = (
+            await conn.execute(
+                select(dc.id, dc.name).where(dc.body_id == body_id, dc.card_no == d["card_no"])
+            )
+        ).first()
+        if found is not None and found.name != d["name"]:
+            missing.append(f"代表{d['name']}（卡号 {d['card_no']}，本机此卡号是{found.name}）")
+            continue
+        new = int(found.id) if found is not None else None
         if new is None and add_missing:
             group_id = await group(d["group_id"])
             if group_id is None:
