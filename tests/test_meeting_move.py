@@ -49,12 +49,13 @@ from live.commands import (
     OpenCheckIn,
     OpenRating,
     OpenVote,
+    RecordCountedVote,
     RequestFloor,
     ReturnToHall,
     StartAgendaItem,
 )
 from live.events import EVENT_TYPES, Event
-from live.state import Choice, FloorKind, MeetingState, Phase, VoteChoice
+from live.state import Choice, FloorKind, MeetingState, Phase, VoteChoice, VoteMethod
 from server.base.keys import Keys
 from server.base.settings import load
 from server.cli import main as wenzheng
@@ -575,3 +576,88 @@ def test_broken_files_are_refused_plainly(
         [str(WENZHENG), "meeting", "import", str(bad)], capture_output=True, text=True, env=env
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr and done.stderr.startswith("错误：")
+
+
+async def _open_secret_vote(url: str, meeting_id: int, secret: str) -> None:
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        state = await load_state(conn, meeting_id)
+        await conn.rollback()
+
+    async def quiet(*_: Any) -> None:
+        return None
+
+    runtime = MeetingRuntime(engine, state, quiet, Keys(secret).box)
+    runtime.start()
+    try:
+        ids = sorted(state.setup.deputies)
+        await runtime.submit(OpenCheckIn(), CHAIR, "pytest")
+        for d in ids[:36]:
+            await runtime.submit(CheckIn(d, CheckInMethod.STAFF), STAFF, "pytest")
+        await runtime.submit(OpenVote("无记名表决", secret=True), CHAIR, "pytest")
+        for d in ids[:5]:
+            await runtime.submit(CastVote(d, 1, VoteChoice.FOR, f"k{d}"), deputy(d), "pytest")
+    finally:
+        await runtime.stop()
+        await engine.dispose()
+
+
+async def _on_office(url: str, meeting_id: int, secret: str, commands: list[Any]) -> MeetingState:
+    """The office's runtime over the moved meeting."""
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        state = await load_state(conn, meeting_id)
+        await conn.rollback()
+
+    async def quiet(*_: Any) -> None:
+        return None
+
+    runtime = MeetingRuntime(engine, state, quiet, Keys(secret).box)
+    runtime.start()
+    try:
+        for command in commands:
+            await runtime.submit(command, CHAIR, "pytest")
+        return runtime.state
+    finally:
+        await runtime.stop()
+        await engine.dispose()
+
+
+def test_an_open_meeting_arrives_as_it_stood(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    laptop = side(tmp_path, "laptop", None, monkeypatch)
+    meeting_id = asyncio.run(_demo(laptop.url))
+    asyncio.run(_open_secret_vote(laptop.url, meeting_id, laptop.secret))
+    out = tmp_path / "m.wzmeeting"
+    # A secret round still open: its sealed choices open only with the laptop's key.
+    assert wenzheng(["meeting", "export", str(meeting_id), "--out", str(out)]) == 1
+    assert "5 张密封选票" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
+    asyncio.run(_on_office(laptop.url, meeting_id, laptop.secret, [CloseVote()]))
+    assert wenzheng(["meeting", "export", str(meeting_id), "--out", str(out)]) == 0
+    office = side(tmp_path, "office", None, monkeypatch)
+    capsys.readouterr()
+    assert wenzheng(["meeting", "import", str(out), "--add-missing"]) == 0
+    assert "尚未结束，按原状导入" in capsys.readouterr().out
+    before, after = asyncio.run(_state(laptop.url, meeting_id)), asyncio.run(_state(office.url, 1))
+    assert canon(after) == canon(before) and not after.closed
+    assert asyncio.run(_records(office.url, 1)) == asyncio.run(_records(laptop.url, meeting_id))
+    # The meeting goes on at the office: a revote of the secret vote, then the close,
+    # which freezes the attendance records there.
+    late = sorted(after.setup.deputies)[40]
+    state = asyncio.run(
+        _on_office(
+            office.url,
+            1,
+            office.secret,
+            [
+                CheckIn(late, CheckInMethod.STAFF),
+                RecordCountedVote("无记名表决", VoteMethod.PAPER, 30, 3, 4, revote_of=1),
+                CloseMeeting(),
+            ],
+        )
+    )
+    assert state.closed and state.present_count == 37
+    records = asyncio.run(_records(office.url, 1))["attendance_records"]
+    assert len(records) == 48 and sum(r[1] == "present" for r in records) == 37

@@ -23,7 +23,7 @@ from server.cli.bodies import who
 from server.office.move_export import collect, summary
 from server.office.move_format import MoveRefused, pack, unpack
 from server.office.move_import import Imported, import_meeting
-from server.storage.db import create_engine
+from server.storage.db import create_engine, snapshot_read
 from server.storage.migrate import upgrade
 
 FAILED = 1
@@ -46,9 +46,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     async def go() -> bytes:
         engine = create_engine(settings.database_url)
         try:
-            async with engine.connect() as conn:
+            # One snapshot of a meeting that may still be served, taking no write lock.
+            async with snapshot_read(engine) as conn:
                 payload = await collect(conn, args.meeting_id, settings.secret_key)
-                await conn.rollback()
         finally:
             await engine.dispose()
         data, fingerprint = pack(payload, settings.secret_key)

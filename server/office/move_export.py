@@ -5,11 +5,12 @@ and enough of its body to map it on the office's side: the body, its groups, its
 (name, card number, group; not the short code, phone or notes: the office has its own
 cards), their mandates and suspensions, its officials, terms and sessions.
 
-Secret ballots travel as the database holds them and no further: receipts (who took part),
-totals of closed rounds, and the sealed choices of a round still open, which only the
-laptop's key opens (the office cannot, and a round left open cannot be closed there).
-Nothing is opened or decrypted to export it. Staff accounts, phone bindings, card
-guards and screen pairings stay behind: they belong to the installation, not the meeting.
+Secret ballots travel as the database holds them and no further: receipts (who took part)
+and the totals of closed rounds; nothing is opened or decrypted to export it. A meeting
+with a secret round still open (sealed choices on disk) is refused: those choices open
+only with this installation's key, so the office could never close the round. Staff
+accounts, phone bindings, card guards and screen pairings stay behind: they belong to the
+installation, not the meeting.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ async def collect(conn: AsyncConnection, meeting_id: int, secret_key: str) -> di
     tables: dict[str, list[dict[str, Any]]] = {}
     for table in MEETING_TABLES:
         tables[table.name] = await rows(conn, table, table.c.meeting_id == meeting_id)
+    if tables["sealed_ballots"]:
+        # Sealed under this installation's key and meeting id: the office could never open
+        # them, so the round could never close there. Close it here, where it can.
+        raise MoveRefused(
+            f"会议中有尚未结束的无记名测评或表决（{len(tables['sealed_ballots'])} 张密封选票）。"
+            "密封选票只能用本机密钥开启，迁移后将无法结束这一轮。请先在本机主持台结束所有测评和表决，再导出。"
+        )
     question_ids = [q["id"] for q in tables["questions"]]
     qr = m.question_respondents
     tables[qr.name] = await rows(conn, qr, qr.c.question_id.in_(question_ids))
@@ -101,9 +109,4 @@ def summary(payload: dict[str, Any]) -> list[str]:
         f"满意度测评回执 {len(t['rating_receipts'])} 条，表决回执 {len(t['vote_receipts'])} 条，"
         f"审计记录 {len(t['audit'])} 条",
     ]
-    if t["sealed_ballots"]:
-        lines.append(
-            f"注意：有 {len(t['sealed_ballots'])} 张密封选票属于尚未结束的无记名测评或表决；"
-            "只有本机密钥能开启，导入方无法结束这些轮次。请先在本机结束所有测评和表决再导出。"
-        )
     return lines

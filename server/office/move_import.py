@@ -82,6 +82,10 @@ def check_shape(payload: dict[str, Any]) -> None:
     tables = payload.get("tables")
     if not isinstance(tables, dict) or any(not isinstance(tables.get(t), list) for t in TABLES):
         raise MoveRefused("文件不完整：缺少会议数据表。")
+    if tables["sealed_ballots"]:  # export refuses these: only the laptop's key opens them
+        raise MoveRefused(
+            "文件中有尚未结束的无记名轮次的密封选票，本机无法开启。请在导出方结束该轮后重新导出。"
+        )
     if not isinstance(payload.get("origin"), str) or not payload["origin"]:
         raise MoveRefused("文件不完整：缺少会议来源标识。")
 
@@ -218,13 +222,6 @@ async def _rows(
     await _bulk(conn, m.rating_tallies, tallies)
     await _bulk(conn, m.vote_receipts, [no_id(deputy(r)) for r in t["vote_receipts"]])
     await _bulk(conn, m.vote_tallies, [r | at for r in t["vote_tallies"]])
-    # Sealed choices of a round still open: bound to the laptop's key and meeting id, so
-    # no one here can open them; carried as the laptop's database held them, in its order.
-    sealed = [
-        no_id(r) | at | {"round_id": ids.of(ROUND, r["round_id"]) if r["kind"] == "rating" else r["round_id"]}
-        for r in t["sealed_ballots"]
-    ]
-    await _bulk(conn, m.sealed_ballots, sealed)
     trail = [
         no_id(r)
         | at
@@ -276,6 +273,4 @@ async def _record(
     lines = [f"已导入会议“{src['title']}”，本机编号 {meeting_id}。"]
     if src.get("closed_ms") is None:
         lines.append("注意：该会议在导出时尚未结束，按原状导入；如需结束，请在本机主持台结束会议。")
-    if payload["tables"]["sealed_ballots"]:
-        lines.append("注意：文件中有未结束轮次的密封选票，本机无法开启，这些轮次在本机无法结束。")
     return lines
