@@ -409,6 +409,7 @@ def _round_trip(
         audit_page = client.get(f"/m/{target_id}/audit").text
         name = before.setup.deputies[min(before.setup.deputies)].name
         assert "无记名表决" in audit_page and name in audit_page
+        assert "导入会议（从其他安装迁入）" in audit_page and fingerprint in audit_page
         assert "会议已结束" in client.get(f"/m/{target_id}/console").text
         public = client.get(f"/m/{target_id}/live").text
         counts = next(iter(before.ratings.values())).counts
