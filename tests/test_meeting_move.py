@@ -61,6 +61,7 @@ from server.base.settings import load
 from server.cli import main as wenzheng
 from server.office import leave
 from server.office.demo import load_demo
+from server.office import move_format
 from server.office.move_format import installation_fingerprint, pack, unpack
 from server.office.move_ids import EVENT_ID_FIELDS
 from server.room.runtime import MeetingRuntime, load_state
@@ -566,6 +567,11 @@ def test_broken_files_are_refused_plainly(
         bad.write_bytes(content)
         _refused([str(bad)], office.url, capsys, wanted)
     _refused([str(tmp_path / "nowhere.wzmeeting")], office.url, capsys, "无法读取文件")
+    # A file that inflates past the ceiling is refused before it is all in memory.
+    bad.write_bytes(gzip.compress(b" " * 20_000))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(move_format, "MAX_BYTES", 10_000)
+        _refused([str(bad)], office.url, capsys, "文件过大")
     # As a user runs it: one Chinese line, exit 1, no traceback.
     bad.write_bytes(data[:100])
     env = {

@@ -96,12 +96,17 @@ class Opened:
 
 def unpack(data: bytes, signer: str | None = None) -> Opened:
     """The payload, its signature checked; refused with a Chinese message otherwise."""
+    # Decompressed with a ceiling, so a small file that inflates without end is refused
+    # before it fills the memory.
+    inflater = zlib.decompressobj(wbits=31)
     try:
-        raw = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
+        raw = inflater.decompress(data, MAX_BYTES + 1)
+    except zlib.error as exc:
         raise MoveRefused("文件不是会议导出文件，或已损坏（无法解压）。") from exc
     if len(raw) > MAX_BYTES:
         raise MoveRefused("文件过大，不是会议导出文件。")
+    if not inflater.eof or inflater.unused_data:
+        raise MoveRefused("文件已损坏：内容不完整（可能只复制了一部分）。")
     try:
         envelope = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
