@@ -59,9 +59,8 @@ from live.state import Choice, FloorKind, MeetingState, Phase, VoteChoice, VoteM
 from server.base.keys import Keys
 from server.base.settings import load
 from server.cli import main as wenzheng
-from server.office import leave
+from server.office import leave, move_format
 from server.office.demo import load_demo
-from server.office import move_format
 from server.office.move_format import installation_fingerprint, pack, unpack
 from server.office.move_ids import EVENT_ID_FIELDS
 from server.room.runtime import MeetingRuntime, load_state
