@@ -424,6 +424,17 @@ def _round_trip(
     assert wenzheng(["meeting", "import", str(out)]) == 1
     assert "已经导入过" in capsys.readouterr().err
     assert asyncio.run(_count(office.url, m.events)) == events
+    # Moved on from the office, it is still the laptop's meeting: its origin travels with it,
+    # and the laptop refuses it as its own.
+    again = tmp_path / "again.wzmeeting"
+    assert wenzheng(["meeting", "export", str(target_id), "--out", str(again)]) == 0
+    assert unpack(again.read_bytes()).payload["origin"] == unpack(out.read_bytes()).payload["origin"]
+    laptop.use(monkeypatch)
+    capsys.readouterr()
+    assert (
+        wenzheng(["meeting", "import", str(again), "--signer", installation_fingerprint(office.secret)]) == 1
+    )
+    assert "这是本机自己的会议" in capsys.readouterr().err
 
 
 def test_round_trip_sqlite_to_postgres(

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from server.base.settings import load
 from server.cli.bodies import who
 from server.office.move_export import collect, summary
-from server.office.move_format import MoveRefused, pack, unpack
+from server.office.move_format import MoveRefused, installation_fingerprint, pack, unpack
 from server.office.move_import import Imported, import_meeting
 from server.storage.db import create_engine, snapshot_read
 from server.storage.migrate import upgrade
@@ -102,6 +102,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                         who("meeting import"),
                         body_name=args.body,
                         add_missing=args.add_missing,
+                        own=installation_fingerprint(settings.secret_key),
                     )
                 except BaseException:
                     await transaction.rollback()

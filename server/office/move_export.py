@@ -55,6 +55,14 @@ def origin_of(fingerprint: str, meeting_id: int) -> str:
     return f"{fingerprint}/{meeting_id}"
 
 
+async def origin(conn: AsyncConnection, fingerprint: str, meeting_id: int) -> str:
+    """Where the meeting was held: a meeting moved here keeps the origin it came with, so
+    moving it on (or back) is still refused as a second import of the same meeting."""
+    mi = m.meeting_imports.c
+    found = (await conn.execute(select(mi.origin).where(mi.meeting_id == meeting_id))).scalar()
+    return str(found) if found is not None else origin_of(fingerprint, meeting_id)
+
+
 async def collect(conn: AsyncConnection, meeting_id: int, secret_key: str) -> dict[str, Any]:
     meeting_rows = await rows(conn, m.meetings, m.meetings.c.id == meeting_id)
     if not meeting_rows:
@@ -82,7 +90,7 @@ async def collect(conn: AsyncConnection, meeting_id: int, secret_key: str) -> di
     return {
         "format_version": VERSION,
         "schema_revision": await schema_revision(conn),
-        "origin": origin_of(fingerprint, meeting_id),
+        "origin": await origin(conn, fingerprint, meeting_id),
         "exported_ms": time.time_ns() // 1_000_000,
         "meeting": meeting,
         "body": (await rows(conn, m.bodies, m.bodies.c.id == body_id))[0],

@@ -109,9 +109,11 @@ async def import_meeting(
     *,
     body_name: str | None = None,
     add_missing: bool = False,
+    own: str = "",
 ) -> Imported:
+    """``own``: this installation's fingerprint; a meeting held here is not imported here."""
     try:
-        return await _import(conn, payload, signer, who, body_name, add_missing)
+        return await _import(conn, payload, signer, who, body_name, add_missing, own)
     except BadRow as exc:
         raise MoveRefused(f"文件内容有误：{exc}。未导入任何内容。") from exc
     except (KeyError, TypeError, AttributeError) as exc:
@@ -125,9 +127,12 @@ async def _import(
     who: Who,
     body_name: str | None,
     add_missing: bool,
+    own: str,
 ) -> Imported:
     check_shape(payload)
     origin = payload["origin"]
+    if own and origin.startswith(own + "/"):
+        raise MoveRefused(f"这是本机自己的会议（本机编号 {origin.partition('/')[2]}），不能再导入本机。")
     mi = m.meeting_imports.c
     before = (await conn.execute(select(mi.meeting_id).where(mi.origin == origin))).scalar()
     if before is not None:
