@@ -3,6 +3,7 @@
 ``db`` (engines, the meeting's write lock, snapshot reads), ``models`` (tables),
 ``store`` (a meeting's setup and log), ``migrate`` and ``migrations``, ``backup`` and
 ``restore``, ``table_rows`` (any table's rows as JSON values and back), and the records
-both the room and the office use: ``audit``, ``phones`` (which phone holds a card), ``guards`` (wrong codes per card), ``cards``. The room, the
-office, the web face and the commands may import it; it imports ``base`` and ``live``.
+both the room and the office use: ``audit``, ``phones`` (which phone holds a card),
+``guards`` (wrong codes per card), ``cards``. The room, the office, the web face and the
+commands may import it; it imports ``base`` and ``live``.
 """
