@@ -67,6 +67,7 @@ from server.room.runtime import MeetingRuntime, load_state
 from server.storage import models as m
 from server.storage.db import create_engine
 from server.storage.migrate import upgrade
+from server.web.app import create_app
 from tests.conftest import CHAIR, STAFF, WENZHENG, TestClient, deputy, meaningful, plain_engine, staff_login
 
 # -- every id an event carries is mapped ------------------------------------------------
@@ -348,6 +349,15 @@ async def _count(url: str, table: Any) -> int:
     return n
 
 
+def _audit_csv(where: Side, meeting_id: int, monkeypatch: pytest.MonkeyPatch) -> str:
+    where.use(monkeypatch)
+    with TestClient(create_app(load()), raise_server_exceptions=False, follow_redirects=False) as client:
+        client.cookies.set("wz_user", staff_login(client))
+        reply = client.get(f"/m/{meeting_id}/audit.csv")
+        assert reply.status_code == 200, reply.text[:300]
+        return reply.content.decode("utf-8-sig")
+
+
 def _laptop_and_office(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, laptop_url: str | None, office_url: str | None
 ) -> tuple[Side, Side, int, Path]:
@@ -397,9 +407,16 @@ def _round_trip(
         assert repr(canon(after)[key]) == repr(value), key
     assert asyncio.run(_records(office.url, target_id)) == asyncio.run(_records(laptop.url, source_id))
 
-    # The moved meeting's pages: console, audit trail (its log in words), the public results.
-    from server.web.app import create_app
+    # The whole audit trail in words (every event, every audit row), as each side exports it.
+    trail = _audit_csv(office, target_id, monkeypatch).splitlines()
+    laptop_trail = _audit_csv(laptop, source_id, monkeypatch).splitlines()
+    imported = [line for line in trail if "导入会议（从其他安装迁入）" in line]
+    assert len(imported) == 1 and fingerprint in imported[0]
+    assert [line for line in trail if line not in imported] == laptop_trail
+    assert len(laptop_trail) > before.seq  # every event, and the rows before the meeting
+    office.use(monkeypatch)
 
+    # The moved meeting's pages: console, audit trail (its log in words), the public results.
     with TestClient(create_app(load()), raise_server_exceptions=False, follow_redirects=False) as client:
         cookie = staff_login(client)
         client.cookies.set("wz_user", cookie)
