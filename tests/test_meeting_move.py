@@ -575,7 +575,7 @@ def test_add_missing_builds_the_body(
 
 
 def test_broken_files_are_refused_plainly(
-    moved: tuple[Side, Side, Path], tmp_path: Path, capsys: Any
+    moved: tuple[Side, Side, Path], tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     laptop, office, out = moved
     data = out.read_bytes()
@@ -599,6 +599,13 @@ def test_broken_files_are_refused_plainly(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(move_format, "MAX_BYTES", 10_000)
         _refused([str(bad)], office.url, capsys, "文件过大")
+    # Export: a meeting that is not there, a folder that is not there.
+    laptop.use(monkeypatch)
+    capsys.readouterr()
+    assert wenzheng(["meeting", "export", "999", "--out", str(tmp_path / "x.wzmeeting")]) == 1
+    assert "没有编号为 999 的会议" in capsys.readouterr().err
+    assert wenzheng(["meeting", "export", "1", "--out", str(tmp_path / "no" / "x.wzmeeting")]) == 1
+    assert "无法写入文件" in capsys.readouterr().err and not list(tmp_path.rglob("x.wzmeeting*"))
     # As a user runs it: one Chinese line, exit 1, no traceback.
     bad.write_bytes(data[:100])
     env = {

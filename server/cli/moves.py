@@ -15,6 +15,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,25 +44,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = load()
     out = Path(args.out)
 
-    async def go() -> bytes:
+    async def go() -> dict[str, Any]:
         engine = create_engine(settings.database_url)
         try:
             # One snapshot of a meeting that may still be served, taking no write lock.
             async with snapshot_read(engine) as conn:
-                payload = await collect(conn, args.meeting_id, settings.secret_key)
+                return await collect(conn, args.meeting_id, settings.secret_key)
         finally:
             await engine.dispose()
-        data, fingerprint = pack(payload, settings.secret_key)
-        for line in summary(payload):
-            print(line)
-        print(f"签名指纹：{fingerprint}")
-        print("请把这个指纹另行告知导入方（如抄在交接单上），导入时用 --signer 核对。")
-        return data
 
+    partial = out.with_name(out.name + ".partial")
     try:
-        data = asyncio.run(go())
+        payload = asyncio.run(go())
+        data, fingerprint = pack(payload, settings.secret_key)
         # Written beside the target and renamed: a crash never leaves half a file under its name.
-        partial = out.with_name(out.name + ".partial")
         partial.write_bytes(data)
         os.replace(partial, out)
     except MoveRefused as exc:
@@ -69,8 +65,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     except SQLAlchemyError as exc:
         return _refuse(_database_error(exc))
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         return _refuse(f"无法写入文件 {out}（{exc.strerror or exc}）。")
+    for line in summary(payload):
+        print(line)
     print(f"已导出到 {out}（{len(data)} 字节）。")
+    print(f"签名指纹：{fingerprint}")
+    print("请把这个指纹另行告知导入方（如抄在交接单上），导入时用 --signer 核对。")
     return 0
 
 
