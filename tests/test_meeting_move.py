@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import gzip
 import json
 import subprocess
@@ -702,3 +703,30 @@ def test_an_open_meeting_arrives_as_it_stood(
     assert state.closed and state.present_count == 37
     records = asyncio.run(_records(office.url, 1))["attendance_records"]
     assert len(records) == 48 and sum(r[1] == "present" for r in records) == 37
+
+
+def test_other_members_on_the_day_are_named(moved: tuple[Side, Side, Path], capsys: Any) -> None:
+    """An office member on the meeting's day the laptop did not have would change 应到."""
+    _laptop, office, out = moved
+
+    async def elect() -> None:
+        engine = create_engine(office.url)
+        async with engine.begin() as conn:
+            body = (
+                await conn.execute(select(m.bodies.c.id).where(m.bodies.c.name == "清溪镇人民代表大会"))
+            ).scalar_one()
+            group = (await conn.execute(select(m.groups.c.id).where(m.groups.c.body_id == body))).scalar()
+            new = (
+                await conn.execute(
+                    insert(m.deputies)
+                    .values(body_id=body, group_id=group, name="新代表", card_no="2001", short_code="8765")
+                    .returning(m.deputies.c.id)
+                )
+            ).scalar_one()
+            since = dt.date(2020, 1, 1)
+            await conn.execute(insert(m.mandates).values(deputy_id=new, starts_on=since, start_reason="elected"))
+        await engine.dispose()
+
+    asyncio.run(elect())
+    _refused([str(out)], office.url, capsys, "代表构成与本机不一致")
+    _refused([str(out), "--add-missing"], office.url, capsys, "新代表（卡号 2001）")
