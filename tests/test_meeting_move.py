@@ -724,7 +724,8 @@ def test_other_members_on_the_day_are_named(moved: tuple[Side, Side, Path], caps
                 )
             ).scalar_one()
             since = dt.date(2020, 1, 1)
-            await conn.execute(insert(m.mandates).values(deputy_id=new, starts_on=since, start_reason="elected"))
+            mandate = {"deputy_id": new, "starts_on": since, "start_reason": "elected"}
+            await conn.execute(insert(m.mandates).values(mandate))
         await engine.dispose()
 
     asyncio.run(elect())
