@@ -146,7 +146,7 @@ async def map_people(
         ids.set("group", old, new)
         return new
 
-    created: list[int] = []
+    created: set[int] = set()
     for old in sorted(needed):
         d = deputies[old]
         dc = m.deputies.c
@@ -171,7 +171,7 @@ async def map_people(
                 "short_code": new_short_code(),
             }
             new = int((await conn.execute(insert(m.deputies).values(values).returning(dc.id))).scalar_one())
-            created.append(old)
+            created.add(old)
         if new is None:
             missing.append(f"代表{d['name']}（卡号 {d['card_no']}）")
             continue
@@ -183,6 +183,7 @@ async def map_people(
         await group(s["group_id"])
     await _officials(conn, payload, ids, body_id, add_missing, said, missing)
     await _term_and_session(conn, payload, ids, body_id, add_missing, said, missing)
+    missing = list(dict.fromkeys(missing))  # a group named by several rows, once
     if missing:
         raise MoveRefused(
             "以下内容在本机找不到对应，未导入任何内容（可先在本机补齐，或加 --add-missing 按文件新建）："
