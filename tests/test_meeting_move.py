@@ -60,10 +60,11 @@ from live.state import Choice, FloorKind, MeetingState, Phase, VoteChoice, VoteM
 from server.base.keys import Keys
 from server.base.settings import load
 from server.cli import main as wenzheng
-from server.office import leave, move_format
+from server.office import leave, move_export, move_format
 from server.office.demo import load_demo
 from server.office.move_format import installation_fingerprint, pack, unpack
 from server.office.move_ids import EVENT_ID_FIELDS
+from server.office.move_import import TABLES
 from server.room.runtime import MeetingRuntime, load_state
 from server.storage import models as m
 from server.storage.db import create_engine
@@ -82,6 +83,17 @@ def test_every_id_field_of_every_event_is_mapped() -> None:
         assert ids <= set(EVENT_ID_FIELDS[name]), f"{name}: {ids - set(EVENT_ID_FIELDS[name])} not mapped"
         assert set(EVENT_ID_FIELDS[name]) <= fields, f"{name}: maps fields it does not have"
     assert len(typing.get_args(Event)) == len(EVENT_TYPES)
+
+
+def test_every_table_of_a_meeting_is_carried_or_left_behind_on_purpose() -> None:
+    with_meeting = {t.name for t in m.metadata.sorted_tables if "meeting_id" in t.c}
+    carried = {t.name for t in move_export.MEETING_TABLES} | {"meetings"}
+    left = {t.name for t in move_export.NOT_CARRIED}
+    assert with_meeting | {"meetings"} == carried | left, (
+        f"undecided: {sorted(with_meeting - carried - left)}"
+    )
+    assert not carried & left
+    assert set(TABLES) == {t.name for t in move_export.MEETING_TABLES} | {"question_respondents"}
 
 
 # -- two installations ------------------------------------------------------------------
