@@ -1,4 +1,5 @@
-"""`wenzheng meeting add`: a meeting of a body, held on a day, in a session.
+"""`wenzheng meeting add`: a meeting of a body, held on a day, in a session (and `export`,
+`import`: server/cli/moves.py).
 
 The same function as the /meetings/new page (:func:`server.office.meetings_admin.create`):
 the term is the one covering the day, the session a number of it or ``new`` (the next),
@@ -14,6 +15,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.cli import moves
 from server.cli.bodies import run, who
 from server.cli.roster import body_id_by_name
 from server.office import meetings_admin
@@ -58,3 +60,4 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add.add_argument("--session", default="", help="会次序号，或 new（新建下一次）；人民代表大会必填")
     add.add_argument("--title", default="", help="会议名称，默认按机构、届次、会次生成")
     add.set_defaults(func=cmd_meeting_add)
+    moves.add_parsers(meeting_sub)  # export, import: a meeting moves to another installation

@@ -4,9 +4,10 @@ Accounts, bodies and rosters (``accounts``, ``bodies``, ``imports``, ``sheets``,
 ``exports``), preparing meetings (``meeting_kinds``, ``meeting_forms``,
 ``meetings_admin``), questions (``questions_admin``, ``questions_own``, ``final_list``),
 invitation cards (``invitations``, ``card_qr``, ``card_files``), screen pairing, the
-audit trail (``audit_text``, ``audit_trail``) and the demo. Functions take an open
-connection and never commit: the caller decides the transaction. Heavy work (QR codes,
-DOCX, XLSX, reading an upload) runs in ``workshop``'s processes, never on the event
-loop. The web face and the commands may import it; it imports ``storage``, ``base``,
-``screens`` and ``live``, never ``room``.
+audit trail (``audit_text``, ``audit_trail``), the demo, and moving a meeting to another
+installation (``move_format``, ``move_export``, ``move_map``, ``move_ids``,
+``move_import``). Functions take an open connection and never commit: the caller decides
+the transaction. Heavy work (QR codes, DOCX, XLSX, reading an upload) runs in
+``workshop``'s processes, never on the event loop. The web face and the commands may
+import it; it imports ``storage``, ``base``, ``screens`` and ``live``, never ``room``.
 """

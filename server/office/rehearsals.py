@@ -57,6 +57,7 @@ KEPT: tuple[Table, ...] = (
     m.meeting_reviewers,
     m.attendees,
     m.audit,
+    m.meeting_imports,  # where a moved meeting came from (server/office/move_import.py)
 )
 
 

@@ -2,7 +2,8 @@
 
 ``db`` (engines, the meeting's write lock, snapshot reads), ``models`` (tables),
 ``store`` (a meeting's setup and log), ``migrate`` and ``migrations``, ``backup`` and
-``restore``, and the records both the room and the office use: ``audit``, ``phones``
-(which phone holds a card), ``guards`` (wrong codes per card), ``cards``. The room, the
-office, the web face and the commands may import it; it imports ``base`` and ``live``.
+``restore``, ``table_rows`` (any table's rows as JSON values and back), and the records
+both the room and the office use: ``audit``, ``phones`` (which phone holds a card),
+``guards`` (wrong codes per card), ``cards``. The room, the office, the web face and the
+commands may import it; it imports ``base`` and ``live``.
 """

@@ -64,6 +64,8 @@ ACTIONS = {
     "attendee_added": "添加列席旁听人员",
     "attendee_removed": "删除列席旁听人员",
     "attendance_corrected": "更正出勤记录",
+    # a meeting moved in from another installation (server/office/move_import.py)
+    "meeting_imported": "导入会议（从其他安装迁入）",
 }
 
 

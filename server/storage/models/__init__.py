@@ -32,6 +32,7 @@ from server.storage.models.base import metadata
 from server.storage.models.meeting import (
     agenda_items,
     events,
+    meeting_imports,
     meetings,
     question_respondents,
     question_submissions,
@@ -66,6 +67,7 @@ __all__ = [
     "groups",
     "leave_requests",
     "mandates",
+    "meeting_imports",
     "meeting_reviewers",
     "meetings",
     "metadata",

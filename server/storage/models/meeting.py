@@ -170,3 +170,18 @@ sealed_ballots = Table(
     Column("sealed", LargeBinary(64), nullable=False),
     Index("ix_sealed_ballots_round", "meeting_id", "kind", "round_id"),
 )
+
+# Meetings moved in from another installation (`wenzheng meeting import`, migration 0012):
+# ``origin`` names the exporting installation's signing key and its meeting id there, so
+# a second import of the same meeting is refused by the unique constraint.
+meeting_imports = Table(
+    "meeting_imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("origin", String(128), nullable=False, unique=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("signer", String(64), nullable=False),  # the signing key's fingerprint
+    Column("source_title", String(200), nullable=False),
+    Column("imported_ms", BigInteger, nullable=False),
+    Column("imported_by", String(96), nullable=False),
+)
