@@ -1,7 +1,7 @@
 """The `wenzheng` command, one module per command family: serve, data (db upgrade, demo),
 users, roster (roster and officials import/export), bodies (body, term, session),
-meetings (meeting add), backups (backup, restore), bench, check (the check before a meeting).
-meetings (meeting add; export and import in moves), backups (backup, restore), bench.
+meetings (meeting add; export and import in moves), backups (backup, restore), bench,
+check (the check before a meeting).
 
 The top layer: it may import every other (tests/test_layers.py); nothing imports it.
 """

@@ -86,8 +86,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("WENZHENG_PUBLIC_URL", f"http://{shown_host}:{args.port}")
     # The console's readiness panel judges a loopback public address by where we listen.
     os.environ["WENZHENG_HOST"] = args.host
-    settings = load()
-    if args.workers > 1 and not settings.redis_url:
     try:
         settings = load()
     except ValueError as bad:

@@ -152,11 +152,10 @@ def serve(*extra: str, env: dict[str, str] | None = None) -> Iterator[Started]:
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="wenzheng-browser-"))
     data_dir = tmp / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
-    env.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
-    env.update(WENZHENG_NTP_SERVER=NO_TIME_SERVER)  # the console's readiness panel asks no one outside
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
     environment.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
+    # The console's readiness panel asks no time server outside the machine.
+    environment.update(WENZHENG_NTP_SERVER=NO_TIME_SERVER)
     environment.update(env or {})
     out_path, log_path = tmp / "stdout.txt", tmp / "stderr.txt"
     with out_path.open("wb") as out, log_path.open("wb") as err:
