@@ -21,11 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.base.settings import load
 from server.cli.bodies import who
+from server.cli.schema import REFUSED, ready
 from server.office.move_export import collect, summary
 from server.office.move_format import MoveRefused, installation_fingerprint, pack, unpack
 from server.office.move_import import Imported, import_meeting
 from server.storage.db import create_engine, snapshot_read
-from server.storage.migrate import upgrade
 
 FAILED = 1
 
@@ -88,7 +88,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"签名校验通过，签名指纹：{opened.signer}")
     if args.signer is None:
         print("提示：请核对这个指纹与导出方显示的一致；可用 --signer 指纹 要求必须一致。")
-    upgrade(settings.database_url)
+    if not ready(settings.database_url):  # an older schema waits for `wenzheng db upgrade`
+        return REFUSED
 
     async def go() -> Imported:
         engine = create_engine(settings.database_url)
