@@ -10,11 +10,10 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from server.base import days
@@ -24,7 +23,7 @@ from server.office.readiness_core import GIB, MIB, Installation, Level, Limits, 
 from server.storage import backup_record
 from server.storage import models as m
 from server.storage.db import snapshot_read
-from server.storage.migrate import alembic_config
+from server.storage.migrate import Standing, judge, read_revision
 
 MIN_KEY = 32
 # Parts of a placeholder someone forgot to replace (compared without case and punctuation).
@@ -50,20 +49,6 @@ def _kind(inst: Installation) -> str:
     return "PostgreSQL" if inst.database_url.startswith("postgresql") else "SQLite"
 
 
-def _revisions() -> tuple[str, set[str]]:
-    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    head = scripts.get_current_head() or ""
-    return head, {s.revision for s in scripts.walk_revisions()}
-
-
-async def _current_revision(conn: AsyncConnection) -> str | None:
-    has_table = await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version"))
-    if not has_table:
-        return None
-    found = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    return str(found) if found is not None else None
-
-
 async def database(inst: Installation, engine: AsyncEngine | None, limits: Limits) -> Line:
     name, kind = "数据库", _kind(inst)
     where = "检查 WENZHENG_DATABASE_URL（及 WENZHENG_DATA_DIR）"
@@ -77,7 +62,7 @@ async def database(inst: Installation, engine: AsyncEngine | None, limits: Limit
     try:
         async with asyncio.timeout(limits.timeout):
             async with snapshot_read(engine) as conn:  # no write lock in a running server
-                current = await _current_revision(conn)
+                current, other_tables = await conn.run_sync(read_revision)
     except TimeoutError:
         return Line(
             name,
@@ -87,12 +72,20 @@ async def database(inst: Installation, engine: AsyncEngine | None, limits: Limit
         )
     except (SQLAlchemyError, OSError) as exc:
         return Line(name, Level.FAIL, f"{kind} 连接失败：{short(exc)}", f"确认数据库服务已启动，{where}。")
-    head, known = await in_thread(_revisions, timeout=limits.timeout + 3)
+    found = await in_thread(judge, current, other_tables, timeout=limits.timeout + 3)
+    head = found.head
+    if found.standing is Standing.FOREIGN:
+        return Line(
+            name,
+            Level.FAIL,
+            f"{kind} 里已有表，却没有问政的结构版本记录：它不是问政数据库",
+            f"{where}。",
+        )
     if current is None:
         return Line(name, Level.FAIL, f"{kind} 可连接，但其中还没有问政的表", "运行 wenzheng db upgrade。")
-    if current == head:
+    if found.standing is Standing.CURRENT:
         return Line(name, Level.OK, f"{kind} 可连接，结构版本 {current}（最新）")
-    if current in known:
+    if found.standing is Standing.OLDER:
         return Line(
             name,
             Level.FAIL,

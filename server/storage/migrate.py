@@ -68,7 +68,7 @@ class Schema:
     standing: Standing
 
 
-def _read(conn: Connection) -> tuple[str | None, bool]:
+def read_revision(conn: Connection) -> tuple[str | None, bool]:
     """(revision, other tables exist) of the database behind ``conn``."""
     names = set(inspect(conn).get_table_names())
     revision = None
@@ -87,17 +87,22 @@ def schema(database_url: str) -> Schema:
         engine = create_engine(database_url)
         try:
             async with engine.connect() as conn:
-                found = await conn.run_sync(_read)
+                found = await conn.run_sync(read_revision)
                 await conn.rollback()
             return found
         finally:
             await engine.dispose()
 
-    revision, tables = asyncio.run(read())
+    return judge(*asyncio.run(read()))
+
+
+def judge(revision: str | None, other_tables: bool) -> Schema:
+    """Where a database with ``revision`` (and other tables or none) stands against this code.
+    Reads the migration scripts from disk: call it off a serving loop."""
     revisions = known_revisions()
     head = revisions[-1]
     if revision is None:
-        standing = Standing.FOREIGN if tables else Standing.EMPTY
+        standing = Standing.FOREIGN if other_tables else Standing.EMPTY
     elif revision == head:
         standing = Standing.CURRENT
     elif revision in revisions:
