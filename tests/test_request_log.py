@@ -183,7 +183,8 @@ def test_every_request_logged_with_its_id_and_no_secret(
     lines = out.splitlines()
     assert answered
     if log_format == "json":
-        records = [json.loads(line) for line in lines]  # every line, not only the access lines
+        records = [json.loads(line) for line in lines]
+        assert all(json.loads(line) for line in err.splitlines())  # the other messages too
         http_records = {r["id"]: r for r in records if r.get("event") == "http"}
         for request_id, method, status in answered:
             record = http_records[request_id]

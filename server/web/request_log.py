@@ -245,8 +245,9 @@ LOG_FORMATS = ("text", "json")
 
 def log_config(log_format: str, level: str) -> dict[str, Any]:
     """The ``logging.config`` dictionary ``wenzheng serve`` gives uvicorn (each worker
-    applies it): every line on standard output (journald keeps one ordered stream), in
-    the chosen form; uvicorn's own socket lines dropped."""
+    applies it): the access lines on standard output, everything else (uvicorn's,
+    the app's, asyncio's stall reports) on standard error as before, both in the chosen
+    form; uvicorn's own socket lines dropped. Under systemd both go to the journal."""
     formatter = "json" if log_format == "json" else "text"
     level = level.upper()
     # As uvicorn's access log did: on at info and below, off with ``--log-level warning``.
@@ -269,7 +270,7 @@ def log_config(log_format: str, level: str) -> dict[str, Any]:
                 "class": "logging.StreamHandler",
                 "formatter": formatter,
                 "filters": ["no_socket_paths"],
-                "stream": "ext://sys.stdout",
+                "stream": "ext://sys.stderr",
             },
         },
         "loggers": {
