@@ -65,6 +65,7 @@ def render(
         ("/etc/ssl/certs/wenzheng.pem", str(cert)),
         ("/etc/ssl/private/wenzheng.key", str(key)),
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
+        ("/var/log/nginx/wenzheng.access.log", str(folder / "access.log")),
         # Test only: the proxy connects from its own address, unlike the browser's.
         ("proxy_http_version 1.1;", f"proxy_http_version 1.1;\n    proxy_bind {PROXY_SOURCE};"),
     ):
@@ -78,7 +79,7 @@ def render(
     return (
         f"{user}worker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} info;\n"
         "events { worker_connections 256; }\n"
-        f"http {{\n    access_log {folder / 'access.log'} combined;\n{temp}\n\n{site}\n}}\n"
+        f"http {{\n{temp}\n\n{site}\n}}\n"
     )
 
 

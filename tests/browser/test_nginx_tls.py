@@ -261,6 +261,10 @@ async def test_console_projector_and_phone_over_https_and_wss(
     # nginx upgraded the phone's socket itself: "101" in its access log (a socket is
     # logged when it ends, as the phone's first one did when it left for the hall page).
     assert re.search(rf'"GET /ws/{mid}/deputy HTTP/1.1" 101 ', nx.access_log), nx.access_log[-3000:]
+    # ...and its access log keeps the routes, never the invitation token or the screen token.
+    for secret in (inv.url.rsplit("/", 1)[1], s.projector_url.split("screen=", 1)[1]):
+        assert secret not in nx.access_log, nx.access_log[-3000:]
+    assert re.search(rf'"GET /i/{mid}/\.\.\. HTTP/1.1" ', nx.access_log), nx.access_log[-3000:]
     status = await asyncio.to_thread(
         direct_act, proxied.upstream, mid, cookie, token, cmd="open_rating", without_quorum="1"
     )
