@@ -245,9 +245,11 @@ async def set_organs(
     wanted = {lead, *assisting}
     o = m.organs
     known = dict(
-        (await conn.execute(select(o.c.id, o.c.name).where(o.c.body_id == item.body_id, o.c.id.in_(wanted))))
-        .tuples()
-        .all()
+        (
+            await conn.execute(
+                select(o.c.id, o.c.name).where(o.c.body_id == item.body_id, o.c.id.in_(wanted))
+            )
+        ).all()
     )
     if set(known) != wanted:
         raise Invalid({"organs": TEXT["unknown_organ"]})

@@ -157,21 +157,21 @@ async def board(conn: AsyncConnection, body_id: int, today: dt.date, filters: Fi
         and (not filters.priority or c.priority)
     ]
     kept.sort(key=lambda c: (*rules.board_rank(c.status, c.reply_due, today), c.id))
-    meetings = list(
-        (
+    meetings = [
+        (int(a), str(b))
+        for a, b in (
             await conn.execute(
                 select(mt.c.id, mt.c.title).where(mt.c.body_id == body_id).order_by(mt.c.id.desc())
             )
-        )
-        .tuples()
-        .all()
-    )
+        ).all()
+    ]
     o = m.organs
-    body_organs = list(
-        (await conn.execute(select(o.c.id, o.c.name).where(o.c.body_id == body_id).order_by(o.c.name)))
-        .tuples()
-        .all()
-    )
+    body_organs = [
+        (int(a), str(b))
+        for a, b in await conn.execute(
+            select(o.c.id, o.c.name).where(o.c.body_id == body_id).order_by(o.c.name)
+        )
+    ]
     return Board(kept, total, closed, total - closed, overdue, week, meetings, body_organs)
 
 
@@ -204,11 +204,12 @@ async def item_view(conn: AsyncConnection, item_id: int) -> ItemView | None:
         decision = (await conn.execute(select(fd).where(fd.c.id == item.decision_id))).first()
     organs = (await _organs_of(conn, [item_id]))[item_id]
     o, c, p = m.organs, m.followup_commitments, m.followup_posts
-    body_organs = list(
-        (await conn.execute(select(o.c.id, o.c.name).where(o.c.body_id == item.body_id).order_by(o.c.name)))
-        .tuples()
-        .all()
-    )
+    body_organs = [
+        (int(a), str(b))
+        for a, b in await conn.execute(
+            select(o.c.id, o.c.name).where(o.c.body_id == item.body_id).order_by(o.c.name)
+        )
+    ]
     commitments = list((await conn.execute(select(c).where(c.c.item_id == item_id).order_by(c.c.id))).all())
     posts = list((await conn.execute(select(p).where(p.c.item_id == item_id).order_by(p.c.id))).all())
     return ItemView(
@@ -251,7 +252,7 @@ async def question_snapshot(conn: AsyncConnection, question: Any) -> dict[str, s
     )
     t = m.rating_tallies
     tallies = dict(
-        (await conn.execute(select(t.c.choice, t.c.n).where(t.c.question_id == question.id))).tuples().all()
+        (await conn.execute(select(t.c.choice, t.c.n).where(t.c.question_id == question.id))).all()
     )
     rating = ""
     if tallies:
