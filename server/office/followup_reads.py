@@ -60,9 +60,20 @@ class Filters:
     priority: bool = False
 
 
+async def body_row(conn: AsyncConnection, body_id: int) -> Any:
+    return (await conn.execute(select(m.bodies).where(m.bodies.c.id == body_id))).first()
+
+
 async def decision_form(conn: AsyncConnection, meeting_id: int) -> tuple[Any, Any, list[Any]]:
-    """(meeting row or None, its decision or None, its questions in order)."""
-    meeting = (await conn.execute(select(m.meetings).where(m.meetings.c.id == meeting_id))).first()
+    """(meeting row with its body's kind, or None; its decision or None; its questions in order)."""
+    mt, b = m.meetings, m.bodies
+    meeting = (
+        await conn.execute(
+            select(mt, b.c.kind.label("body_kind"))
+            .join(b, b.c.id == mt.c.body_id)
+            .where(mt.c.id == meeting_id)
+        )
+    ).first()
     fd = m.followup_decisions
     decision = (await conn.execute(select(fd).where(fd.c.meeting_id == meeting_id))).first()
     q = m.questions
