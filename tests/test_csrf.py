@@ -92,7 +92,11 @@ FORMS: dict[str, dict[str, str]] = {
         "reply_months": "3",
         **{f"item_{i}": "1" for i in range(1, 7)},
     },
-    "/bodies/{body_id:int}/followup": {"title": "伪造的督办事项", "assigned_on": "2026-06-01", "reply_months": "3"},
+    "/bodies/{body_id:int}/followup": {
+        "title": "伪造的督办事项",
+        "assigned_on": "2026-06-01",
+        "reply_months": "3",
+    },
     "/followup/{item_id:int}": {"action": "commitment", "text": "伪造的承诺"},
     "/m/{meeting_id:int}/act": {"cmd": "open_checkin"},
     "/m/{meeting_id:int}/pair": {"code": "123456"},
