@@ -160,6 +160,7 @@ async def record_decision(
         reply_months=reply_months,
         items=len(questions) - len(closed),
         closed=len(closed),
+        summary=f"{organ} {document_no}：{len(questions) - len(closed)} 项督办，{len(closed)} 项不列入",
     )
     return decision_id
 
@@ -217,7 +218,14 @@ async def create_item(
         ).scalar_one()
     )
     await audit.record(
-        conn, "followup_created", actor=actor, device=device, body_id=body_id, item=item_id, title=title
+        conn,
+        "followup_created",
+        actor=actor,
+        device=device,
+        body_id=body_id,
+        meeting_id=meeting_id,
+        item=item_id,
+        summary=f"督办事项 {item_id}：{title}",
     )
     return item_id
 
@@ -266,6 +274,8 @@ async def set_organs(
         item=item_id,
         lead=known[lead],
         assisting=[known[i] for i in sorted(wanted - {lead})],
+        summary=f"督办事项 {item_id}：牵头 {known[lead]}"
+        + "".join(f"，协办 {known[i]}" for i in sorted(wanted - {lead})),
     )
 
 
@@ -286,7 +296,7 @@ async def add_commitment(
         device=device,
         body_id=int(item.body_id),
         item=item_id,
-        text=text,
+        summary=f"督办事项 {item_id}：{text}",
     )
 
 
@@ -349,4 +359,6 @@ async def change_status(
         status_from=item.status,
         status_to=to,
         reply_class=reply_class,
+        summary=f"督办事项 {item_id}：{rules.STATUSES[item.status]} → {rules.STATUSES[to]}"
+        + (f"（{reply_class} 类）" if to == rules.REPLIED else ""),
     )
