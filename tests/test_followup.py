@@ -321,3 +321,26 @@ def test_the_board_counts_orders_and_filters(settings: Settings, meeting_id: int
         assert tomorrow.overdue == 2 and tomorrow.cards[0].id in (late, week)
 
     run(settings.database_url, fn)
+
+
+def test_the_commands_demo_shows_one_overdue_one_due_soon_one_closed(
+    settings: Settings, meeting_id: int
+) -> None:
+    """`wenzheng serve --demo` (server/cli/serve.py) adds these; loading twice adds nothing."""
+    from server.office.followup_demo import load_followup_demo
+
+    async def fn(conn: AsyncConnection) -> None:
+        await load_followup_demo(conn)
+        await load_followup_demo(conn)
+        body_id = int(
+            (
+                await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == meeting_id))
+            ).scalar_one()
+        )
+        board = await followup_reads.board(conn, body_id, today(), followup_reads.Filters())
+        assert (board.total, board.closed, board.overdue, board.within_week) == (3, 1, 1, 1)
+        assert board.cards[0].overdue and board.cards[1].soon
+        closed = board.cards[-1]
+        assert (closed.status, closed.reply_class) == (rules.CLOSED, "A")
+
+    run(settings.database_url, fn)

@@ -1,7 +1,8 @@
 """Follow-up (督办) in real Chromium at 1366×768, through the product's own pages only:
 staff open the demo meeting's 交办督办 page from the meeting page, record the decision
 (one question left out with a reason, one 重点督办), reach the board from the body page,
-create an item by hand, record a reply on its item page and see the board's counts."""
+create an item by hand, record a reply on its item page and see the board's counts
+beside the command's demo items (one overdue, one due soon, one closed)."""
 
 from __future__ import annotations
 
@@ -68,12 +69,15 @@ async def test_decision_board_and_item_pages(
 
     await desk.get_by_role("link", name="督办台账").click()
     counts = desk.locator("#fu-counts")
-    await expect(counts).to_contain_text("6总数")
-    await expect(desk.locator("#fu-remind")).to_contain_text("7 天内到期")
-    # The hand-made item was assigned in May: its one reply came in; the decision's five
-    # wait until 2027-02-28, so nothing is overdue on the demo's board today.
-    await expect(desk.locator("#fu-board tbody tr")).to_have_count(6)
-    await expect(desk.locator(".fu-key")).to_have_count(1)
+    # The command's demo adds three items of its own (server/office/followup_demo.py): one
+    # overdue, one due within the week, one closed; the overdue one comes first.
+    await expect(counts).to_contain_text("9总数")
+    await expect(desk.locator("#fu-remind")).to_contain_text("7 天内到期 1 项，已逾期 1 项")
+    rows = desk.locator("#fu-board tbody tr")
+    await expect(rows).to_have_count(9)
+    await expect(rows.first).to_have_class(re.compile("fu-late"))
+    await expect(rows.nth(1)).to_have_class(re.compile("fu-soon"))
+    await expect(desk.locator("#fu-board .fu-key")).to_have_count(2)
     width = await desk.evaluate("document.documentElement.scrollWidth")
     assert width <= DESK["width"], f"the board scrolls sideways at 1366 px: {width}"
     await shots.take("board", {"desk-1366": desk})
