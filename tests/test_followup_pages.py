@@ -204,3 +204,10 @@ def test_unknown_ids_and_a_meeting_without_questions(
     empty = run(settings.database_url, empty_meeting)
     page = client.get(f"/m/{empty}/followup", headers=headers).text
     assert "还没有审定的问题" in page and 'id="fu-form"' not in page
+
+    async def rehearsal(conn: AsyncConnection) -> None:
+        await conn.execute(update(m.meetings).where(m.meetings.c.id == meeting_id).values(rehearsal=True))
+
+    run(settings.database_url, rehearsal)
+    page = client.get(f"/m/{meeting_id}/followup", headers=headers).text
+    assert "这是彩排，不交办督办事项" in page and 'id="fu-form"' not in page
