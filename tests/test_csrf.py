@@ -85,6 +85,19 @@ FORMS: dict[str, dict[str, str]] = {
     "/meetings/{meeting_id:int}/rehearsal/reset": {},
     "/bodies/{body_id:int}/presidium": {"term": "1", "member_3": "1", "exec_3": "1"},
     "/m/{meeting_id:int}/reviewers": {"action": "grant", "deputy": "3"},
+    "/m/{meeting_id:int}/followup": {
+        "organ": "主席团",
+        "decided_on": "2026-06-01",
+        "document_no": "伪造文号",
+        "reply_months": "3",
+        **{f"item_{i}": "1" for i in range(1, 7)},
+    },
+    "/bodies/{body_id:int}/followup": {
+        "title": "伪造的督办事项",
+        "assigned_on": "2026-06-01",
+        "reply_months": "3",
+    },
+    "/followup/{item_id:int}": {"action": "commitment", "text": "伪造的承诺"},
     "/m/{meeting_id:int}/act": {"cmd": "open_checkin"},
     "/m/{meeting_id:int}/pair": {"code": "123456"},
     "/m/{meeting_id:int}/script/edit": {"answer": "伪造的主持词{应询人}"},
@@ -129,6 +142,7 @@ def fill(path: str, hall_code: str, **more: str) -> str:
     values = {"meeting_id": "1", "body_id": "1", "user_id": "1", "official_id": "1", "deputy_id": "3"}
     values["term_id"] = "1"
     values["suspension_id"] = "1"
+    values["item_id"] = "1"
     values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 

@@ -24,10 +24,12 @@ from server.storage.db import create_engine
 
 async def demo_meeting(settings: Settings) -> int:
     from server.office.demo import load_demo
+    from server.office.followup_demo import load_followup_demo
 
     engine = create_engine(settings.database_url)
     async with engine.begin() as conn:
         info = await load_demo(conn)
+        await load_followup_demo(conn)
     await engine.dispose()
     return info.meeting_id
 

@@ -66,6 +66,12 @@ ACTIONS = {
     "attendance_corrected": "更正出勤记录",
     # a meeting moved in from another installation (server/office/move_import.py)
     "meeting_imported": "导入会议（从其他安装迁入）",
+    # follow-up after the meeting (server/office/followup.py)
+    "followup_decided": "记录交办决定",
+    "followup_created": "新建督办事项",
+    "followup_organs_set": "设置承办单位",
+    "followup_committed": "添加承诺事项",
+    "followup_status": "更改督办事项状态",
 }
 
 

@@ -38,6 +38,7 @@ from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
+from server.web.routes import followup as routes_followup
 from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
@@ -265,6 +266,9 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/script/edit", routes_script.edit, methods=["GET", "POST"]),
         Route("/m/{meeting_id:int}/review", routes_questions.review, methods=["GET", "POST"]),
         Route("/m/{meeting_id:int}/reviewers", routes_presidium.reviewers_page, methods=["GET", "POST"]),
+        Route("/m/{meeting_id:int}/followup", routes_followup.decision, methods=["GET", "POST"]),
+        Route("/bodies/{body_id:int}/followup", routes_followup.board, methods=["GET", "POST"]),
+        Route("/followup/{item_id:int}", routes_followup.item, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),

@@ -1,0 +1,60 @@
+"""The demo's follow-up (督办): three items on the demo body's board, so `make run` (and
+`wenzheng serve --demo`) shows one overdue, one due within the week and one closed with
+an A reply. They are the opinions of the term's second session's 专题询问, created by hand
+through the office's own functions (server/office/followup.py), dated from today.
+
+Only the command's demo loads them (server/cli/serve.py), not the tests' demo
+(tests/conftest.py ``install_demo``): the tests record their own decisions on a board that
+starts empty. Loading is idempotent: a body that has items gets none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.base.days import today
+from server.office import followup
+from server.office import followup_rules as rules
+from server.office.demo import BODY
+from server.storage import models as m
+
+ACTOR, DEVICE, AUTHOR = "demo", "wenzheng demo", "demo"
+# (title, days from the deadline to today: positive is overdue, commitment)
+ITEMS = (
+    ("第二次会议专题询问意见：镇区停车难问题", 5, "年底前新增公共停车位 200 个"),
+    ("第二次会议专题询问意见：农村饮水安全巩固提升", -6, "雨季前完成三个村的管网改造"),
+    ("第二次会议专题询问意见：中小学校门口交通秩序", 20, "上下学时段增派交警和志愿者"),
+)
+
+
+async def load_followup_demo(conn: AsyncConnection) -> None:
+    body_id = (await conn.execute(select(m.bodies.c.id).where(m.bodies.c.name == BODY))).scalar()
+    if body_id is None:
+        return
+    fi = m.followup_items
+    if (await conn.execute(select(func.count()).where(fi.c.body_id == body_id))).scalar_one():
+        return
+    now = int(time.time() * 1000)
+    day = today()
+    common: dict[str, Any] = {"actor": ACTOR, "device": DEVICE}
+    for n, (title, late_by, promise) in enumerate(ITEMS):
+        due = day - dt.timedelta(days=late_by)
+        assigned = rules.add_months(due, -rules.DEFAULT_MONTHS)
+        item_id = await followup.create_item(
+            conn, int(body_id), title=title, assigned_on=assigned, priority=n == 0, now_ms=now, **common
+        )
+        await followup.add_commitment(conn, item_id, promise, now_ms=now, **common)
+        if n == 2:  # answered and closed: an A reply, then staff close it
+            reply = "已在两所学校门口设置护学岗，秩序明显好转。"
+            await followup.change_status(
+                conn, item_id, rules.REPLIED, text=reply, reply_class="A", author=AUTHOR, on_behalf=True,
+                now_ms=now, **common,
+            )  # fmt: skip
+            await followup.change_status(
+                conn, item_id, rules.CLOSED, text="", author=AUTHOR, now_ms=now, **common
+            )

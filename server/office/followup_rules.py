@@ -1,0 +1,133 @@
+"""The rules of follow-up (督办), pure: no I/O, days given by the caller (China time).
+
+- The reply deadline is the 交办 day plus N calendar months (3 by default, as 代表法 sets
+  for deputies' suggestions; 1 to 6), on the same day of the month, or the month's last
+  day when it is shorter (11-30 + 3 months = 02-28, or 02-29 in a leap year).
+- An item waits for a reply while it is 办理中 or 重新办理. It is 逾期 (overdue) when the
+  China date is past the deadline and it still waits: the deadline day itself is not
+  overdue. Overdue is derived, never set by hand.
+- The status changes (``TRANSITIONS``): 办理中 → 已答复 (classed A/B/C) → 已办结;
+  已答复 → 重新办理 (the deputies are dissatisfied) → 已答复 again. Only staff close an item;
+  a B or C reply leaves the item open (its plan runs on), so closing a B or C item needs a
+  written reason. 已办结 is final.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+DEFAULT_MONTHS = 3
+MIN_MONTHS, MAX_MONTHS = 1, 6
+SOON_DAYS = 14  # the board lists these after the overdue ones
+REMIND_DAYS = 7  # the reminders line: "7 天内到期 N 项"
+
+HANDLING, REPLIED, REDO, CLOSED = "handling", "replied", "redo", "closed"
+STATUSES = {HANDLING: "办理中", REPLIED: "已答复", REDO: "重新办理", CLOSED: "已办结"}
+WAITING = frozenset({HANDLING, REDO})  # a reply is due
+CLASSES = {
+    "A": "A 已解决或基本解决",
+    "B": "B 正在解决或列入计划逐步解决",
+    "C": "C 因条件限制需以后解决",
+}
+
+STAFF, ORGAN = "staff", "organ"
+
+TEXT = {
+    "months": f"答复期限只能是 {MIN_MONTHS} 至 {MAX_MONTHS} 个月。",
+    "illegal": "不能从“{from_}”改为“{to}”。",
+    "class": "请选择答复类别（A、B 或 C）。",
+    "staff_only": "只有人大办公室工作人员可以办结督办事项。",
+    "reason": "{cls} 类答复的事项仍在办理，办结须写明理由。",
+    "redo_reason": "重新办理须写明理由（例如代表不满意的意见）。",
+    "unknown": "未知的状态。",
+}
+
+
+class RuleBroken(ValueError):
+    """A change the rules refuse; the message is for the user, in Chinese."""
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus calendar months, clamped to the last day of the target month."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def check_months(months: int) -> int:
+    if not MIN_MONTHS <= months <= MAX_MONTHS:
+        raise RuleBroken(TEXT["months"])
+    return months
+
+
+def reply_due(assigned_on: dt.date, months: int = DEFAULT_MONTHS) -> dt.date:
+    """The reply deadline of an item assigned (交办) on ``assigned_on``."""
+    return add_months(assigned_on, check_months(months))
+
+
+def overdue(status: str, due: dt.date, today: dt.date) -> bool:
+    """Past the deadline (the deadline day is still in time) and no reply received."""
+    return status in WAITING and today > due
+
+
+def due_within(status: str, due: dt.date, today: dt.date, days: int) -> bool:
+    """A reply is due from today to ``days`` days ahead (not yet overdue)."""
+    return status in WAITING and today <= due <= today + dt.timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One legal status change: who may make it and what it needs."""
+
+    to: str
+    who: frozenset[str]
+    needs_class: bool = False  # a reply is classed A, B or C
+    needs_reason: bool = False
+
+
+# Where each status may go. An organ replies (today staff post it on its behalf); only
+# staff send an item back or close it.
+TRANSITIONS: dict[str, tuple[Move, ...]] = {
+    HANDLING: (Move(REPLIED, frozenset({STAFF, ORGAN}), needs_class=True),),
+    REPLIED: (
+        Move(CLOSED, frozenset({STAFF})),
+        Move(REDO, frozenset({STAFF}), needs_reason=True),
+    ),
+    REDO: (Move(REPLIED, frozenset({STAFF, ORGAN}), needs_class=True),),
+    CLOSED: (),
+}
+
+
+def check_move(
+    status: str, to: str, who: str, reply_class: str | None, current_class: str | None, reason: str
+) -> None:
+    """Raise :class:`RuleBroken` unless ``who`` may move an item from ``status`` to ``to``.
+
+    ``reply_class``: the class of the reply being recorded (for 已答复); ``current_class``:
+    the class of the item's last reply (closing a B or C item needs ``reason``).
+    """
+    if status not in STATUSES or to not in STATUSES:
+        raise RuleBroken(TEXT["unknown"])
+    move = next((m for m in TRANSITIONS[status] if m.to == to), None)
+    if move is None:
+        raise RuleBroken(TEXT["illegal"].format(from_=STATUSES[status], to=STATUSES[to]))
+    if who not in move.who:
+        raise RuleBroken(TEXT["staff_only"])
+    if move.needs_class and reply_class not in CLASSES:
+        raise RuleBroken(TEXT["class"])
+    if move.needs_reason and not reason.strip():
+        raise RuleBroken(TEXT["redo_reason"])
+    if to == CLOSED and current_class in ("B", "C") and not reason.strip():
+        raise RuleBroken(TEXT["reason"].format(cls=current_class))
+
+
+def board_rank(status: str, due: dt.date, today: dt.date) -> tuple[int, dt.date]:
+    """The board's order: overdue first, then due within 14 days, then the rest (closed
+    last); by deadline within each."""
+    if overdue(status, due, today):
+        return 0, due
+    if due_within(status, due, today, SOON_DAYS):
+        return 1, due
+    return (2 if status != CLOSED else 3), due
