@@ -45,8 +45,14 @@ MEETING_TABLES: tuple[Table, ...] = (
 )
 # Tables with a ``meeting_id`` left behind: screens paired with this installation, and
 # where the meeting came from if it was moved here (its origin travels in the payload).
-# tests/test_meeting_move.py checks every such table is in one list or the other.
-NOT_CARRIED: tuple[Table, ...] = (m.screen_pairings, m.meeting_imports)
+# Follow-up (督办) is the office's work after the meeting, on the office's own organs: it
+# is not carried. tests/test_meeting_move.py checks every such table is in one list or the other.
+NOT_CARRIED: tuple[Table, ...] = (
+    m.screen_pairings,
+    m.meeting_imports,
+    m.followup_decisions,
+    m.followup_items,
+)
 DEPUTY_COLUMNS = ("id", "body_id", "group_id", "name", "card_no")
 
 

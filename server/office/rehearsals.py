@@ -58,6 +58,9 @@ KEPT: tuple[Table, ...] = (
     m.attendees,
     m.audit,
     m.meeting_imports,  # where a moved meeting came from (server/office/move_import.py)
+    # Follow-up (督办): a rehearsal never gets any (server/office/followup.py refuses it).
+    m.followup_decisions,
+    m.followup_items,
 )
 
 

@@ -7,9 +7,9 @@ sealed choice (``sealed_ballots``, unreadable without the installation's key, se
 server/base/ballot_box.py); when the round closes, its totals go to ``rating_tallies`` or
 ``vote_tallies`` and the sealed rows are deleted.
 
-One module per family of tables (``people``, ``meeting``, ``attendance``, ``accounts``), all
-on one ``metadata`` (``base``); callers import this package as ``m`` and name the tables
-through it. Whatever may import server.storage may import it.
+One module per family of tables (``people``, ``meeting``, ``attendance``, ``accounts``,
+``followup``), all on one ``metadata`` (``base``); callers import this package as ``m`` and
+name the tables through it. Whatever may import server.storage may import it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ from server.storage.models.attendance import (
     meeting_reviewers,
 )
 from server.storage.models.base import metadata
+from server.storage.models.followup import (
+    followup_closed_questions,
+    followup_commitments,
+    followup_decisions,
+    followup_item_organs,
+    followup_items,
+    followup_posts,
+    organs,
+)
 from server.storage.models.meeting import (
     agenda_items,
     events,
@@ -64,6 +73,12 @@ __all__ = [
     "card_guards",
     "deputies",
     "events",
+    "followup_closed_questions",
+    "followup_commitments",
+    "followup_decisions",
+    "followup_item_organs",
+    "followup_items",
+    "followup_posts",
     "groups",
     "leave_requests",
     "mandates",
@@ -72,6 +87,7 @@ __all__ = [
     "meetings",
     "metadata",
     "officials",
+    "organs",
     "phone_bindings",
     "presidium_members",
     "question_respondents",

@@ -1,0 +1,126 @@
+"""After the meeting: the responsible organs, the 交办 decisions and the follow-up items (督办).
+
+A meeting's approved questions become follow-up items when an organ of the body (主任会议,
+主席团 …) decides so (``followup_decisions``); an item may also be created by hand. Each
+item has its responsible organs (one lead, any number assisting), the commitments made at
+the meeting, and its history (``followup_posts``: progress, replies, status changes). A
+question the decision did not make an item keeps the reason (``followup_closed_questions``).
+The rules (deadlines, overdue, the legal status changes) are server/office/followup_rules.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
+
+from server.storage.models.base import metadata
+
+# The units that answer for the follow-up (承办单位) of one body. ``link_version`` is in
+# the organ's personal link: bumping it revokes every link issued before.
+organs = Table(
+    "organs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body_id", ForeignKey("bodies.id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("contact", String(64), nullable=False, default="", server_default=""),
+    Column("phone", String(32), nullable=False, default="", server_default=""),
+    Column("link_version", Integer, nullable=False, default=1, server_default="1"),
+    Column("created_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("body_id", "name", name="uq_organs_body_name"),
+)
+
+# A 交办 decision: which organ of the body decided (主任会议 / 主席团 …), on which day, by
+# which document, and within how many months the answer is due.
+followup_decisions = Table(
+    "followup_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("organ", String(64), nullable=False),
+    Column("decided_on", Date, nullable=False),
+    Column("document_no", String(64), nullable=False),
+    Column("reply_months", Integer, nullable=False, default=3, server_default="3"),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at_ms", BigInteger, nullable=False),
+)
+
+# One follow-up item. The asker, groups, respondent and rating are snapshots taken when the
+# item is made, so the item reads the same after the roster changes.
+followup_items = Table(
+    "followup_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body_id", ForeignKey("bodies.id"), nullable=False),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=True),
+    Column("decision_id", ForeignKey("followup_decisions.id"), nullable=True),  # null: made by hand
+    Column("question_id", ForeignKey("questions.id"), nullable=True),
+    Column("title", String(200), nullable=False),
+    Column("asker", String(64), nullable=False, default="", server_default=""),
+    Column("groups", Text, nullable=False, default="", server_default=""),
+    Column("respondent", String(128), nullable=False, default="", server_default=""),
+    Column("rating_text", String(200), nullable=False, default="", server_default=""),
+    Column("priority", Boolean, nullable=False, default=False, server_default=false()),  # 重点督办
+    Column("assigned_on", Date, nullable=False),
+    Column("reply_due", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # handling | replied | redo | closed
+    Column("reply_class", String(1), nullable=True),  # A | B | C, the last reply's
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+followup_item_organs = Table(
+    "followup_item_organs",
+    metadata,
+    Column("item_id", ForeignKey("followup_items.id"), primary_key=True),
+    Column("organ_id", ForeignKey("organs.id"), primary_key=True),
+    Column("lead", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# 承诺事项: what the respondent promised at the meeting.
+followup_commitments = Table(
+    "followup_commitments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", ForeignKey("followup_items.id"), nullable=False),
+    Column("text", String(300), nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+# The item's history: progress, replies, requests to close, status changes, judgments and
+# objections. ``on_behalf``: staff wrote it for the organ (a reply received on paper).
+followup_posts = Table(
+    "followup_posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", ForeignKey("followup_items.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("on_behalf", Boolean, nullable=False, default=False, server_default=false()),
+    Column("status_from", String(16), nullable=True),
+    Column("status_to", String(16), nullable=True),
+    Column("reply_class", String(1), nullable=True),
+    Column("public_approved", Boolean, nullable=False, default=False, server_default=false()),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+# A question the decision did not make an item, and why (required).
+followup_closed_questions = Table(
+    "followup_closed_questions",
+    metadata,
+    Column("decision_id", ForeignKey("followup_decisions.id"), primary_key=True),
+    Column("question_id", ForeignKey("questions.id"), primary_key=True),
+    Column("reason", String(200), nullable=False),
+)
