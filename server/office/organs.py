@@ -193,7 +193,13 @@ async def import_organs(
         if kept:  # an empty cell keeps what is stored: an import never deletes
             await conn.execute(update(m.organs).where(m.organs.c.id == organ_id).values(**kept))
     await audit.record(
-        conn, "organs_imported", actor=actor, device=device, body_id=body_id, file=filename, summary=plan.summary()
+        conn,
+        "organs_imported",
+        actor=actor,
+        device=device,
+        body_id=body_id,
+        file=filename,
+        summary=plan.summary(),
     )
     plan.written = True
     return plan

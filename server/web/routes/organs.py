@@ -21,8 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base.days import today
 from server.base.keys import StaffSession
-from server.office import card_qr, imports, organs
 from server.office import bodies as office_bodies
+from server.office import card_qr, imports, organs
 from server.storage.db import snapshot_read
 from server.web.http import csrf_ok, device, message_page, page, require_staff, services, staff_form
 from server.web.routes.roster import _upload as read_upload
@@ -55,7 +55,9 @@ async def organs_page(request: Request) -> Response:
     return await _render(request, session, body, saved=request.query_params.get("saved", ""))
 
 
-async def _render(request: Request, session: StaffSession, body: Any, status: int = 200, **extra: Any) -> Response:
+async def _render(
+    request: Request, session: StaffSession, body: Any, status: int = 200, **extra: Any
+) -> Response:
     async with services(request).engine.connect() as conn:
         listed = await organs.organs_of(conn, body.id)
         await conn.commit()
@@ -115,7 +117,9 @@ async def edit(request: Request) -> Response:
         return form
     organ = await _organ_of_body(request, body)
     if organ is None:
-        return message_page("没有这个承办单位。", 404, back=f"/bodies/{body.id}/organs", back_label="返回承办单位")
+        return message_page(
+            "没有这个承办单位。", 404, back=f"/bodies/{body.id}/organs", back_label="返回承办单位"
+        )
     try:
         async with services(request).engine.begin() as conn:
             await organs.edit_organ(
@@ -142,7 +146,9 @@ async def revoke(request: Request) -> Response:
         return form
     organ = await _organ_of_body(request, body)
     if organ is None:
-        return message_page("没有这个承办单位。", 404, back=f"/bodies/{body.id}/organs", back_label="返回承办单位")
+        return message_page(
+            "没有这个承办单位。", 404, back=f"/bodies/{body.id}/organs", back_label="返回承办单位"
+        )
     async with services(request).engine.begin() as conn:
         current = await organs.organ(conn, organ.id)  # the version now, not the one read before
         assert current is not None
@@ -158,11 +164,19 @@ async def notice(request: Request) -> Response:
     _, body = found
     organ = await _organ_of_body(request, body)
     if organ is None:
-        return message_page("没有这个承办单位。", 404, back=f"/bodies/{body.id}/organs", back_label="返回承办单位")
+        return message_page(
+            "没有这个承办单位。", 404, back=f"/bodies/{body.id}/organs", back_label="返回承办单位"
+        )
     url = organs.link_url(services(request).settings.public_url, services(request).keys, organ)
     svg, _png = await services(request).workshop.run(card_qr.draw, url)
     return page(
-        "organ_notice", body=body, organ=organ, url=url, qr=svg, steps=organs.WHAT_TO_DO, day=today().isoformat()
+        "organ_notice",
+        body=body,
+        organ=organ,
+        url=url,
+        qr=svg,
+        steps=organs.WHAT_TO_DO,
+        day=today().isoformat(),
     )
 
 
