@@ -38,7 +38,9 @@ GOOD_CSV = "单位名称,联系人,联系电话\n县住房和城乡建设局,王
 def new_body(office: Office, name: str = "某县人大常委会") -> int:
     async def fn(conn: AsyncConnection) -> int:
         result = await conn.execute(
-            insert(m.bodies).values(name=name, kind="standing-committee", level="county").returning(m.bodies.c.id)
+            insert(m.bodies)
+            .values(name=name, kind="standing-committee", level="county")
+            .returning(m.bodies.c.id)
         )
         return int(result.scalar_one())
 
@@ -52,7 +54,9 @@ def listed(office: Office, body_id: int) -> list[tuple[str, str, str]]:
     return [(o.name, o.contact, o.phone) for o in office.run(fn)]
 
 
-def do_import(office: Office, body_id: int, data: bytes, name: str = "单位.csv", **kw: Any) -> organs.OrgansPlan:
+def do_import(
+    office: Office, body_id: int, data: bytes, name: str = "单位.csv", **kw: Any
+) -> organs.OrgansPlan:
     async def fn(conn: AsyncConnection) -> organs.OrgansPlan:
         return await organs.import_organs(conn, body_id, data, name, actor=ACTOR, **kw)
 
