@@ -35,7 +35,7 @@ BAD_CSV = (
 GOOD_CSV = "单位名称,联系人,联系电话\n县住房和城乡建设局,王明,0573-12345678\n县交通运输局,赵强,13900000001\n"
 
 
-def new_body(office: Office, name: str = "某县人大常委会") -> int:
+def new_body(db: Office, name: str = "某县人大常委会") -> int:
     async def fn(conn: AsyncConnection) -> int:
         result = await conn.execute(
             insert(m.bodies)
@@ -44,23 +44,21 @@ def new_body(office: Office, name: str = "某县人大常委会") -> int:
         )
         return int(result.scalar_one())
 
-    return int(office.run(fn))
+    return int(db.run(fn))
 
 
-def listed(office: Office, body_id: int) -> list[tuple[str, str, str]]:
+def listed(db: Office, body_id: int) -> list[tuple[str, str, str]]:
     async def fn(conn: AsyncConnection) -> list[organs.Organ]:
         return await organs.organs_of(conn, body_id)
 
-    return [(o.name, o.contact, o.phone) for o in office.run(fn)]
+    return [(o.name, o.contact, o.phone) for o in db.run(fn)]
 
 
-def do_import(
-    office: Office, body_id: int, data: bytes, name: str = "单位.csv", **kw: Any
-) -> organs.OrgansPlan:
+def do_import(db: Office, body_id: int, data: bytes, name: str = "单位.csv", **kw: Any) -> organs.OrgansPlan:
     async def fn(conn: AsyncConnection) -> organs.OrgansPlan:
         return await organs.import_organs(conn, body_id, data, name, actor=ACTOR, **kw)
 
-    plan: organs.OrgansPlan = office.run(fn)
+    plan: organs.OrgansPlan = db.run(fn)
     return plan
 
 
