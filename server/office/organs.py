@@ -19,7 +19,6 @@ import datetime as dt
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -294,7 +293,3 @@ async def items_of(conn: AsyncConnection, organ_id: int) -> list[OrganItem]:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def as_dict(found: Organ) -> dict[str, Any]:
-    return {"id": found.id, "name": found.name, "contact": found.contact, "phone": found.phone}

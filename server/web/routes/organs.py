@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -29,6 +30,7 @@ from server.web.routes.roster import _upload as read_upload
 from server.web.routes.uploads import forget, keep, take
 
 KIND = "organs"
+TAKEN = "该单位名称刚被他人使用，请刷新页面后再试"
 
 
 async def _staff_and_body(request: Request) -> tuple[StaffSession, Any] | Response:
@@ -97,6 +99,8 @@ async def add(request: Request) -> Response:
             )
     except organs.Refused as refused:
         return await _render(request, session, body, 400, error=str(refused), typed=form)
+    except IntegrityError:  # the same name added at the same moment by another request
+        return await _render(request, session, body, 400, error=TAKEN, typed=form)
     return RedirectResponse(f"/bodies/{body.id}/organs?saved=added", status_code=303)
 
 
@@ -133,6 +137,8 @@ async def edit(request: Request) -> Response:
             )
     except organs.Refused as refused:
         return await _render(request, session, body, 400, error=str(refused), typed=form, editing=organ.id)
+    except IntegrityError:  # renamed to a name added at the same moment
+        return await _render(request, session, body, 400, error=TAKEN, typed=form, editing=organ.id)
     return RedirectResponse(f"/bodies/{body.id}/organs?saved=edited", status_code=303)
 
 
