@@ -237,3 +237,22 @@ def test_items_of_reads_the_organ_table_join(office: Office) -> None:  # noqa: F
         return await organs.items_of(conn, a)
 
     assert office.run(fn) == []
+
+
+def test_reminders_on_the_organs_page_at_the_boundary_days() -> None:
+    """Overdue from the day after the deadline, for an item still waiting for a reply;
+    due soon from today to 7 days ahead; a replied or closed item is neither."""
+    due = dt.date(2026, 6, 1)
+
+    def item(i: int, status: str, reply_due: dt.date = due) -> organs.OrganItem:
+        return organs.OrganItem(i, f"事项{i}", status, reply_due, False, True)
+
+    items = [item(1, "handling"), item(2, "redo"), item(3, "replied"), item(4, "closed")]
+    on_the_day = organs.reminders(items, due)
+    assert on_the_day.overdue == frozenset() and on_the_day.soon == {1, 2}
+    day_after = organs.reminders(items, due + dt.timedelta(days=1))
+    assert day_after.overdue == {1, 2} and day_after.soon == frozenset()
+    assert day_after.text() == "7 天内到期 0 项，已逾期 2 项"
+    week_before = organs.reminders(items, due - dt.timedelta(days=7))
+    eight_days_before = organs.reminders(items, due - dt.timedelta(days=8))
+    assert week_before.soon == {1, 2} and eight_days_before.soon == frozenset()

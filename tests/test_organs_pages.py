@@ -10,18 +10,22 @@ import from the command line: errors on stderr and exit 1, a dry run writes noth
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 from pathlib import Path
 
+from server.base.days import today
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.office import organs
 from server.office.demo import BODY
 from tests.conftest import WENZHENG, Db, TestClient, server_env
+from tests.test_bodies import Office
 from tests.test_bodies_pages import body_id_of
 from tests.test_csrf import everything
 from tests.test_meetings_admin import staff_headers
+from tests.test_organs import add_item  # an item row as the followup office writes it
 
 GOOD = "单位名称,联系人,联系电话\n县住房和城乡建设局,王明,0573-12345678\n县交通运输局,赵强,13900000001\n"
 
@@ -88,6 +92,14 @@ def test_organs_pages_from_an_empty_list_to_a_revoked_link(
     path = link.removeprefix(settings.public_url)
     organ_page = client.get(path)  # no login: the link is the credential
     assert organ_page.status_code == 200 and "县教育局" in organ_page.text and "目前没有" in organ_page.text
+    other = int(re.findall(rf'href="{base}/(\d+)/notice"', listing)[1])
+    Office(settings.database_url).run(lambda conn: add_item(conn, body_id, "城区停车难问题", organ_id))
+    Office(settings.database_url).run(lambda conn: add_item(conn, body_id, "乡村公路养护问题", other))
+    organ_page = client.get(path)
+    assert "城区停车难问题" in organ_page.text and "乡村公路养护问题" not in organ_page.text
+    assert "答复期限 2026-06-01" in organ_page.text
+    late = int(today() > dt.date(2026, 6, 1))
+    assert f"已逾期 {late} 项" in organ_page.text  # computed on request, in China time
 
     revoked = client.post(f"{base}/{organ_id}/revoke", data={}, headers=headers)
     assert revoked.status_code == 303

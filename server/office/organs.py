@@ -271,12 +271,37 @@ class OrganItem:
     id: int
     title: str
     status: str
-    reply_due: dt.date | None
+    reply_due: dt.date
     priority: bool
     lead: bool
 
 
 STATUS_NAMES = {"handling": "办理中", "replied": "已答复", "redo": "重新办理", "closed": "已办结"}
+# Waiting for the organ's reply. The same rule as server/office/followup_rules.py
+# (``overdue``, ``due_within``), written on the followup branch in parallel: when both
+# are merged this page should call those.
+WAITING = ("handling", "redo")
+SOON_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """What the organ's page says at the top, computed on request (no cron)."""
+
+    overdue: frozenset[int]  # item ids past the deadline with no reply
+    soon: frozenset[int]  # item ids whose reply is due within SOON_DAYS days
+
+    def text(self) -> str:
+        return f"{SOON_DAYS} 天内到期 {len(self.soon)} 项，已逾期 {len(self.overdue)} 项"
+
+
+def reminders(items: list[OrganItem], today: dt.date) -> Reminders:
+    """Overdue: the China date is past the deadline (the deadline day itself is in time)
+    and no reply came; due soon: due from today to SOON_DAYS days ahead."""
+    waiting = [i for i in items if i.status in WAITING]
+    late = frozenset(i.id for i in waiting if today > i.reply_due)
+    soon = frozenset(i.id for i in waiting if today <= i.reply_due <= today + dt.timedelta(days=SOON_DAYS))
+    return Reminders(late, soon)
 
 
 async def items_of(conn: AsyncConnection, organ_id: int) -> list[OrganItem]:

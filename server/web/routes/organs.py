@@ -269,4 +269,5 @@ async def organ_page(request: Request) -> Response:
         return message_page(organs.REVOKED, 410, title="链接已停用")
     if not isinstance(found, organs.Organ):
         return message_page(organs.FORGED, 403, title="无法打开")
-    return page("organ_page", organ=found, body=body, items=items, names=organs.STATUS_NAMES)
+    due = organs.reminders(items, today())  # the China date
+    return page("organ_page", organ=found, body=body, items=items, names=organs.STATUS_NAMES, due=due)
