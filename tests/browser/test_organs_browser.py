@@ -93,7 +93,8 @@ async def test_organs_from_an_empty_database(
     await expect(organ.locator("#o-none")).to_contain_text("目前没有")
 
     await page.go_back()
-    await rows.nth(0).get_by_role("button", name="停用并换发链接").click()
+    await rows.nth(0).locator(".o-revoke summary").click()
+    await rows.nth(0).get_by_role("button", name="确认停用并换发链接").click()
     await expect(page.get_by_role("status")).to_contain_text("原链接已停用")
     await organ.reload()
     await expect(organ.locator("main")).to_contain_text(organs.REVOKED)
