@@ -219,7 +219,7 @@ async def add_organ(
         .returning(m.organs.c.id)
     )
     organ_id = int(result.scalar_one())
-    await audit.record(conn, "organ_added", actor=actor, device=device, body_id=body_id, organ=name)
+    await audit.record(conn, "organ_added", actor=actor, device=device, body_id=body_id, what=name)
     return organ_id
 
 
@@ -235,17 +235,17 @@ async def edit_organ(
     await conn.execute(
         update(m.organs).where(m.organs.c.id == found.id).values(name=name, contact=contact, phone=phone)
     )
-    await audit.record(
-        conn, "organ_edited", actor=actor, device=device, body_id=found.body_id, organ=name, was=found.name
-    )
+    what = name if name == found.name else f"{found.name} → {name}"  # the roster page's 内容 column
+    await audit.record(conn, "organ_edited", actor=actor, device=device, body_id=found.body_id, what=what)
 
 
 async def revoke_link(conn: AsyncConnection, found: Organ, *, actor: str, device: str = "") -> int:
     """Every link given out so far stops working; the new version's link is the one to hand out."""
     version = found.link_version + 1
     await conn.execute(update(m.organs).where(m.organs.c.id == found.id).values(link_version=version))
+    what = f"{found.name}（原链接停用，第 {version} 版链接起用）"
     await audit.record(
-        conn, "organ_link_revoked", actor=actor, device=device, body_id=found.body_id, organ=found.name
+        conn, "organ_link_revoked", actor=actor, device=device, body_id=found.body_id, what=what
     )
     return version
 
