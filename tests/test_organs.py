@@ -21,6 +21,7 @@ from server.base.keys import Keys
 from server.office import organs
 from server.office.sheets import ImportRefused
 from server.storage import models as m
+from server.web.request_log import redact_path
 from tests.test_bodies import Office, office  # noqa: F401  (the fixture)
 
 ACTOR = "staff:test"
@@ -256,3 +257,12 @@ def test_reminders_on_the_organs_page_at_the_boundary_days() -> None:
     week_before = organs.reminders(items, due - dt.timedelta(days=7))
     eight_days_before = organs.reminders(items, due - dt.timedelta(days=8))
     assert week_before.soon == {1, 2} and eight_days_before.soon == frozenset()
+
+
+def test_an_organs_link_is_not_written_to_the_request_log() -> None:
+    """The link is the organ's credential: the access log keeps /o/ and drops the token."""
+    token = Keys("k").organ_link(5, 1)
+    raw = f"/o/{token}".encode()
+    logged = redact_path({"type": "http", "path": raw.decode(), "raw_path": raw, "query_string": b""})
+    assert logged == "/o/…" and token not in logged
+    assert redact_path({"type": "http", "path": "/o/", "raw_path": b"/o/", "query_string": b""}) == "/o/…"
