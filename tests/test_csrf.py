@@ -46,6 +46,11 @@ FORMS: dict[str, dict[str, str]] = {
     "/bodies/{body_id:int}/officials/preview": {},
     "/bodies/{body_id:int}/officials/confirm": {"token": "x"},
     "/bodies/{body_id:int}/officials/{official_id:int}": {"name": "改名", "title": "局长"},
+    "/bodies/{body_id:int}/organs": {"name": "伪造的单位"},
+    "/bodies/{body_id:int}/organs/preview": {},
+    "/bodies/{body_id:int}/organs/confirm": {"token": "x"},
+    "/bodies/{body_id:int}/organs/{organ_id:int}": {"name": "改名"},
+    "/bodies/{body_id:int}/organs/{organ_id:int}/revoke": {},
     "/bodies/{body_id:int}/deputies/{deputy_id:int}": {"name": "改名", "card_no": "9999"},
     "/bodies/new": {"name": "伪造的机构", "kind": "congress", "level": "county"},
     "/bodies/{body_id:int}/edit": {"name": "被改的机构", "kind": "congress", "level": "town", "quorum": ""},
@@ -127,6 +132,7 @@ ROSTER_CSV = "卡号,姓名,代表小组\n9001,伪造代表,城东代表小组\n
 FILES = {
     "/bodies/{body_id:int}/roster/preview": ROSTER_CSV,
     "/bodies/{body_id:int}/officials/preview": "姓名,职务\n伪造,局长\n".encode(),
+    "/bodies/{body_id:int}/organs/preview": "单位名称\n伪造的单位\n".encode(),
 }
 
 
@@ -143,6 +149,7 @@ def fill(path: str, hall_code: str, **more: str) -> str:
     values["term_id"] = "1"
     values["suspension_id"] = "1"
     values["item_id"] = "1"
+    values["organ_id"] = "1"
     values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 

@@ -119,6 +119,8 @@ class Keys:
         self._deputy = URLSafeSerializer(secret, salt="deputy-cookie")
         self._invite = URLSafeSerializer(secret, salt="invitation")
         self._screen = URLSafeSerializer(secret, salt="screen")
+        # A salt of its own: an organ's link can never be read as a deputy's invitation.
+        self._organ = URLSafeSerializer(secret, salt="organ-link")
         self.box = BallotBox(secret)  # seals secret choices (server/base/ballot_box.py)
         # Every request of a phone carries the same cookie; verifying its signature once
         # is enough (a dict bounded by CACHE_SIZE, cleared when full).
@@ -182,6 +184,18 @@ class Keys:
             binding = None
         _remember(self._deputies, cookie, binding)
         return binding
+
+    # responsible organs (承办单位): a link per organ, revoked by bumping its link_version
+    def organ_link(self, organ_id: int, link_version: int) -> str:
+        return str(self._organ.dumps([organ_id, link_version]))
+
+    def read_organ_link(self, token: str) -> tuple[int, int] | None:
+        """(organ id, link version), or None when the token is not one we signed."""
+        try:
+            organ_id, version = self._organ.loads(token)
+            return int(organ_id), int(version)
+        except (BadSignature, TypeError, ValueError):
+            return None
 
     # screens
     def screen_cookie(self, meeting_id: int, kind: str) -> str:

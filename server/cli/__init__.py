@@ -1,7 +1,7 @@
 """The `wenzheng` command, one module per command family: serve, data (db upgrade, demo),
 users, roster (roster and officials import/export), bodies (body, term, session),
 meetings (meeting add; export and import in moves), backups (backup, restore), bench,
-check (the check before a meeting).
+check (the check before a meeting), organs (承办单位 import).
 
 The top layer: it may import every other (tests/test_layers.py); nothing imports it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from server.cli import backups, bench, bodies, check, data, meetings, roster, serve, users
+from server.cli import backups, bench, bodies, check, data, meetings, organs, roster, serve, users
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     backups.add_backup(sub)
     backups.add_restore(sub)
     check.add_check(sub)
+    organs.add_parsers(sub)
     return p
 
 

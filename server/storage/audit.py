@@ -26,6 +26,11 @@ ACTIONS = {
     "officials_imported": "导入应询人",
     "deputy_edited": "修改代表信息",
     "official_edited": "修改应询人",
+    # responsible organs (承办单位) and their links (server/office/organs.py)
+    "organs_imported": "导入承办单位",
+    "organ_added": "添加承办单位",
+    "organ_edited": "修改承办单位",
+    "organ_link_revoked": "停用承办单位链接",
     "meeting_edited": "修改会议设置",
     "phone_bound": "绑定手机",
     "phone_moved": "改用另一部手机",

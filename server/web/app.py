@@ -43,6 +43,7 @@ from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
 from server.web.routes import members as routes_members
+from server.web.routes import organs as routes_organs
 from server.web.routes import people as routes_people
 from server.web.routes import presidium as routes_presidium
 from server.web.routes import questions as routes_questions
@@ -203,6 +204,14 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/bodies/{body_id:int}/roster/preview", routes_roster.preview, methods=["POST"]),
         Route("/bodies/{body_id:int}/roster/confirm", routes_roster.confirm, methods=["POST"]),
         Route("/bodies/{body_id:int}/roster.xlsx", routes_roster.export),
+        Route("/bodies/{body_id:int}/organs", routes_organs.organs_page, methods=["GET"]),
+        Route("/bodies/{body_id:int}/organs", routes_organs.add, methods=["POST"]),
+        Route("/bodies/{body_id:int}/organs/preview", routes_organs.preview, methods=["POST"]),
+        Route("/bodies/{body_id:int}/organs/confirm", routes_organs.confirm, methods=["POST"]),
+        Route("/bodies/{body_id:int}/organs/{organ_id:int}", routes_organs.edit, methods=["POST"]),
+        Route("/bodies/{body_id:int}/organs/{organ_id:int}/revoke", routes_organs.revoke, methods=["POST"]),
+        Route("/bodies/{body_id:int}/organs/{organ_id:int}/notice", routes_organs.notice),
+        Route("/o/{token}", routes_organs.organ_page),
         Route("/bodies/{body_id:int}/roster/by-election", routes_members.by_election, methods=["POST"]),
         Route("/bodies/{body_id:int}/deputies/{deputy_id:int}/end", routes_members.end_mandate, methods=POST),
         Route("/bodies/{body_id:int}/deputies/{deputy_id:int}/suspend", routes_members.suspend, methods=POST),

@@ -15,9 +15,10 @@ close code either side sent, ``http-403`` when it was refused before it opened, 
 neither is known.
 
 What is kept: the route's shape. What is dropped: every path segment after
-``/i/<meeting>/`` and ``/h/<meeting>/`` and every query value (``?screen=…``); the
-method, status, duration and the client's address (after the trusted-proxy rewrite of
-server/web/proxy.py, which runs before this). Bodies, cookies and headers are never read.
+``/i/<meeting>/``, ``/h/<meeting>/`` and ``/o/`` (an organ's link), and every query
+value (``?screen=…``); the method, status, duration and the client's address (after
+the trusted-proxy rewrite of server/web/proxy.py, which runs before this). Bodies,
+cookies and headers are never read.
 
 The request id is generated here for every request, never taken from the request: an id
 a client may choose is one more field it controls in our logs, and the proxy can log ours
@@ -53,6 +54,7 @@ EVENTS = {HTTP_LINE: "http", WS_OPEN: "ws-open", WS_CLOSE: "ws-close"}
 
 # Routes whose segments after the meeting id are secrets (server/web/app.py).
 SECRET_AFTER_MEETING = frozenset({"i", "h"})
+SECRET_FIRST = frozenset({"o"})  # /o/<token>, a responsible organ's link (server/web/routes/organs.py)
 HIDDEN = "…"
 MAX_PATH = 200
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -75,6 +77,8 @@ def redact_path(scope: Scope) -> str:
     # ["", "i", "3", "<token>", ...]: keep the route letter and the meeting id only.
     if len(parts) > 3 and parts[1] in SECRET_AFTER_MEETING:
         path = f"/{parts[1]}/{parts[2]}/{HIDDEN}"
+    elif len(parts) > 2 and parts[1] in SECRET_FIRST:  # an organ's link: the token is the credential
+        path = f"/{parts[1]}/{HIDDEN}"
     query: bytes = scope.get("query_string", b"")
     if query:
         names = []
