@@ -15,7 +15,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.base.settings import load
-from server.cli.roster import NoSuchBody, _read, body_id_by_name, cli_actor
+from server.cli.roster import NoSuchBody, body_id_by_name, cli_actor, read_file
 from server.cli.schema import REFUSED, ready
 from server.office import imports, organs
 from server.storage.db import create_engine
@@ -49,7 +49,7 @@ async def _import(args: argparse.Namespace, data: bytes, filename: str) -> int:
 def cmd_organs_import(args: argparse.Namespace) -> int:
     if not ready(load().database_url):
         return REFUSED
-    read = _read(args.file)
+    read = read_file(args.file)
     if read is None:
         return 1
     try:

@@ -45,7 +45,7 @@ async def body_id_by_name(conn: AsyncConnection, name: str) -> int:
     return int(found)
 
 
-def _read(path: str) -> tuple[bytes, str] | None:
+def read_file(path: str) -> tuple[bytes, str] | None:
     file = Path(path)
     try:
         if file.stat().st_size > imports.MAX_BYTES:
@@ -183,7 +183,7 @@ def _run(kind: str, args: argparse.Namespace) -> int:
     try:
         if kind == "export":
             return asyncio.run(_roster_export(args))
-        read = _read(args.file)
+        read = read_file(args.file)
         if read is None:
             return 1
         if kind == "roster":

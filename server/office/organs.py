@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.keys import Keys
+from server.office import followup_rules
 from server.office.columns import Parsed, RowError, find_columns, named_errors, row_cells
 from server.office.imports import clean_phone, valid_phone
 from server.office.sheets import is_formula, read_sheet
@@ -276,11 +277,8 @@ class OrganItem:
     lead: bool
 
 
-STATUS_NAMES = {"handling": "办理中", "replied": "已答复", "redo": "重新办理", "closed": "已办结"}
-# Waiting for the organ's reply. The same rule as server/office/followup_rules.py
-# (``overdue``, ``due_within``), written on the followup branch in parallel: when both
-# are merged this page should call those.
-WAITING = ("handling", "redo")
+STATUS_NAMES = followup_rules.STATUSES
+# The organ's page reminds of what is due within a week (the board looks 14 days ahead).
 SOON_DAYS = 7
 
 
@@ -298,9 +296,10 @@ class Reminders:
 def reminders(items: list[OrganItem], today: dt.date) -> Reminders:
     """Overdue: the China date is past the deadline (the deadline day itself is in time)
     and no reply came; due soon: due from today to SOON_DAYS days ahead."""
-    waiting = [i for i in items if i.status in WAITING]
-    late = frozenset(i.id for i in waiting if today > i.reply_due)
-    soon = frozenset(i.id for i in waiting if today <= i.reply_due <= today + dt.timedelta(days=SOON_DAYS))
+    late = frozenset(i.id for i in items if followup_rules.overdue(i.status, i.reply_due, today))
+    soon = frozenset(
+        i.id for i in items if followup_rules.due_within(i.status, i.reply_due, today, SOON_DAYS)
+    )
     return Reminders(late, soon)
 
 

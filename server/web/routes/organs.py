@@ -26,7 +26,7 @@ from server.office import bodies as office_bodies
 from server.office import card_qr, imports, organs
 from server.storage.db import snapshot_read
 from server.web.http import csrf_ok, device, message_page, page, require_staff, services, staff_form
-from server.web.routes.roster import _upload as read_upload
+from server.web.routes.roster import read_upload
 from server.web.routes.uploads import forget, keep, take
 
 KIND = "organs"

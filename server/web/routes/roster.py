@@ -111,7 +111,7 @@ async def render_roster(
     )
 
 
-async def _upload(request: Request) -> tuple[bytes, str, dict[str, str]] | str:
+async def read_upload(request: Request) -> tuple[bytes, str, dict[str, str]] | str:
     """The uploaded file's bytes and name, and the form's text fields; or a Chinese refusal."""
     length = request.headers.get("content-length")
     size = parse.integer(length, 0, 10**10 - 1) if length is not None else 0
@@ -225,7 +225,7 @@ async def _preview(request: Request, kind: str) -> Response:
     if isinstance(found, Response):
         return found
     session, body = found
-    got = await _upload(request)
+    got = await read_upload(request)
     back = f"/bodies/{body.id}/roster"
     if isinstance(got, str):
         return message_page(got, 400, title="无法导入", back=back, back_label="返回名册")
