@@ -45,6 +45,18 @@ async def _staff_and_body(request: Request) -> tuple[StaffSession, Any] | Respon
     return session, body
 
 
+async def _staff_body_and_form(request: Request) -> tuple[StaffSession, Any, dict[str, str]] | Response:
+    """A staff form posted to one body's organs: who, which body, the CSRF-checked fields."""
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    session, body = found
+    form = await staff_form(request, session)
+    if isinstance(form, Response):
+        return form
+    return session, body, form
+
+
 def _actor(session: StaffSession) -> str:
     return f"staff:{session.username}"
 
@@ -79,13 +91,10 @@ async def _render(
 
 
 async def add(request: Request) -> Response:
-    found = await _staff_and_body(request)
+    found = await _staff_body_and_form(request)
     if isinstance(found, Response):
         return found
-    session, body = found
-    form = await staff_form(request, session)
-    if isinstance(form, Response):
-        return form
+    session, body, form = found
     try:
         async with services(request).engine.begin() as conn:
             await organs.add_organ(
@@ -112,13 +121,10 @@ async def _organ_of_body(request: Request, body: Any) -> organs.Organ | None:
 
 
 async def edit(request: Request) -> Response:
-    found = await _staff_and_body(request)
+    found = await _staff_body_and_form(request)
     if isinstance(found, Response):
         return found
-    session, body = found
-    form = await staff_form(request, session)
-    if isinstance(form, Response):
-        return form
+    session, body, form = found
     organ = await _organ_of_body(request, body)
     if organ is None:
         return message_page(
@@ -143,13 +149,10 @@ async def edit(request: Request) -> Response:
 
 
 async def revoke(request: Request) -> Response:
-    found = await _staff_and_body(request)
+    found = await _staff_body_and_form(request)
     if isinstance(found, Response):
         return found
-    session, body = found
-    form = await staff_form(request, session)
-    if isinstance(form, Response):
-        return form
+    session, body, _form = found  # the form carries only the CSRF token
     organ = await _organ_of_body(request, body)
     if organ is None:
         return message_page(
@@ -224,13 +227,10 @@ def _preview_page(
 
 
 async def confirm(request: Request) -> Response:
-    found = await _staff_and_body(request)
+    found = await _staff_body_and_form(request)
     if isinstance(found, Response):
         return found
-    session, body = found
-    form = await staff_form(request, session)
-    if isinstance(form, Response):
-        return form
+    session, body, form = found
     back, token = f"/bodies/{body.id}/organs", form.get("token", "")
     if (kept := take(request, token, session, body.id)) is None or kept[1].get("kind") != KIND:
         return message_page("上传的文件已过期，请重新上传。", 400, back=back, back_label="返回承办单位")
