@@ -345,6 +345,21 @@ async def test_redirect_tls_and_body_limits(proxied: Proxied) -> None:
     status, _, text = await asyncio.to_thread(https_request, port, "POST", upload, b"a" * 6200 * KIB, form)
     assert status == 413 and "提交的内容太大" in text, (status, text[:300])
 
+    # The site's access log keeps routes, never a link's secret part (nginx's "combined"
+    # would write them all): an invitation, a hall code, an organ's link, a query value.
+    secrets_sent = ("invitesecret1", "hallsecret22", "organsecret3", "querysecret4")
+    for path in (
+        f"/i/{mid}/{secrets_sent[0]}",
+        f"/h/{mid}/{secrets_sent[1]}",
+        f"/o/{secrets_sent[2]}",
+        f"/m/{mid}/projector?screen={secrets_sent[3]}",
+    ):
+        await asyncio.to_thread(https_request, port, "GET", path)
+    log = proxied.nginx.access_log
+    assert '"GET /o/... HTTP/1.1"' in log and f'"GET /h/{mid}/... HTTP/1.1"' in log, log[-2000:]
+    assert f'"GET /m/{mid}/projector?... HTTP/1.1"' in log, log[-2000:]
+    assert not any(secret in log for secret in secrets_sent), log[-2000:]
+
 
 @contextlib.contextmanager
 def ssl_socket(port: int, context: ssl.SSLContext) -> Iterator[ssl.SSLSocket]:
