@@ -60,10 +60,6 @@ class Filters:
     priority: bool = False
 
 
-async def body_row(conn: AsyncConnection, body_id: int) -> Any:
-    return (await conn.execute(select(m.bodies).where(m.bodies.c.id == body_id))).first()
-
-
 async def decision_form(conn: AsyncConnection, meeting_id: int) -> tuple[Any, Any, list[Any]]:
     """(meeting row with its body's kind, or None; its decision or None; its questions in order)."""
     mt, b = m.meetings, m.bodies

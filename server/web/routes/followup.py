@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from server.base import parse
 from server.base.days import BadDay, chinese_day, moment_of_ms, parse_day, today
 from server.base.keys import StaffSession
+from server.office import bodies as office_bodies
 from server.office import followup, followup_reads
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
@@ -142,7 +143,7 @@ async def _board_page(
     filters = _filters(request.query_params)
     day = today()
     async with services(request).engine.connect() as conn:
-        body = await followup_reads.body_row(conn, body_id)
+        body = await office_bodies.body(conn, body_id)
         board = await followup_reads.board(conn, body_id, day, filters) if body else None
         await conn.commit()
     if body is None or board is None:
