@@ -73,10 +73,12 @@ def redact_path(scope: Scope) -> str:
     """The request's path and query as they may be logged: ``/i/3/…``, ``/m/3/projector?screen=…``."""
     raw = scope.get("raw_path") or scope.get("path", "").encode()
     path = _printable(raw[:MAX_PATH])
-    parts = path.split("/", 4)
+    # The route is judged on the decoded path, as the router matches it: ``/%69/3/<token>``
+    # reaches the invitation route too, and must not log its token.
+    parts = str(scope.get("path", "")).split("/", 4)
     # ["", "i", "3", "<token>", ...]: keep the route letter and the meeting id only.
     if len(parts) > 3 and parts[1] in SECRET_AFTER_MEETING:
-        path = f"/{parts[1]}/{parts[2]}/{HIDDEN}"
+        path = f"/{parts[1]}/{_printable(parts[2].encode()[:20])}/{HIDDEN}"
     elif len(parts) > 2 and parts[1] in SECRET_FIRST:  # an organ's link: the token is the credential
         path = f"/{parts[1]}/{HIDDEN}"
     query: bytes = scope.get("query_string", b"")
