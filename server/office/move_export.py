@@ -52,6 +52,7 @@ NOT_CARRIED: tuple[Table, ...] = (
     m.meeting_imports,
     m.followup_decisions,
     m.followup_items,
+    m.question_commitments,
 )
 DEPUTY_COLUMNS = ("id", "body_id", "group_id", "name", "card_no")
 

@@ -30,13 +30,17 @@ from server.storage.models.attendance import (
 )
 from server.storage.models.base import metadata
 from server.storage.models.followup import (
+    followup_attachments,
     followup_closed_questions,
     followup_commitments,
     followup_decisions,
     followup_item_organs,
     followup_items,
+    followup_judgments,
     followup_posts,
+    followup_reports,
     organs,
+    question_commitments,
 )
 from server.storage.models.meeting import (
     agenda_items,
@@ -73,12 +77,15 @@ __all__ = [
     "card_guards",
     "deputies",
     "events",
+    "followup_attachments",
     "followup_closed_questions",
     "followup_commitments",
     "followup_decisions",
     "followup_item_organs",
     "followup_items",
+    "followup_judgments",
     "followup_posts",
+    "followup_reports",
     "groups",
     "leave_requests",
     "mandates",
@@ -90,6 +97,7 @@ __all__ = [
     "organs",
     "phone_bindings",
     "presidium_members",
+    "question_commitments",
     "question_respondents",
     "question_submissions",
     "questions",

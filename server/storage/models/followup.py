@@ -16,7 +16,9 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -77,6 +79,9 @@ followup_items = Table(
     Column("status", String(16), nullable=False),  # handling | replied | redo | closed
     Column("reply_class", String(1), nullable=True),  # A | B | C, the last reply's
     Column("created_at_ms", BigInteger, nullable=False),
+    # Shown on the body's public follow-up page (staff decide; the page speaks in the
+    # congress's name).
+    Column("public", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 followup_item_organs = Table(
@@ -114,6 +119,9 @@ followup_posts = Table(
     Column("reply_class", String(1), nullable=True),
     Column("public_approved", Boolean, nullable=False, default=False, server_default=false()),
     Column("at_ms", BigInteger, nullable=False),
+    Column("organ_id", ForeignKey("organs.id"), nullable=True),  # the organ it is from (or for)
+    Column("approved_by", String(64), nullable=False, default="", server_default=""),
+    Column("approved_at_ms", BigInteger, nullable=True),
 )
 
 # A question the decision did not make an item, and why (required).
@@ -123,4 +131,68 @@ followup_closed_questions = Table(
     Column("decision_id", ForeignKey("followup_decisions.id"), primary_key=True),
     Column("question_id", ForeignKey("questions.id"), primary_key=True),
     Column("reason", String(200), nullable=False),
+)
+
+# A file attached to a post (an organ's scanned reply, a photo of the work): PDF, DOCX,
+# PNG or JPEG, its type judged from its first bytes and its size checked before it is
+# kept. Kept in the database, so a backup or a move of the database carries it.
+followup_attachments = Table(
+    "followup_attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("post_id", ForeignKey("followup_posts.id"), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("mime", String(80), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_followup_attachments_post_id", "post_id"),
+)
+
+# A deputy's judgment of a reply (``reply_post_id``): 满意 / 基本满意 / 不满意 (``verdict``),
+# and whether the deputy objects to closing the item (不同意办结, ``objects`` with ``reason``).
+# One per deputy per reply; the deputy may change it while the reply is the item's last.
+followup_judgments = Table(
+    "followup_judgments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", ForeignKey("followup_items.id"), nullable=False),
+    Column("reply_post_id", ForeignKey("followup_posts.id"), nullable=False),
+    Column("deputy_id", ForeignKey("deputies.id"), nullable=False),
+    Column("verdict", String(16), nullable=True),  # satisfied | basic | dissatisfied
+    Column("objects", Boolean, nullable=False, default=False, server_default=false()),
+    Column("reason", Text, nullable=False, default="", server_default=""),
+    Column("at_ms", BigInteger, nullable=False),
+    UniqueConstraint("reply_post_id", "deputy_id", name="uq_followup_judgments_reply_deputy"),
+    Index("ix_followup_judgments_item_id", "item_id"),
+)
+
+# 承诺事项 typed from the console while the question is in the hall, before any item
+# exists; the 交办 decision copies them into the item's ``followup_commitments``. It has
+# the meeting's id so a meeting moved from the hall's laptop carries them.
+question_commitments = Table(
+    "question_commitments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meeting_id", ForeignKey("meetings.id"), nullable=False),
+    Column("question_id", ForeignKey("questions.id"), nullable=False),
+    Column("text", String(300), nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_question_commitments_meeting_id", "meeting_id"),
+)
+
+# A progress report (推进落实情况的报告) as generated: its overview paragraph as staff
+# edited it and the counts it stated (JSON), so the next session's agenda item that
+# takes it shows the same figures the report printed.
+followup_reports = Table(
+    "followup_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("body_id", ForeignKey("bodies.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("overview", Text, nullable=False, default="", server_default=""),
+    Column("counts", Text, nullable=False, default="{}", server_default="{}"),
+    Column("made_by", String(64), nullable=False),
+    Column("made_at_ms", BigInteger, nullable=False),
 )

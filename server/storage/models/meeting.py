@@ -51,6 +51,8 @@ agenda_items = Table(
     Column("position", Integer, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("title", String(200), nullable=False),
+    # The progress report this item takes (the next session hears and rates it).
+    Column("report_id", ForeignKey("followup_reports.id"), nullable=True),
 )
 
 questions = Table(
