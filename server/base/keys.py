@@ -197,6 +197,12 @@ class Keys:
         except (BadSignature, TypeError, ValueError):
             return None
 
+    def organ_form(self, organ_id: int, link_version: int) -> str:
+        """The token of the forms behind an organ's link (it has no session to derive
+        one from): bound to the organ and the link's version, so revoking the link voids
+        every form opened with it (docs/design.md, "The organ's forms")."""
+        return self._mac("organ-form", f"{organ_id}:{link_version}", 32)
+
     # screens
     def screen_cookie(self, meeting_id: int, kind: str) -> str:
         return str(self._screen.dumps([meeting_id, kind, secrets.token_hex(8)]))

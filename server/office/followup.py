@@ -310,12 +310,14 @@ async def change_status(
     who: str = rules.STAFF,
     author: str,
     on_behalf: bool = False,
+    organ_id: int | None = None,
     actor: str,
     device: str,
     now_ms: int,
-) -> None:
+) -> int:
     """Move the item to ``to`` if the rules allow it, with a post in its history saying
-    who, when, from what to what and why. A reply (已答复) carries its class A/B/C."""
+    who, when, from what to what and why. A reply (已答复) carries its class A/B/C and the
+    organ it is from (``organ_id``). Returns the post's id (attachments hang on it)."""
     item = await _item(conn, item_id)
     if len(text.strip()) > MAX_POST:
         raise Invalid({"text": TEXT["post"]})
@@ -336,8 +338,9 @@ async def change_status(
         raise Invalid(
             {"status": rules.TEXT["illegal"].format(from_=rules.STATUSES[item.status], to=rules.STATUSES[to])}
         )
-    await conn.execute(
-        insert(m.followup_posts).values(
+    post = await conn.execute(
+        insert(m.followup_posts)
+        .values(
             item_id=item_id,
             kind="reply" if to == rules.REPLIED else "status",
             text=text.strip(),
@@ -347,8 +350,11 @@ async def change_status(
             status_to=to,
             reply_class=reply_class if to == rules.REPLIED else None,
             at_ms=now_ms,
+            organ_id=organ_id,
         )
+        .returning(m.followup_posts.c.id)
     )
+    post_id = int(post.scalar_one())
     await audit.record(
         conn,
         "followup_status",
@@ -362,3 +368,4 @@ async def change_status(
         summary=f"督办事项 {item_id}：{rules.STATUSES[item.status]} → {rules.STATUSES[to]}"
         + (f"（{reply_class} 类）" if to == rules.REPLIED else ""),
     )
+    return post_id

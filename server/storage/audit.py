@@ -77,6 +77,8 @@ ACTIONS = {
     "followup_organs_set": "设置承办单位",
     "followup_committed": "添加承诺事项",
     "followup_status": "更改督办事项状态",
+    # an organ's progress and replies, or staff's on its behalf (server/office/followup_posts.py)
+    "followup_posted": "报送督办进展或答复",
 }
 
 

@@ -39,10 +39,12 @@ from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
+from server.web.routes import followup_files as routes_followup_files
 from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
 from server.web.routes import members as routes_members
+from server.web.routes import organ_items as routes_organ_items
 from server.web.routes import organs as routes_organs
 from server.web.routes import people as routes_people
 from server.web.routes import presidium as routes_presidium
@@ -278,6 +280,12 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/followup", routes_followup.decision, methods=["GET", "POST"]),
         Route("/bodies/{body_id:int}/followup", routes_followup.board, methods=["GET", "POST"]),
         Route("/followup/{item_id:int}", routes_followup.item, methods=["GET", "POST"]),
+        # an organ's posts and files; staff on its behalf; every notice at once (issue 18)
+        Route("/followup/{item_id:int}/post", routes_followup_files.post, methods=["POST"]),
+        Route("/followup/files/{file_id:int}", routes_followup_files.download),
+        Route("/o/{token}/items/{item_id:int}", routes_organ_items.item_page, methods=["GET", "POST"]),
+        Route("/o/{token}/files/{file_id:int}", routes_organ_items.download),
+        Route("/bodies/{body_id:int}/organs/notices", routes_organs.notices),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),

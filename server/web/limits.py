@@ -23,8 +23,9 @@ Theory of operation. Each layer refuses before the next one spends anything:
      (``scope["client"]``, which a trusted-proxy middleware further out may rewrite; an
      IPv6 address counts by its /64, which one client usually holds whole). Tight caps:
      open sockets, and handshakes at a rate with a burst.
-3. HTTP request bodies. No route reads more than a form of 64 KiB except the imports,
-   so a declared body over :data:`BODY_MAX_BYTES` gets 413 before the app reads a byte,
+3. HTTP request bodies. No route reads more than a form of 64 KiB except the imports
+   and a follow-up post's attachments (:data:`ATTACH_PATH`, 52 MiB), so a declared body
+   over :data:`BODY_MAX_BYTES` gets 413 before the app reads a byte,
    and a body without a declared length gets 411 (browsers always declare it). An
    anonymous request with a body is counted under its address while it runs, at most
    :data:`ANONYMOUS_BODIES` at once: a form that arrives slowly holds its part read.
@@ -52,6 +53,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from screens import messages as msg
 from server.base.settings import Settings
+from server.office.attachments import MAX_BYTES as ATTACH_FILE_MAX
+from server.office.attachments import MAX_FILES as ATTACH_FILES
 from server.office.sheets import MAX_BYTES as UPLOAD_FILE_MAX
 from server.web.http import DEPUTY_COOKIE, SCREEN_COOKIE, STAFF_SCOPE_KEY, message_page
 
@@ -61,6 +64,10 @@ FRAME_MAX_BYTES = 4 * 1024
 BODY_MAX_BYTES = 256 * 1024
 UPLOAD_MAX_BYTES = UPLOAD_FILE_MAX + 1024 * 1024  # under it, the route says 文件太大 itself
 UPLOAD_PATH = re.compile(r"/bodies/[0-9]+/(?:roster|officials)/preview$")
+# A follow-up post with its attachments (an organ's through its link, staff's on its
+# behalf): five files of 10 MB and the form around them (server/office/attachments.py).
+ATTACH_MAX_BYTES = ATTACH_FILES * ATTACH_FILE_MAX + 2 * 1024 * 1024
+ATTACH_PATH = re.compile(r"^/(?:o/[^/]+/items/[0-9]+|followup/[0-9]+/post)$")
 ANONYMOUS_BODIES = 32
 SUPERSEDED = 1008  # the page does not reconnect on it: a newer socket of this phone took over
 SWEEP_AT = 1024
@@ -265,7 +272,11 @@ class ClientLimits:
 
     async def _request(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = declared_body(scope)
-        cap = UPLOAD_MAX_BYTES if UPLOAD_PATH.search(scope["path"]) else BODY_MAX_BYTES
+        cap = BODY_MAX_BYTES
+        if UPLOAD_PATH.search(scope["path"]):
+            cap = UPLOAD_MAX_BYTES
+        elif ATTACH_PATH.search(scope["path"]):
+            cap = ATTACH_MAX_BYTES
         if length is None or length > cap:
             await refuse_request(
                 msg.edge("bad_request"), 411 if length is None else 413, scope, receive, send

@@ -24,7 +24,7 @@ from server.base import parse
 from server.base.days import BadDay, chinese_day, moment_of_ms, parse_day, today
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
-from server.office import followup, followup_reads
+from server.office import followup, followup_posts, followup_reads
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.web.http import (
@@ -37,6 +37,7 @@ from server.web.http import (
     services,
     staff_form,
 )
+from server.web.routes.post_files import post_form
 
 # Three fields per question (item, priority, reason) and the decision's own.
 MAX_DECISION_FIELDS = 3 * 200 + 10
@@ -212,6 +213,9 @@ async def _item_page(
 ) -> Response:
     async with services(request).engine.connect() as conn:
         view = await followup_reads.item_view(conn, item_id)
+        # The posts' attachments and bylines (server/office/followup_posts.py).
+        files = await followup_posts.files_of(conn, [int(p.id) for p in view.posts]) if view else {}
+        names = dict(view.body_organs) if view else {}
         await conn.commit()
     if view is None:
         return message_page(followup.TEXT["no_item"], 404, back="/bodies", back_label="返回机构列表")
@@ -227,6 +231,9 @@ async def _item_page(
         statuses=rules.STATUSES,
         classes=rules.CLASSES,
         when=moment_of_ms,
+        files=files,
+        byline=lambda p: followup_posts.byline(p, names),
+        post_form=post_form(day, view),
         values=extra.pop("values", {}),
         errors=extra.pop("errors", {}),
         user=session,
@@ -247,7 +254,7 @@ async def item(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     action = form.get("action", "")
-    who = {"actor": f"staff:{session.username}", "device": device(request)}
+    who: dict[str, Any] = {"actor": f"staff:{session.username}", "device": device(request)}
     try:
         async with services(request).engine.begin() as conn:
             if action == "organs":

@@ -189,6 +189,23 @@ async def notice(request: Request) -> Response:
     )
 
 
+async def notices(request: Request) -> Response:
+    """Every organ's notice of the body at once, one A4 page each (the same sheet as
+    :func:`notice`), their QR codes drawn together in the workshop."""
+    found = await _staff_and_body(request)
+    if isinstance(found, Response):
+        return found
+    _, body = found
+    async with services(request).engine.connect() as conn:
+        listed = await organs.organs_of(conn, body.id)
+        await conn.commit()
+    svc = services(request)
+    urls = [organs.link_url(svc.settings.public_url, svc.keys, o) for o in listed]
+    codes = await svc.workshop.run(card_qr.draw_many, urls) if urls else []
+    sheets = [(o, url, svg) for o, url, (svg, _png) in zip(listed, urls, codes, strict=True)]
+    return page("organ_notices", body=body, sheets=sheets, steps=organs.WHAT_TO_DO, day=today().isoformat())
+
+
 async def preview(request: Request) -> Response:
     found = await _staff_and_body(request)
     if isinstance(found, Response):
@@ -270,4 +287,7 @@ async def organ_page(request: Request) -> Response:
     if not isinstance(found, organs.Organ):
         return message_page(organs.FORGED, 403, title="无法打开")
     due = organs.reminders(items, today())  # the China date
-    return page("organ_page", organ=found, body=body, items=items, names=organs.STATUS_NAMES, due=due)
+    token = request.path_params["token"]  # each item opens under the same link
+    return page(
+        "organ_page", organ=found, body=body, items=items, names=organs.STATUS_NAMES, due=due, token=token
+    )

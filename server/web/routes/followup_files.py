@@ -1,0 +1,86 @@
+"""Staff post on an organ's behalf (a reply received on paper, progress told by phone) and
+download any attachment: ``/followup/{item}/post`` and ``/followup/files/{file}``.
+
+The form is on the item's page (server/web/routes/followup.py): progress or reply, which
+of the item's organs it is from, the text, the class of a reply, the day of the work and
+attachments. The post is the organ's, written by the staff member, and every page says
+so (server/office/followup_posts.py ``byline``). The staff session and its CSRF token are
+checked as on every staff form; the files are judged in the workshop.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from screens import messages as msg
+from server.base import parse
+from server.base.days import today
+from server.office import attachments, followup, followup_posts
+from server.office.meeting_forms import Invalid
+from server.web.http import csrf_ok, device, message_page, require_staff, services
+from server.web.routes import followup as routes_followup
+from server.web.routes.organ_items import done_on_of
+from server.web.routes.post_files import file_response, read_post
+
+
+async def post(request: Request) -> Response:
+    session = require_staff(request)
+    if isinstance(session, Response):
+        return session
+    item_id = int(request.path_params["item_id"])
+    got = await read_post(request)
+    if isinstance(got, str):
+        # The token is a field of the same form: with the form unreadable, nothing is
+        # known to come from our page, so nothing more is said than the refusal.
+        return message_page(got, 400, back=f"/followup/{item_id}", back_label="返回督办事项")
+    fields, files = got
+    if not csrf_ok(request, session.sid, fields):
+        return message_page(msg.edge("csrf"), 403)
+    again = routes_followup._item_page  # the item's page, with the error and what was typed
+    try:
+        checked = await services(request).workshop.run(attachments.check_files, files)
+    except attachments.BadFile as refused:
+        return await again(request, session, item_id, 400, errors={"files": str(refused)}, values=fields)
+    kind = fields.get("kind", "")
+    common: dict[str, Any] = {
+        "organ_id": parse.row_id(fields.get("organ")),
+        "text": fields.get("text", ""),
+        "files": checked,
+        "author": session.username,
+        "on_behalf": True,
+        "actor": f"staff:{session.username}",
+        "device": device(request),
+        "now_ms": int(time.time() * 1000),
+    }
+    try:
+        day = today()
+        async with services(request).engine.begin() as conn:
+            if kind == followup_posts.PROGRESS:
+                done_on = done_on_of(fields.get("done_on", ""), day)
+                await followup_posts.post_progress(conn, item_id, done_on=done_on, today=day, **common)
+            elif kind == followup_posts.REPLY:
+                cls = fields.get("reply_class") or None
+                await followup_posts.post_reply(conn, item_id, reply_class=cls, **common)
+            else:
+                raise Invalid({"kind": "请选择登记办理进展还是答复。"})
+    except Invalid as bad:
+        if bad.errors.get("item"):
+            return message_page(followup.TEXT["no_item"], 404, back="/bodies", back_label="返回机构列表")
+        return await again(request, session, item_id, 400, errors=bad.errors, values=fields)
+    return RedirectResponse(f"/followup/{item_id}?saved=post", status_code=303)
+
+
+async def download(request: Request) -> Response:
+    session = require_staff(request)
+    if isinstance(session, Response):
+        return session
+    async with services(request).engine.connect() as conn:
+        found = await followup_posts.download(conn, int(request.path_params["file_id"]))
+        await conn.commit()
+    if found is None:
+        return message_page("没有这个附件。", 404, back="/bodies", back_label="返回机构列表")
+    return file_response(found)

@@ -1,0 +1,79 @@
+"""Reading a follow-up post's form with its attachments (multipart), and sending one back.
+
+Only the post paths take a body this big (server/web/limits.py ATTACH_PATH: five files
+of 10 MB); every other form stays at 256 KiB. Here each file is read at most one byte
+past its limit, so an oversized one is refused on its size alone; judging the type by
+its bytes and hashing run in the workshop (server/office/attachments.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.office import attachments
+from server.office.followup_posts import Download
+from server.web.http import MAX_FORM_FIELD
+
+MAX_FIELDS = 20
+MAX_PART = 64 * 1024  # a text field: 2,000 characters are 6 KB of UTF-8
+FAILED = "提交失败，请重新选择附件后再试。"
+
+
+async def read_post(request: Request) -> tuple[dict[str, str], list[tuple[str, bytes]]] | str:
+    """The form's text fields and its files (name, bytes), or a Chinese refusal."""
+    try:
+        # More than we take, so that six files get "at most five" rather than a failure.
+        form = await request.form(
+            max_files=2 * attachments.MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_PART
+        )
+    except Exception as bad:
+        return attachments.TEXT["count"] if "files" in str(bad).lower() else FAILED
+    try:  # closed on every way out: the files are temporary files
+        fields: dict[str, str] = {}
+        files: list[tuple[str, bytes]] = []
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                if len(value) > MAX_FORM_FIELD:
+                    return FAILED
+                fields[key] = value
+            elif isinstance(value, UploadFile) and value.filename:  # no file chosen: an empty part
+                if len(files) == attachments.MAX_FILES:
+                    return attachments.TEXT["count"]
+                data = await value.read(attachments.MAX_BYTES + 1)
+                try:
+                    attachments.check_size(value.filename, len(data))
+                except attachments.BadFile as refused:
+                    return str(refused)
+                files.append((value.filename, data))
+    finally:
+        await form.close()
+    return fields, files
+
+
+def file_response(found: Download) -> Response:
+    """The stored file, as a download under its own name (RFC 5987 for Chinese names),
+    of its stored type; never shown inline (the security headers add ``nosniff``)."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in found.filename
+    )
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(found.filename, safe='')}"
+    headers = {"content-disposition": disposition, "cache-control": "private, no-store"}
+    return Response(found.data, media_type=found.mime, headers=headers)
+
+
+def post_form(day: dt.date, view: Any) -> dict[str, Any]:
+    """What the post forms need: today (the default and latest day of the work), the
+    limits they state, and the item's organs (``view``: an item view, or None)."""
+    return {
+        "today": day.isoformat(),
+        "max_files": attachments.MAX_FILES,
+        "max_mb": attachments.MAX_BYTES // (1024 * 1024),
+        "organs": list(view.organs) if view is not None else [],
+        "accept": ".pdf,.docx,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg",
+    }
