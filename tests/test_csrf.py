@@ -27,6 +27,9 @@ from tests.conftest import CHAIR_ROLES, Db, Hall, TestClient
 # No session to forge a request from: the credentials are in the form itself.
 NO_SESSION = {
     "/login": "the password is the proof; a failed login changes nothing but the throttle",
+    # No cookie: the organ's link is the credential. Its forms carry a token derived from
+    # the link (Keys.organ_form) and must come from our origin: tests/test_organ_items_pages.py.
+    "/o/{token}/items/{item_id:int}": "an organ's link, with its own form token and origin check",
 }
 # Forms a phone sends before it has a session: the token is the pre-session cookie's own
 # value (server/web/http.py, ``pre_ok``), shown on the page that holds the form.
@@ -125,6 +128,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/d/{meeting_id:int}/vote": {"vote_id": "1", "choice": "yes", "ballot_key": "csrf-2"},
     "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},
     "/h/{meeting_id:int}/{code}": {},  # a bound phone checks in: its cookie, so its token
+    "/followup/{item_id:int}/post": {"kind": "progress", "organ": "1", "text": "伪造的进展"},
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from starlette.routing import WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 
 from server.web import limits
 from server.web.app import routes
@@ -56,14 +56,28 @@ def test_the_socket_location_is_the_route_tables() -> None:
     assert paths and all(p.startswith("/ws/") for p in paths), paths
 
 
+ATTACH_PATHS = ("/o/abc.DEF_-/items/3", "/followup/12/post", "/followup/12", "/o/abc", "/o/a/files/3")
+
+
 def test_body_limits_match_the_servers() -> None:
     server_block = directives(CONF).split("location ", 1)[0]
     assert size(server_block) == limits.BODY_MAX_BYTES
-    upload = re.search(r"location ~ (\^\S+\$) \{", CONF)
-    assert upload, "no location for the imports"
+    found = re.findall(r"location ~ (\^\S+\$) \{", directives(CONF))
+    assert len(found) == 2, "a location for the imports and one for a post's attachments"
+    upload, attach = found
     for path in ("/bodies/3/roster/preview", "/bodies/12/officials/preview", "/bodies/3/roster/confirm"):
-        assert bool(re.search(upload.group(1), path)) == bool(limits.UPLOAD_PATH.search(path)), path
-    assert size(location(f"~ {upload.group(1)}")) == limits.UPLOAD_MAX_BYTES
+        assert bool(re.search(upload, path)) == bool(limits.UPLOAD_PATH.search(path)), path
+        assert not re.search(attach, path), path
+    assert size(location(f"~ {upload}")) == limits.UPLOAD_MAX_BYTES
+    for path in ATTACH_PATHS:
+        assert bool(re.search(attach, path)) == bool(limits.ATTACH_PATH.search(path)), path
+    assert size(location(f"~ {attach}")) == limits.ATTACH_MAX_BYTES
+
+
+def test_the_attachment_paths_are_the_route_tables() -> None:
+    """The big-body location names the two routes that take a post's attachments."""
+    posts = {r.path for r in routes() if isinstance(r, Route) and "POST" in (r.methods or set())}
+    assert {"/o/{token}/items/{item_id:int}", "/followup/{item_id:int}/post"} <= posts
 
 
 def test_the_forwarded_address_is_the_connections_own() -> None:

@@ -344,6 +344,16 @@ async def test_redirect_tls_and_body_limits(proxied: Proxied) -> None:
     assert status != 413, text[:300]
     status, _, text = await asyncio.to_thread(https_request, port, "POST", upload, b"a" * 6200 * KIB, form)
     assert status == 413 and "提交的内容太大" in text, (status, text[:300])
+    # 52 MiB for a follow-up post with its attachments (five files of 10 MB), and only there.
+    attach = "/followup/1/post"
+    status, _, text = await asyncio.to_thread(
+        https_request, port, "POST", attach, b"a" * 20 * 1024 * KIB, form
+    )
+    assert status != 413, text[:300]
+    status, _, text = await asyncio.to_thread(
+        https_request, port, "POST", attach, b"a" * 53 * 1024 * KIB, form
+    )
+    assert status == 413 and "附件每个最大 10 MB" in text, (status, text[:300])
 
     # The site's access log keeps routes, never a link's secret part (nginx's "combined"
     # would write them all): an invitation, a hall code, an organ's link, a query value.
