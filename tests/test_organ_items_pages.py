@@ -12,6 +12,7 @@ post for an organ and every page names them. Every organ's notice prints at once
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -67,8 +68,8 @@ def prepare(settings: Settings, meeting_id: int, keys: Keys) -> dict[str, Any]:
 
 
 def post(
-    client: TestClient, url: str, form: dict[str, str], files: list[tuple[str, bytes]] = (), **kw: Any
-) -> Any:  # type: ignore[assignment]
+    client: TestClient, url: str, form: dict[str, str], files: Sequence[tuple[str, bytes]] = (), **kw: Any
+) -> Any:
     parts = [("files", (name, data, "application/octet-stream")) for name, data in files]
     return client.post(url, data=form, files=parts or None, **kw)
 
