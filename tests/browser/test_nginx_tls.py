@@ -365,7 +365,13 @@ async def test_redirect_tls_and_body_limits(proxied: Proxied) -> None:
         f"/m/{mid}/projector?screen={secrets_sent[3]}",
     ):
         await asyncio.to_thread(https_request, port, "GET", path)
+    # nginx writes a request's line after it sent the answer: wait for the last one.
     log = proxied.nginx.access_log
+    for _ in range(50):
+        if f'"GET /m/{mid}/projector?... HTTP/1.1"' in log:
+            break
+        await asyncio.sleep(0.1)
+        log = proxied.nginx.access_log
     assert '"GET /o/... HTTP/1.1"' in log and f'"GET /h/{mid}/... HTTP/1.1"' in log, log[-2000:]
     assert f'"GET /m/{mid}/projector?... HTTP/1.1"' in log, log[-2000:]
     assert not any(secret in log for secret in secrets_sent), log[-2000:]
