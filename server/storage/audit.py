@@ -77,6 +77,8 @@ ACTIONS = {
     "followup_organs_set": "设置承办单位",
     "followup_committed": "添加承诺事项",
     "followup_status": "更改督办事项状态",
+    # the progress report to the next session (server/office/followup_report.py)
+    "followup_report_made": "生成推进落实情况报告",
 }
 
 
