@@ -125,6 +125,11 @@ FORMS: dict[str, dict[str, str]] = {
     "/d/{meeting_id:int}/vote": {"vote_id": "1", "choice": "yes", "ballot_key": "csrf-2"},
     "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},
     "/h/{meeting_id:int}/{code}": {},  # a bound phone checks in: its cookie, so its token
+    "/bodies/{body_id:int}/followup/report": {
+        "title": "伪造的报告",
+        "overview": "伪造",
+        "dated": "2026-12-01",
+    },
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).

@@ -189,7 +189,7 @@ def test_the_docx_has_the_overview_counts_one_section_per_item_and_the_table(
     assert "承办单位：县交通运输局（牵头）、县水务局（协办）" in first
     assert "县交通运输局（chair 代为录入），办理进展：路口渠化方案已完成设计。" in first
     assert first.index("办理进展") < first.index("答复（A 类）") < first.index("状态改为“已办结”")
-    assert "办理状态：已办结，最近一次答复为 A 已解决或基本解决 类。" in first
+    assert "办理状态：已办结，最近一次答复为 A 类（已解决或基本解决）。" in first
     assert "代表评价：代表尚未对当前答复作出评价。" in first
     assert "满意 2 人，基本满意 0 人，不满意 1 人；1 人不同意办结" in sections[1]
     assert "逾期未答复" in sections[3] and "逾期未答复" in sections[4] and "逾期" not in sections[1]
@@ -250,7 +250,7 @@ def test_a_report_is_refused_in_chinese_and_writes_nothing(settings: Settings, m
             ({"title": "  "}, "请填写报告标题"),
             ({"title": "题" * 201}, "不超过 200 个字"),
             ({"overview": ""}, "请填写概述"),
-            ({"overview": "述" * 3001}, "不超过 3000 个字"),
+            ({"overview": "述" * 1501}, "不超过 1500 个字"),
         ]:
             with pytest.raises(Invalid) as bad:
                 await make(conn, body_id, **change)

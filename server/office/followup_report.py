@@ -36,7 +36,9 @@ from server.storage import audit
 from server.storage import models as m
 
 DEFAULT_TITLE = "关于人大代表问政会所提问题推进落实情况的报告"
-MAX_TITLE, MAX_OVERVIEW = 200, 3000
+# A form's field carries at most 2,000 characters (server/web/http.py): the overview's own
+# limit stays below it, so an overlong one gets this module's message, not a generic one.
+MAX_TITLE, MAX_OVERVIEW = 200, 1500
 # followup_reports.counts, the contract with the agenda item that takes a report.
 COUNT_KEYS = ("total", "closed", "open", "overdue", "class_a", "class_b", "class_c", "redo", "objected")
 

@@ -33,7 +33,7 @@ ERHAO, SANHAO, SIHAO, WUHAO = 22, 16, 14, 10.5  # 二号, 三号, 四号, 五号
 LINE = Pt(28)
 INDENT = Pt(2 * SANHAO)  # two characters
 TABLE_HEAD = ("序号", "问题", "提问代表", "承办单位", "状态", "答复类别", "代表评价")
-TABLE_WIDTHS_MM = (12, 50, 20, 28, 18, 14, 14)  # 156 mm: the text width (210 - 28 - 26)
+TABLE_WIDTHS_MM = (12, 42, 19, 28, 20, 12, 23)  # 156 mm: the text width (210 - 28 - 26)
 POST_KIND = {"progress": "办理进展", "answer": "书面答复", "reply": "答复"}
 
 
@@ -90,7 +90,9 @@ def organs_text(item: ReportItem) -> str:
 
 
 def class_text(item: ReportItem) -> str:
-    return rules.CLASSES[item.reply_class] + " 类" if item.reply_class in rules.CLASSES else "—"
+    """ "B 类（正在解决或列入计划逐步解决）"."""
+    cls = item.reply_class
+    return f"{cls} 类（{rules.CLASSES[cls][2:]}）" if cls in rules.CLASSES else "—"
 
 
 def status_text(item: ReportItem) -> str:
@@ -195,6 +197,11 @@ def _table(doc: Doc, items: tuple[ReportItem, ...]) -> None:
         cells = table.add_row().cells
         for i, (cell, text) in enumerate(zip(cells, values, strict=True)):
             _cell(cell, text, center=i in (0, 2, 4, 5))
+    # Fixed widths, in the grid as well as each cell: LibreOffice and WPS read the grid,
+    # Word the cells; with autofit on, both share the width out evenly.
+    table.autofit = False
+    for col, width in zip(table._tbl.tblGrid.gridCol_lst, TABLE_WIDTHS_MM, strict=True):
+        col.w = Mm(width)
     for row in table.rows:
         for cell, width in zip(row.cells, TABLE_WIDTHS_MM, strict=True):
             cell.width = Mm(width)
@@ -228,6 +235,7 @@ def report_docx(report: Report) -> bytes:
     _run(head, "附表", HEAD_FONT)
     caption = _para(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
     _run(caption, "人大代表问政会所提问题推进落实情况一览表", TITLE_FONT, SIHAO + 4)
+    caption.paragraph_format.space_after = Pt(8)
     _table(doc, report.items)
     out = io.BytesIO()
     doc.save(out)
