@@ -151,10 +151,12 @@ def counts_of(items: Sequence[ReportItem]) -> dict[str, int]:
 
 def counts_sentence(c: dict[str, int]) -> str:
     """The short counts paragraph of the report (and the core of the default overview)."""
+    # Overdue is always stated (a nought is news too); 重新办理 and objections when there are any.
     text = (
         f"共交办 {c['total']} 项，已办结 {c['closed']} 项，正在办理 {c['open']} 项，"
-        f"其中逾期 {c['overdue']} 项、重新办理 {c['redo']} 项；"
-        f"答复 A 类 {c['class_a']} 项、B 类 {c['class_b']} 项、C 类 {c['class_c']} 项"
+        f"其中逾期 {c['overdue']} 项"
+        + (f"、重新办理 {c['redo']} 项" if c["redo"] else "")
+        + f"；答复 A 类 {c['class_a']} 项、B 类 {c['class_b']} 项、C 类 {c['class_c']} 项"
     )
     if c["objected"]:
         text += f"；代表不同意办结 {c['objected']} 项"
