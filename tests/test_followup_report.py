@@ -29,6 +29,7 @@ from server.office import followup
 from server.office import followup_report as report
 from server.office import followup_rules as rules
 from server.office.followup_report_docx import report_docx
+from server.office.followup_report_items import gather
 from server.office.meeting_forms import Invalid
 from server.storage import models as m
 from tests.test_followup import ACTOR, DEVICE, add_organ, digest, question_ids
@@ -136,7 +137,7 @@ def test_the_report_counts_the_items_and_saves_them(settings: Settings, meeting_
     async def fn(conn: AsyncConnection) -> None:
         items = await seed(conn, meeting_id)
         body_id = await body_of(conn, meeting_id)
-        gathered = await report.gather(conn, body_id, [], T0 + 1_000)
+        gathered = await gather(conn, body_id, [], T0 + 1_000)
         assert [i.id for i in gathered] == items
         assert report.counts_of(gathered) == EXPECTED
         offered = report.default_overview("清溪县人大常委会", [], EXPECTED, today())
@@ -281,7 +282,7 @@ def test_an_earlier_report_is_rebuilt_as_of_its_making(settings: Settings, meeti
         await followup.create_item(
             conn, body_id, title="后来新建的事项", assigned_on=today(), meeting_id=meeting_id, **later
         )
-        now = await report.gather(conn, body_id, [meeting_id], T0 + 6_000)
+        now = await gather(conn, body_id, [meeting_id], T0 + 6_000)
         assert report.counts_of(now) != EXPECTED and len(now) == 6  # today's data did change
         return made, await report.rebuild(conn, body_id, report_id), body_id
 

@@ -25,7 +25,8 @@ from docx.text.paragraph import Paragraph
 
 from server.base.days import chinese_day, numeral
 from server.office import followup_rules as rules
-from server.office.followup_report import PostLine, Report, ReportItem, View, counts_sentence
+from server.office.followup_report import Report, counts_sentence
+from server.office.followup_report_items import PostLine, ReportItem, View
 
 TITLE_FONT, HEAD_FONT, KAI_FONT = "方正小标宋简体", "黑体", "楷体_GB2312"
 BODY_FONT, LATIN = "仿宋_GB2312", "Times New Roman"

@@ -23,6 +23,7 @@ from server.base.days import BadDay, moment_of_ms, parse_day, today
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
 from server.office import followup_report as report
+from server.office import followup_report_items
 from server.office.followup_report_docx import report_docx
 from server.office.meeting_forms import Invalid
 from server.web.http import device, message_page, page, require_staff, services, staff_form
@@ -59,7 +60,7 @@ async def _page(
         known = {mid for mid, _, _ in meetings}
         if not set(scope) <= known:
             errors, scope = {**errors, "scope": report.TEXT["unknown_meeting"]}, []
-        items = await report.gather(conn, body_id, scope, _now())
+        items = await followup_report_items.gather(conn, body_id, scope, _now())
         await conn.commit()
     if body is None:
         return message_page(report.TEXT["no_body"], 404, back="/bodies", back_label="返回机构列表")
