@@ -35,6 +35,14 @@ def reports(settings: Settings) -> list[Any]:
     return list(run(settings.database_url, fn))
 
 
+def meeting_title(settings: Settings, meeting_id: int) -> str:
+    async def fn(conn: AsyncConnection) -> str:
+        stmt = select(m.meetings.c.title).where(m.meetings.c.id == meeting_id)
+        return str((await conn.execute(stmt)).scalar_one())
+
+    return str(run(settings.database_url, fn))
+
+
 def test_an_empty_scope_offers_no_report_and_refuses_one(
     client: TestClient, keys: Keys, settings: Settings, db: Db, meeting_id: int
 ) -> None:
@@ -102,6 +110,8 @@ def test_staff_generate_a_report_and_download_it_again(
     download = f"{url}/{row.id}"
     assert f'<meta http-equiv="refresh" content="1;url={download}">' in back.text
     assert "报告已生成" in back.text and f'id="fu-report-{row.id}"' in back.text
+    listed = back.text.split(f'id="fu-report-{row.id}"')[1].split("</tr>")[0]
+    assert meeting_title(settings, meeting_id) in listed and "全部事项" not in listed  # its scope
     assert client.get(download).status_code == 303  # no login
     got = client.get(download, headers=headers)
     assert got.status_code == 200 and got.headers["content-type"] == DOCX

@@ -2,7 +2,9 @@
 starts it (three follow-up items: one overdue, one due soon, one closed with an A reply):
 staff reach the report page from the board, find the overview offered with the counts,
 edit it, generate, and the browser downloads the DOCX, which python-docx reads back with
-the edited overview and one section per item; the report is then listed on the page."""
+the edited overview and one section per item; the report is then listed on the page.
+After a meeting's 交办 decision, the scope narrows to that meeting's items and the overview
+offered is recounted."""
 
 from __future__ import annotations
 
@@ -54,4 +56,20 @@ async def test_staff_generate_the_progress_report_from_the_board(
     await expect(desk.locator("#fu-reports tbody tr")).to_have_count(1)
     await expect(desk.locator("#fu-reports")).to_contain_text("3 / 1 / 1")
     await shots.take("report-made", {"desk-1366": desk})
+
+    # After the meeting's 交办 decision (all six questions), the scope can be that meeting.
+    report_url = desk.url.split("?")[0]
+    await desk.goto(f"{base}/m/{meeting_id}/followup")
+    form = desk.locator("#fu-form")
+    await form.get_by_label("交办日期").fill("2026-11-30")
+    await form.get_by_label("文号").fill("清溪人大〔2026〕7号")
+    await form.get_by_role("button", name="记录交办决定").click()
+    await expect(desk.locator("#fu-saved")).to_be_visible()
+    await desk.goto(report_url)
+    await expect(desk.locator("#fu-report-counts")).to_contain_text("9交办")
+    await desk.locator("#fu-scope input[type=checkbox]").check()
+    await desk.get_by_role("button", name="按所选范围重新统计").click()
+    await expect(desk.locator("#fu-report-counts")).to_contain_text("6交办")
+    await expect(overview).to_have_value(re.compile("共交办 6 项，已办结 0 项"))
+    await shots.take("report-scope", {"desk-1366": desk})
     await ctx.close()

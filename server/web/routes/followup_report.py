@@ -72,6 +72,7 @@ async def _page(
         status=status,
         body=body,
         meetings=meetings,
+        meeting_titles={mid: title for mid, title, _ in meetings},
         scope=scope,
         counts=counts,
         keys=report.COUNT_KEYS,
