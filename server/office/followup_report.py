@@ -26,7 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import chinese_day, day_of_ms
@@ -124,16 +124,13 @@ async def meetings_of(conn: AsyncConnection, body_id: int) -> list[tuple[int, st
     """The body's meetings that have items: (id, title, items), newest first."""
     fi, mt = m.followup_items, m.meetings
     rows = await conn.execute(
-        select(mt.c.id, mt.c.title, fi.c.id)
+        select(mt.c.id, mt.c.title, func.count(fi.c.id))
         .join(fi, fi.c.meeting_id == mt.c.id)
         .where(mt.c.body_id == body_id, fi.c.body_id == body_id)
+        .group_by(mt.c.id, mt.c.title)
         .order_by(mt.c.id.desc())
     )
-    out: dict[int, tuple[int, str, int]] = {}
-    for meeting_id, title, _ in rows:
-        mid = int(meeting_id)
-        out[mid] = (mid, str(title), out[mid][2] + 1 if mid in out else 1)
-    return list(out.values())
+    return [(int(mid), str(title), int(n)) for mid, title, n in rows]
 
 
 async def _check_scope(conn: AsyncConnection, body_id: int, meeting_ids: Collection[int]) -> None:
