@@ -20,7 +20,7 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
@@ -106,6 +106,10 @@ async def seed(conn: AsyncConnection, meeting_id: int) -> list[int]:
                 objects=objects, reason="计划太远" if objects else "", at_ms=T0,
             )
         )  # fmt: skip
+    fi_ = m.followup_items  # the hall's rating, as the decision snapshots it from the tallies
+    await conn.execute(
+        update(fi_).where(fi_.c.id == items[1]).values(rating_text="测评：满意 20，基本满意 5，不满意 3")
+    )
     return items
 
 
@@ -193,6 +197,7 @@ def test_the_docx_has_the_overview_counts_one_section_per_item_and_the_table(
     assert "办理状态：已办结，最近一次答复为 A 类（已解决或基本解决）。" in first
     assert "代表评价：代表尚未对当前答复作出评价。" in first
     assert "满意 2 人，基本满意 0 人，不满意 1 人；1 人不同意办结" in sections[1]
+    assert "会上满意度测评：满意 20，基本满意 5，不满意 3" in sections[1] and "会上满意度测评" not in first
     assert "逾期未答复" in sections[3] and "逾期未答复" in sections[4] and "逾期" not in sections[1]
     assert "状态改为“重新办理”：代表不满意" in sections[3]
     assert "尚未答复，暂无代表评价" in sections[4] and "承办单位：未指定" in sections[4]

@@ -148,6 +148,8 @@ def _item_section(doc: Doc, number: int, item: ReportItem) -> None:
     asker = item.asker + (f"（{item.groups}）" if item.groups else "") if item.asker else (item.groups or "—")
     _labelled(doc, "提问代表", asker + (f"，{item.meeting}" if item.meeting else ""))
     _labelled(doc, "应询人", item.respondent or "—")
+    if item.rating:
+        _labelled(doc, "会上满意度测评", item.rating.removeprefix("测评："))
     _labelled(doc, "承办单位", organs_text(item))
     _labelled(
         doc, "交办与期限", f"{chinese_day(item.assigned_on)}交办，答复期限{chinese_day(item.reply_due)}"

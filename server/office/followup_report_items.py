@@ -59,6 +59,7 @@ class ReportItem:
     asker: str
     groups: str
     respondent: str
+    rating: str  # the hall's satisfaction rating of the answer, as the item keeps it
     lead: str
     assisting: tuple[str, ...]
     priority: bool
@@ -122,6 +123,7 @@ async def gather(
                 asker=str(r.asker),
                 groups=str(r.groups),
                 respondent=str(r.respondent),
+                rating=str(r.rating_text),
                 lead=lead,
                 assisting=tuple(name for name, is_lead in organs.get(int(r.id), []) if not is_lead),
                 priority=bool(r.priority),
