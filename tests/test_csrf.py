@@ -129,6 +129,11 @@ FORMS: dict[str, dict[str, str]] = {
     "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},
     "/h/{meeting_id:int}/{code}": {},  # a bound phone checks in: its cookie, so its token
     "/followup/{item_id:int}/post": {"kind": "progress", "organ": "1", "text": "伪造的进展"},
+    "/bodies/{body_id:int}/followup/report": {
+        "title": "伪造的报告",
+        "overview": "伪造",
+        "dated": "2026-12-01",
+    },
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).

@@ -79,6 +79,8 @@ ACTIONS = {
     "followup_status": "更改督办事项状态",
     # an organ's progress and replies, or staff's on its behalf (server/office/followup_posts.py)
     "followup_posted": "报送督办进展或答复",
+    # the progress report to the next session (server/office/followup_report.py)
+    "followup_report_made": "生成推进落实情况报告",
 }
 
 

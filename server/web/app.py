@@ -40,6 +40,7 @@ from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
 from server.web.routes import followup_files as routes_followup_files
+from server.web.routes import followup_report as routes_followup_report
 from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
@@ -286,6 +287,12 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/o/{token}/items/{item_id:int}", routes_organ_items.item_page, methods=["GET", "POST"]),
         Route("/o/{token}/files/{file_id:int}", routes_organ_items.download),
         Route("/bodies/{body_id:int}/organs/notices", routes_organs.notices),
+        Route(
+            "/bodies/{body_id:int}/followup/report",
+            routes_followup_report.report_page,
+            methods=["GET", "POST"],
+        ),
+        Route("/bodies/{body_id:int}/followup/report/{report_id:int}", routes_followup_report.report_file),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),
