@@ -77,6 +77,10 @@ ACTIONS = {
     "followup_organs_set": "设置承办单位",
     "followup_committed": "添加承诺事项",
     "followup_status": "更改督办事项状态",
+    # what of follow-up the public sees (server/office/followup_publish.py)
+    "followup_public": "设置督办事项是否公开",
+    "followup_post_approved": "批准办理记录公开",
+    "followup_post_withdrawn": "撤回办理记录的公开",
 }
 
 
