@@ -125,6 +125,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/d/{meeting_id:int}/vote": {"vote_id": "1", "choice": "yes", "ballot_key": "csrf-2"},
     "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},
     "/h/{meeting_id:int}/{code}": {},  # a bound phone checks in: its cookie, so its token
+    "/followup/{item_id:int}/public": {"public": "1"},
+    "/followup/{item_id:int}/approval": {"post": "1", "action": "approve"},
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).
