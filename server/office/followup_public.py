@@ -186,6 +186,8 @@ async def public_board(conn: AsyncConnection, body_id: int, today: dt.date) -> P
     )
     if None in by_meeting:
         order.append(None)
+        if len(order) == 1:  # no meeting to tell them from
+            meetings[None] = ("督办事项", None)
     groups = tuple(MeetingGroup(k, meetings[k][0], meetings[k][1], tuple(by_meeting[k])) for k in order)
     items = [i for g in groups for i in g.items]
     closed = sum(i.status == rules.CLOSED for i in items)
