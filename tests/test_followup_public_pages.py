@@ -280,3 +280,15 @@ def test_the_meeting_filter_and_overdue(client: TestClient, settings: Settings, 
     assert "LATE-ITEM" in one and "LOOSE-ITEM" not in one
     none = client.get(f"{url}?meeting=424242")
     assert none.status_code == 404 and "这次会议没有公开的督办事项" in none.text
+
+
+def test_the_live_page_links_the_bodys_follow_up(
+    client: TestClient, settings: Settings, meeting_id: int
+) -> None:
+    async def fn(conn: AsyncConnection) -> int:
+        return await body_of(conn, meeting_id)
+
+    body_id = int(run(settings.database_url, fn))
+    client.cookies.clear()
+    live = client.get(f"/m/{meeting_id}/live").text
+    assert f'href="/public/bodies/{body_id}/followup"' in live
