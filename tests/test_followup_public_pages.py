@@ -278,6 +278,8 @@ def test_the_meeting_filter_and_overdue(client: TestClient, settings: Settings, 
     assert re.search(r"已逾期 \d+ 天", html) and "pf-late" in html
     one = client.get(f"{url}?meeting={meeting_id}").text
     assert "LATE-ITEM" in one and "LOOSE-ITEM" not in one
+    total = r"<li[^>]*><b>(\d+)</b>总数</li>"
+    assert re.findall(total, html) == ["2"] and re.findall(total, one) == ["1"]  # counts follow the filter
     none = client.get(f"{url}?meeting=424242")
     assert none.status_code == 404 and "这次会议没有公开的督办事项" in none.text
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import case, literal, select
@@ -79,10 +80,10 @@ class PublicBoard:
     body_name: str
     today: dt.date  # the China date 逾期 was counted on
     groups: tuple[MeetingGroup, ...]
-    total: int
-    closed: int
-    open: int
-    overdue: int
+
+    @property
+    def total(self) -> int:
+        return sum(len(g.items) for g in self.groups)
 
 
 def change_of(status_to: str | None, reply_class: str | None) -> str:
@@ -113,6 +114,21 @@ def public_post(
         change=change,
         text=text if approved else "",
     )
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    closed: int
+    open: int
+    overdue: int
+
+
+def counts(groups: Iterable[MeetingGroup]) -> Counts:
+    """总数 / 已办结 / 办理中 (not yet closed) / 逾期 of the items in ``groups``."""
+    items = [i for g in groups for i in g.items]
+    closed = sum(i.status == rules.CLOSED for i in items)
+    return Counts(len(items), closed, len(items) - closed, sum(i.overdue for i in items))
 
 
 async def public_board(conn: AsyncConnection, body_id: int, today: dt.date) -> PublicBoard | None:
@@ -189,18 +205,7 @@ async def public_board(conn: AsyncConnection, body_id: int, today: dt.date) -> P
         if len(order) == 1:  # no meeting to tell them from
             meetings[None] = ("督办事项", None)
     groups = tuple(MeetingGroup(k, meetings[k][0], meetings[k][1], tuple(by_meeting[k])) for k in order)
-    items = [i for g in groups for i in g.items]
-    closed = sum(i.status == rules.CLOSED for i in items)
-    return PublicBoard(
-        body_id=body_id,
-        body_name=str(body_name),
-        today=today,
-        groups=groups,
-        total=len(items),
-        closed=closed,
-        open=len(items) - closed,
-        overdue=sum(i.overdue for i in items),
-    )
+    return PublicBoard(body_id=body_id, body_name=str(body_name), today=today, groups=groups)
 
 
 async def _organs(conn: AsyncConnection, ids: list[int]) -> dict[int, list[tuple[str, bool]]]:

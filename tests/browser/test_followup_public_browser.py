@@ -56,6 +56,7 @@ async def staff_publish(page: Page, base: str, meeting_id: int) -> str:
     await page.locator("#fu-new summary").click()
     new = page.locator("#fu-new-form")
     await new.get_by_label("标题").fill(LONG_TITLE)
+    await new.get_by_label("会议").select_option(index=1)  # the demo meeting: a group of its own
     await new.get_by_label("提问代表").fill("王建国")
     await new.get_by_label("应询人").fill("县住房和城乡建设局局长李明")
     await new.get_by_label("交办日期").fill("2026-09-01")
@@ -107,6 +108,9 @@ async def test_the_public_page_at_phone_and_desk_sizes(
         box, card = await title.bounding_box(), await item.bounding_box()
         assert box and card and box["x"] + box["width"] <= card["x"] + card["width"] + 0.5
         assert box["height"] > 2 * 19, f"{where}: the long title did not wrap"  # wraps, inside its card
+        # Two groups (the meeting, the items made outside it): the filter's links, big enough.
+        await expect(page.locator("#pf-meetings a")).to_have_count(2)
+        await expect(page.locator(".pf-meeting h2").last).to_have_text("其他督办事项")
         late = page.locator(".pf-item.pf-late")
         await expect(late).to_have_count(1)
         await expect(late.locator(".pf-status")).to_contain_text("已逾期")
@@ -121,3 +125,14 @@ async def test_the_public_page_at_phone_and_desk_sizes(
         await shots.take("public", {f"{'phone' if phone else 'desk'}-{width}": page})
         await ctx.close()
     assert not problems, "\n".join(problems)
+
+    ctx = await context(browser, *PHONES[0], phone=True)
+    page = await ctx.new_page()
+    await page.goto(base + public_url)
+    await page.locator("#pf-meetings a").nth(1).click()
+    await expect(page).to_have_url(re.compile(r"\?meeting=\d+$"))
+    await expect(page.locator(".pf-item")).to_have_count(1)
+    await expect(page.locator("#pf-counts li").first).to_have_text("1总数")
+    await expect(page.locator("#pf-meetings a[aria-current=page]")).to_have_count(1)
+    await shots.take("public-one-meeting", {"phone-360": page})
+    await ctx.close()

@@ -65,6 +65,7 @@ async def public_page(request: Request) -> Response:
         status,
         board=board,
         groups=groups,
+        counts=followup_public.counts(groups or board.groups),
         meeting=meeting,
         missing=NO_MEETING if status == 404 else "",
         steps=followup_public.STEPS,
