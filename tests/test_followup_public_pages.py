@@ -253,7 +253,7 @@ def test_the_page_is_read_once_per_body_while_fresh(
     assert "RETITLED-1" in client.get(url).text and cache.reads == 2
     for _ in range(3):
         assert client.get("/public/bodies/987654/followup").status_code == 404
-    assert cache.reads == 5 and len(cache._values) == 1  # unknown bodies are not kept
+    assert cache.reads == 5 and len(cache) == 1  # unknown bodies are not kept
 
 
 def test_the_meeting_filter_and_overdue(client: TestClient, settings: Settings, meeting_id: int) -> None:

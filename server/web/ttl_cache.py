@@ -31,6 +31,9 @@ class TtlCache(Generic[V]):
         self._reading: dict[Hashable, asyncio.Lock] = {}
         self.reads = 0  # how many times ``read`` ran: the tests count them
 
+    def __len__(self) -> int:
+        return len(self._values)
+
     def _fresh(self, key: Hashable) -> tuple[bool, V | None]:
         kept = self._values.get(key)
         if kept is not None and self.clock() < kept[0]:

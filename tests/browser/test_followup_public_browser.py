@@ -84,6 +84,14 @@ async def test_the_public_page_at_phone_and_desk_sizes(
     staff = await staff_ctx.new_page()
     public_url = await staff_publish(staff, base, own_demo_server.meeting_id)
     await shots.take("staff-item", {"desk-1366": staff})
+    # The page's address as a QR code, to print or to show in the hall.
+    await staff.goto(
+        base
+        + public_url.replace("/public/bodies/", "/bodies/").replace("/followup", "/followup/public-notice")
+    )
+    await expect(staff.locator(".o-qr svg")).to_be_visible()
+    await expect(staff.locator(".o-url")).to_have_text(re.compile(re.escape(public_url) + "$"))
+    await shots.take("staff-qr", {"desk-1366": staff})
     await staff_ctx.close()
 
     problems: list[str] = []
