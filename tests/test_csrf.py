@@ -134,6 +134,8 @@ FORMS: dict[str, dict[str, str]] = {
         "overview": "伪造",
         "dated": "2026-12-01",
     },
+    "/followup/{item_id:int}/public": {"public": "1"},
+    "/followup/{item_id:int}/approval": {"post": "1", "action": "approve"},
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).

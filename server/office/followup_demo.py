@@ -1,7 +1,9 @@
 """The demo's follow-up (督办): three items on the demo body's board, so `make run` (and
 `wenzheng serve --demo`) shows one overdue, one due within the week and one closed with
 an A reply. They are the opinions of the term's second session's 专题询问, created by hand
-through the office's own functions (server/office/followup.py), dated from today.
+through the office's own functions (server/office/followup.py), dated from today. All
+three are public, the text of their posts approved (server/office/followup_publish.py),
+so the body's public page shows them too.
 
 Only the command's demo loads them (server/cli/serve.py), not the tests' demo
 (tests/conftest.py ``install_demo``): the tests record their own decisions on a board that
@@ -18,12 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
-from server.office import followup
+from server.office import followup, followup_publish
 from server.office import followup_rules as rules
 from server.office.demo import BODY
 from server.storage import models as m
 
 ACTOR, DEVICE, AUTHOR = "demo", "wenzheng demo", "demo"
+CLOSING = "经回访，提问代表对办理结果表示满意，予以办结。"
 # (title, days from the deadline to today: positive is overdue, commitment)
 ITEMS = (
     ("第二次会议专题询问意见：镇区停车难问题", 5, "年底前新增公共停车位 200 个"),
@@ -42,6 +45,7 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
     now = int(time.time() * 1000)
     day = today()
     common: dict[str, Any] = {"actor": ACTOR, "device": DEVICE}
+    made: list[int] = []
     for n, (title, late_by, promise) in enumerate(ITEMS):
         due = day - dt.timedelta(days=late_by)
         assigned = rules.add_months(due, -rules.DEFAULT_MONTHS)
@@ -49,6 +53,7 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
             conn, int(body_id), title=title, assigned_on=assigned, priority=n == 0, now_ms=now, **common
         )
         await followup.add_commitment(conn, item_id, promise, now_ms=now, **common)
+        made.append(item_id)
         if n == 2:  # answered and closed: an A reply, then staff close it
             reply = "已在两所学校门口设置护学岗，秩序明显好转。"
             await followup.change_status(
@@ -56,5 +61,19 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
                 now_ms=now, **common,
             )  # fmt: skip
             await followup.change_status(
-                conn, item_id, rules.CLOSED, text="", author=AUTHOR, now_ms=now, **common
+                conn, item_id, rules.CLOSED, text=CLOSING, author=AUTHOR, now_ms=now, **common
+            )
+    await _publish(conn, made, now)
+
+
+async def _publish(conn: AsyncConnection, item_ids: list[int], now: int) -> None:
+    """Every demo item on the body's public page (/public/bodies/<id>/followup), with the
+    text of each of its posts approved, as staff would on the item page."""
+    p = m.followup_posts
+    for item_id in item_ids:
+        await followup_publish.set_public(conn, item_id, True, actor=ACTOR, device=DEVICE)
+        posts = select(p.c.id).where(p.c.item_id == item_id, p.c.text != "").order_by(p.c.id)
+        for post_id in list((await conn.execute(posts)).scalars()):
+            await followup_publish.approve_post(
+                conn, item_id, int(post_id), actor=ACTOR, device=DEVICE, now_ms=now
             )

@@ -81,6 +81,10 @@ ACTIONS = {
     "followup_posted": "报送督办进展或答复",
     # the progress report to the next session (server/office/followup_report.py)
     "followup_report_made": "生成推进落实情况报告",
+    # what of follow-up the public sees (server/office/followup_publish.py)
+    "followup_public": "设置督办事项是否公开",
+    "followup_post_approved": "批准办理记录公开",
+    "followup_post_withdrawn": "撤回办理记录的公开",
 }
 
 

@@ -41,6 +41,7 @@ from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
 from server.web.routes import followup_files as routes_followup_files
 from server.web.routes import followup_report as routes_followup_report
+from server.web.routes import followup_public as routes_followup_public
 from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
@@ -293,6 +294,10 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
             methods=["GET", "POST"],
         ),
         Route("/bodies/{body_id:int}/followup/report/{report_id:int}", routes_followup_report.report_file),
+        Route("/followup/{item_id:int}/public", routes_followup_public.set_public, methods=POST),
+        Route("/followup/{item_id:int}/approval", routes_followup_public.approval, methods=POST),
+        Route("/bodies/{body_id:int}/followup/public-notice", routes_followup_public.notice),
+        Route("/public/bodies/{body_id:int}/followup", routes_followup_public.public_page),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),

@@ -19,10 +19,12 @@ from server.base.keys import Keys, StaffSession, same
 from server.base.settings import Settings
 from server.office import accounts
 from server.office.card_files import CardFiles
+from server.office.followup_public import PublicBoard
 from server.office.workshop import Workshop
 from server.room.bus import Bus
 from server.room.meetings import Meetings
 from server.web.throttle import Throttle, bind_throttle, pair_throttle
+from server.web.ttl_cache import TtlCache
 
 STAFF_COOKIE = "wz_user"
 DEPUTY_COOKIE = "wz_deputy"
@@ -55,6 +57,8 @@ class Services:
     # The office's heavy work (QR codes, DOCX, XLSX, uploads) runs here, never on the loop.
     workshop: Workshop = field(default_factory=Workshop)
     card_files: CardFiles = field(init=False)  # QR codes kept per card version; DOCX jobs
+    # Each body's public follow-up page, read at most every 30 s (routes/followup_public.py).
+    public_followup: TtlCache[PublicBoard] = field(default_factory=TtlCache)
 
     def __post_init__(self) -> None:
         self.card_files = CardFiles(self.workshop)

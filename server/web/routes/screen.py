@@ -47,8 +47,10 @@ async def public(request: Request) -> Response:
         room = await services(request).meetings.room(int(request.path_params["meeting_id"]))
     except MeetingNotFound:
         return message_page(msg.edge("no_meeting"), 404)
+    # The body's public follow-up page (routes/followup_public.py): what became of questions.
+    body_id = services(request).meetings.body_of.get(room.runtime.state.setup.meeting_id)
     async with room.runtime.lock:
-        return page("public", v=View(room.runtime.state), oob=False)
+        return page("public", v=View(room.runtime.state), oob=False, body_id=body_id)
 
 
 async def screen_page(request: Request, kind: str) -> Response:
