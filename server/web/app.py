@@ -40,8 +40,8 @@ from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
 from server.web.routes import followup_files as routes_followup_files
-from server.web.routes import followup_report as routes_followup_report
 from server.web.routes import followup_public as routes_followup_public
+from server.web.routes import followup_report as routes_followup_report
 from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
