@@ -77,6 +77,9 @@ ACTIONS = {
     "followup_organs_set": "设置承办单位",
     "followup_committed": "添加承诺事项",
     "followup_status": "更改督办事项状态",
+    # 承诺事项 typed in the hall or before the 交办 decision (server/office/question_commitments.py)
+    "question_committed": "记录问题的承诺事项",
+    "question_commitment_removed": "删除问题的承诺事项",
 }
 
 

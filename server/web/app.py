@@ -37,6 +37,7 @@ from server.web.routes import attendance as routes_attendance
 from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
+from server.web.routes import commitments as routes_commitments
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
 from server.web.routes import hall as routes_hall
@@ -278,6 +279,16 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/followup", routes_followup.decision, methods=["GET", "POST"]),
         Route("/bodies/{body_id:int}/followup", routes_followup.board, methods=["GET", "POST"]),
         Route("/followup/{item_id:int}", routes_followup.item, methods=["GET", "POST"]),
+        Route(
+            "/m/{meeting_id:int}/questions/{question_id:int}/commitments",
+            routes_commitments.panel,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/m/{meeting_id:int}/questions/{question_id:int}/commitments/{commitment_id:int}/delete",
+            routes_commitments.remove,
+            methods=["POST"],
+        ),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),
