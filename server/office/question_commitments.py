@@ -102,7 +102,7 @@ async def add(
         device=device,
         body_id=body_id,
         meeting_id=meeting_id,
-        question=question_id,
+        question_id=question_id,
         summary=f"{title}：{text}",
     )
     return new_id
@@ -132,7 +132,7 @@ async def remove(
         device=device,
         body_id=body_id,
         meeting_id=meeting_id,
-        question=question_id,
+        question_id=question_id,
         summary=f"{title}：删除“{text}”",
     )
 
