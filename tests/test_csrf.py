@@ -125,6 +125,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/d/{meeting_id:int}/vote": {"vote_id": "1", "choice": "yes", "ballot_key": "csrf-2"},
     "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},
     "/h/{meeting_id:int}/{code}": {},  # a bound phone checks in: its cookie, so its token
+    "/m/{meeting_id:int}/questions/{question_id:int}/commitments": {"text": "伪造的承诺"},
+    "/m/{meeting_id:int}/questions/{question_id:int}/commitments/{commitment_id:int}/delete": {},
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).
@@ -150,6 +152,8 @@ def fill(path: str, hall_code: str, **more: str) -> str:
     values["suspension_id"] = "1"
     values["item_id"] = "1"
     values["organ_id"] = "1"
+    values["question_id"] = "1"
+    values["commitment_id"] = "1"
     values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 
