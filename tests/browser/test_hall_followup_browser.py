@@ -12,6 +12,7 @@ import re
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.browser import screen_checks as sc
 from tests.browser.conftest import DemoServer, Shots
 
 pytestmark = pytest.mark.browser
@@ -23,7 +24,7 @@ async def test_a_commitment_typed_at_the_console_reaches_the_item(
     browser: Browser, own_demo_server: DemoServer, shots: Shots
 ) -> None:
     base, meeting_id = own_demo_server.base, own_demo_server.meeting_id
-    ctx = await browser.new_context(viewport=DESK, locale="zh-CN")
+    ctx = await browser.new_context(viewport=DESK, locale="zh-CN", bypass_csp=True)  # axe, injected
     desk = await ctx.new_page()
     await desk.goto(f"{base}/m/{meeting_id}/console")
     await desk.get_by_label("用户名").fill("chair")
@@ -60,6 +61,7 @@ async def test_a_commitment_typed_at_the_console_reaches_the_item(
     width = await desk.evaluate("document.documentElement.scrollWidth")
     assert width <= DESK["width"], f"the console scrolls sideways at 1366 px: {width}"
     await shots.take("console-commitment", {"desk-1366": desk})
+    assert await sc.axe_problems(desk, "主持台（承诺事项）") == []
     await box.fill("")
     await desk.reload()
     await expect(desk.locator(".c-commit .c-commit-lines")).to_contain_text("年底前完成农贸市场雨棚改造")
@@ -78,6 +80,7 @@ async def test_a_commitment_typed_at_the_console_reaches_the_item(
     await last.get_by_label("答复人或答复单位").fill("县住建局")
     await last.get_by_label(re.compile("书面答复（")).fill("一、已完成排查。\n二、明年三月前完工。")
     await shots.take("decision-page", {"desk-1366": desk})
+    assert await sc.axe_problems(desk, "交办督办") == []
     width = await desk.evaluate("document.documentElement.scrollWidth")
     assert width <= DESK["width"], f"the decision page scrolls sideways at 1366 px: {width}"
     await form.get_by_role("button", name="记录交办决定").click()
