@@ -262,6 +262,7 @@ def test_written_answers_become_the_first_post_of_their_items(settings: Settings
         before = await digest_of(conn)
         refusals = [
             ({qs[4]: ("县住建局", "已列入计划")}, "请把"),  # qs[4] is not made an item by decide()
+            ({qs[-1] + 100: ("县住建局", "已列入计划")}, "不是这次会议的问题"),
             ({qs[1]: ("县住建局", "答" * 5001)}, "不超过 5000 个字"),
             ({qs[1]: ("  ", "已列入计划")}, "答复人或答复单位"),
             ({qs[1]: ("局" * 65, "已列入计划")}, "答复人或答复单位"),

@@ -42,6 +42,7 @@ TEXT = {
     "answer": f"书面答复不超过 {MAX_ANSWER} 个字：{{title}}",
     "author": f"请填写书面答复的答复人或答复单位（不超过 {MAX_AUTHOR} 个字）：{{title}}",
     "not_item": "书面答复随督办事项保存：请把“{title}”列为督办事项，或清空它的书面答复。",
+    "unknown": "书面答复所属的问题不是这次会议的问题。",
 }
 _TYPES = ("QuestionCalled", "RatingClosed")
 
@@ -141,9 +142,9 @@ def check_answers(
         text, author = _plain(text), " ".join(author.split())
         if not text:
             continue
-        title = titles.get(question_id, "")
         if question_id not in titles:
-            raise Invalid({"answers": TEXT["not_item"].format(title=question_id)})
+            raise Invalid({"answers": TEXT["unknown"]})
+        title = titles[question_id]
         check_answer(author, text, title)
         if question_id not in chosen:
             raise Invalid({"answers": TEXT["not_item"].format(title=title)})
