@@ -286,7 +286,7 @@ def test_written_answers_become_the_first_post_of_their_items(settings: Settings
             (items[qs[1]], "answer", "县住建局"),
             (items[qs[2]], "answer", "县交通局"),
         ]
-        assert posts[0].text == "一、已完成排查。\n二、明年三月前完工。" and posts[0].on_behalf
+        assert posts[0].text == "一、已完成排查。\n二、明年三月前完工。" and not posts[0].on_behalf
         day = dt.datetime.fromtimestamp(posts[0].at_ms / 1000, CHINA)
         assert (day.date(), day.hour, day.minute) == (dt.date(2026, 11, 30), 0, 0)  # the 交办 day
         entry = (

@@ -248,7 +248,8 @@ async def create_item(
         body_id=body_id,
         meeting_id=meeting_id,
         item=item_id,
-        summary=f"督办事项 {item_id}：{title}",
+        written_answer=bool(answer.strip()),
+        summary=f"督办事项 {item_id}：{title}" + ("（附书面答复）" if answer.strip() else ""),
     )
     return item_id
 

@@ -186,7 +186,9 @@ async def post_answer(
             kind="answer",
             text=_plain(text),
             author=author,
-            on_behalf=True,  # staff typed what the official or organ wrote
+            # From the official or organ who answered, as the page names it; the staff who
+            # typed it are on the audit trail (the decision's or the item's entry).
+            on_behalf=False,
             organ_id=organ_id,
             at_ms=start_of(day),
         )
