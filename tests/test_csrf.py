@@ -136,6 +136,8 @@ FORMS: dict[str, dict[str, str]] = {
     },
     "/followup/{item_id:int}/public": {"public": "1"},
     "/followup/{item_id:int}/approval": {"post": "1", "action": "approve"},
+    "/m/{meeting_id:int}/questions/{question_id:int}/commitments": {"text": "伪造的承诺"},
+    "/m/{meeting_id:int}/questions/{question_id:int}/commitments/{commitment_id:int}/delete": {},
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).
@@ -161,6 +163,8 @@ def fill(path: str, hall_code: str, **more: str) -> str:
     values["suspension_id"] = "1"
     values["item_id"] = "1"
     values["organ_id"] = "1"
+    values["question_id"] = "1"
+    values["commitment_id"] = "1"
     values.update(code=hall_code, **more)
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda g: values[g.group(1)], path)
 

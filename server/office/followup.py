@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.office import followup_reads
+from server.office import followup_hall, followup_reads, question_commitments
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.storage import audit
@@ -76,9 +76,12 @@ async def record_decision(
     actor: str,
     device: str,
     now_ms: int,
+    answers: Mapping[int, tuple[str, str]] | None = None,
 ) -> int:
     """Record the meeting's 交办 decision; its chosen questions become items due
-    ``reply_months`` after ``decided_on``. Returns the decision's id."""
+    ``reply_months`` after ``decided_on``, each with the commitments typed for its question
+    and, from ``answers`` ((author, text) by question), its written answer as its first
+    post (server/office/followup_hall.py). Returns the decision's id."""
     meeting = (await conn.execute(select(m.meetings).where(m.meetings.c.id == meeting_id))).first()
     if meeting is None:
         raise Invalid({"meeting": TEXT["no_meeting"]})
@@ -106,6 +109,8 @@ async def record_decision(
             if not reason or len(reason) > 200:
                 raise Invalid({"questions": TEXT["reason"].format(title=x.title)})
             closed[int(x.id)] = reason
+    written = followup_hall.check_answers(questions, chosen, answers or {})
+    hall = await followup_hall.hall_of(conn, meeting_id)
     decision_id = int(
         (
             await conn.execute(
@@ -131,22 +136,33 @@ async def record_decision(
                 )
             )
             continue
-        await conn.execute(
-            insert(m.followup_items).values(
-                body_id=meeting.body_id,
-                meeting_id=meeting_id,
-                decision_id=decision_id,
-                question_id=x.id,
-                title=x.title,
-                priority=x.id in priority,
-                assigned_on=decided_on,
-                reply_due=due,
-                status=rules.HANDLING,
-                reply_class=None,
-                created_at_ms=now_ms,
-                **await followup_reads.question_snapshot(conn, x),
+        fi = m.followup_items
+        item_id = (
+            await conn.execute(
+                insert(fi)
+                .values(
+                    body_id=meeting.body_id,
+                    meeting_id=meeting_id,
+                    decision_id=decision_id,
+                    question_id=x.id,
+                    title=x.title,
+                    priority=x.id in priority,
+                    assigned_on=decided_on,
+                    reply_due=due,
+                    status=rules.HANDLING,
+                    reply_class=None,
+                    created_at_ms=now_ms,
+                    **await followup_reads.question_snapshot(conn, x, hall),
+                )
+                .returning(fi.c.id)
             )
-        )
+        ).scalar_one()
+        await question_commitments.copy_to_item(conn, meeting_id, int(x.id), int(item_id))
+        if x.id in written:
+            author, text = written[int(x.id)]
+            await followup_hall.post_answer(
+                conn, int(meeting.body_id), int(item_id), author, text, decided_on
+            )
     await audit.record(
         conn,
         "followup_decided",
@@ -160,6 +176,7 @@ async def record_decision(
         reply_months=reply_months,
         items=len(questions) - len(closed),
         closed=len(closed),
+        written_answers=len(written),
         summary=f"{organ} {document_no}：{len(questions) - len(closed)} 项督办，{len(closed)} 项不列入",
     )
     return decision_id
@@ -176,11 +193,14 @@ async def create_item(
     asker: str = "",
     respondent: str = "",
     priority: bool = False,
+    answer: str = "",
+    answer_by: str = "",
     actor: str,
     device: str,
     now_ms: int,
 ) -> int:
-    """An item made by hand, without a decision (a 专题询问's opinions, a written answer)."""
+    """An item made by hand, without a decision (a 专题询问's opinions, a written answer).
+    ``answer``: a written answer (书面答复) by ``answer_by``, the item's first post."""
     if (await conn.execute(select(m.bodies.c.id).where(m.bodies.c.id == body_id))).first() is None:
         raise Invalid({"body": TEXT["no_body"]})
     title = _text(title, 200, TEXT["title"], "title")
@@ -189,6 +209,7 @@ async def create_item(
         respondent, 128, TEXT["short"].format(what="应询人", n=128), "respondent", required=False
     )
     due = rules.add_months(assigned_on, _months(reply_months))
+    followup_hall.check_answer(answer_by, answer, title)
     if meeting_id is not None:
         mt = m.meetings
         found = await conn.execute(select(mt.c.id).where(mt.c.id == meeting_id, mt.c.body_id == body_id))
@@ -217,6 +238,8 @@ async def create_item(
             )
         ).scalar_one()
     )
+    if answer.strip():
+        await followup_hall.post_answer(conn, body_id, item_id, answer_by, answer, assigned_on)
     await audit.record(
         conn,
         "followup_created",
@@ -225,7 +248,8 @@ async def create_item(
         body_id=body_id,
         meeting_id=meeting_id,
         item=item_id,
-        summary=f"督办事项 {item_id}：{title}",
+        written_answer=bool(answer.strip()),
+        summary=f"督办事项 {item_id}：{title}" + ("（附书面答复）" if answer.strip() else ""),
     )
     return item_id
 

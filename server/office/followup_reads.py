@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.office import followup_hall
 from server.office import followup_rules as rules
 from server.storage import models as m
 
@@ -232,9 +233,12 @@ async def item_view(conn: AsyncConnection, item_id: int) -> ItemView | None:
     )
 
 
-async def question_snapshot(conn: AsyncConnection, question: Any) -> dict[str, str]:
-    """The asker, groups (the asker's and the co-proposers'), respondents and the rating's
-    totals of a question, as text: the item reads the same after the roster changes."""
+async def question_snapshot(
+    conn: AsyncConnection, question: Any, hall: followup_hall.Hall | None = None
+) -> dict[str, str]:
+    """The asker, groups (the asker's and the co-proposers'), respondents and the rating
+    (counts, satisfaction rate, grade, or 未测评) of a question, as text: the item reads the
+    same after the roster changes. ``hall``: the meeting's, when the caller has read it."""
     d, g = m.deputies, m.groups
     asker = ""
     groups: list[str] = []
@@ -257,14 +261,8 @@ async def question_snapshot(conn: AsyncConnection, question: Any) -> dict[str, s
         .where(qr.c.question_id == question.id)
         .order_by(qr.c.position)
     )
-    t = m.rating_tallies
-    tallies = dict(
-        (await conn.execute(select(t.c.choice, t.c.n).where(t.c.question_id == question.id))).all()
-    )
-    rating = ""
-    if tallies:
-        names = (("satisfied", "满意"), ("basic", "基本满意"), ("dissatisfied", "不满意"))
-        rating = "测评：" + "，".join(f"{label} {tallies.get(key, 0)}" for key, label in names)
+    hall = hall or await followup_hall.hall_of(conn, int(question.meeting_id))
+    rating = hall.rating_text(int(question.id))
     return {
         "asker": asker[:64],
         "groups": "、".join(dict.fromkeys(x for x in groups if x)),

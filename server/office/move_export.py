@@ -42,17 +42,19 @@ MEETING_TABLES: tuple[Table, ...] = (
     m.vote_tallies,
     m.sealed_ballots,
     m.audit,
+    # 承诺事项 typed in the hall: the office's 交办 decision, after the move, copies them.
+    m.question_commitments,
 )
 # Tables with a ``meeting_id`` left behind: screens paired with this installation, and
 # where the meeting came from if it was moved here (its origin travels in the payload).
 # Follow-up (督办) is the office's work after the meeting, on the office's own organs: it
-# is not carried. tests/test_meeting_move.py checks every such table is in one list or the other.
+# is not carried (only what the hall typed for it, above, is). tests/test_meeting_move.py
+# checks every such table is in one list or the other.
 NOT_CARRIED: tuple[Table, ...] = (
     m.screen_pairings,
     m.meeting_imports,
     m.followup_decisions,
     m.followup_items,
-    m.question_commitments,
 )
 DEPUTY_COLUMNS = ("id", "body_id", "group_id", "name", "card_no")
 
@@ -126,6 +128,6 @@ def summary(payload: dict[str, Any]) -> list[str]:
         f"机构：{payload['body']['name']}",
         f"事件 {len(t['events'])} 条，出勤记录 {len(t['attendance_records'])} 条，"
         f"满意度测评回执 {len(t['rating_receipts'])} 条，表决回执 {len(t['vote_receipts'])} 条，"
-        f"审计记录 {len(t['audit'])} 条",
+        f"审计记录 {len(t['audit'])} 条，承诺事项 {len(t.get('question_commitments', []))} 条",
     ]
     return lines

@@ -63,6 +63,7 @@ AUDIT_DETAIL_IDS = {
     "session_id": "session",
     "meeting_id": "meeting",
     "body_id": "body",
+    "question_id": QUESTION,  # 承诺事项 typed for a question (server/office/question_commitments.py)
 }
 _DEPUTY_ACTOR = re.compile(r"^deputy:(\d+)$")
 

@@ -56,7 +56,10 @@ TABLES = (
     "vote_tallies",
     "sealed_ballots",
     "audit",
+    "question_commitments",
 )
+# Tables a file from an older version of the program may lack: read as empty.
+OPTIONAL_TABLES = ("question_commitments",)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ def check_shape(payload: dict[str, Any]) -> None:
         if not isinstance(payload.get(key), dict if key in ("meeting", "body") else list):
             raise MoveRefused(f"文件不完整：缺少“{key}”部分。")
     tables = payload.get("tables")
+    if isinstance(tables, dict):
+        for name in OPTIONAL_TABLES:
+            tables.setdefault(name, [])
     if not isinstance(tables, dict) or any(not isinstance(tables.get(t), list) for t in TABLES):
         raise MoveRefused("文件不完整：缺少会议数据表。")
     if tables["sealed_ballots"]:  # export refuses these: only the laptop's key opens them
@@ -238,6 +244,10 @@ async def _rows(
         for r in t["audit"]
     ]
     await _bulk(conn, m.audit, trail)
+    commitments = [
+        no_id(r) | at | {"question_id": ids.of(QUESTION, r["question_id"])} for r in t["question_commitments"]
+    ]
+    await _bulk(conn, m.question_commitments, commitments)
 
 
 async def _record(

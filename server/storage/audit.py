@@ -85,6 +85,9 @@ ACTIONS = {
     "followup_public": "设置督办事项是否公开",
     "followup_post_approved": "批准办理记录公开",
     "followup_post_withdrawn": "撤回办理记录的公开",
+    # 承诺事项 typed in the hall or before the 交办 decision (server/office/question_commitments.py)
+    "question_committed": "记录问题的承诺事项",
+    "question_commitment_removed": "删除问题的承诺事项",
 }
 
 

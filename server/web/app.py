@@ -37,6 +37,7 @@ from server.web.routes import attendance as routes_attendance
 from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
+from server.web.routes import commitments as routes_commitments
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
 from server.web.routes import followup_files as routes_followup_files
@@ -298,6 +299,16 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/followup/{item_id:int}/approval", routes_followup_public.approval, methods=POST),
         Route("/bodies/{body_id:int}/followup/public-notice", routes_followup_public.notice),
         Route("/public/bodies/{body_id:int}/followup", routes_followup_public.public_page),
+        Route(
+            "/m/{meeting_id:int}/questions/{question_id:int}/commitments",
+            routes_commitments.panel,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/m/{meeting_id:int}/questions/{question_id:int}/commitments/{commitment_id:int}/delete",
+            routes_commitments.remove,
+            methods=["POST"],
+        ),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),

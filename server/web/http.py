@@ -117,7 +117,10 @@ def staff(request: HTTPConnection) -> StaffSession | None:
 
 
 async def form_of(
-    request: Request, max_fields: int = MAX_FIELDS, max_bytes: int = MAX_FORM_BYTES
+    request: Request,
+    max_fields: int = MAX_FIELDS,
+    max_bytes: int = MAX_FORM_BYTES,
+    max_field: int = MAX_FORM_FIELD,
 ) -> dict[str, str] | None:
     """The form as plain strings; None when it is malformed or oversized.
 
@@ -150,7 +153,7 @@ async def form_of(
             if not isinstance(value, str):
                 return None
             out[key] = value
-    if any(len(v) > MAX_FORM_FIELD for v in out.values()):
+    if any(len(v) > max_field for v in out.values()):
         return None
     return out
 

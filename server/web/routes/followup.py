@@ -24,7 +24,7 @@ from server.base import parse
 from server.base.days import BadDay, chinese_day, moment_of_ms, parse_day, today
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
-from server.office import followup, followup_posts, followup_reads
+from server.office import followup, followup_hall, followup_posts, followup_reads, question_commitments
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.web.http import (
@@ -39,9 +39,14 @@ from server.web.http import (
 )
 from server.web.routes.post_files import post_form
 
-# Three fields per question (item, priority, reason) and the decision's own.
-MAX_DECISION_FIELDS = 3 * 200 + 10
-MAX_DECISION_BYTES = 512 * 1024
+# Five fields per question (item, priority, reason, written answer and its author) and the
+# decision's own; a written answer may be 5000 characters, percent-encoded nine bytes each.
+MAX_DECISION_FIELDS = 5 * 200 + 10
+MAX_DECISION_BYTES = 4 * 1024 * 1024
+# A written answer's field: its line breaks come as two characters (CRLF), so room for
+# twice the limit; the office counts the characters and says so in Chinese.
+MAX_ANSWER_FIELD = 2 * followup_hall.MAX_ANSWER
+MAX_ANSWER_BYTES = 256 * 1024
 
 
 def _now() -> int:
@@ -57,12 +62,15 @@ def _months(raw: str | None) -> int:
 # -- the 交办 decision of a meeting --------------------------------------------------------
 
 
-async def _decision_page(
+async def decision_page(
     request: Request, session: StaffSession, meeting_id: int, status: int = 200, **extra: Any
 ) -> Response:
     async with services(request).engine.connect() as conn:
         meeting, decision, questions = await followup_reads.decision_form(conn, meeting_id)
         items, closed = await followup_reads.decided(conn, decision.id) if decision else ([], [])
+        hall = await followup_hall.hall_of(conn, meeting_id)
+        promised = await question_commitments.of_meeting(conn, meeting_id)
+        snapshots = {int(q.id): await followup_reads.question_snapshot(conn, q, hall) for q in questions}
         await conn.commit()
     if meeting is None:
         return message_page(followup.TEXT["no_meeting"], 404, back="/meetings", back_label="返回会议列表")
@@ -73,6 +81,10 @@ async def _decision_page(
         decision=decision,
         decided_on=chinese_day(decision.decided_on) if decision else "",
         questions=questions,
+        hall=hall,
+        promised=promised,
+        snapshots=snapshots,
+        max_answer=followup_hall.MAX_ANSWER,
         items=items,
         closed=closed,
         values=extra.pop("values", {}),
@@ -90,8 +102,10 @@ async def decision(request: Request) -> Response:
         return session
     meeting_id = int(request.path_params["meeting_id"])
     if request.method == "GET":
-        return await _decision_page(request, session, meeting_id)
-    form = await form_of(request, max_fields=MAX_DECISION_FIELDS, max_bytes=MAX_DECISION_BYTES)
+        return await decision_page(request, session, meeting_id)
+    form = await form_of(
+        request, max_fields=MAX_DECISION_FIELDS, max_bytes=MAX_DECISION_BYTES, max_field=MAX_ANSWER_FIELD
+    )
     if form is None or not csrf_ok(request, session.sid, form):
         return message_page("表单无效或已过期，请刷新页面后重试。", 403)
     chosen, priority = parse.suffixed_ids(form, "item_"), parse.suffixed_ids(form, "key_")
@@ -114,6 +128,7 @@ async def decision(request: Request) -> Response:
                 chosen=chosen,
                 priority=priority,
                 reasons=reasons,
+                answers=followup_hall.answers_of(form),
                 actor=f"staff:{session.username}",
                 device=device(request),
                 now_ms=_now(),
@@ -121,7 +136,7 @@ async def decision(request: Request) -> Response:
     except Invalid as bad:
         if bad.errors.get("meeting") == followup.TEXT["no_meeting"]:
             return message_page(followup.TEXT["no_meeting"], 404, back="/meetings", back_label="返回会议列表")
-        return await _decision_page(request, session, meeting_id, 400, errors=bad.errors, values=form)
+        return await decision_page(request, session, meeting_id, 400, errors=bad.errors, values=form)
     return RedirectResponse(f"/m/{meeting_id}/followup?saved=1", status_code=303)
 
 
@@ -175,9 +190,11 @@ async def board(request: Request) -> Response:
     body_id = int(request.path_params["body_id"])
     if request.method == "GET":
         return await _board_page(request, session, body_id)
-    form = await staff_form(request, session)
-    if isinstance(form, Response):
-        return form
+    form = await form_of(request, max_bytes=MAX_ANSWER_BYTES, max_field=MAX_ANSWER_FIELD)
+    if form is None:
+        return message_page("表单无效或内容过长，请检查后重试。", 400)
+    if not csrf_ok(request, session.sid, form):
+        return message_page("表单无效或已过期，请刷新页面后重试。", 403)
     try:
         try:
             assigned_on = parse_day(form.get("assigned_on", ""), "交办日期")
@@ -194,6 +211,8 @@ async def board(request: Request) -> Response:
                 asker=form.get("asker", ""),
                 respondent=form.get("respondent", ""),
                 priority=form.get("priority") == "1",
+                answer=form.get("answer", ""),
+                answer_by=form.get("answer_by", ""),
                 actor=f"staff:{session.username}",
                 device=device(request),
                 now_ms=_now(),
