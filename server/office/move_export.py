@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.office import move_reports
 from server.office.move_format import VERSION, MoveRefused, installation_fingerprint
 from server.storage import models as m
 from server.storage.table_rows import rows
@@ -113,6 +114,8 @@ async def collect(conn: AsyncConnection, meeting_id: int, secret_key: str) -> di
         "terms": await rows(conn, m.terms, m.terms.c.body_id == body_id),
         "sessions": await rows(conn, m.sessions, m.sessions.c.term_id.in_(term_ids)),
         "tables": tables,
+        # The progress reports the agenda takes (server/office/move_reports.py).
+        move_reports.SECTION: await move_reports.collect(conn, tables["agenda_items"]),
     }
 
 

@@ -63,6 +63,7 @@ AUDIT_DETAIL_IDS = {
     "session_id": "session",
     "meeting_id": "meeting",
     "body_id": "body",
+    "report_id": "report",  # the progress report an agenda item takes (agenda_report_added)
 }
 _DEPUTY_ACTOR = re.compile(r"^deputy:(\d+)$")
 
@@ -151,4 +152,5 @@ _KIND_NAMES = {
     "group": "代表小组",
     "leave": "请假记录",
     "submission": "问题征集记录",
+    "report": "督办进展报告",
 }

@@ -77,6 +77,8 @@ ACTIONS = {
     "followup_organs_set": "设置承办单位",
     "followup_committed": "添加承诺事项",
     "followup_status": "更改督办事项状态",
+    # the next session's agenda item that takes a progress report (server/office/agenda_reports.py)
+    "agenda_report_added": "议程听取督办进展报告",
 }
 
 
