@@ -1,0 +1,65 @@
+"""A follow-up progress report's figures as the hall's screens show them.
+
+An agenda item may take a progress report (live.setup.ReportSummary, loaded with the
+meeting): while it is current the projector shows the figures large, and the phones and
+the public page show them in one line, so the deputies rate the handling with the numbers
+in front of them. The figures are the report's own, as it was generated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from live.setup import ReportSummary
+
+# The classes of a reply, as the law's practice for deputies' suggestions names them.
+CLASS_NOTES = {
+    "a": "已解决或基本解决",
+    "b": "正在解决或列入计划逐步解决",
+    "c": "因条件限制需以后解决",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # the CSS class: its colour on the projector
+    label: str
+    count: int
+    note: str = ""
+
+
+def main_figures(r: ReportSummary) -> tuple[Figure, ...]:
+    """交办, 已办结, 正在办理, 逾期: the four a hall reads first."""
+    return (
+        Figure("total", "交办", r.total),
+        Figure("closed", "已办结", r.closed),
+        Figure("open", "正在办理", r.open),
+        Figure("overdue", "逾期", r.overdue),
+    )
+
+
+def class_figures(r: ReportSummary) -> tuple[Figure, ...]:
+    """Items by their last reply's class."""
+    return (
+        Figure("class-a", "A 类", r.class_a, CLASS_NOTES["a"]),
+        Figure("class-b", "B 类", r.class_b, CLASS_NOTES["b"]),
+        Figure("class-c", "C 类", r.class_c, CLASS_NOTES["c"]),
+    )
+
+
+def extra_line(r: ReportSummary) -> str:
+    """What the deputies said of the handling, when anything: items sent back for
+    重新办理 and items a deputy would not see closed."""
+    parts = []
+    if r.redo:
+        parts.append(f"重新办理 {r.redo} 项")
+    if r.objected:
+        parts.append(f"代表不同意办结 {r.objected} 项")
+    return " · ".join(parts)
+
+
+def line(r: ReportSummary) -> str:
+    """All of it in one line (phones, the public page, beside a rating)."""
+    head = f"交办 {r.total} 项 · 已办结 {r.closed} 项 · 正在办理 {r.open} 项 · 逾期 {r.overdue} 项"
+    classes = f"A 类 {r.class_a} 项 · B 类 {r.class_b} 项 · C 类 {r.class_c} 项"
+    return " · ".join(p for p in (head, classes, extra_line(r)) if p)
