@@ -115,7 +115,10 @@ def test_another_item_shows_no_figures() -> None:
 
 def test_the_item_is_rated_as_any_report_with_its_figures_in_view() -> None:
     state = _run((StartAgendaItem(2), CHAIR), (OpenItemRating(), CHAIR))
-    line = "交办 12 项 · 已办结 5 项 · 正在办理 7 项 · 逾期 2 项 · A 类 4 项 · B 类 3 项 · C 类 1 项 · 重新办理 1 项"
+    line = (
+        "交办 12 项 · 已办结 5 项 · 正在办理 7 项 · 逾期 2 项 · "
+        "A 类 4 项 · B 类 3 项 · C 类 1 项 · 重新办理 1 项"
+    )
     stage = _text(_frag("stage", state))
     assert "满意度测评 · 督办进展报告" in stage and line in stage
     assert "满意度测评进行中" in stage and "已评 0 人" in stage
@@ -136,5 +139,6 @@ def test_the_item_is_rated_as_any_report_with_its_figures_in_view() -> None:
 
 def test_the_figures_travel_with_the_rating_even_when_the_focus_goes_back() -> None:
     """The chair shows the welcome screen again mid-rating: the figures stay up."""
-    state = _run((StartAgendaItem(2), CHAIR), (OpenItemRating(), CHAIR), (ShowOnProjector(Focus.WELCOME), CHAIR))
+    welcome = ShowOnProjector(Focus.WELCOME)
+    state = _run((StartAgendaItem(2), CHAIR), (OpenItemRating(), CHAIR), (welcome, CHAIR))
     assert 'id="p-report"' in _frag("stage", state)
