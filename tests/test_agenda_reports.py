@@ -88,7 +88,8 @@ def test_an_item_takes_the_bodys_report_and_the_setup_carries_its_figures(
         entry = (await conn.execute(select(m.audit).where(m.audit.c.action == "agenda_report_added"))).one()
         detail = json.loads(entry.detail)
         assert entry.meeting_id == meeting_id and entry.actor == WHO.actor
-        assert detail["report_id"] == report_id and detail["item_id"] == item_id and TITLE in detail["summary"]
+        assert (detail["report_id"], detail["item_id"]) == (report_id, item_id)
+        assert TITLE in detail["summary"]
         setup = await load_setup(conn, meeting_id)
         item = setup.agenda_item(item_id)
         assert item is not None and item.report == FIGURES
