@@ -58,6 +58,15 @@ def extra_line(r: ReportSummary) -> str:
     return " · ".join(parts)
 
 
+def short_line(r: ReportSummary) -> str:
+    """The figures in one line of a projector, above a rating and its result (the full
+    figures were on the screen while the report was heard)."""
+    return (
+        f"交办 {r.total} 项：已办结 {r.closed} · 正在办理 {r.open} · 逾期 {r.overdue} · "
+        f"A 类 {r.class_a} · B 类 {r.class_b} · C 类 {r.class_c}"
+    )
+
+
 def line(r: ReportSummary) -> str:
     """All of it in one line (phones, the public page, beside a rating)."""
     head = f"交办 {r.total} 项 · 已办结 {r.closed} 项 · 正在办理 {r.open} 项 · 逾期 {r.overdue} 项"

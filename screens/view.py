@@ -326,6 +326,10 @@ class View:
     def report_line(self) -> str:
         return report_view.line(self.report) if self.report else ""
 
+    @property
+    def report_short(self) -> str:
+        return report_view.short_line(self.report) if self.report else ""
+
     # ---- operator (issue 16): the current step, the floor, the vote form ----
     @property
     def lifted(self) -> frozenset[str]:

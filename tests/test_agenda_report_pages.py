@@ -133,5 +133,5 @@ def test_the_session_hears_and_rates_the_report(
     assert result.grade is not None and result.grade.value == "dissatisfied"  # 3 of 48 members
     shown = _text(hall.projector())
     assert "测评结果" in shown and "满意 2 票" in shown and "基本满意 1 票" in shown
-    assert "交办 12 项 · 已办结 5 项" in shown  # the figures stay beside the result
+    assert "交办 12 项：已办结 5 · 正在办理 7 · 逾期 2" in shown  # the figures stay with the result
     assert hall.act("open_item_rating").status_code == 409  # rated once, as any item
