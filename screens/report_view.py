@@ -67,8 +67,25 @@ def short_line(r: ReportSummary) -> str:
     )
 
 
+def parts(r: ReportSummary) -> tuple[str, ...]:
+    """Every figure as its own phrase ("交办 12 项"): a phone breaks the line between
+    them, never inside one."""
+    out = [
+        f"交办 {r.total} 项",
+        f"已办结 {r.closed} 项",
+        f"正在办理 {r.open} 项",
+        f"逾期 {r.overdue} 项",
+        f"A 类 {r.class_a} 项",
+        f"B 类 {r.class_b} 项",
+        f"C 类 {r.class_c} 项",
+    ]
+    if r.redo:
+        out.append(f"重新办理 {r.redo} 项")
+    if r.objected:
+        out.append(f"代表不同意办结 {r.objected} 项")
+    return tuple(out)
+
+
 def line(r: ReportSummary) -> str:
-    """All of it in one line (phones, the public page, beside a rating)."""
-    head = f"交办 {r.total} 项 · 已办结 {r.closed} 项 · 正在办理 {r.open} 项 · 逾期 {r.overdue} 项"
-    classes = f"A 类 {r.class_a} 项 · B 类 {r.class_b} 项 · C 类 {r.class_c} 项"
-    return " · ".join(p for p in (head, classes, extra_line(r)) if p)
+    """All of it in one line of text."""
+    return " · ".join(parts(r))

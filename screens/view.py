@@ -327,6 +327,10 @@ class View:
         return report_view.line(self.report) if self.report else ""
 
     @property
+    def report_parts(self) -> tuple[str, ...]:
+        return report_view.parts(self.report) if self.report else ()
+
+    @property
     def report_short(self) -> str:
         return report_view.short_line(self.report) if self.report else ""
 

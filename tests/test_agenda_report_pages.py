@@ -115,7 +115,8 @@ def test_the_session_hears_and_rates_the_report(
     assert "督办进展报告" in projector and "听取问政会所提问题推进落实情况的报告" in projector
     for label, n in (("交办", 12), ("已办结", 5), ("正在办理", 7), ("逾期", 2)):
         assert f"{label} {n} 项" in projector, label
-    assert "对本项测评" in hall.console()
+    console = hall.console()
+    assert "对本项测评" in console and "（督办进展报告）" in console
     assert "交办 12 项 · 已办结 5 项" in _text(client.get(f"/m/{meeting_id}/live").text)
     hall.act_ok("open_item_rating")
     phone = hall.deputy_page(1)
@@ -135,3 +136,10 @@ def test_the_session_hears_and_rates_the_report(
     assert "测评结果" in shown and "满意 2 票" in shown and "基本满意 1 票" in shown
     assert "交办 12 项：已办结 5 · 正在办理 7 · 逾期 2" in shown  # the figures stay with the result
     assert hall.act("open_item_rating").status_code == 409  # rated once, as any item
+    # The meeting has begun: its agenda is fixed, another report cannot be added.
+    other = _report(settings, meeting_id)
+    before = _written(settings, meeting_id)
+    late = {"action": "agenda_report", "report_id": str(other)}
+    refused = client.post(f"/meetings/{meeting_id}/edit", data=late, headers=staff_headers(client, keys))
+    assert refused.status_code == 409 and "复制为新会议" in refused.text
+    assert _written(settings, meeting_id) == before

@@ -125,7 +125,9 @@ async def test_the_session_hears_the_report_and_rates_it(
         problems += await _projector_problems(page, f"current {name}")
     await expect(phone.locator(".d-report")).to_contain_text("交办 12 项")
     await expect(public.locator("#pu-report")).to_contain_text("逾期 2 项")
-    await shots.take("current", {**projectors, "phone-390x844": phone, "public-390x844": public})
+    await expect(item).to_contain_text("（督办进展报告）")
+    current = {**projectors, "phone-390x844": phone, "public-390x844": public, "console-1366x768": console}
+    await shots.take("current", current)
 
     await item.get_by_role("button", name="对本项测评").click()
     await expect(phone.locator("#d-me .choice")).to_have_count(3)
