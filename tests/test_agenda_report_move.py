@@ -89,8 +89,17 @@ async def _reports(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.count()).select_from(m.followup_reports))).scalar_one())
 
 
-def _two_sides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Side, Side, int, dict[str, Any]]:
-    office = side(tmp_path, "office", None, monkeypatch)
+@pytest.fixture
+def office_url() -> str | None:
+    """The office's database: SQLite in its folder (tests/test_agenda_report_move_postgres.py
+    gives PostgreSQL)."""
+    return None
+
+
+def _two_sides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, office_url: str | None
+) -> tuple[Side, Side, int, dict[str, Any]]:
+    office = side(tmp_path, "office", office_url, monkeypatch)
     asyncio.run(_other_body_first(office.url))
     asyncio.run(_demo(office.url))
     laptop = side(tmp_path, "laptop", None, monkeypatch)
@@ -116,9 +125,9 @@ def _moved_item(url: str, meeting_id: int) -> Any:
 
 
 def test_the_report_travels_and_a_copy_is_saved_where_it_is_missing(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, office_url: str | None
 ) -> None:
-    _laptop, office, _source, payload = _two_sides(tmp_path, monkeypatch)
+    _laptop, office, _source, payload = _two_sides(tmp_path, monkeypatch, office_url)
     assert [r["title"] for r in payload["reports"]] == [FIGURES.title]
     before = asyncio.run(_read(office.url, _reports))
     target, lines = asyncio.run(_import(office.url, payload))
@@ -139,9 +148,9 @@ def test_the_report_travels_and_a_copy_is_saved_where_it_is_missing(
 
 
 def test_the_same_report_already_here_is_linked_not_copied(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, office_url: str | None
 ) -> None:
-    _laptop, office, _source, payload = _two_sides(tmp_path, monkeypatch)
+    _laptop, office, _source, payload = _two_sides(tmp_path, monkeypatch, office_url)
     here = asyncio.run(_copy_report(office.url, payload))
     before = asyncio.run(_read(office.url, _reports))
     target, lines = asyncio.run(_import(office.url, payload))
@@ -152,9 +161,9 @@ def test_the_same_report_already_here_is_linked_not_copied(
 
 
 def test_an_item_naming_a_report_the_file_lacks_is_refused(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, office_url: str | None
 ) -> None:
-    _laptop, office, _source, payload = _two_sides(tmp_path, monkeypatch)
+    _laptop, office, _source, payload = _two_sides(tmp_path, monkeypatch, office_url)
 
     async def counts(conn: AsyncConnection) -> tuple[int, ...]:
         tables = (m.meetings, m.agenda_items, m.followup_reports, m.audit)
