@@ -129,6 +129,7 @@ def test_the_report_travels_and_a_copy_is_saved_where_it_is_missing(
 ) -> None:
     _laptop, office, _source, payload = _two_sides(tmp_path, monkeypatch, office_url)
     assert [r["title"] for r in payload["reports"]] == [FIGURES.title]
+    assert "议程所听取的督办进展报告 1 份" in move_export.summary(payload)  # what the dry run says
     before = asyncio.run(_read(office.url, _reports))
     target, lines = asyncio.run(_import(office.url, payload))
     assert asyncio.run(_read(office.url, _reports)) == before + 1

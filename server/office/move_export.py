@@ -131,4 +131,7 @@ def summary(payload: dict[str, Any]) -> list[str]:
         f"满意度测评回执 {len(t['rating_receipts'])} 条，表决回执 {len(t['vote_receipts'])} 条，"
         f"审计记录 {len(t['audit'])} 条",
     ]
+    reports = payload.get(move_reports.SECTION) or []
+    if reports:
+        lines.append(f"议程所听取的督办进展报告 {len(reports)} 份")
     return lines
