@@ -148,11 +148,33 @@ class Attendee:
 
 
 @dataclass(frozen=True)
+class ReportSummary:
+    """The figures of a follow-up progress report (督办进展报告) an agenda item takes, as
+    the report stated them when it was generated (``followup_reports.counts``): the hall
+    hears the same numbers the printed report gives. ``open`` is every item not closed;
+    ``class_a`` … ``class_c`` count items by their last reply's class."""
+
+    title: str
+    total: int = 0
+    closed: int = 0
+    open: int = 0
+    overdue: int = 0
+    class_a: int = 0
+    class_b: int = 0
+    class_c: int = 0
+    redo: int = 0  # sent back for 重新办理
+    objected: int = 0  # a deputy said 不同意办结 on the current reply
+
+
+@dataclass(frozen=True)
 class AgendaItem:
     id: int
     position: int
     title: str
     kind: str
+    # The progress report this item takes (the next session hears and rates it); None
+    # for every other item.
+    report: ReportSummary | None = None
 
 
 @dataclass(frozen=True)

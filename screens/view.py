@@ -14,7 +14,7 @@ from live.rules import has_quorum, quorum_needed
 from live.setup import AgendaItem, Attendee, AttendeeKind, Question, RatingRule
 from live.state import Choice, FloorRequest, MeetingState, PaperCount, RatingResult, Ungraded
 from screens import messages as msg
-from screens import operator
+from screens import operator, report_view
 from screens.vote_view import VoteView, rounds_of, vote_view
 
 
@@ -197,9 +197,14 @@ class View:
         self.agenda_item_id = state.agenda_item_id
         item = s.agenda_item(state.agenda_item_id) if state.agenda_item_id else None
         self.agenda_title = item.title if item else ""
+        self.agenda_number = s.agenda.index(item) + 1 if item else 0  # 议程 2: its place on the agenda
         self.agenda_kind = item.kind if item else ""  # what the console offers between questions
         # An agenda item being rated (a report, a 述职), shown instead of a question.
         self.rating_item = s.agenda_item(-state.rating_key) if state.rating_key is not None else None
+        # The progress report the item in the hall takes, if it takes one: the item being
+        # rated, else the current item (screens/report_view.py shows its figures).
+        shown = self.rating_item or item
+        self.report = shown.report if shown else None
         self.questions = s.questions
         self.question: Question | None = s.question(state.question_id) if state.question_id else None
         self.phase = state.phase.value if state.phase else None
@@ -303,6 +308,31 @@ class View:
             return ""
         index = [q.id for q in self.questions].index(self.question.id) + 1
         return f"{index}/{len(self.questions)}"
+
+    # ---- the progress report the item in the hall takes (screens/report_view.py) ----
+    @property
+    def report_figures(self) -> tuple[report_view.Figure, ...]:
+        return report_view.main_figures(self.report) if self.report else ()
+
+    @property
+    def report_classes(self) -> tuple[report_view.Figure, ...]:
+        return report_view.class_figures(self.report) if self.report else ()
+
+    @property
+    def report_extra(self) -> str:
+        return report_view.extra_line(self.report) if self.report else ""
+
+    @property
+    def report_line(self) -> str:
+        return report_view.line(self.report) if self.report else ""
+
+    @property
+    def report_parts(self) -> tuple[str, ...]:
+        return report_view.parts(self.report) if self.report else ()
+
+    @property
+    def report_short(self) -> str:
+        return report_view.short_line(self.report) if self.report else ""
 
     # ---- operator (issue 16): the current step, the floor, the vote form ----
     @property

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import BodyKind, Settings
 from server.base import days, parse
-from server.office import schedule, terms
+from server.office import agenda_reports, schedule, terms
 from server.office.bodies import Who
 from server.office.meeting_forms import (
     CLONE_SUFFIX,
@@ -134,7 +134,8 @@ async def create(
 
 
 async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | None:
-    """A copy to prepare the next meeting: settings, agenda, questions and respondents.
+    """A copy to prepare the next meeting: settings, agenda (with the progress report an
+    item takes), questions and respondents.
 
     No events, ratings or screen pairings: the copy has not begun.
     """
@@ -162,7 +163,13 @@ async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | No
         .order_by(m.agenda_items.c.position)
     ):
         await _insert(
-            conn, m.agenda_items, meeting_id=new_id, position=item.position, kind=item.kind, title=item.title
+            conn,
+            m.agenda_items,
+            meeting_id=new_id,
+            position=item.position,
+            kind=item.kind,
+            title=item.title,
+            report_id=item.report_id,  # the next meeting (or the rehearsal) hears the same report
         )
     questions = (
         await conn.execute(
@@ -237,6 +244,7 @@ async def edit_agenda(conn: AsyncConnection, meeting_id: int, action: str, form:
     table = m.agenda_items
     if action == "agenda_rename":
         kind = check_agenda_kind(form.get("item_kind", items[index].kind))
+        agenda_reports.check_kind(kind, items[index].report_id)
         title = check_title(form.get("item_title", ""), "item_title")
         await conn.execute(update(table).where(table.c.id == item_id).values(title=title, kind=kind))
         return

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.office import move_reports
 from server.office.move_format import VERSION, MoveRefused, installation_fingerprint
 from server.storage import models as m
 from server.storage.table_rows import rows
@@ -115,6 +116,8 @@ async def collect(conn: AsyncConnection, meeting_id: int, secret_key: str) -> di
         "terms": await rows(conn, m.terms, m.terms.c.body_id == body_id),
         "sessions": await rows(conn, m.sessions, m.sessions.c.term_id.in_(term_ids)),
         "tables": tables,
+        # The progress reports the agenda takes (server/office/move_reports.py).
+        move_reports.SECTION: await move_reports.collect(conn, tables["agenda_items"]),
     }
 
 
@@ -130,4 +133,7 @@ def summary(payload: dict[str, Any]) -> list[str]:
         f"满意度测评回执 {len(t['rating_receipts'])} 条，表决回执 {len(t['vote_receipts'])} 条，"
         f"审计记录 {len(t['audit'])} 条，承诺事项 {len(t.get('question_commitments', []))} 条",
     ]
+    reports = payload.get(move_reports.SECTION) or []
+    if reports:
+        lines.append(f"议程所听取的督办进展报告 {len(reports)} 份")
     return lines

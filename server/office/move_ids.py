@@ -64,6 +64,7 @@ AUDIT_DETAIL_IDS = {
     "meeting_id": "meeting",
     "body_id": "body",
     "question_id": QUESTION,  # 承诺事项 typed for a question (server/office/question_commitments.py)
+    "report_id": "report",  # the progress report an agenda item takes (agenda_report_added)
 }
 _DEPUTY_ACTOR = re.compile(r"^deputy:(\d+)$")
 
@@ -152,4 +153,5 @@ _KIND_NAMES = {
     "group": "代表小组",
     "leave": "请假记录",
     "submission": "问题征集记录",
+    "report": "督办进展报告",
 }

@@ -20,6 +20,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.office import move_reports
 from server.office.bodies import Who
 from server.office.move_format import MoveRefused
 from server.office.move_ids import ATTENDEE, DEPUTY, ITEM, QUESTION, ROUND, IdMap
@@ -94,6 +95,7 @@ def check_shape(payload: dict[str, Any]) -> None:
         )
     if not isinstance(payload.get("origin"), str) or not payload["origin"]:
         raise MoveRefused("文件不完整：缺少会议来源标识。")
+    move_reports.check_shape(payload)
 
 
 async def _insert(conn: AsyncConnection, table: Table, row: dict[str, Any]) -> int:
@@ -156,8 +158,10 @@ async def _import(
     meeting_id = await _insert(conn, m.meetings, meeting_row)
     ids.set("meeting", src["id"], meeting_id)
     at = {"meeting_id": meeting_id}
+    lines += await move_reports.link(conn, payload, ids)
     for r in t["agenda_items"]:
-        ids.set(ITEM, r["id"], await _insert(conn, m.agenda_items, r | at))
+        report = {"report_id": ids.of(move_reports.REPORT, r.get("report_id"))}
+        ids.set(ITEM, r["id"], await _insert(conn, m.agenda_items, r | at | report))
     for r in t["questions"]:
         new = r | at | {"asker_id": ids.of(DEPUTY, r["asker_id"]), "group_id": ids.of("group", r["group_id"])}
         ids.set(QUESTION, r["id"], await _insert(conn, m.questions, new))

@@ -88,6 +88,8 @@ ACTIONS = {
     # 承诺事项 typed in the hall or before the 交办 decision (server/office/question_commitments.py)
     "question_committed": "记录问题的承诺事项",
     "question_commitment_removed": "删除问题的承诺事项",
+    # the next session's agenda item that takes a progress report (server/office/agenda_reports.py)
+    "agenda_report_added": "议程听取督办进展报告",
 }
 
 

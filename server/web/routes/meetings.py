@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base import days, parse
 from server.base.keys import StaffSession
-from server.office import bodies, body_rules, meeting_forms, meeting_kinds, schedule, terms
+from server.office import agenda_reports, bodies, body_rules, meeting_forms, meeting_kinds, schedule, terms
 from server.office import meetings_admin as admin
 from server.office.bodies import Who
 from server.office.meeting_forms import Invalid
@@ -136,6 +136,8 @@ async def _edit_page(
             return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
         items = await admin.agenda(conn, meeting_id)
         started = await admin.has_events(conn, meeting_id)
+        reports = await agenda_reports.body_reports(conn, row.body_id)
+        taken = await agenda_reports.summaries(conn, [i.report_id for i in items if i.report_id])
         session_number = await schedule.session_number(conn, row.session_id)
         term_sessions = await terms.sessions_of(conn, row.term_id) if row.term_id else []
         await conn.commit()
@@ -167,6 +169,9 @@ async def _edit_page(
         term_sessions=term_sessions,
         session_name=days.session_name,
         items=items,
+        reports=reports,
+        taken=taken,
+        made_on=lambda ms: days.chinese_day(days.day_of_ms(ms)),
         started=started,
         started_text=meeting_forms.TEXT["started"],
         values=values,
@@ -210,18 +215,21 @@ async def edit_meeting(request: Request) -> Response:
                 await schedule.save(conn, meeting_id, row, form, _who(request, session))
             elif action == "settings":
                 await admin.save_settings(conn, meeting_id, row, form)
+            elif action == agenda_reports.ACTION:
+                await agenda_reports.add_item(conn, meeting_id, form, _who(request, session))
             elif action.startswith("agenda_"):
                 await admin.edit_agenda(conn, meeting_id, action, form)
             else:
                 raise Invalid({"action": meeting_forms.TEXT["unknown_action"]})
-            await audit.record(
-                conn,
-                "meeting_edited",
-                actor=f"staff:{session.username}",
-                device=device(request),
-                meeting_id=meeting_id,
-                what=action,
-            )
+            if action != agenda_reports.ACTION:  # that one is recorded with the report it takes
+                await audit.record(
+                    conn,
+                    "meeting_edited",
+                    actor=f"staff:{session.username}",
+                    device=device(request),
+                    meeting_id=meeting_id,
+                    what=action,
+                )
     except Invalid as bad:
         return await _edit_page(request, session, meeting_id, 400, values=values, errors=bad.errors)
     await services(request).meetings.setup_changed(meeting_id=meeting_id)
