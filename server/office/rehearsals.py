@@ -46,6 +46,8 @@ CLEARED: tuple[Table, ...] = (
     m.sealed_ballots,
     m.leave_requests,
     m.attendance_records,
+    # 承诺事项 typed at the console during a rehearsal are practice, never anyone's promise.
+    m.question_commitments,
 )
 # The meeting's preparation, kept: agenda, final list, submissions, the paired screens, who
 # reviews, who attends without a vote, and the audit trail itself.
