@@ -77,6 +77,10 @@ ACTIONS = {
     "followup_organs_set": "设置承办单位",
     "followup_committed": "添加承诺事项",
     "followup_status": "更改督办事项状态",
+    # the deputies judge the handling on the phone (server/office/followup_deputy.py)
+    "followup_judged": "代表评价督办答复",
+    "followup_objected": "代表不同意办结",
+    "followup_objection_withdrawn": "代表撤回不同意办结",
 }
 
 

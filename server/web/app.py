@@ -39,6 +39,7 @@ from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
+from server.web.routes import followup_phone as routes_followup_phone
 from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
@@ -278,6 +279,10 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/followup", routes_followup.decision, methods=["GET", "POST"]),
         Route("/bodies/{body_id:int}/followup", routes_followup.board, methods=["GET", "POST"]),
         Route("/followup/{item_id:int}", routes_followup.item, methods=["GET", "POST"]),
+        Route("/d/{meeting_id:int}/followup", routes_followup_phone.items),
+        Route(
+            "/d/{meeting_id:int}/followup/{item_id:int}", routes_followup_phone.item, methods=["GET", "POST"]
+        ),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),
         Route("/i/{meeting_id:int}/{token}", routes_deputy.invitation, methods=["GET"]),
