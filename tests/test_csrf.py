@@ -125,6 +125,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/d/{meeting_id:int}/vote": {"vote_id": "1", "choice": "yes", "ballot_key": "csrf-2"},
     "/d/{meeting_id:int}/floor": {"kind": "speech", "subject": "x"},
     "/h/{meeting_id:int}/{code}": {},  # a bound phone checks in: its cookie, so its token
+    "/d/{meeting_id:int}/followup/{item_id:int}": {"action": "object", "reason": "伪造的不同意办结"},
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).
