@@ -128,7 +128,8 @@ def test_an_objection_from_the_phone_and_what_staff_see(
 
     headers = staff_headers(client, keys)
     staff = client.get(f"/followup/{c.item_id}", headers=headers).text
-    assert 'id="fu-judgments"' in staff and name in staff and "西侧雨棚还没动工" in staff
+    assert title in staff and name in staff and "西侧雨棚还没动工" in staff
+    assert 'id="fu-judgments"' in staff
     assert 'id="fu-objection-note"' in staff and "办结须在“说明”中写明理由" in staff
     body = run(settings.database_url, lambda conn: _body(conn, c.item_id))
     board = client.get(f"/bodies/{body}/followup", headers=headers).text
