@@ -108,10 +108,14 @@ async def summary(conn: AsyncConnection, item_ids: Collection[int]) -> dict[int,
     return out
 
 
-async def objected_items(conn: AsyncConnection, body_id: int) -> set[int]:
-    """The body's items with at least one 不同意办结 on their current reply."""
+async def objected_items(conn: AsyncConnection, body_id: int, *, open_only: bool = False) -> set[int]:
+    """The body's items with at least one 不同意办结 on their current reply (``open_only``:
+    of those, the ones staff have not closed)."""
     fi = m.followup_items
-    ids = [int(i) for i in await conn.scalars(select(fi.c.id).where(fi.c.body_id == body_id))]
+    stmt = select(fi.c.id).where(fi.c.body_id == body_id)
+    if open_only:
+        stmt = stmt.where(fi.c.status != rules.CLOSED)
+    ids = [int(i) for i in await conn.scalars(stmt)]
     return {i for i, s in (await summary(conn, ids)).items() if s.objections}
 
 

@@ -27,6 +27,7 @@ from server.office import followup
 from server.office import followup_rules as rules
 from server.storage import models as m
 from server.storage.db import create_engine
+from tests.browser import screen_checks as sc
 from tests.browser.conftest import DemoServer, Shots
 from tests.browser.test_live_session import desk_context, login, phone_context
 
@@ -96,6 +97,10 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     phone = await phone_ctx.new_page()
     await phone.goto(link)
     await expect(phone).to_have_url(re.compile(rf"/d/{s.meeting_id}$"))
+    entry = await phone.locator("#d-followup").bounding_box()
+    assert entry is not None and entry["height"] >= 48, entry  # a finger's size
+    await no_sideways_scroll(phone, 390)
+    await shots.take("deputy", {"phone-390": phone})
     await phone.locator("#d-followup").click()
     await expect(phone).to_have_url(re.compile(rf"/d/{s.meeting_id}/followup$"))
     card = phone.locator(f"#fp-item-{item_id}")
@@ -104,12 +109,14 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     await expect(phone.locator("#fp-todo")).to_have_text("有 1 项答复等您评价")
     await no_sideways_scroll(phone, 390)
 
-    small_ctx = await phone_context(browser, 360, 640)
+    small_ctx = await sc.context(browser, 360, 640, phone=True)  # CSP bypassed for axe only
     await small_ctx.add_cookies(await phone_ctx.cookies())
     small = await small_ctx.new_page()
     await small.goto(f"{s.base}/d/{s.meeting_id}/followup")
     await expect(small.locator(f"#fp-item-{item_id}")).to_be_visible()
     await no_sideways_scroll(small, 360)
+    # Fingers and eyes (48×48 targets, 18 px text) and axe-core, on every state shown.
+    problems = await sc.axe_problems(small, "我的督办") + await sc.phone_problems(small, "我的督办")
     await shots.take("list", {"phone-390": phone, "phone-360": small})
 
     await card.get_by_role("link", name="查看答复并评价").click()
@@ -121,6 +128,7 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     assert box is not None and box["height"] >= 60 and box["width"] >= 300, box
     await small.goto(f"{s.base}/d/{s.meeting_id}/followup/{item_id}")
     await no_sideways_scroll(small, 360)
+    problems += await sc.axe_problems(small, "督办事项") + await sc.phone_problems(small, "督办事项")
     await phone.locator("#fp-judge").scroll_into_view_if_needed()
     await shots.take("form", {"phone-390": phone, "phone-360": small})
 
@@ -135,6 +143,8 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     await small.get_by_text("不同意办结", exact=True).click()
     await small.locator("#fp-objection").scroll_into_view_if_needed()
     await no_sideways_scroll(small, 360)
+    problems += await sc.axe_problems(small, "不同意办结") + await sc.phone_problems(small, "不同意办结")
+    assert not problems, "\n".join(problems)
     await shots.take("objection-form", {"phone-390": phone, "phone-360": small})
     await phone.get_by_role("button", name="提交不同意办结").click()
     await expect(phone.locator("#fp-saved")).to_have_text("您的“不同意办结”意见已记录。")
@@ -150,6 +160,15 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     await expect(judged).to_contain_text("1 位代表不同意办结")
     await expect(desk.locator("#fu-objection-note")).to_contain_text("办结须在“说明”中写明理由")
     await shots.take("staff", {"desk": desk})
+    board = await desk_ctx.new_page()
+    await board.goto(desk.url)
+    await board.get_by_role("link", name="督办台账").click()
+    await expect(board.locator(f"#fu-item-{item_id} .fu-objected")).to_have_text("代表不同意办结")
+    await expect(board.locator("#fu-count-objected b")).to_have_text("1")
+    await board.locator("#fu-filters").get_by_label("只看代表不同意办结").check()
+    await board.locator("#fu-filters").get_by_role("button", name="筛选").click()
+    await expect(board.locator("#fu-board tbody tr")).to_have_count(1)
+    await shots.take("board", {"desk": board})
     move = desk.locator("#fu-move-form")
     await move.get_by_label("改为“已办结”").check()
     await move.get_by_role("button", name="确认更改").click()
@@ -160,10 +179,11 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     await move.get_by_role("button", name="确认更改").click()
     await expect(desk.locator("#fu-status")).to_contain_text("已办结")
 
-    await desk.get_by_role("link", name="督办台账").click()
-    await expect(desk.locator(f"#fu-item-{item_id} .fu-objected")).to_have_text("代表不同意办结")
-    await expect(desk.locator("#fu-count-objected")).to_contain_text("1")
-    await shots.take("board", {"desk": desk})
+    # Closed with a reason: no longer counted as pending, still marked in grey.
+    await board.reload()
+    await expect(board.locator("#fu-count-objected b")).to_have_text("0")
+    await board.goto(re.sub(r"\?.*$", "", board.url))
+    await expect(board.locator(f"#fu-item-{item_id} .fu-objected-closed")).to_have_text("办结时代表有异议")
 
     await phone.reload()
     await expect(phone.locator("#fp-status")).to_have_text("已办结（A 类）")

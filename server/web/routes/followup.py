@@ -147,12 +147,13 @@ async def _board_page(
         body = await office_bodies.body(conn, body_id)
         board = await followup_reads.board(conn, body_id, day, filters) if body else None
         objected = await followup_judgments.objected_items(conn, body_id)
+        pending = await followup_judgments.objected_items(conn, body_id, open_only=True)
         await conn.commit()
     if body is None or board is None:
         return message_page(followup.TEXT["no_body"], 404, back="/bodies", back_label="返回机构列表")
     only_objected = request.query_params.get("objected") == "1"
-    if only_objected:  # items a deputy objects to closing on their current reply
-        board = dataclasses.replace(board, cards=[c for c in board.cards if c.id in objected])
+    if only_objected:  # open items a deputy objects to closing on their current reply
+        board = dataclasses.replace(board, cards=[c for c in board.cards if c.id in pending])
     return page(
         "followup_board",
         status=status,
@@ -160,6 +161,7 @@ async def _board_page(
         board=board,
         filters=filters,
         objected=objected,
+        pending=pending,
         only_objected=only_objected,
         statuses=rules.STATUSES,
         today=day,

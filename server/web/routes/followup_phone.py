@@ -163,4 +163,4 @@ async def item(request: Request) -> Response:
             reason=form.get("reason", "")[: rules.MAX_OBJECTION * 2] if action == "object" else "",
             text=form.get("text", "")[: rules.MAX_OBJECTION * 2] if action == "verdict" else "",
         )
-    return RedirectResponse(f"/d/{meeting_id}/followup/{item_id}?saved={saved}#fp-judge", status_code=303)
+    return RedirectResponse(f"/d/{meeting_id}/followup/{item_id}?saved={saved}", status_code=303)
