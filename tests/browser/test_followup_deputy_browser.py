@@ -165,8 +165,8 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     await board.get_by_role("link", name="督办台账").click()
     await expect(board.locator(f"#fu-item-{item_id} .fu-objected")).to_have_text("代表不同意办结")
     await expect(board.locator("#fu-count-objected b")).to_have_text("1")
-    await board.locator("#fu-filters").get_by_label("只看代表不同意办结").check()
-    await board.locator("#fu-filters").get_by_role("button", name="筛选").click()
+    await board.locator("#fu-count-objected").get_by_role("link", name="只看这些").click()
+    await expect(board.locator("#fu-filters").get_by_label("只看代表不同意办结")).to_be_checked()
     await expect(board.locator("#fu-board tbody tr")).to_have_count(1)
     await shots.take("board", {"desk": board})
     move = desk.locator("#fu-move-form")
@@ -181,7 +181,8 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
 
     # Closed with a reason: no longer counted as pending, still marked in grey.
     await board.reload()
-    await expect(board.locator("#fu-count-objected b")).to_have_text("0")
+    await expect(board.locator("#fu-count-objected")).to_have_count(0)
+    await expect(board.locator("#fu-empty")).to_be_visible()  # the filter keeps nothing now
     await board.goto(re.sub(r"\?.*$", "", board.url))
     await expect(board.locator(f"#fu-item-{item_id} .fu-objected-closed")).to_have_text("办结时代表有异议")
 
