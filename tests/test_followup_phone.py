@@ -69,6 +69,7 @@ def test_my_followup_is_linked_and_lists_only_the_deputys_items(
     assert mine.status_code == 200
     assert title in mine.text and "已答复" in mine.text and "查看答复并评价" in mine.text
     assert "有 1 项答复等您评价" in mine.text
+    assert re.search(r"最近记录：\d{4}-\d\d-\d\d 答复（共 1 条）", mine.text)  # the organ's reply
     asker = client.get(url, headers=hall.deputy_headers(c.asker)).text
     assert title in asker
     stranger = client.get(url, headers=hall.deputy_headers(c.stranger)).text

@@ -123,7 +123,9 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     await expect(phone).to_have_url(re.compile(rf"/d/{s.meeting_id}/followup/{item_id}$"))
     await expect(phone.locator("#fp-history")).to_contain_text("东侧雨棚已改造完成")
     await expect(phone.locator("#fp-commitments")).to_contain_text("年内完成农贸市场雨棚改造")
+    await phone.locator("#fp-to-judge").click()  # the judging form is below the history
     satisfied = phone.get_by_role("button", name="满意", exact=True)
+    await expect(satisfied).to_be_in_viewport()
     box = await satisfied.bounding_box()
     assert box is not None and box["height"] >= 60 and box["width"] >= 300, box
     await small.goto(f"{s.base}/d/{s.meeting_id}/followup/{item_id}")

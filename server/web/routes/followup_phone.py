@@ -19,7 +19,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from server.base.days import moment_of_ms, today
+from server.base.days import day_of_ms, moment_of_ms, today
 from server.office import followup_deputy
 from server.office import followup_rules as rules
 from server.office import questions_admin as qa
@@ -74,6 +74,7 @@ async def items(request: Request) -> Response:
         to_judge=sum(i.judging and i.my_verdict is None for i in found),
         classes=rules.CLASSES,
         verdicts=rules.VERDICTS,
+        day=lambda ms: day_of_ms(ms).isoformat(),
     )
 
 
