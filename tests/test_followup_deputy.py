@@ -8,12 +8,13 @@ tests/test_followup_deputy_postgres.py runs these again on PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
@@ -22,7 +23,7 @@ from server.office import followup, followup_deputy, followup_judgments
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.storage import models as m
-from tests.test_followup import ACTOR, DEVICE, decide, now_ms
+from tests.test_followup import ACTOR, DEVICE, add_organ, decide, now_ms
 from tests.test_meetings_admin import run
 
 TABLES = (m.followup_items, m.followup_posts, m.followup_judgments, m.audit)
@@ -320,5 +321,50 @@ def test_bad_input_is_refused_in_chinese_and_changes_nothing(settings: Settings,
         assert await status(conn, c.item_id) == rules.REPLIED
         # The limit itself is allowed.
         await followup_deputy.object_to_closing(conn, c.item_id, c.asker, "字" * 500, **common)
+
+    run(settings.database_url, fn)
+
+
+def test_the_deputys_view_has_organs_commitments_posts_in_order_and_attachment_names(
+    settings: Settings, meeting_id: int
+) -> None:
+    async def fn(conn: AsyncConnection) -> None:
+        c = await cast(conn, meeting_id)
+        fi = m.followup_items
+        body_id = int((await conn.execute(select(fi.c.body_id).where(fi.c.id == c.item_id))).scalar_one())
+        lead, other = await add_organ(conn, body_id, "县住建局"), await add_organ(conn, body_id, "县财政局")
+        await followup.set_organs(conn, c.item_id, lead, [other], actor=ACTOR, device=DEVICE)
+        await followup.add_commitment(
+            conn, c.item_id, "年内完成雨棚改造", actor=ACTOR, device=DEVICE, now_ms=1
+        )
+        # Overdue while it waits for the reply: the deadline was yesterday.
+        yesterday = today() - dt.timedelta(days=1)
+        await conn.execute(update(fi).where(fi.c.id == c.item_id).values(reply_due=yesterday))
+        shown = await followup_deputy.item(conn, c.item_id, c.asker, today())
+        assert shown.overdue and not shown.judging and shown.posts == ()
+        await reply(conn, c.item_id)
+        p = m.followup_posts
+        reply_id = int((await conn.execute(select(p.c.id).where(p.c.item_id == c.item_id))).scalar_one())
+        await conn.execute(
+            insert(m.followup_attachments).values(
+                post_id=reply_id, filename="答复函.pdf", mime="application/pdf", size=4, sha256="0" * 64,
+                data=b"%PDF",
+            )
+        )  # fmt: skip
+        shown = await followup_deputy.item(conn, c.item_id, c.asker, today())
+        assert (shown.lead, shown.assisting, shown.commitments) == (
+            "县住建局",
+            ("县财政局",),
+            ("年内完成雨棚改造",),
+        )
+        assert not shown.overdue  # replied: no longer waiting
+        assert [(x.kind, x.text, x.author, x.attachments) for x in shown.posts] == [
+            ("reply", "已完成雨棚改造", "县住建局", ("答复函.pdf",))
+        ]
+        assert shown.judging and shown.current_reply == shown.posts[0]
+        await judge(conn, c.item_id, c.asker, rules.DISSATISFIED, "东侧漏雨")
+        shown = await followup_deputy.item(conn, c.item_id, c.asker, today())
+        assert [x.kind for x in shown.posts] == ["reply", "status"]  # in order
+        assert shown.overdue  # back to waiting, and the deadline has passed
 
     run(settings.database_url, fn)

@@ -13,6 +13,7 @@ from tests.test_followup_deputy import (  # noqa: F401  (collected here again, o
     test_dissatisfied_sends_the_item_back_for_redo_until_the_next_reply,
     test_satisfied_keeps_the_reply_and_a_judgment_can_change_while_it_is_current,
     test_the_co_proposer_sees_and_judges_a_stranger_does_neither,
+    test_the_deputys_view_has_organs_commitments_posts_in_order_and_attachment_names,
 )
 
 pytestmark = pytest.mark.postgres

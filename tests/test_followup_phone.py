@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.keys import Keys
@@ -82,7 +82,9 @@ def test_the_deputy_judges_and_a_dissatisfied_verdict_sends_the_item_back(
     c, title, name = setup(settings, meeting_id)
     url = f"/d/{meeting_id}/followup/{c.item_id}"
     bind(client, hall, meeting_id, c.asker, c.co, c.stranger)
+    run(settings.database_url, lambda conn: _attach(conn, c.item_id, "答复函.pdf"))
     shown = client.get(url, headers=hall.deputy_headers(c.asker))
+    assert "附件：答复函.pdf" in shown.text and "/attachments" not in shown.text  # by name only
     assert shown.status_code == 200
     assert title in shown.text and "已列入明年计划，先修东侧雨棚" in shown.text  # the reply, in the history
     assert 'id="fp-judge"' in shown.text and "县住建局" in shown.text
@@ -153,6 +155,18 @@ def test_an_objection_from_the_phone_and_what_staff_see(
     assert closed.status_code == 303 and status_of(settings, c.item_id) == rules.CLOSED
     page = client.get(url, headers=hall.deputy_headers(c.asker)).text
     assert "此事项已办结" in page and "已与代表沟通，西侧列入明年计划" in page
+
+
+async def _attach(conn: AsyncConnection, item_id: int, filename: str) -> None:
+    p = m.followup_posts
+    post = (
+        await conn.execute(select(p.c.id).where(p.c.item_id == item_id, p.c.kind == "reply"))
+    ).scalar_one()
+    await conn.execute(
+        insert(m.followup_attachments).values(
+            post_id=post, filename=filename, mime="application/pdf", size=4, sha256="0" * 64, data=b"%PDF"
+        )
+    )
 
 
 async def _body(conn: AsyncConnection, item_id: int) -> int:
