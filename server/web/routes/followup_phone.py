@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -109,6 +111,39 @@ async def _item_page(
     )
 
 
+async def _act(
+    conn: AsyncConnection, item_id: int, deputy_id: int, action: str, form: dict[str, str], at: str, now: int
+) -> str:
+    """Do the phone's ``action``; the key of the message to show."""
+    if action == "verdict":
+        verdict, text = form.get("verdict", ""), form.get("text", "")
+        moved = await followup_deputy.judge(conn, item_id, deputy_id, verdict, text, device=at, now_ms=now)
+        return "redo" if moved == rules.REDO else "verdict"
+    if action == "object":
+        reason = form.get("reason", "")
+        await followup_deputy.object_to_closing(conn, item_id, deputy_id, reason, device=at, now_ms=now)
+        return action
+    if action == "withdraw":
+        await followup_deputy.withdraw_objection(conn, item_id, deputy_id, device=at, now_ms=now)
+        return action
+    raise Invalid({"action": "未知的操作。"})
+
+
+async def _write(request: Request, item_id: int, deputy_id: int, action: str, form: dict[str, str]) -> str:
+    """One transaction; run again once if it lost a race for the same judgment row (on
+    PostgreSQL a double tap's two requests can both find no row): the second run finds
+    the row and, the same choice again, changes nothing."""
+    at, now = device(request), _now_ms()
+    for attempt in (1, 2):
+        try:
+            async with services(request).engine.begin() as conn:
+                return await _act(conn, item_id, deputy_id, action, form, at, now)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def item(request: Request) -> Response:
     """One item (GET); POST ``action``: verdict, object or withdraw."""
     meeting_id = int(request.path_params["meeting_id"])
@@ -122,31 +157,8 @@ async def item(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     action = form.get("action", "")
-    at, now = device(request), _now_ms()
-    saved = action
     try:
-        async with services(request).engine.begin() as conn:
-            if action == "verdict":
-                moved = await followup_deputy.judge(
-                    conn,
-                    item_id,
-                    binding.deputy_id,
-                    form.get("verdict", ""),
-                    form.get("text", ""),
-                    device=at,
-                    now_ms=now,
-                )
-                saved = "redo" if moved == rules.REDO else "verdict"
-            elif action == "object":
-                await followup_deputy.object_to_closing(
-                    conn, item_id, binding.deputy_id, form.get("reason", ""), device=at, now_ms=now
-                )
-            elif action == "withdraw":
-                await followup_deputy.withdraw_objection(
-                    conn, item_id, binding.deputy_id, device=at, now_ms=now
-                )
-            else:
-                raise Invalid({"action": "未知的操作。"})
+        saved = await _write(request, item_id, binding.deputy_id, action, form)
     except followup_deputy.NotYours:
         return _not_yours(meeting_id, 403)
     except Invalid as bad:
