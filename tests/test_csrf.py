@@ -138,6 +138,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/followup/{item_id:int}/approval": {"post": "1", "action": "approve"},
     "/m/{meeting_id:int}/questions/{question_id:int}/commitments": {"text": "伪造的承诺"},
     "/m/{meeting_id:int}/questions/{question_id:int}/commitments/{commitment_id:int}/delete": {},
+    "/d/{meeting_id:int}/followup/{item_id:int}": {"action": "object", "reason": "伪造的不同意办结"},
 }
 PHONE_ROUTES = ("/d/", "/h/")
 # Uploads are read before the token (it is a field of the same multipart form).

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.office import followup_hall, followup_reads, question_commitments
+from server.office import followup_hall, followup_judgments, followup_reads, question_commitments
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.storage import audit
@@ -345,8 +345,10 @@ async def change_status(
     item = await _item(conn, item_id)
     if len(text.strip()) > MAX_POST:
         raise Invalid({"text": TEXT["post"]})
+    # A deputy's 不同意办结 on the current reply: closing then needs a written reason.
+    objected = to == rules.CLOSED and await followup_judgments.objected(conn, item_id)
     try:
-        rules.check_move(item.status, to, who, reply_class, item.reply_class, text)
+        rules.check_move(item.status, to, who, reply_class, item.reply_class, text, objected=objected)
     except rules.RuleBroken as bad:
         raise Invalid({"status": str(bad)}) from None
     fi = m.followup_items

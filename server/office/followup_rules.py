@@ -10,6 +10,11 @@
   已答复 → 重新办理 (the deputies are dissatisfied) → 已答复 again. Only staff close an item;
   a B or C reply leaves the item open (its plan runs on), so closing a B or C item needs a
   written reason. 已办结 is final.
+- The deputies who asked or co-proposed the question judge the item's current reply
+  (``VERDICTS``). A 不满意 sends the item back: the one move a deputy (``DEPUTY``) may make
+  is 已答复 → 重新办理, and only through that judgment (``after_judgment``). A deputy's
+  不同意办结 on the current reply keeps the item open: staff may still close it, but only
+  with a written reason (``check_move(..., objected=True)``).
 """
 
 from __future__ import annotations
@@ -32,7 +37,11 @@ CLASSES = {
     "C": "C 因条件限制需以后解决",
 }
 
-STAFF, ORGAN = "staff", "organ"
+STAFF, ORGAN, DEPUTY = "staff", "organ", "deputy"
+
+SATISFIED, BASIC, DISSATISFIED = "satisfied", "basic", "dissatisfied"
+VERDICTS = {SATISFIED: "满意", BASIC: "基本满意", DISSATISFIED: "不满意"}
+MAX_OBJECTION = 500  # characters of a 不同意办结's reason
 
 TEXT = {
     "months": f"答复期限只能是 {MIN_MONTHS} 至 {MAX_MONTHS} 个月。",
@@ -42,6 +51,11 @@ TEXT = {
     "reason": "{cls} 类答复的事项仍在办理，办结须写明理由。",
     "redo_reason": "重新办理须写明理由（例如代表不满意的意见）。",
     "unknown": "未知的状态。",
+    "deputy_only_redo": "代表只能通过“不满意”的评价要求重新办理。",
+    "objected": "有代表不同意办结，办结须写明理由。",
+    "no_reply": "这个事项目前没有待评价的答复。",
+    "verdict": "请选择满意、基本满意或不满意。",
+    "objection": "请写明不同意办结的理由，不超过 {n} 个字。",
 }
 
 
@@ -87,13 +101,13 @@ class Move:
     needs_reason: bool = False
 
 
-# Where each status may go. An organ replies (today staff post it on its behalf); only
-# staff send an item back or close it.
+# Where each status may go. An organ replies (today staff post it on its behalf); staff
+# send an item back or close it; a deputy's 不满意 sends it back too.
 TRANSITIONS: dict[str, tuple[Move, ...]] = {
     HANDLING: (Move(REPLIED, frozenset({STAFF, ORGAN}), needs_class=True),),
     REPLIED: (
         Move(CLOSED, frozenset({STAFF})),
-        Move(REDO, frozenset({STAFF}), needs_reason=True),
+        Move(REDO, frozenset({STAFF, DEPUTY}), needs_reason=True),
     ),
     REDO: (Move(REPLIED, frozenset({STAFF, ORGAN}), needs_class=True),),
     CLOSED: (),
@@ -101,12 +115,20 @@ TRANSITIONS: dict[str, tuple[Move, ...]] = {
 
 
 def check_move(
-    status: str, to: str, who: str, reply_class: str | None, current_class: str | None, reason: str
+    status: str,
+    to: str,
+    who: str,
+    reply_class: str | None,
+    current_class: str | None,
+    reason: str,
+    *,
+    objected: bool = False,
 ) -> None:
     """Raise :class:`RuleBroken` unless ``who`` may move an item from ``status`` to ``to``.
 
     ``reply_class``: the class of the reply being recorded (for 已答复); ``current_class``:
-    the class of the item's last reply (closing a B or C item needs ``reason``).
+    the class of the item's last reply (closing a B or C item needs ``reason``);
+    ``objected``: a deputy objects to closing on the current reply (closing needs ``reason``).
     """
     if status not in STATUSES or to not in STATUSES:
         raise RuleBroken(TEXT["unknown"])
@@ -114,13 +136,38 @@ def check_move(
     if move is None:
         raise RuleBroken(TEXT["illegal"].format(from_=STATUSES[status], to=STATUSES[to]))
     if who not in move.who:
-        raise RuleBroken(TEXT["staff_only"])
+        raise RuleBroken(TEXT["deputy_only_redo" if who == DEPUTY else "staff_only"])
     if move.needs_class and reply_class not in CLASSES:
         raise RuleBroken(TEXT["class"])
     if move.needs_reason and not reason.strip():
         raise RuleBroken(TEXT["redo_reason"])
     if to == CLOSED and current_class in ("B", "C") and not reason.strip():
         raise RuleBroken(TEXT["reason"].format(cls=current_class))
+    if to == CLOSED and objected and not reason.strip():
+        raise RuleBroken(TEXT["objected"])
+
+
+def after_judgment(status: str, verdict: str) -> str | None:
+    """The status a deputy's judgment of the current reply moves the item to (重新办理
+    after a 不满意), or None when it stays 已答复. Raises :class:`RuleBroken` for a verdict
+    that is none of ``VERDICTS`` or an item with no reply waiting for judgment (before the
+    first reply, after 重新办理 until the next one, once closed)."""
+    if verdict not in VERDICTS:
+        raise RuleBroken(TEXT["verdict"])
+    if status != REPLIED:
+        raise RuleBroken(TEXT["no_reply"])
+    return REDO if verdict == DISSATISFIED else None
+
+
+def check_objection(status: str, reason: str) -> str:
+    """A 不同意办结 is said of the current reply, with its reason (1 to 500 characters);
+    returns the reason stripped."""
+    if status != REPLIED:
+        raise RuleBroken(TEXT["no_reply"])
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_OBJECTION:
+        raise RuleBroken(TEXT["objection"].format(n=MAX_OBJECTION))
+    return reason
 
 
 def board_rank(status: str, due: dt.date, today: dt.date) -> tuple[int, dt.date]:

@@ -90,6 +90,10 @@ ACTIONS = {
     "question_commitment_removed": "删除问题的承诺事项",
     # the next session's agenda item that takes a progress report (server/office/agenda_reports.py)
     "agenda_report_added": "议程听取督办进展报告",
+    # the deputies judge the handling on the phone (server/office/followup_deputy.py)
+    "followup_judged": "代表评价督办答复",
+    "followup_objected": "代表不同意办结",
+    "followup_objection_withdrawn": "代表撤回不同意办结",
 }
 
 

@@ -41,6 +41,7 @@ from server.web.routes import commitments as routes_commitments
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
 from server.web.routes import followup_files as routes_followup_files
+from server.web.routes import followup_phone as routes_followup_phone
 from server.web.routes import followup_public as routes_followup_public
 from server.web.routes import followup_report as routes_followup_report
 from server.web.routes import hall as routes_hall
@@ -308,6 +309,10 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
             "/m/{meeting_id:int}/questions/{question_id:int}/commitments/{commitment_id:int}/delete",
             routes_commitments.remove,
             methods=["POST"],
+        ),
+        Route("/d/{meeting_id:int}/followup", routes_followup_phone.items),
+        Route(
+            "/d/{meeting_id:int}/followup/{item_id:int}", routes_followup_phone.item, methods=["GET", "POST"]
         ),
         Route("/d/{meeting_id:int}/review", routes_review_phone.review, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/questions", routes_questions.phone, methods=["GET", "POST"]),

@@ -14,6 +14,7 @@ changes nothing. Overdue and the reminders are computed on each request (China d
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -24,7 +25,14 @@ from server.base import parse
 from server.base.days import BadDay, chinese_day, moment_of_ms, parse_day, today
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
-from server.office import followup, followup_hall, followup_posts, followup_reads, question_commitments
+from server.office import (
+    followup,
+    followup_hall,
+    followup_judgments,
+    followup_posts,
+    followup_reads,
+    question_commitments,
+)
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.web.http import (
@@ -161,15 +169,23 @@ async def _board_page(
     async with services(request).engine.connect() as conn:
         body = await office_bodies.body(conn, body_id)
         board = await followup_reads.board(conn, body_id, day, filters) if body else None
+        objected = await followup_judgments.objected_items(conn, body_id)
+        pending = await followup_judgments.objected_items(conn, body_id, open_only=True)
         await conn.commit()
     if body is None or board is None:
         return message_page(followup.TEXT["no_body"], 404, back="/bodies", back_label="返回机构列表")
+    only_objected = request.query_params.get("objected") == "1"
+    if only_objected:  # open items a deputy objects to closing on their current reply
+        board = dataclasses.replace(board, cards=[c for c in board.cards if c.id in pending])
     return page(
         "followup_board",
         status=status,
         body=body,
         board=board,
         filters=filters,
+        objected=objected,
+        pending=pending,
+        only_objected=only_objected,
         statuses=rules.STATUSES,
         today=day,
         remind_days=rules.REMIND_DAYS,
@@ -235,6 +251,7 @@ async def _item_page(
         # The posts' attachments and bylines (server/office/followup_posts.py).
         files = await followup_posts.files_of(conn, [int(p.id) for p in view.posts]) if view else {}
         names = dict(view.body_organs) if view else {}
+        judged = await followup_judgments.by_reply(conn, item_id)
         await conn.commit()
     if view is None:
         return message_page(followup.TEXT["no_item"], 404, back="/bodies", back_label="返回机构列表")
@@ -253,6 +270,8 @@ async def _item_page(
         files=files,
         byline=lambda p: followup_posts.byline(p, names),
         post_form=post_form(day, view),
+        judged=judged,
+        objections=judged[-1].objections if judged else 0,
         values=extra.pop("values", {}),
         errors=extra.pop("errors", {}),
         user=session,
