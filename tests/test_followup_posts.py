@@ -163,7 +163,8 @@ def test_progress_from_any_organ_and_a_reply_from_the_lead_only(settings: Settin
             "县交通运输局",
             False,
         )
-        assert post.at_ms == at - 3 * followup_posts.DAY_MS  # the day of the work, three days back
+        # Posted now, about work three days back: the moment is the real one, the day its own.
+        assert (post.at_ms, post.work_on) == (at, dt.date(2026, 12, 7))
         stored = (
             await conn.execute(select(m.followup_attachments).order_by(m.followup_attachments.c.id))
         ).all()
@@ -194,6 +195,7 @@ def test_progress_from_any_organ_and_a_reply_from_the_lead_only(settings: Settin
             "B",
         )
         assert (reply.status_from, reply.status_to) == (rules.HANDLING, rules.REPLIED)
+        assert reply.work_on is None  # a reply tells of the day it was posted
         got = await followup_posts.files_of(conn, [reply_id])
         assert [f.filename for f in got[reply_id]] == ["进度.pdf"]
 

@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base import parse
-from server.office import followup, followup_judgments, followup_posts
+from server.office import followup, followup_judgments
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.storage import audit
@@ -57,11 +57,6 @@ class Post:
     at_ms: int  # when it was posted
     attachments: tuple[str, ...]  # file names only: the phone lists them, it does not open them
     work_on: dt.date | None = None  # the day of the work (progress)
-
-    @property
-    def dates(self) -> tuple[str, str]:
-        """The day of the work and when it was posted, for a progress post (else ("", ""))."""
-        return followup_posts.work_dated(self.work_on, self.at_ms)
 
 
 @dataclass(frozen=True)
@@ -167,7 +162,7 @@ async def _posts(conn: AsyncConnection, item_id: int) -> tuple[Post, ...]:
             r.reply_class,
             int(r.at_ms),
             tuple(names[int(r.id)]),
-            r.work_on if r.kind == followup_posts.PROGRESS else None,
+            r.work_on if r.kind == "progress" else None,
         )
         for r in rows
     )

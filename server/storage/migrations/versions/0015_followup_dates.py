@@ -14,8 +14,8 @@ the day it was posted (the day of the entry's own moment — the entry was writt
 same transaction); one without an entry (a database moved without its audit trail) gets
 the day its ``at_ms`` names and keeps its ``at_ms``. A report without an entry keeps the
 whole body and no date (the page then prints the day it was made, as before). The
-downgrade drops the columns; the audit entries still hold what the old code reads,
-though progress posts keep their real ``at_ms``.
+downgrade moves a progress post's ``at_ms`` back to the day of its work, as the old code
+expects, and drops the columns (the audit entries hold the rest).
 
 Revision ID: 0015
 Revises: 0014
@@ -116,6 +116,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The old code reads a progress post's at_ms as the day of its work: move it back there.
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(_posts.c.id, _posts.c.at_ms, _posts.c.work_on).where(_posts.c.work_on.is_not(None))
+    )
+    for post_id, at_ms, work_on in rows.all():
+        back = (_day(int(at_ms)) - work_on).days * DAY_MS
+        bind.execute(sa.update(_posts).where(_posts.c.id == post_id).values(at_ms=int(at_ms) - back))
     with op.batch_alter_table("followup_reports") as batch:
         batch.drop_column("dated")
         batch.drop_column("scope")
