@@ -330,3 +330,18 @@ def test_staff_on_behalf_are_named_and_files_reach_their_organs_only(
         assert await followup_posts.download(conn, 999_999) is None
 
     run(settings.database_url, fn)
+
+
+def test_a_progress_post_prints_the_day_of_its_work_and_when_it_was_posted() -> None:
+    china = dt.timezone(dt.timedelta(hours=8))
+    # 2026-12-07 00:30 in China is still 12-06 in UTC: the day is China's.
+    ms = int(dt.datetime(2026, 12, 7, 0, 30, tzinfo=china).timestamp() * 1000)
+    assert followup_posts.work_day(None, ms) == dt.date(2026, 12, 7)
+    assert followup_posts.work_day(dt.date(2026, 11, 20), ms) == dt.date(2026, 11, 20)
+    assert followup_posts.work_dated(dt.date(2026, 11, 20), ms) == ("2026-11-20", "12-07 00:30")
+    # Work of last year posted this year: the moment keeps its year.
+    assert followup_posts.work_dated(dt.date(2026, 12, 30), ms + 40 * 86_400_000) == (
+        "2026-12-30",
+        "2027-01-16 00:30",
+    )
+    assert followup_posts.work_dated(None, ms) == ("", "")
