@@ -358,3 +358,35 @@ def test_progress_prints_by_the_day_of_its_work_and_a_second_download_reads_the_
     assert not any("后来补报" in p for p in paragraphs)
     # A post typed the day of its work says nothing more (the seed's, staff's on behalf).
     assert any(p.endswith("办理进展：路口渠化方案已完成设计。") for p in paragraphs)
+
+
+def test_a_moved_copy_whose_meetings_are_elsewhere_rebuilds_without_items(
+    settings: Settings, meeting_id: int
+) -> None:
+    """A report copied here by a meeting move, its scope's meetings all on the other
+    installation: it is not taken for "the whole body" (that would print this body's items
+    under the report's title); its DOCX prints the saved figures and no item."""
+
+    async def fn(conn: AsyncConnection) -> tuple[list[report.Saved], report.Report | None, int]:
+        await seed(conn, meeting_id)
+        body_id = await body_of(conn, meeting_id)
+        fr = m.followup_reports
+        made = await conn.execute(
+            insert(fr).values(
+                body_id=body_id, title="外来报告", overview="概述。", counts=json.dumps(EXPECTED),
+                made_by="wang", made_at_ms=T0 + 1_000, scope=report.scope_json([], elsewhere=2),
+                dated=dt.date(2026, 12, 20),
+            ).returning(fr.c.id)
+        )  # fmt: skip
+        copy_id = int(made.scalar_one())
+        return (
+            await report.saved_reports(conn, body_id),
+            await report.rebuild(conn, body_id, copy_id),
+            copy_id,
+        )
+
+    saved, again, copy_id = run(settings.database_url, fn)
+    (copy,) = [s for s in saved if s.id == copy_id]
+    assert (copy.meetings, copy.elsewhere, copy.dated) == ((), 2, dt.date(2026, 12, 20))
+    assert again is not None and again.items == () and again.counts == EXPECTED
+    assert report.scope_of("not json") == ((), 0) and report.scope_of('{"meetings": [3, "x"]}') == ((3,), 0)

@@ -83,7 +83,7 @@ class Saved:
     made_at_ms: int
     meetings: tuple[int, ...]  # the scope; () = every item of the body
     dated: dt.date
-    elsewhere: int = 0  # meetings of the scope on the installation the report was made on
+    elsewhere: int = 0  # meetings of the scope not on this installation (a moved copy)
 
 
 def scope_json(meeting_ids: Collection[int], elsewhere: int = 0) -> str:
