@@ -202,8 +202,9 @@ async def _posts(
 
 
 async def _judgments(conn: AsyncConnection, ids: list[int], as_of_ms: int) -> dict[int, View]:
-    """Per reply post: the verdicts and objections recorded up to ``as_of_ms``. (Computed
-    here from followup_judgments; the deputies' own summary read can replace it.)"""
+    """Per reply post: the verdicts and objections recorded up to ``as_of_ms``. Not
+    followup_judgments.summary, which counts what stands now: a report is rebuilt as of
+    the moment it was made."""
     j = m.followup_judgments
     rows = await conn.execute(
         select(j.c.reply_post_id, j.c.verdict, j.c.objects).where(j.c.item_id.in_(ids), j.c.at_ms <= as_of_ms)
