@@ -19,12 +19,13 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base import parse
 from server.base.days import today
+from server.base.keys import StaffSession
 from server.office import attachments, followup, followup_posts
 from server.office.meeting_forms import Invalid
 from server.web.http import csrf_ok, device, message_page, require_staff, services
 from server.web.routes import followup as routes_followup
 from server.web.routes.organ_items import done_on_of
-from server.web.routes.post_files import file_response, read_post
+from server.web.routes.post_files import Posted, file_response, posted
 
 
 async def post(request: Request) -> Response:
@@ -32,7 +33,11 @@ async def post(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     item_id = int(request.path_params["item_id"])
-    got = await read_post(request)
+    async with posted(request) as got:  # the files in memory while this runs: one of few turns
+        return await _post(request, session, item_id, got)
+
+
+async def _post(request: Request, session: StaffSession, item_id: int, got: Posted) -> Response:
     if isinstance(got, str):
         # The token is a field of the same form: with the form unreadable, nothing is
         # known to come from our page, so nothing more is said than the refusal.

@@ -1,0 +1,62 @@
+"""The adversary against issue 18's follow-up (督办): the organ's link, the deputy's phone,
+the public page and the staff file routes.
+
+Each test plays an attacker the design promises to stop (docs/design.md, "Probed: issue
+18's follow-up") and failed before its fix. What was probed without a finding is listed
+in that section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import httpx
+
+from server.base.keys import Keys
+from server.base.settings import Settings
+from server.web.http import ATTACH_TURNS
+from tests.conftest import TestClient
+from tests.test_followup_posts import PDF
+from tests.test_organ_items_pages import prepare, progress
+
+
+def test_posts_at_once_from_one_link_hold_their_files_in_memory_a_few_at_a_time(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    """An organ's link (printed on a notice, passed around an office) took any number of
+    50 MB posts at once, each costing the process about 170 MB at its peak (measured on a
+    real server: five at once took it from 110 MB to 588 MB; the 32 bodies one address may
+    send at once would take gigabytes). Now each post's body is spooled to disk first and
+    only ATTACH_TURNS posts at a time read their files into memory and check them; the
+    others wait their turn, and every one is still written."""
+    ids = prepare(settings, meeting_id, keys)
+    url = f"{ids['lead_link']}/items/{ids['first']}"
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    original, busy, most = svc.workshop.run, [0], [0]
+
+    async def counted(fn: Any, *args: Any) -> Any:
+        busy[0] += 1
+        most[0] = max(most[0], busy[0])
+        try:
+            await asyncio.sleep(0.2)  # a check of 50 MB takes this long and more
+            return await original(fn, *args)
+        finally:
+            busy[0] -= 1
+
+    svc.workshop.run = counted
+
+    async def many() -> list[int]:
+        transport = httpx.ASGITransport(client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            sent = [
+                http.post(url, data=progress(ids["lead_csrf"]), files=[("files", (f"{n}.pdf", PDF))])
+                for n in range(ATTACH_TURNS + 3)
+            ]
+            return [r.status_code for r in await asyncio.gather(*sent)]
+
+    assert client.portal is not None
+    codes = client.portal.call(functools.partial(many))
+    assert codes == [303] * (ATTACH_TURNS + 3)
+    assert most[0] == ATTACH_TURNS
