@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from typing import Any
 
 import httpx
 
 from server.base.keys import Keys
 from server.base.settings import Settings
+from server.office import attachments
 from server.web.http import ATTACH_TURNS
 from tests.conftest import TestClient
 from tests.test_followup_posts import PDF
@@ -60,3 +62,28 @@ def test_posts_at_once_from_one_link_hold_their_files_in_memory_a_few_at_a_time(
     codes = client.portal.call(functools.partial(many))
     assert codes == [303] * (ATTACH_TURNS + 3)
     assert most[0] == ATTACH_TURNS
+
+
+def test_a_file_name_cannot_hide_its_type_behind_invisible_characters(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    """An organ uploads a PDF named "付款通知\\u202egpj.pdf": the right-to-left override
+    made every page and the saved download show it as "付款通知fdp.jpg"; zero-width and
+    isolate characters hid parts of a name the same way. The kept name drops them (and
+    the message that quotes a refused file's name too); visible text stays."""
+    ids = prepare(settings, meeting_id, keys)
+    url = f"{ids['lead_link']}/items/{ids['first']}"
+    tricked = "付款通知\u202egpj.pdf"
+    sent = client.post(url, data=progress(ids["lead_csrf"]), files=[("files", (tricked, PDF))])
+    assert sent.status_code == 303
+    page = client.get(url).text
+    assert "\u202e" not in page and "付款通知gpj.pdf" in page
+    link = re.search(rf'href="({re.escape(ids["lead_link"])}/files/\d+)"', page)
+    assert link is not None
+    got = client.get(link.group(1))
+    assert got.status_code == 200 and "%E2%80%AE" not in got.headers["content-disposition"]
+    assert attachments.clean_name("a\u200bb\u2066c\u2069d\ufeff.pdf", attachments.PDF) == "abcd.pdf"
+    assert attachments.clean_name("\u202e.pdf", attachments.PDF) == "附件.pdf"
+    assert attachments.clean_name("答复函（第2稿）.docx", attachments.DOCX) == "答复函（第2稿）.docx"
+    refused = client.post(url, data=progress(ids["lead_csrf"]), files=[("files", ("坏\u202eexe.pdf", b"MZ"))])
+    assert refused.status_code == 400 and "\u202e" not in refused.text and "坏exe.pdf" in refused.text
