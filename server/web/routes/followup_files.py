@@ -83,9 +83,12 @@ async def download(request: Request) -> Response:
     session = require_staff(request)
     if isinstance(session, Response):
         return session
-    async with services(request).engine.connect() as conn:
-        found = await followup_posts.download(conn, int(request.path_params["file_id"]))
-        await conn.commit()
+    file_id = int(request.path_params["file_id"])
+    async with services(request).engine.begin() as conn:
+        found = await followup_posts.download(conn, file_id)
+        if found is not None:
+            who = {"by": session.username, "actor": f"staff:{session.username}", "device": device(request)}
+            await followup_posts.record_download(conn, file_id, found, **who)
     if found is None:
         return message_page("没有这个附件。", 404, back="/bodies", back_label="返回机构列表")
     return file_response(found)

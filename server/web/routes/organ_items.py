@@ -177,9 +177,12 @@ async def download(request: Request) -> Response:
     organ = await _organ(request)
     if isinstance(organ, Response):
         return organ
-    async with services(request).engine.connect() as conn:
-        found = await followup_posts.download(conn, int(request.path_params["file_id"]), organ.id)
-        await conn.commit()
+    file_id = int(request.path_params["file_id"])
+    async with services(request).engine.begin() as conn:
+        found = await followup_posts.download(conn, file_id, organ.id)
+        if found is not None:
+            who = {"by": organ.name, "actor": f"organ:{organ.id}", "device": device(request)}
+            await followup_posts.record_download(conn, file_id, found, **who)
     if found is None:
         return message_page(NO_FILE, 404, title="无法下载")
     return file_response(found)
