@@ -224,6 +224,12 @@ def test_the_redaction_keeps_the_route_and_drops_the_secrets() -> None:
     assert path(b"/%69/3/AbC.tok-en") == "/i/3/…"
     assert path(b"/%68/12/123456") == "/h/12/…"
     assert path(b"/%6F/s3cr3t") == "/o/…"
+    # Slashes doubled and dot segments (a link pasted badly; nginx normalizes them away in
+    # its own log, passes them on as sent): the server answers 404, the token is still one.
+    assert path(b"//o/s3cr3t/items/1") == "/o/…"
+    assert path(b"/./o/s3cr3t") == "/o/…"
+    assert path(b"/x/../o/s3cr3t") == "/o/…"
+    assert path(b"///i/3/s3cr3t") == "/i/3/…"
     assert path(b"/d/3/rate") == "/d/3/rate"
     assert path(b"/m/3/projector", b"screen=s3cr3t") == "/m/3/projector?screen=…"
     assert path(b"/m/3/cards", b"group=%E4%B8%80&page=2") == "/m/3/cards?group=…&page=…"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ KIND_NAMES = {PDF: "PDF", DOCX: "Word 文档", PNG: "PNG 图片", JPEG: "JPEG �
 
 _REFUSED_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _SPACES = re.compile(r"\s+")
+# Invisible characters that change how a name reads: the right-to-left override makes
+# "报告\u202egpj.pdf" show as "报告fdp.jpg", zero-width ones hide what a name says.
+_HIDDEN_CATEGORIES = frozenset({"Cf", "Cc", "Cs"})  # not Co: old GB18030 rare characters
 
 TEXT = {
     "count": f"每次最多上传 {MAX_FILES} 个附件。",
@@ -84,11 +88,18 @@ def _is_docx(data: bytes) -> bool:
         return False
 
 
+def _visible(name: str) -> str:
+    """The last part of any path, without control, reserved or invisible characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c) not in _HIDDEN_CATEGORIES)
+    return _SPACES.sub(" ", _REFUSED_CHARS.sub("", name)).strip()
+
+
 def clean_name(raw: str, mime: str) -> str:
-    """The name to keep: the last part of any path, no control or reserved characters,
-    the extension of the file's real type, at most MAX_NAME characters."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _SPACES.sub(" ", _REFUSED_CHARS.sub("", name)).strip()
+    """The name to keep: the last part of any path, no control, reserved or invisible
+    characters (a bidirectional override cannot make a PDF read as a JPEG), the extension
+    of the file's real type, at most MAX_NAME characters."""
+    name = _visible(raw)
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
@@ -128,8 +139,7 @@ def check_files(files: Sequence[tuple[str, bytes]]) -> list[Checked]:
 
 def _shown(name: str) -> str:
     """A name as a message quotes it: cleaned and short."""
-    shown = _SPACES.sub(" ", _REFUSED_CHARS.sub("", name.replace("\\", "/").rsplit("/", 1)[-1])).strip()
-    return shown[:60] or "未命名"
+    return _visible(name)[:60] or "未命名"
 
 
 def human_size(size: int) -> str:

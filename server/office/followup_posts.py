@@ -279,15 +279,17 @@ class Download:
     mime: str
     data: bytes
     item_id: int
+    body_id: int = 0
 
 
 async def download(conn: AsyncConnection, attachment_id: int, organ_id: int | None = None) -> Download | None:
     """An attachment's bytes, or None when there is none; with ``organ_id``, only when
     the file is on one of that organ's items (the link reaches its own items only)."""
-    a, p = m.followup_attachments, m.followup_posts
+    a, p, fi = m.followup_attachments, m.followup_posts, m.followup_items
     stmt = (
-        select(a.c.filename, a.c.mime, a.c.data, p.c.item_id)
+        select(a.c.filename, a.c.mime, a.c.data, p.c.item_id, fi.c.body_id)
         .join(p, p.c.id == a.c.post_id)
+        .join(fi, fi.c.id == p.c.item_id)
         .where(a.c.id == attachment_id)
     )
     if organ_id is not None:
@@ -296,4 +298,24 @@ async def download(conn: AsyncConnection, attachment_id: int, organ_id: int | No
     row = (await conn.execute(stmt)).first()
     if row is None:
         return None
-    return Download(str(row.filename), str(row.mime), bytes(row.data), int(row.item_id))
+    return Download(str(row.filename), str(row.mime), bytes(row.data), int(row.item_id), int(row.body_id))
+
+
+async def record_download(
+    conn: AsyncConnection, attachment_id: int, found: Download, *, by: str, actor: str, device: str
+) -> None:
+    """Who took a copy of an attachment: a scanned reply or a photo may carry names, phone
+    and ID numbers, so every download (staff's, an organ's through its link) is in the
+    audit trail with who, when and from where, like every change."""
+    await audit.record(
+        conn,
+        "followup_file_downloaded",
+        actor=actor,
+        device=device,
+        body_id=found.body_id,
+        item=found.item_id,
+        file=attachment_id,
+        name=found.filename,
+        by=by,
+        summary=f"督办事项 {found.item_id}：{by}下载附件“{found.filename}”",
+    )

@@ -94,6 +94,8 @@ ACTIONS = {
     "followup_judged": "代表评价督办答复",
     "followup_objected": "代表不同意办结",
     "followup_objection_withdrawn": "代表撤回不同意办结",
+    # who took a copy of an attachment (server/office/followup_posts.py record_download)
+    "followup_file_downloaded": "下载督办附件",
 }
 
 
@@ -149,6 +151,8 @@ async def record(
 # What phones do for themselves (one a deputy, at every first binding): in a meeting's
 # audit trail, but not in the office's list of its own work on the roster page.
 PHONE_ACTIONS = ("phone_bound", "phone_moved")
+# Reads kept for who-saw-what (attachments downloaded): in the trail, not in that list.
+QUIET_ACTIONS = (*PHONE_ACTIONS, "followup_file_downloaded")
 
 
 async def entries(conn: AsyncConnection, body_id: int, limit: int = 50) -> list[Entry]:
@@ -157,7 +161,7 @@ async def entries(conn: AsyncConnection, body_id: int, limit: int = 50) -> list[
     rows = await conn.execute(
         select(m.audit)
         .where(or_(m.audit.c.body_id == body_id, m.audit.c.meeting_id.in_(meeting_ids)))
-        .where(m.audit.c.action.not_in(PHONE_ACTIONS))
+        .where(m.audit.c.action.not_in(QUIET_ACTIONS))
         .order_by(m.audit.c.id.desc())
         .limit(limit)
     )

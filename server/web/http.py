@@ -3,6 +3,7 @@ cookies (Secure on https) and the websocket's Origin check."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_FORM_FIELD = 2000
 MAX_FIELDS = 50
 MAX_FORM_BYTES = 64 * 1024
+# Follow-up posts holding their attachments in memory at once (server/web/routes/post_files.py).
+ATTACH_TURNS = 2
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Services:
     card_files: CardFiles = field(init=False)  # QR codes kept per card version; DOCX jobs
     # Each body's public follow-up page, read at most every 30 s (routes/followup_public.py).
     public_followup: TtlCache[PublicBoard] = field(default_factory=TtlCache)
+    # Turns to hold a post's files in memory (routes/post_files.py ``posted``).
+    attachment_turns: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ATTACH_TURNS))
 
     def __post_init__(self) -> None:
         self.card_files = CardFiles(self.workshop)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
 import time
 from typing import Any
 
@@ -74,8 +75,12 @@ def redact_path(scope: Scope) -> str:
     raw = scope.get("raw_path") or scope.get("path", "").encode()
     path = _printable(raw[:MAX_PATH])
     # The route is judged on the decoded path, as the router matches it: ``/%69/3/<token>``
-    # reaches the invitation route too, and must not log its token.
-    parts = str(scope.get("path", "")).split("/", 4)
+    # reaches the invitation route too, and must not log its token. And on the path as
+    # nginx normalizes it for its own log (it passes the raw one on): ``//o/<token>`` or
+    # ``/./o/<token>`` open nothing here (404), but the token in them is a valid link.
+    decoded = str(scope.get("path", ""))
+    route = posixpath.normpath("/" + decoded.lstrip("/")) + ("/" if decoded.endswith("/") else "")
+    parts = route.replace("//", "/").split("/", 4)
     # ["", "i", "3", "<token>", ...]: keep the route letter and the meeting id only.
     if len(parts) > 3 and parts[1] in SECRET_AFTER_MEETING:
         path = f"/{parts[1]}/{_printable(parts[2].encode()[:20])}/{HIDDEN}"

@@ -66,6 +66,7 @@ def render(
         ("/etc/ssl/private/wenzheng.key", str(key)),
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};"),
         ("/var/log/nginx/wenzheng.access.log", str(folder / "access.log")),
+        ("/var/log/nginx/wenzheng.error.log", str(folder / "site-error.log")),
         # Test only: the proxy connects from its own address, unlike the browser's.
         ("proxy_http_version 1.1;", f"proxy_http_version 1.1;\n    proxy_bind {PROXY_SOURCE};"),
     ):

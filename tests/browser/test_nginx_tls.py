@@ -377,6 +377,30 @@ async def test_redirect_tls_and_body_limits(proxied: Proxied) -> None:
     assert not any(secret in log for secret in secrets_sent), log[-2000:]
 
 
+def test_no_link_or_code_reaches_nginxs_error_log(tmp_path: Path) -> None:
+    """The server restarting (an upgrade) while organs and phones keep opening their links,
+    and a body over the limit: nginx writes an error line for each, with the request line
+    and the upstream URL -- organ links, invitation tokens and hall codes in
+    /var/log/nginx/error.log, kept as long as the access log (probe of issue 18; the
+    access log was already clean). The site's error log is at "crit" now: none of them
+    is written anywhere, and the access log still has each request's route and status."""
+    http_port, https_port, down = _free_port(), _free_port(), _free_port()  # nothing on `down`
+    sent = ("organsecret5", "invitesecret6", "hallsecret77")
+    with nginx_in_front(tmp_path, http_port=http_port, https_port=https_port, upstream_port=down):
+        for path in (f"/o/{sent[0]}/items/1", f"/i/1/{sent[1]}", f"/h/1/{sent[2]}"):
+            status, _, _ = https_request(https_port, "GET", path)
+            assert status == 502, path
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _, _ = https_request(https_port, "POST", f"/o/{sent[0]}", b"a" * 300 * KIB, form)
+        assert status == 413
+    logs = {p.name: p.read_text(errors="replace") for p in tmp_path.glob("*.log")}
+    leaked = {name: [s for s in sent if s in text] for name, text in logs.items()}
+    assert not any(leaked.values()), leaked
+    assert "site-error.log" in logs and "access.log" in logs, sorted(logs)
+    access = logs["access.log"]
+    assert '"GET /o/... HTTP/1.1" 502' in access and '"POST /o/... HTTP/1.1" 413' in access, access
+
+
 @contextlib.contextmanager
 def ssl_socket(port: int, context: ssl.SSLContext) -> Iterator[ssl.SSLSocket]:
     with (

@@ -19,12 +19,13 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base import parse
 from server.base.days import today
+from server.base.keys import StaffSession
 from server.office import attachments, followup, followup_posts
 from server.office.meeting_forms import Invalid
 from server.web.http import csrf_ok, device, message_page, require_staff, services
 from server.web.routes import followup as routes_followup
 from server.web.routes.organ_items import done_on_of
-from server.web.routes.post_files import file_response, read_post
+from server.web.routes.post_files import Posted, file_response, posted
 
 
 async def post(request: Request) -> Response:
@@ -32,7 +33,11 @@ async def post(request: Request) -> Response:
     if isinstance(session, Response):
         return session
     item_id = int(request.path_params["item_id"])
-    got = await read_post(request)
+    async with posted(request) as got:  # the files in memory while this runs: one of few turns
+        return await _post(request, session, item_id, got)
+
+
+async def _post(request: Request, session: StaffSession, item_id: int, got: Posted) -> Response:
     if isinstance(got, str):
         # The token is a field of the same form: with the form unreadable, nothing is
         # known to come from our page, so nothing more is said than the refusal.
@@ -78,9 +83,12 @@ async def download(request: Request) -> Response:
     session = require_staff(request)
     if isinstance(session, Response):
         return session
-    async with services(request).engine.connect() as conn:
-        found = await followup_posts.download(conn, int(request.path_params["file_id"]))
-        await conn.commit()
+    file_id = int(request.path_params["file_id"])
+    async with services(request).engine.begin() as conn:
+        found = await followup_posts.download(conn, file_id)
+        if found is not None:
+            who = {"by": session.username, "actor": f"staff:{session.username}", "device": device(request)}
+            await followup_posts.record_download(conn, file_id, found, **who)
     if found is None:
         return message_page("没有这个附件。", 404, back="/bodies", back_label="返回机构列表")
     return file_response(found)

@@ -28,7 +28,7 @@ from server.office import bodies as office_bodies
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.web.http import device, message_page, page, same_origin, services
-from server.web.routes.post_files import file_response, post_form, read_post
+from server.web.routes.post_files import Posted, file_response, post_form, posted
 
 NO_ITEM = "没有这个督办事项，或它不由本单位承办。"
 NO_FILE = "没有这个附件，或它不属于本单位承办的事项。"
@@ -127,7 +127,11 @@ async def item_page(request: Request) -> Response:
         return await _page(request, organ, item_id)
     if not _from_our_page(request):
         return message_page(FORM_EXPIRED, 403, title="无法提交")
-    got = await read_post(request)
+    async with posted(request) as got:  # the files in memory while this runs: one of few turns
+        return await _post(request, organ, item_id, got)
+
+
+async def _post(request: Request, organ: organs.Organ, item_id: int, got: Posted) -> Response:
     fields = got[0] if not isinstance(got, str) else {}
     if not isinstance(got, str) and not same(
         fields.get("csrf", ""), services(request).keys.organ_form(organ.id, organ.link_version)
@@ -174,9 +178,12 @@ async def download(request: Request) -> Response:
     organ = await _organ(request)
     if isinstance(organ, Response):
         return organ
-    async with services(request).engine.connect() as conn:
-        found = await followup_posts.download(conn, int(request.path_params["file_id"]), organ.id)
-        await conn.commit()
+    file_id = int(request.path_params["file_id"])
+    async with services(request).engine.begin() as conn:
+        found = await followup_posts.download(conn, file_id, organ.id)
+        if found is not None:
+            who = {"by": organ.name, "actor": f"organ:{organ.id}", "device": device(request)}
+            await followup_posts.record_download(conn, file_id, found, **who)
     if found is None:
         return message_page(NO_FILE, 404, title="无法下载")
     return file_response(found)
