@@ -32,7 +32,7 @@ from server.storage import models as m
 
 ACTOR, DEVICE, AUTHOR = "demo", "wenzheng demo", "demo"
 CLOSING = "经回访，提问代表对办理结果表示满意，予以办结。"
-REPORT = "关于人大代表问政所提问题推进落实情况的报告"
+REPORT = "清溪镇人大代表问政所提问题推进落实情况（年中人代会听取）"
 # (title, days from the deadline to today: positive is overdue, commitment,
 #  lead and assisting organs: indexes into followup_demo_loop.ORGANS)
 ITEMS = (

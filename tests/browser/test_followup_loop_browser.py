@@ -91,7 +91,9 @@ async def test_the_follow_up_loop_from_decision_to_closing(
     await expect(desk.locator("#fu-organs")).to_contain_text(f"{ORGAN} （牵头）")
 
     await desk.goto(organs_url)
-    await desk.locator("table.o-table tbody tr", has_text=ORGAN).get_by_role("link", name="打印通知单").click()
+    await (
+        desk.locator("table.o-table tbody tr", has_text=ORGAN).get_by_role("link", name="打印通知单").click()
+    )
     await expect(desk.get_by_role("heading", name="督办事项办理通知")).to_be_visible()
     await expect(desk.locator("main")).to_contain_text(ORGAN)
     await expect(desk.locator(".o-qr svg")).to_be_visible()
@@ -162,12 +164,13 @@ async def test_the_follow_up_loop_from_decision_to_closing(
     await shots.take("deputy-objected", {"phone-390": phone})
 
     # --- Staff: the objection on the board and the item; closing needs a reason ----------
+    # Two open items objected to: this one and the demo's (server/office/followup_demo_loop.py).
     await desk.goto(board_url)
-    await expect(desk.locator("#fu-count-objected b")).to_have_text("1")
+    await expect(desk.locator("#fu-count-objected b")).to_have_text("2")
     await expect(desk.locator(f"#fu-item-{item_id} .fu-objected")).to_have_text("代表不同意办结")
     await desk.locator("#fu-count-objected").get_by_role("link", name="只看这些").click()
     await expect(desk.locator("#fu-filters").get_by_label("只看代表不同意办结")).to_be_checked()
-    await expect(desk.locator("#fu-board tbody tr")).to_have_count(1)
+    await expect(desk.locator("#fu-board tbody tr")).to_have_count(2)
     await expect(desk.locator(f"#fu-item-{item_id}")).to_be_visible()
     await no_sideways_scroll(desk, 1366)
     await shots.take("board-objected", {"desk-1366": desk})
@@ -195,7 +198,7 @@ async def test_the_follow_up_loop_from_decision_to_closing(
     await expect(desk.locator("#fu-history")).to_contain_text(CLOSING)
     await shots.take("closed", {"desk-1366": desk})
     await desk.goto(board_url)
-    await expect(desk.locator("#fu-count-objected")).to_have_count(0)  # no longer pending
+    await expect(desk.locator("#fu-count-objected b")).to_have_text("1")  # this one no longer pending
     await expect(desk.locator(f"#fu-item-{item_id} .fu-objected-closed")).to_have_text("办结时代表有异议")
 
     # --- The deputy's phone and the organ's page after the close --------------------------
