@@ -122,7 +122,7 @@ async def test_the_public_page_at_phone_and_desk_sizes(
         # meeting, last): 全部 and a link per meeting, big enough.
         await expect(page.locator("#pf-meetings a")).to_have_count(3)
         await expect(page.locator(".pf-meeting h2")).to_have_count(3)
-        await expect(page.locator(".pf-meeting h2").first).to_have_text(MEETING_TITLE)
+        await expect(page.locator(".pf-meeting h2").first).to_contain_text(MEETING_TITLE)
         await expect(page.locator(".pf-meeting h2").last).to_have_text("其他督办事项")
         late = page.locator(".pf-item.pf-late")
         await expect(late).to_have_count(1)
@@ -132,8 +132,9 @@ async def test_the_public_page_at_phone_and_desk_sizes(
             problems.append(f"{where}: the page is {wide}px wide")
         if phone:
             problems += await phone_problems(page, where)
-        # A name, an official's title and name, a date: each moves whole, never broken.
-        problems += await one_line_problems(page, ".pf-facts dd", where)
+        # A name, an official's title and name, a date: each moves whole, never broken; of
+        # several organs (the demo's 停车难 has two), each with its role moves whole.
+        problems += await one_line_problems(page, ".pf-facts dd:not(.pf-organs), .pf-organ", where)
         problems += await axe_problems(page, where)
         await shots.take("public", {f"{'phone' if phone else 'desk'}-{width}": page})
         await ctx.close()
