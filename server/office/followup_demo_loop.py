@@ -155,20 +155,21 @@ async def load_asked(conn: AsyncConnection, body_id: int, organ_ids: list[int], 
     made: list[int] = []
     for a, qid in zip(ASKED, questions, strict=True):
         item_id = int((await conn.execute(select(fi.c.id).where(fi.c.question_id == qid))).scalar_one())
-        await _handle(conn, item_id, a, organ_ids, cards[a.card_no], now_ms)
+        await _handle(conn, item_id, a, organ_ids, cards[a.card_no], at_decided, now_ms)
         made.append(item_id)
     return made
 
 
 async def _handle(
-    conn: AsyncConnection, item_id: int, a: Asked, organ_ids: list[int], asker: int, now: int
+    conn: AsyncConnection, item_id: int, a: Asked, organ_ids: list[int], asker: int, decided: int, now: int
 ) -> None:
-    """The item's organs, commitment, progress, reply and the asker's judgment, in that order."""
+    """The item's organs and commitment (the day of the decision), progress, reply and the
+    asker's judgment, in that order."""
     common = {"actor": ACTOR, "device": DEVICE}
     lead = organ_ids[a.lead]
     await followup.set_organs(conn, item_id, lead, [organ_ids[i] for i in a.assisting], **common)
     by, text, ago = a.progress
-    await followup.add_commitment(conn, item_id, a.commitment, now_ms=now - (ago + 5) * DAY_MS, **common)
+    await followup.add_commitment(conn, item_id, a.commitment, now_ms=decided, **common)
     then = today() - dt.timedelta(days=ago)
     await followup_posts.post_progress(
         conn, item_id, organ_id=organ_ids[by], text=text, done_on=then, today=then, author=ORGANS[by][0],

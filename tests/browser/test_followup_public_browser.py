@@ -134,7 +134,8 @@ async def test_the_public_page_at_phone_and_desk_sizes(
             problems += await phone_problems(page, where)
         # A name, an official's title and name, a date: each moves whole, never broken; of
         # several organs (the demo's 停车难 has two), each with its role moves whole.
-        problems += await one_line_problems(page, ".pf-facts dd:not(.pf-organs), .pf-organ", where)
+        whole = ".pf-facts dd:not(.pf-organs), .pf-organs .organ-whole"
+        problems += await one_line_problems(page, whole, where)
         problems += await axe_problems(page, where)
         await shots.take("public", {f"{'phone' if phone else 'desk'}-{width}": page})
         await ctx.close()
