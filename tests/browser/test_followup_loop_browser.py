@@ -10,8 +10,9 @@ on a phone (390×844) bound by the invitation link `wenzheng serve --demo` print
 content of the card's QR code), opens 我的督办, reads the reply and the file's name, and
 says 不同意办结 with a reason. Staff see the objection on the board (its red line, the
 item's mark, the filter) and on the item's page, are refused a close without a reason,
-then close with one. The deputy's phone then reads 已办结; the organ's page says it is
-closed and offers no form any more. Screenshots: test-artifacts/browser/followup_loop_*.png.
+then close with one. The deputy's phone then reads 已办结; the organ's page, left open
+since its reply, has its late progress refused, and once reloaded says the item is closed
+and offers no form any more. Screenshots: test-artifacts/browser/followup_loop_*.png.
 """
 
 from __future__ import annotations
@@ -207,6 +208,13 @@ async def test_the_follow_up_loop_from_decision_to_closing(
     await expect(phone.locator("#fp-note")).to_have_text("此事项已办结。")
     await expect(phone.locator("#fp-object")).to_have_count(0)
     await shots.take("deputy-closed", {"phone-390": phone})
+    # The organ's page was left open with its progress form since the reply: sent after the
+    # close, it is refused and nothing is added.
+    progress = organ.locator("#oi-progress-form")
+    await progress.get_by_label("进展情况").fill("补充报送：平台已完成测试。")
+    await progress.get_by_role("button", name="报送进展").click()
+    await expect(organ.locator("#oi-errors")).to_contain_text("该事项已办结，不能再报送。")
+    await expect(organ.locator("#oi-history")).not_to_contain_text("补充报送")
     await organ.goto(organ.url.split("?")[0])
     await expect(organ.locator("#oi-status")).to_contain_text("已办结")
     await expect(organ.locator("#oi-closed")).to_have_text("本事项已办结。")
