@@ -179,3 +179,27 @@ def test_an_item_naming_a_report_the_file_lacks_is_refused(
     with pytest.raises(MoveRefused, match="reports"):
         asyncio.run(_import(office.url, payload | {"reports": {"not": "a list"}}))
     assert asyncio.run(_read(office.url, counts)) == before
+
+
+def test_the_copy_keeps_its_date_and_names_only_the_meetings_here(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, office_url: str | None
+) -> None:
+    """The scope and the printed date travel (migration 0015). The scope's meeting ids are
+    the laptop's: the moved meeting's becomes its id here, one not here is only counted,
+    never mistaken for whatever meeting has that id here."""
+    import datetime as dt
+
+    _laptop, office, source, payload = _two_sides(tmp_path, monkeypatch, office_url)
+    carried = payload["reports"][0]
+    assert (json.loads(carried["scope"]), carried["dated"]) == ({}, None)  # as save_report left it
+    carried |= {"scope": json.dumps({"meetings": [source, 987_654]}), "dated": "2026-12-20"}
+    target, _ = asyncio.run(_import(office.url, payload))
+    row, _ = _moved_item(office.url, target)
+    copy = asyncio.run(
+        _read(
+            office.url,
+            lambda c: c.execute(select(m.followup_reports).where(m.followup_reports.c.id == row.report_id)),
+        )
+    ).one()
+    assert json.loads(copy.scope) == {"meetings": [target], "elsewhere": 1}
+    assert copy.dated == dt.date(2026, 12, 20)

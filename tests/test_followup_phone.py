@@ -7,18 +7,22 @@ board's marker, count and filter."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.base.days import moment_of_ms, today
 from server.base.keys import Keys
 from server.base.settings import Settings
+from server.office import followup, followup_posts
 from server.office import followup_rules as rules
 from server.storage import models as m
 from tests.conftest import Db, Hall, TestClient
 from tests.test_csrf import everything
+from tests.test_followup import ACTOR, DEVICE, add_organ, now_ms
 from tests.test_followup_deputy import Cast, cast, name_of, reply
 from tests.test_meetings_admin import run, staff_headers
 
@@ -208,3 +212,33 @@ def test_before_a_reply_there_is_nothing_to_judge(
     refused = phone_post(client, hall, c.asker, url, action="verdict", verdict="satisfied")
     assert refused.status_code == 400 and "没有待评价的答复" in refused.text
     assert everything(db) == before
+
+
+def test_the_phone_dates_progress_by_the_day_of_the_work(
+    client: TestClient, hall: Hall, settings: Settings, meeting_id: int
+) -> None:
+    """A progress post typed today about work four days back: the list's last record and
+    the item's history say the day of the work; the history also says when it came."""
+    c, _, _ = setup(settings, meeting_id, replied=False)
+    day = today()
+
+    async def fn(conn: AsyncConnection) -> int:
+        organ = await add_organ(conn, await _body(conn, c.item_id), "县住建局")
+        await followup.set_organs(conn, c.item_id, organ, [], actor=ACTOR, device=DEVICE)
+        await followup_posts.post_progress(
+            conn, c.item_id, organ_id=organ, text="雨棚钢架已安装", done_on=day - dt.timedelta(days=4),
+            today=day, author="", on_behalf=False, actor=ACTOR, device=DEVICE, now_ms=now_ms(),
+        )  # fmt: skip
+        p = m.followup_posts
+        return int((await conn.execute(select(p.c.at_ms).where(p.c.item_id == c.item_id))).scalar_one())
+
+    at_ms = run(settings.database_url, fn)
+    worked = (day - dt.timedelta(days=4)).isoformat()
+    headers = hall.deputy_headers(c.asker)
+    mine = client.get(f"/d/{meeting_id}/followup", headers=headers).text
+    assert f"最近记录：{worked} 办理进展（共 1 条）" in mine
+    page = client.get(f"/d/{meeting_id}/followup/{c.item_id}", headers=headers).text
+    _, posted = followup_posts.work_dated(day - dt.timedelta(days=4), at_ms)
+    assert moment_of_ms(at_ms).endswith(posted)
+    head = f'{worked} · 办理进展<br><small class="fp-posted">{posted} 报送</small>'
+    assert head in page and "雨棚钢架已安装" in page

@@ -22,6 +22,7 @@ from tests.test_followup_phone import (  # noqa: F401  (collected here again, on
     test_a_stranger_can_neither_see_nor_judge,
     test_an_objection_from_the_phone_and_what_staff_see,
     test_the_deputy_judges_and_a_dissatisfied_verdict_sends_the_item_back,
+    test_the_phone_dates_progress_by_the_day_of_the_work,
 )
 from tests.test_meetings_admin import run
 

@@ -163,7 +163,8 @@ def test_progress_from_any_organ_and_a_reply_from_the_lead_only(settings: Settin
             "县交通运输局",
             False,
         )
-        assert post.at_ms == at - 3 * followup_posts.DAY_MS  # the day of the work, three days back
+        # Posted now, about work three days back: the moment is the real one, the day its own.
+        assert (post.at_ms, post.work_on) == (at, dt.date(2026, 12, 7))
         stored = (
             await conn.execute(select(m.followup_attachments).order_by(m.followup_attachments.c.id))
         ).all()
@@ -194,6 +195,7 @@ def test_progress_from_any_organ_and_a_reply_from_the_lead_only(settings: Settin
             "B",
         )
         assert (reply.status_from, reply.status_to) == (rules.HANDLING, rules.REPLIED)
+        assert reply.work_on is None  # a reply tells of the day it was posted
         got = await followup_posts.files_of(conn, [reply_id])
         assert [f.filename for f in got[reply_id]] == ["进度.pdf"]
 
@@ -328,3 +330,18 @@ def test_staff_on_behalf_are_named_and_files_reach_their_organs_only(
         assert await followup_posts.download(conn, 999_999) is None
 
     run(settings.database_url, fn)
+
+
+def test_a_progress_post_prints_the_day_of_its_work_and_when_it_was_posted() -> None:
+    china = dt.timezone(dt.timedelta(hours=8))
+    # 2026-12-07 00:30 in China is still 12-06 in UTC: the day is China's.
+    ms = int(dt.datetime(2026, 12, 7, 0, 30, tzinfo=china).timestamp() * 1000)
+    assert followup_posts.work_day(None, ms) == dt.date(2026, 12, 7)
+    assert followup_posts.work_day(dt.date(2026, 11, 20), ms) == dt.date(2026, 11, 20)
+    assert followup_posts.work_dated(dt.date(2026, 11, 20), ms) == ("2026-11-20", "12-07 00:30")
+    # Work of last year posted this year: the moment keeps its year.
+    assert followup_posts.work_dated(dt.date(2026, 12, 30), ms + 40 * 86_400_000) == (
+        "2026-12-30",
+        "2027-01-16 00:30",
+    )
+    assert followup_posts.work_dated(None, ms) == ("", "")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
 from server.base.settings import Settings
-from server.office import followup, followup_public, followup_publish
+from server.office import followup, followup_posts, followup_public, followup_publish
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.storage import models as m
@@ -217,5 +217,47 @@ def test_the_commands_demo_is_public_with_approved_posts(settings: Settings, mee
         assert len(asked) == 2 and all([bool(p.text) for p in i.posts] == [True, True] for i in asked)
         actions = await audit_actions(conn)
         assert actions.count("followup_public") == 5 and actions.count("followup_post_approved") == 6
+
+    run(settings.database_url, fn)
+
+
+def test_the_public_history_runs_by_the_day_of_the_work(settings: Settings, meeting_id: int) -> None:
+    """Progress typed today about earlier work stands at the day of that work; other posts
+    at the day they were posted; one day keeps posting order."""
+
+    async def fn(conn: AsyncConnection) -> None:
+        await decide(conn, meeting_id)
+        first = (await items_of(conn))[0]
+        body_id = await body_of(conn, meeting_id)
+        organ = await add_organ(conn, body_id, "住建局")
+        await followup.set_organs(conn, first, organ, [], **WHO)
+        t0, day = now_ms(), today()
+        by: dict[str, Any] = {"organ_id": organ, "today": day, "author": "", "on_behalf": False, **WHO}
+
+        async def progress(text: str, back: int, at_ms: int) -> None:
+            post_id = await followup_posts.post_progress(
+                conn, first, text=text, done_on=day - dt.timedelta(days=back), now_ms=at_ms, **by
+            )
+            await followup_publish.approve_post(conn, first, post_id, now_ms=at_ms, **WHO)
+
+        await progress("今天完成验收", 0, t0)
+        common: dict[str, Any] = {"author": "chair", **WHO}
+        await followup.change_status(
+            conn, first, rules.REPLIED, text="", reply_class="A", now_ms=t0 + 1, **common
+        )
+        await progress("上月完成测量", 25, t0 + 2)
+        await progress("上周完成施工", 6, t0 + 3)
+        await progress("今天整理资料", 0, t0 + 4)
+        await followup_publish.set_public(conn, first, True, **WHO)
+        board = await followup_public.public_board(conn, body_id, day)
+        assert board is not None
+        (item,) = [i for g in board.groups for i in g.items]
+        assert [(p.day, p.text or p.change) for p in item.posts] == [
+            (day - dt.timedelta(days=25), "上月完成测量"),
+            (day - dt.timedelta(days=6), "上周完成施工"),
+            (day, "今天完成验收"),
+            (day, "已答复（A 类）"),
+            (day, "今天整理资料"),
+        ]
 
     run(settings.database_url, fn)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.base.days import today
 from server.base.keys import Keys
 from server.base.settings import Settings
-from server.office import followup, followup_publish
+from server.office import followup, followup_posts, followup_publish
 from server.office import followup_rules as rules
 from server.storage import models as m
 from server.web.ttl_cache import TtlCache
@@ -294,3 +294,36 @@ def test_the_live_page_links_the_bodys_follow_up(
     client.cookies.clear()
     live = client.get(f"/m/{meeting_id}/live").text
     assert f'href="/public/bodies/{body_id}/followup"' in live
+
+
+def test_the_public_history_shows_the_day_of_the_work_in_its_order(
+    client: TestClient, settings: Settings, meeting_id: int
+) -> None:
+    """Two progress posts, the later one about older work: the page dates each by its work
+    and lists the older work first."""
+    day = today()
+
+    async def fn(conn: AsyncConnection) -> int:
+        await decide(conn, meeting_id)
+        first = (await items_of(conn))[0]
+        body_id = await body_of(conn, meeting_id)
+        organ = await add_organ(conn, body_id, "县住建局")
+        await followup.set_organs(conn, first, organ, [], **WHO)
+        for text, back in (("昨天完成招标", 1), ("两周前完成勘察", 14)):
+            post_id = await followup_posts.post_progress(
+                conn, first, organ_id=organ, text=text, done_on=day - dt.timedelta(days=back), today=day,
+                author="", on_behalf=False, now_ms=now_ms(), **WHO,
+            )  # fmt: skip
+            await followup_publish.approve_post(conn, first, post_id, now_ms=now_ms(), **WHO)
+        await followup_publish.set_public(conn, first, True, **WHO)
+        return body_id
+
+    body_id = run(settings.database_url, fn)
+    html = client.get(f"/public/bodies/{body_id}/followup").text
+    shown = re.findall(
+        r'<time>([\d-]+)</time> <span class="pf-source">县住建局</span>\s*<p class="pf-text">([^<]+)', html
+    )
+    assert shown == [
+        ((day - dt.timedelta(days=14)).isoformat(), "两周前完成勘察"),
+        ((day - dt.timedelta(days=1)).isoformat(), "昨天完成招标"),
+    ]

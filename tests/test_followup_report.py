@@ -23,9 +23,9 @@ from docx.shared import Pt
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.base.days import today
+from server.base.days import chinese_day, day_of_ms, today
 from server.base.settings import Settings
-from server.office import followup
+from server.office import followup, followup_posts
 from server.office import followup_report as report
 from server.office import followup_rules as rules
 from server.office.followup_report_docx import report_docx
@@ -307,3 +307,86 @@ def test_an_earlier_report_is_rebuilt_as_of_its_making(settings: Settings, meeti
         return await report.rebuild(conn, body_id + 1, 1), await report.rebuild(conn, body_id, 999)
 
     assert run(settings.database_url, missing) == (None, None)
+
+
+def test_progress_prints_by_the_day_of_its_work_and_a_second_download_reads_the_columns(
+    settings: Settings, meeting_id: int
+) -> None:
+    """A progress post stands in the report at the day of its work (posted later, it says
+    when); the status still follows posting order. The scope and date are the row's own
+    (the audit entry gone, a second download prints the same), and the rebuild leaves out
+    a post made after the report even when its work is older than the report."""
+    day = day_of_ms(T0)
+    posts: dict[str, Any] = {"author": "", "on_behalf": False, "actor": ACTOR, "device": DEVICE}
+
+    async def fn(conn: AsyncConnection) -> tuple[report.Report, report.Report | None, list[Any], Any]:
+        items = await seed(conn, meeting_id)
+        body_id = await body_of(conn, meeting_id)
+        water = (await conn.execute(select(m.organs.c.id).where(m.organs.c.name == "县水务局"))).scalar_one()
+
+        async def progress(text: str, back: int, at_ms: int) -> None:
+            await followup_posts.post_progress(
+                conn, items[1], organ_id=water, text=text, done_on=day - dt.timedelta(days=back),
+                today=day, now_ms=at_ms, **posts,
+            )  # fmt: skip
+
+        await progress("现场复核完成。", 2, T0 + 100)
+        await progress("方案论证完成。", 20, T0 + 200)
+        report_id, made = await make(conn, body_id, meeting_ids=[meeting_id], dated=dt.date(2027, 1, 5))
+        await progress("后来补报的早先工作。", 30, T0 + 5_000)
+        fr, a = m.followup_reports, m.audit
+        row = (await conn.execute(select(fr.c.scope, fr.c.dated).where(fr.c.id == report_id))).one()
+        await conn.execute(a.delete().where(a.c.action == "followup_report_made"))
+        now = await gather(conn, body_id, [meeting_id], T0 + 6_000)
+        return made, await report.rebuild(conn, body_id, report_id), now, row
+
+    made, again, now, row = run(settings.database_url, fn)
+    assert (json.loads(row.scope), row.dated) == ({"meetings": [meeting_id]}, dt.date(2027, 1, 5))
+    assert again is not None and again.dated == dt.date(2027, 1, 5) and again.items == made.items
+    second = made.items[1]
+    assert [(p.kind, p.text) for p in second.posts] == [
+        ("progress", "方案论证完成。"),
+        ("progress", "现场复核完成。"),
+        ("reply", "已列入明年计划。"),
+    ]
+    assert (second.status, second.reply_class) == (rules.REPLIED, "B")
+    assert now[1].posts[0].text == "后来补报的早先工作。"  # today's read has it, first
+    paragraphs = text_of(Document(io.BytesIO(report_docx(again))))
+    assert paragraphs == text_of(Document(io.BytesIO(report_docx(made))))
+    worked = chinese_day(day - dt.timedelta(days=20))
+    assert f"{worked}，县水务局，办理进展（{chinese_day(day)}报送）：方案论证完成。" in paragraphs
+    assert not any("后来补报" in p for p in paragraphs)
+    # A post typed the day of its work says nothing more (the seed's, staff's on behalf).
+    assert any(p.endswith("办理进展：路口渠化方案已完成设计。") for p in paragraphs)
+
+
+def test_a_moved_copy_whose_meetings_are_elsewhere_rebuilds_without_items(
+    settings: Settings, meeting_id: int
+) -> None:
+    """A report copied here by a meeting move, its scope's meetings all on the other
+    installation: it is not taken for "the whole body" (that would print this body's items
+    under the report's title); its DOCX prints the saved figures and no item."""
+
+    async def fn(conn: AsyncConnection) -> tuple[list[report.Saved], report.Report | None, int]:
+        await seed(conn, meeting_id)
+        body_id = await body_of(conn, meeting_id)
+        fr = m.followup_reports
+        made = await conn.execute(
+            insert(fr).values(
+                body_id=body_id, title="外来报告", overview="概述。", counts=json.dumps(EXPECTED),
+                made_by="wang", made_at_ms=T0 + 1_000, scope=report.scope_json([], elsewhere=2),
+                dated=dt.date(2026, 12, 20),
+            ).returning(fr.c.id)
+        )  # fmt: skip
+        copy_id = int(made.scalar_one())
+        return (
+            await report.saved_reports(conn, body_id),
+            await report.rebuild(conn, body_id, copy_id),
+            copy_id,
+        )
+
+    saved, again, copy_id = run(settings.database_url, fn)
+    (copy,) = [s for s in saved if s.id == copy_id]
+    assert (copy.meetings, copy.elsewhere, copy.dated) == ((), 2, dt.date(2026, 12, 20))
+    assert again is not None and again.items == () and again.counts == EXPECTED
+    assert report.scope_of("not json") == ((), 0) and report.scope_of('{"meetings": [3, "x"]}') == ((3,), 0)

@@ -216,3 +216,134 @@ def test_an_existing_body_gets_its_term_mandates_and_sessions(
     assert got["sessions"] == [(3,)]
     assert got["meetings"] == [(1, True, True, day), (2, True, False, "2026-08-11")]
     assert got["expected"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_progress_dates_and_report_scopes_move_from_the_audit_trail_into_columns(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    """Migration 0015: a progress post whose at_ms was moved back to the day of its work gets
+    that day as ``work_on`` and its real posting moment back (its audit entry's day); one
+    with no entry keeps its at_ms and gets its day. A report gets the scope and date its
+    entry kept; one with no entry keeps the whole body and no date. The downgrade puts
+    at_ms back as the old code reads it, and upgrading again lands on the same rows."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from server.storage.migrate import alembic_config
+
+    url = (
+        str(request.getfixturevalue("pg_database"))
+        if database == "postgres"
+        else f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    )
+    command.upgrade(alembic_config(url), "0014")
+    china = datetime.timezone(datetime.timedelta(hours=8))
+    posted = int(
+        datetime.datetime(2026, 12, 7, 0, 30, tzinfo=china).timestamp() * 1000
+    )  # just after midnight
+    day = 86_400_000
+    shifted = posted - 3 * day  # the old convention: work done on 12-04
+    lone = int(datetime.datetime(2026, 11, 30, 23, 50, tzinfo=china).timestamp() * 1000)
+
+    async def fill() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text("INSERT INTO bodies (id, name, kind) VALUES (1, '某县人大常委会', 'congress')")
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO followup_items (id, body_id, title, assigned_on, reply_due, status,"
+                        " created_at_ms) VALUES (1, 1, '路灯', '2026-11-01', '2027-02-01', 'handling', 0)"
+                    )
+                )
+                for pid, kind, at in ((1, "progress", shifted), (2, "progress", lone), (3, "reply", posted)):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO followup_posts (id, item_id, kind, text, author, at_ms)"
+                            " VALUES (:i, 1, :k, '进展', '县交通运输局', :at)"
+                        ),
+                        {"i": pid, "k": kind, "at": at},
+                    )
+                for rid in (1, 2):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO followup_reports (id, body_id, title, made_by, made_at_ms)"
+                            " VALUES (:i, 1, '报告', 'wang', :at)"
+                        ),
+                        {"i": rid, "at": posted},
+                    )
+                entries = (
+                    ("followup_posted", {"post": 1, "kind": "progress", "done_on": "2026-12-04"}),
+                    ("followup_posted", {"post": 3, "kind": "reply"}),
+                    ("followup_report_made", {"report": 1, "meetings": [5, 3], "dated": "2026-12-20"}),
+                )
+                for action, detail in entries:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO audit (at_ms, actor, device, action, body_id, detail)"
+                            " VALUES (:at, 'staff:wang', '', :a, 1, :d)"
+                        ),
+                        {"at": posted + 5, "a": action, "d": json.dumps(detail)},
+                    )
+        finally:
+            await engine.dispose()
+
+    async def read() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                posts = [
+                    tuple(r)
+                    for r in await conn.execute(
+                        text("SELECT id, at_ms, work_on FROM followup_posts ORDER BY id")
+                    )
+                ]
+                reports = [
+                    tuple(r)
+                    for r in await conn.execute(
+                        text("SELECT id, scope, dated FROM followup_reports ORDER BY id")
+                    )
+                ]
+                await conn.commit()
+            return posts, reports
+        finally:
+            await engine.dispose()
+
+    def as_date(v: Any) -> Any:
+        return datetime.date.fromisoformat(v) if isinstance(v, str) else v
+
+    asyncio.run(fill())
+    upgrade(url)
+    posts, reports = asyncio.run(read())
+    assert [(i, at, as_date(w)) for i, at, w in posts] == [
+        (1, posted, datetime.date(2026, 12, 4)),
+        (2, lone, datetime.date(2026, 11, 30)),  # China's day, not UTC's (11-30 15:50 UTC)
+        (3, posted, None),
+    ]
+    assert [(i, json.loads(s), as_date(d)) for i, s, d in reports] == [
+        (1, {"meetings": [3, 5]}, datetime.date(2026, 12, 20)),
+        (2, {}, None),
+    ]
+    command.downgrade(alembic_config(url), "0014")
+
+    async def at_ms_now() -> list[int]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                got = [
+                    int(r[0])
+                    for r in await conn.execute(text("SELECT at_ms FROM followup_posts ORDER BY id"))
+                ]
+                await conn.commit()
+            return got
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(at_ms_now()) == [shifted, lone, posted]
+    upgrade(url)
+    assert asyncio.run(read()) == (posts, reports)

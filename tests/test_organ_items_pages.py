@@ -11,7 +11,9 @@ post for an organ and every page names them. Every organ's notice prints at once
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -19,10 +21,10 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.base.days import today
+from server.base.days import moment_of_ms, today
 from server.base.keys import Keys
 from server.base.settings import Settings
-from server.office import attachments, followup, organs
+from server.office import attachments, followup, followup_posts, organs
 from server.storage import models as m
 from server.web import limits
 from tests.conftest import Db, TestClient
@@ -285,3 +287,37 @@ def test_only_the_post_paths_take_big_bodies() -> None:
     for path in ("/o/abc/items/3/x", "/followup/12", "/o/abc", "/x/followup/12/post", "/o/a/files/3"):
         assert not limits.ATTACH_PATH.search(path), path
     assert limits.ATTACH_MAX_BYTES >= attachments.MAX_FILES * attachments.MAX_BYTES
+
+
+def test_a_progress_post_keeps_when_it_was_posted_and_says_the_day_of_the_work(
+    client: TestClient, keys: Keys, settings: Settings, meeting_id: int
+) -> None:
+    """Posted today about work nine days back: the row's moment is the real one, the day is
+    its own column, and both histories (staff's, the organ's) list posts in the order they
+    were posted, each progress post led by its day of work and saying when it came."""
+    ids = prepare(settings, meeting_id, keys)
+    first, day = ids["first"], today()
+    mine = f"{ids['lead_link']}/items/{first}"
+    earlier = (day - dt.timedelta(days=9)).isoformat()
+    start = int(time.time() * 1000)
+    sent = post(client, mine, progress(ids["lead_csrf"], text="九天前完成测量", done_on=earlier))
+    assert sent.status_code == 303
+    assert post(client, mine, progress(ids["lead_csrf"], text="今天开始施工")).status_code == 303
+    end = int(time.time() * 1000)
+
+    async def rows(conn: AsyncConnection) -> list[Any]:
+        p = m.followup_posts
+        return list((await conn.execute(select(p).where(p.c.item_id == first).order_by(p.c.id))).all())
+
+    got = run(settings.database_url, rows)
+    assert [(r.text, r.work_on) for r in got] == [
+        ("九天前完成测量", day - dt.timedelta(days=9)),
+        ("今天开始施工", day),
+    ]
+    assert all(start <= r.at_ms <= end for r in got)  # posted now, whatever day the work was
+    headers = staff_headers(client, keys)
+    for page in (client.get(mine).text, client.get(f"/followup/{first}", headers=headers).text):
+        heads = re.findall(r'<b class="fu-work-on">([\d-]+)</b>.*?（([^（）]+) 报送）', page)
+        assert heads == [followup_posts.work_dated(r.work_on, r.at_ms) for r in got]
+        assert heads[0][0] == earlier and moment_of_ms(got[0].at_ms).endswith(heads[0][1])
+        assert page.index("九天前完成测量") < page.index("今天开始施工")  # posting order

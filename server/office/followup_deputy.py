@@ -54,8 +54,9 @@ class Post:
     status_from: str | None
     status_to: str | None
     reply_class: str | None
-    at_ms: int
+    at_ms: int  # when it was posted
     attachments: tuple[str, ...]  # file names only: the phone lists them, it does not open them
+    work_on: dt.date | None = None  # the day of the work (progress)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ async def _posts(conn: AsyncConnection, item_id: int) -> tuple[Post, ...]:
             r.reply_class,
             int(r.at_ms),
             tuple(names[int(r.id)]),
+            r.work_on if r.kind == "progress" else None,
         )
         for r in rows
     )

@@ -10,9 +10,11 @@ attachments), which moves the item 办理中 / 重新办理 → 已答复 throug
 ORGAN). A closed item takes no more posts; an item already replied takes progress (a B or
 C plan runs on) but no second reply until staff send it back.
 
-The day of the work: ``followup_posts`` has no column of its own for it, so a progress
-post's ``at_ms`` is the moment it was posted moved back by whole days to that day (the
-same moment when the work is today's); the audit entry keeps the real moment.
+Two dates on a progress post: ``at_ms`` is the moment it was posted, ``work_on`` the day
+the work was done (typed by the organ; today by default, never later). Staff's and the
+organ's history list posts in the order they were posted and print both dates (see
+:func:`work_dated`); the public page and the progress report, which tell what was done
+when, order them by the day of the work (:func:`work_day`).
 
 The files were checked beforehand (server/office/attachments.py, in the workshop). Every
 function runs in the caller's transaction, checks everything before it writes, raises
@@ -30,6 +32,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.base.days import day_of_ms, moment_of_ms
 from server.office import followup
 from server.office import followup_rules as rules
 from server.office.attachments import Checked, human_size
@@ -38,7 +41,6 @@ from server.storage import audit
 from server.storage import models as m
 
 PROGRESS, REPLY = "progress", "reply"
-DAY_MS = 24 * 3600 * 1000
 
 TEXT = {
     "text": f"请填写{{what}}，不超过 {followup.MAX_POST} 个字。",
@@ -156,7 +158,6 @@ async def post_progress(
     text = _text(text, "办理进展")
     if done_on > today:
         raise Invalid({"done_on": TEXT["future"]})
-    at_ms = now_ms - (today - done_on).days * DAY_MS
     post = await conn.execute(
         insert(m.followup_posts)
         .values(
@@ -165,8 +166,9 @@ async def post_progress(
             text=text,
             author=(organ if not on_behalf else author)[:64],
             on_behalf=on_behalf,
-            at_ms=at_ms,
+            at_ms=now_ms,
             organ_id=organ_id,
+            work_on=done_on,
         )
         .returning(m.followup_posts.c.id)
     )
@@ -221,6 +223,21 @@ async def post_reply(
     who = {"author": author, "on_behalf": on_behalf, "actor": actor, "device": device}
     await _audit(conn, item, post_id, REPLY, organ, files, reply_class=reply_class, **who)
     return post_id
+
+
+def work_day(work_on: dt.date | None, at_ms: int) -> dt.date:
+    """The day a post tells of: the day of the work for progress, else the day it was posted."""
+    return work_on if work_on is not None else day_of_ms(at_ms)
+
+
+def work_dated(work_on: dt.date | None, at_ms: int) -> tuple[str, str]:
+    """A progress post's dates as a history prints them: the day of the work, and when it
+    was posted ("12-07 10:31", the year only when it differs) — ("", "") for a post
+    without a day of work, which prints its moment alone."""
+    if work_on is None:
+        return "", ""
+    moment = moment_of_ms(at_ms)
+    return work_on.isoformat(), moment if moment[:4] != str(work_on.year) else moment[5:]
 
 
 def byline(post: Any, organ_names: dict[int, str]) -> str:

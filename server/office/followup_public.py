@@ -13,6 +13,10 @@ cards or phones of anyone.
 Progress runs in four steps, 交办 → 办理中 → 已答复 → 已办结 (``STEPS``); 重新办理 is the
 办理中 step again, named so. 逾期 comes from the deadline and the China date the caller
 passes (server/office/followup_rules.py), as on the staff board.
+
+An item's history runs in the order of the days it tells of: a progress post's day of the
+work (``work_on``), any other post's day of posting — the same day keeps the order they
+were posted in. A progress post typed today about last week's work stands at last week.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.base.days import day_of_ms
 from server.office import followup_rules as rules
+from server.office.followup_posts import work_day
 from server.storage import models as m
 
 STEPS = ("交办", "办理中", "已答复", "已办结")
@@ -95,7 +99,7 @@ def change_of(status_to: str | None, reply_class: str | None) -> str:
 
 
 def public_post(
-    at_ms: int,
+    day: dt.date,
     kind: str,
     text: str,
     status_to: str | None,
@@ -108,7 +112,7 @@ def public_post(
     if not approved and not change:
         return None
     return PublicPost(
-        day=day_of_ms(at_ms),
+        day=day,
         source=source if approved else "",
         kind=KINDS.get(kind, ""),
         change=change,
@@ -247,8 +251,10 @@ async def _posts(conn: AsyncConnection, ids: list[int]) -> dict[int, list[Public
     approved = p.c.public_approved.is_(True)
     rows = await conn.execute(
         select(
+            p.c.id,
             p.c.item_id,
             p.c.at_ms,
+            p.c.work_on,
             p.c.kind,
             p.c.status_to,
             p.c.reply_class,
@@ -258,12 +264,14 @@ async def _posts(conn: AsyncConnection, ids: list[int]) -> dict[int, list[Public
         )
         .outerjoin(o, o.c.id == p.c.organ_id)
         .where(p.c.item_id.in_(ids), approved | p.c.status_to.is_not(None))
-        .order_by(p.c.at_ms, p.c.id)
+        .order_by(p.c.id)
     )
     out: dict[int, list[PublicPost]] = defaultdict(list)
-    for r in rows:
+    # Sorted here by the day each tells of; sorted() is stable, so one day keeps post order.
+    dated = sorted(((work_day(r.work_on, int(r.at_ms)), r) for r in rows), key=lambda x: x[0])
+    for day, r in dated:
         shown = public_post(
-            int(r.at_ms),
+            day,
             str(r.kind),
             str(r.text or ""),
             r.status_to,

@@ -8,9 +8,14 @@ figures the next session's agenda item shows) — with its audit entry, in the c
 transaction. The DOCX itself is drawn from a :class:`Report` in the workshop
 (server/office/followup_report_docx.py).
 
-The same report again. The table has no column for the scope or the printed date, and
-this work adds no migration, so both are kept in the report's audit entry (``meetings``,
-``dated``). A download of an earlier report is rebuilt *as of its making*: items created
+The same report again. The row keeps its scope (``scope``, JSON ``{"meetings": [ids]}``,
+none = the whole body) and the date it prints (``dated``); the audit entry repeats them
+for the record but is not read (migration 0015 moved the entries of reports made before
+it into the columns; a row with no date prints the day it was made). A copy brought by a
+meeting move from another installation names only the meetings that are here
+(server/office/move_reports.py) and counts the others (``elsewhere``): when none is here,
+its items are not here either and the rebuilt DOCX prints the saved figures without
+them. A download of an earlier report is rebuilt *as of its making*: items created
 since are left out, each item's status and reply class are those of its last status
 post up to then, posts, commitments and judgments after it are left out, and overdue is
 counted on the China day it was made. So it prints the same counts that were saved; the
@@ -78,6 +83,29 @@ class Saved:
     made_at_ms: int
     meetings: tuple[int, ...]  # the scope; () = every item of the body
     dated: dt.date
+    elsewhere: int = 0  # meetings of the scope not on this installation (a moved copy)
+
+
+def scope_json(meeting_ids: Collection[int], elsewhere: int = 0) -> str:
+    """``followup_reports.scope`` for these meetings (and ``elsewhere`` not on this one)."""
+    scope: dict[str, Any] = {"meetings": sorted(meeting_ids)}
+    if elsewhere:
+        scope["elsewhere"] = elsewhere
+    return json.dumps(scope)
+
+
+def scope_of(raw: str | None) -> tuple[tuple[int, ...], int]:
+    """The meetings and the count elsewhere a ``scope`` names (a bad one: the whole body)."""
+    try:
+        scope = json.loads(raw or "{}")
+    except ValueError:
+        scope = {}
+    if not isinstance(scope, dict):
+        scope = {}
+    meetings = scope.get("meetings", [])
+    elsewhere = scope.get("elsewhere", 0)
+    ids = tuple(int(x) for x in meetings if isinstance(x, int)) if isinstance(meetings, list) else ()
+    return ids, elsewhere if isinstance(elsewhere, int) else 0
 
 
 def counts_of(items: Sequence[ReportItem]) -> dict[str, int]:
@@ -193,6 +221,8 @@ async def make_report(
                     counts=json.dumps(counts),
                     made_by=made_by,
                     made_at_ms=now_ms,
+                    scope=scope_json(meeting_ids),
+                    dated=dated,
                 )
                 .returning(fr.c.id)
             )
@@ -215,43 +245,26 @@ async def make_report(
 
 
 async def saved_reports(conn: AsyncConnection, body_id: int, report_id: int | None = None) -> list[Saved]:
-    """The body's reports, newest first (or the one ``report_id``), each with the scope and
-    date kept in its audit entry (the whole body and its day of making when that is gone,
-    as in a database moved without its audit trail)."""
+    """The body's reports, newest first (or the one ``report_id``), each with its scope and
+    date (the day it was made when it has none)."""
     fr = m.followup_reports
     stmt = select(fr).where(fr.c.body_id == body_id).order_by(fr.c.id.desc())
     if report_id is not None:
         stmt = stmt.where(fr.c.id == report_id)
-    rows = list((await conn.execute(stmt)).all())
-    made: dict[int, dict[str, Any]] = {}
-    if rows:
-        a = m.audit
-        entries = await conn.execute(
-            select(a.c.detail).where(a.c.body_id == body_id, a.c.action == "followup_report_made")
-        )
-        for (detail,) in entries:
-            d = json.loads(detail or "{}")
-            if isinstance(d.get("report"), int):
-                made[d["report"]] = d
     out = []
-    for r in rows:
-        d = made.get(int(r.id), {})
-        try:
-            dated = dt.date.fromisoformat(str(d.get("dated")))
-        except ValueError:
-            dated = day_of_ms(int(r.made_at_ms))
-        meetings = tuple(int(x) for x in d.get("meetings", []) if isinstance(x, int))
-        counts = json.loads(r.counts or "{}")
+    for r in await conn.execute(stmt):
+        meetings, elsewhere = scope_of(r.scope)
         out.append(
             Saved(
                 int(r.id),
                 str(r.title),
                 str(r.overview),
-                counts,
+                json.loads(r.counts or "{}"),
                 str(r.made_by),
                 int(r.made_at_ms),
                 meetings,
-                dated,
+                r.dated if r.dated is not None else day_of_ms(int(r.made_at_ms)),
+                elsewhere,
             )
         )
     return out
@@ -264,7 +277,8 @@ async def rebuild(conn: AsyncConnection, body_id: int, report_id: int) -> Report
     if not found or body_name is None:
         return None
     saved = found[0]
-    items = await gather(conn, body_id, saved.meetings, saved.made_at_ms, now=False)
+    only_elsewhere = saved.elsewhere and not saved.meetings  # not "the whole body"
+    items = [] if only_elsewhere else await gather(conn, body_id, saved.meetings, saved.made_at_ms, now=False)
     return Report(
         str(body_name),
         saved.title,

@@ -135,6 +135,8 @@ def post_text(post: PostLine) -> str:
         what = f"答复（{post.reply_class} 类）" if post.reply_class else "答复"
     else:
         what = POST_KIND.get(post.kind, "记录")
+    if post.posted is not None and post.posted != post.day:
+        what += f"（{chinese_day(post.posted)}报送）"
     return f"{chinese_day(post.day)}，{who}，{what}" + (f"：{post.text}" if post.text else "。")
 
 

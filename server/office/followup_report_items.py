@@ -6,6 +6,11 @@ now takes each item's status and reply class from the item itself; one rebuilt t
 from its history — the ``status_to`` of its last post up to the moment, the class of its
 last ``reply`` post — since every status change leaves such a post (server/office/followup.py).
 A deputy's judgment keeps only its latest verdict, so one changed later is not seen then.
+
+"Up to the moment" is by when a post was posted (``at_ms``), whatever day it tells of;
+the status is read in the order posts were posted. The history the report prints runs by
+the day each post tells of — a progress post's day of the work, any other's day of
+posting (:func:`server.office.followup_posts.work_day`) — one day in posting order.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import day_of_ms
 from server.office import followup_rules as rules
+from server.office.followup_posts import work_day
 from server.storage import models as m
 
 
@@ -26,7 +32,7 @@ from server.storage import models as m
 class PostLine:
     """One entry of an item's history, as the report prints it."""
 
-    day: dt.date
+    day: dt.date  # the day it tells of: the work's (progress), else the day it was posted
     kind: str  # progress | reply | status | answer
     author: str
     organ: str  # the organ it is from or for ("" when none)
@@ -34,6 +40,7 @@ class PostLine:
     text: str
     status_to: str | None
     reply_class: str | None
+    posted: dt.date | None = None  # the day it was posted, for a progress post (else None)
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,7 @@ async def gather(
                 reply_class=reply_class,
                 overdue=rules.overdue(status, r.reply_due, day),
                 commitments=tuple(commitments.get(int(r.id), [])),
-                posts=tuple(p for _, p in mine),
+                posts=tuple(sorted((p for _, p in mine), key=lambda p: p.day)),
                 view=view,
             )
         )
@@ -175,12 +182,12 @@ async def _posts(
         select(p, o.c.name.label("organ_name"))
         .outerjoin(o, o.c.id == p.c.organ_id)
         .where(p.c.item_id.in_(ids), p.c.at_ms <= as_of_ms)
-        .order_by(p.c.at_ms, p.c.id)
+        .order_by(p.c.id)
     )
     out: dict[int, list[tuple[int, PostLine]]] = {}
     for r in rows:
         line = PostLine(
-            day=day_of_ms(int(r.at_ms)),
+            day=work_day(r.work_on, int(r.at_ms)),
             kind=str(r.kind),
             author=str(r.author),
             organ=str(r.organ_name or ""),
@@ -188,6 +195,7 @@ async def _posts(
             text=str(r.text),
             status_to=r.status_to,
             reply_class=r.reply_class,
+            posted=day_of_ms(int(r.at_ms)) if r.work_on is not None else None,
         )
         out.setdefault(int(r.item_id), []).append((int(r.id), line))
     return out

@@ -10,6 +10,12 @@ maker and moment) when it is already here — a meeting coming home finds the re
 left with, and no second copy is made — or else a copy made from the file, so the laptop
 can show the figures and the record keeps what the hall heard. A file from before this
 section has no ``reports`` and no item taking one.
+
+Every column travels, the scope and the printed date too (migration 0015). The scope names
+meetings by their ids on the installation the report was made on: a copy keeps those of
+the meetings here (the meeting being moved, mapped) and counts the others as
+``elsewhere``, so it never names a different meeting that happens to have the same id
+here (server/office/followup_report.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.office import followup_report
 from server.office.move_format import MoveRefused
 from server.office.move_ids import IdMap
 from server.storage import models as m
@@ -39,6 +46,13 @@ async def collect(conn: AsyncConnection, agenda_items: list[dict[str, Any]]) -> 
 def check_shape(payload: dict[str, Any]) -> None:
     if not isinstance(payload.get(SECTION, []), list):
         raise MoveRefused("文件不完整：“reports”部分格式不对。")
+
+
+def _scope_here(raw: str, ids: IdMap) -> str:
+    here = ids.ids.get("meeting", {})
+    meetings, elsewhere = followup_report.scope_of(raw)
+    kept = [here[i] for i in meetings if i in here]
+    return followup_report.scope_json(kept, elsewhere + len(meetings) - len(kept))
 
 
 async def link(conn: AsyncConnection, payload: dict[str, Any], ids: IdMap) -> list[str]:
@@ -67,6 +81,8 @@ async def link(conn: AsyncConnection, payload: dict[str, Any], ids: IdMap) -> li
             continue
         new = dict(row)
         new.pop("id")
+        if "scope" in new:
+            new["scope"] = _scope_here(str(new["scope"]), ids)
         made = await conn.execute(insert(m.followup_reports).values(new).returning(m.followup_reports.c.id))
         new_id = int(made.scalar_one())
         ids.set(REPORT, src["id"], new_id)

@@ -22,8 +22,9 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.base.days import today
 from server.base.keys import Keys
-from server.office import followup
+from server.office import followup, followup_posts
 from server.office import followup_rules as rules
 from server.storage import models as m
 from server.storage.db import create_engine
@@ -34,6 +35,7 @@ from tests.browser.test_live_session import desk_context, login, phone_context
 pytestmark = pytest.mark.browser
 
 WHO: dict[str, Any] = {"actor": "staff:chair", "device": "browser test"}
+EARLIER = today() - dt.timedelta(days=3)  # the day of the organ's progress work
 
 
 async def replied_item(server: DemoServer) -> tuple[int, int, str, int]:
@@ -60,6 +62,11 @@ async def replied_item(server: DemoServer) -> tuple[int, int, str, int]:
             organ = await _organ(conn, int(item.body_id))
             await followup.set_organs(conn, int(item.id), organ, [], **WHO)
             await followup.add_commitment(conn, int(item.id), "年内完成农贸市场雨棚改造", now_ms=now, **WHO)
+            await followup_posts.post_progress(
+                conn, int(item.id), organ_id=organ, text="已完成东侧雨棚钢架安装。", done_on=EARLIER,
+                today=today(), author="", on_behalf=False, actor="organ:1", device="browser test",
+                now_ms=now - 1,
+            )  # fmt: skip
             await followup.change_status(
                 conn, int(item.id), rules.REPLIED, text="东侧雨棚已改造完成，西侧列入明年计划。",
                 reply_class="A", who=rules.ORGAN, author="县住建局", actor="organ:1", device="browser test",
@@ -125,6 +132,11 @@ async def test_a_deputy_objects_on_the_phone_and_staff_see_it(
     await card.get_by_role("link", name="查看答复并评价").click()
     await expect(phone).to_have_url(re.compile(rf"/d/{s.meeting_id}/followup/{item_id}$"))
     await expect(phone.locator("#fp-history")).to_contain_text("东侧雨棚已改造完成")
+    # Progress dated by the day of the work, saying when it came, at the phone's reading size.
+    await expect(phone.locator("#fp-history .fp-post-progress .fp-post-head")).to_contain_text(
+        f"{EARLIER.isoformat()} · 办理进展"
+    )
+    await expect(phone.locator("#fp-history .fp-posted")).to_contain_text("报送")
     await expect(phone.locator("#fp-commitments")).to_contain_text("年内完成农贸市场雨棚改造")
     await phone.locator("#fp-to-judge").click()  # the judging form is below the history
     satisfied = phone.get_by_role("button", name="满意", exact=True)

@@ -3,18 +3,21 @@
 Staff add two organs to the demo body, make them the lead and assisting organs of a demo
 follow-up item, print every notice at once and take the lead organ's link from its own
 notice. On a 390x844 phone the organ opens the link, opens the item, posts progress with
-a PDF, then replies class B. Staff record progress for the assisting organ, and the
+a PDF about work done five days ago (the history leads with that day and says it was
+posted today), then replies class B. Staff record progress for the assisting organ, and the
 item's page shows the three posts, each with who wrote it; the PDF downloads byte for
 byte. Screenshots: the organ's item page at 390x844 and 1366x768, the print-all page.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from playwright.async_api import Browser, expect
 
+from server.base.days import today
 from server.office.demo import BODY
 from tests.browser.conftest import DemoServer, Shots
 
@@ -24,6 +27,8 @@ DESK = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"%" * 2000
 ITEM = "镇区停车难问题"
+EARLIER = (today() - dt.timedelta(days=5)).isoformat()
+POSTED = today().isoformat()[5:]  # "12-07": posted today (the year shown only when it differs)
 
 
 async def test_an_organ_posts_progress_and_replies_and_staff_see_both(
@@ -71,12 +76,19 @@ async def test_an_organ_posts_progress_and_replies_and_staff_see_both(
     await shots.take("organ-item-open", {"phone-390": phone})
     form = phone.locator("#oi-progress-form")
     await form.get_by_label("进展情况").fill("已完成停车场选址，正在办理用地手续。")
+    await phone.locator("#oi-p-day").fill(EARLIER)  # the work was done five days ago
     await form.get_by_label("附件").set_input_files(
         {"name": "选址报告.pdf", "mimeType": "application/pdf", "buffer": PDF}
     )
     await form.get_by_role("button", name="报送进展").click()
     await expect(phone.locator("#oi-saved")).to_contain_text("办理进展已报送")
     await expect(phone.locator("#oi-history")).to_contain_text("选址报告.pdf")
+    # Led by the day of the work, saying it was posted today.
+    head = phone.locator("#oi-history .fu-post-head").first
+    await expect(head).to_contain_text(f"{EARLIER} 清溪镇规划建设办公室 · 办理进展（")
+    await expect(head.locator(".fu-posted")).to_have_text(
+        re.compile(rf"（(\d{{4}}-)?{POSTED} \d\d:\d\d 报送）")
+    )
 
     reply = phone.locator("#oi-reply-form")
     await reply.get_by_role("button", name="提交答复").click()  # nothing chosen: the browser asks first
@@ -109,7 +121,9 @@ async def test_an_organ_posts_progress_and_replies_and_staff_see_both(
     history = desk.locator("#fu-history")
     posts = history.locator(".fu-post")
     await expect(posts).to_have_count(3)
-    await expect(posts.nth(0)).to_contain_text("清溪镇规划建设办公室 · 办理进展")
+    await expect(posts.nth(0)).to_contain_text(
+        re.compile(rf"{EARLIER} 清溪镇规划建设办公室 · 办理进展（(\d{{4}}-)?{POSTED} ")
+    )
     await expect(posts.nth(1)).to_contain_text("清溪镇规划建设办公室 · 答复")
     await expect(posts.nth(1)).to_contain_text("办理中 → 已答复（B 类）")
     await expect(posts.nth(2)).to_contain_text("工作人员 chair 代 清溪镇派出所 录入")

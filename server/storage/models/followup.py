@@ -105,6 +105,7 @@ followup_commitments = Table(
 
 # The item's history: progress, replies, requests to close, status changes, judgments and
 # objections. ``on_behalf``: staff wrote it for the organ (a reply received on paper).
+# ``at_ms`` is when it was posted; ``work_on`` the day the work was done (progress only).
 followup_posts = Table(
     "followup_posts",
     metadata,
@@ -122,6 +123,7 @@ followup_posts = Table(
     Column("organ_id", ForeignKey("organs.id"), nullable=True),  # the organ it is from (or for)
     Column("approved_by", String(64), nullable=False, default="", server_default=""),
     Column("approved_at_ms", BigInteger, nullable=True),
+    Column("work_on", Date, nullable=True),
 )
 
 # A question the decision did not make an item, and why (required).
@@ -184,7 +186,9 @@ question_commitments = Table(
 
 # A progress report (推进落实情况的报告) as generated: its overview paragraph as staff
 # edited it and the counts it stated (JSON), so the next session's agenda item that
-# takes it shows the same figures the report printed.
+# takes it shows the same figures the report printed; its scope (JSON
+# ``{"meetings": [ids]}``, none = every item of the body) and the date it prints, so a
+# second download prints the same report.
 followup_reports = Table(
     "followup_reports",
     metadata,
@@ -195,4 +199,6 @@ followup_reports = Table(
     Column("counts", Text, nullable=False, default="{}", server_default="{}"),
     Column("made_by", String(64), nullable=False),
     Column("made_at_ms", BigInteger, nullable=False),
+    Column("scope", Text, nullable=False, default="{}", server_default="{}"),
+    Column("dated", Date, nullable=True),
 )

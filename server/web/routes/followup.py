@@ -269,6 +269,7 @@ async def _item_page(
         when=moment_of_ms,
         files=files,
         byline=lambda p: followup_posts.byline(p, names),
+        work_dated=followup_posts.work_dated,
         post_form=post_form(day, view),
         judged=judged,
         objections=judged[-1].objections if judged else 0,

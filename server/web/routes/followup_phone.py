@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from server.base.days import day_of_ms, moment_of_ms, today
-from server.office import followup_deputy
+from server.office import followup_deputy, followup_posts
 from server.office import followup_rules as rules
 from server.office import questions_admin as qa
 from server.office.meeting_forms import Invalid
@@ -102,6 +102,7 @@ async def _item_page(
         verdicts=rules.VERDICTS,
         max_reason=rules.MAX_OBJECTION,
         when=moment_of_ms,
+        work_dated=followup_posts.work_dated,
         csrf=services(request).keys.csrf(sid),
         saved=SAVED.get(request.query_params.get("saved", ""), ""),
         error=extra.get("error", ""),

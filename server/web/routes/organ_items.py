@@ -96,6 +96,7 @@ async def _page(
         classes=rules.CLASSES,
         when=moment_of_ms,
         byline=lambda p: followup_posts.byline(p, more["names"]),
+        work_dated=followup_posts.work_dated,
         files=more["files"],
         body=more["body"],
         form=post_form(day, view),
