@@ -49,6 +49,7 @@ ORGANS = (
 )
 HELD_DAYS_AGO = 110  # the second session's day, before today
 DECIDED_AFTER = 6  # the presidium's 交办 decision, days after the session
+WORK_BEFORE = 3  # a progress post's day of the work, days before it was posted
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,9 @@ async def _handle(
     by, text, ago = a.progress
     await followup.add_commitment(conn, item_id, a.commitment, now_ms=decided, **common)
     then = today() - dt.timedelta(days=ago)
+    work = then - dt.timedelta(days=WORK_BEFORE)  # the work is reported a few days after
     await followup_posts.post_progress(
-        conn, item_id, organ_id=organ_ids[by], text=text, done_on=then, today=then, author=ORGANS[by][0],
+        conn, item_id, organ_id=organ_ids[by], text=text, done_on=work, today=then, author=ORGANS[by][0],
         on_behalf=False, actor=f"organ:{organ_ids[by]}", device=DEVICE, now_ms=now - ago * DAY_MS,
     )  # fmt: skip
     reply_class, reply, ago = a.reply
