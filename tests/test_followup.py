@@ -326,8 +326,12 @@ def test_the_board_counts_orders_and_filters(settings: Settings, meeting_id: int
 def test_the_commands_demo_shows_one_overdue_one_due_soon_one_closed(
     settings: Settings, meeting_id: int
 ) -> None:
-    """`wenzheng serve --demo` (server/cli/serve.py) adds these; loading twice adds nothing."""
+    """`wenzheng serve --demo` (server/cli/serve.py) adds these; loading twice adds nothing.
+    Beside the three hand-made items, the second session's two questions went round the
+    loop: organs, progress, a reply, the asker's judgment (one 基本满意, one objection)."""
+    from server.office import followup_judgments
     from server.office.followup_demo import load_followup_demo
+    from server.office.followup_demo_loop import ORGANS
 
     async def fn(conn: AsyncConnection) -> None:
         await load_followup_demo(conn)
@@ -338,9 +342,33 @@ def test_the_commands_demo_shows_one_overdue_one_due_soon_one_closed(
             ).scalar_one()
         )
         board = await followup_reads.board(conn, body_id, today(), followup_reads.Filters())
-        assert (board.total, board.closed, board.overdue, board.within_week) == (3, 1, 1, 1)
+        assert (board.total, board.closed, board.overdue, board.within_week) == (5, 1, 1, 1)
         assert board.cards[0].overdue and board.cards[1].soon
         closed = board.cards[-1]
         assert (closed.status, closed.reply_class) == (rules.CLOSED, "A")
+        assert {name for _, name in board.organs} == {name for name, _, _ in ORGANS}
+        assert all(c.lead for c in board.cards), [c.title for c in board.cards if not c.lead]
+        asked = [c for c in board.cards if c.meeting_id is not None]
+        assert len(asked) == 2 and {c.meeting_id for c in asked} != {meeting_id}  # the second session
+        by_class = {c.reply_class: c for c in asked}
+        assert {c.status for c in asked} == {rules.REPLIED} and set(by_class) == {"A", "B"}
+        p = m.followup_posts
+        kinds = {
+            c.id: [
+                str(k)
+                for k in await conn.scalars(select(p.c.kind).where(p.c.item_id == c.id).order_by(p.c.at_ms))
+            ]
+            for c in asked
+        }
+        assert all(k == ["progress", "reply"] for k in kinds.values()), kinds
+        judged = await followup_judgments.summary(conn, [c.id for c in asked])
+        a, b = judged[by_class["A"].id], judged[by_class["B"].id]
+        assert (a.basic, a.satisfied, a.dissatisfied, a.objections) == (1, 0, 0, 0)
+        assert (b.basic + b.satisfied + b.dissatisfied, b.objections) == (0, 1)
+        assert await followup_judgments.objected_items(conn, body_id, open_only=True) == {by_class["B"].id}
+        fr = m.followup_reports
+        reports = (await conn.execute(select(fr.c.counts).where(fr.c.body_id == body_id))).all()
+        assert len(reports) == 1
+        assert '"total": 5' in reports[0].counts and '"objected": 1' in reports[0].counts
 
     run(settings.database_url, fn)

@@ -209,11 +209,14 @@ def test_the_commands_demo_is_public_with_approved_posts(settings: Settings, mee
         board = await followup_public.public_board(conn, await body_of(conn, meeting_id), today())
         assert board is not None
         c = followup_public.counts(board.groups)
-        assert (c.total, c.closed, c.overdue) == (3, 1, 1)
+        assert (c.total, c.closed, c.overdue) == (5, 1, 1)
         closed = next(i for g in board.groups for i in g.items if i.status == rules.CLOSED)
         assert [bool(p.text) for p in closed.posts] == [True, True]
+        # The second session's two items: the organ's progress and reply, both approved.
+        asked = [i for g in board.groups for i in g.items if i.status == rules.REPLIED]
+        assert len(asked) == 2 and all([bool(p.text) for p in i.posts] == [True, True] for i in asked)
         actions = await audit_actions(conn)
-        assert actions.count("followup_public") == 3 and actions.count("followup_post_approved") == 2
+        assert actions.count("followup_public") == 5 and actions.count("followup_post_approved") == 6
 
     run(settings.database_url, fn)
 

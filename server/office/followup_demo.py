@@ -1,9 +1,13 @@
-"""The demo's follow-up (督办): three items on the demo body's board, so `make run` (and
+"""The demo's follow-up (督办): five items on the demo body's board, so `make run` (and
 `wenzheng serve --demo`) shows one overdue, one due within the week and one closed with
-an A reply. They are the opinions of the term's second session's 专题询问, created by hand
-through the office's own functions (server/office/followup.py), dated from today. All
-three are public, the text of their posts approved (server/office/followup_publish.py),
-so the body's public page shows them too.
+an A reply — the opinions of the term's second session's 专题询问, created by hand
+through the office's own functions (server/office/followup.py), dated from today — and
+the two questions of that session, replied by their organs and judged by the deputies
+who asked them, one with an objection (server/office/followup_demo_loop.py). Each item
+has its responsible organs (the body's three). All five are public, the text of their
+posts approved (server/office/followup_publish.py), so the body's public page shows them
+too; a progress report of all five is saved (server/office/followup_report.py), for the
+next session's agenda to take.
 
 Only the command's demo loads them (server/cli/serve.py), not the tests' demo
 (tests/conftest.py ``install_demo``): the tests record their own decisions on a board that
@@ -20,18 +24,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
-from server.office import followup, followup_publish
+from server.office import followup, followup_demo_loop, followup_publish, followup_report
 from server.office import followup_rules as rules
 from server.office.demo import BODY
+from server.office.followup_report_items import gather
 from server.storage import models as m
 
 ACTOR, DEVICE, AUTHOR = "demo", "wenzheng demo", "demo"
 CLOSING = "经回访，提问代表对办理结果表示满意，予以办结。"
-# (title, days from the deadline to today: positive is overdue, commitment)
+REPORT = "清溪镇人大代表问政所提问题推进落实情况（年中人代会听取）"
+# (title, days from the deadline to today: positive is overdue, commitment,
+#  lead and assisting organs: indexes into followup_demo_loop.ORGANS)
 ITEMS = (
-    ("第二次会议专题询问意见：镇区停车难问题", 5, "年底前新增公共停车位 200 个"),
-    ("第二次会议专题询问意见：农村饮水安全巩固提升", -6, "雨季前完成三个村的管网改造"),
-    ("第二次会议专题询问意见：中小学校门口交通秩序", 20, "上下学时段增派交警和志愿者"),
+    ("第二次会议专题询问意见：镇区停车难问题", 5, "年底前新增公共停车位 200 个", 0, (2,)),
+    ("第二次会议专题询问意见：农村饮水安全巩固提升", -6, "雨季前完成三个村的管网改造", 1, ()),
+    ("第二次会议专题询问意见：中小学校门口交通秩序", 20, "上下学时段增派交警和志愿者", 2, ()),
 )
 
 
@@ -45,14 +52,16 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
     now = int(time.time() * 1000)
     day = today()
     common: dict[str, Any] = {"actor": ACTOR, "device": DEVICE}
+    organ_ids = await followup_demo_loop.add_organs(conn, int(body_id))
     made: list[int] = []
-    for n, (title, late_by, promise) in enumerate(ITEMS):
+    for n, (title, late_by, promise, lead, assisting) in enumerate(ITEMS):
         due = day - dt.timedelta(days=late_by)
         assigned = rules.add_months(due, -rules.DEFAULT_MONTHS)
         item_id = await followup.create_item(
             conn, int(body_id), title=title, assigned_on=assigned, priority=n == 0, now_ms=now, **common
         )
         await followup.add_commitment(conn, item_id, promise, now_ms=now, **common)
+        await followup.set_organs(conn, item_id, organ_ids[lead], [organ_ids[i] for i in assisting], **common)
         made.append(item_id)
         if n == 2:  # answered and closed: an A reply, then staff close it
             reply = "已在两所学校门口设置护学岗，秩序明显好转。"
@@ -63,7 +72,9 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
             await followup.change_status(
                 conn, item_id, rules.CLOSED, text=CLOSING, author=AUTHOR, now_ms=now, **common
             )
+    made += await followup_demo_loop.load_asked(conn, int(body_id), organ_ids, now)
     await _publish(conn, made, now)
+    await _report(conn, int(body_id), now)
 
 
 async def _publish(conn: AsyncConnection, item_ids: list[int], now: int) -> None:
@@ -77,3 +88,13 @@ async def _publish(conn: AsyncConnection, item_ids: list[int], now: int) -> None
             await followup_publish.approve_post(
                 conn, item_id, int(post_id), actor=ACTOR, device=DEVICE, now_ms=now
             )
+
+
+async def _report(conn: AsyncConnection, body_id: int, now: int) -> None:
+    """A progress report of every item, its overview the one the report page offers."""
+    day = today()
+    counts = followup_report.counts_of(await gather(conn, body_id, (), now))
+    await followup_report.make_report(
+        conn, body_id, title=REPORT, overview=followup_report.default_overview(BODY, [], counts, day),
+        meeting_ids=(), dated=day, actor=ACTOR, device=DEVICE, now_ms=now,
+    )  # fmt: skip

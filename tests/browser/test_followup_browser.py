@@ -69,12 +69,13 @@ async def test_decision_board_and_item_pages(
 
     await desk.get_by_role("link", name="督办台账").click()
     counts = desk.locator("#fu-counts")
-    # The command's demo adds three items of its own (server/office/followup_demo.py): one
-    # overdue, one due within the week, one closed; the overdue one comes first.
-    await expect(counts).to_contain_text("9总数")
+    # The command's demo adds five items of its own (server/office/followup_demo.py): one
+    # overdue, one due within the week, one closed, two replied (not overdue: a reply
+    # came); the overdue one comes first.
+    await expect(counts).to_contain_text("11总数")
     await expect(desk.locator("#fu-remind")).to_contain_text("7 天内到期 1 项，已逾期 1 项")
     rows = desk.locator("#fu-board tbody tr")
-    await expect(rows).to_have_count(9)
+    await expect(rows).to_have_count(11)
     await expect(rows.first).to_have_class(re.compile("fu-late"))
     await expect(rows.nth(1)).to_have_class(re.compile("fu-soon"))
     await expect(desk.locator("#fu-board .fu-key")).to_have_count(2)
