@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 DIGITS = "零一二三四五六七八九"
@@ -19,6 +20,11 @@ FIRST_YEAR, LAST_YEAR = 1980, 2099
 
 class BadDay(ValueError):
     """A typed day or time that is not one; the message is for the user, in Chinese."""
+
+
+def epoch_ms() -> int:
+    """This moment in milliseconds since the epoch: what every ``*_ms`` column stores."""
+    return time.time_ns() // 1_000_000
 
 
 def today() -> dt.date:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from screens import messages
+from server.base.days import epoch_ms
 from server.base.keys import (
     SESSION_MAX_AGE,
     new_session_id,
@@ -98,10 +99,6 @@ def session_roles(account: Account) -> frozenset[str]:
     return frozenset({MUST_CHANGE}) if account.must_change else account.roles
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def one_time_password() -> str:
     """Like ``k7mp-4xqa-9rtw``: 12 random letters and digits (about 59 bits)."""
     chars = [secrets.choice(ONE_TIME_ALPHABET) for _ in range(12)]
@@ -144,7 +141,7 @@ async def open_session(conn: AsyncConnection, user_id: int, device: str) -> str:
     Expired sessions of everyone are deleted on the way: rows are only made here, so the
     table never holds more than the logins of the last SESSION_MAX_AGE.
     """
-    now = _now_ms()
+    now = epoch_ms()
     s = m.staff_sessions
     await conn.execute(delete(s).where(s.c.expires_ms <= now))
     sid = new_session_id()
@@ -167,7 +164,7 @@ async def find_session(conn: AsyncConnection, user_id: int, sid: str) -> Account
         await conn.execute(
             select(m.users)
             .select_from(s.join(m.users, m.users.c.id == s.c.user_id))
-            .where(s.c.id == session_key(sid), s.c.user_id == user_id, s.c.expires_ms > _now_ms())
+            .where(s.c.id == session_key(sid), s.c.user_id == user_id, s.c.expires_ms > epoch_ms())
         )
     ).first()
     return None if row is None else _account(row)
@@ -236,7 +233,7 @@ async def change_password(engine: AsyncEngine, user_id: int, old: str, new: str,
         await conn.execute(
             update(m.users)
             .where(m.users.c.id == user_id)
-            .values(password_hash=fresh, must_change_password=False, sessions_from_ms=_now_ms())
+            .values(password_hash=fresh, must_change_password=False, sessions_from_ms=epoch_ms())
         )
         await end_sessions(conn, user_id)
     return Account(account.id, account.username, account.display_name, account.roles, False, fresh)
@@ -300,7 +297,7 @@ async def save_user(
             password_hash=password_hash,
             roles=roles_text(roles),
             must_change_password=must_change,
-            sessions_from_ms=_now_ms(),
+            sessions_from_ms=epoch_ms(),
         )
     )
     await end_sessions(conn, existing.id)
@@ -317,7 +314,7 @@ async def reset_password(conn: AsyncConnection, user_id: int) -> tuple[Account, 
     await conn.execute(
         update(m.users)
         .where(m.users.c.id == user_id)
-        .values(password_hash=password_hash, must_change_password=True, sessions_from_ms=_now_ms())
+        .values(password_hash=password_hash, must_change_password=True, sessions_from_ms=epoch_ms())
     )
     await end_sessions(conn, user_id)
     return account, password

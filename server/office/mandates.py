@@ -11,12 +11,11 @@ before anything is written, so the caller's transaction has nothing to undo.
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.base.days import covers, overlaps
+from server.base.days import covers, epoch_ms, overlaps
 from server.office.imports import DeputyRow, RowError, check_deputy, new_short_code
 from server.office.mandate_reads import (
     END_REASONS,
@@ -86,10 +85,6 @@ def check_end(
 # -- writing ------------------------------------------------------------------------------
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 async def _deputy(conn: AsyncConnection, deputy_id: int) -> tuple[int, str, str]:
     d = m.deputies
     row = (await conn.execute(select(d.c.body_id, d.c.name, d.c.card_no).where(d.c.id == deputy_id))).first()
@@ -133,7 +128,7 @@ async def end_mandate(
             end_document=document,
             end_document_on=document_on,
             recorded_by=by[:96],
-            recorded_ms=_now_ms(),
+            recorded_ms=epoch_ms(),
         )
     )
     s = m.suspensions
@@ -203,7 +198,7 @@ async def add_member(
         .returning(d.c.id)
     )
     deputy_id = int(added.scalar_one())
-    await members.start_mandate(conn, deputy_id, starts_on, "by_election", by, _now_ms())
+    await members.start_mandate(conn, deputy_id, starts_on, "by_election", by, epoch_ms())
     await audit.record(
         conn,
         "member_added",
@@ -239,7 +234,7 @@ async def _again(
     last_end = max((x.ends_on for x in held if x.ends_on is not None), default=None)
     if last_end is not None and starts_on < last_end:
         raise Refused(f"{name_now}此前的代表资格至 {last_end.isoformat()} 终止，补选日期不能早于该日。")
-    await members.start_mandate(conn, deputy_id, starts_on, "by_election", by, _now_ms())
+    await members.start_mandate(conn, deputy_id, starts_on, "by_election", by, epoch_ms())
     await audit.record(
         conn,
         "mandate_started",
@@ -296,7 +291,7 @@ async def suspend(
             organ=organ,
             document=document,
             recorded_by=by[:96],
-            recorded_ms=_now_ms(),
+            recorded_ms=epoch_ms(),
         )
     )
     until = f"至 {ends_on.isoformat()}" if ends_on else ""
@@ -333,7 +328,7 @@ async def end_suspension(
     await conn.execute(
         update(s)
         .where(s.c.id == suspension_id)
-        .values(ends_on=ends_on, recorded_by=by[:96], recorded_ms=_now_ms())
+        .values(ends_on=ends_on, recorded_by=by[:96], recorded_ms=epoch_ms())
     )
     await audit.record(
         conn,

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.base.days import epoch_ms
 from server.base.keys import Keys
 from server.office import followup_rules
 from server.office.columns import Parsed, RowError, find_columns, named_errors, row_cells
@@ -182,7 +182,7 @@ async def import_organs(
             plan.updates.append((found, row))
     if plan.errors or dry_run:
         return plan
-    now_ms = _now_ms()
+    now_ms = epoch_ms()
     for row in plan.inserts:
         values = {"contact": row.contact, "phone": row.phone}
         await conn.execute(
@@ -216,7 +216,7 @@ async def add_organ(
         raise Refused(f"已有名为“{name}”的承办单位")
     result = await conn.execute(
         insert(m.organs)
-        .values(body_id=body_id, name=name, contact=contact, phone=phone, created_at_ms=_now_ms())
+        .values(body_id=body_id, name=name, contact=contact, phone=phone, created_at_ms=epoch_ms())
         .returning(m.organs.c.id)
     )
     organ_id = int(result.scalar_one())
@@ -313,7 +313,3 @@ async def items_of(conn: AsyncConnection, organ_id: int) -> list[OrganItem]:
         .order_by(i.reply_due, i.id)
     )
     return [OrganItem(int(a), str(b), str(c), d, bool(e), bool(f)) for a, b, c, d, e, f in rows]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

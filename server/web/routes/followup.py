@@ -15,14 +15,13 @@ changes nothing. Overdue and the reminders are computed on each request (China d
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from server.base import parse
-from server.base.days import BadDay, chinese_day, moment_of_ms, parse_day, today
+from server.base.days import BadDay, chinese_day, epoch_ms, moment_of_ms, parse_day, today
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
 from server.office import (
@@ -55,10 +54,6 @@ MAX_DECISION_BYTES = 4 * 1024 * 1024
 # twice the limit; the office counts the characters and says so in Chinese.
 MAX_ANSWER_FIELD = 2 * followup_hall.MAX_ANSWER
 MAX_ANSWER_BYTES = 256 * 1024
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 def _months(raw: str | None) -> int:
@@ -139,7 +134,7 @@ async def decision(request: Request) -> Response:
                 answers=followup_hall.answers_of(form),
                 actor=f"staff:{session.username}",
                 device=device(request),
-                now_ms=_now(),
+                now_ms=epoch_ms(),
             )
     except Invalid as bad:
         if bad.errors.get("meeting") == followup.TEXT["no_meeting"]:
@@ -231,7 +226,7 @@ async def board(request: Request) -> Response:
                 answer_by=form.get("answer_by", ""),
                 actor=f"staff:{session.username}",
                 device=device(request),
-                now_ms=_now(),
+                now_ms=epoch_ms(),
             )
     except Invalid as bad:
         if bad.errors.get("body"):
@@ -302,7 +297,7 @@ async def item(request: Request) -> Response:
                     raise Invalid({"organs": followup.TEXT["unknown_organ"]})
                 await followup.set_organs(conn, item_id, parse.row_id(form.get("lead")), assisting, **who)
             elif action == "commitment":
-                await followup.add_commitment(conn, item_id, form.get("text", ""), now_ms=_now(), **who)
+                await followup.add_commitment(conn, item_id, form.get("text", ""), now_ms=epoch_ms(), **who)
             elif action == "status":
                 cls = form.get("reply_class") or None
                 await followup.change_status(
@@ -313,7 +308,7 @@ async def item(request: Request) -> Response:
                     reply_class=cls,
                     author=session.username,
                     on_behalf=form.get("to") == rules.REPLIED,  # a reply received from the organ
-                    now_ms=_now(),
+                    now_ms=epoch_ms(),
                     **who,
                 )
             else:

@@ -14,14 +14,12 @@ checks the phone session's CSRF token. Someone else's item answers 403 (an unkno
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from server.base.days import day_of_ms, moment_of_ms, today
+from server.base.days import day_of_ms, epoch_ms, moment_of_ms, today
 from server.office import followup_deputy, followup_posts
 from server.office import followup_rules as rules
 from server.office import questions_admin as qa
@@ -35,10 +33,6 @@ SAVED = {
     "object": "您的“不同意办结”意见已记录。",
     "withdraw": "已撤回“不同意办结”。",
 }
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _not_yours(meeting_id: int, status: int) -> Response:
@@ -134,7 +128,7 @@ async def _write(request: Request, item_id: int, deputy_id: int, action: str, fo
     """One transaction; run again once if it lost a race for the same judgment row (on
     PostgreSQL a double tap's two requests can both find no row): the second run finds
     the row and, the same choice again, changes nothing."""
-    at, now = device(request), _now_ms()
+    at, now = device(request), epoch_ms()
     for attempt in (1, 2):
         try:
             async with services(request).engine.begin() as conn:

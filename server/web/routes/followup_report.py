@@ -11,7 +11,6 @@ The DOCX is drawn in the workshop, off the loop.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from server.base import parse
-from server.base.days import BadDay, moment_of_ms, parse_day, today
+from server.base.days import BadDay, epoch_ms, moment_of_ms, parse_day, today
 from server.base.keys import StaffSession
 from server.office import bodies as office_bodies
 from server.office import followup_report as report
@@ -29,10 +28,6 @@ from server.office.meeting_forms import Invalid
 from server.web.http import device, message_page, page, require_staff, services, staff_form
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 def _scope(names: Any) -> list[int] | None:
@@ -60,7 +55,7 @@ async def _page(
         known = {mid for mid, _, _ in meetings}
         if not set(scope) <= known:
             errors, scope = {**errors, "scope": report.TEXT["unknown_meeting"]}, []
-        items = await followup_report_items.gather(conn, body_id, scope, _now())
+        items = await followup_report_items.gather(conn, body_id, scope, epoch_ms())
         await conn.commit()
     if body is None:
         return message_page(report.TEXT["no_body"], 404, back="/bodies", back_label="返回机构列表")
@@ -120,7 +115,7 @@ async def report_page(request: Request) -> Response:
                 dated=dated,
                 actor=f"staff:{session.username}",
                 device=device(request),
-                now_ms=_now(),
+                now_ms=epoch_ms(),
             )
     except Invalid as bad:
         if bad.errors.get("body"):

@@ -16,7 +16,6 @@ into ``Setup.on_leave``).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from live.refusals import Refused
 from live.state import Presence
 from screens import messages as msg
 from server.base import parse
+from server.base.days import epoch_ms
 from server.base.keys import StaffSession
 from server.office import attendance_history, leave
 from server.room.runtime import NotRecorded
@@ -41,10 +41,6 @@ SAVED = {
     "refuse": "已标记为不批准。",
     "record": "已登记请假。",
 }
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _no_meeting() -> Response:
@@ -101,11 +97,11 @@ async def phone(request: Request) -> Response:
             if action == "withdraw":
                 request_id = parse.row_id(form.get("request")) or 0
                 await leave.withdraw(
-                    conn, meeting_id, binding.deputy_id, request_id, device(request), _now_ms()
+                    conn, meeting_id, binding.deputy_id, request_id, device(request), epoch_ms()
                 )
             elif action == "ask":
                 await leave.ask(
-                    conn, meeting_id, binding.deputy_id, form.get("reason"), device(request), _now_ms()
+                    conn, meeting_id, binding.deputy_id, form.get("reason"), device(request), epoch_ms()
                 )
             else:
                 raise leave.NotAllowed("未知的操作。")
@@ -158,7 +154,7 @@ async def _staff_page(
             return _no_meeting()
         found = await leave.requests(conn, meeting_id)
         deciders = await leave.decider_names(conn, found)
-        members = await leave.roster(conn, meeting, _now_ms())
+        members = await leave.roster(conn, meeting, epoch_ms())
     return page(
         "leave_staff",
         status=status,
@@ -190,7 +186,7 @@ async def staff_page(request: Request) -> Response:
     try:
         async with meeting_write(services(request).engine, meeting_id) as conn:
             await leave.meeting_of(conn, meeting_id)
-            who, now = session.username, _now_ms()
+            who, now = session.username, epoch_ms()
             if action in ("approve", "refuse"):
                 request_id = parse.row_id(form.get("request")) or 0
                 effect = await leave.decide(

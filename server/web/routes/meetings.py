@@ -9,7 +9,6 @@ and writes nothing.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from server.base import days, parse
+from server.base.days import epoch_ms
 from server.base.keys import StaffSession
 from server.office import agenda_reports, bodies, body_rules, meeting_forms, meeting_kinds, schedule, terms
 from server.office import meetings_admin as admin
@@ -25,10 +25,6 @@ from server.office.meeting_forms import Invalid
 from server.storage import audit
 from server.storage.db import meeting_write
 from server.web.http import device, message_page, page, require_staff, services, staff_form
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _common(request: Request, session: StaffSession) -> dict[str, Any]:
@@ -112,7 +108,7 @@ async def new_meeting(request: Request) -> Response:
                 conn,
                 body_id,
                 values["kind"],
-                _now_ms(),
+                epoch_ms(),
                 held_on=values["held_on"],
                 starts_at=values["starts_at"],
                 place=values["place"],
@@ -245,7 +241,7 @@ async def clone_meeting(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     async with services(request).engine.begin() as conn:
-        new_id = await admin.clone(conn, int(request.path_params["meeting_id"]), _now_ms())
+        new_id = await admin.clone(conn, int(request.path_params["meeting_id"]), epoch_ms())
     if new_id is None:
         return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
     return RedirectResponse(f"/meetings/{new_id}/edit?saved=cloned", status_code=303)

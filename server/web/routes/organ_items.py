@@ -15,13 +15,12 @@ docs/design.md, "The organ's forms", says why both.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from server.base.days import BadDay, moment_of_ms, parse_day, today
+from server.base.days import BadDay, epoch_ms, moment_of_ms, parse_day, today
 from server.base.keys import same
 from server.office import attachments, followup_posts, followup_reads, organs
 from server.office import bodies as office_bodies
@@ -33,10 +32,6 @@ from server.web.routes.post_files import Posted, file_response, post_form, poste
 NO_ITEM = "没有这个督办事项，或它不由本单位承办。"
 NO_FILE = "没有这个附件，或它不属于本单位承办的事项。"
 FORM_EXPIRED = "表单已失效（链接可能已换发），请重新打开本单位的链接后再提交。"
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 async def _organ(request: Request) -> organs.Organ | Response:
@@ -154,7 +149,7 @@ async def _post(request: Request, organ: organs.Organ, item_id: int, got: Posted
         "on_behalf": False,
         "actor": f"organ:{organ.id}",
         "device": device(request),
-        "now_ms": _now(),
+        "now_ms": epoch_ms(),
     }
     try:
         day = today()

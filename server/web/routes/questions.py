@@ -14,7 +14,6 @@ because forms are read as one value per name.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from server.base import parse
+from server.base.days import epoch_ms
 from server.base.keys import DeputyBinding, StaffSession
 from server.office import final_list, questions_own, reviewers
 from server.office import questions_admin as qa
@@ -43,10 +43,6 @@ from server.web.http import (
     services,
     staff_form,
 )
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def deadline_text(ms: int | None) -> str:
@@ -102,7 +98,7 @@ async def _phone_page(
         me_id=deputy_id,
         reviewer=reviewer,
         deadline=deadline_text(deadline),
-        closed=deadline is not None and _now_ms() > deadline,
+        closed=deadline is not None and epoch_ms() > deadline,
         csrf=services(request).keys.csrf(sid),
         errors=extra.pop("errors", {}),
         values=extra.pop("values", {}),
@@ -180,11 +176,11 @@ async def phone(request: Request) -> Response:
         form["co"] = ",".join(x for x in (form.get("co", ""), ",".join(map(str, picked))) if x)
         async with meeting_write(services(request).engine, meeting_id) as conn:
             if action == "withdraw":
-                await questions_own.withdraw(conn, meeting_id, sub_id, binding.deputy_id, _now_ms())
+                await questions_own.withdraw(conn, meeting_id, sub_id, binding.deputy_id, epoch_ms())
             elif action == "revise":
-                await questions_own.revise(conn, meeting_id, sub_id, binding.deputy_id, form, _now_ms())
+                await questions_own.revise(conn, meeting_id, sub_id, binding.deputy_id, form, epoch_ms())
             elif action == "submit":
-                await qa.submit(conn, meeting_id, binding.deputy_id, form, _now_ms())
+                await qa.submit(conn, meeting_id, binding.deputy_id, form, epoch_ms())
             else:
                 raise Invalid({"action": qa.TEXT["unknown"]})
     except Invalid as bad:
@@ -257,7 +253,7 @@ async def _board(
 
 async def _act(conn: AsyncConnection, meeting_id: int, form: dict[str, str], who: str) -> str:
     action = form.get("action", "")
-    now = _now_ms()
+    now = epoch_ms()
 
     def num(key: str) -> int:
         value = parse.row_id(form.get(key))

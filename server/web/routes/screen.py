@@ -7,7 +7,6 @@ next refresh gives it a screen cookie for that meeting and that kind of screen o
 
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from screens.view import View
+from server.base.days import epoch_ms
 from server.office import pairing
 from server.storage.store import MeetingNotFound
 from server.web.http import (
@@ -82,7 +82,7 @@ async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
     token = request.cookies.get(PAIR_COOKIE, "")
     new = not svc.pair_throttle.blocked(origin)
     async with svc.engine.begin() as conn:
-        asked = await pairing.ask(conn, meeting_id, kind, token, _now_ms(), new=new)
+        asked = await pairing.ask(conn, meeting_id, kind, token, epoch_ms(), new=new)
     if asked is None:
         return message_page(PAIR_FLOOD, 429)
     if asked.token != token:  # a new request: counted against its address
@@ -98,7 +98,3 @@ async def _pairing(request: Request, meeting_id: int, kind: str) -> Response:
     shown = page(template, code=asked.code, kind=pairing.SCREEN_NAMES[kind], login=login)
     set_cookie(shown, PAIR_COOKIE, asked.token, pairing.PAIRING_TTL_MS // 1000)
     return shown
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
