@@ -694,7 +694,7 @@ def assert_consistent(hall: Hall, db: Db) -> MeetingState:
             # Closed by a paper count (issue 16): the totals are the paper's, plus the
             # phones' ballots kept; a phone ballot set aside leaves its receipt only.
             assert paper.kept + paper.discarded == cast, qid
-            assert (sealed, totals) == (0, sum(rating.result.counts.values())), qid
+            assert (sealed, totals) == (0, sum(n for _, n in rating.result.counts)), qid
             continue
         assert (sealed, totals) == ((cast, 0) if rating.open else (0, cast)), qid
         if room is not None:
