@@ -129,8 +129,10 @@ async def test_the_pairing_hint_names_the_script_screen(
 async def add_agenda_items(console: Page, s: DemoServer, n: int) -> None:
     await console.goto(f"{s.base}/meetings/{s.meeting_id}/edit")
     for i in range(n):
-        await console.locator("#m-agenda .m-add input[name=item_title]").fill(f"审议第{i + 1}项专项工作报告")
-        await console.locator("#m-agenda .m-add").get_by_role("button", name="添加议程").click()
+        # The first add form; the one that takes a progress report (#m-agenda-report) is another.
+        add = console.locator("#m-agenda .m-add:not(#m-agenda-report)")
+        await add.locator("input[name=item_title]").fill(f"审议第{i + 1}项专项工作报告")
+        await add.get_by_role("button", name="添加议程").click()
         await expect(console.locator("#m-agenda tbody tr")).to_have_count(3 + i + 1)
 
 
