@@ -121,7 +121,7 @@ async def record_decision(
                     decided_on=decided_on,
                     document_no=document_no,
                     reply_months=reply_months,
-                    recorded_by=actor.partition(":")[2][:64] or actor[:64],
+                    recorded_by=audit.who(actor),
                     recorded_at_ms=now_ms,
                 )
                 .returning(fd.c.id)
@@ -309,9 +309,10 @@ async def add_commitment(
     """One line of what the official committed to (承诺事项)."""
     item = await _item(conn, item_id)
     text = _text(text, 300, TEXT["commitment"], "commitment")
-    who = actor.partition(":")[2] or actor
     await conn.execute(
-        insert(m.followup_commitments).values(item_id=item_id, text=text, recorded_by=who[:64], at_ms=now_ms)
+        insert(m.followup_commitments).values(
+            item_id=item_id, text=text, recorded_by=audit.who(actor), at_ms=now_ms
+        )
     )
     await audit.record(
         conn,

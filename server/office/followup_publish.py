@@ -33,11 +33,6 @@ TEXT = {
 }
 
 
-def _who(actor: str) -> str:
-    """The staff username of ``staff:<username>`` (what the item page shows as 批准人)."""
-    return (actor.partition(":")[2] or actor)[:64]
-
-
 async def _item(conn: AsyncConnection, item_id: int) -> Any:
     fi = m.followup_items
     row = (await conn.execute(select(fi.c.id, fi.c.body_id, fi.c.public).where(fi.c.id == item_id))).first()
@@ -95,7 +90,7 @@ async def approve_post(
     done = await conn.execute(
         update(p)
         .where(p.c.id == post_id, p.c.public_approved.is_(False))
-        .values(public_approved=True, approved_by=_who(actor), approved_at_ms=now_ms)
+        .values(public_approved=True, approved_by=audit.who(actor), approved_at_ms=now_ms)
     )
     if done.rowcount != 1:
         return int(item.body_id), False

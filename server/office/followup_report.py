@@ -209,7 +209,7 @@ async def make_report(
         raise Invalid({"scope": TEXT["empty"]})
     counts = counts_of(items)
     fr = m.followup_reports
-    made_by = actor.partition(":")[2][:64] or actor[:64]
+    made_by = audit.who(actor)
     report_id = int(
         (
             await conn.execute(

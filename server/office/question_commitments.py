@@ -42,10 +42,6 @@ class Commitment:
     at_ms: int
 
 
-def _who(actor: str) -> str:
-    return (actor.partition(":")[2] or actor)[:64]
-
-
 async def _check_open(conn: AsyncConnection, meeting_id: int, question_id: int) -> tuple[int, str]:
     """The meeting's body and the question's title, if the lines may still change."""
     q, mt = m.questions, m.meetings
@@ -88,7 +84,7 @@ async def add(
                     meeting_id=meeting_id,
                     question_id=question_id,
                     text=text,
-                    recorded_by=_who(actor),
+                    recorded_by=audit.who(actor),
                     at_ms=now_ms,
                 )
                 .returning(qc.c.id)

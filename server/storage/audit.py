@@ -124,6 +124,12 @@ class Entry:
         return second_of_ms(self.at_ms)
 
 
+def who(actor: str) -> str:
+    """The name in an actor (``staff:<username>`` → the username; an actor without a role
+    stays whole), cut to the 64 characters the tables' ``recorded_by`` columns hold."""
+    return (actor.partition(":")[2] or actor)[:64]
+
+
 async def record(
     conn: AsyncConnection,
     action: str,

@@ -16,11 +16,10 @@ Chinese message (status 400), nothing written.
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from server.base.days import epoch_ms
 from server.base.keys import StaffSession
 from server.office import question_commitments
 from server.office.meeting_forms import Invalid
@@ -106,7 +105,7 @@ async def panel(request: Request) -> Response:
                 form.get("text", ""),
                 actor=f"staff:{session.username}",
                 device=device(request),
-                now_ms=time.time_ns() // 1_000_000,
+                now_ms=epoch_ms(),
             )
     except Invalid as bad:
         return await _answer(request, session, meeting_id, question_id, bad, "")

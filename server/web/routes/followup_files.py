@@ -10,7 +10,6 @@ checked as on every staff form; the files are judged in the workshop.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -18,14 +17,13 @@ from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
 from server.base import parse
-from server.base.days import today
+from server.base.days import epoch_ms, today
 from server.base.keys import StaffSession
 from server.office import attachments, followup, followup_posts
 from server.office.meeting_forms import Invalid
 from server.web.http import csrf_ok, device, message_page, require_staff, services
 from server.web.routes import followup as routes_followup
-from server.web.routes.organ_items import done_on_of
-from server.web.routes.post_files import Posted, file_response, posted
+from server.web.routes.post_files import Posted, file_response, posted, write_post
 
 
 async def post(request: Request) -> Response:
@@ -59,19 +57,11 @@ async def _post(request: Request, session: StaffSession, item_id: int, got: Post
         "on_behalf": True,
         "actor": f"staff:{session.username}",
         "device": device(request),
-        "now_ms": int(time.time() * 1000),
+        "now_ms": epoch_ms(),
     }
     try:
-        day = today()
         async with services(request).engine.begin() as conn:
-            if kind == followup_posts.PROGRESS:
-                done_on = done_on_of(fields.get("done_on", ""), day)
-                await followup_posts.post_progress(conn, item_id, done_on=done_on, today=day, **common)
-            elif kind == followup_posts.REPLY:
-                cls = fields.get("reply_class") or None
-                await followup_posts.post_reply(conn, item_id, reply_class=cls, **common)
-            else:
-                raise Invalid({"kind": "请选择登记办理进展还是答复。"})
+            await write_post(conn, item_id, kind, fields, today(), **common)
     except Invalid as bad:
         if bad.errors.get("item"):
             return message_page(followup.TEXT["no_item"], 404, back="/bodies", back_label="返回机构列表")

@@ -17,13 +17,11 @@ page's address as a QR code the office prints or shows on the projector.
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from server.base import parse
-from server.base.days import today
+from server.base.days import epoch_ms, today
 from server.office import bodies as office_bodies
 from server.office import card_qr, followup_public, followup_publish
 from server.office.meeting_forms import Invalid
@@ -119,8 +117,9 @@ async def approval(request: Request) -> Response:
     try:
         async with services(request).engine.begin() as conn:
             if action == "approve":
-                now = time.time_ns() // 1_000_000
-                body_id, _ = await followup_publish.approve_post(conn, item_id, post_id, now_ms=now, **who)
+                body_id, _ = await followup_publish.approve_post(
+                    conn, item_id, post_id, now_ms=epoch_ms(), **who
+                )
             else:
                 body_id, _ = await followup_publish.withdraw_post(conn, item_id, post_id, **who)
     except Invalid as bad:

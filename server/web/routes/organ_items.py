@@ -14,20 +14,19 @@ docs/design.md, "The organ's forms", says why both.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from server.base.days import BadDay, epoch_ms, moment_of_ms, parse_day, today
+from server.base.days import epoch_ms, moment_of_ms, today
 from server.base.keys import same
 from server.office import attachments, followup_posts, followup_reads, organs
 from server.office import bodies as office_bodies
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.web.http import device, message_page, page, same_origin, services
-from server.web.routes.post_files import Posted, file_response, post_form, posted
+from server.web.routes.post_files import Posted, file_response, post_form, posted, write_post
 
 NO_ITEM = "没有这个督办事项，或它不由本单位承办。"
 NO_FILE = "没有这个附件，或它不属于本单位承办的事项。"
@@ -102,16 +101,6 @@ async def _page(
     )
 
 
-def done_on_of(raw: str, day: dt.date) -> dt.date:
-    """The typed day of the work; today when left empty."""
-    if not raw.strip():
-        return day
-    try:
-        return parse_day(raw, "工作日期")
-    except BadDay as bad:
-        raise Invalid({"done_on": str(bad)}) from None
-
-
 async def item_page(request: Request) -> Response:
     """The organ's item (GET); POST ``action``: progress, or reply (the lead organ)."""
     organ = await _organ(request)
@@ -152,16 +141,8 @@ async def _post(request: Request, organ: organs.Organ, item_id: int, got: Posted
         "now_ms": epoch_ms(),
     }
     try:
-        day = today()
         async with services(request).engine.begin() as conn:
-            if action == followup_posts.PROGRESS:
-                done_on = done_on_of(fields.get("done_on", ""), day)
-                await followup_posts.post_progress(conn, item_id, done_on=done_on, today=day, **common)
-            elif action == followup_posts.REPLY:
-                cls = fields.get("reply_class") or None
-                await followup_posts.post_reply(conn, item_id, reply_class=cls, **common)
-            else:
-                raise Invalid({"action": "未知的操作。"})
+            await write_post(conn, item_id, action, fields, today(), **common)
     except Invalid as bad:
         return await _page(request, organ, item_id, 400, errors=bad.errors, values=fields)
     token = request.path_params["token"]

@@ -15,12 +15,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.office import attachments
+from server.base.days import BadDay, parse_day
+from server.office import attachments, followup_posts
 from server.office.followup_posts import Download
+from server.office.meeting_forms import Invalid
 from server.web.http import MAX_FORM_FIELD, services
 
 MAX_FIELDS = 20
@@ -80,6 +83,32 @@ async def _read(form: FormData) -> Posted:
                 return str(refused)
             files.append((value.filename, data))
     return fields, files
+
+
+def done_on_of(raw: str, day: dt.date) -> dt.date:
+    """The typed day of the work; today when left empty."""
+    if not raw.strip():
+        return day
+    try:
+        return parse_day(raw, "工作日期")
+    except BadDay as bad:
+        raise Invalid({"done_on": str(bad)}) from None
+
+
+async def write_post(
+    conn: AsyncConnection, item_id: int, kind: str, fields: dict[str, str], day: dt.date, **common: Any
+) -> None:
+    """The post a form asked for: progress (dated by its ``done_on`` field) or a reply
+    (classed by ``reply_class``); the organ's page and staff's on-behalf form both send
+    ``kind`` this way. ``common``: who, the text, the files (followup_posts)."""
+    if kind == followup_posts.PROGRESS:
+        done_on = done_on_of(fields.get("done_on", ""), day)
+        await followup_posts.post_progress(conn, item_id, done_on=done_on, today=day, **common)
+    elif kind == followup_posts.REPLY:
+        cls = fields.get("reply_class") or None
+        await followup_posts.post_reply(conn, item_id, reply_class=cls, **common)
+    else:
+        raise Invalid({"kind": "请选择报送办理进展还是答复。"})
 
 
 def file_response(found: Download) -> Response:
