@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base import parse
-from server.office import followup, followup_judgments
+from server.office import followup, followup_judgments, followup_reads
 from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.storage import audit
@@ -176,17 +176,8 @@ async def view(conn: AsyncConnection, item: Any, deputy_id: int, today: dt.date)
         meeting = str(
             (await conn.execute(select(mt.c.title).where(mt.c.id == item.meeting_id))).scalar() or ""
         )
-    fio, o, c = m.followup_item_organs, m.organs, m.followup_commitments
-    organs = list(
-        (
-            await conn.execute(
-                select(o.c.name, fio.c.lead)
-                .join(o, o.c.id == fio.c.organ_id)
-                .where(fio.c.item_id == item_id)
-                .order_by(fio.c.lead.desc(), o.c.name)
-            )
-        ).all()
-    )
+    c = m.followup_commitments
+    organs = (await followup_reads.item_organ_names(conn, [item_id]))[item_id]
     commitments = tuple(
         str(t) for t in await conn.scalars(select(c.c.text).where(c.c.item_id == item_id).order_by(c.c.id))
     )

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.office import followup_reads
 from server.office import followup_rules as rules
 from server.office.followup_posts import work_day
 from server.storage import models as m
@@ -166,7 +167,7 @@ async def public_board(conn: AsyncConnection, body_id: int, today: dt.date) -> P
         ).all()
     )
     ids = [int(r.id) for r in rows]
-    organs = await _organs(conn, ids)
+    organs = await followup_reads.item_organ_names(conn, ids)
     commitments = await _commitments(conn, ids)
     posts = await _posts(conn, ids)
     by_meeting: dict[int | None, list[PublicItem]] = defaultdict(list)
@@ -210,23 +211,6 @@ async def public_board(conn: AsyncConnection, body_id: int, today: dt.date) -> P
             meetings[None] = ("督办事项", None)
     groups = tuple(MeetingGroup(k, meetings[k][0], meetings[k][1], tuple(by_meeting[k])) for k in order)
     return PublicBoard(body_id=body_id, body_name=str(body_name), today=today, groups=groups)
-
-
-async def _organs(conn: AsyncConnection, ids: list[int]) -> dict[int, list[tuple[str, bool]]]:
-    """The organs' names only: never their contacts or phones."""
-    if not ids:
-        return {}
-    fio, o = m.followup_item_organs, m.organs
-    out: dict[int, list[tuple[str, bool]]] = defaultdict(list)
-    rows = await conn.execute(
-        select(fio.c.item_id, o.c.name, fio.c.lead)
-        .join(o, o.c.id == fio.c.organ_id)
-        .where(fio.c.item_id.in_(ids))
-        .order_by(fio.c.lead.desc(), o.c.name)
-    )
-    for item_id, name, lead in rows:
-        out[int(item_id)].append((str(name), bool(lead)))
-    return out
 
 
 async def _commitments(conn: AsyncConnection, ids: list[int]) -> dict[int, list[str]]:

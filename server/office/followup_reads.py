@@ -99,7 +99,9 @@ async def decided(conn: AsyncConnection, decision_id: int) -> tuple[list[Any], l
     return items, closed
 
 
-async def _organs_of(conn: AsyncConnection, item_ids: list[int]) -> dict[int, list[tuple[int, str, bool]]]:
+async def item_organs(conn: AsyncConnection, item_ids: list[int]) -> dict[int, list[tuple[int, str, bool]]]:
+    """Each item's responsible organs as (id, name, lead), the lead first, then by name;
+    every id asked is a key. Names only: never an organ's contact or phone."""
     fio, o = m.followup_item_organs, m.organs
     out: dict[int, list[tuple[int, str, bool]]] = {i: [] for i in item_ids}
     if not item_ids:
@@ -115,6 +117,12 @@ async def _organs_of(conn: AsyncConnection, item_ids: list[int]) -> dict[int, li
     return out
 
 
+async def item_organ_names(conn: AsyncConnection, item_ids: list[int]) -> dict[int, list[tuple[str, bool]]]:
+    """:func:`item_organs` as (name, lead): what the public page, a phone and the report show."""
+    found = await item_organs(conn, item_ids)
+    return {i: [(name, lead) for _, name, lead in organs] for i, organs in found.items()}
+
+
 async def board(conn: AsyncConnection, body_id: int, today: dt.date, filters: Filters) -> Board:
     """The body's items: counts over all of them, the cards the filters keep in the
     board's order (overdue, due within 14 days, the rest, closed last)."""
@@ -128,7 +136,7 @@ async def board(conn: AsyncConnection, body_id: int, today: dt.date, filters: Fi
             )
         ).all()
     )
-    organs = await _organs_of(conn, [int(r.id) for r in rows])
+    organs = await item_organs(conn, [int(r.id) for r in rows])
     cards = []
     for r in rows:
         mine = organs[int(r.id)]
@@ -210,7 +218,7 @@ async def item_view(conn: AsyncConnection, item_id: int) -> ItemView | None:
     if item.decision_id is not None:
         fd = m.followup_decisions
         decision = (await conn.execute(select(fd).where(fd.c.id == item.decision_id))).first()
-    organs = (await _organs_of(conn, [item_id]))[item_id]
+    organs = (await item_organs(conn, [item_id]))[item_id]
     o, c, p = m.organs, m.followup_commitments, m.followup_posts
     body_organs = [
         (int(a), str(b))

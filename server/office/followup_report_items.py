@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import day_of_ms
+from server.office import followup_reads
 from server.office import followup_rules as rules
 from server.office.followup_posts import work_day
 from server.storage import models as m
@@ -103,7 +104,7 @@ async def gather(
         stmt = stmt.where(fi.c.meeting_id.in_(list(meeting_ids)))
     rows = list((await conn.execute(stmt)).all())
     ids = [int(r.id) for r in rows]
-    organs, commitments, posts, judgments = await _organs(conn, ids), {}, {}, {}
+    organs, commitments, posts, judgments = await followup_reads.item_organ_names(conn, ids), {}, {}, {}
     if ids:
         commitments = await _commitments(conn, ids, as_of_ms)
         posts = await _posts(conn, ids, as_of_ms)
@@ -145,22 +146,6 @@ async def gather(
             )
         )
     return items
-
-
-async def _organs(conn: AsyncConnection, ids: list[int]) -> dict[int, list[tuple[str, bool]]]:
-    fio, o = m.followup_item_organs, m.organs
-    out: dict[int, list[tuple[str, bool]]] = {}
-    if not ids:
-        return out
-    rows = await conn.execute(
-        select(fio.c.item_id, o.c.name, fio.c.lead)
-        .join(o, o.c.id == fio.c.organ_id)
-        .where(fio.c.item_id.in_(ids))
-        .order_by(fio.c.lead.desc(), o.c.name)
-    )
-    for item_id, name, lead in rows:
-        out.setdefault(int(item_id), []).append((str(name), bool(lead)))
-    return out
 
 
 async def _commitments(conn: AsyncConnection, ids: list[int], as_of_ms: int) -> dict[int, list[str]]:
