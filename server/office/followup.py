@@ -369,7 +369,7 @@ async def change_status(
         insert(m.followup_posts)
         .values(
             item_id=item_id,
-            kind="reply" if to == rules.REPLIED else "status",
+            kind=rules.REPLY if to == rules.REPLIED else rules.STATUS,
             text=text.strip(),
             author=author[:64],
             on_behalf=on_behalf,

@@ -162,7 +162,7 @@ async def _posts(conn: AsyncConnection, item_id: int) -> tuple[Post, ...]:
             r.reply_class,
             int(r.at_ms),
             tuple(names[int(r.id)]),
-            r.work_on if r.kind == "progress" else None,
+            r.work_on if r.kind == rules.PROGRESS else None,
         )
         for r in rows
     )

@@ -31,6 +31,7 @@ from live.setup import BodyKind, RatingRule
 from live.state import Choice, PaperCount, RatingResult, VoteMethod
 from screens.view import tally_of
 from server.base.days import CHINA
+from server.office import followup_rules as rules
 from server.office.meeting_forms import Invalid
 from server.storage import models as m
 from server.storage.store import settings_from_json
@@ -183,7 +184,7 @@ async def post_answer(
     await conn.execute(
         insert(m.followup_posts).values(
             item_id=item_id,
-            kind="answer",
+            kind=rules.ANSWER,
             text=_plain(text),
             author=author,
             # From the official or organ who answered, as the page names it; the staff who

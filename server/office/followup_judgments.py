@@ -22,8 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.office import followup_rules as rules
 from server.storage import models as m
 
-REPLY = "reply"
-
 
 @dataclass(frozen=True)
 class JudgmentSummary:
@@ -33,6 +31,10 @@ class JudgmentSummary:
     basic: int = 0
     dissatisfied: int = 0
     objections: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.satisfied or self.basic or self.dissatisfied or self.objections)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ async def current_replies(conn: AsyncConnection, item_ids: Collection[int]) -> d
     p = m.followup_posts
     rows = await conn.execute(
         select(p.c.item_id, func.max(p.c.id))
-        .where(p.c.item_id.in_(list(item_ids)), p.c.kind == REPLY)
+        .where(p.c.item_id.in_(list(item_ids)), p.c.kind == rules.REPLY)
         .group_by(p.c.item_id)
     )
     return {int(item): int(post) for item, post in rows}
@@ -131,7 +133,7 @@ async def by_reply(conn: AsyncConnection, item_id: int) -> list[ReplyJudgments]:
         (
             await conn.execute(
                 select(p.c.id, p.c.reply_class, p.c.at_ms)
-                .where(p.c.item_id == item_id, p.c.kind == REPLY)
+                .where(p.c.item_id == item_id, p.c.kind == rules.REPLY)
                 .order_by(p.c.id)
             )
         ).all()

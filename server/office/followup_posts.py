@@ -40,7 +40,7 @@ from server.office.meeting_forms import Invalid
 from server.storage import audit
 from server.storage import models as m
 
-PROGRESS, REPLY = "progress", "reply"
+PROGRESS, REPLY = rules.PROGRESS, rules.REPLY
 
 TEXT = {
     "text": f"请填写{{what}}，不超过 {followup.MAX_POST} 个字。",

@@ -36,7 +36,6 @@ from server.storage import models as m
 
 STEPS = ("交办", "办理中", "已答复", "已办结")
 STEP_OF = {rules.HANDLING: 1, rules.REDO: 1, rules.REPLIED: 2, rules.CLOSED: 3}
-KINDS = {"progress": "办理进展", "reply": "答复", "answer": "书面答复", "status": "状态变更"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class PublicPost:
 
     day: dt.date
     source: str  # the organ's name when the post is from (or for) an organ, else ""
-    kind: str  # what it is, in Chinese (KINDS)
+    kind: str  # what it is, in Chinese (rules.POST_KINDS)
     change: str  # "已答复（A 类）", "已办结" …, "" for a post that changes no status
     text: str  # "" unless approved
 
@@ -115,7 +114,7 @@ def public_post(
     return PublicPost(
         day=day,
         source=source if approved else "",
-        kind=KINDS.get(kind, ""),
+        kind=rules.POST_KINDS.get(kind, ""),
         change=change,
         text=text if approved else "",
     )

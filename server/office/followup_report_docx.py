@@ -25,8 +25,9 @@ from docx.text.paragraph import Paragraph
 
 from server.base.days import chinese_day, numeral
 from server.office import followup_rules as rules
+from server.office.followup_judgments import JudgmentSummary
 from server.office.followup_report import Report, counts_sentence
-from server.office.followup_report_items import PostLine, ReportItem, View
+from server.office.followup_report_items import PostLine, ReportItem
 
 TITLE_FONT, HEAD_FONT, KAI_FONT = "方正小标宋简体", "黑体", "楷体_GB2312"
 BODY_FONT, LATIN = "仿宋_GB2312", "Times New Roman"
@@ -35,7 +36,6 @@ LINE = Pt(28)
 INDENT = Pt(2 * SANHAO)  # two characters
 TABLE_HEAD = ("序号", "问题", "提问代表", "承办单位", "状态", "答复类别", "代表评价")
 TABLE_WIDTHS_MM = (12, 42, 19, 28, 20, 12, 23)  # 156 mm: the text width (210 - 28 - 26)
-POST_KIND = {"progress": "办理进展", "answer": "书面答复", "reply": "答复"}
 
 
 def _run(p: Paragraph, text: str, font: str = BODY_FONT, size: float = SANHAO, bold: bool = False) -> None:
@@ -107,7 +107,7 @@ def status_text(item: ReportItem) -> str:
 
 def view_text(item: ReportItem) -> str:
     """The deputies' judgments of the item's current reply, in a sentence."""
-    if not any(p.kind == "reply" for p in item.posts):
+    if not any(p.kind == rules.REPLY for p in item.posts):
         return "尚未答复，暂无代表评价。"
     v = item.view
     if not v.any:
@@ -116,7 +116,7 @@ def view_text(item: ReportItem) -> str:
     return text + (f"；{v.objections} 人不同意办结。" if v.objections else "。")
 
 
-def view_cell(v: View) -> str:
+def view_cell(v: JudgmentSummary) -> str:
     if not v.any:
         return "—"
     text = f"满意 {v.satisfied}\n基本满意 {v.basic}\n不满意 {v.dissatisfied}"
@@ -131,10 +131,10 @@ def post_text(post: PostLine) -> str:
         who = f"{post.organ}（{post.author}）"
     if post.kind == "status" and post.status_to:
         what = f"状态改为“{rules.STATUSES.get(post.status_to, post.status_to)}”"
-    elif post.kind == "reply":
+    elif post.kind == rules.REPLY:
         what = f"答复（{post.reply_class} 类）" if post.reply_class else "答复"
     else:
-        what = POST_KIND.get(post.kind, "记录")
+        what = rules.POST_KINDS.get(post.kind, "记录")
     if post.posted is not None and post.posted != post.day:
         what += f"（{chinese_day(post.posted)}报送）"
     return f"{chinese_day(post.day)}，{who}，{what}" + (f"：{post.text}" if post.text else "。")

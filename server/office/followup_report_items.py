@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.base.days import day_of_ms
 from server.office import followup_reads
 from server.office import followup_rules as rules
+from server.office.followup_judgments import JudgmentSummary
 from server.office.followup_posts import work_day
 from server.storage import models as m
 
@@ -42,20 +43,6 @@ class PostLine:
     status_to: str | None
     reply_class: str | None
     posted: dt.date | None = None  # the day it was posted, for a progress post (else None)
-
-
-@dataclass(frozen=True)
-class View:
-    """The deputies' judgments of an item's current reply."""
-
-    satisfied: int = 0
-    basic: int = 0
-    dissatisfied: int = 0
-    objections: int = 0
-
-    @property
-    def any(self) -> bool:
-        return bool(self.satisfied or self.basic or self.dissatisfied or self.objections)
 
 
 @dataclass(frozen=True)
@@ -78,7 +65,7 @@ class ReportItem:
     overdue: bool
     commitments: tuple[str, ...]
     posts: tuple[PostLine, ...]
-    view: View
+    view: JudgmentSummary
 
     @property
     def status_name(self) -> str:
@@ -114,13 +101,13 @@ async def gather(
     for r in rows:
         mine = posts.get(int(r.id), [])
         moves = [p for _, p in mine if p.status_to]
-        replies = [(pid, p) for pid, p in mine if p.kind == "reply"]
+        replies = [(pid, p) for pid, p in mine if p.kind == rules.REPLY]
         if now:
             status, reply_class = str(r.status), r.reply_class
         else:
             status = str(moves[-1].status_to) if moves else rules.HANDLING
             reply_class = replies[-1][1].reply_class if replies else None
-        view = judgments.get(replies[-1][0], View()) if replies else View()
+        view = judgments.get(replies[-1][0], JudgmentSummary()) if replies else JudgmentSummary()
         lead = next((name for name, is_lead in organs.get(int(r.id), []) if is_lead), "")
         items.append(
             ReportItem(
@@ -186,7 +173,7 @@ async def _posts(
     return out
 
 
-async def _judgments(conn: AsyncConnection, ids: list[int], as_of_ms: int) -> dict[int, View]:
+async def _judgments(conn: AsyncConnection, ids: list[int], as_of_ms: int) -> dict[int, JudgmentSummary]:
     """Per reply post: the verdicts and objections recorded up to ``as_of_ms``. Not
     followup_judgments.summary, which counts what stands now: a report is rebuilt as of
     the moment it was made."""
@@ -200,4 +187,4 @@ async def _judgments(conn: AsyncConnection, ids: list[int], as_of_ms: int) -> di
         if verdict in ("satisfied", "basic", "dissatisfied"):
             t[("satisfied", "basic", "dissatisfied").index(verdict)] += 1
         t[3] += bool(objects)
-    return {post_id: View(*t) for post_id, t in tally.items()}
+    return {post_id: JudgmentSummary(*t) for post_id, t in tally.items()}

@@ -39,6 +39,12 @@ CLASSES = {
 
 STAFF, ORGAN, DEPUTY = "staff", "organ", "deputy"
 
+# The kinds of post in an item's history (followup_posts.kind): an organ's progress, its
+# reply (the status moves to 已答复), a staff status change, a written answer (书面答复)
+# made the item's first post.
+PROGRESS, REPLY, STATUS, ANSWER = "progress", "reply", "status", "answer"
+POST_KINDS = {PROGRESS: "办理进展", REPLY: "答复", ANSWER: "书面答复", STATUS: "状态变更"}
+
 SATISFIED, BASIC, DISSATISFIED = "satisfied", "basic", "dissatisfied"
 VERDICTS = {SATISFIED: "满意", BASIC: "基本满意", DISSATISFIED: "不满意"}
 MAX_OBJECTION = 500  # characters of a 不同意办结's reason
