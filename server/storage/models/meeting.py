@@ -41,6 +41,9 @@ meetings = Table(
     Column("rehearsal", Boolean, nullable=False, default=False, server_default=false()),
     Column("rehearsal_of", Integer, nullable=True),  # the meeting it was cloned from
     Column("closed_ms", BigInteger, nullable=True),  # set when the meeting closes
+    Column("chair", String(64), nullable=False, default="", server_default=""),  # 主持人
+    # The paragraph staff add to the proceedings (会议记录) before generating them.
+    Column("record_note", Text, nullable=False, default="", server_default=""),
 )
 
 agenda_items = Table(
@@ -53,6 +56,13 @@ agenda_items = Table(
     Column("title", String(200), nullable=False),
     # The progress report this item takes (the next session hears and rates it).
     Column("report_id", ForeignKey("followup_reports.id"), nullable=True),
+    # Who reports on a 述职评议 item (migration 0016): "" nobody, "group" (reporter_group_id),
+    # "member" (reporter_deputy_id), "higher" (a deputy of the higher congress: name, congress).
+    Column("reporter_kind", String(16), nullable=False, default="", server_default=""),
+    Column("reporter_group_id", ForeignKey("groups.id"), nullable=True),
+    Column("reporter_deputy_id", ForeignKey("deputies.id"), nullable=True),
+    Column("reporter_name", String(64), nullable=False, default="", server_default=""),
+    Column("reporter_congress", String(100), nullable=False, default="", server_default=""),
 )
 
 questions = Table(
