@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +49,7 @@ from live.events import Event, RatingCast, from_record, to_record
 from live.refusals import Refused
 from live.state import MeetingState
 from server.base.ballot_box import BallotBox
+from server.base.days import today
 from server.base.keys import Keys
 from server.base.settings import Settings, load
 from server.office.demo import load_demo
@@ -110,10 +112,48 @@ async def _load_demo(url: str) -> int:
     return int(info.meeting_id)
 
 
-def install_demo(url: str) -> int:
-    """Migrate and load the demo the way `wenzheng demo` does; returns the meeting id."""
+def _fresh_install(url: str) -> int:
     upgrade(url)
     return asyncio.run(_load_demo(url))
+
+
+# One demo database per China day and process, copied for every SQLite test that wants the
+# demo: migrating and loading it for each of a thousand tests cost minutes of the suite. The
+# copy is byte for byte what the real path made (the template is made by that path), and a
+# new China day makes a new one, since the demo's meeting is held "today".
+_TEMPLATES: dict[str, tuple[Path, int]] = {}
+_TEMPLATE_ROOT = Path(os.environ.get("TMPDIR", "/tmp")) / f"wz-demo-template-{os.getpid()}"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite+aiosqlite:///"
+    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
+
+
+def install_demo(url: str) -> int:
+    """Migrate and load the demo the way `wenzheng demo` does; returns the meeting id.
+
+    On SQLite into a database that does not exist yet, a copy of this day's template."""
+    target = _sqlite_path(url)
+    if target is None or target.exists():
+        return _fresh_install(url)
+    day = today().isoformat()
+    if day not in _TEMPLATES:
+        folder = _TEMPLATE_ROOT / day
+        folder.mkdir(parents=True, exist_ok=True)
+        made = folder / "demo.db"
+        for stale in folder.glob("demo.db*"):
+            stale.unlink()
+        meeting_id = _fresh_install(f"sqlite+aiosqlite:///{made}")
+        _TEMPLATES[day] = (made, meeting_id)
+    made, meeting_id = _TEMPLATES[day]
+    # The engine is disposed after loading, so the WAL is checkpointed into the file; copy
+    # any side file that is left all the same.
+    for side in ("", "-wal", "-shm"):
+        source = Path(f"{made}{side}")
+        if source.exists():
+            shutil.copyfile(source, f"{target}{side}")
+    return meeting_id
 
 
 @pytest.fixture
