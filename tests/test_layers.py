@@ -4,6 +4,8 @@ Top to bottom, each importing only what stands below it:
 
     server.cli, server.bench      the commands
     server.web                    HTTP and sockets: the app, sessions, routes
+    server.record                 the record of a held meeting: proceedings, results,
+                                  charts, duty records (reads the office, holds through the room)
     server.room | server.office   a running meeting | the office's work (side by side,
                                   neither imports the other)
     server.storage                tables, migrations, the event log, record-keepers
@@ -27,21 +29,23 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("server.cli", 0),
     ("server.bench", 0),
     ("server.web", 1),
-    ("server.room", 2),
-    ("server.office", 2),
-    ("server.storage", 3),
-    ("server.base", 4),
-    ("screens", 5),
-    ("live", 6),
+    ("server.record", 2),
+    ("server.room", 3),
+    ("server.office", 3),
+    ("server.storage", 4),
+    ("server.base", 5),
+    ("screens", 6),
+    ("live", 7),
 )
 NAMES = {
     0: "the commands",
     1: "the web face",
-    2: "the room / the office",
-    3: "storage",
-    4: "base",
-    5: "screens",
-    6: "live",
+    2: "the record",
+    3: "the room / the office",
+    4: "storage",
+    5: "base",
+    6: "screens",
+    7: "live",
 }
 # Side by side: a running meeting and the office's work never import each other.
 SIBLINGS = {"server.room", "server.office"}

@@ -11,4 +11,9 @@ office files and publishes.
 The record never holds a secret choice, nor who took part in a secret poll: the log keeps
 no choice of a rating or a secret vote (live/events.py), and the fold keeps only the
 count of receipts of such a round, never the deputies behind them.
+
+The record stands between the web face and the office: it reads the office's tables (the
+commitments, the follow-up decision, the reporters) and holds a sitting through the room's
+runtime, so it may import server.office, server.room and everything below them; only the
+web face and the commands import it.
 """

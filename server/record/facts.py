@@ -6,10 +6,9 @@ sequence number and the moment it was committed (``events.created_ms``); the out
 same function every screen uses, and notes beside it what the state forgets: when each
 thing happened and how long it lasted.
 
-Secrecy. A rating and a secret vote are secret: the log never holds their choices, and
-this fold keeps of their receipts (``RatingCast``, a secret ``VoteCast``) nothing but the
-number of them, in the totals the close already carries. Who took part in a secret poll is
-part of its 未按 count, so it appears nowhere here. A named vote's choices are public.
+Secrecy. The log never holds the choice of a rating or a secret vote, and this fold keeps
+nothing of their receipts (``RatingCast``, a secret ``VoteCast``) but the totals the close
+carries: who took part in a secret poll is part of its 未按 count and appears nowhere here.
 """
 
 from __future__ import annotations
@@ -20,12 +19,11 @@ from typing import Literal
 
 from live import events as e
 from live.core import apply
+from live.questions import PHASE_TIMER
 from live.setup import AgendaItem, Denominator, Question, Setup, TimerRole
 from live.state import (
     Announcement,
-    Choice,
     MeetingState,
-    PaperCount,
     Phase,
     Presence,
     RatingResult,
@@ -41,20 +39,13 @@ TimedEvent = tuple[int, int, e.Event]  # (seq, committed at ms, event)
 Status = Literal["present", "leave", "absent"]
 
 # The phases in which somebody speaks, with the timer that measures each: their allowance.
-SPOKEN_PHASES: dict[Phase, TimerRole] = {
-    Phase.ASKING: TimerRole.ASKING,
-    Phase.ANSWERING: TimerRole.ANSWERING,
-    Phase.FOLLOWUP_ASK: TimerRole.FOLLOWUP_ASK,
-    Phase.FOLLOWUP_REPLY: TimerRole.FOLLOWUP_REPLY,
-}
+SPOKEN_PHASES = {p: role for p, role in PHASE_TIMER.items() if p is not Phase.RATING}
 
 
 @dataclass(frozen=True)
 class Stretch:
-    """One timed part of a question: the asking, the answer, a follow-up or its reply.
-
-    ``speaker_id`` is the deputy who spoke in an asking or follow-up phase (None while the
-    official answers); ``allowance_ms`` is the meeting's timer for that phase."""
+    """One timed part of a question: the asking, the answer, a follow-up or its reply;
+    ``speaker_id`` None while the official answers; ``allowance_ms`` the phase's timer."""
 
     phase: Phase
     speaker_id: int | None
@@ -345,14 +336,14 @@ def _attendance(state: MeetingState, o: _Open) -> tuple[Attendance, ...]:
 
 def _votes(state: MeetingState, o: _Open) -> tuple[VoteRecord, ...]:
     rows: list[VoteRecord] = []
-    for vote_id, (opened, at) in o.votes.items():
+    for vote_id, (v, at) in o.votes.items():
         r = state.votes[vote_id]
         named = () if r.secret else tuple(sorted(r.named.items()))
+        closed_ms = o.vote_closed.get(vote_id)
         rows.append(
             VoteRecord(
-                vote_id, opened.title, opened.round_no, opened.first_id, opened.item_id, opened.secret,
-                opened.threshold, opened.base, opened.method, at, o.vote_closed.get(vote_id),
-                r.result, r.announced, named,
+                vote_id, v.title, v.round_no, v.first_id, v.item_id, v.secret, v.threshold, v.base,
+                v.method, at, closed_ms, r.result, r.announced, named,
             )
         )  # fmt: skip
     return tuple(rows)
@@ -407,19 +398,3 @@ def fold(
         banners=tuple(o.banners),
         rating_denominator=setup.settings.rating_rule.denominator,
     )
-
-
-__all__ = [
-    "Attendance",
-    "Banner",
-    "Choice",
-    "ItemRating",
-    "MeetingRecord",
-    "PaperCount",
-    "QuestionRecord",
-    "Speech",
-    "Stretch",
-    "TimedEvent",
-    "VoteRecord",
-    "fold",
-]
