@@ -32,6 +32,7 @@ from server.record.reporters import Reporter
 
 DRAFT_NOTE = "（草稿，请修改后按程序印发）"
 REHEARSAL_NOTE = "（彩排记录，不得印发）"
+NOT_CLOSED_NOTE = "（会议尚未结束，内容截至生成时）"
 TO_COMPLETE = "【待补充】"
 GRADES = {Choice.SATISFIED: "满意", Choice.BASIC: "基本满意", Choice.DISSATISFIED: "不满意"}
 # Beyond this many present, the 出席 line names the count, not every member (a county
@@ -128,7 +129,7 @@ def _when(record: MeetingRecord) -> str:
 
 
 def rating_text(result: RatingResult) -> str:
-    """"测评结果为满意（满意 25 票，…）", or why it has no grade."""
+    """ "测评结果为满意（满意 25 票，…）", or why it has no grade."""
     counts = "，".join(f"{GRADES[c]}{result.count(c)}票" for c in Choice)
     if result.ungraded is Ungraded.NO_QUORUM:
         return f"测评开始时未达到法定人数，结果仅供参考（{counts}）"
@@ -193,7 +194,8 @@ def _heard(title: str, reporter: Reporter | None) -> str:
 def _asked(record: MeetingRecord, q: QuestionRecord) -> str:
     question = q.question
     who = record.name(question.asker_id)
-    group = question.group or (record.setup.deputies[question.asker_id].group if who else "")
+    deputy = record.setup.deputies.get(question.asker_id) if question.asker_id is not None else None
+    group = question.group or (deputy.group if deputy else "")
     asker = f"{group}{who}代表" if who else (group or "代表")
     respondents = "、".join(f"{r.title}{r.name}" for r in question.respondents) or "有关负责人"
     text = f"{asker}提问，{respondents}答复"
@@ -214,7 +216,11 @@ def inquiry_matter(record: MeetingRecord, heading: str) -> Matter | None:
         )
     ]
     for n, q in enumerate(reached, 1):
-        rated = f"会议对该问题的答复进行了满意度测评，{rating_text(q.rating)}。" if q.rating else "未进行满意度测评。"
+        rated = (
+            f"会议对该问题的答复进行了满意度测评，{rating_text(q.rating)}。"
+            if q.rating
+            else "未进行满意度测评。"
+        )
         paras.append(Para(_asked(record, q) + rated, lead=f"（{numeral(n)}）{_closed(q.question.title)}"))
     unreached = [q.question.title for q in record.questions if not q.reached]
     if unreached:
@@ -278,7 +284,11 @@ def _opening(record: MeetingRecord, chair: str, attendees: list[str]) -> str:
     quorum = has_quorum(record.setup.settings.quorum_rule, record.expected, present)
     text += "，符合法定人数。" if quorum else "，未达到法定人数。"
     if attendees:
-        text += f"{attendees[0]}等{len(attendees)}人列席会议。" if len(attendees) > 1 else f"{attendees[0]}列席会议。"
+        text += (
+            f"{attendees[0]}等{len(attendees)}人列席会议。"
+            if len(attendees) > 1
+            else f"{attendees[0]}列席会议。"
+        )
     return text + "现将会议议定事项纪要如下："
 
 
@@ -340,9 +350,9 @@ def draft(
         matters.append(followed)
     day = _day(record)
     attendees = _attendees(record)
-    notes = (DRAFT_NOTE, REHEARSAL_NOTE) if setup.rehearsal else (DRAFT_NOTE,)
+    notes: tuple[str, ...] = (DRAFT_NOTE, REHEARSAL_NOTE) if setup.rehearsal else (DRAFT_NOTE,)
     if not record.closed:
-        notes += ("（会议尚未结束，内容截至生成时）",)
+        notes += (NOT_CLOSED_NOTE,)
     return Minutes(
         notes=notes,
         mark=f"{organ}会议纪要",

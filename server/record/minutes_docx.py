@@ -108,7 +108,7 @@ def _page(doc: Doc) -> None:
 
 
 def _page_number(p: Paragraph, align: WD_ALIGN_PARAGRAPH) -> None:
-    """"— 1 —", 4号 宋体, one character in from the outside edge."""
+    """ "— 1 —", 4号 宋体, one character in from the outside edge."""
     p.alignment = align
     fmt = p.paragraph_format
     if align is WD_ALIGN_PARAGRAPH.RIGHT:

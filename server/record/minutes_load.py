@@ -34,7 +34,10 @@ async def decision_of(conn: AsyncConnection, meeting_id: int) -> Decision | None
             AssignedItem(
                 str(i.title),
                 bool(i.priority),
-                tuple(name + ("（牵头）" if lead and len(organs[int(i.id)]) > 1 else "") for name, lead in organs[int(i.id)]),
+                tuple(
+                    name + ("（牵头）" if lead and len(organs[int(i.id)]) > 1 else "")
+                    for name, lead in organs[int(i.id)]
+                ),
             )
             for i in items
         ),
