@@ -48,19 +48,24 @@ def paragraph_with(texts: list[str], *parts: str) -> str:
     return found[0]
 
 
+def after(texts: list[str], heading_end: str) -> str:
+    """The paragraph under the one heading that ends so."""
+    (at,) = [n for n, t in enumerate(texts) if t.endswith(heading_end)]
+    return texts[at + 1]
+
+
 def check_decisions(record: MeetingRecord, texts: list[str]) -> None:
     """Every matter voted by its last round, every closed rating's grade, as the log says."""
     first, revote, named = record.votes
     assert first.title == SECRET_TITLE and first.result and not first.result.passed
     assert revote.round_no == 2 and revote.result and revote.result.passed
-    assert any(t.endswith(f"、会议表决通过了《{SECRET_TITLE}》") for t in texts)
-    said = paragraph_with(texts, f"对《{SECRET_TITLE}》进行了表决")
-    assert said.startswith("会议以无记名方式")
+    said = after(texts, f"、会议表决通过了《{SECRET_TITLE}》")
+    assert said.startswith("会议以无记名方式进行表决。")
     assert f"首次表决未获通过，经重新表决，{votes(revote)}，获得通过。" in said
     assert votes(first) not in said  # the decision is the revote's
     assert named.title == NAMED_TITLE and named.result and named.result.passed
-    said = paragraph_with(texts, f"对《{NAMED_TITLE}》进行了表决")
-    assert said.startswith("会议以记名方式") and f"{votes(named)}，获得通过。" in said
+    said = after(texts, f"、会议表决通过了《{NAMED_TITLE}》")
+    assert said.startswith("会议以记名方式进行表决。") and f"{votes(named)}，获得通过。" in said
     assert "重新表决" not in said
     rated = [q for q in record.questions if q.rating is not None]
     assert len(rated) == len(record.questions) - 1  # the last was never reached

@@ -172,7 +172,7 @@ def vote_matter(rounds: tuple[VoteRecord, ...]) -> Matter | None:
     assert last.result is not None
     title = _book(first.title or last.title)
     passed = last.result.passed
-    text = f"会议以{_method(last)}方式对{title}进行了表决。"
+    text = f"会议以{_method(last)}方式进行表决。"
     if last.round_no > 1 or len(closed) > 1:
         earlier = "首次表决未获通过" if not closed[0].result or not closed[0].result.passed else "首次表决后"
         text += f"{earlier}，经重新表决，{_counts(last)}，"
