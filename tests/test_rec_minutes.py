@@ -10,19 +10,31 @@ tests/test_rec_minutes_postgres.py runs these again on PostgreSQL."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Length
 from docx.text.paragraph import Paragraph
 
+from live.setup import BodyKind
 from live.state import Choice, RatingResult, Threshold, Ungraded, VoteBase, VoteMethod, VoteResult
 from server.base.settings import Settings
 from server.record import minutes as mn
 from server.record.facts import MeetingRecord, VoteRecord
 from server.record.minutes_docx import RED, title_lines
+from server.record.reporters import Reporter
 from server.record.sitting import NAMED_TITLE, SECRET_TITLE, roster
 from tests.rec_minutes_fixtures import CHAIR, docx_text, held
+
+# The children of a w:pPr in the schema's order (ECMA-376, CT_PPr).
+_PPR_ORDER = (
+    "pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr suppressLineNumbers pBdr shd "
+    "tabs suppressAutoHyphens kinsoku wordWrap overflowPunct topLinePunct autoSpaceDE autoSpaceDN bidi "
+    "adjustRightInd snapToGrid spacing ind contextualSpacing mirrorIndents suppressOverlap jc "
+    "textDirection textAlignment textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange"
+)
+PPR_ORDER = _PPR_ORDER.split()
 
 
 def east_asian(p: Paragraph) -> set[str | None]:
@@ -122,6 +134,21 @@ def test_the_minutes_say_what_the_log_decided_and_ask_for_the_assignment(
     heads = [t for t in texts if t[:2] in ("一、", "二、", "三、", "四、", "五、", "六、")]
     assert [t[:2] for t in heads] == ["一、", "二、", "三、", "四、", "五、"]
     assert heads[2] == f"三、会议表决通过了《{SECRET_TITLE}》"
+    # The same record as a rehearsal's, and with its report item naming a reporter (述职).
+    rehearsal = replace(h.record, setup=replace(h.record.setup, rehearsal=True))
+    assert mn.draft(rehearsal, chair=CHAIR, decision=None).notes == (mn.DRAFT_NOTE, mn.REHEARSAL_NOTE)
+    item = h.record.item_ratings[0].item
+    group = Reporter(item.id, "group", "城东代表小组", group_id=1)
+    said = mn.plain_text(mn.draft(h.record, chair=CHAIR, decision=None, reporters={item.id: group}))
+    assert "会议听取了城东代表小组的述职报告，并进行了满意度测评，测评结果为" in said
+
+
+def test_the_issuing_organ_follows_the_body() -> None:
+    assert mn.organ_of("清溪镇人民代表大会", BodyKind.CONGRESS) == "清溪镇人民代表大会主席团"
+    assert (
+        mn.organ_of("某县人民代表大会常务委员会", BodyKind.STANDING_COMMITTEE) == "某县人民代表大会常务委员会"
+    )
+    assert mn.deciding_organ(BodyKind.STANDING_COMMITTEE) == "主任会议"
 
 
 def test_with_a_decision_the_minutes_list_the_questions_assigned(settings: Settings, meeting_id: int) -> None:
@@ -180,6 +207,9 @@ def test_the_docx_is_laid_out_after_gb_t_9704_and_marked_as_a_draft(
     assert section.even_page_footer.paragraphs[0].alignment == 0  # even pages: left
     assert doc.settings.odd_and_even_pages_header_footer
     assert "草稿" in doc.core_properties.title
+    for ppr in doc.element.body.iter(qn("w:pPr")):  # Word refuses children out of order
+        found = [PPR_ORDER.index(child.tag.split("}")[1]) for child in ppr]
+        assert found == sorted(found), ppr.xml
     text = "\n".join(p.text for p in paras)
     assert "【印发日期】印发" in text and "年【" not in text
     assert "定稿" not in text and "正式印发" not in text

@@ -32,7 +32,7 @@ def test_staff_download_the_draft_minutes_from_the_edit_page(
     assert texts[0] == mn.DRAFT_NOTE and "（会议尚未结束，内容截至生成时）" in texts
     assert "草稿" in doc.core_properties.title
     opening = next(t for t in texts if "现将会议议定事项纪要如下" in t)
-    assert "会议由【主持人】主持" in opening and "实到0人" in opening
+    assert "会议由【主持人】主持" in opening and "实到【　】人" in opening
 
 
 def test_an_unknown_meeting_answers_404_in_chinese(client: TestClient, keys: Keys, meeting_id: int) -> None:

@@ -280,9 +280,12 @@ def _opening(record: MeetingRecord, chair: str, attendees: list[str]) -> str:
     leave, absent = len(record.with_status("leave")), len(record.with_status("absent"))
     place = record.setup.place or "【会议地点】"
     text = f"{_when(record)}，{record.setup.title}在{place}举行。会议由{chair or '【主持人】'}主持。"
-    text += f"会议应到{_members(kind)}{record.expected}人，实到{present}人，请假{leave}人，缺席{absent}人"
-    quorum = has_quorum(record.setup.settings.quorum_rule, record.expected, present)
-    text += "，符合法定人数。" if quorum else "，未达到法定人数。"
+    if record.opened_ms is None:  # nothing held yet: figures for staff to fill in
+        text += f"会议应到{_members(kind)}{record.expected}人，实到【　】人，请假【　】人，缺席【　】人。"
+    else:
+        text += f"会议应到{_members(kind)}{record.expected}人，实到{present}人，请假{leave}人，缺席{absent}人"
+        quorum = has_quorum(record.setup.settings.quorum_rule, record.expected, present)
+        text += "，符合法定人数。" if quorum else "，未达到法定人数。"
     if attendees:
         text += (
             f"{attendees[0]}等{len(attendees)}人列席会议。"

@@ -42,6 +42,13 @@ INDENT = Pt(2 * SANHAO)  # two characters
 TEXT_WIDTH_MM, TOP_MM, INNER_MM, BOTTOM_MM = 156, 37, 28, 35
 MARK_FROM_TOP_MM = 35  # the mark's top edge below the text area's (GB/T 9704 7.2.3)
 MARK_MAX_PT = 42  # a short organ name is not blown up past this
+# What follows w:pBdr in a w:pPr (ECMA-376 CT_PPrBase, then w:rPr, w:sectPr, w:pPrChange).
+_AFTER_PBDR = (
+    "shd tabs suppressAutoHyphens kinsoku wordWrap overflowPunct topLinePunct autoSpaceDE autoSpaceDN "
+    "bidi adjustRightInd snapToGrid spacing ind contextualSpacing mirrorIndents suppressOverlap jc "
+    "textDirection textAlignment textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange"
+)
+AFTER_PBDR = tuple(f"w:{tag}" for tag in _AFTER_PBDR.split())
 
 
 def _run(
@@ -81,8 +88,9 @@ def _border(p: Paragraph, side: str, color: str, eighths: int, space_pt: int = 0
     ppr = p._p.get_or_add_pPr()
     borders = ppr.find(qn("w:pBdr"))
     if borders is None:
+        # In its place in the schema's order: Word refuses a w:pPr whose children are not.
         borders = OxmlElement("w:pBdr")
-        ppr.append(borders)
+        ppr.insert_element_before(borders, *AFTER_PBDR)
     line = OxmlElement(f"w:{side}")
     line.set(qn("w:val"), "single")
     line.set(qn("w:sz"), str(eighths))  # in eighths of a point
