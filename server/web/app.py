@@ -48,6 +48,7 @@ from server.web.routes import hall as routes_hall
 from server.web.routes import leave as routes_leave
 from server.web.routes import meetings as routes_meetings
 from server.web.routes import members as routes_members
+from server.web.routes import minutes as routes_minutes
 from server.web.routes import organ_items as routes_organ_items
 from server.web.routes import organs as routes_organs
 from server.web.routes import people as routes_people
@@ -326,6 +327,8 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/d/{meeting_id:int}/floor", routes_deputy.floor, methods=["POST"]),
         Route("/h/{meeting_id:int}/{code}", routes_hall.hall, methods=["GET"]),
         Route("/h/{meeting_id:int}/{code}", routes_hall.hall_check_in, methods=["POST"]),
+        # the draft minutes (会议纪要) of a meeting (issue 19, server/record/minutes.py)
+        Route("/m/{meeting_id:int}/minutes.docx", routes_minutes.minutes_file),
         WebSocketRoute("/ws/{meeting_id:int}/{audience}", ws.live_socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
