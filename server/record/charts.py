@@ -1,0 +1,466 @@
+"""The record's charts: satisfaction, votes, speaking time, attendance over a body's meetings.
+
+One renderer for both outputs: PNG for the DOCX (16 cm wide at 200 dpi, read on A4) and
+SVG for the pages (a viewBox and ``width="100%"``, read on a 360-px phone). Each chart
+takes plain rows (a label and counts) and returns bytes; the adapters below turn a
+:class:`~server.record.facts.MeetingRecord` or a body's attendance grid into rows.
+
+Drawn with matplotlib's object API (``Figure`` + ``savefig``), never pyplot: pyplot keeps
+a global registry of figures that a server would leak and race on, and picks a GUI
+backend. ``savefig`` draws a PNG with Agg and an SVG with the SVG backend, whatever
+``matplotlib.use`` says, so no backend is chosen here. The style is set once
+per process (:func:`_style`); after that nothing global changes while drawing.
+
+Printed in black and white. Every category has its own grey level AND its own hatch, so a
+photocopy still tells 满意 from 基本满意; counts sit on a white label box, legible over
+any fill. Each row's label stands above its bar, full width, so a long Chinese title is
+wrapped instead of squeezing the bars on a phone.
+
+Text from users (question titles, vote titles, meeting titles) is drawn with math parsing
+off (``$`` stays a dollar sign) and escaped by matplotlib's SVG writer, so no title can
+put markup into the SVG.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from live.state import Choice
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from server.office.attendance_history import Grid
+    from server.record.facts import MeetingRecord
+
+log = logging.getLogger(__name__)
+
+Fmt = Literal["png", "svg"]
+FORMATS: tuple[Fmt, ...] = ("png", "svg")
+KINDS = ("satisfaction", "votes", "speaking", "attendance")
+EMPTY = "暂无数据"
+DPI = 200
+
+# Where Debian/Ubuntu (fonts-wqy-microhei) and Fedora put the font.
+FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+)
+# SVG keeps its text as text (svg.fonttype "none"): a chart is a few kilobytes instead of
+# a few hundred (every CJK glyph as a path), its labels can be selected, searched and read
+# aloud, and the viewer draws them in its own CJK font: every phone and desktop has one,
+# named in this fallback list after the font the PNG uses. Paths would only pay off for a
+# viewer without any CJK font, which our readers do not have.
+FALLBACK_FAMILIES = (
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Microsoft YaHei",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "DejaVu Sans",
+)
+
+Row3 = tuple[str, int, int, int]
+Row4 = tuple[str, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A category of a stacked bar: its legend name, fill, hatch and the hatch's ink."""
+
+    name: str
+    fill: str
+    hatch: str
+    ink: str
+
+
+# Grey levels (luma) in brackets: dark, middle, light, white, each with its own hatch.
+SATISFACTION = (
+    Series("满意", "#1f5f99", "", "#ffffff"),  # (82)
+    Series("基本满意", "#9ecae1", "///", "#31556b"),  # (191)
+    Series("不满意", "#d6604d", "xx", "#5a1a10"),  # (129)
+)
+VOTES = (
+    Series("赞成", "#1f5f99", "", "#ffffff"),
+    Series("反对", "#d6604d", "xx", "#5a1a10"),
+    Series("弃权", "#f2c94c", "///", "#6b5310"),
+    Series("未按", "#ffffff", "..", "#555555"),
+)
+ATTENDANCE = (
+    Series("实到", "#1f5f99", "", "#ffffff"),
+    Series("请假", "#f2c94c", "///", "#6b5310"),
+    Series("缺席", "#d6604d", "xx", "#5a1a10"),
+)
+SPOKEN = Series("用时", "#9ecae1", "", "#31556b")
+OVER = Series("超时", "#d6604d", "xx", "#5a1a10")
+
+
+@dataclass(frozen=True)
+class Size:
+    """The page a format is read on: width, type size and the label's width in ems."""
+
+    width_in: float
+    font_pt: float
+    label_ems: float
+
+
+SIZES: dict[Fmt, Size] = {
+    "png": Size(16 / 2.54, 9.0, 44.0),  # A4 text block: 16 cm
+    # Narrower so that, scaled to a 360-px phone, 10 pt type stays about 13 px.
+    "svg": Size(4.6, 10.0, 29.0),
+}
+
+_lock = threading.Lock()
+_family: list[str] = []
+
+
+def _style() -> str:
+    """Register the CJK font and set the style, once per process; returns the family name."""
+    with _lock:
+        if _family:
+            return _family[0]
+        name = "DejaVu Sans"
+        found = next((p for p in FONT_FILES if Path(p).is_file()), None)
+        if found is None:
+            log.error(
+                "charts: no CJK font (looked for %s); Chinese labels will not render. "
+                "Install fonts-wqy-microhei.",
+                ", ".join(FONT_FILES),
+            )
+        else:
+            font_manager.fontManager.addfont(found)
+            name = font_manager.FontProperties(fname=found).get_name()
+        matplotlib.rcParams.update(
+            {
+                "font.family": ["sans-serif"],
+                "font.sans-serif": [name, *FALLBACK_FAMILIES],
+                "svg.fonttype": "none",
+                "svg.hashsalt": "wenzheng",  # the same chart gives the same bytes (cache, tests)
+                "hatch.linewidth": 0.8,
+                "axes.unicode_minus": False,
+            }
+        )
+        _family.append(name)
+        return name
+
+
+def _width(text: str) -> float:
+    """Width in ems: a CJK (wide) character is one, anything else about half."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.55 for c in text)
+
+
+def wrap(text: str, ems: float, lines: int = 2) -> list[str]:
+    """``text`` in lines of at most ``ems``; beyond ``lines`` lines it is cut with "…"."""
+    out: list[str] = []
+    line = ""
+    for c in " ".join(text.split()):
+        if _width(line + c) > ems:
+            out.append(line)
+            line = c.lstrip()
+        else:
+            line += c
+    if line or not out:
+        out.append(line)
+    if len(out) > lines:
+        out = out[:lines]
+        last = out[-1]
+        while last and _width(last + "…") > ems:
+            last = last[:-1]
+        out[-1] = last + "…"
+    return out
+
+
+@dataclass
+class _Canvas:
+    """A figure whose y axis is measured in inches down from the top of the plot."""
+
+    fig: Figure
+    ax: Axes
+    size: Size
+    bars: list[float]  # each row's bar centre
+    bar_h: float
+
+
+def _canvas(labels: Sequence[str], size: Size, xmax: float, legend: Sequence[Patch]) -> _Canvas:
+    pt = size.font_pt / 72
+    line_h, bar_h, gap = pt * 1.35, pt * 2.0, pt * 1.1
+    top, bottom = (pt * 3.2 if legend else pt), pt * 0.6
+    y, bars, wrapped = 0.0, [], []
+    for label in labels:
+        lines = wrap(label, size.label_ems)
+        wrapped.append((y, lines))
+        y += len(lines) * line_h + pt * 0.25
+        bars.append(y + bar_h / 2)
+        y += bar_h + gap
+    content = max(y - gap, pt)
+    height = top + content + bottom
+    fig = Figure(figsize=(size.width_in, height), dpi=DPI)
+    left, right = 0.08, 0.08
+    ax = fig.add_axes(
+        (left / size.width_in, bottom / height, 1 - (left + right) / size.width_in, content / height)
+    )
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(content, 0)
+    ax.set_axis_off()
+    for at, lines in wrapped:
+        ax.text(
+            0,
+            at,
+            "\n".join(lines),
+            va="top",
+            ha="left",
+            fontsize=size.font_pt,
+            linespacing=1.25,
+            parse_math=False,
+        )
+    if legend:
+        fig.legend(
+            handles=list(legend),
+            loc="upper left",
+            bbox_to_anchor=(left / size.width_in, 1),
+            ncols=len(legend),
+            frameon=False,
+            fontsize=size.font_pt,
+            handlelength=2.2,
+            handleheight=1.1,
+            columnspacing=1.2,
+            borderaxespad=0.3,
+        )
+    return _Canvas(fig, ax, size, bars, bar_h)
+
+
+def _patch(s: Series) -> Patch:
+    return Patch(facecolor=s.fill, hatch=s.hatch, edgecolor=s.ink, linewidth=0.6, label=s.name)
+
+
+def _segment(c: _Canvas, y: float, x0: float, w: float, s: Series) -> None:
+    c.ax.barh(
+        y, w, height=c.bar_h, left=x0, color=s.fill, hatch=s.hatch or None, edgecolor=s.ink, linewidth=0.6
+    )
+    c.ax.barh(y, w, height=c.bar_h, left=x0, fill=False, edgecolor="#222222", linewidth=0.6)
+
+
+def _ems_in_data(c: _Canvas, ems: float) -> float:
+    """``ems`` of type as a length on the x axis."""
+    x0, x1 = c.ax.get_xlim()
+    axes_in = c.ax.get_position().width * c.size.width_in
+    return ems * c.size.font_pt / 72 / axes_in * (x1 - x0)
+
+
+def _tag(c: _Canvas, x: float, y: float, text: str, ha: str = "center") -> None:
+    c.ax.text(
+        x,
+        y,
+        text,
+        ha=ha,
+        va="center",
+        fontsize=c.size.font_pt * 0.9,
+        parse_math=False,
+        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
+    )
+
+
+def _stacked(
+    rows: Sequence[tuple[str, Sequence[int]]],
+    series: Sequence[Series],
+    size: Size,
+    notes: Callable[[int], str] | None = None,
+) -> Figure | None:
+    """Horizontal stacked bars, one per row; a count too narrow for its segment is named
+    after the bar instead ("不满意 1"), so every count is printed somewhere."""
+    totals = [sum(counts) for _, counts in rows]
+    if not rows or not any(totals):
+        return None
+    longest = max(totals)
+    c = _canvas([label for label, _ in rows], size, longest / 0.7, [_patch(s) for s in series])
+    for i, ((_, counts), y) in enumerate(zip(rows, c.bars, strict=True)):
+        x, outside = 0.0, []
+        for n, s in zip(counts, series, strict=True):
+            if n <= 0:
+                continue
+            _segment(c, y, x, n, s)
+            if n >= _ems_in_data(c, 0.6 * len(str(n)) + 0.6):
+                _tag(c, x + n / 2, y, str(n))
+            else:
+                outside.append(f"{s.name}{n}")
+            x += n
+        note = notes(i) if notes else ""
+        tail = "  ".join(t for t in (*outside, note) if t)
+        if tail:
+            c.ax.text(
+                x + _ems_in_data(c, 0.4),
+                y,
+                tail,
+                va="center",
+                ha="left",
+                fontsize=size.font_pt * 0.9,
+                parse_math=False,
+            )
+    return c.fig
+
+
+def _empty(size: Size) -> Figure:
+    pt = size.font_pt / 72
+    fig = Figure(figsize=(size.width_in, pt * 6), dpi=DPI)
+    fig.text(0.5, 0.5, EMPTY, ha="center", va="center", fontsize=size.font_pt * 1.2, color="#444444")
+    return fig
+
+
+def _svg_root(svg: str) -> str:
+    """Scale with its box: width 100%, no fixed height (the viewBox keeps the ratio)."""
+    head, sep, rest = svg.partition("<svg ")
+    attrs, close, body = rest.partition(">")
+    kept = [a for a in attrs.split('" ') if not a.startswith(("width=", "height="))]
+    attrs = '" '.join(kept)
+    if not attrs.endswith('"'):
+        attrs += '"'
+    return f'{head}{sep}width="100%" role="img" {attrs}{close}{body}'
+
+
+def _bytes(fig: Figure | None, fmt: Fmt) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown chart format {fmt!r}")
+    fig = fig or _empty(SIZES[fmt])
+    out = io.BytesIO()
+    if fmt == "png":
+        fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+        return out.getvalue()
+    fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
+    return _svg_root(out.getvalue().decode("utf-8")).encode("utf-8")
+
+
+def satisfaction_chart(rows: Sequence[Row3], fmt: Fmt) -> bytes:
+    """Per question: 满意, 基本满意, 不满意 counts."""
+    _style()
+    data = [(label, (a, b, d)) for label, a, b, d in rows]
+    return _bytes(_stacked(data, SATISFACTION, SIZES[fmt]), fmt)
+
+
+def votes_chart(rows: Sequence[Row4], fmt: Fmt) -> bytes:
+    """Per round: 赞成, 反对, 弃权, 未按."""
+    _style()
+    data = [(label, (f, a, ab, n)) for label, f, a, ab, n in rows]
+    return _bytes(_stacked(data, VOTES, SIZES[fmt]), fmt)
+
+
+def attendance_chart(rows: Sequence[Row4], fmt: Fmt) -> bytes:
+    """Per meeting: 应到 (printed after the bar), 实到, 请假, 缺席."""
+    _style()
+    data = [(label, (p, lv, ab)) for label, _, p, lv, ab in rows]
+    expected = [e for _, e, _, _, _ in rows]
+    return _bytes(_stacked(data, ATTENDANCE, SIZES[fmt], lambda i: f"应到{expected[i]}"), fmt)
+
+
+def duration(seconds: int) -> str:
+    m, s = divmod(max(0, seconds), 60)
+    return f"{m}分{s:02d}秒" if m else f"{s}秒"
+
+
+def speaking_chart(rows: Sequence[tuple[str, int, int]], fmt: Fmt) -> bytes:
+    """Per question: seconds spoken (a bar; beyond the allowance dark and cross-hatched)
+    against the allowance (a black mark across the bar)."""
+    _style()
+    size = SIZES[fmt]
+    if not rows or not any(sp or al for _, sp, al in rows):
+        return _bytes(None, fmt)
+    longest = max(max(sp, al) for _, sp, al in rows)
+    mark = Patch(facecolor="none", edgecolor="none", label="┃ 限时")
+    c = _canvas([label for label, _, _ in rows], size, longest / 0.62, [_patch(SPOKEN), _patch(OVER), mark])
+    for (_, spoken, allowed), y in zip(rows, c.bars, strict=True):
+        within = min(spoken, allowed) if allowed else spoken
+        if within:
+            _segment(c, y, 0, within, SPOKEN)
+        if spoken > within:
+            _segment(c, y, within, spoken - within, OVER)
+        if allowed:
+            c.ax.plot(
+                [allowed, allowed],
+                [y - c.bar_h * 0.8, y + c.bar_h * 0.8],
+                color="black",
+                linewidth=2.2,
+                solid_capstyle="butt",
+            )
+        end = max(spoken, allowed) + _ems_in_data(c, 0.5)
+        text = duration(spoken) + (f" / 限时{duration(allowed)}" if allowed else "")
+        c.ax.text(end, y, text, va="center", ha="left", fontsize=size.font_pt * 0.9, parse_math=False)
+    return _bytes(c.fig, fmt)
+
+
+# ---- rows from the record and the attendance grid ----
+
+
+def satisfaction_rows(record: MeetingRecord) -> list[Row3]:
+    """Every rated question (numbered as on the agenda), then every rated agenda item."""
+    rows: list[Row3] = []
+    for n, q in enumerate(record.questions, 1):
+        if q.rating is not None:
+            r = q.rating
+            label = f"{n}. {q.question.title}"
+            rows.append(
+                (label, r.count(Choice.SATISFIED), r.count(Choice.BASIC), r.count(Choice.DISSATISFIED))
+            )
+    for it in record.item_ratings:
+        r = it.result
+        rows.append(
+            (it.item.title, r.count(Choice.SATISFIED), r.count(Choice.BASIC), r.count(Choice.DISSATISFIED))
+        )
+    return rows
+
+
+def vote_rows(record: MeetingRecord) -> list[Row4]:
+    """Every closed round, labelled with its title, round and verdict."""
+    rows: list[Row4] = []
+    for v in record.votes:
+        if v.result is None:
+            continue
+        verdict = "通过" if v.result.passed else "未通过"
+        res = v.result
+        label = f"{v.title}（第{v.round_no}轮，{verdict}）"
+        rows.append((label, res.for_votes, res.against, res.abstain, res.not_voted))
+    return rows
+
+
+def speaking_rows(record: MeetingRecord) -> list[tuple[str, int, int]]:
+    """Every question the hall reached: seconds spoken (asking, answer, follow-ups) and allowed."""
+    return [
+        (f"{n}. {q.question.title}", q.spoken_ms // 1000, q.allowance_ms // 1000)
+        for n, q in enumerate(record.questions, 1)
+        if q.reached
+    ]
+
+
+MAX_MEETINGS = 24  # the latest ones: a longer chart no longer reads on a page
+
+
+def attendance_rows(grid: Grid) -> list[Row4]:
+    """Per meeting of the grid (rehearsals are never in it), oldest first: 应到, 实到, 请假, 缺席.
+
+    Leave that was not approved counts as absence (the grid's codes 假 and 缺)."""
+    rows: list[Row4] = []
+    for mt in grid.meetings[-MAX_MEETINGS:]:
+        marks = [mk for (_, mid), mk in grid.marks.items() if mid == mt.id]
+        codes = [mk.code for mk in marks]
+        present = sum(1 for c in codes if c in ("出", "迟", "离"))
+        label = f"{mt.day} {mt.title}".strip()
+        rows.append((label, len(marks), present, codes.count("假"), codes.count("缺")))
+    return rows
+
+
+CHARTS: dict[str, Callable[..., bytes]] = {
+    "satisfaction": satisfaction_chart,
+    "votes": votes_chart,
+    "speaking": speaking_chart,
+    "attendance": attendance_chart,
+}
