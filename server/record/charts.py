@@ -35,11 +35,13 @@ from typing import TYPE_CHECKING, Literal
 import matplotlib
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from live.state import Choice
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
     from server.office.attendance_history import Grid
@@ -122,6 +124,10 @@ SIZES: dict[Fmt, Size] = {
     "svg": Size(4.6, 10.0, 29.0),
 }
 
+LEFT_IN = RIGHT_IN = 0.08  # the plot's side margins
+TAIL = 0.9  # the type of counts and notes, relative to the labels'
+
+
 _lock = threading.Lock()
 _family: list[str] = []
 
@@ -193,7 +199,7 @@ class _Canvas:
     bar_h: float
 
 
-def _canvas(labels: Sequence[str], size: Size, xmax: float, legend: Sequence[Patch]) -> _Canvas:
+def _canvas(labels: Sequence[str], size: Size, xmax: float, legend: Sequence[Artist]) -> _Canvas:
     pt = size.font_pt / 72
     line_h, bar_h, gap = pt * 1.35, pt * 2.0, pt * 1.1
     top, bottom = (pt * 3.2 if legend else pt), pt * 0.6
@@ -207,7 +213,7 @@ def _canvas(labels: Sequence[str], size: Size, xmax: float, legend: Sequence[Pat
     content = max(y - gap, pt)
     height = top + content + bottom
     fig = Figure(figsize=(size.width_in, height), dpi=DPI)
-    left, right = 0.08, 0.08
+    left, right = LEFT_IN, RIGHT_IN
     ax = fig.add_axes(
         (left / size.width_in, bottom / height, 1 - (left + right) / size.width_in, content / height)
     )
@@ -252,62 +258,99 @@ def _segment(c: _Canvas, y: float, x0: float, w: float, s: Series) -> None:
     c.ax.barh(y, w, height=c.bar_h, left=x0, fill=False, edgecolor="#222222", linewidth=0.6)
 
 
-def _ems_in_data(c: _Canvas, ems: float) -> float:
-    """``ems`` of type as a length on the x axis."""
-    x0, x1 = c.ax.get_xlim()
-    axes_in = c.ax.get_position().width * c.size.width_in
-    return ems * c.size.font_pt / 72 / axes_in * (x1 - x0)
+def _axes_in(size: Size) -> float:
+    return size.width_in - LEFT_IN - RIGHT_IN
 
 
-def _tag(c: _Canvas, x: float, y: float, text: str, ha: str = "center") -> None:
+def _ems(text: str) -> float:
+    """Width of a count or note in ems of the label type (digits are half an em)."""
+    return _width(text) * TAIL
+
+
+def _fit(ends: Sequence[tuple[float, float]], size: Size) -> float:
+    """The x range that fits each bar (its end in data) and the note after it (in ems)."""
+    em_in = size.font_pt / 72
+    room = [end / max(0.2, 1 - (ems + 0.5) * em_in / _axes_in(size)) for end, ems in ends]
+    return max([*room, 1.0])
+
+
+def _in_data(xmax: float, size: Size, ems: float) -> float:
+    """``ems`` of label type as a length on an x axis running to ``xmax``."""
+    return ems * size.font_pt / 72 / _axes_in(size) * xmax
+
+
+def _tag(c: _Canvas, x: float, y: float, text: str) -> None:
     c.ax.text(
         x,
         y,
         text,
-        ha=ha,
+        ha="center",
         va="center",
-        fontsize=c.size.font_pt * 0.9,
+        fontsize=c.size.font_pt * TAIL,
         parse_math=False,
         bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
     )
+
+
+def _note(c: _Canvas, x: float, y: float, text: str) -> None:
+    """Text after a bar's end."""
+    x += _in_data(c.ax.get_xlim()[1], c.size, 0.4)
+    c.ax.text(x, y, text, va="center", ha="left", fontsize=c.size.font_pt * TAIL, parse_math=False)
+
+
+def _fits(n: int, xmax: float, size: Size) -> bool:
+    """Whether the count ``n`` can be printed on its own segment."""
+    return n >= _in_data(xmax, size, _ems(str(n)) + 0.7)
+
+
+def _tails(
+    rows: Sequence[tuple[str, Sequence[int]]],
+    series: Sequence[Series],
+    notes: Sequence[str],
+    xmax: float,
+    size: Size,
+) -> list[str]:
+    """Per row: the counts too narrow for their segment, named ("不满意1"), then the note."""
+    out = []
+    for (_, counts), note in zip(rows, notes, strict=True):
+        outside = [
+            f"{s.name}{n}" for n, s in zip(counts, series, strict=True) if n > 0 and not _fits(n, xmax, size)
+        ]
+        out.append("  ".join(t for t in (*outside, note) if t))
+    return out
 
 
 def _stacked(
     rows: Sequence[tuple[str, Sequence[int]]],
     series: Sequence[Series],
     size: Size,
-    notes: Callable[[int], str] | None = None,
+    notes: Sequence[str] = (),
 ) -> Figure | None:
     """Horizontal stacked bars, one per row; a count too narrow for its segment is named
-    after the bar instead ("不满意 1"), so every count is printed somewhere."""
+    after the bar instead, so every count is printed somewhere. The x range is the
+    longest bar plus its note: a few rounds of fitting, since the range decides which
+    counts fit on their segments and those that do not lengthen the notes."""
     totals = [sum(counts) for _, counts in rows]
     if not rows or not any(totals):
         return None
-    longest = max(totals)
-    c = _canvas([label for label, _ in rows], size, longest / 0.7, [_patch(s) for s in series])
-    for i, ((_, counts), y) in enumerate(zip(rows, c.bars, strict=True)):
-        x, outside = 0.0, []
+    notes = list(notes) or [""] * len(rows)
+    xmax = float(max(totals))
+    for _ in range(3):
+        tails = _tails(rows, series, notes, xmax, size)
+        xmax = _fit([(t, _ems(tail)) for t, tail in zip(totals, tails, strict=True)], size)
+    tails = _tails(rows, series, notes, xmax, size)
+    c = _canvas([label for label, _ in rows], size, xmax, [_patch(s) for s in series])
+    for (_, counts), y, tail in zip(rows, c.bars, tails, strict=True):
+        x = 0.0
         for n, s in zip(counts, series, strict=True):
             if n <= 0:
                 continue
             _segment(c, y, x, n, s)
-            if n >= _ems_in_data(c, 0.6 * len(str(n)) + 0.6):
+            if _fits(n, xmax, size):
                 _tag(c, x + n / 2, y, str(n))
-            else:
-                outside.append(f"{s.name}{n}")
             x += n
-        note = notes(i) if notes else ""
-        tail = "  ".join(t for t in (*outside, note) if t)
         if tail:
-            c.ax.text(
-                x + _ems_in_data(c, 0.4),
-                y,
-                tail,
-                va="center",
-                ha="left",
-                fontsize=size.font_pt * 0.9,
-                parse_math=False,
-            )
+            _note(c, x, y, tail)
     return c.fig
 
 
@@ -360,41 +403,39 @@ def attendance_chart(rows: Sequence[Row4], fmt: Fmt) -> bytes:
     _style()
     data = [(label, (p, lv, ab)) for label, _, p, lv, ab in rows]
     expected = [e for _, e, _, _, _ in rows]
-    return _bytes(_stacked(data, ATTENDANCE, SIZES[fmt], lambda i: f"应到{expected[i]}"), fmt)
+    return _bytes(_stacked(data, ATTENDANCE, SIZES[fmt], [f"应到{e}" for e in expected]), fmt)
 
 
 def duration(seconds: int) -> str:
     m, s = divmod(max(0, seconds), 60)
-    return f"{m}分{s:02d}秒" if m else f"{s}秒"
+    if not m:
+        return f"{s}秒"
+    return f"{m}分{s:02d}秒" if s else f"{m}分"
 
 
 def speaking_chart(rows: Sequence[tuple[str, int, int]], fmt: Fmt) -> bytes:
     """Per question: seconds spoken (a bar; beyond the allowance dark and cross-hatched)
-    against the allowance (a black mark across the bar)."""
+    against the allowance (a black mark across the bar), both printed after it."""
     _style()
     size = SIZES[fmt]
     if not rows or not any(sp or al for _, sp, al in rows):
         return _bytes(None, fmt)
-    longest = max(max(sp, al) for _, sp, al in rows)
-    mark = Patch(facecolor="none", edgecolor="none", label="┃ 限时")
-    c = _canvas([label for label, _, _ in rows], size, longest / 0.62, [_patch(SPOKEN), _patch(OVER), mark])
-    for (_, spoken, allowed), y in zip(rows, c.bars, strict=True):
+    notes = [duration(sp) + (f" / 限时{duration(al)}" if al else "") for _, sp, al in rows]
+    xmax = _fit([(max(sp, al), _ems(n)) for (_, sp, al), n in zip(rows, notes, strict=True)], size)
+    mark = Line2D([], [], color="black", linewidth=2.2, label="限时")
+    c = _canvas([label for label, _, _ in rows], size, xmax, [_patch(SPOKEN), _patch(OVER), mark])
+    for (_, spoken, allowed), y, note in zip(rows, c.bars, notes, strict=True):
         within = min(spoken, allowed) if allowed else spoken
         if within:
             _segment(c, y, 0, within, SPOKEN)
         if spoken > within:
             _segment(c, y, within, spoken - within, OVER)
         if allowed:
+            half = c.bar_h * 0.8
             c.ax.plot(
-                [allowed, allowed],
-                [y - c.bar_h * 0.8, y + c.bar_h * 0.8],
-                color="black",
-                linewidth=2.2,
-                solid_capstyle="butt",
+                [allowed] * 2, [y - half, y + half], color="black", linewidth=2.2, solid_capstyle="butt"
             )
-        end = max(spoken, allowed) + _ems_in_data(c, 0.5)
-        text = duration(spoken) + (f" / 限时{duration(allowed)}" if allowed else "")
-        c.ax.text(end, y, text, va="center", ha="left", fontsize=size.font_pt * 0.9, parse_math=False)
+        _note(c, max(spoken, allowed), y, note)
     return _bytes(c.fig, fmt)
 
 
