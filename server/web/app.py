@@ -37,6 +37,7 @@ from server.web.routes import attendance as routes_attendance
 from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
+from server.web.routes import charts as routes_charts
 from server.web.routes import commitments as routes_commitments
 from server.web.routes import deputy as routes_deputy
 from server.web.routes import followup as routes_followup
@@ -296,6 +297,10 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
             methods=["GET", "POST"],
         ),
         Route("/bodies/{body_id:int}/followup/report/{report_id:int}", routes_followup_report.report_file),
+        # The record's charts (issue 19): staff, public once closed, attendance over a body's meetings.
+        Route("/m/{meeting_id:int}/charts/{kind}.svg", routes_charts.meeting_chart),
+        Route("/m/{meeting_id:int}/live/charts/{kind}.svg", routes_charts.public_chart),
+        Route("/bodies/{body_id:int}/charts/attendance.svg", routes_charts.attendance_chart),
         Route("/followup/{item_id:int}/public", routes_followup_public.set_public, methods=POST),
         Route("/followup/{item_id:int}/approval", routes_followup_public.approval, methods=POST),
         Route("/bodies/{body_id:int}/followup/public-notice", routes_followup_public.notice),
