@@ -27,11 +27,11 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'se
 
 
 def _svg(data: bytes, public: bool) -> Response:
+    """The SVG answer; X-Content-Type-Options: nosniff comes with every answer (app.py)."""
     return Response(
         data,
         media_type=SVG,
         headers={
-            "x-content-type-options": "nosniff",
             "cache-control": "public, max-age=600" if public else "private, no-cache",
             "content-security-policy": SVG_POLICY,
         },
