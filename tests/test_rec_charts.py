@@ -3,6 +3,7 @@ on a whole sitting of the demo meeting held through the real action path."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import pickle
 import re
@@ -11,13 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import update
 
 from server.base.settings import Settings
 from server.record import charts
 from server.record.facts import MeetingRecord
 from server.storage import models as m
+from server.storage.db import create_engine
 from tests.conftest import DEMO_CHAIR, DEMO_DEPUTIES, TestClient
 from tests.rec_charts_fixtures import held, record_of
 
@@ -164,13 +165,17 @@ def login(client: TestClient) -> None:
 
 
 def set_rehearsal(settings: Settings, meeting_id: int) -> None:
-    url = re.sub(r"\+\w+", "", settings.database_url, count=1)  # the sync driver of the same database
-    engine = create_sync_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(update(m.meetings).where(m.meetings.c.id == meeting_id).values(rehearsal=True))
-    finally:
-        engine.dispose()
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    update(m.meetings).where(m.meetings.c.id == meeting_id).values(rehearsal=True)
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
 
 
 def is_svg(reply: object) -> list[str]:
