@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import update
 
 from server.base.settings import Settings
-from server.record import charts
+from server.record import chart_draw, charts
 from server.record.facts import MeetingRecord
 from server.storage import models as m
 from server.storage.db import create_engine
@@ -132,7 +132,7 @@ def test_long_labels_wrap_and_are_cut_after_two_lines() -> None:
     assert charts.wrap("短标题", 10) == ["短标题"]
     lines = charts.wrap("关于" * 40, 20)
     assert len(lines) == 2 and lines[1].endswith("…")
-    assert all(charts._width(line) <= 20 for line in lines)
+    assert all(chart_draw.width(line) <= 20 for line in lines)
     assert charts.wrap("a b  c", 20) == ["a b c"]
     assert (
         charts.duration(0) == "0秒" and charts.duration(600) == "10分" and charts.duration(605) == "10分05秒"

@@ -88,9 +88,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                # A route may set a policy of its own, stricter for what it serves (an SVG
-                # chart styles itself inline and runs nothing: routes/charts.py); browsers
-                # enforce every policy sent, so the page's would break it.
+                # A route's own policy stands alone (an SVG chart styles itself: routes/charts.py).
                 if not any(name.lower() == b"content-security-policy" for name, _ in headers):
                     headers.append((b"content-security-policy", CSP.encode()))
                 headers += [
@@ -301,7 +299,6 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
             methods=["GET", "POST"],
         ),
         Route("/bodies/{body_id:int}/followup/report/{report_id:int}", routes_followup_report.report_file),
-        # The record's charts (issue 19): staff, public once closed, attendance over a body's meetings.
         Route("/m/{meeting_id:int}/charts/{kind}.svg", routes_charts.meeting_chart),
         Route("/m/{meeting_id:int}/live/charts/{kind}.svg", routes_charts.public_chart),
         Route("/bodies/{body_id:int}/charts/attendance.svg", routes_charts.attendance_chart),
