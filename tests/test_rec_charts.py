@@ -7,8 +7,11 @@ import asyncio
 import io
 import pickle
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -247,3 +250,26 @@ def test_routes_after_the_close(
     # a rehearsal is never public, closed or not
     set_rehearsal(settings, meeting_id)
     assert client.get(f"/m/{meeting_id}/live/charts/satisfaction.svg").status_code == 404
+
+
+def test_without_the_cjk_font_the_log_says_so_and_charts_still_render(tmp_path: Path) -> None:
+    """The font is looked up once per process, so a process of its own without it."""
+    script = (
+        "import sys\n"
+        "from server.record import chart_draw, charts\n"
+        f"chart_draw.FONT_FILES = ({str(tmp_path / 'none.ttc')!r},)\n"
+        "png = charts.satisfaction_chart([('满意度', 1, 2, 3)], 'png')\n"
+        "sys.stdout.write(str(len(png)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert int(done.stdout) > 1000
+    assert "no CJK font" in done.stderr and "fonts-wqy-microhei" in done.stderr
+
+
+def test_svg_stays_small(record: MeetingRecord) -> None:
+    """Text kept as text, no dotted hatch: a few tens of KB for a phone, not hundreds."""
+    for kind, rows in charts.meeting_rows(record).items():
+        assert len(charts.CHARTS[kind](rows, "svg")) < 50_000, kind
+    assert len(charts.votes_chart([("a", 1, 1, 1, 1)] * 5, "svg")) < 50_000
