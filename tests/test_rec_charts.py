@@ -132,11 +132,11 @@ def test_no_title_puts_markup_into_the_svg() -> None:
 
 
 def test_long_labels_wrap_and_are_cut_after_two_lines() -> None:
-    assert charts.wrap("短标题", 10) == ["短标题"]
-    lines = charts.wrap("关于" * 40, 20)
+    assert chart_draw.wrap("短标题", 10) == ["短标题"]
+    lines = chart_draw.wrap("关于" * 40, 20)
     assert len(lines) == 2 and lines[1].endswith("…")
     assert all(chart_draw.width(line) <= 20 for line in lines)
-    assert charts.wrap("a b  c", 20) == ["a b c"]
+    assert chart_draw.wrap("a b  c", 20) == ["a b c"]
     assert (
         charts.duration(0) == "0秒" and charts.duration(600) == "10分" and charts.duration(605) == "10分05秒"
     )
@@ -273,3 +273,14 @@ def test_svg_stays_small(record: MeetingRecord) -> None:
     for kind, rows in charts.meeting_rows(record).items():
         assert len(charts.CHARTS[kind](rows, "svg")) < 50_000, kind
     assert len(charts.votes_chart([("a", 1, 1, 1, 1)] * 5, "svg")) < 50_000
+
+
+def test_the_server_process_does_not_load_matplotlib() -> None:
+    """Rows are built in the server, charts drawn in the workshop: only there is matplotlib."""
+    script = (
+        "import sys\n"
+        "import server.web.app, server.web.routes.charts, server.record.charts\n"
+        "sys.stdout.write(str('matplotlib' in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout == "False", done.stderr[-2000:]

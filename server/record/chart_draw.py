@@ -19,28 +19,38 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-import matplotlib
-from matplotlib import font_manager
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+
+def _config_dir() -> None:
+    """matplotlib keeps its font cache under MPLCONFIGDIR, else the home folder; a service
+    without a writable home (deploy/systemd: ProtectHome) would rebuild it in a fresh
+    temporary folder in every worker. Then keep it in the data folder."""
+    if "MPLCONFIGDIR" not in os.environ and not os.access(Path.home(), os.W_OK):
+        data = Path(os.environ.get("WENZHENG_DATA_DIR", "data")).resolve()
+        os.environ["MPLCONFIGDIR"] = str(data / "matplotlib")
+
+
+_config_dir()
+
+import matplotlib  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from server.record.charts import DPI, EMPTY, FORMATS, Fmt, Series  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
 log = logging.getLogger(__name__)
-
-Fmt = Literal["png", "svg"]
-FORMATS: tuple[Fmt, ...] = ("png", "svg")
-EMPTY = "暂无数据"
-DPI = 200
 
 # Where Debian/Ubuntu (fonts-wqy-microhei) and Fedora put the font.
 FONT_FILES = (
@@ -60,16 +70,6 @@ FALLBACK_FAMILIES = (
     "Source Han Sans SC",
     "DejaVu Sans",
 )
-
-
-@dataclass(frozen=True)
-class Series:
-    """A category of a stacked bar: its legend name, fill, hatch and the hatch's ink."""
-
-    name: str
-    fill: str
-    hatch: str
-    ink: str
 
 
 @dataclass(frozen=True)

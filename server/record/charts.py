@@ -14,32 +14,39 @@ any fill; over-allowance speaking time is dark and cross-hatched beyond a black 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
-
-from matplotlib.lines import Line2D
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from live.state import Choice
-from server.record.chart_draw import DPI, EMPTY, FORMATS, SIZES, Fmt, Series, wrap
-from server.record.chart_draw import canvas as _canvas
-from server.record.chart_draw import fit as _fit
-from server.record.chart_draw import note as _note
-from server.record.chart_draw import patch as _patch
-from server.record.chart_draw import segment as _segment
-from server.record.chart_draw import stacked as _stacked
-from server.record.chart_draw import style as _style
-from server.record.chart_draw import tail_ems as _ems
-from server.record.chart_draw import to_bytes as _bytes
 
 if TYPE_CHECKING:
     from server.office.attendance_history import Grid
     from server.record.facts import MeetingRecord
 
-__all__ = ["DPI", "EMPTY", "FORMATS", "Choice", "Fmt", "wrap"]
+# matplotlib is imported only where a chart is drawn (server/record/chart_draw.py), in the
+# workshop's processes: the server's own process, which builds the rows and sends them
+# there, neither loads it nor pays its memory.
 
+Fmt = Literal["png", "svg"]
+FORMATS: tuple[Fmt, ...] = ("png", "svg")
+EMPTY = "暂无数据"
+DPI = 200
 KINDS = ("satisfaction", "votes", "speaking", "attendance")
 
 Row3 = tuple[str, int, int, int]
 Row4 = tuple[str, int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A category of a stacked bar: its legend name, fill, hatch and the hatch's ink."""
+
+    name: str
+    fill: str
+    hatch: str
+    ink: str
+
+
 # Grey levels (luma) in brackets: dark, middle, light, white, each with its own hatch.
 SATISFACTION = (
     Series("满意", "#1f5f99", "", "#ffffff"),  # (82)
@@ -63,24 +70,30 @@ OVER = Series("超时", "#d6604d", "xx", "#5a1a10")
 
 def satisfaction_chart(rows: Sequence[Row3], fmt: Fmt) -> bytes:
     """Per question: 满意, 基本满意, 不满意 counts."""
-    _style()
+    from server.record import chart_draw as d
+
+    d.style()
     data = [(label, (a, b, d)) for label, a, b, d in rows]
-    return _bytes(_stacked(data, SATISFACTION, SIZES[fmt]), fmt)
+    return d.to_bytes(d.stacked(data, SATISFACTION, d.SIZES[fmt]), fmt)
 
 
 def votes_chart(rows: Sequence[Row4], fmt: Fmt) -> bytes:
     """Per round: 赞成, 反对, 弃权, 未按."""
-    _style()
+    from server.record import chart_draw as d
+
+    d.style()
     data = [(label, (f, a, ab, n)) for label, f, a, ab, n in rows]
-    return _bytes(_stacked(data, VOTES, SIZES[fmt]), fmt)
+    return d.to_bytes(d.stacked(data, VOTES, d.SIZES[fmt]), fmt)
 
 
 def attendance_chart(rows: Sequence[Row4], fmt: Fmt) -> bytes:
     """Per meeting: 应到 (printed after the bar), 实到, 请假, 缺席."""
-    _style()
+    from server.record import chart_draw as d
+
+    d.style()
     data = [(label, (p, lv, ab)) for label, _, p, lv, ab in rows]
     expected = [e for _, e, _, _, _ in rows]
-    return _bytes(_stacked(data, ATTENDANCE, SIZES[fmt], [f"应到{e}" for e in expected]), fmt)
+    return d.to_bytes(d.stacked(data, ATTENDANCE, d.SIZES[fmt], [f"应到{e}" for e in expected]), fmt)
 
 
 def duration(seconds: int) -> str:
@@ -93,27 +106,31 @@ def duration(seconds: int) -> str:
 def speaking_chart(rows: Sequence[tuple[str, int, int]], fmt: Fmt) -> bytes:
     """Per question: seconds spoken (a bar; beyond the allowance dark and cross-hatched)
     against the allowance (a black mark across the bar), both printed after it."""
-    _style()
-    size = SIZES[fmt]
+    from server.record import chart_draw as d
+
+    d.style()
+    size = d.SIZES[fmt]
     if not rows or not any(sp or al for _, sp, al in rows):
-        return _bytes(None, fmt)
+        return d.to_bytes(None, fmt)
     notes = [duration(sp) + (f" / 限时{duration(al)}" if al else "") for _, sp, al in rows]
-    xmax = _fit([(max(sp, al), _ems(n)) for (_, sp, al), n in zip(rows, notes, strict=True)], size)
+    xmax = d.fit([(max(sp, al), d.tail_ems(n)) for (_, sp, al), n in zip(rows, notes, strict=True)], size)
+    from matplotlib.lines import Line2D
+
     mark = Line2D([], [], color="black", linewidth=2.2, label="限时")
-    c = _canvas([label for label, _, _ in rows], size, xmax, [_patch(SPOKEN), _patch(OVER), mark])
+    c = d.canvas([label for label, _, _ in rows], size, xmax, [d.patch(SPOKEN), d.patch(OVER), mark])
     for (_, spoken, allowed), y, note in zip(rows, c.bars, notes, strict=True):
         within = min(spoken, allowed) if allowed else spoken
         if within:
-            _segment(c, y, 0, within, SPOKEN)
+            d.segment(c, y, 0, within, SPOKEN)
         if spoken > within:
-            _segment(c, y, within, spoken - within, OVER)
+            d.segment(c, y, within, spoken - within, OVER)
         if allowed:
             half = c.bar_h * 0.6  # a little beyond the bar, short of the label above
             c.ax.plot(
                 [allowed] * 2, [y - half, y + half], color="black", linewidth=2.2, solid_capstyle="butt"
             )
-        _note(c, max(spoken, allowed), y, note)
-    return _bytes(c.fig, fmt)
+        d.note(c, max(spoken, allowed), y, note)
+    return d.to_bytes(c.fig, fmt)
 
 
 # ---- rows from the record and the attendance grid ----
