@@ -284,3 +284,14 @@ def test_the_server_process_does_not_load_matplotlib() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout == "False", done.stderr[-2000:]
+
+
+def test_a_long_history_keeps_the_latest_meetings_on_one_page() -> None:
+    from server.office.attendance_history import Grid, Mark, Meeting
+
+    meetings = [Meeting(i, f"第{i}次会议", None, None, None) for i in range(1, 31)]
+    marks = {(10, i): Mark("present") for i in range(1, 31)}
+    rows = charts.attendance_rows(Grid(meetings, [], marks))
+    assert [r[0] for r in rows] == [f"第{i}次会议" for i in range(31 - charts.MAX_MEETINGS, 31)]
+    _, height = png_size(charts.attendance_chart(rows, "png"))
+    assert height / charts.DPI < 24.7 / 2.54  # the A4 text block's height

@@ -176,7 +176,7 @@ def speaking_rows(record: MeetingRecord) -> list[tuple[str, int, int]]:
     ]
 
 
-MAX_MEETINGS = 24  # the latest ones: a longer chart no longer reads on a page
+MAX_MEETINGS = 12  # the latest ones: more would not fit one A4 page of the DOCX
 
 
 def attendance_rows(grid: Grid) -> list[Row4]:
