@@ -137,6 +137,7 @@ def width(text: str) -> float:
 # character before along; and opening marks off the end of one (避尾): they move down.
 NO_LINE_START = set("，。、；：？！）》」』”’…,.;:?!)")
 NO_LINE_END = set("（《「『“‘(")
+NEAR_BRACKET = 6.0  # ems: a bracket opened this close to the break starts the next line
 
 
 def wrap(text: str, ems: float, lines: int = 2) -> list[str]:
@@ -148,7 +149,10 @@ def wrap(text: str, ems: float, lines: int = 2) -> list[str]:
             line += c
             continue
         carry = ""
-        if c in NO_LINE_START and len(line) > 1:
+        opened = line.rfind("（")
+        if 0 < opened and width(line[opened:]) <= NEAR_BRACKET:  # "…（草案）（第1" + "轮…"
+            line, carry = line[:opened], line[opened:]  # the bracket goes down whole
+        elif c in NO_LINE_START and len(line) > 1:
             line, carry = line[:-1], line[-1]
         while len(line) > 1 and line[-1] in NO_LINE_END:
             line, carry = line[:-1], line[-1] + carry
