@@ -150,7 +150,7 @@ def wrap(text: str, ems: float, lines: int = 2) -> list[str]:
             continue
         carry = ""
         opened = line.rfind("（")
-        if 0 < opened and width(line[opened:]) <= NEAR_BRACKET:  # "…（草案）（第1" + "轮…"
+        if opened > 0 and width(line[opened:]) <= NEAR_BRACKET:  # "…（草案）（第1" + "轮…"
             line, carry = line[:opened], line[opened:]  # the bracket goes down whole
         elif c in NO_LINE_START and len(line) > 1:
             line, carry = line[:-1], line[-1]
