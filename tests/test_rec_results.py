@@ -113,7 +113,7 @@ def test_every_sheet_reads_back_with_the_figures_of_the_sitting(settings: Settin
     assert grades == {"满意", "基本满意", "不满意"}
     assert rows[0]["测评事项"] == record.item_ratings[0].item.title
     assert rows[0]["满意"] == record.item_ratings[0].result.count(Choice.SATISFIED)
-    rate_cell = book["满意度测评"]["L2"]
+    rate_cell = book["满意度测评"]["J2"]
     assert rate_cell.number_format == "0.0%" and isinstance(rate_cell.value, float)
     ws = book["满意度测评"]
     assert ws.freeze_panes == "A2" and ws["A1"].font.b and ws.column_dimensions["B"].width >= 40
@@ -164,6 +164,7 @@ def test_every_sheet_reads_back_with_the_figures_of_the_sitting(settings: Settin
         assert total["环节"] == "合计" and total["用时（秒）"] == q.spoken_ms // 1000
         assert total["用时（秒）"] == sum(p["用时（秒）"] for p in parts)
         assert total["限时（秒）"] == q.allowance_ms // 1000
+        assert total["超时（秒）"] == sum(p["超时（秒）"] for p in parts)  # each part's overrun, added
     speech = [r for r in rows if str(r["序号"]).startswith("发言")]
     assert len(speech) == 1 and speech[0]["用时（秒）"] == 420 and speech[0]["限时（秒）"] == 600
     assert speech[0]["发言人"] == record.name(record.speeches[0].deputy_id)

@@ -147,17 +147,19 @@ def attendance_sheet(record: MeetingRecord) -> Sheet:
 
 # -- 满意度测评 -----------------------------------------------------------------------------
 
+# The grade right after the rates: on a screen too narrow for every column, what was
+# decided is seen before the base and the notes (looked at on the results page at 1366).
 RATING_COUNTS = (
     Column("满意", "int", 7),
     Column("基本满意", "int", 9),
     Column("不满意", "int", 7),
     Column("合计", "int", 7),
-    Column("基数", "int", 7),
-    Column("基数规则", width=22),
     Column("满意率", "pct", 8),
     Column("基本满意率", "pct", 10),
     Column("不满意率", "pct", 9),
     Column("等次", width=10),
+    Column("基数", "int", 7),
+    Column("基数规则", width=22),
     Column("说明", width=24),
     Column("纸质计票", width=16),
 )
@@ -166,19 +168,19 @@ RATING_COUNTS = (
 def rating_cells(record: MeetingRecord, result: RatingResult | None, note: str = "") -> tuple[Cell, ...]:
     """The counts, base, rule, rates, grade, note and paper count of one rating."""
     if result is None:
-        return (None, None, None, None, None, "", None, None, None, NOT_RATED, note, "")
+        return (None, None, None, None, None, None, None, NOT_RATED, None, "", note, "")
     tally = tally_of(result, False, record.setup.settings.rating_rule)
     return (
         result.count(Choice.SATISFIED),
         result.count(Choice.BASIC),
         result.count(Choice.DISSATISFIED),
         result.cast,
-        result.base,
-        tally.rule,
         _rate(result, Choice.SATISFIED),
         _rate(result, Choice.BASIC),
         _rate(result, Choice.DISSATISFIED),
         verdict(result),
+        result.base,
+        tally.rule,
         tally.note or note,
         "纸质计票" if result.paper is not None else "",
     )
@@ -308,15 +310,18 @@ def speaking_sheet(record: MeetingRecord) -> Sheet:
         if not q.stretches:
             continue
         label, title = f"问题{q.question.position}", q.question.title
+        over = 0
         for s in q.stretches:
             speaker = record.name(s.speaker_id) if s.speaker_id is not None else officials(q.question)
             spoken, allowed = _seconds(s.duration_ms), _seconds(s.allowance_ms)
+            over += max(0, spoken - allowed)
             phase = msg.PHASES[s.phase]
             rows.append(
                 (label, title, phase, speaker, clock(s.start_ms), spoken, allowed, max(0, spoken - allowed))
             )
-        spoken, allowed = _seconds(q.spoken_ms), _seconds(q.allowance_ms)
-        rows.append((label, title, "合计", "", "", spoken, allowed, max(0, spoken - allowed)))
+        # the total's overrun adds up each part's: time one speaker left over is not
+        # credited to another
+        rows.append((label, title, "合计", "", "", _seconds(q.spoken_ms), _seconds(q.allowance_ms), over))
     items = {i.id: i for i in record.setup.agenda}
     for n, sp in enumerate(record.speeches, start=1):
         item = items.get(sp.item_id) if sp.item_id is not None else None

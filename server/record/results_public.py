@@ -43,7 +43,7 @@ class Rated:
 @dataclass(frozen=True)
 class Round:
     title: str
-    round_label: str  # 第2轮; "" for a first round
+    round_label: str  # 第2轮; "" for a vote that had a single round
     secret: str  # 无记名 / 记名
     method: str
     rule: str
@@ -117,7 +117,8 @@ def public_results(record: MeetingRecord) -> PublicResults:
     votes = tuple(
         Round(
             title=v.title,
-            round_label=f"第{v.round_no}轮" if v.round_no > 1 else "",
+            # 第1轮 only when a revote stands beside it
+            round_label=f"第{v.round_no}轮" if len(record.rounds_of(v.first_id)) > 1 else "",
             secret="无记名" if v.secret else "记名",
             method=msg.VOTE_METHODS[v.method],
             rule=vote_rule(record, v),
