@@ -107,6 +107,8 @@ def test_staff_see_the_sheets_and_download_them(
     assert f'href="{url}"' in edit.text and "会议结果" in edit.text
     early = client.get(url, headers=headers)
     assert early.status_code == 200 and "会议尚未结束" in early.text
+    empty = client.get(f"{url}.xlsx", headers=headers)  # nothing held yet: the sheets, empty
+    assert empty.status_code == 200 and "记名表决" not in load_workbook(io.BytesIO(empty.content)).sheetnames
     no_named = client.get(f"{url}/named.csv", headers=headers)
     assert no_named.status_code == 404 and "没有记名表决" in no_named.text
 

@@ -3,7 +3,9 @@ the public page at 360×640 and 1280×720, on a demo meeting held through the re
 path before the server starts. Screenshots go to test-artifacts/browser/rec-results-*.
 
 Checked, besides looking: no sheet table makes the desk page scroll sideways (a wide sheet
-scrolls inside its own panel), and the public page never scrolls sideways on a phone.
+scrolls inside its own panel), the public page never scrolls sideways on a phone, and
+axe-core finds no serious or critical violation on either (the contexts bypass CSP only so
+that axe can be injected, as in test_axe.py).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from server.base.settings import Settings, load
+from tests.browser import screen_checks as sc
 from tests.browser.conftest import ARTIFACTS, Started, serve
 from tests.browser.test_live_session import login
 from tests.conftest import install_demo
 from tests.rec_results_fixtures import hold_sitting
+
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -53,11 +58,14 @@ async def no_sideways_scroll(page: Page) -> None:
 async def test_results_pages_at_real_sizes(browser: Browser, held_server: tuple[Started, int]) -> None:
     started, meeting_id = held_server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    desk = await browser.new_page(viewport={"width": 1366, "height": 768})
+    problems: list[str] = []
+    desk_context = await sc.context(browser, 1366, 768)
+    desk = await desk_context.new_page()
     url = f"{started.base}/m/{meeting_id}/results"
     await login(desk, url)
     await expect(desk.get_by_role("heading", name="满意度测评")).to_be_visible()
     await no_sideways_scroll(desk)
+    problems += await sc.axe_problems(desk, "results-staff-1366")
     await desk.screenshot(path=str(ARTIFACTS / "rec-results-staff-1366.png"), full_page=True)
     await desk.screenshot(path=str(ARTIFACTS / "rec-results-staff-1366-top.png"))
     for key in ("ratings", "votes", "named", "speaking", "reports"):
@@ -66,7 +74,8 @@ async def test_results_pages_at_real_sizes(browser: Browser, held_server: tuple[
         await section.screenshot(path=str(ARTIFACTS / f"rec-results-staff-1366-{key}.png"))
 
     for width, height in ((360, 640), (1280, 720)):
-        phone = await browser.new_page(viewport={"width": width, "height": height})
+        phone_context = await sc.context(browser, width, height, phone=width < 400)
+        phone = await phone_context.new_page()
         await phone.goto(f"{started.base}/m/{meeting_id}/live")
         link = phone.get_by_role("link", name="查看会议结果")
         await expect(link).to_be_visible()
@@ -74,6 +83,7 @@ async def test_results_pages_at_real_sizes(browser: Browser, held_server: tuple[
         await link.click()
         await expect(phone.get_by_role("heading", name="表决结果")).to_be_visible()
         await no_sideways_scroll(phone)
+        problems += await sc.axe_problems(phone, f"results-public-{width}")
         await phone.screenshot(path=str(ARTIFACTS / f"rec-results-public-{width}.png"), full_page=True)
         await phone.screenshot(path=str(ARTIFACTS / f"rec-results-public-{width}-top.png"))
         for part in ("#rp-questions .rp-rated >> nth=1", "#rp-votes"):
@@ -81,4 +91,6 @@ async def test_results_pages_at_real_sizes(browser: Browser, held_server: tuple[
             await phone.locator(part).screenshot(
                 path=str(ARTIFACTS / f"rec-results-public-{width}-{name}.png")
             )
-        await phone.close()
+        await phone_context.close()
+    await desk_context.close()
+    assert not problems, "\n".join(problems)
