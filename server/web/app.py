@@ -57,6 +57,7 @@ from server.web.routes import presidium as routes_presidium
 from server.web.routes import questions as routes_questions
 from server.web.routes import readiness as routes_readiness
 from server.web.routes import rehearsals as routes_rehearsals
+from server.web.routes import results as routes_results
 from server.web.routes import review_phone as routes_review_phone
 from server.web.routes import roster as routes_roster
 from server.web.routes import screen as routes_screen
@@ -317,6 +318,11 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
             routes_commitments.remove,
             methods=["POST"],
         ),
+        # a meeting's results: staff page and files, the public page once closed (issue 19)
+        Route("/m/{meeting_id:int}/results", routes_results.results_page),
+        Route("/m/{meeting_id:int}/results.xlsx", routes_results.results_xlsx),
+        Route("/m/{meeting_id:int}/results/{sheet}.csv", routes_results.results_csv),
+        Route("/m/{meeting_id:int}/live/results", routes_results.public_page),
         Route("/d/{meeting_id:int}/followup", routes_followup_phone.items),
         Route(
             "/d/{meeting_id:int}/followup/{item_id:int}", routes_followup_phone.item, methods=["GET", "POST"]
