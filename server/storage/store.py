@@ -39,6 +39,7 @@ from live.setup import (
     TimerRole,
 )
 from live.state import Choice, VoteChoice
+from screens.messages import reporter_label
 from server.base.ballot_box import RATING, VOTE, BallotBox
 from server.base.days import today
 from server.storage import attendance, members
@@ -189,12 +190,28 @@ def report_summary(title: str, counts: str) -> ReportSummary:
 
 
 async def _agenda(conn: AsyncConnection, meeting_id: int) -> tuple[AgendaItem, ...]:
-    """The agenda, each item with the figures of the progress report it takes, if any:
-    loaded here once, so the screens show them with no I/O."""
+    """The agenda, each item with the figures of the progress report it takes, if any, and
+    who reports on it (migration 0016): loaded here once, in one query, so the screens show
+    them with no I/O. The reporter reads as server/record/reporters.py reads it: a group or
+    member no longer found names nobody."""
     a, r = m.agenda_items, m.followup_reports
+    rg, rd = m.groups.alias("reporter_group"), m.deputies.alias("reporter_deputy")
+    dg = m.groups.alias("reporter_deputy_group")
     rows = await conn.execute(
-        select(a, r.c.title.label("report_title"), r.c.counts.label("report_counts"))
-        .outerjoin(r, r.c.id == a.c.report_id)
+        select(
+            a,
+            r.c.title.label("report_title"),
+            r.c.counts.label("report_counts"),
+            rg.c.name.label("reporter_group_name"),
+            rd.c.name.label("reporter_deputy_name"),
+            dg.c.name.label("reporter_deputy_group"),
+        )
+        .select_from(
+            a.outerjoin(r, r.c.id == a.c.report_id)
+            .outerjoin(rg, rg.c.id == a.c.reporter_group_id)
+            .outerjoin(rd, rd.c.id == a.c.reporter_deputy_id)
+            .outerjoin(dg, dg.c.id == rd.c.group_id)
+        )
         .where(a.c.meeting_id == meeting_id)
         .order_by(a.c.position)
     )
@@ -205,9 +222,21 @@ async def _agenda(conn: AsyncConnection, meeting_id: int) -> tuple[AgendaItem, .
             row.title,
             row.kind,
             report_summary(row.report_title, row.report_counts) if row.report_title is not None else None,
+            _reporter(row),
         )
         for row in rows
     )
+
+
+def _reporter(row: Any) -> str:
+    kind = row.reporter_kind
+    if kind == "group":
+        return reporter_label(kind, row.reporter_group_name or "")
+    if kind == "member":
+        return reporter_label(kind, row.reporter_deputy_name or "", row.reporter_deputy_group or "")
+    if kind == "higher":
+        return reporter_label(kind, row.reporter_name, congress=row.reporter_congress)
+    return ""
 
 
 async def _attendees(conn: AsyncConnection, meeting_id: int) -> dict[int, Attendee]:
