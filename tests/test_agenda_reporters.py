@@ -81,7 +81,7 @@ def test_each_choice_is_written_whole_and_audited(settings: Settings, meeting_id
         await name(conn, meeting_id, item.id, reporter="")
         assert await _columns(conn, item.id) == ("", None, None, "", "")
         trail = await _trail(conn, meeting_id)
-        assert [t["what"] for t in trail] == ["agenda_reporter"] * 4
+        assert [t["field"] for t in trail] == ["reporter"] * 4
         member_label = f"{member_name}（{dict(d.groups)[member_group]}）"
         assert [t["summary"].rpartition("：")[2] for t in trail] == [
             f"李 秀英（{HIGHER[1]}代表）",
@@ -90,7 +90,7 @@ def test_each_choice_is_written_whole_and_audited(settings: Settings, meeting_id
             "不设",
         ]
         assert trail[0]["summary"].startswith(f"第 1 项议程“{item.title}”的述职人")
-        assert trail[2]["deputy_id"] == member_id and all(t["item_id"] == item.id for t in trail)
+        assert trail[2]["reporter_kind"] == "member" and all(t["item_id"] == item.id for t in trail)
 
     run(settings.database_url, fn)
 
@@ -189,7 +189,7 @@ def test_the_chair_is_trimmed_bounded_and_audited(settings: Settings, meeting_id
         await admin.save_chair(conn, meeting_id, await admin.meeting_row(conn, meeting_id), "", WHO)
         assert (await admin.meeting_row(conn, meeting_id)).chair == ""
         trail = await _trail(conn, meeting_id)
-        assert [(t["what"], t["chair"]) for t in trail] == [
+        assert [(t["field"], t["chair"]) for t in trail] == [
             ("chair", "镇人大主席 王 建国"),
             ("chair", "王" * 64),
             ("chair", ""),

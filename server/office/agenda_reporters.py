@@ -215,9 +215,9 @@ async def save(
         device=who.device,
         body_id=meeting.body_id,
         meeting_id=meeting_id,
-        what=ACTION,
+        # The trail shows "summary" (server/office/audit_text.py); "field" only sorts it.
+        field="reporter",
         item_id=item.id,
         reporter_kind=choice.kind,
-        **({"deputy_id": choice.deputy_id} if choice.deputy_id is not None else {}),
         summary=f"第 {item.position} 项议程“{item.title}”的述职人：" + (label if label else "不设"),
     )

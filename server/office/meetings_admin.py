@@ -343,7 +343,7 @@ async def save_chair(conn: AsyncConnection, meeting_id: int, row: Any, raw: str,
         device=who.device,
         body_id=row.body_id,
         meeting_id=meeting_id,
-        what="chair",
+        field="chair",  # the trail shows the summary (server/office/audit_text.py)
         chair=chair,
         before=row.chair,
         summary=f"主持人：{chair}" if chair else "清除主持人",
