@@ -280,4 +280,6 @@ def test_a_duty_report_meeting_asks_for_its_reporters(
     page = client.get(f"/meetings/{duty}/edit", headers=staff_headers(client, keys)).text
     assert 'id="m-duty-hint"' in page
     assert page.count('class="m-reporter"') == 4 and page.count('" open>') >= 4
-    assert page.count('述职人：<span class="muted">未指定</span>') == 4
+    # The two 述职 (report) items ask for their reporter; the rating and the remarks need none.
+    assert page.count('述职人：<span class="m-reporter-missing">未指定，请选择</span>') == 2
+    assert page.count('述职人：<span class="muted">未指定</span>') == 2

@@ -120,4 +120,12 @@ async def test_the_hall_says_who_reports(own_demo_server: DemoServer, browser: B
         await expect(page.locator("#p-reporter")).to_contain_text(member)
         problems += await sc.fit_problems(page, f"result {name}", ".p-header")
     await shots.take("result", {**projectors})
+
+    # A 述职评议 meeting's page: every item's choice open, what it is for said above them.
+    await desk.goto(f"{s.base}/meetings/new?kind=duty_report")
+    await desk.get_by_role("button", name="创建会议").click()
+    await expect(desk).to_have_url(re.compile(r"saved=created"))
+    await expect(desk.locator("#m-duty-hint")).to_be_visible()
+    await expect(desk.locator(".m-reporter[open]")).to_have_count(4)
+    await desk.locator("#m-agenda").screenshot(path=str(shots.folder / f"{shots.prefix}-06-duty-agenda.png"))
     assert not problems, "\n".join(problems)
