@@ -20,7 +20,7 @@ from server.record.load import meeting_record
 from server.record.reporters import Reporter, member_reports, report_results, reporters
 from server.storage import models as m
 from server.storage.store import load_setup
-from tests.rec_reporters_fixtures import HIGHER, held, name, name_three, run
+from tests.rec_reporters_fixtures import HIGHER, START_MS, held, name, name_three, run
 
 
 def test_each_form_of_the_label() -> None:
@@ -68,7 +68,7 @@ def test_the_reporters_as_the_office_wrote_them_and_the_hall_names_them(
 
 
 def test_the_rated_item_is_its_reporters_result(settings: Settings, meeting_id: int) -> None:
-    d, group_id, _member_id = run(settings.database_url, lambda c: name_three(c, meeting_id))
+    d, group_id, member_id = run(settings.database_url, lambda c: name_three(c, meeting_id))
     held(settings, meeting_id)
     first, second, third = d.items
 
@@ -102,6 +102,8 @@ def test_the_rated_item_is_its_reporters_result(settings: Settings, meeting_id: 
             )
         ).scalar_one()
         assert rated.cast == cast > 30 and rated.grade is not None
+        # The sitting closed the meeting (the real CloseMeeting): the member has reported.
+        assert await member_reports(conn, member_id) == [(meeting_id, second.id)]
 
     run(settings.database_url, fn)
 
@@ -114,6 +116,9 @@ def test_a_member_reports_alone_or_with_the_group_never_in_a_rehearsal(
         first, second, _third = d.items
         in_group = [i for i, _, g in d.members if g == group_id]
         elsewhere = next(i for i, _, g in d.members if g not in (group_id, d.groups[1][0]))
+        # Not yet held: the meeting names who will report, nobody has reported yet.
+        assert await member_reports(conn, member_id) == []
+        await _close(conn, meeting_id)
         assert await member_reports(conn, member_id) == [(meeting_id, second.id)]
         assert await member_reports(conn, in_group[0]) == [(meeting_id, first.id)]
         assert await member_reports(conn, elsewhere) == []
@@ -129,8 +134,15 @@ def test_a_member_reports_alone_or_with_the_group_never_in_a_rehearsal(
         assert await member_reports(conn, in_group[1]) == []
         # A rehearsal carries the reporters (to try the hall) but counts for nothing.
         rehearsal = await rehearsals.create(conn, meeting_id, actor="staff:chair", device="pytest", now_ms=1)
-        assert {i.id for i in (await load_setup(conn, rehearsal)).agenda if i.reporter} != set()
+        assert [bool(i.reporter) for i in (await load_setup(conn, rehearsal)).agenda] == [True] * 3
+        await _close(conn, rehearsal)
         assert await member_reports(conn, member_id) == [(meeting_id, second.id)]
         assert await member_reports(conn, in_group[0]) == [(meeting_id, first.id)]
 
     run(settings.database_url, fn)
+
+
+async def _close(conn: AsyncConnection, meeting_id: int) -> None:
+    """As closing the meeting leaves it (its log is not needed to read who reported)."""
+    mt = m.meetings
+    await conn.execute(update(mt).where(mt.c.id == meeting_id).values(closed_ms=START_MS))

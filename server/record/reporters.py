@@ -110,9 +110,10 @@ async def member_reports(conn: AsyncConnection, deputy_id: int) -> list[tuple[in
     he or she belongs to (the group's result is the group's, shown as such), oldest
     meeting first.
 
-    Rehearsals count for nothing. A group's report counts only at meetings held while the
-    member held a mandate (a deputy elected later did not report with the group). The
-    group is the member's group now: the roster keeps no history of groups.
+    Only meetings held and closed (a meeting still to come names who will report, not who
+    reported); rehearsals count for nothing. A group's report counts only at meetings held
+    while the member held a mandate (a deputy elected later did not report with the
+    group). The group is the member's group now: the roster keeps no history of groups.
     """
     ai, mt, md = m.agenda_items, m.meetings, m.mandates
     group_id = (
@@ -128,7 +129,11 @@ async def member_reports(conn: AsyncConnection, deputy_id: int) -> list[tuple[in
     rows = await conn.execute(
         select(ai.c.meeting_id, ai.c.id)
         .join(mt, mt.c.id == ai.c.meeting_id)
-        .where(mt.c.rehearsal == false(), or_(alone, with_group) if group_id is not None else alone)
+        .where(
+            mt.c.rehearsal == false(),
+            mt.c.closed_ms.is_not(None),
+            or_(alone, with_group) if group_id is not None else alone,
+        )
         .order_by(mt.c.held_on, mt.c.id, ai.c.position, ai.c.id)
     )
     return [(int(mid), int(iid)) for mid, iid in rows]
