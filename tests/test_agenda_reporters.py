@@ -69,7 +69,7 @@ def test_each_choice_is_written_whole_and_audited(settings: Settings, meeting_id
             meeting_id,
             item.id,
             reporter="higher",
-            reporter_name="  李 秀英 ",
+            reporter_name="  李\n秀英 ",
             reporter_congress=HIGHER[1],
         )
         assert await _columns(conn, item.id) == ("higher", None, None, "李 秀英", HIGHER[1])
@@ -147,6 +147,7 @@ def test_bad_choices_are_refused_in_chinese_and_write_nothing(settings: Settings
             ({"reporter": "everyone"}, "reporter", "请选择述职人"),
             ({"reporter": "higher", "reporter_name": "   "}, "reporter_name", "请填写上级人大代表的姓名"),
             ({"reporter": "higher", "reporter_name": "张" * 65}, "reporter_name", "不能超过 64 个字"),
+            ({"reporter": "higher", "reporter_name": "张" * 5000}, "reporter_name", "不能超过 64 个字"),
             ({"reporter": "higher", "reporter_name": "张\x07三"}, "reporter_name", "无法识别的字符"),
             (
                 {"reporter": "higher", "reporter_name": "张三", "reporter_congress": "市" * 101},
@@ -178,7 +179,8 @@ def test_the_chair_is_trimmed_bounded_and_audited(settings: Settings, meeting_id
         before = await _digest(conn)
         for raw, text in (
             ("王" * 65, "主持人不能超过 64 个字"),
-            ("王\n建国", "无法识别的字符"),
+            ("王" * 5000, "主持人不能超过 64 个字"),
+            ("王\x1b建国", "无法识别的字符"),
             ("王\x00", "无法识别"),
         ):
             with pytest.raises(Invalid) as bad:

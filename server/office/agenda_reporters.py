@@ -43,9 +43,9 @@ TEXT = {
     "suspended": "所选代表在会议当日暂停执行代表职务，不能述职。",
     "name_empty": "请填写上级人大代表的姓名。",
     "name_long": f"上级人大代表的姓名不能超过 {NAME_MAX} 个字。",
-    "name_unreadable": "姓名含有无法识别的字符（如控制字符或换行），请删去后重试。",
+    "name_unreadable": "姓名含有无法识别的字符（如控制字符），请删去后重试。",
     "congress_long": f"所属人大不能超过 {CONGRESS_MAX} 个字。",
-    "congress_unreadable": "所属人大含有无法识别的字符（如控制字符或换行），请删去后重试。",
+    "congress_unreadable": "所属人大含有无法识别的字符（如控制字符），请删去后重试。",
 }
 
 
@@ -140,27 +140,32 @@ async def parse_choice(conn: AsyncConnection, meeting: Any, form: Mapping[str, s
     raise Invalid({"reporter": TEXT["choice"]})
 
 
+def _typed(raw: str, limit: int, field: str, long: str, unreadable: str) -> tuple[str, dict[str, str]]:
+    """A typed line: spaces (and line breaks) trimmed and made one; its refusal, if any."""
+    value = " ".join(raw.split())
+    if len(value) > limit:
+        return value, {field: TEXT[long]}
+    if parse.text(value, limit) is None:
+        return value, {field: TEXT[unreadable]}
+    return value, {}
+
+
 def _higher(form: Mapping[str, str]) -> Choice:
-    errors: dict[str, str] = {}
-    name = parse.text(form.get("reporter_name", ""), 10 * NAME_MAX)
-    congress = parse.text(form.get("reporter_congress", ""), 10 * CONGRESS_MAX)
-    if name is None:
-        errors["reporter_name"] = TEXT["name_unreadable"]
-    else:
-        name = " ".join(name.split())
-        if not name:
-            errors["reporter_name"] = TEXT["name_empty"]
-        elif len(name) > NAME_MAX:
-            errors["reporter_name"] = TEXT["name_long"]
-    if congress is None:
-        errors["reporter_congress"] = TEXT["congress_unreadable"]
-    else:
-        congress = " ".join(congress.split())
-        if len(congress) > CONGRESS_MAX:
-            errors["reporter_congress"] = TEXT["congress_long"]
+    name, errors = _typed(
+        form.get("reporter_name", ""), NAME_MAX, "reporter_name", "name_long", "name_unreadable"
+    )
+    if not name and not errors:
+        errors["reporter_name"] = TEXT["name_empty"]
+    congress, bad = _typed(
+        form.get("reporter_congress", ""),
+        CONGRESS_MAX,
+        "reporter_congress",
+        "congress_long",
+        "congress_unreadable",
+    )
+    errors |= bad
     if errors:
         raise Invalid(errors)
-    assert name is not None and congress is not None
     return Choice("higher", name=name, congress=congress)
 
 
