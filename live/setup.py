@@ -175,6 +175,9 @@ class AgendaItem:
     # The progress report this item takes (the next session hears and rates it); None
     # for every other item.
     report: ReportSummary | None = None
+    # Who reports on it (a 述职评议's group, member or higher deputy), as the hall names
+    # them (screens/messages.py reporter_label); "" when nobody is named.
+    reporter: str = ""
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,22 @@ AGENDA_KINDS: dict[str, str] = {
     "discussion": "讨论",
 }
 
+# Who reports on an agenda item (a 述职评议, migration 0016): agenda_items.reporter_kind.
+REPORTER_KINDS: dict[str, str] = {"group": "代表小组", "member": "本级代表", "higher": "上级人大代表"}
+
+
+def reporter_label(kind: str, name: str, group: str = "", congress: str = "") -> str:
+    """How the hall, the proceedings and the sheets name who reports: a group by its name,
+    a member with his or her group, a deputy of the higher congress with that congress
+    ("张三（某某市人民代表大会代表）"; a congress typed as "市人大代表" is not doubled)."""
+    if not name:
+        return ""
+    if kind == "member" and group:
+        return f"{name}（{group}）"
+    if kind == "higher" and congress:
+        return f"{name}（{congress if congress.endswith('代表') else congress + '代表'}）"
+    return name
+
 
 # Form fields as the pages call them, for "“{field}”填写有误。"
 FIELD_NAMES: dict[str, str] = {

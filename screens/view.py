@@ -205,6 +205,8 @@ class View:
         # rated, else the current item (screens/report_view.py shows its figures).
         shown = self.rating_item or item
         self.report = shown.report if shown else None
+        # Who reports on that item (a 述职评议's group, member or higher deputy); "" if nobody.
+        self.reporter = shown.reporter if shown else ""
         self.questions = s.questions
         self.question: Question | None = s.question(state.question_id) if state.question_id else None
         self.phase = state.phase.value if state.phase else None

@@ -17,6 +17,7 @@ from server.base import parse
 from server.base.presence import BadNetwork, parse_ranges
 
 TITLE_MAX = 200
+CHAIR_MAX = 64  # meetings.chair (migration 0016)
 TIMER_MIN, TIMER_MAX = 10, 3600
 WARN_MAX = 600
 FLOOR_CAP_MAX = 10  # requests for the floor per deputy per agenda item
@@ -48,6 +49,8 @@ TEXT: Mapping[str, str] = MappingProxyType(
         "denominator": "测评基数须为应到人数、实到人数或实际投票数。",
         "min_ballots": f"最少有效票数须为 0 至 {MIN_BALLOTS_MAX} 之间的整数（0 表示不设下限）。",
         "share": "{name}须为大于 0 且不超过 1 的比例，如 1/2、50% 或 0.5。",
+        "chair_long": f"主持人不能超过 {CHAIR_MAX} 个字。",
+        "chair_unreadable": "主持人含有无法识别的字符（如控制字符），请删去后重试。",
         "unknown_action": "无法识别的操作。",
         "started": "本次会议已经开始（已有会议记录），规则和议程不能再修改。如需调整，请复制为新会议。",
     }
@@ -91,6 +94,17 @@ def check_title(raw: str, key: str = "title") -> str:
     if parse.text(title, TITLE_MAX) is None:
         raise Invalid({key: TEXT[prefix + "title_unreadable"]})
     return title
+
+
+def check_chair(raw: str) -> str:
+    """The chair (主持人) as the proceedings name him or her: spaces (and line breaks)
+    trimmed and runs of them made one; "" says nobody is named yet."""
+    chair = " ".join(raw.split())
+    if len(chair) > CHAIR_MAX:
+        raise Invalid({"chair": TEXT["chair_long"]})
+    if parse.text(chair, CHAIR_MAX) is None:
+        raise Invalid({"chair": TEXT["chair_unreadable"]})
+    return chair
 
 
 def parse_share(raw: str) -> Fraction | None:

@@ -29,6 +29,7 @@ from server.office.meeting_forms import (
     TITLE_MAX,
     Invalid,
     check_agenda_kind,
+    check_chair,
     check_title,
     parse_grace_minutes,
     parse_hall_networks,
@@ -134,8 +135,8 @@ async def create(
 
 
 async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | None:
-    """A copy to prepare the next meeting: settings, agenda (with the progress report an
-    item takes), questions and respondents.
+    """A copy to prepare the next meeting: settings, the chair, agenda (with the progress
+    report an item takes and who reports on it), questions and respondents.
 
     No events, ratings or screen pairings: the copy has not begun.
     """
@@ -156,6 +157,7 @@ async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | No
         held_on=source.held_on,
         starts_at=source.starts_at,
         place=source.place,
+        chair=source.chair,  # the next meeting (or the rehearsal) most often has the same chair
     )
     for item in await conn.execute(
         select(m.agenda_items)
@@ -170,6 +172,12 @@ async def clone(conn: AsyncConnection, meeting_id: int, now_ms: int) -> int | No
             kind=item.kind,
             title=item.title,
             report_id=item.report_id,  # the next meeting (or the rehearsal) hears the same report
+            # Who reports: a rehearsal tries the same 述职; the next meeting's staff change it.
+            reporter_kind=item.reporter_kind,
+            reporter_group_id=item.reporter_group_id,
+            reporter_deputy_id=item.reporter_deputy_id,
+            reporter_name=item.reporter_name,
+            reporter_congress=item.reporter_congress,
         )
     questions = (
         await conn.execute(
@@ -320,4 +328,23 @@ async def save_hall_networks(
     settings = replace(current, hall_networks=parse_hall_networks(text), checkin_grace_minutes=minutes)
     await conn.execute(
         update(m.meetings).where(m.meetings.c.id == meeting_id).values(settings=settings_to_json(settings))
+    )
+
+
+async def save_chair(conn: AsyncConnection, meeting_id: int, row: Any, raw: str, who: Who) -> None:
+    """The chair (主持人) the proceedings name; raises Invalid. A name, not a rule: it may be
+    set or corrected after the meeting began (the proceedings are written after it)."""
+    chair = check_chair(raw)
+    await conn.execute(update(m.meetings).where(m.meetings.c.id == meeting_id).values(chair=chair))
+    await audit.record(
+        conn,
+        "meeting_edited",
+        actor=who.actor,
+        device=who.device,
+        body_id=row.body_id,
+        meeting_id=meeting_id,
+        field="chair",  # the trail shows the summary (server/office/audit_text.py)
+        chair=chair,
+        before=row.chair,
+        summary=f"主持人：{chair}" if chair else "清除主持人",
     )

@@ -160,8 +160,13 @@ async def _import(
     at = {"meeting_id": meeting_id}
     lines += await move_reports.link(conn, payload, ids)
     for r in t["agenda_items"]:
-        report = {"report_id": ids.of(move_reports.REPORT, r.get("report_id"))}
-        ids.set(ITEM, r["id"], await _insert(conn, m.agenda_items, r | at | report))
+        linked = {
+            "report_id": ids.of(move_reports.REPORT, r.get("report_id")),
+            # who reports (migration 0016): the office's group or member; None stays None
+            "reporter_group_id": ids.of("group", r.get("reporter_group_id")),
+            "reporter_deputy_id": ids.of(DEPUTY, r.get("reporter_deputy_id")),
+        }
+        ids.set(ITEM, r["id"], await _insert(conn, m.agenda_items, r | at | linked))
     for r in t["questions"]:
         new = r | at | {"asker_id": ids.of(DEPUTY, r["asker_id"]), "group_id": ids.of("group", r["group_id"])}
         ids.set(QUESTION, r["id"], await _insert(conn, m.questions, new))

@@ -62,6 +62,10 @@ def named_deputies(payload: dict[str, Any]) -> set[int]:
         actor(r["asked_by"])
         actor(r["decided_by"])
     found.update(q["asker_id"] for q in t["questions"] if q["asker_id"] is not None)
+    # Who reports on an item (migration 0016); a file from before it has no such column.
+    found.update(
+        a["reporter_deputy_id"] for a in t["agenda_items"] if a.get("reporter_deputy_id") is not None
+    )
     for s in t["question_submissions"]:
         found.add(s["deputy_id"])
         found.update(int(p) for p in str(s["co_proposers"] or "").split(",") if p.strip().isdigit())
@@ -181,6 +185,9 @@ async def map_people(
             await group(q["group_id"])
     for s in payload["tables"]["question_submissions"]:
         await group(s["group_id"])
+    for a in payload["tables"]["agenda_items"]:
+        if a.get("reporter_group_id") is not None:  # a group reports on the item (述职评议)
+            await group(a["reporter_group_id"])
     await _officials(conn, payload, ids, body_id, add_missing, said, missing)
     await _term_and_session(conn, payload, ids, body_id, add_missing, said, missing)
     missing = list(dict.fromkeys(missing))  # a group named by several rows, once

@@ -13,16 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from live.setup import AgendaItem
 from live.state import RatingResult
+from screens.messages import REPORTER_KINDS, reporter_label
 from server.record.facts import MeetingRecord
 from server.storage import models as m
 
 ReporterKind = Literal["group", "member", "higher"]
-KIND_NAMES: dict[str, str] = {"group": "代表小组", "member": "本级代表", "higher": "上级人大代表"}
+KIND_NAMES: dict[str, str] = REPORTER_KINDS
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,9 @@ class Reporter:
 
     @property
     def label(self) -> str:
-        """How the proceedings, the sheets and the projector name the reporter."""
-        if self.kind == "group":
-            return self.name
-        if self.kind == "member":
-            return f"{self.name}（{self.group}）" if self.group else self.name
-        return f"{self.name}（{self.congress}代表）" if self.congress else self.name
+        """How the proceedings, the sheets and the projector name the reporter (the one
+        wording, screens/messages.py, that the hall's setup also uses)."""
+        return reporter_label(self.kind, self.name, self.group, self.congress)
 
 
 @dataclass(frozen=True)
@@ -109,15 +107,33 @@ def report_results(record: MeetingRecord, named: dict[int, Reporter]) -> list[Re
 
 async def member_reports(conn: AsyncConnection, deputy_id: int) -> list[tuple[int, int]]:
     """(meeting id, item id) of every item this member reported on, alone or with the group
-    he or she belonged to (the group's result is the group's, shown as such)."""
-    ai = m.agenda_items
+    he or she belongs to (the group's result is the group's, shown as such), oldest
+    meeting first.
+
+    Only meetings held and closed (a meeting still to come names who will report, not who
+    reported); rehearsals count for nothing. A group's report counts only at meetings held
+    while the member held a mandate (a deputy elected later did not report with the
+    group). The group is the member's group now: the roster keeps no history of groups.
+    """
+    ai, mt, md = m.agenda_items, m.meetings, m.mandates
     group_id = (
         await conn.execute(select(m.deputies.c.group_id).where(m.deputies.c.id == deputy_id))
     ).scalar()
+    was_member = exists().where(
+        md.c.deputy_id == deputy_id,
+        or_(mt.c.held_on.is_(None), md.c.starts_on <= mt.c.held_on),
+        or_(md.c.ends_on.is_(None), mt.c.held_on.is_(None), md.c.ends_on > mt.c.held_on),
+    )
+    alone = and_(ai.c.reporter_kind == "member", ai.c.reporter_deputy_id == deputy_id)
+    with_group = and_(ai.c.reporter_kind == "group", ai.c.reporter_group_id == group_id, was_member)
     rows = await conn.execute(
-        select(ai.c.meeting_id, ai.c.id).where(
-            ((ai.c.reporter_kind == "member") & (ai.c.reporter_deputy_id == deputy_id))
-            | ((ai.c.reporter_kind == "group") & (ai.c.reporter_group_id == group_id))
+        select(ai.c.meeting_id, ai.c.id)
+        .join(mt, mt.c.id == ai.c.meeting_id)
+        .where(
+            mt.c.rehearsal == false(),
+            mt.c.closed_ms.is_not(None),
+            or_(alone, with_group) if group_id is not None else alone,
         )
+        .order_by(mt.c.held_on, mt.c.id, ai.c.position, ai.c.id)
     )
     return [(int(mid), int(iid)) for mid, iid in rows]

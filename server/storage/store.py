@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from live.events import Event, RatingCast, RatingClosed, VoteCast, VoteClosed, from_record, to_record
 from live.setup import (
     DEFAULT_TIMER_SECONDS,
-    AgendaItem,
     Attendee,
     AttendeeKind,
     BodyKind,
@@ -32,7 +31,6 @@ from live.setup import (
     Question,
     Quorum,
     RatingRule,
-    ReportSummary,
     Respondent,
     Settings,
     Setup,
@@ -43,6 +41,8 @@ from server.base.ballot_box import RATING, VOTE, BallotBox
 from server.base.days import today
 from server.storage import attendance, members
 from server.storage import models as m
+from server.storage.agenda import agenda_items
+from server.storage.agenda import report_summary as report_summary  # read here by the office
 
 
 class MeetingNotFound(LookupError):
@@ -124,7 +124,7 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
         for d in deputy_rows
         if d.id in on_day.members
     }
-    agenda = await _agenda(conn, meeting_id)
+    agenda = await agenda_items(conn, meeting_id)
     respondents: dict[int, list[Respondent]] = {}
     rows = await conn.execute(
         select(m.question_respondents.c.question_id, m.officials.c.name, m.officials.c.title)
@@ -165,48 +165,6 @@ async def load_setup(conn: AsyncConnection, meeting_id: int) -> Setup:
         held_on=day.isoformat(),
         starts_at=meeting.starts_at,
         place=meeting.place,
-    )
-
-
-REPORT_COUNTS = ("total", "closed", "open", "overdue", "class_a", "class_b", "class_c", "redo", "objected")
-
-
-def report_summary(title: str, counts: str) -> ReportSummary:
-    """A progress report's figures from its stored JSON (``followup_reports.counts``). A
-    figure missing or unreadable reads 0: the hall shows what the report stated, never a
-    figure made up here."""
-    try:
-        raw = json.loads(counts or "{}")
-    except ValueError:
-        raw = {}
-    if not isinstance(raw, dict):
-        raw = {}
-    figures: dict[str, int] = {}
-    for key in REPORT_COUNTS:
-        value = raw.get(key)
-        figures[key] = value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-    return ReportSummary(title, **figures)
-
-
-async def _agenda(conn: AsyncConnection, meeting_id: int) -> tuple[AgendaItem, ...]:
-    """The agenda, each item with the figures of the progress report it takes, if any:
-    loaded here once, so the screens show them with no I/O."""
-    a, r = m.agenda_items, m.followup_reports
-    rows = await conn.execute(
-        select(a, r.c.title.label("report_title"), r.c.counts.label("report_counts"))
-        .outerjoin(r, r.c.id == a.c.report_id)
-        .where(a.c.meeting_id == meeting_id)
-        .order_by(a.c.position)
-    )
-    return tuple(
-        AgendaItem(
-            row.id,
-            row.position,
-            row.title,
-            row.kind,
-            report_summary(row.report_title, row.report_counts) if row.report_title is not None else None,
-        )
-        for row in rows
     )
 
 

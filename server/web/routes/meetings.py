@@ -18,7 +18,16 @@ from screens import messages as msg
 from server.base import days, parse
 from server.base.days import epoch_ms
 from server.base.keys import StaffSession
-from server.office import agenda_reports, bodies, body_rules, meeting_forms, meeting_kinds, schedule, terms
+from server.office import (
+    agenda_reporters,
+    agenda_reports,
+    bodies,
+    body_rules,
+    meeting_forms,
+    meeting_kinds,
+    schedule,
+    terms,
+)
 from server.office import meetings_admin as admin
 from server.office.bodies import Who
 from server.office.meeting_forms import Invalid
@@ -136,6 +145,7 @@ async def _edit_page(
         taken = await agenda_reports.summaries(conn, [i.report_id for i in items if i.report_id])
         session_number = await schedule.session_number(conn, row.session_id)
         term_sessions = await terms.sessions_of(conn, row.term_id) if row.term_id else []
+        reporter_choices = await agenda_reporters.choices(conn, row)
         await conn.commit()
     settings = admin.settings_of(row)
     values = {
@@ -153,6 +163,7 @@ async def _edit_page(
         "starts_at": row.starts_at,
         "place": row.place,
         "session": str(session_number) if session_number is not None else "",
+        "chair": row.chair,
         **(extra.pop("values", None) or {}),  # what was sent, over what is stored: a field left out shows it
     }
     return page(
@@ -167,6 +178,9 @@ async def _edit_page(
         items=items,
         reports=reports,
         taken=taken,
+        reporter_choices=reporter_choices,
+        reporter_kinds=msg.REPORTER_KINDS,
+        duty_report=row.kind == "duty_report",
         made_on=lambda ms: days.chinese_day(days.day_of_ms(ms)),
         started=started,
         started_text=meeting_forms.TEXT["started"],
@@ -178,6 +192,12 @@ async def _edit_page(
         **_common(request, session),
         **extra,
     )
+
+
+# Edits allowed once the meeting's log has begun (every other edit is refused then).
+AFTER_START = ("hall_networks", "chair", agenda_reporters.ACTION)
+# Edits the office records in the audit trail itself, with what they changed.
+SELF_AUDITED = (agenda_reports.ACTION, "chair", agenda_reporters.ACTION)
 
 
 async def edit_meeting(request: Request) -> Response:
@@ -198,8 +218,9 @@ async def edit_meeting(request: Request) -> Response:
             if row is None:
                 return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
             # The hall's network is presence, not a rule of the meeting: it is often found on
-            # the day, and a wrong one must be fixable while check-in runs.
-            if action != "hall_networks" and await admin.has_events(conn, meeting_id):
+            # the day, and a wrong one must be fixable while check-in runs. The chair and who
+            # reports are names the proceedings need: they may be set after it began too.
+            if action not in AFTER_START and await admin.has_events(conn, meeting_id):
                 text = meeting_forms.TEXT["started"]
                 return message_page(text, 409, back=f"/meetings/{meeting_id}/edit", back_label="返回会议设置")
             values = {**form}  # shown again with the errors, over what is stored
@@ -211,13 +232,17 @@ async def edit_meeting(request: Request) -> Response:
                 await schedule.save(conn, meeting_id, row, form, _who(request, session))
             elif action == "settings":
                 await admin.save_settings(conn, meeting_id, row, form)
+            elif action == "chair":
+                await admin.save_chair(conn, meeting_id, row, form.get("chair", ""), _who(request, session))
+            elif action == agenda_reporters.ACTION:
+                await agenda_reporters.save(conn, meeting_id, row, form, _who(request, session))
             elif action == agenda_reports.ACTION:
                 await agenda_reports.add_item(conn, meeting_id, form, _who(request, session))
             elif action.startswith("agenda_"):
                 await admin.edit_agenda(conn, meeting_id, action, form)
             else:
                 raise Invalid({"action": meeting_forms.TEXT["unknown_action"]})
-            if action != agenda_reports.ACTION:  # that one is recorded with the report it takes
+            if action not in SELF_AUDITED:
                 await audit.record(
                     conn,
                     "meeting_edited",
@@ -229,7 +254,7 @@ async def edit_meeting(request: Request) -> Response:
     except Invalid as bad:
         return await _edit_page(request, session, meeting_id, 400, values=values, errors=bad.errors)
     await services(request).meetings.setup_changed(meeting_id=meeting_id)
-    saved = action if action in ("settings", "hall_networks", "schedule") else "agenda"
+    saved = action if action in ("settings", "hall_networks", "schedule", "chair") else "agenda"
     return RedirectResponse(f"/meetings/{meeting_id}/edit?saved={saved}", status_code=303)
 
 
