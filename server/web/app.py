@@ -34,6 +34,7 @@ from server.web.proxy import ForwardedHeaders, parse_trusted
 from server.web.request_log import RequestLog, redact_path
 from server.web.routes import account as routes_account
 from server.web.routes import attendance as routes_attendance
+from server.web.routes import duty as routes_duty
 from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
@@ -249,6 +250,10 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route(
             "/bodies/{body_id:int}/deputies/{deputy_id:int}/attendance.xlsx", routes_attendance.member_xlsx
         ),
+        # duty records (履职记录, issue 19: server/record/duty.py)
+        Route("/bodies/{body_id:int}/deputies/{deputy_id:int}/duty", routes_duty.staff_page),
+        Route("/bodies/{body_id:int}/duty.xlsx", routes_duty.body_xlsx),
+        Route("/d/{meeting_id:int}/duty", routes_duty.phone_page),
         Route("/m/{meeting_id:int}/leave", routes_leave.staff_page, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/leave", routes_leave.phone, methods=["GET", "POST"]),
         Route("/bodies/{body_id:int}/presidium", routes_presidium.presidium_page, methods=["GET", "POST"]),
