@@ -19,7 +19,7 @@ from server.record import duty
 from server.record.duty import DutyRecord
 from server.record.sitting import NAMED_TITLE, SECRET_TITLE
 from server.storage import models as m
-from tests.rec_duty_fixtures import Sat, hold_demo
+from tests.rec_duty_fixtures import hold_demo
 from tests.test_followup_deputy import cast, reply
 from tests.test_meetings_admin import run
 
@@ -87,8 +87,16 @@ def test_duty_records_agree_with_the_record_of_the_sitting(settings: Settings, m
     assert made.totals.question_ms == spoken
 
     # on leave, absent, late, left part-way, left and came back
-    codes = {who: everyone[who].meetings[0].mark.code for who in (sat.on_leave, *sat.absent, sat.late, sat.leaves)}
-    assert codes == {sat.on_leave: "假", sat.absent[0]: "缺", sat.absent[1]: "缺", sat.late: "迟", sat.leaves: "离"}
+    codes = {
+        who: everyone[who].meetings[0].mark.code for who in (sat.on_leave, *sat.absent, sat.late, sat.leaves)
+    }
+    assert codes == {
+        sat.on_leave: "假",
+        sat.absent[0]: "缺",
+        sat.absent[1]: "缺",
+        sat.late: "迟",
+        sat.leaves: "离",
+    }
     assert everyone[sat.returns].meetings[0].mark.code == "出"
     assert everyone[sat.returns].meetings[0].mark.returned_ms is not None
     for who in (sat.on_leave, *sat.absent):
@@ -117,7 +125,9 @@ def test_duty_records_agree_with_the_record_of_the_sitting(settings: Settings, m
 
 def test_a_rehearsal_counts_for_nothing(settings: Settings, meeting_id: int) -> None:
     async def make(conn: AsyncConnection) -> int:
-        return await rehearsals.create(conn, meeting_id, actor="staff:chair", device="test", now_ms=int(time.time() * 1000))
+        return await rehearsals.create(
+            conn, meeting_id, actor="staff:chair", device="test", now_ms=int(time.time() * 1000)
+        )
 
     rehearsal_id: int = run(settings.database_url, make)
     sat = hold_demo(settings, rehearsal_id)
@@ -125,7 +135,10 @@ def test_a_rehearsal_counts_for_nothing(settings: Settings, meeting_id: int) -> 
     everyone = records(settings, sat.body_id)
     asker = sat.asker()
     assert everyone[asker].meetings == ()
-    assert all(r.totals.asked == r.totals.followups == r.totals.speeches == r.totals.named_votes == 0 for r in everyone.values())
+    assert all(
+        r.totals.asked == r.totals.followups == r.totals.speeches == r.totals.named_votes == 0
+        for r in everyone.values()
+    )
     assert all(sum(r.totals.attendance.values()) == 0 for r in everyone.values())
 
 
@@ -137,8 +150,12 @@ def test_judgments_and_reports_belong_to_the_deputy(settings: Settings, meeting_
     async def fn(conn: AsyncConnection) -> Any:
         c = await cast(conn, meeting_id)
         await reply(conn, c.item_id, "A", "已完成")
-        await followup_deputy.judge(conn, c.item_id, c.co, "basic", device="t", now_ms=int(time.time() * 1000))
-        await followup_deputy.object_to_closing(conn, c.item_id, c.co, "还没修完", device="t", now_ms=int(time.time() * 1000))
+        await followup_deputy.judge(
+            conn, c.item_id, c.co, "basic", device="t", now_ms=int(time.time() * 1000)
+        )
+        await followup_deputy.object_to_closing(
+            conn, c.item_id, c.co, "还没修完", device="t", now_ms=int(time.time() * 1000)
+        )
         groups = await duty.groups_of(conn, {sat.speaker})
         await conn.execute(
             update(m.agenda_items)

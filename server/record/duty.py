@@ -37,7 +37,7 @@ from server.office import followup_rules as rules
 from server.office.questions_admin import STATUS_NAMES, id_list
 from server.record import reporters as rp
 from server.record.facts import MeetingRecord
-from server.record.records_cache import Folder, closed_records
+from server.record.records_cache import closed_records
 from server.storage import models as m
 from server.storage.attendance import PRESENT
 
@@ -287,9 +287,9 @@ async def _reports(conn: AsyncConnection, groups: dict[int, int], into: _Body) -
     wanted = {mt.id for h in into.histories.values() for mt, _ in h if mt.id in into.records}
     ai = m.agenda_items
     rows = await conn.execute(
-        select(ai.c.meeting_id).distinct().where(
-            ai.c.meeting_id.in_(wanted), ai.c.reporter_kind.in_(("member", "group"))
-        )
+        select(ai.c.meeting_id)
+        .distinct()
+        .where(ai.c.meeting_id.in_(wanted), ai.c.reporter_kind.in_(("member", "group")))
     )
     named = {int(mid): await rp.reporters(conn, int(mid)) for (mid,) in rows.all()}
     for who, history in into.histories.items():
@@ -309,9 +309,7 @@ async def groups_of(conn: AsyncConnection, ids: set[int]) -> dict[int, int]:
     return {int(i): int(g) for i, g in rows}
 
 
-async def _read(
-    conn: AsyncConnection, body_id: int, people: list[ah.Member], one: bool, folder: Folder | None
-) -> _Body:
+async def _read(conn: AsyncConnection, body_id: int, people: list[ah.Member], one: bool) -> _Body:
     ids = {p.id for p in people}
     into = _Body()
     if one:
@@ -325,9 +323,10 @@ async def _read(
             ]
         missed = await ah.session_absences(conn, body_id)
     for who in ids:
-        into.absences[who] = tuple(max(missed.get(who, {}).values(), key=len, default=[]))
+        terms: list[list[str]] = list(missed.get(who, {}).values())
+        into.absences[who] = tuple(max(terms, key=len, default=[]))
     meeting_ids = {mt.id for h in into.histories.values() for mt, _ in h}
-    into.records = await closed_records(conn, meeting_ids, folder)
+    into.records = await closed_records(conn, meeting_ids)
     await _proposals(conn, body_id, ids, into)
     await _judgments(conn, body_id, ids, into)
     await _reports(conn, await groups_of(conn, ids), into)
@@ -351,22 +350,18 @@ def _assemble(person: ah.Member, into: _Body) -> DutyRecord:
     )
 
 
-async def deputy_record(
-    conn: AsyncConnection, body_id: int, deputy_id: int, folder: Folder | None = None
-) -> DutyRecord | None:
+async def deputy_record(conn: AsyncConnection, body_id: int, deputy_id: int) -> DutyRecord | None:
     """One member's duty record; None when the deputy is not of this body."""
     found = [p for p in await members(conn, body_id) if p.id == deputy_id]
     if not found:
         return None
-    return _assemble(found[0], await _read(conn, body_id, found, True, folder))
+    return _assemble(found[0], await _read(conn, body_id, found, True))
 
 
-async def body_records(
-    conn: AsyncConnection, body_id: int, group_id: int | None = None, folder: Folder | None = None
-) -> list[DutyRecord]:
+async def body_records(conn: AsyncConnection, body_id: int, group_id: int | None = None) -> list[DutyRecord]:
     """Every member's duty record (of one group when ``group_id`` is given)."""
     people = await members(conn, body_id, group_id)
     if not people:
         return []
-    into = await _read(conn, body_id, people, False, folder)
+    into = await _read(conn, body_id, people, False)
     return [_assemble(p, into) for p in people]

@@ -43,7 +43,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def duration(ms: int) -> str:
-    """"7分00秒": how the office writes a speaking time."""
+    """ "7分00秒": how the office writes a speaking time."""
     seconds = max(0, ms) // 1000
     return f"{seconds // 60}分{seconds % 60:02d}秒"
 
@@ -115,7 +115,10 @@ def detail_rows(record: DutyRecord) -> list[list[str]]:
         [*who, "", "", "评价督办事项", j.title, j.verdict_name + ("，不同意办结" if j.objects else ""), ""]
         for j in record.judged
     ]
-    rows += [[*who, r.meeting, "", "述职评议", f"{r.item}（{r.reporter}）", r.grade, r.counts] for r in record.reports]
+    rows += [
+        [*who, r.meeting, "", "述职评议", f"{r.item}（{r.reporter}）", r.grade, r.counts]
+        for r in record.reports
+    ]
     if record.absences:
         rows.append([*who, "", "", "缺席提示", warning_text(record), "", ""])
     return rows
@@ -137,7 +140,7 @@ def _fill(sheet: Any, rows: list[list[Any]], widths: list[int]) -> None:
 
 
 def duty_xlsx(records: list[DutyRecord]) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs in the project
 
     book = Workbook()
     summary: Any = book.active

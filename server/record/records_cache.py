@@ -14,23 +14,19 @@ The fold is pure Python over the whole log; measured in docs/design.md ("Duty re
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from live.setup import Setup
-from server.record.facts import MeetingRecord, TimedEvent, fold
+from server.record.facts import MeetingRecord, fold
 from server.record.load import timed_events
 from server.storage import models as m
 from server.storage import store
 
 LIMIT = 256  # records kept; a demo-sized record is about a hundred kilobytes
-
-# How a record not yet kept is folded: in the caller's process by default; the web face
-# passes one that folds in a worker process (server/office/workshop.py).
-Folder = Callable[[Setup, list[TimedEvent]], Awaitable[MeetingRecord]]
 
 # (database, meeting id, last seq, its commit moment): a restored or moved log that ends
 # elsewhere misses, and two databases in one process (the tests) never share an entry.
@@ -57,14 +53,9 @@ async def last_events(conn: AsyncConnection, meeting_ids: Collection[int]) -> di
     return {int(mid): (int(seq), int(at)) for mid, seq, at in rows}
 
 
-async def _fold_here(setup: Setup, events: list[TimedEvent]) -> MeetingRecord:
-    return fold(setup, events, {})
-
-
-async def closed_records(
-    conn: AsyncConnection, meeting_ids: Collection[int], folder: Folder | None = None
-) -> dict[int, MeetingRecord]:
-    """meeting id → its record, for the meetings asked that exist and have a log."""
+async def closed_records(conn: AsyncConnection, meeting_ids: Collection[int]) -> dict[int, MeetingRecord]:
+    """meeting id → its record, for the meetings asked that exist and have a log. Each
+    fold not yet kept runs in one go on the loop; the loop gets a turn between two."""
     out: dict[int, MeetingRecord] = {}
     database = conn.engine.url.render_as_string(hide_password=True)
     for meeting_id, (seq, at_ms) in (await last_events(conn, meeting_ids)).items():
@@ -72,7 +63,8 @@ async def closed_records(
         found = _kept.get(key)
         if found is None:
             setup = await store.load_setup(conn, meeting_id)
-            found = await (folder or _fold_here)(setup, await timed_events(conn, meeting_id))
+            found = fold(setup, await timed_events(conn, meeting_id), {})
+            await asyncio.sleep(0)
             if found.closed:
                 _kept[key] = found
                 while len(_kept) > LIMIT:

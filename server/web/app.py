@@ -34,12 +34,12 @@ from server.web.proxy import ForwardedHeaders, parse_trusted
 from server.web.request_log import RequestLog, redact_path
 from server.web.routes import account as routes_account
 from server.web.routes import attendance as routes_attendance
-from server.web.routes import duty as routes_duty
 from server.web.routes import audit as routes_audit
 from server.web.routes import bodies as routes_bodies
 from server.web.routes import cards as routes_cards
 from server.web.routes import commitments as routes_commitments
 from server.web.routes import deputy as routes_deputy
+from server.web.routes import duty as routes_duty
 from server.web.routes import followup as routes_followup
 from server.web.routes import followup_files as routes_followup_files
 from server.web.routes import followup_phone as routes_followup_phone
