@@ -323,8 +323,8 @@ async def _read(conn: AsyncConnection, body_id: int, people: list[ah.Member], on
             ]
         missed = await ah.session_absences(conn, body_id)
     for who in ids:
-        terms: list[list[str]] = list(missed.get(who, {}).values())
-        into.absences[who] = tuple(max(terms, key=len, default=[]))
+        terms = sorted(missed.get(who, {}).values(), key=len)
+        into.absences[who] = tuple(terms[-1]) if terms else ()
     meeting_ids = {mt.id for h in into.histories.values() for mt, _ in h}
     into.records = await closed_records(conn, meeting_ids)
     await _proposals(conn, body_id, ids, into)
