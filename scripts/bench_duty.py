@@ -26,7 +26,7 @@ async def main(count: int) -> None:
     from server.base.settings import load
     from server.office.demo import load_demo
     from server.office.meetings_admin import clone
-    from server.record import duty, records_cache
+    from server.record import duty, duty_facts
     from server.record.hold import hold
     from server.record.sitting import sitting
     from server.room.runtime import load_state
@@ -42,7 +42,8 @@ async def main(count: int) -> None:
             made = await clone(conn, first, int(time.time() * 1000))
             assert made is not None
             ids.append(made)
-        body_id = int((await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == first))).scalar_one())
+        found = await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == first))
+        body_id = int(found.scalar_one())
     box = Keys(settings.secret_key).box
     for n, meeting_id in enumerate(ids):
         async with snapshot_read(engine) as conn:
@@ -58,10 +59,10 @@ async def main(count: int) -> None:
     async with snapshot_read(engine) as conn:
         people = [p.id for p in await duty.members(conn, body_id)]
     print(f"{count} closed meetings, {len(people)} members each")
-    records_cache.clear()
+    duty_facts.clear()
     await timed("one deputy, cold (every log folded)", lambda c: duty.deputy_record(c, body_id, people[0]))
     await timed("one deputy, warm (folds kept)", lambda c: duty.deputy_record(c, body_id, people[1]))
-    records_cache.clear()
+    duty_facts.clear()
     await timed("whole body, cold", lambda c: duty.body_records(c, body_id))
     await timed("whole body, warm", lambda c: duty.body_records(c, body_id))
     if os.environ.get("PROFILE"):

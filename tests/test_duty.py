@@ -15,7 +15,7 @@ from live.state import Phase
 from screens.messages import VOTE_CHOICES
 from server.base.settings import Settings
 from server.office import followup_deputy, rehearsals
-from server.record import duty
+from server.record import duty, duty_facts
 from server.record.duty import DutyRecord
 from server.record.sitting import NAMED_TITLE, SECRET_TITLE
 from server.storage import models as m
@@ -174,8 +174,8 @@ def test_judgments_and_reports_belong_to_the_deputy(settings: Settings, meeting_
     for who, r in everyone.items():
         if who in mates:
             (line,) = r.reports
-            expected = "，".join(f"{name} {rated.result.count(c)}" for c, name in duty.GRADES.items())
+            expected = "，".join(f"{name} {rated.result.count(c)}" for c, name in duty_facts.GRADES.items())
             assert (line.item, line.counts) == (report.title, expected)
-            assert line.grade == duty.GRADES[rated.result.grade]  # type: ignore[index]
+            assert line.grade == duty_facts.GRADES[rated.result.grade]  # type: ignore[index]
         else:
             assert r.reports == ()

@@ -7,10 +7,10 @@ server/storage/members.py), so a meeting counts for the deputy exactly when it h
 record of him or her. Questions proposed count for every meeting of the body that is not
 a rehearsal (they are proposed before the meeting), withdrawn ones excepted.
 
-What, per meeting (from its record, server/record/facts.py, folded once and kept:
-server/record/records_cache.py): the attendance mark (出/迟/离/假/缺, with the times); the
-questions the deputy asked that the hall reached, with his or her speaking time; the
-follow-ups (追问) asked; general speeches; every NAMED vote's choice (public), 未按 for a
+What, per meeting (from its record, server/record/facts.py, reduced to what a duty record
+shows, folded once and kept: server/record/duty_facts.py): the attendance mark
+(出/迟/离/假/缺, with the times); the questions the deputy asked that the hall
+reached, with his or her speaking time; the follow-ups (追问) asked; general speeches; every NAMED vote's choice (public), 未按 for a
 named vote the deputy did not press in while a member present. Beside the meetings: the
 questions proposed and co-proposed, the follow-up items judged, the 述职评议 results of
 items the deputy or his or her group reported on (server/record/reporters.py), and the
@@ -30,41 +30,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from live.state import Choice, Phase
-from screens.messages import NOT_VOTED, VOTE_CHOICES
+from screens.messages import NOT_VOTED
 from server.office import attendance_history as ah
 from server.office import followup_rules as rules
 from server.office.questions_admin import STATUS_NAMES, id_list
 from server.record import reporters as rp
-from server.record.facts import MeetingRecord
-from server.record.records_cache import closed_records
+from server.record.duty_facts import Asked, FollowUp, MeetingFacts, Runner, SpeechLine, closed_facts
 from server.storage import models as m
 from server.storage.attendance import PRESENT
-
-GRADES = {Choice.SATISFIED: "满意", Choice.BASIC: "基本满意", Choice.DISSATISFIED: "不满意"}
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A question the deputy asked in the hall, with his or her asking time."""
-
-    title: str
-    spoken_ms: int
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """A follow-up (追问) the deputy asked on a question, with its speaking time."""
-
-    question: str
-    spoken_ms: int
-
-
-@dataclass(frozen=True)
-class SpeechLine:
-    item: str
-    nth: int
-    spoken_ms: int
 
 
 @dataclass(frozen=True)
@@ -180,33 +153,21 @@ class DutyRecord:
         )
 
 
-def meeting_duty(record: MeetingRecord, meeting: ah.Meeting, mark: ah.Mark, deputy_id: int) -> MeetingDuty:
-    """What the deputy did at one meeting, from its record: public facts only."""
-    asked: list[Asked] = []
-    followups: list[FollowUp] = []
-    for q in record.questions:
-        mine = [s for s in q.stretches if s.speaker_id == deputy_id]
-        if q.reached and q.question.asker_id == deputy_id:
-            spoken = sum(s.duration_ms for s in mine if s.phase is Phase.ASKING)
-            asked.append(Asked(q.question.title, spoken))
-        for s in mine:
-            if s.phase is Phase.FOLLOWUP_ASK:
-                followups.append(FollowUp(q.question.title, s.duration_ms))
-    items = {i.id: i.title for i in record.setup.agenda}
-    speeches = tuple(
-        SpeechLine(items.get(s.item_id, "") if s.item_id is not None else "", s.nth, s.spoken_ms)
-        for s in record.speeches
-        if s.deputy_id == deputy_id
+def meeting_duty(facts: MeetingFacts, meeting: ah.Meeting, mark: ah.Mark, deputy_id: int) -> MeetingDuty:
+    """What the deputy did at one meeting: public facts only. A member present is shown
+    every named round, 未按 where he or she did not press (a named vote is public)."""
+    named = tuple(
+        NamedChoice(r.title, r.round_no, r.choices.get(deputy_id, NOT_VOTED))
+        for r in (facts.named if mark.status == PRESENT else ())
     )
-    named: list[NamedChoice] = []
-    if mark.status == PRESENT:
-        for v in record.votes:
-            if v.secret or v.result is None:
-                continue  # a secret round says nothing of anyone; an unclosed one is no vote
-            choice = dict(v.named).get(deputy_id)
-            title = v.title or next((r.title for r in record.rounds_of(v.first_id) if r.title), "")
-            named.append(NamedChoice(title, v.round_no, VOTE_CHOICES[choice] if choice else NOT_VOTED))
-    return MeetingDuty(meeting, mark, tuple(asked), tuple(followups), speeches, tuple(named))
+    return MeetingDuty(
+        meeting,
+        mark,
+        facts.asked.get(deputy_id, ()),
+        facts.followups.get(deputy_id, ()),
+        facts.speeches.get(deputy_id, ()),
+        named,
+    )
 
 
 @dataclass
@@ -214,7 +175,7 @@ class _Body:
     """What the body's duty records are read from, for the members asked."""
 
     histories: dict[int, list[tuple[ah.Meeting, ah.Mark]]] = field(default_factory=dict)
-    records: dict[int, MeetingRecord] = field(default_factory=dict)
+    facts: dict[int, MeetingFacts] = field(default_factory=dict)
     proposed: dict[int, list[Proposal]] = field(default_factory=lambda: defaultdict(list))
     co_proposed: dict[int, list[Proposal]] = field(default_factory=lambda: defaultdict(list))
     judged: dict[int, list[Judged]] = field(default_factory=lambda: defaultdict(list))
@@ -271,20 +232,17 @@ async def _judgments(conn: AsyncConnection, body_id: int, ids: set[int], into: _
         )
 
 
-def _report_line(meeting: ah.Meeting, record: MeetingRecord, reporter: rp.Reporter) -> ReportLine:
-    item = next((i for i in record.setup.agenda if i.id == reporter.item_id), None)
-    rated = next((r.result for r in record.item_ratings if r.item.id == reporter.item_id), None)
-    if rated is None:
-        return ReportLine(meeting.title, item.title if item else "", reporter.label, "未测评", "")
-    counts = "，".join(f"{GRADES[c]} {rated.count(c)}" for c in GRADES)
-    grade = GRADES[rated.grade] if rated.grade is not None else "未评定等次"
-    return ReportLine(meeting.title, item.title if item else "", reporter.label, grade, counts)
+def _report_line(meeting: ah.Meeting, facts: MeetingFacts, reporter: rp.Reporter) -> ReportLine:
+    found = facts.items.get(reporter.item_id)
+    if found is None:
+        return ReportLine(meeting.title, "", reporter.label, "未测评", "")
+    return ReportLine(meeting.title, found.title, reporter.label, found.grade, found.counts)
 
 
 async def _reports(conn: AsyncConnection, groups: dict[int, int], into: _Body) -> None:
     """The 述职评议 results of the items the members (or their groups) reported on, at the
     meetings in their histories."""
-    wanted = {mt.id for h in into.histories.values() for mt, _ in h if mt.id in into.records}
+    wanted = {mt.id for h in into.histories.values() for mt, _ in h if mt.id in into.facts}
     ai = m.agenda_items
     rows = await conn.execute(
         select(ai.c.meeting_id)
@@ -299,7 +257,7 @@ async def _reports(conn: AsyncConnection, groups: dict[int, int], into: _Body) -
                     reporter.group_id is not None and reporter.group_id == groups.get(who)
                 )
                 if mine:
-                    into.reports[who].append(_report_line(meeting, into.records[meeting.id], reporter))
+                    into.reports[who].append(_report_line(meeting, into.facts[meeting.id], reporter))
 
 
 async def groups_of(conn: AsyncConnection, ids: set[int]) -> dict[int, int]:
@@ -309,7 +267,9 @@ async def groups_of(conn: AsyncConnection, ids: set[int]) -> dict[int, int]:
     return {int(i): int(g) for i, g in rows}
 
 
-async def _read(conn: AsyncConnection, body_id: int, people: list[ah.Member], one: bool) -> _Body:
+async def _read(
+    conn: AsyncConnection, body_id: int, people: list[ah.Member], one: bool, runner: Runner | None
+) -> _Body:
     ids = {p.id for p in people}
     into = _Body()
     if one:
@@ -326,7 +286,7 @@ async def _read(conn: AsyncConnection, body_id: int, people: list[ah.Member], on
         terms = sorted(missed.get(who, {}).values(), key=len)
         into.absences[who] = tuple(terms[-1]) if terms else ()
     meeting_ids = {mt.id for h in into.histories.values() for mt, _ in h}
-    into.records = await closed_records(conn, meeting_ids)
+    into.facts = await closed_facts(conn, meeting_ids, runner)
     await _proposals(conn, body_id, ids, into)
     await _judgments(conn, body_id, ids, into)
     await _reports(conn, await groups_of(conn, ids), into)
@@ -335,9 +295,9 @@ async def _read(conn: AsyncConnection, body_id: int, people: list[ah.Member], on
 
 def _assemble(person: ah.Member, into: _Body) -> DutyRecord:
     meetings = tuple(
-        meeting_duty(into.records[mt.id], mt, mark, person.id)
+        meeting_duty(into.facts[mt.id], mt, mark, person.id)
         for mt, mark in into.histories.get(person.id, [])
-        if mt.id in into.records
+        if mt.id in into.facts
     )
     return DutyRecord(
         person,
@@ -350,18 +310,22 @@ def _assemble(person: ah.Member, into: _Body) -> DutyRecord:
     )
 
 
-async def deputy_record(conn: AsyncConnection, body_id: int, deputy_id: int) -> DutyRecord | None:
+async def deputy_record(
+    conn: AsyncConnection, body_id: int, deputy_id: int, runner: Runner | None = None
+) -> DutyRecord | None:
     """One member's duty record; None when the deputy is not of this body."""
     found = [p for p in await members(conn, body_id) if p.id == deputy_id]
     if not found:
         return None
-    return _assemble(found[0], await _read(conn, body_id, found, True))
+    return _assemble(found[0], await _read(conn, body_id, found, True, runner))
 
 
-async def body_records(conn: AsyncConnection, body_id: int, group_id: int | None = None) -> list[DutyRecord]:
+async def body_records(
+    conn: AsyncConnection, body_id: int, group_id: int | None = None, runner: Runner | None = None
+) -> list[DutyRecord]:
     """Every member's duty record (of one group when ``group_id`` is given)."""
     people = await members(conn, body_id, group_id)
     if not people:
         return []
-    into = await _read(conn, body_id, people, False)
+    into = await _read(conn, body_id, people, False, runner)
     return [_assemble(p, into) for p in people]

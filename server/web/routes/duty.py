@@ -7,9 +7,9 @@ the bound deputy's own record across the body's meetings, bound exactly as 我�
 (routes/followup_phone.py): the meeting in the path only finds the phone's binding, and
 no parameter names another deputy, so a phone never sees anyone's record but its own.
 
-A closed meeting's fold is kept (server/record/records_cache.py), so only the first read
-after a session folds its log (on the loop, one meeting at a time: measured in
-docs/design.md, "Duty records"); the workbook is built in a worker process.
+A closed meeting's facts are kept (server/record/duty_facts.py); one not yet kept is folded
+in a worker process, as the workbook is built, so the first read after a session does not
+hold up the hall (measured: docs/design.md, "Duty records").
 """
 
 from __future__ import annotations
@@ -25,10 +25,21 @@ from server.base import parse
 from server.base.days import moment_of_ms
 from server.office import attendance_history
 from server.office import questions_admin as qa
-from server.record import duty, duty_export
+from server.record import duty, duty_export, duty_facts
 from server.storage.db import snapshot_read
 from server.web.http import message_page, page, require_staff, services
 from server.web.routes.questions import bound_phone
+
+
+def _runner(request: Request) -> duty_facts.Runner:
+    """Fold the meetings not yet kept in a worker process, which reads the database itself."""
+    svc = services(request)
+    url = svc.engine.url.render_as_string(hide_password=False)
+
+    async def run(meeting_ids: list[int]) -> dict[int, duty_facts.MeetingFacts]:
+        return await svc.workshop.run(duty_facts.facts_in_worker, url, meeting_ids)
+
+    return run
 
 
 async def _staff_body(request: Request) -> Any:
@@ -49,7 +60,7 @@ async def staff_page(request: Request) -> Response:
         return body
     deputy_id = int(request.path_params["deputy_id"])
     async with snapshot_read(services(request).engine) as conn:
-        record = await duty.deputy_record(conn, body.id, deputy_id)
+        record = await duty.deputy_record(conn, body.id, deputy_id, _runner(request))
         group_id = (await duty.groups_of(conn, {deputy_id})).get(deputy_id)
     if record is None:
         return message_page(
@@ -83,7 +94,7 @@ async def body_xlsx(request: Request) -> Response:
                     "没有这个代表小组。", 404, back=f"/bodies/{body.id}/roster", back_label="返回代表名单"
                 )
             name = f"{body.name}-{group}"
-        records = await duty.body_records(conn, body.id, group_id)
+        records = await duty.body_records(conn, body.id, group_id, _runner(request))
     data = await services(request).workshop.run(duty_export.duty_xlsx, records)
     ascii_name = f"duty-body-{body.id}" + (f"-group-{group_id}" if group_id else "")
     disposition = (
@@ -105,7 +116,7 @@ async def phone_page(request: Request) -> Response:
         return binding
     body_id = await _body_of(request, meeting_id)
     async with snapshot_read(services(request).engine) as conn:
-        record = await duty.deputy_record(conn, body_id, binding.deputy_id)
+        record = await duty.deputy_record(conn, body_id, binding.deputy_id, _runner(request))
         body = await attendance_history.body(conn, body_id)
     if record is None:  # bound_phone found the deputy in this body: a race with a removal
         return message_page("没有这位代表。", 404, back=f"/d/{meeting_id}", back_label="返回代表页面")
