@@ -9,12 +9,12 @@ a rehearsal (they are proposed before the meeting), withdrawn ones excepted.
 
 What, per meeting (from its record, server/record/facts.py, reduced to what a duty record
 shows, folded once and kept: server/record/duty_facts.py): the attendance mark
-(出/迟/离/假/缺, with the times); the questions the deputy asked that the hall
-reached, with his or her speaking time; the follow-ups (追问) asked; general speeches; every NAMED vote's choice (public), 未按 for a
-named vote the deputy did not press in while a member present. Beside the meetings: the
-questions proposed and co-proposed, the follow-up items judged, the 述职评议 results of
-items the deputy or his or her group reported on (server/record/reporters.py), and the
-two-absence warning of 代表法 §49.
+(出/迟/离/假/缺, with the times); the questions the deputy asked that the hall reached,
+with his or her speaking time; the follow-ups (追问) asked; general speeches; every NAMED
+vote's choice (public), 未按 for a named vote the deputy did not press in while a member
+present. Beside the meetings: the questions proposed and co-proposed, the follow-up items
+judged, the 述职评议 results of items the deputy or his or her group reported on
+(server/record/reporters.py), and the two-absence warning of 代表法 §49.
 
 Secrecy. Nothing is read of a secret vote or a rating: whether a deputy pressed in a
 secret poll is part of its 未按 count, so the record of a deputy who attended a meeting
