@@ -65,6 +65,27 @@ async def main(count: int) -> None:
     duty_facts.clear()
     await timed("whole body, cold", lambda c: duty.body_records(c, body_id))
     await timed("whole body, warm", lambda c: duty.body_records(c, body_id))
+    from server.office.workshop import Workshop
+
+    workshop = Workshop()
+    url = engine.url.render_as_string(hide_password=False)
+
+    async def runner(ids: list[int]) -> dict[int, duty_facts.MeetingFacts]:
+        return await workshop.run(duty_facts.facts_in_worker, url, ids)
+
+    await workshop.run(duty_facts.clear)  # the worker started before timing
+    duty_facts.clear()
+    await timed(
+        "whole body, cold, folded in the workshop", lambda c: duty.body_records(c, body_id, None, runner)
+    )
+    duty_facts.clear()
+    await timed(
+        "one deputy, cold, folded in the workshop",
+        lambda c: duty.deputy_record(c, body_id, people[0], runner),
+    )
+    duty_facts.clear()
+    await timed("whole body, cold, workshop again", lambda c: duty.body_records(c, body_id, None, runner))
+    workshop.close()
     if os.environ.get("PROFILE"):
         import cProfile
         import pstats

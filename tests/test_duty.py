@@ -179,3 +179,32 @@ def test_judgments_and_reports_belong_to_the_deputy(settings: Settings, meeting_
             assert line.grade == duty_facts.GRADES[rated.result.grade]  # type: ignore[index]
         else:
             assert r.reports == ()
+
+
+def test_the_worker_reads_the_same_facts_and_kept_ones_are_used(settings: Settings, meeting_id: int) -> None:
+    """The web face folds in a worker process (duty_facts.facts_in_worker, its own
+    connection); what it reads equals the fold in the caller, and a kept meeting is not
+    folded again."""
+    sat = hold_demo(settings, meeting_id)
+    in_worker = duty_facts.facts_in_worker(settings.database_url, [meeting_id])
+
+    async def here(conn: AsyncConnection) -> Any:
+        return await duty_facts.read_facts(conn, [meeting_id])
+
+    assert run(settings.database_url, here) == in_worker
+    facts = in_worker[meeting_id]
+    assert facts.closed and SECRET_TITLE not in {r.title for r in facts.named}
+    calls: list[list[int]] = []
+
+    async def runner(ids: list[int]) -> dict[int, duty_facts.MeetingFacts]:
+        calls.append(ids)
+        return in_worker
+
+    async def twice(conn: AsyncConnection) -> Any:
+        duty_facts.clear()
+        first = await duty.body_records(conn, sat.body_id, None, runner)
+        second = await duty.body_records(conn, sat.body_id, None, runner)
+        return first, second
+
+    first, second = run(settings.database_url, twice)
+    assert first == second and calls == [[meeting_id]]

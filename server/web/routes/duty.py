@@ -14,6 +14,7 @@ hold up the hall (measured: docs/design.md, "Duty records").
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -32,12 +33,16 @@ from server.web.routes.questions import bound_phone
 
 
 def _runner(request: Request) -> duty_facts.Runner:
-    """Fold the meetings not yet kept in a worker process, which reads the database itself."""
+    """Fold the meetings not yet kept in the worker processes (shared between them), each
+    reading the database itself."""
     svc = services(request)
     url = svc.engine.url.render_as_string(hide_password=False)
 
     async def run(meeting_ids: list[int]) -> dict[int, duty_facts.MeetingFacts]:
-        return await svc.workshop.run(duty_facts.facts_in_worker, url, meeting_ids)
+        size = svc.workshop.size
+        parts = [meeting_ids[i::size] for i in range(size) if meeting_ids[i::size]]
+        done = await asyncio.gather(*(svc.workshop.run(duty_facts.facts_in_worker, url, p) for p in parts))
+        return {k: v for part in done for k, v in part.items()}
 
     return run
 
