@@ -105,6 +105,10 @@ def test_duty_records_agree_with_the_record_of_the_sitting(settings: Settings, m
         assert everyone[who].totals.named_votes == 0
     assert everyone[sat.on_leave].totals.attendance == {"出": 0, "迟": 0, "离": 0, "假": 1, "缺": 0}
     assert everyone[sat.absent[0]].totals.attendance["缺"] == 1
+    # the two-absence rule's count shows on the record: one session missed without approval
+    missed = everyone[sat.absent[0]].absences
+    assert len(missed) == 1 and not everyone[sat.absent[0]].warned
+    assert everyone[sat.on_leave].absences == () and everyone[sat.asker()].absences == ()
 
     # named votes with the choice; the secret rounds appear nowhere
     (named,) = [v for v in rec.votes if not v.secret]

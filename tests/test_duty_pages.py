@@ -70,6 +70,8 @@ def test_staff_page_export_and_their_404s(
     assert rows[name(sat.late)]["迟到"] == 1 and rows[name(sat.leaves)]["中途离会"] == 1
     assert rows[name(sat.asker())]["询问"] == 1 and rows[name(sat.speaker)]["发言次数"] == 1
     assert rows[name(sat.speaker)]["发言时长"] == "7分00秒"
+    assert str(rows[name(sat.absent[0])]["缺席提示"]).startswith("未经批准缺席一次：")
+    assert rows[name(sat.on_leave)]["缺席提示"] in ("", None)
     assert rows[name(sat.follower(0))]["追问"] >= 1
     named = dict(next(v for v in sat.record.votes if not v.secret).named)
     assert sum(r["参加记名表决"] for r in rows.values()) == len(named)
@@ -113,7 +115,9 @@ def test_my_duty_on_the_phone_is_mine_only(
     assert f'href="{url}"' in hall.deputy_page(asker)  # 我的履职 beside 我的督办
     assert client.get(url).status_code == 303  # no phone bound: to the deputy page
     mine = client.get(url, headers=hall.deputy_headers(asker))
-    assert mine.status_code == 200 and "我的履职" in mine.text
+    assert mine.status_code == 200 and "我的履职" in mine.text and 'id="d-absence"' not in mine.text
+    absent = client.get(url, headers=hall.deputy_headers(sat.absent[0])).text
+    assert 'id="d-absence"' in absent and "缺席" in absent  # the two-absence notice
     assert sat.record.name(asker) in mine.text and sat.record.questions[0].question.title in mine.text
     assert sat.record.name(other) not in mine.text and sat.record.questions[1].question.title not in mine.text
     # no parameter names another deputy: a query asking for one changes nothing
