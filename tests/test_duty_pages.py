@@ -18,7 +18,7 @@ from server.record import duty_export
 from server.record.sitting import BANNER, NAMED_TITLE, SECRET_TITLE
 from tests.conftest import Hall, TestClient
 from tests.rec_duty_fixtures import Sat, hold_demo
-from tests.test_meetings_admin import staff_headers
+from tests.test_meetings_admin import run, staff_headers
 
 RATING_WORDS = ("满意率", "测评结果", "基本满意", "不满意", "无记名表决：", SECRET_TITLE, BANNER)
 
@@ -90,7 +90,6 @@ def test_a_formula_in_a_name_stays_text(
     from sqlalchemy import update
 
     from server.storage import models as m
-    from tests.test_meetings_admin import run
 
     sat = hold_demo(settings, meeting_id)
 
@@ -122,8 +121,27 @@ def test_my_duty_on_the_phone_is_mine_only(
     assert sat.record.name(other) not in mine.text and sat.record.questions[1].question.title not in mine.text
     # no parameter names another deputy: a query asking for one changes nothing
     assert client.get(f"{url}?deputy={other}", headers=hall.deputy_headers(asker)).text == mine.text
-    # a meeting that does not exist: 404; another body's meeting: the phone is not bound there
+    # a meeting that does not exist: 404; another body's meeting: the phone is not bound
+    # there, so it is sent to that meeting's deputy page (which asks for a card), not shown
     assert client.get("/d/99999/duty", headers=hall.deputy_headers(asker)).status_code == 404
+    foreign = run(settings.database_url, lambda conn: _foreign_meeting(conn, meeting_id))
+    away = client.get(f"/d/{foreign}/duty", headers=hall.deputy_headers(asker))
+    assert away.status_code == 303 and away.headers["location"] == f"/d/{foreign}"
+
+
+async def _foreign_meeting(conn: Any, meeting_id: int) -> int:
+    """A copy of the meeting in a body of its own (a county congress)."""
+    from sqlalchemy import update
+
+    from server.office.bodies import Who, create_body
+    from server.office.meetings_admin import clone
+    from server.storage import models as m
+
+    other = await create_body(conn, "某县人民代表大会", "congress", "county", Who("t", "t"))
+    copy = await clone(conn, meeting_id, 1)
+    assert copy is not None
+    await conn.execute(update(m.meetings).where(m.meetings.c.id == copy).values(body_id=other))
+    return int(copy)
 
 
 def _phone(client: TestClient, hall: Hall, sat: Sat, who: int) -> str:
