@@ -115,6 +115,7 @@ def test_my_duty_on_the_phone_is_mine_only(
     assert client.get(url).status_code == 303  # no phone bound: to the deputy page
     mine = client.get(url, headers=hall.deputy_headers(asker))
     assert mine.status_code == 200 and "我的履职" in mine.text and 'id="d-absence"' not in mine.text
+    assert 'id="dy-mandates"' in mine.text and "选举产生" in mine.text  # the mandate it rests on
     absent = client.get(url, headers=hall.deputy_headers(sat.absent[0])).text
     assert 'id="d-absence"' in absent and "缺席" in absent  # the two-absence notice
     assert sat.record.name(asker) in mine.text and sat.record.questions[0].question.title in mine.text

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from screens import messages as msg
 from server.base import parse
 from server.base.days import moment_of_ms
-from server.office import attendance_history
+from server.office import attendance_history, mandate_reads
 from server.office import questions_admin as qa
 from server.record import duty, duty_export, duty_facts
 from server.storage.db import snapshot_read
@@ -67,6 +67,7 @@ async def staff_page(request: Request) -> Response:
     async with snapshot_read(services(request).engine) as conn:
         record = await duty.deputy_record(conn, body.id, deputy_id, _runner(request))
         group_id = (await duty.groups_of(conn, {deputy_id})).get(deputy_id)
+        mandates = await mandate_reads.mandates_of(conn, deputy_id)
     if record is None:
         return message_page(
             "没有这位代表。", 404, back=f"/bodies/{body.id}/roster", back_label="返回代表名单"
@@ -81,6 +82,7 @@ async def staff_page(request: Request) -> Response:
         duration=duty_export.duration,
         moment=moment_of_ms,
         group_id=group_id,
+        mandates=mandates,
     )
 
 
@@ -123,6 +125,7 @@ async def phone_page(request: Request) -> Response:
     async with snapshot_read(services(request).engine) as conn:
         record = await duty.deputy_record(conn, body_id, binding.deputy_id, _runner(request))
         body = await attendance_history.body(conn, body_id)
+        mandates = await mandate_reads.mandates_of(conn, binding.deputy_id)
     if record is None:  # bound_phone found the deputy in this body: a race with a removal
         return message_page("没有这位代表。", 404, back=f"/d/{meeting_id}", back_label="返回代表页面")
     return page(
@@ -132,4 +135,5 @@ async def phone_page(request: Request) -> Response:
         t=record.totals,
         organ=attendance_history.organ(body.level) if body else "",
         duration=duty_export.duration,
+        mandates=mandates,
     )
