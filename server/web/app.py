@@ -250,10 +250,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route(
             "/bodies/{body_id:int}/deputies/{deputy_id:int}/attendance.xlsx", routes_attendance.member_xlsx
         ),
-        # duty records (履职记录, issue 19: server/record/duty.py)
-        Route("/bodies/{body_id:int}/deputies/{deputy_id:int}/duty", routes_duty.staff_page),
-        Route("/bodies/{body_id:int}/duty.xlsx", routes_duty.body_xlsx),
-        Route("/d/{meeting_id:int}/duty", routes_duty.phone_page),
+        *routes_duty.ROUTES,  # duty records (履职记录, issue 19)
         Route("/m/{meeting_id:int}/leave", routes_leave.staff_page, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/leave", routes_leave.phone, methods=["GET", "POST"]),
         Route("/bodies/{body_id:int}/presidium", routes_presidium.presidium_page, methods=["GET", "POST"]),
