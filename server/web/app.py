@@ -40,6 +40,7 @@ from server.web.routes import cards as routes_cards
 from server.web.routes import charts as routes_charts
 from server.web.routes import commitments as routes_commitments
 from server.web.routes import deputy as routes_deputy
+from server.web.routes import duty as routes_duty
 from server.web.routes import followup as routes_followup
 from server.web.routes import followup_files as routes_followup_files
 from server.web.routes import followup_phone as routes_followup_phone
@@ -254,6 +255,7 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route(
             "/bodies/{body_id:int}/deputies/{deputy_id:int}/attendance.xlsx", routes_attendance.member_xlsx
         ),
+        *routes_duty.ROUTES,  # duty records (履职记录, issue 19)
         Route("/m/{meeting_id:int}/leave", routes_leave.staff_page, methods=["GET", "POST"]),
         Route("/d/{meeting_id:int}/leave", routes_leave.phone, methods=["GET", "POST"]),
         Route("/bodies/{body_id:int}/presidium", routes_presidium.presidium_page, methods=["GET", "POST"]),
