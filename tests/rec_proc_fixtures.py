@@ -44,6 +44,6 @@ def held_sitting(settings: Settings, meeting_id: int) -> tuple[MeetingRecord, li
     return asyncio.run(_hold(settings, meeting_id))
 
 
-@pytest.fixture
-def held(settings: Settings, meeting_id: int) -> tuple[MeetingRecord, list[TimedEvent]]:
+@pytest.fixture(name="held")
+def held_fixture(settings: Settings, meeting_id: int) -> tuple[MeetingRecord, list[TimedEvent]]:
     return held_sitting(settings, meeting_id)

@@ -144,27 +144,27 @@ def _respondents(q: Question) -> str:
     return "、".join(f"{r.name}（{r.title}）" if r.title else r.name for r in q.respondents) or "—"
 
 
-def _day(record: MeetingRecord) -> str:
-    raw = record.setup.held_on
+def _planned_day(record: MeetingRecord) -> str:
     try:
-        day = dt.date.fromisoformat(raw) if raw else None
+        return chinese_day(dt.date.fromisoformat(record.setup.held_on))
     except ValueError:
-        day = None
-    if day is None and record.opened_ms is not None:
-        day = day_of_ms(record.opened_ms)
-    return chinese_day(day) if day else ""
+        return ""
 
 
 def _facts(record: MeetingRecord, chair: str) -> tuple[tuple[str, str], ...]:
-    when = " ".join(p for p in (_day(record), record.setup.starts_at) if p)
+    """The particulars; the time is when the sitting actually opened and closed, the
+    planned day and hour only for a meeting not yet begun."""
     if record.opened_ms is not None:
-        held = f"{clock(record.opened_ms)}开始"
-        held += f"，{clock(record.closed_ms)}结束" if record.closed_ms is not None else "，尚未结束"
-        when = f"{when}（{held}）" if when else held
+        when = f"{chinese_day(day_of_ms(record.opened_ms))} {clock(record.opened_ms)[:5]} 开始"
+        if record.closed_ms is not None:
+            when += f"，{clock(record.closed_ms)[:5]} 结束"
+    else:
+        planned = " ".join(p for p in (_planned_day(record), record.setup.starts_at) if p)
+        when = f"{planned}（尚未开始）" if planned else "尚未开始"
     return (
         ("会议名称", record.setup.title),
         ("会议机构", record.setup.body_name),
-        ("会议时间", when or "—"),
+        ("会议时间", when),
         ("会议地点", record.setup.place or "—"),
         ("主持人", chair or "—"),
     )

@@ -20,7 +20,7 @@ from server.record import proceedings_store as store
 from server.record.proceedings_docx import proceedings_docx
 from server.storage.db import meeting_write, snapshot_read
 from server.storage.store import MeetingNotFound
-from server.web.http import device, message_page, page, require_staff, services, staff_form
+from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -62,9 +62,13 @@ async def record_page(request: Request) -> Response:
     meeting_id = int(request.path_params["meeting_id"])
     if request.method == "GET":
         return await _page(request, session, meeting_id)
-    form = await staff_form(request, session)
-    if isinstance(form, Response):
-        return form
+    # Read with room beyond the note's limit (line ends count twice as typed), so a note
+    # too long is refused by its own message, not the generic one of an oversized form.
+    form = await form_of(request, max_field=4 * store.MAX_NOTE, max_bytes=64 * store.MAX_NOTE)
+    if form is None:
+        return message_page(msg.edge("bad_request"), 400)
+    if not csrf_ok(request, session.sid, form):
+        return message_page(msg.edge("csrf"), 403)
     raw = form.get("note", "")
     try:
         async with meeting_write(services(request).engine, meeting_id) as conn:
