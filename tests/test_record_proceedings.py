@@ -23,7 +23,7 @@ from screens import messages as msg
 from server.base.days import chinese_day, day_of_ms, moment_of_ms
 from server.base.settings import Settings
 from server.record.facts import MeetingRecord, TimedEvent, fold
-from server.record.proceedings import Para, clock, duration, proceedings, rating_paras, spoken
+from server.record.proceedings import Para, clock, duration, proceedings, rating_paras
 from server.record.proceedings_docx import proceedings_docx
 from server.record.proceedings_store import RecordPage, gather
 from server.record.sitting import BANNER, NAMED_TITLE, SECRET_TITLE
@@ -104,7 +104,7 @@ def test_the_docx_reads_back_with_the_figures_of_the_log(
     absent = [d for d in setup.deputies if d not in checked and d not in leave and d not in setup.suspended]
     assert leave and len(absent) == 2
     assert (
-        f"出席情况：应到 {record.expected} 人，实到 {len(checked)} 人，"
+        f"人数：应到 {record.expected} 人，实到 {len(checked)} 人，"
         f"请假 {len(leave)} 人，缺席 {len(absent)} 人。" in lines
     )
     assert f"请假：{'、'.join(name[d] for d in leave)}" in lines
@@ -137,13 +137,19 @@ def test_the_docx_reads_back_with_the_figures_of_the_log(
             assert not any("满意度测评" in line for line in part)
             continue
         assert part[3].startswith(f"询问时间：{clock(called[q.id])} 开始")
-        rows = [line for line in part if line.count(" | ") == 5][1:]  # the head row first
+        rows = [line for line in part if line.count(" | ") == 6][1:]  # the head row first
         assert len(rows) == len(qr.stretches) == 4
         assert rows[0].split(" | ")[2] == clock(called[q.id])  # the asking starts as it is called
         for row, s in zip(rows, qr.stretches, strict=True):
             cells = row.split(" | ")
-            assert cells[2:5] == [clock(s.start_ms), clock(s.end_ms), spoken(s.duration_ms, s.allowance_ms)]
-            assert cells[5] == duration(s.allowance_ms)
+            assert cells[2:6] == [
+                clock(s.start_ms),
+                clock(s.end_ms),
+                duration(s.allowance_ms),
+                duration(s.duration_ms),
+            ]
+            over = s.duration_ms - s.allowance_ms
+            assert cells[6] == (duration(over) if over >= 1000 else "—")
         changes = [at for _, at, ev in log if isinstance(ev, e.PhaseChanged) and called[q.id] <= at]
         assert [s.end_ms for s in qr.stretches][:3] == changes[1:4]  # each part ends at the next phase
         assert f"追问代表：{'、'.join(name[d] for d in qr.followup_speakers)}" in part
@@ -184,8 +190,8 @@ def test_the_docx_reads_back_with_the_figures_of_the_log(
         )
         assert (result.count("；通过") == 1) is c.passed
     assert [closed_votes[r.vote_id].passed for r in rounds] == [False, True]
-    assert any(line.startswith("第一轮：无记名表决") for line in secret)
-    assert any(line.startswith("第二轮（重新表决）：无记名表决") for line in secret)
+    assert any(line.startswith("第一轮：无记名表决（只记票数）") for line in secret)
+    assert any(line.startswith("第二轮（重新表决）：无记名表决（只记票数）") for line in secret)
     named = section(votes, f"（二）{NAMED_TITLE}", SUB)
     casts = [ev for _, ev in events_of(log, e.VoteCast) if not ev.secret]
     assert casts

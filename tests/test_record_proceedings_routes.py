@@ -42,6 +42,20 @@ def page_text(body: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
 
 
+async def _chair(url: str, meeting_id: int) -> str:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            query = select(m.meetings.c.chair).where(m.meetings.c.id == meeting_id)
+            return str((await conn.execute(query)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+def chair_of(settings: Settings, meeting_id: int) -> str:
+    return asyncio.run(_chair(settings.database_url, meeting_id))
+
+
 async def _meeting_row(url: str, meeting_id: int) -> tuple[str, list[str]]:
     engine = create_engine(url)
     try:
@@ -101,14 +115,19 @@ def test_the_note_is_saved_audited_or_refused_in_chinese(
 ) -> None:
     login(client)
     token = csrf(client, keys)
-    saved = client.post(f"/m/{meeting_id}/record", data={"csrf": token, "note": "  第一段。\r\n第二段。  "})
+    saved = client.post(
+        f"/m/{meeting_id}/record",
+        data={"csrf": token, "chair": " 李 明 ", "note": "  第一段。\r\n第二段。  "},
+    )
     assert saved.status_code == 303
     assert saved.headers["location"].startswith(f"/m/{meeting_id}/record?saved=1")
     note, audits = stored(settings, meeting_id)
     assert note == "第一段。\n第二段。"
+    assert chair_of(settings, meeting_id) == "李 明"
     assert any("会议记录说明" in a for a in audits)
     page = client.get(f"/m/{meeting_id}/record?saved=1")
-    assert "说明已保存" in page.text and "第二段。" in page_text(page.text)
+    assert "已保存" in page.text and "第二段。" in page_text(page.text)
+    assert "主持人：李 明" in page_text(page.text).replace("： ", "：")
     docx = client.get(f"/m/{meeting_id}/record.docx")
     assert "第二段。" in [p.text for p in Document(io.BytesIO(docx.content)).paragraphs]
 
@@ -117,9 +136,12 @@ def test_the_note_is_saved_audited_or_refused_in_chinese(
     assert refused.status_code == 400
     assert f"说明最多 {MAX_NOTE} 字，现有 {MAX_NOTE + 1} 字" in refused.text
     assert too_long in refused.text  # what was typed comes back to be shortened
+    long_chair = client.post(f"/m/{meeting_id}/record", data={"csrf": token, "chair": "长" * 65, "note": "x"})
+    assert long_chair.status_code == 400 and "主持人最多 64 字" in long_chair.text
     control = client.post(f"/m/{meeting_id}/record", data={"csrf": token, "note": "坏\x07字"})
     assert control.status_code == 400 and "控制字符" in control.text
     assert stored(settings, meeting_id) == (note, audits)  # nothing stored, nothing audited
+    assert chair_of(settings, meeting_id) == "李 明"
 
     forged = client.post(f"/m/{meeting_id}/record", data={"csrf": "forged", "note": "别人的"})
     assert forged.status_code == 403

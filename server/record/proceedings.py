@@ -89,8 +89,8 @@ PHASES = {
     Phase.FOLLOWUP_ASK: "追问",
     Phase.FOLLOWUP_REPLY: "追问答复",
 }
-STRETCH_HEAD = ("环节", "发言人", "开始", "结束", "用时", "规定时间")
-STRETCH_WIDTHS = (20, 44, 22, 22, 24, 24)
+STRETCH_HEAD = ("环节", "发言人", "开始", "结束", "规定时间", "用时", "超时")
+STRETCH_WIDTHS = (17, 35, 20, 20, 20, 22, 22)
 DENOMINATOR_WORDS = {
     Denominator.MEMBERS: "应到人数",
     Denominator.PRESENT: "实到人数",
@@ -118,10 +118,8 @@ def duration(ms: int) -> str:
 
 def spoken(ms: int, allowance_ms: int) -> str:
     """The time used, with the overrun beside it: "5分40秒（超时40秒）"."""
-    text = duration(ms)
-    if allowance_ms and ms - allowance_ms >= 1000:
-        text += f"（超时{duration(ms - allowance_ms)}）"
-    return text
+    over = overrun(ms, allowance_ms)
+    return duration(ms) + (f"（超时{over}）" if over != "—" else "")
 
 
 def share(f: Fraction) -> str:
@@ -186,7 +184,7 @@ def attendance_blocks(record: MeetingRecord) -> list[Block]:
         Para(
             f"应到 {record.expected} 人，实到 {len(present)} 人，"
             f"请假 {len(leave)} 人，缺席 {len(absent)} 人。",
-            "出席情况",
+            "人数",
         ),
         Para(names(record, [a.deputy_id for a in leave]), "请假"),
         Para(names(record, [a.deputy_id for a in absent]), "缺席"),
@@ -252,15 +250,22 @@ def rating_paras(result: RatingResult | None, rule: RatingRule) -> list[Para]:
     return paras
 
 
+def overrun(ms: int, allowance_ms: int) -> str:
+    """ "40秒" past the allowance, "—" within it (a second's grace: the clocks tick in ms)."""
+    return duration(ms - allowance_ms) if allowance_ms and ms - allowance_ms >= 1000 else "—"
+
+
 def _stretch_row(record: MeetingRecord, q: Question, s: Stretch) -> tuple[str, ...]:
-    who = _who(record, s.speaker_id) if s.speaker_id is not None else _respondents(q)
+    # The officials by name only: the 应询人 line above gives their titles.
+    who = _who(record, s.speaker_id) if s.speaker_id is not None else "、".join(r.name for r in q.respondents)
     return (
         PHASES.get(s.phase, s.phase.value),
-        who,
+        who or "—",
         clock(s.start_ms),
         clock(s.end_ms),
-        spoken(s.duration_ms, s.allowance_ms),
         duration(s.allowance_ms) if s.allowance_ms else "—",
+        duration(s.duration_ms),
+        overrun(s.duration_ms, s.allowance_ms),
     )
 
 
@@ -316,7 +321,7 @@ def vote_blocks(record: MeetingRecord) -> list[Block]:
     for n, first in enumerate(firsts, 1):
         blocks.append(Heading(f"（{numeral(n)}）{first.title or '表决事项'}", 2))
         for v in record.rounds_of(first.first_id):
-            how = "记名表决" if not v.secret else "无记名表决"
+            how = "记名表决" if not v.secret else "无记名表决（只记票数）"
             rule = msg.vote_base(v.base, body_kind) + msg.THRESHOLDS[v.threshold]
             closed = f"，{clock(v.closed_ms)} 结束" if v.closed_ms is not None else ""
             blocks.append(
@@ -343,7 +348,6 @@ def _vote_result(record: MeetingRecord, v: VoteRecord) -> list[Block]:
         )
     ]
     if v.secret:
-        out.append(Para("无记名表决，只记票数。"))
         return out
     for choice in VoteChoice:
         ids = [d for d, c in v.named if c is choice]
@@ -361,12 +365,13 @@ def speech_blocks(record: MeetingRecord) -> list[Block]:
             it.title if (it := record.setup.agenda_item(s.item_id or 0)) else "—",
             f"第{numeral(s.nth)}次",
             clock(s.start_ms),
-            spoken(s.spoken_ms, s.allowance_ms),
             duration(s.allowance_ms) if s.allowance_ms else "—",
+            spoken(s.spoken_ms, s.allowance_ms),
         )
         for s in record.speeches
     )
-    return [Grid(("发言代表", "议程", "次序", "开始", "用时", "规定时间"), rows, (30, 42, 16, 20, 26, 22))]
+    head = ("发言代表", "议程", "次序", "开始", "规定时间", "用时")
+    return [Grid(head, rows, (42, 36, 16, 20, 20, 22))]
 
 
 def announcement_blocks(record: MeetingRecord) -> list[Block]:

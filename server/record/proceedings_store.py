@@ -20,6 +20,7 @@ from server.storage import audit
 from server.storage import models as m
 
 MAX_NOTE = 2000
+MAX_CHAIR = 64  # meetings.chair
 
 
 class BadNote(ValueError):
@@ -31,6 +32,7 @@ class RecordPage:
     """What the print view needs beside the document: the body, the note as typed."""
 
     body_id: int
+    chair: str
     note: str
     closed: bool
     rehearsal: bool
@@ -54,7 +56,7 @@ async def gather(conn: AsyncConnection, meeting_id: int, now_ms: int, charts: bo
         as_of_ms=now_ms,
         charts=charts,
     )
-    return RecordPage(held.body_id, note, held.record.closed, held.rehearsal, doc)
+    return RecordPage(held.body_id, str(row.chair or ""), note, held.record.closed, held.rehearsal, doc)
 
 
 def check_note(raw: str) -> str:
@@ -67,11 +69,23 @@ def check_note(raw: str) -> str:
     return text
 
 
-async def save_note(conn: AsyncConnection, meeting_id: int, raw: str, actor: str, device: str) -> bool:
-    """Store the note; False when there is no such meeting. Raises :class:`BadNote`."""
-    text = check_note(raw)
+def check_chair(raw: str) -> str:
+    text = " ".join(raw.split())
+    if len(text) > MAX_CHAIR:
+        raise BadNote(f"主持人最多 {MAX_CHAIR} 字，现有 {len(text)} 字。")
+    if any(ord(c) < 32 for c in text):
+        raise BadNote("主持人中有无法显示的控制字符，请删去后再保存。")
+    return text
+
+
+async def save_note(
+    conn: AsyncConnection, meeting_id: int, chair: str, note: str, actor: str, device: str
+) -> bool:
+    """Store the chair's name and the note; False when there is no such meeting. Raises
+    :class:`BadNote` (nothing stored)."""
+    name, text = check_chair(chair), check_note(note)
     done = await conn.execute(
-        update(m.meetings).where(m.meetings.c.id == meeting_id).values(record_note=text)
+        update(m.meetings).where(m.meetings.c.id == meeting_id).values(chair=name, record_note=text)
     )
     if not done.rowcount:
         return False
@@ -82,6 +96,6 @@ async def save_note(conn: AsyncConnection, meeting_id: int, raw: str, actor: str
         device=device,
         meeting_id=meeting_id,
         what="会议记录说明",
-        summary=f"{len(text)} 字" if text else "已清空",
+        summary=f"主持人：{name or '未填'}；说明：{f'{len(text)} 字' if text else '未填'}",
     )
     return True

@@ -1,8 +1,9 @@
 """The proceedings (会议记录) of a meeting, for staff (server/record/proceedings.py).
 
-``/m/{id}/record``: the print view (A4 print CSS) with the staff's free paragraph, saved by
-POST (post/redirect/get; a refused note comes back with what was typed and why, nothing
-stored), and the buttons to the Word file, the draft minutes and the results.
+``/m/{id}/record``: the print view (A4 print CSS) with the form for the chair's name (主持人)
+and the staff's free paragraph, saved by POST (post/redirect/get; a refused note comes
+back with what was typed and why, nothing stored), and the buttons to the Word file, the
+draft minutes and the results.
 ``/m/{id}/record.docx``: the same document model as a Word file, drawn in the workshop.
 """
 
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from screens import messages as msg
-from server.base.days import epoch_ms, moment_of_ms
+from server.base.days import epoch_ms
 from server.base.keys import StaffSession
 from server.record import proceedings_store as store
 from server.record.proceedings_docx import proceedings_docx
@@ -45,11 +46,12 @@ async def _page(
         p=found.doc,
         meeting_id=meeting_id,
         found=found,
+        chair=extra.pop("chair", found.chair),
         note=extra.pop("note", found.note),
         error=extra.pop("error", ""),
         saved=request.query_params.get("saved") == "1",
         max_note=store.MAX_NOTE,
-        made_at=moment_of_ms(epoch_ms()),
+        max_chair=store.MAX_CHAIR,
         csrf=services(request).keys.csrf(session.sid),
     )
 
@@ -69,14 +71,14 @@ async def record_page(request: Request) -> Response:
         return message_page(msg.edge("bad_request"), 400)
     if not csrf_ok(request, session.sid, form):
         return message_page(msg.edge("csrf"), 403)
-    raw = form.get("note", "")
+    chair, note = form.get("chair", ""), form.get("note", "")
     try:
         async with meeting_write(services(request).engine, meeting_id) as conn:
             known = await store.save_note(
-                conn, meeting_id, raw, actor=f"staff:{session.username}", device=device(request)
+                conn, meeting_id, chair, note, actor=f"staff:{session.username}", device=device(request)
             )
     except store.BadNote as bad:
-        return await _page(request, session, meeting_id, 400, note=raw, error=str(bad))
+        return await _page(request, session, meeting_id, 400, chair=chair, note=note, error=str(bad))
     if not known:
         return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
     return RedirectResponse(f"/m/{meeting_id}/record?saved=1#note", status_code=303)
