@@ -4,7 +4,7 @@ Pure: from a :class:`~server.record.facts.MeetingRecord`, the meeting's chair an
 staff's free paragraph (``meetings.chair``, ``meetings.record_note``) and the agenda
 items' reporters (server/record/reporters.py), :func:`proceedings` builds a
 :class:`Proceedings`: a title, the meeting's particulars, marks (彩排, 会议尚未结束), the
-note, and a flat run of blocks (headings, paragraphs, tables). The DOCX writer
+note, and a flat run of blocks (server/record/blocks.py: headings, paragraphs, tables). The DOCX writer
 (proceedings_docx.py) and the print view (screens/templates/pages/record.html) both only
 render these blocks, so the two never disagree.
 
@@ -16,72 +16,16 @@ because the record does not hold it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar
 
 from live.setup import AgendaItem, Denominator, Question, RatingRule
 from live.state import Phase, RatingResult, Threshold, VoteChoice
 from screens import messages as msg
 from screens.view import tally_of
 from server.base.days import CHINA, chinese_day, day_of_ms, moment_of_ms, numeral
+from server.record.blocks import Block, Figure, Grid, Heading, Para, Proceedings
 from server.record.facts import Attendance, MeetingRecord, QuestionRecord, Stretch, VoteRecord
 from server.record.reporters import Reporter
-
-
-@dataclass(frozen=True)
-class Heading:
-    tag: ClassVar[str] = "heading"  # what the page's template switches on
-    text: str
-    level: int = 1  # 1: 一、出席情况; 2: （一）a question, a vote
-
-
-@dataclass(frozen=True)
-class Para:
-    tag: ClassVar[str] = "para"
-    text: str
-    label: str = ""  # "请假" → 请假：…, set apart in the documents
-
-
-@dataclass(frozen=True)
-class Grid:
-    tag: ClassVar[str] = "grid"
-    head: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    widths_mm: tuple[float, ...]  # of the DOCX's 156 mm text width; the page uses them as shares
-
-    @property
-    def shares(self) -> tuple[float, ...]:
-        """The columns' widths in per cent, for the page."""
-        whole = sum(self.widths_mm) or 1
-        return tuple(round(w * 100 / whole, 1) for w in self.widths_mm)
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A chart (server/record/charts.py): a PNG in the DOCX, the SVG on the page."""
-
-    tag: ClassVar[str] = "figure"
-    chart: str  # satisfaction / speaking
-    caption: str
-
-
-Block = Heading | Para | Grid | Figure
-
-
-@dataclass(frozen=True)
-class Proceedings:
-    meeting_id: int
-    title: str  # the meeting's name
-    facts: tuple[tuple[str, str], ...]  # 会议名称, 机构, 时间, 地点, 主持人
-    marks: tuple[str, ...]  # 彩排 / 会议尚未结束: said above everything else
-    note: tuple[str, ...]  # the staff's free paragraph(s), before the body
-    blocks: tuple[Block, ...]
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.title}-会议记录.docx"
-
 
 PHASES = {
     Phase.ASKING: "提问",
@@ -90,7 +34,7 @@ PHASES = {
     Phase.FOLLOWUP_REPLY: "追问答复",
 }
 STRETCH_HEAD = ("环节", "发言人", "开始", "结束", "规定时间", "用时", "超时")
-STRETCH_WIDTHS = (17, 35, 20, 20, 20, 22, 22)
+STRETCH_WIDTHS = (17, 36, 21, 21, 19, 21, 21)
 DENOMINATOR_WORDS = {
     Denominator.MEMBERS: "应到人数",
     Denominator.PRESENT: "实到人数",
@@ -215,7 +159,7 @@ def agenda_blocks(record: MeetingRecord) -> list[Block]:
         rows.append(("—", item.title, _kind(item), "未进行"))
     if not rows:
         return [Para("会议未进行议程。")]
-    return [Grid(("序号", "议程", "类别", "开始时间"), tuple(rows), (14, 92, 22, 28))]
+    return [Grid(("序号", "议程", "类别", "开始时间"), tuple(rows), (14, 96, 22, 24))]
 
 
 def _kind(item: AgendaItem) -> str:
@@ -371,7 +315,7 @@ def speech_blocks(record: MeetingRecord) -> list[Block]:
         for s in record.speeches
     )
     head = ("发言代表", "议程", "次序", "开始", "规定时间", "用时")
-    return [Grid(head, rows, (42, 36, 16, 20, 20, 22))]
+    return [Grid(head, rows, (38, 36, 16, 22, 20, 24))]
 
 
 def announcement_blocks(record: MeetingRecord) -> list[Block]:
@@ -434,3 +378,6 @@ def proceedings(
         paragraphs,
         tuple(blocks),
     )
+
+
+__all__ = ["Block", "Figure", "Grid", "Heading", "Para", "Proceedings", "proceedings"]

@@ -31,7 +31,7 @@ from server.office.docx_style import (
     para,
     run,
 )
-from server.record.proceedings import Block, Figure, Grid, Heading, Para, Proceedings
+from server.record.blocks import Block, Figure, Grid, Heading, Para, Proceedings
 
 
 def _grid(doc: Doc, grid: Grid) -> None:
@@ -54,9 +54,11 @@ def _figure(doc: Doc, figure: Figure, png: bytes | None) -> None:
 def _block(doc: Doc, block: Block, charts: Mapping[str, bytes]) -> None:
     match block:
         case Heading(text=text, level=1):
-            run(para(doc, indent=False), text, HEAD_FONT)
-        case Heading(text=text):
-            run(para(doc), text, KAI_FONT, bold=True)
+            p = para(doc, indent=False)
+            p.paragraph_format.space_before = Pt(8)  # a breath between the sections
+            run(p, text, HEAD_FONT)
+        case Heading(text=text):  # the standard's second level: 楷体, not bold
+            run(para(doc), text, KAI_FONT)
         case Para(text=text, label=label):
             p = para(doc)
             if label:
