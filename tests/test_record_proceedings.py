@@ -23,9 +23,10 @@ from screens import messages as msg
 from server.base.days import chinese_day, day_of_ms, moment_of_ms
 from server.base.settings import Settings
 from server.record.facts import MeetingRecord, TimedEvent, fold
-from server.record.proceedings import Para, clock, duration, proceedings, rating_paras
+from server.record.proceedings import Heading, Para, clock, duration, proceedings, rating_paras
 from server.record.proceedings_docx import proceedings_docx
 from server.record.proceedings_store import RecordPage, gather
+from server.record.reporters import Reporter
 from server.record.sitting import BANNER, NAMED_TITLE, SECRET_TITLE
 from server.storage.db import create_engine, snapshot_read
 from tests.rec_proc_fixtures import CHAIR, NOTE, held_fixture  # noqa: F401  (the fixture ``held``)
@@ -277,3 +278,20 @@ def test_a_rating_without_quorum_is_for_reference_and_a_paper_count_names_its_te
     assert lines[1] == "基本满意"
     assert "监票人：张三、李四" in lines[2] and "计票人：王五" in lines[2] and "含电子票 4 张" in lines[2]
     assert rating_paras(None, RatingRule()) == [Para("未测评", "满意度测评")]
+
+
+def test_a_rated_report_names_who_reported_and_an_unrated_one_says_so(held: Held) -> None:
+    record, _ = held
+    rated = record.item_ratings[0]
+    unrated = next(i for i in record.setup.agenda if i.id not in {r.item.id for r in record.item_ratings})
+    named = {
+        rated.item.id: Reporter(rated.item.id, "higher", "陈立", congress="某某市人民代表大会"),
+        unrated.id: Reporter(unrated.id, "group", "城东代表小组", group_id=1),
+    }
+    blocks = proceedings(record, reporters=named).blocks
+    at = blocks.index(Heading(f"（一）{rated.item.title}", 2))
+    assert blocks[at + 1] == Para("陈立（某某市人民代表大会代表）", "述职人")
+    counts = blocks[at + 2]
+    assert isinstance(counts, Para) and counts.text.startswith(f"满意 {rated.result.count(Choice.SATISFIED)} 票")
+    later = blocks.index(Heading(f"（二）{unrated.title}", 2))
+    assert blocks[later + 1 : later + 3] == (Para("城东代表小组", "述职人"), Para("未测评", "满意度测评"))
