@@ -292,6 +292,7 @@ def test_a_rated_report_names_who_reported_and_an_unrated_one_says_so(held: Held
     at = blocks.index(Heading(f"（一）{rated.item.title}", 2))
     assert blocks[at + 1] == Para("陈立（某某市人民代表大会代表）", "述职人")
     counts = blocks[at + 2]
-    assert isinstance(counts, Para) and counts.text.startswith(f"满意 {rated.result.count(Choice.SATISFIED)} 票")
+    satisfied = rated.result.count(Choice.SATISFIED)
+    assert isinstance(counts, Para) and counts.text.startswith(f"满意 {satisfied} 票")
     later = blocks.index(Heading(f"（二）{unrated.title}", 2))
     assert blocks[later + 1 : later + 3] == (Para("城东代表小组", "述职人"), Para("未测评", "满意度测评"))
