@@ -16,6 +16,7 @@ because the record does not hold it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from fractions import Fraction
 
 from live.setup import AgendaItem, Denominator, Question, RatingRule
@@ -45,6 +46,7 @@ THRESHOLD_WORDS = {
     Threshold.TWO_THIRDS: "赞成票达到基数的三分之二为通过",
 }
 NOT_RATED = "未测评"
+FIGURES = (("satisfaction", "图1  各问题满意度测评结果"), ("speaking", "图2  各问题用时与规定时间"))
 
 
 def clock(ms: int) -> str:
@@ -339,10 +341,11 @@ def proceedings(
     note: str = "",
     reporters: dict[int, Reporter] | None = None,
     as_of_ms: int = 0,
-    charts: bool = False,
+    charts: Collection[str] = (),
 ) -> Proceedings:
     """The proceedings of the meeting; ``as_of_ms`` dates a record of a meeting not yet
-    closed; ``charts`` places the two charts (satisfaction, speaking time)."""
+    closed; ``charts`` names the charts drawn for it (server/record/charts.py), of which
+    the satisfaction and the speaking-time ones are placed after the questions."""
     reporters = reporters or {}
     sections: list[tuple[str, list[Block]]] = [
         ("出席情况", attendance_blocks(record)),
@@ -351,10 +354,7 @@ def proceedings(
     questions: list[Block] = [Para(rule_sentence(record.setup.settings.rating_rule), "测评规则")]
     for n, qr in enumerate(record.questions, 1):
         questions += question_blocks(record, n, qr)
-    if charts and any(qr.rating for qr in record.questions):
-        questions.append(Figure("satisfaction", "各问题满意度测评结果"))
-    if charts and any(qr.stretches for qr in record.questions):
-        questions.append(Figure("speaking", "各问题用时与规定时间"))
+    questions += [Figure(kind, caption) for kind, caption in FIGURES if kind in charts]
     if record.questions:
         sections.append(("询问与答复", questions))
     items = item_rating_blocks(record, reporters)

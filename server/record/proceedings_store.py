@@ -8,6 +8,7 @@ transaction. Neither touches HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -39,7 +40,9 @@ class RecordPage:
     doc: Proceedings
 
 
-async def gather(conn: AsyncConnection, meeting_id: int, now_ms: int, charts: bool = False) -> RecordPage:
+async def gather(
+    conn: AsyncConnection, meeting_id: int, now_ms: int, charts: Collection[str] = ()
+) -> RecordPage:
     """Raises store.MeetingNotFound for a meeting that does not exist."""
     held = await held_meeting(conn, meeting_id)
     row = (
