@@ -258,6 +258,9 @@ def test_the_marks_of_a_meeting_not_yet_closed_and_of_a_rehearsal(held: Held) ->
     assert doc.marks == (f"会议尚未结束：本记录截至 {moment_of_ms(as_of)}。",)
     assert ("会议时间", f"{chinese_day(day_of_ms(log[0][1]))} {clock(log[0][1])[:5]} 开始") in doc.facts
     assert Para("未测评", "满意度测评") in doc.blocks
+    not_yet = [a for a in running.attendance if a.status == "absent"]
+    assert Para("、".join(running.name(a.deputy_id) for a in not_yet), "未签到") in doc.blocks
+    assert not any(isinstance(b, Para) and b.label == "缺席" for b in doc.blocks)
     rehearsal = fold(dataclasses.replace(record.setup, rehearsal=True), log[: closed_at + 1])
     marks = proceedings(rehearsal).marks
     assert len(marks) == 1 and marks[0].startswith("彩排") and "不是会议记录" in marks[0]

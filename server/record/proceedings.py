@@ -126,14 +126,16 @@ def _marks(record: MeetingRecord, as_of_ms: int) -> tuple[str, ...]:
 def attendance_blocks(record: MeetingRecord) -> list[Block]:
     present = record.with_status("present")
     leave, absent = record.with_status("leave"), record.with_status("absent")
+    # Until the close, who has not checked in may still come: 未签到, not yet 缺席.
+    missing = "缺席" if record.closed else "未签到"
     blocks: list[Block] = [
         Para(
             f"应到 {record.expected} 人，实到 {len(present)} 人，"
-            f"请假 {len(leave)} 人，缺席 {len(absent)} 人。",
+            f"请假 {len(leave)} 人，{missing} {len(absent)} 人。",
             "人数",
         ),
         Para(names(record, [a.deputy_id for a in leave]), "请假"),
-        Para(names(record, [a.deputy_id for a in absent]), "缺席"),
+        Para(names(record, [a.deputy_id for a in absent]), missing),
     ]
     late = "、".join(
         f"{record.name(a.deputy_id)}（{clock(a.checked_in_ms)} 签到）"
