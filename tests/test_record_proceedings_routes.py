@@ -18,6 +18,7 @@ from server.base.keys import Keys
 from server.base.settings import Settings
 from server.record.proceedings import Grid, Para
 from server.record.proceedings_store import MAX_NOTE
+from server.record.sitting import NAMED_TITLE, SECRET_TITLE
 from server.storage import models as m
 from server.storage.db import create_engine
 from tests.conftest import DEMO_CHAIR
@@ -96,6 +97,10 @@ def test_the_print_view_carries_what_the_docx_does(
             for row in block.rows:
                 assert " ".join(row) in text
                 assert " | ".join(row) in lines
+    # The secret vote's rounds on the page name nobody, as in the Word file.
+    record, _ = held
+    secret = text[text.index(SECRET_TITLE) : text.index(NAMED_TITLE)]
+    assert "赞成" in secret and not any(d.name in secret for d in record.setup.deputies.values())
     for href in (f"/m/{meeting_id}/record.docx", f"/m/{meeting_id}/minutes.docx", f"/m/{meeting_id}/results"):
         assert f'href="{href}"' in reply.text
     assert "下载会议记录（Word）" in text and "生成会议纪要草稿" in text and "会议结果" in text
