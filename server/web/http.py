@@ -43,6 +43,8 @@ MAX_FIELDS = 50
 MAX_FORM_BYTES = 64 * 1024
 # Follow-up posts holding their attachments in memory at once (server/web/routes/post_files.py).
 ATTACH_TURNS = 2
+# Closed meetings' charts kept (server/web/routes/charts.py): about 10-90 KB each.
+CHART_SECONDS, CHART_LIMIT = 6 * 3600.0, 64
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Services:
     public_followup: TtlCache[PublicBoard] = field(default_factory=TtlCache)
     # Turns to hold a post's files in memory (routes/post_files.py ``posted``).
     attachment_turns: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ATTACH_TURNS))
+    # Charts (SVG) of closed meetings, which never change (routes/charts.py): a few dozen kept.
+    charts: TtlCache[bytes] = field(default_factory=lambda: TtlCache(ttl=CHART_SECONDS, limit=CHART_LIMIT))
 
     def __post_init__(self) -> None:
         self.card_files = CardFiles(self.workshop)
