@@ -23,8 +23,17 @@ from screens import messages as msg
 from server.base.days import chinese_day, day_of_ms, moment_of_ms
 from server.base.settings import Settings
 from server.record.facts import MeetingRecord, TimedEvent, fold
-from server.record.proceedings import Heading, Para, clock, duration, proceedings, rating_paras
-from server.record.proceedings_docx import proceedings_docx
+from server.record.proceedings import (
+    FIGURES,
+    Figure,
+    Heading,
+    Para,
+    clock,
+    duration,
+    proceedings,
+    rating_paras,
+)
+from server.record.proceedings_docx import proceedings_docx, proceedings_docx_drawn
 from server.record.proceedings_store import RecordPage, gather
 from server.record.reporters import Reporter
 from server.record.sitting import BANNER, NAMED_TITLE, SECRET_TITLE
@@ -78,7 +87,7 @@ def events_of(log: list[TimedEvent], kind: type[T]) -> Iterator[tuple[int, T]]:
 
 def the_document(settings: Settings, meeting_id: int) -> tuple[RecordPage, list[str]]:
     found = asyncio.run(_gather(settings, meeting_id))
-    return found, docx_lines(proceedings_docx(found.doc))
+    return found, docx_lines(proceedings_docx_drawn(found.doc, found.chart_rows))
 
 
 def test_the_docx_reads_back_with_the_figures_of_the_log(
@@ -135,7 +144,7 @@ def test_the_docx_reads_back_with_the_figures_of_the_log(
         assert all(r.name in part[2] and r.title in part[2] for r in q.respondents)
         if q.id not in called:
             assert "询问情况：会上未及询问。" in part
-            assert not any("满意度测评" in line for line in part)
+            assert not any(line.startswith("满意度测评：") for line in part)
             continue
         assert part[3].startswith(f"询问时间：{clock(called[q.id])} 开始")
         rows = [line for line in part if line.count(" | ") == 6][1:]  # the head row first
@@ -299,3 +308,24 @@ def test_a_rated_report_names_who_reported_and_an_unrated_one_says_so(held: Held
     assert isinstance(counts, Para) and counts.text.startswith(f"满意 {satisfied} 票")
     later = blocks.index(Heading(f"（二）{unrated.title}", 2))
     assert blocks[later + 1 : later + 3] == (Para("城东代表小组", "述职人"), Para("未测评", "满意度测评"))
+
+
+def test_the_charts_of_satisfaction_and_speaking_time_are_in_the_docx_and_on_the_page(
+    settings: Settings, meeting_id: int, held: Held
+) -> None:
+    record, _ = held
+    found = asyncio.run(_gather(settings, meeting_id))
+    assert set(found.chart_rows) == {"satisfaction", "speaking"}
+    rated = [q for q in record.questions if q.rating] + list(record.item_ratings)
+    assert len(found.chart_rows["satisfaction"]) == len(rated)
+    assert [r[1] for r in found.chart_rows["speaking"]] == [
+        q.spoken_ms // 1000 for q in record.questions if q.reached
+    ]
+    doc = Document(io.BytesIO(proceedings_docx_drawn(found.doc, found.chart_rows)))
+    pictures = doc.inline_shapes
+    assert len(pictures) == 2
+    assert all(abs(p.width.mm - 150) < 1 for p in pictures)  # within the text's 156 mm
+    texts = [p.text for p in doc.paragraphs]
+    assert all(caption in texts for _, caption in FIGURES)
+    nothing = proceedings(dataclasses.replace(record, questions=(), item_ratings=()), charts=())
+    assert not any(isinstance(b, Figure) for b in nothing.blocks)

@@ -103,6 +103,9 @@ def test_the_print_view_carries_what_the_docx_does(
     assert "赞成" in secret and not any(d.name in secret for d in record.setup.deputies.values())
     for href in (f"/m/{meeting_id}/record.docx", f"/m/{meeting_id}/minutes.docx", f"/m/{meeting_id}/results"):
         assert f'href="{href}"' in reply.text
+    for kind in ("satisfaction", "speaking"):
+        assert f'<img src="/m/{meeting_id}/charts/{kind}.svg"' in reply.text
+        assert client.get(f"/m/{meeting_id}/charts/{kind}.svg").status_code == 200
     assert "下载会议记录（Word）" in text and "生成会议纪要草稿" in text and "会议结果" in text
     # The Word file through the route, drawn in the workshop.
     docx = client.get(f"/m/{meeting_id}/record.docx")

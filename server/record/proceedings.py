@@ -46,7 +46,7 @@ THRESHOLD_WORDS = {
     Threshold.TWO_THIRDS: "赞成票达到基数的三分之二为通过",
 }
 NOT_RATED = "未测评"
-FIGURES = (("satisfaction", "图1  各问题满意度测评结果"), ("speaking", "图2  各问题用时与规定时间"))
+FIGURES = (("satisfaction", "满意度测评结果（问题与报告）"), ("speaking", "各问题用时与规定时间"))
 
 
 def clock(ms: int) -> str:

@@ -4,13 +4,15 @@ The office's house style (server/office/docx_style.py, after GB/T 9704): A4, the
 standard's margins, 仿宋 text, 黑体 headings, page numbers. Labels (请假：, 提问代表：) in
 楷体, tables in 五号. Charts come as PNG bytes by kind, drawn beforehand by the caller.
 
-Pure and CPU-bound: :func:`proceedings_docx` runs in the workshop (server/office/workshop.py).
+Pure and CPU-bound: :func:`proceedings_docx_drawn` (the charts, then the document) runs in
+the workshop (server/office/workshop.py).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from typing import Any
 
 from docx.document import Document as Doc
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -31,6 +33,7 @@ from server.office.docx_style import (
     para,
     run,
 )
+from server.record import charts as chart_rows
 from server.record.blocks import Block, Figure, Grid, Heading, Para, Proceedings
 
 
@@ -68,6 +71,12 @@ def _block(doc: Doc, block: Block, charts: Mapping[str, bytes]) -> None:
             _grid(doc, block)
         case Figure():
             _figure(doc, block, charts.get(block.chart))
+
+
+def proceedings_docx_drawn(doc_model: Proceedings, rows: dict[str, list[tuple[Any, ...]]]) -> bytes:
+    """The charts drawn from their rows (as PNG), then the document: one trip to the
+    workshop, where matplotlib lives (server/record/chart_draw.py)."""
+    return proceedings_docx(doc_model, chart_rows.draw_all(rows, "png") if rows else {})
 
 
 def proceedings_docx(doc_model: Proceedings, charts: Mapping[str, bytes] | None = None) -> bytes:

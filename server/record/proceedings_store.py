@@ -8,12 +8,13 @@ transaction. Neither touches HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.record import charts
 from server.record.load import held_meeting
 from server.record.proceedings import Proceedings, proceedings
 from server.record.reporters import reporters
@@ -22,6 +23,7 @@ from server.storage import models as m
 
 MAX_NOTE = 2000
 MAX_CHAIR = 64  # meetings.chair
+CHARTS = ("satisfaction", "speaking")  # the charts the proceedings show
 
 
 class BadNote(ValueError):
@@ -38,13 +40,15 @@ class RecordPage:
     closed: bool
     rehearsal: bool
     doc: Proceedings
+    # The rows of the charts the document shows (server/record/charts.py), by kind: they
+    # go to the workshop with the document, where the PNGs are drawn.
+    chart_rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
-async def gather(
-    conn: AsyncConnection, meeting_id: int, now_ms: int, charts: Collection[str] = ()
-) -> RecordPage:
+async def gather(conn: AsyncConnection, meeting_id: int, now_ms: int) -> RecordPage:
     """Raises store.MeetingNotFound for a meeting that does not exist."""
     held = await held_meeting(conn, meeting_id)
+    rows = {k: v for k, v in charts.meeting_rows(held.record).items() if k in CHARTS}
     row = (
         await conn.execute(
             select(m.meetings.c.chair, m.meetings.c.record_note).where(m.meetings.c.id == meeting_id)
@@ -57,9 +61,10 @@ async def gather(
         note=note,
         reporters=await reporters(conn, meeting_id),
         as_of_ms=now_ms,
-        charts=charts,
+        charts=tuple(rows),
     )
-    return RecordPage(held.body_id, str(row.chair or ""), note, held.record.closed, held.rehearsal, doc)
+    chair = str(row.chair or "")
+    return RecordPage(held.body_id, chair, note, held.record.closed, held.rehearsal, doc, rows)
 
 
 def check_note(raw: str) -> str:

@@ -18,7 +18,7 @@ from screens import messages as msg
 from server.base.days import epoch_ms
 from server.base.keys import StaffSession
 from server.record import proceedings_store as store
-from server.record.proceedings_docx import proceedings_docx
+from server.record.proceedings_docx import proceedings_docx_drawn
 from server.storage.db import meeting_write, snapshot_read
 from server.storage.store import MeetingNotFound
 from server.web.http import csrf_ok, device, form_of, message_page, page, require_staff, services
@@ -93,7 +93,7 @@ async def record_docx(request: Request) -> Response:
     found = await _gather(request, meeting_id)
     if found is None:
         return message_page(msg.edge("no_meeting"), 404, back="/meetings", back_label="返回会议列表")
-    data = await services(request).workshop.run(proceedings_docx, found.doc)
+    data = await services(request).workshop.run(proceedings_docx_drawn, found.doc, found.chart_rows)
     plain, name = f"record-{meeting_id}.docx", quote(found.doc.file_name)
     return Response(
         data,
