@@ -49,6 +49,7 @@ def _figure(doc: Doc, figure: Figure, png: bytes | None) -> None:
     if png is None:
         return
     p = para(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, line=None)
+    p.paragraph_format.keep_with_next = True  # the chart and its caption on one page
     p.add_run().add_picture(io.BytesIO(png), width=Mm(TEXT_WIDTH_MM - 6))
     caption = para(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
     run(caption, figure.caption, KAI_FONT, WUHAO + 1.5)
@@ -59,9 +60,12 @@ def _block(doc: Doc, block: Block, charts: Mapping[str, bytes]) -> None:
         case Heading(text=text, level=1):
             p = para(doc, indent=False)
             p.paragraph_format.space_before = Pt(8)  # a breath between the sections
+            p.paragraph_format.keep_with_next = True  # never the last line of a page
             run(p, text, HEAD_FONT)
         case Heading(text=text):  # the standard's second level: 楷体, not bold
-            run(para(doc), text, KAI_FONT)
+            p = para(doc)
+            p.paragraph_format.keep_with_next = True
+            run(p, text, KAI_FONT)
         case Para(text=text, label=label):
             p = para(doc)
             if label:
