@@ -1,10 +1,8 @@
 """The progress report as a Word document an office would submit (python-docx).
 
-Laid out after GB/T 9704 (党政机关公文格式): A4, margins 37 mm top, 35 mm bottom, 28 mm left,
-26 mm right; the title in 二号 方正小标宋简体, first-level headings (一、二、…) in 三号 黑体,
-the text in 三号 仿宋_GB2312 at a fixed 28 pt line, page numbers "— 1 —" at the foot.
-Word needs the Chinese font in ``w:rFonts/@w:eastAsia`` (``run.font.name`` sets only the
-Latin ones), so every run sets both; a computer without a font substitutes its own.
+Laid out after GB/T 9704 in the office's house style (server/office/docx_style.py): the
+title in 二号 方正小标宋简体, first-level headings (一、二、…) in 三号 黑体, the text in 三号
+仿宋_GB2312, page numbers "— 1 —" at the foot.
 
 Pure and CPU-bound: :func:`report_docx` runs in the workshop (server/office/workshop.py).
 """
@@ -13,75 +11,37 @@ from __future__ import annotations
 
 import io
 
-from docx import Document
 from docx.document import Document as Doc
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
-from docx.table import _Cell
-from docx.text.paragraph import Paragraph
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
 
 from server.base.days import chinese_day, numeral
 from server.office import followup_rules as rules
+from server.office.docx_style import (
+    ERHAO,
+    HEAD_FONT,
+    KAI_FONT,
+    SIHAO,
+    TITLE_FONT,
+    a4_document,
+    add_row,
+    fix_widths,
+    grid_table,
+)
+from server.office.docx_style import para as _para
+from server.office.docx_style import run as _run
 from server.office.followup_judgments import JudgmentSummary
 from server.office.followup_report import Report, counts_sentence
 from server.office.followup_report_items import PostLine, ReportItem
 
-TITLE_FONT, HEAD_FONT, KAI_FONT = "方正小标宋简体", "黑体", "楷体_GB2312"
-BODY_FONT, LATIN = "仿宋_GB2312", "Times New Roman"
-ERHAO, SANHAO, SIHAO, WUHAO = 22, 16, 14, 10.5  # 二号, 三号, 四号, 五号 in points
-LINE = Pt(28)
-INDENT = Pt(2 * SANHAO)  # two characters
 TABLE_HEAD = ("序号", "问题", "提问代表", "承办单位", "状态", "答复类别", "代表评价")
 TABLE_WIDTHS_MM = (12, 42, 19, 28, 20, 12, 23)  # 156 mm: the text width (210 - 28 - 26)
-
-
-def _run(p: Paragraph, text: str, font: str = BODY_FONT, size: float = SANHAO, bold: bool = False) -> None:
-    run = p.add_run(text)
-    run.font.size = Pt(size)
-    run.font.bold = bold
-    run.font.name = LATIN
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
-
-
-def _para(
-    doc: Doc, *, indent: bool = True, align: WD_ALIGN_PARAGRAPH | None = None, line: Pt | None = LINE
-) -> Paragraph:
-    p = doc.add_paragraph()
-    fmt = p.paragraph_format
-    fmt.space_before = fmt.space_after = Pt(0)
-    if line is not None:
-        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-        fmt.line_spacing = line
-    if indent:
-        fmt.first_line_indent = INDENT
-    if align is not None:
-        p.alignment = align
-    return p
 
 
 def _labelled(doc: Doc, label: str, text: str) -> None:
     p = _para(doc)
     _run(p, f"{label}：", KAI_FONT)
     _run(p, text)
-
-
-def _page_numbers(doc: Doc) -> None:
-    """— 1 — at the foot of every page, 四号 (the standard's 4 号半角宋体 digits)."""
-    p = doc.sections[0].footer.paragraphs[0]
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(p, "— ", "宋体", SIHAO)
-    field = OxmlElement("w:fldSimple")
-    field.set(qn("w:instr"), "PAGE")
-    run = OxmlElement("w:r")
-    text = OxmlElement("w:t")
-    text.text = "1"
-    run.append(text)
-    field.append(run)
-    p._p.append(field)
-    _run(p, " —", "宋体", SIHAO)
 
 
 def organs_text(item: ReportItem) -> str:
@@ -172,22 +132,8 @@ def _item_section(doc: Doc, number: int, item: ReportItem) -> None:
     _labelled(doc, "代表评价", view_text(item))
 
 
-def _cell(cell: _Cell, text: str, bold: bool = False, center: bool = False) -> None:
-    p = cell.paragraphs[0]
-    p.paragraph_format.space_after = Pt(0)
-    if center:
-        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(p, text, HEAD_FONT if bold else BODY_FONT, WUHAO)
-
-
 def _table(doc: Doc, items: tuple[ReportItem, ...]) -> None:
-    table = doc.add_table(rows=1, cols=len(TABLE_HEAD))
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    head = table.rows[0]
-    head._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeated on every page
-    for cell, text in zip(head.cells, TABLE_HEAD, strict=True):
-        _cell(cell, text, bold=True, center=True)
+    table = grid_table(doc, TABLE_HEAD, TABLE_WIDTHS_MM)
     for n, item in enumerate(items, 1):
         status = item.status_name + ("（逾期）" if item.overdue else "")
         values = (
@@ -199,29 +145,14 @@ def _table(doc: Doc, items: tuple[ReportItem, ...]) -> None:
             item.reply_class or "—",
             view_cell(item.view),
         )
-        cells = table.add_row().cells
-        for i, (cell, text) in enumerate(zip(cells, values, strict=True)):
-            _cell(cell, text, center=i in (0, 2, 4, 5))
-    # Fixed widths, in the grid as well as each cell: LibreOffice and WPS read the grid,
-    # Word the cells; with autofit on, both share the width out evenly.
-    table.autofit = False
-    for col, width in zip(table._tbl.tblGrid.gridCol_lst, TABLE_WIDTHS_MM, strict=True):
-        col.w = Mm(width)
-    for row in table.rows:
-        for cell, width in zip(row.cells, TABLE_WIDTHS_MM, strict=True):
-            cell.width = Mm(width)
+        add_row(table, values, center=(0, 2, 4, 5))
+    fix_widths(table, TABLE_WIDTHS_MM)
 
 
 def report_docx(report: Report) -> bytes:
     """The report as DOCX bytes: title, date, overview, counts, one section per item, the
     table of all items."""
-    doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    section.footer_distance = Mm(20)
-    _page_numbers(doc)
+    doc = a4_document()
     title = _para(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, line=Pt(36))
     _run(title, report.title, TITLE_FONT, ERHAO)
     dated = _para(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)

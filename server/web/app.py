@@ -57,6 +57,7 @@ from server.web.routes import people as routes_people
 from server.web.routes import presidium as routes_presidium
 from server.web.routes import questions as routes_questions
 from server.web.routes import readiness as routes_readiness
+from server.web.routes import record as routes_record
 from server.web.routes import rehearsals as routes_rehearsals
 from server.web.routes import results as routes_results
 from server.web.routes import review_phone as routes_review_phone
@@ -325,6 +326,10 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/results.xlsx", routes_results.results_xlsx),
         Route("/m/{meeting_id:int}/results/{sheet}.csv", routes_results.results_csv),
         Route("/m/{meeting_id:int}/live/results", routes_results.public_page),
+
+        # the proceedings (会议记录) of a meeting: print view with the note, and as DOCX (issue 19)
+        Route("/m/{meeting_id:int}/record", routes_record.record_page, methods=["GET", "POST"]),
+        Route("/m/{meeting_id:int}/record.docx", routes_record.record_docx),
         Route("/d/{meeting_id:int}/followup", routes_followup_phone.items),
         Route(
             "/d/{meeting_id:int}/followup/{item_id:int}", routes_followup_phone.item, methods=["GET", "POST"]
