@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from server.base.keys import Keys
 from server.base.settings import Settings
+from server.office import meeting_forms
 from server.record.proceedings import Grid, Para
 from server.record.proceedings_store import MAX_NOTE
 from server.record.sitting import NAMED_TITLE, SECRET_TITLE
@@ -145,7 +146,8 @@ def test_the_note_is_saved_audited_or_refused_in_chinese(
     assert f"说明最多 {MAX_NOTE} 字，现有 {MAX_NOTE + 1} 字" in refused.text
     assert too_long in refused.text  # what was typed comes back to be shortened
     long_chair = client.post(f"/m/{meeting_id}/record", data={"csrf": token, "chair": "长" * 65, "note": "x"})
-    assert long_chair.status_code == 400 and "主持人最多 64 字" in long_chair.text
+    # The same rule and words as the chair field of the meeting's edit page.
+    assert long_chair.status_code == 400 and meeting_forms.TEXT["chair_long"] in long_chair.text
     control = client.post(f"/m/{meeting_id}/record", data={"csrf": token, "note": "坏\x07字"})
     assert control.status_code == 400 and "控制字符" in control.text
     assert stored(settings, meeting_id) == (note, audits)  # nothing stored, nothing audited

@@ -326,7 +326,6 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/m/{meeting_id:int}/results.xlsx", routes_results.results_xlsx),
         Route("/m/{meeting_id:int}/results/{sheet}.csv", routes_results.results_csv),
         Route("/m/{meeting_id:int}/live/results", routes_results.public_page),
-
         # the proceedings (会议记录) of a meeting: print view with the note, and as DOCX (issue 19)
         Route("/m/{meeting_id:int}/record", routes_record.record_page, methods=["GET", "POST"]),
         Route("/m/{meeting_id:int}/record.docx", routes_record.record_docx),

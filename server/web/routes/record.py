@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from screens import messages as msg
 from server.base.days import epoch_ms
 from server.base.keys import StaffSession
+from server.office import meeting_forms
 from server.record import proceedings_store as store
 from server.record.proceedings_docx import proceedings_docx_drawn
 from server.storage.db import meeting_write, snapshot_read
@@ -51,7 +52,7 @@ async def _page(
         error=extra.pop("error", ""),
         saved=request.query_params.get("saved") == "1",
         max_note=store.MAX_NOTE,
-        max_chair=store.MAX_CHAIR,
+        max_chair=meeting_forms.CHAIR_MAX,
         csrf=services(request).keys.csrf(session.sid),
     )
 
