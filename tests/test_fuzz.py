@@ -184,8 +184,8 @@ def endpoints(routes: list[BaseRoute], prefix: str = "") -> list[Endpoint]:
 
 
 def declared_in_source() -> list[str]:
-    """Every path in server/web/app.py's route table, read from the source text."""
-    source = (ROOT / "server" / "web" / "app.py").read_text(encoding="utf-8")
+    """Every path in the route table (server/web/route_table.py), read from the source text."""
+    source = (ROOT / "server" / "web" / "route_table.py").read_text(encoding="utf-8")
     return re.findall(r'\b(?:Route|WebSocketRoute|Mount)\(\s*"([^"]+)"', source)
 
 
@@ -726,7 +726,7 @@ def test_the_route_table_is_enumerated(client: TestClient) -> None:
     assert len(declared) >= 50
     assert len(found) >= len(declared)
     missing = Counter(declared) - Counter(e.declared for e in found)
-    assert not missing, f"routes in server/web/app.py the enumeration missed: {sorted(missing)}"
+    assert not missing, f"routes in server/web/route_table.py the enumeration missed: {sorted(missing)}"
     assert any(e.websocket for e in found) and any(e.template.startswith("/static/") for e in found)
     for e in found:
         assert e.websocket or e.methods, e

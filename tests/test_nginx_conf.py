@@ -14,7 +14,7 @@ from pathlib import Path
 from starlette.routing import Route, WebSocketRoute
 
 from server.web import limits
-from server.web.app import routes
+from server.web.route_table import routes
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = (ROOT / "deploy" / "nginx" / "wenzheng.conf").read_text()

@@ -53,7 +53,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 EVENTS = {HTTP_LINE: "http", WS_OPEN: "ws-open", WS_CLOSE: "ws-close"}
 
-# Routes whose segments after the meeting id are secrets (server/web/app.py).
+# Routes whose segments after the meeting id are secrets (server/web/route_table.py).
 SECRET_AFTER_MEETING = frozenset({"i", "h"})
 SECRET_FIRST = frozenset({"o"})  # /o/<token>, a responsible organ's link (server/web/routes/organs.py)
 HIDDEN = "…"

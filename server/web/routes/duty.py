@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from screens import messages as msg
 from server.base import parse
@@ -138,11 +137,3 @@ async def phone_page(request: Request) -> Response:
         duration=duty_export.duration,
         mandates=mandates,
     )
-
-
-# Spliced into the app's route table (server/web/app.py).
-ROUTES = [
-    Route("/bodies/{body_id:int}/deputies/{deputy_id:int}/duty", staff_page),
-    Route("/bodies/{body_id:int}/duty.xlsx", body_xlsx),
-    Route("/d/{meeting_id:int}/duty", phone_page),
-]
