@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
-from server.office import followup, followup_demo_loop, followup_publish, followup_report
+from server.office import followup, followup_demo_loop, followup_publish, followup_report, held_demo
 from server.office import followup_rules as rules
 from server.office.demo import BODY
 from server.office.followup_report_items import gather
@@ -46,8 +46,7 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
     body_id = (await conn.execute(select(m.bodies.c.id).where(m.bodies.c.name == BODY))).scalar()
     if body_id is None:
         return
-    fi = m.followup_items
-    if (await conn.execute(select(func.count()).where(fi.c.body_id == body_id))).scalar_one():
+    if await started(conn, int(body_id)):
         return
     now = int(time.time() * 1000)
     day = today()
@@ -72,9 +71,16 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
             await followup.change_status(
                 conn, item_id, rules.CLOSED, text=CLOSING, author=AUTHOR, now_ms=now, **common
             )
-    made += await followup_demo_loop.load_asked(conn, int(body_id), organ_ids, now)
+    past = await held_demo.prepare_past(conn, int(body_id))
+    made += await followup_demo_loop.load_asked(conn, int(body_id), organ_ids, past, now)
     await _publish(conn, made, now)
     await _report(conn, int(body_id), now)
+
+
+async def started(conn: AsyncConnection, body_id: int) -> bool:
+    """Whether the body has follow-up items: then the demo's are loaded (or the office's own)."""
+    fi = m.followup_items
+    return bool((await conn.execute(select(func.count()).where(fi.c.body_id == body_id))).scalar_one())
 
 
 async def _publish(conn: AsyncConnection, item_ids: list[int], now: int) -> None:
