@@ -20,6 +20,8 @@ from server.storage import models as m
 from server.storage.db import create_engine, snapshot_read
 from server.storage.migrate import upgrade
 
+TABLES = (m.meetings, m.events, m.questions, m.agenda_items, m.followup_items, m.followup_posts)
+
 
 async def _count(url: str) -> dict[str, int]:
     engine = create_engine(url)
@@ -27,7 +29,7 @@ async def _count(url: str) -> dict[str, int]:
         async with snapshot_read(engine) as conn:
             return {
                 t.name: int((await conn.execute(select(func.count()).select_from(t))).scalar_one())
-                for t in (m.meetings, m.events, m.questions, m.agenda_items, m.followup_items, m.followup_posts)
+                for t in TABLES
             }
     finally:
         await engine.dispose()
