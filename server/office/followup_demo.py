@@ -2,8 +2,9 @@
 `wenzheng serve --demo`) shows one overdue, one due within the week and one closed with
 an A reply — the opinions of the term's second session's 专题询问, created by hand
 through the office's own functions (server/office/followup.py), dated from today — and
-the two questions of that session, replied by their organs and judged by the deputies
-who asked them, one with an objection (server/office/followup_demo_loop.py). Each item
+two questions of that session (held through the hall's action path when the command
+loads the demo: server/office/held_demo.py), replied by their organs and judged by the
+deputies who asked them, one with an objection (server/office/followup_demo_loop.py). Each item
 has its responsible organs (the body's three). All five are public, the text of their
 posts approved (server/office/followup_publish.py), so the body's public page shows them
 too; a progress report of all five is saved (server/office/followup_report.py), for the
