@@ -91,19 +91,29 @@ def _with_choice(step: Step, choice: Any) -> Step:
     return dataclasses.replace(step, command=dataclasses.replace(cast(Any, step.command), choice=choice))
 
 
-def reversed_secret_choices(steps: list[Step]) -> list[Step]:
-    """Every secret poll's choices handed out in reverse order: the same counts, most
-    deputies with another choice."""
+def reversed_choices(steps: list[Step], secret: bool = True) -> list[Step]:
+    """Every secret poll's choices (or the named vote's) handed out in reverse order: the
+    same counts, most deputies with another choice."""
     by_poll: dict[str, list[int]] = {}
     for i, s in enumerate(steps):
-        if _secret(s):
-            by_poll.setdefault(str(poll_of(s)), []).append(i)
+        poll = poll_of(s)
+        if poll is not None and _secret(s) == secret:
+            by_poll.setdefault(poll, []).append(i)
     out = list(steps)
     for indexes in by_poll.values():
         choices = [cast(Any, steps[i].command).choice for i in indexes]
         for i, choice in zip(indexes, reversed(choices), strict=True):
             out[i] = _with_choice(steps[i], choice)
     return out
+
+
+def reversed_secret_choices(steps: list[Step]) -> list[Step]:
+    return reversed_choices(steps, secret=True)
+
+
+def reversed_named_choices(steps: list[Step]) -> list[Step]:
+    """The control: the named vote's choices moved, which the record must show."""
+    return reversed_choices(steps, secret=False)
 
 
 def only_one_casts(keep: int, drop: int) -> Variant:
