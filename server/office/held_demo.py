@@ -44,11 +44,11 @@ PAST_TITLE = terms.meeting_title(BODY, TERM, SESSION, KIND_LABEL)
 HELD_DAYS_AGO = 110  # the second session's day, before today
 STARTS_AT = "09:00"
 PREPARED_BEFORE = 14  # the meeting and its questions entered, days before it
-CHAIR = "蒋国华（镇人大主席）"
+CHAIR = "镇人大主席 蒋国华"
+# The paragraph before the proceedings' body: who convened and who attended without a vote.
 NOTE = (
-    "会议由镇人大主席蒋国华主持。镇人民政府镇长沈立群及有关部门负责人到会应询。"
-    "会议听取了城东代表小组的述职并进行测评；代表们围绕路灯维修、垃圾收运等问题提问，"
-    "应询人当场作答，代表进行了满意度测评。会议还对有关决议草案和决定草案进行了表决。"
+    "本次会议由镇人民代表大会主席团召集。镇人民政府镇长沈立群，副镇长顾文涛、陆佳慧，"
+    "镇农业农村办公室、建设管理办公室负责人到会应询；镇人大代表联络站工作人员列席会议。"
 )
 REPORTING_GROUP = GROUPS[0]  # 城东代表小组 reports on its duties
 REPORT_ITEM = f"{REPORTING_GROUP}述职"
@@ -144,14 +144,7 @@ async def _create(conn: AsyncConnection, body_id: int) -> int:
             select(m.groups.c.id).where(m.groups.c.body_id == body_id, m.groups.c.name == REPORTING_GROUP)
         )
     ).scalar_one()
-    # Who reports, the chair and the paragraph are the columns of migration 0016; the pages
-    # that set them are built beside this (issue 19), so the demo writes the columns itself.
-    ai = m.agenda_items
-    await conn.execute(
-        update(ai).where(ai.c.id == item_id).values(reporter_kind="group", reporter_group_id=group_id)
-    )
-    mt = m.meetings
-    await conn.execute(update(mt).where(mt.c.id == meeting_id).values(chair=CHAIR, record_note=NOTE))
+    await _staff_entries(conn, meeting_id, item_id, int(group_id))
     d, o = m.deputies, m.officials
     cards = {
         str(c): int(i)
@@ -168,6 +161,18 @@ async def _create(conn: AsyncConnection, body_id: int) -> int:
         qid = await final_list.approve(conn, meeting_id, sub, ACTOR, at + n)
         await final_list.assign(conn, meeting_id, qid, asker, [official])
     return meeting_id
+
+
+async def _staff_entries(conn: AsyncConnection, meeting_id: int, item_id: int, group_id: int) -> None:
+    """Who reports on the 述职 item, the chair and the paragraph: the columns of migration
+    0016. The pages that set them (the meeting's edit page, the proceedings' form) are built
+    beside this on issue 19; once merged, these writes become their functions'
+    (``agenda_reporters.save`` with ``reporter=group:<id>``, ``proceedings_store.save_note``)."""
+    ai, mt = m.agenda_items, m.meetings
+    await conn.execute(
+        update(ai).where(ai.c.id == item_id).values(reporter_kind="group", reporter_group_id=group_id)
+    )
+    await conn.execute(update(mt).where(mt.c.id == meeting_id).values(chair=CHAIR, record_note=NOTE))
 
 
 async def has_events(engine: AsyncEngine, meeting_id: int) -> bool:
