@@ -14,13 +14,14 @@ import socket
 import sys
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.base.ballot_box import BallotBox
 from server.base.keys import Keys
 from server.base.settings import Settings, load
 from server.cli.schema import REFUSED, ready
 from server.storage import models as m
-from server.storage.db import create_engine
+from server.storage.db import create_engine, snapshot_read
 
 
 async def demo_meeting(settings: Settings) -> int:
@@ -38,12 +39,28 @@ async def demo_meeting(settings: Settings) -> int:
             # A body with follow-up items has its past meeting decided already: hold nothing.
             past = None if await started(conn, body_id) else await held_demo.prepare_past(conn, body_id)
         if past is not None:  # held in its own transactions, as the hall holds a meeting
-            await held_demo.hold_past(engine, Keys(settings.secret_key).box, past.meeting_id)
+            await _hold_once(engine, Keys(settings.secret_key).box, past.meeting_id)
         async with engine.begin() as conn:
             await load_followup_demo(conn)
     finally:
         await engine.dispose()
     return info.meeting_id
+
+
+async def _hold_once(engine: AsyncEngine, box: BallotBox, meeting_id: int) -> None:
+    """The demo's past meeting held through the hall's action path at its real moment
+    (server/record/sitting.py), unless it has a log already."""
+    from server.office import held_demo, meetings_admin
+    from server.record.hold import hold
+    from server.record.sitting import sitting
+    from server.room.runtime import load_state
+
+    async with snapshot_read(engine) as conn:
+        if await meetings_admin.has_events(conn, meeting_id):
+            return
+        setup = (await load_state(conn, meeting_id)).setup
+    start = held_demo.start_ms(held_demo.held_day())
+    await hold(engine, box, meeting_id, sitting(setup), start, device=held_demo.DEVICE)
 
 
 async def _body_of(conn: AsyncConnection, meeting_id: int) -> int:

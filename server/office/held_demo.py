@@ -6,10 +6,12 @@ Its setup is the one staff would prepare: four questions (the two the presidium 
 follow-up items, server/office/followup_demo_loop.py, one more asked and rated, and one
 the sitting never reaches), a chair (主持人), a paragraph for the proceedings, and a
 "代表小组述职" report item whose reporter is a deputies' group (the sitting rates the first
-report item). :func:`hold_past` then runs server/record/sitting.py through
-server/record/hold.py at the meeting's real moment (its day at its starting time, China
-time) — before the presidium's 交办 decision is recorded, so the items' rating lines
-(server/office/followup_hall.py) read the results the hall announced.
+report item). The command (server/cli/serve.py ``demo_meeting``) then runs
+server/record/sitting.py through server/record/hold.py at the meeting's real moment
+(:func:`start_ms`: its day at its starting time, China time) — before the presidium's 交办
+decision is recorded, so the items' rating lines (server/office/followup_hall.py) read the
+results the hall announced. (The office imports neither the record nor the room: the
+hold is the command's.)
 
 `wenzheng serve --demo` and `wenzheng demo` (server/cli/serve.py ``demo_meeting``) load the
 demo meeting, prepare and hold this one, then the follow-up demo; each step is idempotent:
@@ -24,18 +26,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base import days
-from server.base.ballot_box import BallotBox
 from server.office import final_list, meetings_admin, questions_admin, terms
 from server.office.bodies import Who
 from server.office.demo import BODY, GROUPS, OFFICIALS, PLACE, TERM
-from server.record.hold import hold
-from server.record.sitting import sitting
-from server.room.runtime import load_state
 from server.storage import models as m
-from server.storage.db import snapshot_read
 
 ACTOR, DEVICE = "demo", "wenzheng demo"
 DAY_MS = 24 * 3600 * 1000
@@ -173,18 +170,3 @@ async def _staff_entries(conn: AsyncConnection, meeting_id: int, item_id: int, g
         update(ai).where(ai.c.id == item_id).values(reporter_kind="group", reporter_group_id=group_id)
     )
     await conn.execute(update(mt).where(mt.c.id == meeting_id).values(chair=CHAIR, record_note=NOTE))
-
-
-async def has_events(engine: AsyncEngine, meeting_id: int) -> bool:
-    async with snapshot_read(engine) as conn:
-        return await meetings_admin.has_events(conn, meeting_id)
-
-
-async def hold_past(engine: AsyncEngine, box: BallotBox, meeting_id: int) -> bool:
-    """Hold the past meeting's sitting at its real moment, once; True if it was held now."""
-    if await has_events(engine, meeting_id):
-        return False
-    async with snapshot_read(engine) as conn:
-        state = await load_state(conn, meeting_id)
-    await hold(engine, box, meeting_id, sitting(state.setup), start_ms(held_day()), device=DEVICE)
-    return True
