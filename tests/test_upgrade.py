@@ -420,3 +420,7 @@ def test_serve_demo_upgrades_an_older_database_as_before(data_dir: Path, tmp_pat
     revision, tables = dump(url)
     # The demo meeting, and the past 问政会 its follow-up loop comes from (followup_demo_loop).
     assert revision == HEAD and len(tables["meetings"]) == 2
+    # The past 问政会 is held (server/office/held_demo.py): its record and results are printed.
+    past = next(mt["id"] for mt in tables["meetings"] if "第二次会议" in mt["title"])
+    for path in (f"/m/{past}/record", f"/m/{past}/results", f"/m/{past}/live/results"):
+        assert path in printed, printed

@@ -14,30 +14,67 @@ import socket
 import sys
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.base.ballot_box import BallotBox
 from server.base.keys import Keys
 from server.base.settings import Settings, load
 from server.cli.schema import REFUSED, ready
 from server.storage import models as m
-from server.storage.db import create_engine
+from server.storage.db import create_engine, snapshot_read
 
 
 async def demo_meeting(settings: Settings) -> int:
+    """Load the demo: today's meeting, the past meeting held through the action path
+    (server/office/held_demo.py), then the follow-up demo; returns today's meeting's id."""
+    from server.office import held_demo
     from server.office.demo import load_demo
-    from server.office.followup_demo import load_followup_demo
+    from server.office.followup_demo import load_followup_demo, started
 
     engine = create_engine(settings.database_url)
-    async with engine.begin() as conn:
-        info = await load_demo(conn)
-        await load_followup_demo(conn)
-    await engine.dispose()
+    try:
+        async with engine.begin() as conn:
+            info = await load_demo(conn)
+            body_id = await _body_of(conn, info.meeting_id)
+            # A body with follow-up items has its past meeting decided already: hold nothing.
+            past = None if await started(conn, body_id) else await held_demo.prepare_past(conn, body_id)
+        if past is not None:  # held in its own transactions, as the hall holds a meeting
+            await _hold_once(engine, Keys(settings.secret_key).box, past.meeting_id)
+        async with engine.begin() as conn:
+            await load_followup_demo(conn)
+    finally:
+        await engine.dispose()
     return info.meeting_id
 
 
+async def _hold_once(engine: AsyncEngine, box: BallotBox, meeting_id: int) -> None:
+    """The demo's past meeting held through the hall's action path at its real moment
+    (server/record/sitting.py), unless it has a log already."""
+    from server.office import held_demo, meetings_admin
+    from server.record.hold import hold
+    from server.record.sitting import sitting
+    from server.room.runtime import load_state
+
+    async with snapshot_read(engine) as conn:
+        if await meetings_admin.has_events(conn, meeting_id):
+            return
+        setup = (await load_state(conn, meeting_id)).setup
+    start = held_demo.start_ms(held_demo.held_day())
+    await hold(engine, box, meeting_id, sitting(setup), start, device=held_demo.DEVICE)
+
+
+async def _body_of(conn: AsyncConnection, meeting_id: int) -> int:
+    found = await conn.execute(select(m.meetings.c.body_id).where(m.meetings.c.id == meeting_id))
+    return int(found.scalar_one())
+
+
 async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[str]:
+    from server.office.held_demo import find_past
+
     keys = Keys(settings.secret_key)
     engine = create_engine(settings.database_url)
     async with engine.connect() as conn:
+        past = await find_past(conn)
         rows = (
             await conn.execute(
                 select(
@@ -60,6 +97,16 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
         f"  代表手机页  {base}/d/{meeting_id}",
         f"  公众直播页  {base}/m/{meeting_id}/live",
         f"  健康检查    {base}/healthz",
+    ]
+    if past is not None:  # the meeting already held (server/office/held_demo.py)
+        lines += [
+            "",
+            "  已召开的演示会议（第二次会议问政会）：",
+            f"  会议记录    {base}/m/{past}/record",
+            f"  会议结果    {base}/m/{past}/results",
+            f"  公众结果页  {base}/m/{past}/live/results",
+        ]
+    lines += [
         "",
         "  演示账号（仅用于演示，正式安装没有默认密码）：用户名 chair  密码 wenzheng-demo",
         "",

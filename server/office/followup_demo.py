@@ -2,8 +2,9 @@
 `wenzheng serve --demo`) shows one overdue, one due within the week and one closed with
 an A reply — the opinions of the term's second session's 专题询问, created by hand
 through the office's own functions (server/office/followup.py), dated from today — and
-the two questions of that session, replied by their organs and judged by the deputies
-who asked them, one with an objection (server/office/followup_demo_loop.py). Each item
+two questions of that session (held through the hall's action path when the command
+loads the demo: server/office/held_demo.py), replied by their organs and judged by the
+deputies who asked them, one with an objection (server/office/followup_demo_loop.py). Each item
 has its responsible organs (the body's three). All five are public, the text of their
 posts approved (server/office/followup_publish.py), so the body's public page shows them
 too; a progress report of all five is saved (server/office/followup_report.py), for the
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
-from server.office import followup, followup_demo_loop, followup_publish, followup_report
+from server.office import followup, followup_demo_loop, followup_publish, followup_report, held_demo
 from server.office import followup_rules as rules
 from server.office.demo import BODY
 from server.office.followup_report_items import gather
@@ -46,8 +47,7 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
     body_id = (await conn.execute(select(m.bodies.c.id).where(m.bodies.c.name == BODY))).scalar()
     if body_id is None:
         return
-    fi = m.followup_items
-    if (await conn.execute(select(func.count()).where(fi.c.body_id == body_id))).scalar_one():
+    if await started(conn, int(body_id)):
         return
     now = int(time.time() * 1000)
     day = today()
@@ -72,9 +72,16 @@ async def load_followup_demo(conn: AsyncConnection) -> None:
             await followup.change_status(
                 conn, item_id, rules.CLOSED, text=CLOSING, author=AUTHOR, now_ms=now, **common
             )
-    made += await followup_demo_loop.load_asked(conn, int(body_id), organ_ids, now)
+    past = await held_demo.prepare_past(conn, int(body_id))
+    made += await followup_demo_loop.load_asked(conn, int(body_id), organ_ids, past, now)
     await _publish(conn, made, now)
     await _report(conn, int(body_id), now)
+
+
+async def started(conn: AsyncConnection, body_id: int) -> bool:
+    """Whether the body has follow-up items: then the demo's are loaded (or the office's own)."""
+    fi = m.followup_items
+    return bool((await conn.execute(select(func.count()).where(fi.c.body_id == body_id))).scalar_one())
 
 
 async def _publish(conn: AsyncConnection, item_ids: list[int], now: int) -> None:

@@ -1,6 +1,7 @@
 """The demo's follow-up loop walked once (issue 18), so `make run` shows every page of it
 with something on it: the demo body's responsible organs (承办单位), and the term's second
-session (a 人大代表问政会 held some months ago) whose two questions the presidium made items.
+session (a 人大代表问政会 held some months ago, server/office/held_demo.py) two of whose
+questions the presidium made items.
 
 - 路灯: the lead organ posted progress, then an A reply; the deputy who asked judged it
   基本满意; it waits for staff to close it.
@@ -25,18 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.days import today
-from server.office import (
-    final_list,
-    followup,
-    followup_deputy,
-    followup_posts,
-    meetings_admin,
-    questions_admin,
-)
+from server.office import followup, followup_deputy, followup_posts
 from server.office import followup_rules as rules
 from server.office import organs as organs_office
-from server.office.bodies import Who
-from server.office.demo import OFFICIALS
+from server.office.held_demo import QUESTIONS as PAST_QUESTIONS
+from server.office.held_demo import Past, held_day, start_ms
 from server.storage import models as m
 
 ACTOR, DEVICE = "demo", "wenzheng demo"
@@ -47,18 +41,15 @@ ORGANS = (
     ("清溪镇农业农村办公室", "何建军", "13800000012"),
     ("清溪镇综合行政执法队", "陶明", "13800000013"),
 )
-HELD_DAYS_AGO = 110  # the second session's day, before today
 DECIDED_AFTER = 6  # the presidium's 交办 decision, days after the session
 WORK_BEFORE = 3  # a progress post's day of the work, days before it was posted
 
 
 @dataclass(frozen=True)
 class Asked:
-    """One question of the second session, and what happened to its item."""
+    """What happened to the item of one question of the second session (held_demo.QUESTIONS,
+    in that order: the asker is the question's)."""
 
-    title: str
-    card_no: str  # the asking deputy
-    official: int  # index into demo.OFFICIALS
     commitment: str
     lead: int  # index into ORGANS
     assisting: tuple[int, ...]
@@ -71,9 +62,6 @@ class Asked:
 
 ASKED = (
     Asked(
-        title="镇区主干道路灯损坏多、修复慢，如何建立长效维修机制？",
-        card_no="1007",
-        official=4,
         commitment="三个月内修复全部损坏路灯，建立报修后 48 小时内修复的机制",
         lead=0,
         assisting=(),
@@ -84,9 +72,6 @@ ASKED = (
         judged_days_ago=20,
     ),
     Asked(
-        title="农村生活垃圾分类收运车辆不足的问题如何解决？",
-        card_no="1008",
-        official=3,
         commitment="年内新增分类收运车辆 5 辆，做到偏远村每周收运两次",
         lead=1,
         assisting=(2,),
@@ -112,51 +97,33 @@ async def add_organs(conn: AsyncConnection, body_id: int) -> list[int]:
     return ids
 
 
-async def load_asked(conn: AsyncConnection, body_id: int, organ_ids: list[int], now_ms: int) -> list[int]:
-    """The second session, its questions made items and handled; returns the items' ids."""
-    day = today()
-    held = day - dt.timedelta(days=HELD_DAYS_AGO)
-    at_held = now_ms - HELD_DAYS_AGO * DAY_MS
-    who = Who(ACTOR, DEVICE)
-    meeting_id = await meetings_admin.create(
-        conn,
-        body_id,
-        "inquiry",
-        at_held,
-        held_on=held,
-        starts_at="09:00",
-        place="镇人大会议室",
-        session="2",
-        who=who,
-    )
-    d, o = m.deputies, m.officials
+async def load_asked(
+    conn: AsyncConnection, body_id: int, organ_ids: list[int], past: Past, now_ms: int
+) -> list[int]:
+    """The second session's 交办 decision, its two items handled; returns the items' ids.
+
+    The session (server/office/held_demo.py) is held before this when the command loads
+    the demo, so the decision reads the hall's ratings into the items."""
+    at_held = start_ms(held_day())
+    decided = held_day() + dt.timedelta(days=DECIDED_AFTER)
+    at_decided = at_held + DECIDED_AFTER * DAY_MS
+    asked = list(zip(PAST_QUESTIONS, past.question_ids, strict=True))
+    chosen = [(pq, qid) for pq, qid in asked if not pq.not_item]
+    await followup.record_decision(
+        conn, past.meeting_id, organ="主席团", decided_on=decided,
+        document_no=f"清溪人大〔{decided.year}〕3号", reply_months=3, chosen=[qid for _, qid in chosen],
+        priority=[], reasons={qid: pq.not_item for pq, qid in asked if pq.not_item}, actor=ACTOR,
+        device=DEVICE, now_ms=at_decided,
+    )  # fmt: skip
+    d, fi = m.deputies, m.followup_items
     cards = {
         str(c): int(i)
         for c, i in await conn.execute(select(d.c.card_no, d.c.id).where(d.c.body_id == body_id))
     }
-    officials = {
-        str(n): int(i) for i, n in await conn.execute(select(o.c.id, o.c.name).where(o.c.body_id == body_id))
-    }
-    questions: list[int] = []
-    for a in ASKED:
-        asker, official = cards[a.card_no], officials[OFFICIALS[a.official][0]]
-        wanted = {"title": a.title, "text": "", "official": str(official)}
-        sub = await questions_admin.submit(conn, meeting_id, asker, wanted, at_held, entered_by=ACTOR)
-        qid = await final_list.approve(conn, meeting_id, sub, ACTOR, at_held)
-        await final_list.assign(conn, meeting_id, qid, asker, [official])
-        questions.append(qid)
-    decided = held + dt.timedelta(days=DECIDED_AFTER)
-    at_decided = at_held + DECIDED_AFTER * DAY_MS
-    await followup.record_decision(
-        conn, meeting_id, organ="主席团", decided_on=decided, document_no=f"清溪人大〔{decided.year}〕3号",
-        reply_months=3, chosen=questions, priority=[], reasons={}, actor=ACTOR, device=DEVICE,
-        now_ms=at_decided,
-    )  # fmt: skip
-    fi = m.followup_items
     made: list[int] = []
-    for a, qid in zip(ASKED, questions, strict=True):
+    for a, (pq, qid) in zip(ASKED, chosen, strict=True):
         item_id = int((await conn.execute(select(fi.c.id).where(fi.c.question_id == qid))).scalar_one())
-        await _handle(conn, item_id, a, organ_ids, cards[a.card_no], at_decided, now_ms)
+        await _handle(conn, item_id, a, organ_ids, cards[pq.card_no], at_decided, now_ms)
         made.append(item_id)
     return made
 
