@@ -29,7 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base import days
-from server.office import final_list, meetings_admin, questions_admin, terms
+from server.office import agenda_reporters, final_list, meetings_admin, questions_admin, terms
 from server.office.bodies import Who
 from server.office.demo import BODY, GROUPS, OFFICIALS, PLACE, TERM
 from server.storage import models as m
@@ -161,12 +161,13 @@ async def _create(conn: AsyncConnection, body_id: int) -> int:
 
 
 async def _staff_entries(conn: AsyncConnection, meeting_id: int, item_id: int, group_id: int) -> None:
-    """Who reports on the 述职 item, the chair and the paragraph: the columns of migration
-    0016. The pages that set them (the meeting's edit page, the proceedings' form) are built
-    beside this on issue 19; once merged, these writes become their functions'
-    (``agenda_reporters.save`` with ``reporter=group:<id>``, ``proceedings_store.save_note``)."""
-    ai, mt = m.agenda_items, m.meetings
-    await conn.execute(
-        update(ai).where(ai.c.id == item_id).values(reporter_kind="group", reporter_group_id=group_id)
-    )
-    await conn.execute(update(mt).where(mt.c.id == meeting_id).values(chair=CHAIR, record_note=NOTE))
+    """Who reports on the 述职 item and the chair, as staff enter them on the meeting's edit
+    page, and the paragraph of the proceedings (its form, server/record/proceedings_store.py,
+    is the record's, which the office does not import: the column is written here)."""
+    who = Who(ACTOR, DEVICE)
+    meeting = await meetings_admin.meeting_row(conn, meeting_id)
+    form = {"item_id": str(item_id), "reporter": f"group:{group_id}"}
+    await agenda_reporters.save(conn, meeting_id, meeting, form, who)
+    await meetings_admin.save_chair(conn, meeting_id, meeting, CHAIR, who)
+    mt = m.meetings
+    await conn.execute(update(mt).where(mt.c.id == meeting_id).values(record_note=NOTE))
