@@ -9,6 +9,7 @@ tests/test_rec_minutes_postgres.py runs these again on PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import replace
 
@@ -17,11 +18,11 @@ from docx.oxml.ns import qn
 from docx.shared import Length
 from docx.text.paragraph import Paragraph
 
-from live.setup import BodyKind
+from live.setup import BodyKind, Setup
 from live.state import Choice, RatingResult, Threshold, Ungraded, VoteBase, VoteMethod, VoteResult
 from server.base.settings import Settings
 from server.record import minutes as mn
-from server.record.facts import MeetingRecord, VoteRecord
+from server.record.facts import MeetingRecord, VoteRecord, fold
 from server.record.minutes_docx import RED, title_lines
 from server.record.reporters import Reporter
 from server.record.sitting import NAMED_TITLE, SECRET_TITLE, roster
@@ -296,3 +297,20 @@ def test_a_long_title_breaks_before_its_parenthesis() -> None:
     long = "清溪镇第十七届人民代表大会第三次会议（年中人代会）纪要"
     assert title_lines(long) == ["清溪镇第十七届人民代表大会第三次会议", "（年中人代会）纪要"]
     assert title_lines("某镇人大代表问政会纪要") == ["某镇人大代表问政会纪要"]
+
+
+def test_a_reason_typed_with_its_own_full_stop_ends_with_one() -> None:
+    """A 交办 reason is typed as a sentence, often with its full stop: the draft said 。。"""
+    decision = mn.Decision(
+        "主席团",
+        dt.date(2026, 7, 20),
+        "清人大〔2026〕5号",
+        None,
+        (mn.AssignedItem("甲", True),),
+        (("乙", "已在会上答复清楚。"), ("丙", "与第一个问题合并督办")),
+    )
+    matter = mn.followup_matter(fold(Setup(1, "会议", "清溪镇人民代表大会", {}, (), ()), []), decision)
+    assert matter is not None
+    said = [p.text for p in matter.paras]
+    assert "“乙”不列为督办事项，理由：已在会上答复清楚。" in said
+    assert "“丙”不列为督办事项，理由：与第一个问题合并督办。" in said

@@ -254,7 +254,8 @@ def followup_matter(record: MeetingRecord, decision: Decision | None) -> Matter 
         lead = f"（{numeral(n)}）{_closed(item.title) if rest else item.title}"
         paras.append(Para(rest, lead=lead))
     for title, reason in decision.closed:
-        paras.append(Para(f"“{title}”不列为督办事项，理由：{reason}。"))
+        # Staff type the reason as a sentence, often with its own full stop: not a second.
+        paras.append(Para(f"“{title}”不列为督办事项，理由：{reason.rstrip('。.；;，, ')}。"))
     return Matter(heading, tuple(paras))
 
 
