@@ -17,7 +17,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
@@ -29,11 +29,20 @@ INDENT = Pt(2 * SANHAO)  # two characters
 TEXT_WIDTH_MM = 156  # 210 - 28 - 26
 
 
-def run(p: Paragraph, text: str, font: str = BODY_FONT, size: float = SANHAO, bold: bool = False) -> None:
+def run(
+    p: Paragraph,
+    text: str,
+    font: str = BODY_FONT,
+    size: float = SANHAO,
+    bold: bool = False,
+    color: RGBColor | None = None,
+) -> None:
     r = p.add_run(text)
     r.font.size = Pt(size)
     r.font.bold = bold
     r.font.name = LATIN
+    if color is not None:
+        r.font.color.rgb = color
     r._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 

@@ -24,21 +24,28 @@ import io
 
 from docx import Document
 from docx.document import Document as Doc
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from server.base.days import numeral
+from server.office import docx_style
+from server.office.docx_style import (
+    BODY_FONT,
+    ERHAO,
+    HEAD_FONT,
+    KAI_FONT,
+    SANHAO,
+    SIHAO,
+    TITLE_FONT,
+)
 from server.record.minutes import Minutes
 
-TITLE_FONT, HEAD_FONT, KAI_FONT = "方正小标宋简体", "黑体", "楷体_GB2312"
-BODY_FONT, NUMBER_FONT, LATIN = "仿宋_GB2312", "宋体", "Times New Roman"
-ERHAO, SANHAO, SIHAO = 22, 16, 14  # 二号, 三号, 四号 in points
+NUMBER_FONT = "宋体"  # the page number (GB/T 9704 7.5); the others are the house style's
 RED = RGBColor(0xFF, 0x00, 0x00)
 LINE = Pt(28.95)  # 225 mm / 22 lines
-INDENT = Pt(2 * SANHAO)  # two characters
 TEXT_WIDTH_MM, TOP_MM, INNER_MM, BOTTOM_MM = 156, 37, 28, 35
 MARK_FROM_TOP_MM = 35  # the mark's top edge below the text area's (GB/T 9704 7.2.3)
 MARK_MAX_PT = 42  # a short organ name is not blown up past this
@@ -58,28 +65,15 @@ def _run(
     size: float = SANHAO,
     color: RGBColor | None = None,
 ) -> None:
-    run = p.add_run(text)
-    run.font.size = Pt(size)
-    run.font.name = LATIN
-    if color is not None:
-        run.font.color.rgb = color
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+    docx_style.run(p, text, font, size, color=color)
 
 
 def _para(
     doc: Doc, *, indent: bool = True, align: WD_ALIGN_PARAGRAPH | None = None, line: Pt | None = LINE
 ) -> Paragraph:
-    p = doc.add_paragraph()
-    fmt = p.paragraph_format
-    fmt.space_before = fmt.space_after = Pt(0)
-    if line is not None:
-        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-        fmt.line_spacing = line
-    if indent:
-        fmt.first_line_indent = INDENT
-    if align is not None:
-        p.alignment = align
-    fmt.widow_control = True
+    """The house paragraph on the 纪要's own grid (22 lines a page), kept from a lone last line."""
+    p = docx_style.para(doc, indent=indent, align=align, line=line)
+    p.paragraph_format.widow_control = True
     return p
 
 
