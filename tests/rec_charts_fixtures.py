@@ -8,10 +8,8 @@ import asyncio
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.record.facts import MeetingRecord
-from server.record.hold import hold
 from server.record.load import meeting_record
-from server.record.sitting import sitting
-from server.room.runtime import load_state
+from server.record.sitting import hold_sitting
 from server.storage.db import create_engine, snapshot_read
 
 START_MS = 1_750_000_000_000  # 2025-06-15, a sitting held long ago
@@ -20,9 +18,7 @@ START_MS = 1_750_000_000_000  # 2025-06-15, a sitting held long ago
 async def _hold(settings: Settings, meeting_id: int) -> MeetingRecord:
     engine = create_engine(settings.database_url)
     try:
-        async with snapshot_read(engine) as conn:
-            setup = (await load_state(conn, meeting_id)).setup
-        await hold(engine, Keys(settings.secret_key).box, meeting_id, sitting(setup), START_MS)
+        await hold_sitting(engine, Keys(settings.secret_key).box, meeting_id, START_MS)
         async with snapshot_read(engine) as conn:
             return await meeting_record(conn, meeting_id)
     finally:

@@ -19,10 +19,10 @@ from typing import Any, cast
 from live.commands import CastRating, CastVote
 from live.state import Choice, VoteChoice
 from server.base.keys import Keys
-from server.record.hold import Step, hold
-from server.record.sitting import roster, sitting
-from server.room.runtime import load_state
-from server.storage.db import create_engine, snapshot_read
+from server.record.hold import Step
+from server.record.sitting import hold_sitting as held_through_the_room
+from server.record.sitting import roster
+from server.storage.db import create_engine
 
 SECRET_VOTES = (1, 2)  # the sitting's secret vote and its revote (vote ids)
 NAMED_VOTE = 3
@@ -144,13 +144,18 @@ def hold_sitting(url: str, secret_key: str, meeting_id: int, *variants: Variant)
     async def go() -> Held:
         engine = create_engine(url)
         try:
-            async with snapshot_read(engine) as conn:
-                setup = (await load_state(conn, meeting_id)).setup
-            steps = sitting(setup)
-            for v in variants:
-                steps = v(steps)
-            await hold(engine, Keys(secret_key).box, meeting_id, steps, START_MS)
-            return Held(meeting_id, roster(setup), casts_of(steps))
+            held: list[Step] = []
+
+            def rewrite(steps: list[Step]) -> list[Step]:
+                for v in variants:
+                    steps = v(steps)
+                held[:] = steps
+                return steps
+
+            setup = await held_through_the_room(
+                engine, Keys(secret_key).box, meeting_id, START_MS, rewrite=rewrite
+            )
+            return Held(meeting_id, roster(setup), casts_of(held))
         finally:
             await engine.dispose()
 

@@ -11,10 +11,8 @@ from sqlalchemy import select
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.record.facts import MeetingRecord
-from server.record.hold import hold
 from server.record.load import meeting_record
-from server.record.sitting import roster, sitting
-from server.room.runtime import load_state
+from server.record.sitting import hold_sitting, roster
 from server.storage import models as m
 from server.storage.db import create_engine, snapshot_read
 
@@ -54,9 +52,7 @@ class Sat:
 async def _hold(settings: Settings, meeting_id: int) -> Sat:
     engine = create_engine(settings.database_url)
     try:
-        async with snapshot_read(engine) as conn:
-            setup = (await load_state(conn, meeting_id)).setup
-        await hold(engine, Keys(settings.secret_key).box, meeting_id, sitting(setup), START_MS)
+        setup = await hold_sitting(engine, Keys(settings.secret_key).box, meeting_id, START_MS)
         async with snapshot_read(engine) as conn:
             record = await meeting_record(conn, meeting_id)
             body_id = (

@@ -14,13 +14,11 @@ from sqlalchemy import update
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.record.facts import MeetingRecord
-from server.record.hold import hold
 from server.record.load import meeting_record
 from server.record.minutes import Minutes
 from server.record.minutes_docx import minutes_docx
 from server.record.minutes_load import minutes_of
-from server.record.sitting import sitting
-from server.room.runtime import load_state
+from server.record.sitting import hold_sitting
 from server.storage import models as m
 from server.storage.db import create_engine, snapshot_read
 from tests.test_followup import decide
@@ -39,9 +37,7 @@ class Held:
 async def _hold(settings: Settings, meeting_id: int, decided: bool) -> Held:
     engine = create_engine(settings.database_url)
     try:
-        async with snapshot_read(engine) as conn:
-            state = await load_state(conn, meeting_id)
-        await hold(engine, Keys(settings.secret_key).box, meeting_id, sitting(state.setup), START_MS)
+        await hold_sitting(engine, Keys(settings.secret_key).box, meeting_id, START_MS)
         async with engine.begin() as conn:
             await conn.execute(update(m.meetings).where(m.meetings.c.id == meeting_id).values(chair=CHAIR))
             if decided:

@@ -11,10 +11,8 @@ from sqlalchemy import update
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.record.facts import MeetingRecord, TimedEvent
-from server.record.hold import hold
 from server.record.load import meeting_record, timed_events
-from server.record.sitting import sitting
-from server.room.runtime import load_state
+from server.record.sitting import hold_sitting
 from server.storage import models as m
 from server.storage.db import create_engine, snapshot_read
 
@@ -26,9 +24,7 @@ NOTE = "本次会议由镇人大主席团召集。\n县人大常委会有关同�
 async def _hold(settings: Settings, meeting_id: int) -> tuple[MeetingRecord, list[TimedEvent]]:
     engine = create_engine(settings.database_url)
     try:
-        async with snapshot_read(engine) as conn:
-            state = await load_state(conn, meeting_id)
-        await hold(engine, Keys(settings.secret_key).box, meeting_id, sitting(state.setup), START_MS)
+        await hold_sitting(engine, Keys(settings.secret_key).box, meeting_id, START_MS)
         async with engine.begin() as conn:
             await conn.execute(
                 update(m.meetings).where(m.meetings.c.id == meeting_id).values(chair=CHAIR, record_note=NOTE)

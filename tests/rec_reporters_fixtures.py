@@ -17,11 +17,9 @@ from server.base.settings import Settings
 from server.office import agenda_reporters
 from server.office import meetings_admin as admin
 from server.office.bodies import Who
-from server.record.hold import hold
-from server.record.sitting import sitting
-from server.room.runtime import load_state
+from server.record.sitting import hold_sitting
 from server.storage import models as m
-from server.storage.db import create_engine, snapshot_read
+from server.storage.db import create_engine
 from tests.conftest import plain_engine
 
 WHO = Who("staff:chair", "pytest")
@@ -93,9 +91,7 @@ async def name_three(conn: AsyncConnection, meeting_id: int) -> tuple[Demo, int,
 async def _hold(settings: Settings, meeting_id: int) -> None:
     engine = create_engine(settings.database_url)
     try:
-        async with snapshot_read(engine) as conn:
-            state = await load_state(conn, meeting_id)
-        await hold(engine, Keys(settings.secret_key).box, meeting_id, sitting(state.setup), START_MS)
+        await hold_sitting(engine, Keys(settings.secret_key).box, meeting_id, START_MS)
     finally:
         await engine.dispose()
 

@@ -15,11 +15,9 @@ from server.base.keys import Keys
 from server.base.settings import Settings
 from server.office import rehearsals
 from server.record.facts import MeetingRecord
-from server.record.hold import hold
 from server.record.load import meeting_record
 from server.record.reporters import Reporter, reporters
-from server.record.sitting import sitting
-from server.room.runtime import load_state
+from server.record.sitting import hold_sitting as held_through_the_room
 from server.storage import models as m
 from server.storage.db import create_engine, snapshot_read
 
@@ -46,9 +44,7 @@ async def _hold(
                     reporter_kind="higher", reporter_name="周卫东", reporter_congress="某某市人民代表大会"
                 )
             )
-        async with snapshot_read(engine) as conn:
-            state = await load_state(conn, meeting_id)
-        await hold(engine, Keys(settings.secret_key).box, meeting_id, sitting(state.setup), START_MS)
+        await held_through_the_room(engine, Keys(settings.secret_key).box, meeting_id, START_MS)
         async with snapshot_read(engine) as conn:
             return await meeting_record(conn, meeting_id), await reporters(conn, meeting_id)
     finally:

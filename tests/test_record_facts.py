@@ -20,9 +20,7 @@ from server.base.keys import Keys
 from server.base.settings import Settings
 from server.record import sitting as script
 from server.record.facts import MeetingRecord
-from server.record.hold import hold
 from server.record.load import held_meeting, meeting_record
-from server.room.runtime import load_state
 from server.storage import models as m
 from server.storage.db import create_engine, snapshot_read
 
@@ -33,9 +31,7 @@ async def held(settings: Settings, meeting_id: int) -> tuple[MeetingRecord, list
     """Hold the sitting on the demo meeting; the record and the raw log (type, data, ms)."""
     engine = create_engine(settings.database_url)
     try:
-        async with snapshot_read(engine) as conn:
-            setup = (await load_state(conn, meeting_id)).setup
-        await hold(engine, Keys(settings.secret_key).box, meeting_id, script.sitting(setup), START_MS)
+        await script.hold_sitting(engine, Keys(settings.secret_key).box, meeting_id, START_MS)
         async with snapshot_read(engine) as conn:
             record = await meeting_record(conn, meeting_id)
             ev = m.events

@@ -51,16 +51,13 @@ async def _hold_once(engine: AsyncEngine, box: BallotBox, meeting_id: int) -> No
     """The demo's past meeting held through the hall's action path at its real moment
     (server/record/sitting.py), unless it has a log already."""
     from server.office import held_demo, meetings_admin
-    from server.record.hold import hold
-    from server.record.sitting import sitting
-    from server.room.runtime import load_state
+    from server.record.sitting import hold_sitting
 
     async with snapshot_read(engine) as conn:
         if await meetings_admin.has_events(conn, meeting_id):
             return
-        setup = (await load_state(conn, meeting_id)).setup
     start = held_demo.start_ms(held_demo.held_day())
-    await hold(engine, box, meeting_id, sitting(setup), start, device=held_demo.DEVICE)
+    await hold_sitting(engine, box, meeting_id, start, device=held_demo.DEVICE)
 
 
 async def _body_of(conn: AsyncConnection, meeting_id: int) -> int:

@@ -20,6 +20,10 @@ What happens, for a roster sorted by card number (at least 12 members, 2 questio
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from live.commands import (
     Actor,
     AdvancePhase,
@@ -50,7 +54,10 @@ from live.commands import (
 )
 from live.setup import Setup
 from live.state import Choice, FloorKind, Phase, VoteChoice
-from server.record.hold import Step
+from server.base.ballot_box import BallotBox
+from server.record.hold import Step, hold
+from server.room.runtime import load_state
+from server.storage.db import snapshot_read
 
 CHAIR = Actor(Role.CHAIR, user="chair")
 STAFF = Actor(Role.STAFF, user="chair")
@@ -140,6 +147,24 @@ def sitting(setup: Setup) -> list[Step]:
     steps += _vote(NAMED_TITLE, False, None, voters, for_share=(3, 5), vote_id=3)
     steps += [Step(SetBanner(""), CHAIR, MINUTE), Step(CloseMeeting(), CHAIR, 2 * MINUTE)]
     return steps
+
+
+async def hold_sitting(
+    engine: AsyncEngine,
+    box: BallotBox,
+    meeting_id: int,
+    start_ms: int,
+    *,
+    device: str = "",
+    rewrite: Callable[[list[Step]], list[Step]] | None = None,
+) -> Setup:
+    """Hold the sitting on the meeting from ``start_ms`` (``rewrite``: the tests' variants of
+    it); returns the setup it was held on."""
+    async with snapshot_read(engine) as conn:
+        setup = (await load_state(conn, meeting_id)).setup
+    steps = sitting(setup)
+    await hold(engine, box, meeting_id, rewrite(steps) if rewrite else steps, start_ms, device)
+    return setup
 
 
 def _ratings(present: list[int], key: int, pattern: int) -> list[Step]:
