@@ -20,7 +20,7 @@ from server.office.bodies import Who
 from server.record.sitting import hold_sitting
 from server.storage import models as m
 from server.storage.db import create_engine
-from tests.conftest import plain_engine
+from tests.test_meetings_admin import run  # noqa: F401  (the tests import it from here)
 
 WHO = Who("staff:chair", "pytest")
 START_MS = 1_750_000_000_000
@@ -33,20 +33,6 @@ class Demo:
     groups: list[tuple[int, str]]  # (id, name) in the body's order
     members: list[tuple[int, str, int]]  # (id, name, group id)
     items: list[Any]  # the agenda rows, in order
-
-
-def run(url: str, fn: Any) -> Any:
-    """``fn(conn)`` in one committed transaction."""
-
-    async def go() -> Any:
-        engine = plain_engine(url)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 async def demo(conn: AsyncConnection, meeting_id: int) -> Demo:
