@@ -245,6 +245,9 @@ def test_routes_after_the_close(
     present = len(record.with_status("present"))
     assert f"应到{DEMO_DEPUTIES}" in " ".join(attendance) and str(present) in attendance
     assert shows_label(attendance, record.setup.title)
+    # the body's attendance page shows it under its grid
+    page = client.get(f"/bodies/{found.group(1)}/attendance")
+    assert f'<img src="/bodies/{found.group(1)}/charts/attendance.svg"' in page.text
     client.cookies.clear()
     assert client.get(f"/bodies/{found.group(1)}/charts/attendance.svg").status_code == 303
     # a rehearsal is never public, closed or not
