@@ -88,6 +88,7 @@ FORMS: dict[str, dict[str, str]] = {
         "ends_on": "2099-01-01"
     },
     "/meetings/{meeting_id:int}/edit": {"title": "被改的标题"},
+    "/m/{meeting_id:int}/record": {"chair": "被改的主持人", "note": "被改的会议记录说明"},
     "/meetings/{meeting_id:int}/clone": {"title": "复制"},
     "/meetings/{meeting_id:int}/rehearsal": {},
     "/meetings/{meeting_id:int}/rehearsal/reset": {},
