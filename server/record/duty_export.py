@@ -2,8 +2,8 @@
 
 A plain function over records already read (:mod:`server.record.duty`): the web face runs
 it in the office's worker processes (server/office/workshop.py). Counts are numbers; every
-text cell is text, and one that a spreadsheet would run as a formula (server/office/sheets.py
-``is_formula``: a leading = + - @) gets a quote in front.
+text cell is text, and one that a spreadsheet would run as a formula gets a quote in front
+(server/office/audit_trail.py ``safe_cell``, as every other export of the office).
 
 Nothing per secret ballot or rating: the records hold none (server/record/duty.py).
 """
@@ -11,11 +11,10 @@ Nothing per secret ballot or rating: the records hold none (server/record/duty.p
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 from server.office.attendance_history import CODE_NAMES
-from server.office.sheets import is_formula
+from server.office.audit_trail import safe_cell
 from server.record.duty import DutyRecord
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,18 +38,12 @@ SUMMARY_HEADERS = (
     "缺席提示",
 )
 DETAIL_HEADERS = ("姓名", "卡号", "代表小组", "会议", "日期", "类别", "内容", "结果", "时长")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def duration(ms: int) -> str:
     """ "7分00秒": how the office writes a speaking time."""
     seconds = max(0, ms) // 1000
     return f"{seconds // 60}分{seconds % 60:02d}秒"
-
-
-def text_cell(value: str) -> str:
-    value = _CONTROL.sub("", value)
-    return "'" + value if is_formula(value) or value.startswith(("\t", "\r")) else value
 
 
 def warning_text(record: DutyRecord) -> str:
@@ -132,7 +125,7 @@ def _fill(sheet: Any, rows: list[list[Any]], widths: list[int]) -> None:
             if isinstance(value, int):
                 sheet.cell(row=r, column=c, value=value)
             else:
-                cell = sheet.cell(row=r, column=c, value=text_cell(str(value)))
+                cell = sheet.cell(row=r, column=c, value=safe_cell(str(value)))
                 cell.data_type = "s"  # text, never a formula
     for c, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(c)].width = width
