@@ -164,6 +164,17 @@ async def test_the_held_meeting_is_there_after_serve_demo(
     passed = [v for v in record.votes if v.result is not None and v.result.passed and v.title]
     assert any(v.title in minutes for v in passed), "the minutes name no decision the meeting passed"
 
+    # --- Staff: the body's attendance page, its chart under the grid ----------------------
+    await desk.goto(f"{s.base}/meetings/{past}/edit")
+    body_href = await desk.locator("a[href^='/bodies/']").first.get_attribute("href")
+    assert body_href is not None
+    body_id = re.match(r"/bodies/(\d+)", body_href)
+    assert body_id is not None
+    await desk.goto(f"{s.base}/bodies/{body_id.group(1)}/attendance")
+    await expect(desk.locator("#at-chart")).to_be_visible()
+    assert await charts_load(desk) == 1, "the attendance page shows no chart"
+    await shots.take("attendance", {"desk-1366": desk})
+
     # --- A deputy (card 1007): 我的履职 on the phone -----------------------------------------
     deputy = next(i for i in s.invitations if i.card_no == "1007")
     phone_ctx = await phone_context(browser, 390, 844)
