@@ -143,6 +143,18 @@ def _cpu(result: dict[str, Any], key: str, label: str, name: str, limit: float) 
     return Target(key, label, value, limit, f"{_ms(value)} (generator {_ms(gen)})")
 
 
+STORM_WAIT_MS = 30_000.0  # how long the bench waits for the storm (hall.storm)
+
+
+def _storm(result: dict[str, Any], storm: float | None) -> Target:
+    """Phones that never caught up count as the whole wait: a failure, not a missing figure."""
+    label = "reconnect storm: every phone caught up ≤ 5 s"
+    caught, n = result.get("storm_converged_phones"), result.get("clients")
+    if storm is None and caught is not None:
+        return Target("storm", label, STORM_WAIT_MS, 5000.0, f"only {caught} of {n} within 30 s")
+    return Target("storm", label, storm, 5000.0, _ms(storm))
+
+
 def targets(result: dict[str, Any], workers: int, on_postgres: bool) -> list[Target]:
     """Each target of issue 20 with the figure this run measured."""
     n = result.get("clients") or 0
@@ -184,7 +196,7 @@ def targets(result: dict[str, Any], workers: int, on_postgres: bool) -> list[Tar
             25.0,
             "not measured" if rss is None else f"{rss} KiB",
         ),
-        Target("storm", "reconnect storm: every phone caught up ≤ 5 s", storm, 5000.0, _ms(storm)),
+        _storm(result, storm),
         Target("loop_stall", "server loop stall ≤ 100 ms", stall, 100.0, _ms(stall)),
         Target(
             "generator",

@@ -152,7 +152,8 @@ class WsConn(asyncio.Protocol):
         self.opened: asyncio.Future[None] = loop.create_future()
         self.hello: asyncio.Future[int] = loop.create_future()
         self.rx = 0  # bytes this socket received (handshake reply included)
-        self.hello_rx = 0  # ... up to and including the hello reply
+        self.consumed = 0  # bytes read as a whole handshake reply or frame
+        self.hello_rx = 0  # bytes up to and including the hello reply
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -181,6 +182,7 @@ class WsConn(asyncio.Protocol):
                 self.close()
                 return
             del buf[: end + 4]
+            self.consumed += end + 4
             self.upgraded = True
             if not self.opened.done():
                 self.opened.set_result(None)
@@ -200,6 +202,7 @@ class WsConn(asyncio.Protocol):
             opcode = buf[pos] & 0x0F
             payload = bytes(buf[pos + header : pos + header + length])
             pos += header + length
+            self.consumed += header + length
             self._frame(opcode, payload)
         if pos:
             del buf[:pos]
@@ -210,7 +213,7 @@ class WsConn(asyncio.Protocol):
                 if b'"hello"' in payload and not self.hello.done():
                     found = HELLO_SEQ_RE.search(payload)
                     seq = int(found.group(1)) if found else -1
-                    self.hello_rx = self.rx
+                    self.hello_rx = self.consumed
                     self.meter.saw_seq(seq, time.time_ns())
                     self.hello.set_result(seq)
                 return
