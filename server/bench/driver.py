@@ -201,7 +201,8 @@ async def drive(plan: Plan) -> dict[str, Any]:
     target = Target(plan.base_url)
     hall = Hall(target, plan.meeting, plan.keys, plan.hall_seconds)
     meter = CpuMeter(server_pid)
-    probe = StallProbe(target)
+    meeting_id = plan.meeting.meeting_id
+    probe = StallProbe(target, meeting_id, plan.keys.screen_cookie(meeting_id, "projector"))
     console, projector, script = console_screen(), projector_screen(), script_screen()
     screens = [console, projector, script]
     chair = Chair(
@@ -216,6 +217,11 @@ async def drive(plan: Plan) -> dict[str, Any]:
         gc.collect()
         gc.freeze()
         probe.start()
+        # Under every window: the server with every phone connected and nothing to do but
+        # the stall probe's 100 clock probes a second (counted in every window's CPU).
+        meter.start()
+        await asyncio.sleep(1.0)
+        meter.stop("idle", 0, result)
 
         with py_spy(server_pid, plan.profile):
             # The whole check-in: every phone within the check-in window.

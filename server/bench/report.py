@@ -45,6 +45,7 @@ JSON_KEYS = (
 TABLE = (
     ("clients", "phones (deputies)", ""),
     ("workers", "server worker processes", ""),
+    ("idle_server_cpu_pct", "server CPU, idle with the stall probe", "%"),
     ("checkin_offered_per_s", "whole check-ins offered per second", "/s"),
     ("checkin_flows_completed", "whole check-ins completed", ""),
     ("checkin_p50_ms", "check-in POST p50", "ms"),
