@@ -7,7 +7,9 @@
 3. the whole check-in, at the phone's slot in the window: GET the hall page the QR opens,
    POST the check-in (303), GET the receipt page it redirects to, then close the old
    socket, open a new one and send ``hello`` with the receipt page's seq; latency of the
-   POST alone, and of the flow (hall page sent -> hello answered);
+   POST alone, and of the flow (hall page sent -> hello answered). The hall grant cookie
+   the hall page sets is not sent back: the code is fresh, and the server reads the grant
+   only for an expired code;
 4. rate, at its slot in the rating window: POST a choice with a fresh ballot key, the
    page's CSRF header and ``HX-Request``; latency is POST sent -> 200 with 已记录.
 
