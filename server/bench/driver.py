@@ -152,14 +152,22 @@ def _screens_sent(
 
 
 async def _memory(plan: Plan, hall: Hall, into: dict[str, Any]) -> None:
-    """Bind and connect every phone; the server's memory before and once every phone holds
-    a keep-alive HTTP connection and a socket."""
+    """Bind every phone (which also loads the meeting in every worker), let go of the
+    binding's connections; the server's memory then, and again once every phone holds a
+    keep-alive HTTP connection and a socket: the difference is what connections cost."""
     server = plan.server
-    before = server_rss_kib(server.proc.pid, server.workers) if server else {}
+
+    def rss() -> int:
+        return sum(server_rss_kib(server.proc.pid, server.workers).values()) if server else 0
+
+    unbound = rss()
     errors = await hall.bind()
     into["bind_errors"] = len(errors)
     if errors:
         raise BenchError(f"binding: {errors[0]}")
+    hall.drop_http()
+    await asyncio.sleep(0.5)
+    before = rss()
     errors = await hall.connect()
     into["connect_errors"] = len(errors)
     if errors:
@@ -171,10 +179,12 @@ async def _memory(plan: Plan, hall: Hall, into: dict[str, Any]) -> None:
         into["rss_kib_per_phone"] = None
         return
     after = server_rss_kib(server.proc.pid, server.workers)
-    into["server_rss_kib_before"] = sum(before.values())
+    n = len(hall.phones)
+    into["server_rss_kib_before"] = before
     into["server_rss_kib_after"] = sum(after.values())
     into["server_rss_processes"] = len(after)
-    into["rss_kib_per_phone"] = round((sum(after.values()) - sum(before.values())) / len(hall.phones), 1)
+    into["rss_kib_per_phone"] = round((sum(after.values()) - before) / n, 1)
+    into["bind_rss_kib_per_phone"] = round((before - unbound) / n, 1)  # binding itself, for the curious
 
 
 def _at(start_ns: int, meter: CpuMeter, probe: StallProbe, marks: dict[str, int]) -> None:

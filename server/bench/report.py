@@ -81,6 +81,7 @@ TABLE = (
     ("floor_p99_ms", "floor: rating p99", "ms"),
     ("floor_ratio", "our CPU per rating / the floor's", "x"),
     ("rss_kib_per_phone", "server memory per connected phone", "KiB"),
+    ("bind_rss_kib_per_phone", "server memory per phone bound (not a target)", "KiB"),
     ("question_kib_per_phone_mean", "received per phone, whole question, mean", "KiB"),
     ("question_kib_per_phone_max", "received per phone, whole question, max", "KiB"),
     ("reconnect_bytes_mean", "received per reconnect (handshake + hello), mean", "B"),
