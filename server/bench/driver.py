@@ -236,8 +236,6 @@ async def drive(plan: Plan) -> dict[str, Any]:
         with py_spy(server_pid, plan.profile):
             # The whole check-in: every phone within the check-in window.
             await chair.act("open_checkin")
-            hall.drop_http()
-            await asyncio.sleep(0.2)
             rx_question = hall.rx()
             start = time.time_ns() + LEAD_NS
             _at(start, meter, probe, marks)
@@ -263,8 +261,6 @@ async def drive(plan: Plan) -> dict[str, Any]:
             opened = await _fanout(plan, hall, chair, "open_rating", without_quorum=1)
             result["open_rating_fanout_p99_ms"] = opened["p99"]
 
-            hall.drop_http()
-            await asyncio.sleep(0.2)
             start = time.time_ns() + LEAD_NS
             _at(start, meter, probe, marks)
             sent = [s.sent_so_far() for s in screens]

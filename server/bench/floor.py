@@ -2,7 +2,10 @@
 requests (fresh ballot keys) within the same window to ``floor_app`` (a minimal ASGI app on
 the same stack, in a process of its own, that does a rating's essential work: parse the
 form, check the signed cookie and the CSRF token, one insert in a group commit, a receipt
-of the same size). Its CPU per rating is the yardstick: ratio = ours / floor.
+of the same size). Its CPU per rating is the yardstick: ratio = ours / floor. Each phone
+opens its connection to the floor before the window, as it holds its connection to the
+server from its check-in; if the server had closed some (``rating_new_connections``),
+ours paid for opening them and the floor did not.
 """
 
 from __future__ import annotations
@@ -29,11 +32,18 @@ async def measure_floor(
     except (ImportError, AttributeError):
         return {"floor_available": False}
     folder.mkdir(parents=True, exist_ok=True)
-    floor = await start_floor(secret, folder, receipt_size)
+    try:
+        floor = await start_floor(secret, folder, receipt_size)
+    except Exception as exc:  # the run's own figures stand without the floor
+        return {"floor_available": False, "floor_error": f"{type(exc).__name__}: {exc}"}
     try:
         to = Target(str(floor.url))
         m = hall.meeting
         requests = [Requests(p, to, m.meeting_id, m.question_id) for p in hall.phones]
+        # As on the server, where every phone still holds the connection of its check-in.
+        errors = await hall.hold_connections(to)
+        if errors:
+            return {"floor_available": False, "floor_error": errors[0]}
         pids = descendants(int(floor.pid))
         start = time.time_ns() + LEAD_NS
         before: tuple[float, float] = (0.0, 0.0)

@@ -1,10 +1,9 @@
 """The hall: every phone, in this one process and its one event loop.
 
 Setup (binding, sockets) runs a bounded number of phones at a time; a burst starts one
-task per phone that sleeps until its slot in the window. Between bursts the phones drop
-their HTTP connections: in a real hall minutes pass between check-in and a rating, far
-longer than any keep-alive, so each burst's first request opens a connection, on the
-server as on the floor.
+task per phone that sleeps until its slot in the window. Phones keep their HTTP
+connections as a browser does: the server's keep-alive decides when one is gone, and the
+phone then opens a new one (counted per burst).
 """
 
 from __future__ import annotations
@@ -60,10 +59,12 @@ class Hall:
         ]
         return errors
 
-    async def hold_connections(self) -> list[str]:
-        """Every phone holds a keep-alive HTTP connection (reopened if the server closed it)."""
-        healthz = get(self.server.authority, "/healthz")
-        return await bounded(256, self.phones, lambda p: p.request(self.server, healthz))
+    async def hold_connections(self, to: Target | None = None) -> list[str]:
+        """Every phone holds a keep-alive HTTP connection to ``to`` (the server unless
+        said; reopened if it was closed)."""
+        to = to or self.server
+        healthz = get(to.authority, "/healthz")
+        return await bounded(256, self.phones, lambda p: p.request(to, healthz))
 
     def drop_http(self) -> None:
         for phone in self.phones:
