@@ -4,24 +4,30 @@ Unless ``--url`` is given, the bench makes a temporary data folder, a fresh data
 (SQLite in that folder; ``--postgres`` a new PostgreSQL database dropped at the end;
 ``--database-url`` an existing one), migrates it, writes a bench meeting with N deputies
 straight into the tables, and starts ``wenzheng serve`` (``--workers``, ``--redis-url``
-with a random channel prefix) as a child process. The load comes from ``--processes``
-OS processes, each owning N/processes phones that do what the deputy's page does over
-HTTP and websockets. The chair (this process) drives the meeting: check-in opens, every
-phone checks in within ``--checkin-window`` (10 s); the question is called, the rating
-opens, every phone rates within ``--rating-window`` (5 s); the chair adjusts the timer and
-closes the rating, and every phone notes when its socket saw each action. A bare
-websockets server then measures the floor of a fan-out on as many sockets. Finally the
-database is read back: a receipt without its row is *lost*, a second row *duplicated*.
+with a random channel prefix) as a child process. The load is this one process, one
+event loop: each phone holds raw keep-alive connections and a raw websocket with its
+requests built once as bytes (``wire``), so that the generator costs less CPU per
+operation than the server and a p99 measures the server. The chair (same process) drives
+the meeting: check-in opens and every phone does the whole check-in within
+``--checkin-window`` (10 s: hall page, POST, receipt page, socket reopened with hello);
+the question is called, the rating opens, every phone rates within ``--rating-window``
+(5 s); the chair closes the rating; then the reconnect storm (every socket dropped at once,
+all back within 2 s, while the chair changes something). The database is read back (a
+receipt without its row is *lost*, a second row *duplicated*), and the same phones send the
+same ratings to the floor (``floor_app``) for the ratio of CPU per rating.
 
 The exit code is 1 when anything was lost or duplicated, 2 when the run did not finish
-(a phone not receipted, a timeout), else 0. Missing a timing target does not change it;
-the targets are printed and written to the JSON file (``targets``, ``targets_met``).
+(a phone not receipted, a storm that did not converge, a timeout), else 0. Missing a
+timing target does not change it; the targets are printed and written to the JSON file
+(``targets``, ``targets_met``).
 
 Modules: ``options`` (the command line), ``meeting`` (the bench meeting), ``postgres``
 (a fresh database), ``serving`` (the server process), ``phone`` (one simulated phone),
-``load`` (the load processes), ``chair`` (chair and screens), ``driver`` (the run),
-``floor`` (the bare send loop), ``procfs`` (memory, CPU), ``dbcheck`` (lost and
-duplicated), ``report`` (table, targets, JSON), ``diagnostics`` (gc, py-spy, cProfile).
+``wire`` (raw HTTP and websocket protocols), ``phones`` (one phone), ``hall`` (all the
+phones), ``probe`` (loop stall, generator lag), ``chair`` (chair and screens),
+``driver`` (the run), ``floor`` (the floor run; ``floor_app`` is the floor itself),
+``procfs`` (memory, CPU), ``dbcheck`` (lost and duplicated), ``report`` (table, targets,
+JSON), ``diagnostics`` (gc, py-spy, cProfile).
 
 Environment (diagnostics; a plain run needs none of them): ``WENZHENG_BENCH_WINDOW_S``
 (both windows, unless an option sets one), ``WENZHENG_BENCH_PROFILE``,
@@ -50,7 +56,7 @@ from typing import Any
 
 from server.base import settings as installation  # a bare "load" would be shadowed by server.bench.load
 from server.base.keys import Keys
-from server.bench.common import BenchError, free_port
+from server.bench.common import BenchError, free_port, run_main
 from server.bench.diagnostics import gc_summary, profile_summary
 from server.bench.driver import Plan, drive_and_dispose
 from server.bench.meeting import seed
@@ -131,7 +137,7 @@ def main(args: argparse.Namespace) -> int:
         wait_healthy(base_url, 60, server)
         described = _describe(options, database_url)
         print(
-            f"wenzheng bench: {n} phones in {options.processes} processes against {base_url} "
+            f"wenzheng bench: {n} phones (one load process) against {base_url} "
             f"(meeting {seeded.meeting_id}, {options.workers} worker(s), {described['bus']} bus, "
             f"{described['database']}{', fresh database' if fresh_database else ''}; "
             f"check-ins within {options.checkin_window_s:g} s, ratings within {options.rating_window_s:g} s)",
@@ -143,14 +149,14 @@ def main(args: argparse.Namespace) -> int:
             keys=Keys(settings.secret_key),
             secret=settings.secret_key,
             hall_seconds=settings.hall_code_seconds,
-            processes=options.processes,
             checkin_window_s=options.checkin_window_s,
             rating_window_s=options.rating_window_s,
             engine=create_engine(database_url),
             server=server,
+            folder=tmp,
             profile=None if cprofile else options.profile or None,
         )
-        result = asyncio.run(drive_and_dispose(plan))
+        result = run_main(drive_and_dispose(plan))
         result.update(described)
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
@@ -202,13 +208,14 @@ def _report(
         complete = (
             result.get("checkins_receipted") == n
             and result.get("ratings_receipted") == n
-            and result.get("fanout_received") == n
+            and result.get("checkin_flows_completed") == n
+            and result.get("storm_converged_phones") == n
         )
         if result["lost"] or result["duplicated"]:
             code = 1
         elif not complete:
             code = 2
-            print("bench incomplete: not every phone was receipted or reached", file=sys.stderr)
+            print("bench incomplete: not every phone was receipted, reached or reconnected", file=sys.stderr)
     if options.json_out:
         write_json(options.json_out, result, found, code)
     return code

@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server.bench.common import BenchError, ms, quantile
-from server.bench.phone import CSRF_RE
+from server.bench.phones import CSRF_RE
 
 CAST_RE = re.compile(r'id="c-cast">(\d+)<')
 C_PRESENT_RE = re.compile(r'id="c-present">(\d+)<')

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.bench.common import quantile
-from server.bench.phone import Outcome
+from server.bench.phones import Outcome
 from server.storage import models as m
 
 

@@ -1,18 +1,21 @@
-"""The run itself, from the main process: phones bind and connect, the chair opens
-check-in, the burst of check-ins, the rating burst, the fan-out of chair actions, the
-floor, and the database read back.
+"""The run itself, in this one process: the screens open, the phones bind and connect
+(memory per phone), check-in opens and every phone does the whole check-in within its
+window, the question is called and every phone rates within the rating window, the chair
+closes the rating (bytes per phone over the whole question), the reconnect storm, the
+database read back, and the floor.
 
-Every process runs on the same machine and shares ``time.time_ns()``, so a time taken in
-a load process can be subtracted from one taken here (the chair's POST, the screens).
+Every figure of a window comes with the CPU the server and this process (the generator:
+phones, chair, screens, probes) spent in it, per operation.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import gc
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,13 +28,16 @@ from server.bench.common import BenchError, ms, quantile
 from server.bench.dbcheck import check_database, commit_batches, last_seq
 from server.bench.diagnostics import py_spy
 from server.bench.floor import measure_floor
-from server.bench.load import Fleet
+from server.bench.hall import Hall
 from server.bench.meeting import Seeded
-from server.bench.phone import Outcome, PhoneSpec, ProcessSpec
+from server.bench.phones import Flow, Outcome, Target
+from server.bench.probe import StallProbe, loop_lag
 from server.bench.procfs import CpuMeter, server_rss_kib
 from server.bench.serving import Server
 
-LEAD_NS = 500_000_000  # a burst starts this long after it is announced to the load processes
+LEAD_NS = 500_000_000  # a burst starts this long after the phones are told
+STORM_SPREAD_S = 2.0  # every phone is back within this long after the drop
+STORM_ACT_AFTER_S = 0.5  # the chair's change, this long into the storm
 
 
 @dataclass
@@ -41,75 +47,60 @@ class Plan:
     keys: Keys
     secret: str
     hall_seconds: int
-    processes: int
     checkin_window_s: float
     rating_window_s: float
     engine: AsyncEngine
     server: Server | None
+    folder: Path
     profile: str | None = None
 
 
-def _specs(plan: Plan) -> list[ProcessSpec]:
-    """Phone g of N goes to load process g mod P."""
-    ids = plan.meeting.deputy_ids
-    n = len(ids)
-    tokens = [plan.keys.invitation(d, 1) for d in ids]
-    return [
-        ProcessSpec(
-            plan.base_url,
-            plan.meeting.meeting_id,
-            plan.secret,
-            plan.hall_seconds,
-            n,
-            tuple(PhoneSpec(g, ids[g], tokens[g]) for g in range(k, n, plan.processes)),
-        )
-        for k in range(plan.processes)
-    ]
+def _latencies(name: str, pairs: list[tuple[int, int]], into: dict[str, Any]) -> None:
+    lat = [b - a for a, b in pairs]
+    into[f"{name}_p50_ms"] = ms(quantile(lat, 0.5))
+    into[f"{name}_p99_ms"] = ms(quantile(lat, 0.99))
+    into[f"{name}_max_ms"] = ms(max(lat) if lat else None)
 
 
-def _errors(name: str, replies: list[dict[str, Any]], into: dict[str, Any]) -> None:
-    errors = [e for r in replies for e in r.get("errors", [])]
-    into[f"{name}_errors"] = len(errors)
-    if errors:
-        into[f"{name}_first_error"] = errors[0]
-
-
-def _burst(name: str, outcomes: list[Outcome], replies: list[dict[str, Any]], into: dict[str, Any]) -> int:
-    """The figures of a check-in or rating burst; returns the time of the last receipt."""
-    lags = [lag for r in replies for lag in r["lags"]]
-    into[f"{name}_phase_load_loop_lag_p99_ms"] = ms(quantile(lags, 0.99))
-    into[f"{name}_phase_load_loop_lag_max_ms"] = ms(max(lags) if lags else None)
+def _burst(name: str, outcomes: list[Outcome], into: dict[str, Any]) -> int:
+    """The figures of the check-in POSTs or the ratings; returns the time of the last receipt."""
     ok = [o for o in outcomes if o[3]]
-    lat = [o[2] - o[1] for o in ok]
-    last_receipt = max((o[2] for o in ok), default=time.time_ns())
     into[f"{name}s_receipted"] = len(ok)
     into[f"{name}_statuses"] = dict(Counter(o[4] for o in outcomes))
     into[f"{name}_retried"] = sum(1 for o in outcomes if o[5] > 1)
     into[f"{name}_new_connections"] = sum(1 for o in outcomes if o[6])
-    into[f"{name}_p50_ms"] = ms(quantile(lat, 0.5))
-    into[f"{name}_p99_ms"] = ms(quantile(lat, 0.99))
-    into[f"{name}_max_ms"] = ms(max(lat) if lat else None)
+    _latencies(name, [(o[1], o[2]) for o in ok], into)
+    last = max((o[2] for o in ok), default=time.time_ns())
     if ok:
-        span = (last_receipt - min(o[1] for o in ok)) / 1e9
+        span = (last - min(o[1] for o in ok)) / 1e9
         into[f"{name}_per_s"] = round(len(ok) / span, 1) if span > 0 else None
-    return last_receipt
+    return last
 
 
-async def _fanout(plan: Plan, fleet: Fleet, chair: Chair, cmd: str, **fields: str | int) -> dict[str, Any]:
-    """One chair action; when each phone's socket first carried the seq it committed."""
-    sent, replied = await chair.act(cmd, **fields)
+def _flows(flows: list[Flow], into: dict[str, Any]) -> int:
+    ok = [f for f in flows if f[3]]
+    into["checkin_flows_completed"] = len(ok)
+    failed = Counter(f[4] for f in flows if not f[3])
+    into["checkin_flow_failures"] = dict(failed)
+    _latencies("checkin_flow", [(f[1], f[2]) for f in ok], into)
+    sizes = [f[5] for f in ok]
+    into["reconnect_bytes_mean"] = round(sum(sizes) / len(sizes)) if sizes else None
+    into["reconnect_bytes_max"] = max(sizes, default=None)
+    return len(ok)
+
+
+async def _fanout(plan: Plan, hall: Hall, chair: Chair, cmd: str, **fields: str | int) -> dict[str, Any]:
+    """One chair action; when each phone first held the seq it committed."""
+    sent, _ = await chair.act(cmd, **fields)
     seq = await last_seq(plan.engine, plan.meeting.meeting_id)
-    replies = await fleet.ask("seen", 60, seq=seq, timeout_s=20)
-    got = [s for r in replies for s in r["seen"] if s is not None]
-    lags = [received - sent for received, _ in got]
+    seen = await hall.seen(seq, 0, 20)
+    lags = [s - sent for s in seen if s is not None]
     return {
         "seq": seq,
-        "reply": replied - sent,
-        "received": len(got),
-        "p50": quantile(lags, 0.5),
-        "p99": quantile(lags, 0.99),
-        "max": max(lags) if lags else None,
-        "bytes": max((length for _, length in got), default=0),
+        "received": len(lags),
+        "p50": ms(quantile(lags, 0.5)),
+        "p99": ms(quantile(lags, 0.99)),
+        "last": max((s for s in seen if s is not None), default=None),
     }
 
 
@@ -160,34 +151,50 @@ def _screens_sent(
         into[f"{name}_{screen.name}_kib"] = round((screen.received_bytes - size) / 1024, 1)
 
 
-def _per_op(name: str, done: int, into: dict[str, Any]) -> None:
-    """Server CPU per receipted operation of a phase: the figure a noisy machine keeps."""
-    cpu = into.get(f"{name}_phase_server_cpu_s")
-    into[f"{name}_server_cpu_ms_per_op"] = round(1000 * cpu / done, 3) if cpu is not None and done else None
-
-
-async def _connect(plan: Plan, fleet: Fleet, meter: CpuMeter, n: int, result: dict[str, Any]) -> None:
-    """Every phone opens its socket: the server's memory before and after."""
+async def _memory(plan: Plan, hall: Hall, into: dict[str, Any]) -> None:
+    """Bind every phone (which also loads the meeting in every worker), let go of the
+    binding's connections; the server's memory then, and again once every phone holds a
+    keep-alive HTTP connection and a socket: the difference is what connections cost."""
     server = plan.server
-    before = server_rss_kib(server.proc.pid, server.workers) if server else {}
-    meter.start()
-    _errors("connect", await fleet.ask("connect", 60 + n * 0.2), result)
-    meter.stop("connect_phase", result)
-    await asyncio.sleep(1.0)
-    after = server_rss_kib(server.proc.pid, server.workers) if server else {}
+
+    def rss() -> int:
+        return sum(server_rss_kib(server.proc.pid, server.workers).values()) if server else 0
+
+    unbound = rss()
+    errors = await hall.bind()
+    into["bind_errors"] = len(errors)
+    if errors:
+        raise BenchError(f"binding: {errors[0]}")
+    hall.drop_http()
+    await asyncio.sleep(0.5)
+    before = rss()
+    errors = await hall.connect()
+    into["connect_errors"] = len(errors)
+    if errors:
+        raise BenchError(f"sockets: {errors[0]}")
+    errors = await hall.hold_connections()
+    into["hold_errors"] = len(errors)
+    await asyncio.sleep(0.5)
     if not server:
-        result["rss_kib_per_client"] = None
+        into["rss_kib_per_phone"] = None
         return
-    result["server_rss_kib_before"] = sum(before.values())
-    result["server_rss_kib_after"] = sum(after.values())
-    result["server_rss_processes"] = len(after)
-    result["server_rss_kib_growth_by_process"] = [after[p] - before.get(p, 0) for p in sorted(after)]
-    result["rss_kib_per_client"] = round((sum(after.values()) - sum(before.values())) / n, 1)
+    after = server_rss_kib(server.proc.pid, server.workers)
+    n = len(hall.phones)
+    into["server_rss_kib_before"] = before
+    into["server_rss_kib_after"] = sum(after.values())
+    into["server_rss_processes"] = len(after)
+    into["rss_kib_per_phone"] = round((sum(after.values()) - before) / n, 1)
+    into["bind_rss_kib_per_phone"] = round((before - unbound) / n, 1)  # binding itself, for the curious
 
 
-def _at(start_ns: int, meter: CpuMeter) -> None:
-    """Start the CPU meter when the burst starts."""
-    asyncio.get_running_loop().call_later((start_ns - time.time_ns()) / 1e9, meter.start)
+def _at(start_ns: int, meter: CpuMeter, probe: StallProbe, marks: dict[str, int]) -> None:
+    """Start the CPU meter and the stall probe's window when the burst starts."""
+
+    def go() -> None:
+        meter.start()
+        marks["probe"] = probe.mark()
+
+    asyncio.get_running_loop().call_later(max(0.0, (start_ns - time.time_ns()) / 1e9), go)
 
 
 async def drive(plan: Plan) -> dict[str, Any]:
@@ -196,109 +203,120 @@ async def drive(plan: Plan) -> dict[str, Any]:
     server_pid = plan.server.proc.pid if plan.server else None
     result: dict[str, Any] = {
         "clients": n,
-        "processes": plan.processes,
         "checkin_window_s": plan.checkin_window_s,
         "rating_window_s": plan.rating_window_s,
         "checkin_offered_per_s": round(n / plan.checkin_window_s, 1) if plan.checkin_window_s else None,
         "rating_offered_per_s": round(n / plan.rating_window_s, 1) if plan.rating_window_s else None,
     }
-    fleet = Fleet(_specs(plan))
-    meter = CpuMeter(server_pid, [*fleet.pids, os.getpid()])
+    target = Target(plan.base_url)
+    hall = Hall(target, plan.meeting, plan.keys, plan.hall_seconds)
+    meter = CpuMeter(server_pid)
+    meeting_id = plan.meeting.meeting_id
+    probe = StallProbe(target, meeting_id, plan.keys.screen_cookie(meeting_id, "projector"))
     console, projector, script = console_screen(), projector_screen(), script_screen()
     screens = [console, projector, script]
     chair = Chair(
         httpx.AsyncClient(base_url=plan.base_url, trust_env=False, timeout=60), plan.meeting.meeting_id
     )
-    slack = 30 + n * 0.05  # seconds a phase may take beyond its window before it is a failure
+    marks: dict[str, int] = {}
     try:
-        _errors("bind", await fleet.ask("bind", 60 + n * 0.2), result)
         await _open_screens(plan, chair, console, projector, script, result)
         await asyncio.sleep(0.5)
-        await _connect(plan, fleet, meter, n, result)
+        await _memory(plan, hall, result)
+        # The phones live until the end: keep the generator's own full collections short.
+        gc.collect()
+        gc.freeze()
+        probe.start()
+        # Under every window: the server with every phone connected and nothing to do but
+        # the stall probe's 100 clock probes a second (counted in every window's CPU).
+        meter.start()
+        await asyncio.sleep(1.0)
+        meter.stop("idle", 0, result)
 
         with py_spy(server_pid, plan.profile):
-            # Check-in: every phone POSTs the hall code within the check-in window.
+            # The whole check-in: every phone within the check-in window.
             await chair.act("open_checkin")
+            rx_question = hall.rx()
             start = time.time_ns() + LEAD_NS
-            _at(start, meter)
-            result["checkin_start_ns"] = start
-            marks = [s.sent_so_far() for s in screens]
+            _at(start, meter, probe, marks)
+            sent = [s.sent_so_far() for s in screens]
             searches = chair.searches
-            async with console.probing("checkin_phase", result):
-                window = plan.checkin_window_s
-                replies = await fleet.ask("check_in", window + slack, start_ns=start, window_s=window)
-            meter.stop("checkin_phase", result)
-            _screens_sent(screens, "checkin_phase", marks, result)
+            with loop_lag("checkin_phase", result):
+                checkins, flows = await hall.check_in(start, plan.checkin_window_s)
+            meter.stop("checkin_phase", sum(1 for f in flows if f[3]), result)
+            probe.since(marks["probe"], "checkin_phase", result)
+            _screens_sent(screens, "checkin_phase", sent, result)
             result["checkin_phase_console_searches"] = chair.searches - searches
-            checkins: list[Outcome] = [o for r in replies for o in r["outcomes"]]
-            last = _burst("checkin", checkins, replies, result)
-            _per_op("checkin", result["checkins_receipted"], result)
+            last = _burst("checkin", checkins, result)
+            _flows(flows, result)
             shown = await projector.reached("p-present", result["checkins_receipted"], 30)
             result["projector_lag_ms"] = ms(shown - last) if shown else None
-            shown = await console.reached("c-present", result["checkins_receipted"], 30)
-            result["console_checkin_lag_ms"] = ms(shown - last) if shown else None
 
             # The chair calls the question, the answer comes, the rating opens.
-            # Calling the question is itself a fan-out; wait until every phone has it, so
-            # the next measurement does not include the phones' backlog from this one.
-            called = await _fanout(plan, fleet, chair, "call_question", question_id=question)
-            result["call_question_fanout_p99_ms"] = ms(called["p99"])
-            # The headline fan-out is "the next phase" (issue 3): asking -> answering
-            # changes the question panel, the timer and every phone's own panel.
-            answered = await _fanout(plan, fleet, chair, "to_answering")
+            called = await _fanout(plan, hall, chair, "call_question", question_id=question)
+            result["call_question_fanout_p99_ms"] = called["p99"]
+            answered = await _fanout(plan, hall, chair, "to_answering")
             result["fanout_received"] = answered["received"]
-            result["fanout_p50_ms"] = ms(answered["p50"])
-            result["fanout_p99_ms"] = ms(answered["p99"])
-            result["fanout_max_ms"] = ms(answered["max"])
-            result["fanout_bytes"] = answered["bytes"]
-            result["fanout_action_reply_ms"] = ms(answered["reply"])
-            # Every phone checked in, so the quorum is there; should the burst have left the
-            # hall short of it, the rating opens past the console's warning (issue 16; it is
-            # then ungraded): the bench measures time, not grades.
-            opened = await _fanout(plan, fleet, chair, "open_rating", without_quorum=1)
-            result["open_rating_fanout_p50_ms"] = ms(opened["p50"])
-            result["open_rating_fanout_p99_ms"] = ms(opened["p99"])
+            result["fanout_p50_ms"], result["fanout_p99_ms"] = answered["p50"], answered["p99"]
+            opened = await _fanout(plan, hall, chair, "open_rating", without_quorum=1)
+            result["open_rating_fanout_p99_ms"] = opened["p99"]
+
             start = time.time_ns() + LEAD_NS
-            _at(start, meter)
-            result["rating_start_ns"] = start
-            marks = [s.sent_so_far() for s in screens]
-            async with console.probing("rating_phase", result):
-                window = plan.rating_window_s
-                replies = await fleet.ask(
-                    "rate", window + slack, question_id=question, start_ns=start, window_s=window
-                )
-            meter.stop("rating_phase", result)
-            _screens_sent(screens, "rating_phase", marks, result)
-            ratings: list[Outcome] = [o for r in replies for o in r["outcomes"]]
-            last = _burst("rating", ratings, replies, result)
-            _per_op("rating", result["ratings_receipted"], result)
+            _at(start, meter, probe, marks)
+            sent = [s.sent_so_far() for s in screens]
+            with loop_lag("rating_phase", result):
+                ratings = await hall.rate(target, hall.requests, start, plan.rating_window_s)
+            meter.stop("rating_phase", sum(1 for o in ratings if o[3]), result)
+            probe.since(marks["probe"], "rating_phase", result)
+            _screens_sent(screens, "rating_phase", sent, result)
+            last = _burst("rating", ratings, result)
+            result["rating_receipt_bytes"] = max(p.receipt_size for p in hall.phones)
             shown = await console.reached("c-cast", result["ratings_receipted"], 30)
             result["tally_lag_ms"] = ms(shown - last) if shown else None
 
-            # Fan-out: one chair action, every phone's socket.
-            adjusted = await _fanout(plan, fleet, chair, "timer_adjust", seconds=30)
-            result["timer_adjust_fanout_p50_ms"] = ms(adjusted["p50"])
-            result["timer_adjust_fanout_p99_ms"] = ms(adjusted["p99"])
-            result["timer_adjust_received"] = adjusted["received"]
-            closed = await _fanout(plan, fleet, chair, "close_rating")
-            result["close_rating_fanout_p50_ms"] = ms(closed["p50"])
-            result["close_rating_fanout_p99_ms"] = ms(closed["p99"])
+            closed = await _fanout(plan, hall, chair, "close_rating")
+            result["close_rating_fanout_p99_ms"] = closed["p99"]
             result["close_rating_received"] = closed["received"]
+            question_bytes = [b - a for a, b in zip(rx_question, hall.rx(), strict=True)]
+            result["question_kib_per_phone_mean"] = round(sum(question_bytes) / n / 1024, 1)
+            result["question_kib_per_phone_max"] = round(max(question_bytes) / 1024, 1)
 
-        await fleet.ask("close", 60)
+            # The reconnect storm: the hall's Wi-Fi drops and comes back.
+            async def change() -> int:
+                await chair.act("close_checkin")  # every phone's page shows check-in closed
+                return await last_seq(plan.engine, plan.meeting.meeting_id)
+
+            mark = probe.mark()
+            meter.start()
+            with loop_lag("storm", result):
+                result.update(await hall.storm(STORM_SPREAD_S, change, STORM_ACT_AFTER_S))
+            meter.stop("storm", n, result)
+            probe.since(mark, "storm", result)
+            stalls = [result.get(f"{w}_loop_stall_ms") for w in ("checkin_phase", "rating_phase", "storm")]
+            result["loop_stall_ms"] = max((s for s in stalls if s is not None), default=None)
+
+        await probe.stop()
         for screen in screens:
             await screen.close()
-        result.update(await measure_floor(fleet, n, max(64, int(adjusted["bytes"]))))
+        hall.close()
         for kind, name in (("DeputyCheckedIn", "checkin"), ("RatingCast", "rating")):
             batches = await commit_batches(plan.engine, plan.meeting.meeting_id, kind)
             result.update({f"{name}_commit_{k}": v for k, v in batches.items()})
         result.update(await check_database(plan.engine, plan.meeting.meeting_id, question, checkins, ratings))
+        result.update(
+            await measure_floor(
+                hall, plan.secret, plan.folder / "floor", result["rating_receipt_bytes"], plan.rating_window_s
+            )
+        )
+        ours, floor = result.get("rating_phase_server_cpu_ms_per_op"), result.get("floor_cpu_ms_per_rating")
+        result["floor_ratio"] = round(ours / floor, 2) if ours and floor else None
         return result
     finally:
+        await probe.stop()
         for screen in screens:
             await screen.close()
         await chair.client.aclose()
-        fleet.stop()
+        hall.close()
 
 
 async def drive_and_dispose(plan: Plan) -> dict[str, Any]:

@@ -1,89 +1,72 @@
-"""The floor: what a bare send loop costs on this machine, measured in the same run.
-
-A plain ``websockets`` server in a process of its own accepts as many loopback sockets
-as there are phones (opened by the same load processes) and broadcasts one message of
-the size the real fan-out carried; the p99 of its arrival is ``fanout_floor_ms``, the
-yardstick of the fan-out target (p99 at most 3 times the floor).
+"""The floor of a rating, measured in the same run: the same phones send the same rating
+requests (fresh ballot keys) within the same window to ``floor_app`` (a minimal ASGI app on
+the same stack, in a process of its own, that does a rating's essential work: parse the
+form, check the signed cookie and the CSRF token, one insert in a group commit, a receipt
+of the same size). Its CPU per rating is the yardstick: ratio = ours / floor. Each phone
+opens its connection to the floor before the window, as it holds its connection to the
+server from its check-in; if the server had closed some (``rating_new_connections``),
+ours paid for opening them and the floor did not.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import multiprocessing as mp
-import signal
+import importlib
 import time
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+from server.bench.common import ms, quantile
+from server.bench.hall import Hall
+from server.bench.phones import Requests, Target
+from server.bench.procfs import cpu_seconds, descendants
 
-from server.bench.common import ms, quantile, recv, run_loop
-from server.bench.load import Fleet
-from server.bench.procfs import listen_overflows
-
-
-async def _floor_main(conn: Connection) -> None:
-    clients: set[ServerConnection] = set()
-
-    async def handler(ws: ServerConnection) -> None:
-        clients.add(ws)
-        try:
-            await ws.wait_closed()
-        finally:
-            clients.discard(ws)
-
-    async with serve(handler, "127.0.0.1", 0, compression=None, ping_interval=None) as server:
-        conn.send(next(iter(server.sockets)).getsockname()[1])
-        while True:
-            cmd, arg = await recv(conn)
-            if cmd == "count":
-                conn.send(len(clients))
-            elif cmd == "go":
-                started = time.time_ns()
-                broadcast(clients, arg)
-                conn.send(started)
-            else:
-                break
+LEAD_NS = 500_000_000
 
 
-def floor_process(conn: Connection) -> None:
-    """Entry point of the floor server's process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    run_loop(_floor_main(conn))
-
-
-async def measure_floor(fleet: Fleet, n: int, size: int) -> dict[str, Any]:
-    """The same number of loopback sockets, one bare server process, one message."""
-    ctx = mp.get_context("spawn")
-    ours, theirs = ctx.Pipe()
-    proc = ctx.Process(target=floor_process, args=(theirs,), daemon=True)
-    proc.start()
-    theirs.close()
+async def measure_floor(
+    hall: Hall, secret: str, folder: Path, receipt_size: int, window_s: float
+) -> dict[str, Any]:
     try:
-        port = await recv(ours, 30)
-        dropped = listen_overflows()
-        await fleet.ask("floor_connect", 60 + n * 0.2, url=f"ws://127.0.0.1:{port}/")
-        dropped = listen_overflows() - dropped
-        ours.send(("count", None))
-        connected = await recv(ours, 10)
-        await asyncio.sleep(0.5)
-        body = '<div id="timer" data-seq="1" hx-swap-oob="true">' + "x" * max(0, size - 60) + "</div>"
-        ours.send(("go", body))
-        started = await recv(ours, 30)
-        replies = await fleet.ask("floor_seen", 60, timeout_s=20)
-        lags = [s - started for r in replies for s in r["seen"] if s is not None]
+        start_floor = importlib.import_module("server.bench.floor_app").start_floor
+    except (ImportError, AttributeError):
+        return {"floor_available": False}
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        floor = await start_floor(secret, folder, receipt_size)
+    except Exception as exc:  # the run's own figures stand without the floor
+        return {"floor_available": False, "floor_error": f"{type(exc).__name__}: {exc}"}
+    try:
+        to = Target(str(floor.url))
+        m = hall.meeting
+        requests = [Requests(p, to, m.meeting_id, m.question_id) for p in hall.phones]
+        # As on the server, where every phone still holds the connection of its check-in.
+        errors = await hall.hold_connections(to)
+        if errors:
+            return {"floor_available": False, "floor_error": errors[0]}
+        pids = descendants(int(floor.pid))
+        start = time.time_ns() + LEAD_NS
+        before: tuple[float, float] = (0.0, 0.0)
+
+        def mark() -> None:
+            nonlocal before
+            before = (cpu_seconds(pids), time.monotonic())
+
+        asyncio.get_running_loop().call_later((start - time.time_ns()) / 1e9, mark)
+        outcomes = await hall.rate(to, requests, start, window_s)
+        cpu, wall = cpu_seconds(pids) - before[0], time.monotonic() - before[1]
+        ok = [o for o in outcomes if o[3] or o[4] == "200"]
+        lat = [o[2] - o[1] for o in ok]
         return {
-            "fanout_floor_ms": ms(quantile(lags, 0.99)),
-            "fanout_floor_p50_ms": ms(quantile(lags, 0.5)),
-            "fanout_floor_received": len(lags),
-            "fanout_floor_connected": connected,
-            "floor_connect_listen_overflows": dropped,
+            "floor_available": True,
+            "floor_ratings": len(ok),
+            "floor_receipted_with_marker": sum(1 for o in outcomes if o[3]),
+            "floor_cpu_s": round(cpu, 3),
+            "floor_cpu_pct": round(100 * cpu / wall, 1) if wall > 0 else None,
+            "floor_cpu_ms_per_rating": round(1000 * cpu / len(ok), 3) if ok else None,
+            "floor_p50_ms": ms(quantile(lat, 0.5)),
+            "floor_p99_ms": ms(quantile(lat, 0.99)),
         }
     finally:
-        with contextlib.suppress(Exception):
-            ours.send(("stop", None))
-        proc.join(10)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(5)
+        hall.drop_http()
+        await floor.stop()

@@ -15,7 +15,6 @@ from server.bench.common import BenchError
 STANDARD_DEPUTIES = 3000
 CHECKIN_WINDOW_S = 10.0
 RATING_WINDOW_S = 5.0
-LOAD_PROCESSES = 2
 # --postgres without a value: the local server the test suite uses (user postgres, trust auth)
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 
@@ -23,7 +22,6 @@ LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 @dataclass(frozen=True)
 class Options:
     deputies: int
-    processes: int  # load processes (the phones are spread over them)
     workers: int  # server worker processes
     url: str | None  # drive a server that is already running
     database_url: str | None  # an existing database, used as it is
@@ -55,6 +53,8 @@ def from_args(args: argparse.Namespace) -> Options:
     database_url = getattr(args, "database_url", None)
     postgres = getattr(args, "postgres", None)
     redis_url = getattr(args, "redis_url", None)
+    if getattr(args, "processes", None) is not None:
+        raise BenchError("--processes is gone: the load is one process of raw connections (issue 20)")
     if postgres and database_url:
         raise BenchError("--postgres makes a database of its own: give it or --database-url, not both")
     if postgres and url:
@@ -65,7 +65,6 @@ def from_args(args: argparse.Namespace) -> Options:
         raise BenchError("--workers above 1 needs --redis-url (the workers share events through Redis)")
     options = Options(
         deputies=deputies,
-        processes=max(1, min(int(getattr(args, "processes", None) or LOAD_PROCESSES), deputies)),
         workers=workers,
         url=url,
         database_url=database_url,

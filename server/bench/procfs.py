@@ -96,28 +96,54 @@ def raise_open_files_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def core_ticks() -> list[tuple[int, int]]:
+    """Per core: (busy, total) jiffies from /proc/stat, to show whether both cores work."""
+    cores = []
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("cpu") and line[3:4].isdigit():
+                values = [int(v) for v in line.split()[1:]]
+                idle = values[3] + (values[4] if len(values) > 4 else 0)
+                cores.append((sum(values) - idle, sum(values)))
+    return cores
+
+
 @dataclass
 class CpuMeter:
-    """CPU used by the server and by the load (phones and chair) during one phase, and
-    the connections the kernel dropped meanwhile (machine-wide: on a bench host, ours)."""
+    """CPU used during one window by the server (every serving process, per process too),
+    by the generator (this process: phones, chair, screens, probes), and each core."""
 
     server_pid: int | None
-    client_pids: list[int]
-    _marks: tuple[float, float, float, int] = (0.0, 0.0, 0.0, 0)
+    _start: tuple[float, dict[int, float], float, list[tuple[int, int]]] = (0.0, {}, 0.0, [])
 
-    def _now(self) -> tuple[float, float, float, int]:
-        server = cpu_seconds(descendants(self.server_pid)) if self.server_pid else 0.0
-        return (time.monotonic(), server, cpu_seconds(self.client_pids), listen_overflows())
+    def _now(self) -> tuple[float, dict[int, float], float, list[tuple[int, int]]]:
+        server = {p: cpu_seconds([p]) for p in descendants(self.server_pid)} if self.server_pid else {}
+        return (time.monotonic(), server, cpu_seconds([os.getpid()]), core_ticks())
 
     def start(self) -> None:
-        self._marks = self._now()
+        self._start = self._now()
 
-    def stop(self, name: str, into: dict[str, Any]) -> None:
-        end = self._now()
-        wall = end[0] - self._marks[0]
+    def stop(self, name: str, ops: int, into: dict[str, Any]) -> None:
+        """The window's figures under ``name``: CPU seconds, % of a core, ms per operation."""
+        wall0, server0, gen0, cores0 = self._start
+        wall1, server1, gen1, cores1 = self._now()
+        wall = max(wall1 - wall0, 1e-9)
         into[f"{name}_wall_s"] = round(wall, 2)
-        if self.server_pid:
-            into[f"{name}_server_cpu_pct"] = round(100 * (end[1] - self._marks[1]) / wall, 1)
-            into[f"{name}_server_cpu_s"] = round(end[1] - self._marks[1], 3)
-        into[f"{name}_load_cpu_pct"] = round(100 * (end[2] - self._marks[2]) / wall, 1)
-        into[f"{name}_listen_overflows"] = end[3] - self._marks[3]
+        into[f"{name}_ops"] = ops
+        gen = gen1 - gen0
+        into[f"{name}_generator_cpu_s"] = round(gen, 3)
+        into[f"{name}_generator_cpu_pct"] = round(100 * gen / wall, 1)
+        into[f"{name}_generator_cpu_ms_per_op"] = round(1000 * gen / ops, 3) if ops else None
+        if server1:
+            used = {p: server1[p] - server0.get(p, 0.0) for p in server1}
+            total = sum(used.values())
+            into[f"{name}_server_cpu_s"] = round(total, 3)
+            into[f"{name}_server_cpu_pct"] = round(100 * total / wall, 1)
+            into[f"{name}_server_cpu_ms_per_op"] = round(1000 * total / ops, 3) if ops else None
+            busy = sorted((v for p, v in used.items() if v > 0.01), reverse=True)
+            into[f"{name}_server_cpu_pct_by_process"] = [round(100 * v / wall, 1) for v in busy]
+        if cores0 and len(cores0) == len(cores1):
+            into[f"{name}_core_busy_pct"] = [
+                round(100 * (b1 - b0) / max(1, t1 - t0), 1)
+                for (b0, t0), (b1, t1) in zip(cores0, cores1, strict=True)
+            ]

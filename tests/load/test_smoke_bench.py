@@ -1,9 +1,10 @@
 """A small `wenzheng bench` run: correctness under concurrency, never timing.
 
-100 phones in two load processes against a real server on loopback: every check-in and
-every rating must come back with a receipt, every receipt must be in the database exactly
-once, and every phone's socket must get the chair's next action. The figures the bench
-measures are printed for the curious and asserted nowhere (BENCHMARKS.md has them).
+100 phones in the one load process against a real server on loopback: every whole
+check-in (hall page, POST, receipt page, socket reopened) and every rating must come back
+with a receipt, every receipt must be in the database exactly once, and after the
+reconnect storm every phone must hold the seq the chair's change made. The figures are
+printed for the curious; each must be reported, with its target, and none is asserted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def test_every_receipt_is_recorded_once(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
     command = [sys.executable, "-m", "server.cli", "bench", "--deputies", str(PHONES)]
     # Short windows: the figures are not the point here, and the test stays quick.
-    command += ["--processes", "2", "--checkin-window", "1", "--rating-window", "1", "--json", str(out)]
+    command += ["--checkin-window", "1", "--rating-window", "1", "--json", str(out)]
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     print(run.stdout)
     assert out.exists(), run.stdout + run.stderr
@@ -36,29 +37,49 @@ def test_every_receipt_is_recorded_once(tmp_path: Path) -> None:
     assert result["lost"] == 0, result["lost_by_kind"]
     assert result["duplicated"] == 0, result["duplicated_by_kind"]
     assert result["checkins_receipted"] == PHONES, result["checkin_statuses"]
+    assert result["checkin_flows_completed"] == PHONES, result["checkin_flow_failures"]
     assert result["ratings_receipted"] == PHONES, result["rating_statuses"]
     assert result["db_checkins"] == PHONES
     assert result["db_rating_receipts"] == result["db_rating_ballots"] == PHONES
-    assert result["fanout_received"] == PHONES
-    assert result["close_rating_received"] == PHONES
-    # The hall as issue 16 made it: the chair's script tablet is connected and sent every
-    # attendance update, the console's typed search follows them, and the server's CPU
-    # per check-in and per rating is reported (BENCHMARKS.md compares commits with it).
-    assert result["script_screen"] is True
-    assert result["checkin_phase_script_messages"] > 0
-    assert result["console_search_follows_attendance"] is True
-    assert result["checkin_phase_console_searches"] > 0
-    assert result["checkin_server_cpu_ms_per_op"] > 0 and result["rating_server_cpu_ms_per_op"] > 0
+    assert result["fanout_received"] == result["close_rating_received"] == PHONES
+    # The storm: every socket dropped, every phone back with its last seq, and every one
+    # caught up with the chair's change made meanwhile.
+    assert result["storm_reconnect_errors"] == 0, result["storm_first_error"]
+    assert result["storm_converged_phones"] == PHONES
     assert result["server_commit"] == result["commit"]
-    # Every target is reported with its figure; whether it passes is not asserted (timing).
+    # Every figure of issue 20 is reported (a value, or null when not measurable here).
+    for key in (
+        "rating_phase_server_cpu_ms_per_op",
+        "checkin_phase_server_cpu_ms_per_op",
+        "rating_phase_generator_cpu_ms_per_op",
+        "checkin_phase_generator_cpu_ms_per_op",
+        "rating_p99_ms",
+        "checkin_p99_ms",
+        "checkin_flow_p99_ms",
+        "question_kib_per_phone_mean",
+        "question_kib_per_phone_max",
+        "reconnect_bytes_mean",
+        "storm_convergence_ms",
+        "storm_kib",
+        "loop_stall_ms",
+    ):
+        assert result[key] is not None and result[key] > 0, key
+    # Memory is measured, but 100 phones are within the allocator's noise: any number will do.
+    assert isinstance(result["rss_kib_per_phone"], int | float)
+    assert "floor_ratio" in result
+    if result["floor_available"]:  # server/bench/floor_app.py answered every rating
+        assert result["floor_ratings"] == PHONES and result["floor_ratio"] > 0
     assert set(result["targets"]) == {
-        "checkin_p99",
-        "projector",
+        "rating_cpu",
+        "checkin_cpu",
         "rating_p99",
-        "tally_lag",
-        "fanout",
-        "rss",
+        "checkin_p99",
         "lost_duplicated",
+        "floor_ratio",
+        "rss",
+        "storm",
+        "loop_stall",
+        "generator",
         "complete",
     }
     assert result["targets"]["lost_duplicated"]["pass"] is True
