@@ -6,12 +6,13 @@ every audience sees the same figures for the same sequence number.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
 from live.rules import has_quorum, quorum_needed
-from live.setup import AgendaItem, Attendee, AttendeeKind, Question, RatingRule
+from live.setup import AgendaItem, Attendee, AttendeeKind, Deputy, Question, RatingRule
 from live.state import Choice, FloorRequest, MeetingState, PaperCount, RatingResult, Ungraded
 from screens import messages as msg
 from screens import operator, report_view
@@ -158,6 +159,14 @@ class Timer:
 class View:
     """Read-only display values of one state; built once per render pass."""
 
+    @functools.cached_property
+    def outside_hall(self) -> list[Deputy]:
+        """Only the console shows it, and it counts every check-in's network: a phone's
+        page or a deputy's fragment built from this view never pays for it. Read in the
+        same synchronous render as the view's other values, so of the same state."""
+        s = self.state.setup
+        return [s.deputies[d] for d in outside_hall(self.state.checkin_networks) if d in s.deputies]
+
     def __init__(self, state: MeetingState) -> None:
         self.state = state
         s = state.setup
@@ -192,7 +201,6 @@ class View:
         ]
         self.announcement = state.announcement
         self.hall_network_set = bool(s.settings.hall_networks)
-        self.outside_hall = [s.deputies[d] for d in outside_hall(state.checkin_networks) if d in s.deputies]
         self.agenda = s.agenda
         self.agenda_item_id = state.agenda_item_id
         item = s.agenda_item(state.agenda_item_id) if state.agenda_item_id else None

@@ -44,6 +44,7 @@ from screens.topics import COALESCED, personal_deputies, topics_of
 from screens.view import View
 from server.room import eager
 from server.room.fastsend import RawWriter, text_frame
+from server.room.resync import Resync
 from server.room.runtime import MeetingRuntime
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ class Room:
         # While the chair has frozen the projector, what it showed at that moment: a
         # projector that (re)loads then gets this, not the session as it is now.
         self.frozen: View | None = None
+        self.resync = Resync()  # what a reconnecting screen missed (server/room/resync.py)
 
     # -- membership -------------------------------------------------------------
     def add(self, conn: Connection) -> None:
@@ -216,6 +218,54 @@ class Room:
                 message += "\n" + self.personal(view, conn.deputy_id, oob=True)
             return message
 
+    async def resync_message(self, conn: Connection, seq: int) -> str:
+        """What a screen whose page last saw ``seq`` is sent on its hello: what changed
+        since (or every fragment), each message rendered once for every socket that
+        reconnects at the same seq (server/room/resync.py). "" when it is up to date."""
+        if conn.audience == "projector":  # frozen, stage nesting, the rotating hall QR
+            return await self.snapshot(conn) if seq != self.runtime.state.seq else ""
+        async with self.runtime.lock:
+            state = self.runtime.state
+            if seq == state.seq:
+                return ""
+            audience = AUDIENCES[conn.audience]
+            missed = self.resync.since(seq, state.seq)
+            if missed is None:
+                ids = [f for f in audience.fragments(state) if f != audience.personal]
+                mine = True
+            else:
+                ids = stale(audience, state, set(missed.topics))
+                mine = SETUP in missed.topics or conn.deputy_id in missed.deputies
+                mine = mine or any(audience.personal in audience.topics.get(t, ()) for t in missed.topics)
+            second = int(asyncio.get_running_loop().time())
+            view: list[View] = []  # built once, and only when something is rendered
+
+            def the_view() -> View:
+                if not view:
+                    view.append(View(state))
+                return view[0]
+
+            parts = []
+            if ids:
+                key = ("shared", conn.audience, tuple(ids))
+                parts.append(
+                    self.resync.rendered(
+                        key, state.seq, second, lambda: self._render(audience, ids, the_view())
+                    )
+                )
+            deputy_id = conn.deputy_id
+            if audience.personal and deputy_id is not None and mine:
+                variant = (deputy_variant(state, deputy_id), checked_in_clock(state, deputy_id))
+                parts.append(
+                    self.resync.rendered(
+                        ("personal", variant),
+                        state.seq,
+                        second,
+                        lambda: self.personal(the_view(), deputy_id, oob=True),
+                    )
+                )
+            return "\n".join(parts)
+
     # -- fan-out ----------------------------------------------------------------
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -227,8 +277,10 @@ class Room:
             frozen = state.projector_mode is ProjectorMode.FROZEN
             self.frozen = (self.frozen or View(detached(state))) if frozen else None
         topics = topics_of(events)
+        deputies = personal_deputies(events)
+        self.resync.note(first_seq, first_seq + len(events) - 1, topics, deputies)
         self._topics |= topics
-        self._deputies |= personal_deputies(events)
+        self._deputies |= deputies
         urgent = bool(topics - COALESCED)
         loop = asyncio.get_running_loop()
         due = loop.time() if urgent else max(loop.time(), self._last_flush + COALESCE_S)
@@ -242,6 +294,7 @@ class Room:
     def resend_all(self) -> None:
         """Every fragment to every screen: the meeting's setup was reloaded."""
         self._topics.add(SETUP)
+        self.resync.forget()  # the fragments changed without a seq: a hello gets them all
         self._spawn(self.flush())
 
     def refresh_hall_code(self) -> None:

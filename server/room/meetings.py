@@ -20,7 +20,7 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from live.events import Event
+from live.events import Event, MeetingClosed
 from live.state import MeetingState, ProjectorMode
 from screens.view import View
 from server.base.keys import DeputyBinding, Keys
@@ -69,6 +69,11 @@ class Meetings:
         self.book = PhoneBook(engine, bus, self.origin, self._sign_out)  # which phone holds each card
         self._loading: dict[int, asyncio.Lock] = {}
         self._tickers: list[asyncio.Task[None]] = []
+        # Bumped whenever the office's records behind a page may have changed (a meeting
+        # closed and its attendance froze, a setup reload, a correction): caches of such
+        # reads in the web layer (server/web/absences.py) keep a value only for the
+        # generation they read it in. Every process bumps its own, from its own bus.
+        self.records_generation = 0
 
     async def room(self, meeting_id: int) -> Room:
         """The room of a meeting; raises store.MeetingNotFound."""
@@ -104,6 +109,8 @@ class Meetings:
             holder: dict[str, Room] = {}
 
             async def listener(st: MeetingState, first_seq: int, events: list[Event], local: bool) -> None:
+                if _closes(events):
+                    self.records_generation += 1
                 await holder["room"].on_events(st, first_seq, events)
                 if local and self.bus.carries:  # the in-process bus has nobody to tell
                     await self.bus.publish(store.bus_payload(meeting_id, first_seq, events, self.origin))
@@ -169,6 +176,14 @@ class Meetings:
         if self.bus.carries:
             await self.bus.publish(setup_message(meeting_id, body_id, self.origin))
 
+    async def records_changed(self) -> None:
+        """The office changed frozen records (an attendance correction): every process
+        forgets what it read of them. A setup message naming no meeting and no body
+        reloads nothing; it only moves the records generation on in the other processes."""
+        self.records_generation += 1
+        if self.bus.carries:
+            await self.bus.publish(setup_message(None, None, self.origin))
+
     async def rewrite_log(self, meeting_id: int, change: Callable[[], Awaitable[T]]) -> T:
         """Run ``change``, an office transaction that rewrites the meeting's log (a
         rehearsal's reset), with this process's writer of the meeting held; then the room
@@ -177,6 +192,7 @@ class Meetings:
         now be above the log's: its next hello differs from the current seq and gets the
         whole screen again."""
         room = self.rooms.get(meeting_id)
+        self.records_generation += 1  # a rehearsal's reset reopens the meeting
         if room is None:
             result = await change()
         else:
@@ -188,6 +204,7 @@ class Meetings:
         return result
 
     async def _reload_setup(self, meeting_id: int | None, body_id: int | None) -> None:
+        self.records_generation += 1  # an office change: terms, sessions, a meeting's day
         if body_id is not None and body_id in self.body_of.values():
             async with snapshot_read(self.engine) as conn:  # new deputies, changed card numbers
                 await self._load_cards(conn, body_id)
@@ -287,6 +304,8 @@ class Meetings:
             return
         if origin == self.origin:
             return
+        if _closes(events):  # a meeting of a body this process may show, loaded here or not
+            self.records_generation += 1
         room = self.rooms.get(meeting_id)
         if room is not None:
             await room.runtime.receive_remote(first_seq, events)
@@ -295,6 +314,7 @@ class Meetings:
         """After a bus outage: whatever was missed (events, cards, setup changes) is in
         the database, so every loaded meeting reloads as at a restart and re-sends its
         screens."""
+        self.records_generation += 1
         async with snapshot_read(self.engine) as conn:
             for body_id in set(self.body_of.values()):
                 await self._load_cards(conn, body_id)
@@ -312,3 +332,8 @@ class Meetings:
                 for conn in list(conns):
                     with contextlib.suppress(Exception):
                         await conn.close()
+
+
+def _closes(events: list[Event]) -> bool:
+    """A meeting closed: its attendance froze into the records in the same commit."""
+    return any(isinstance(e, MeetingClosed) for e in events)

@@ -24,6 +24,7 @@ from server.office.followup_public import PublicBoard
 from server.office.workshop import Workshop
 from server.room.bus import Bus
 from server.room.meetings import Meetings
+from server.web.absences import AbsenceCache
 from server.web.throttle import Throttle, bind_throttle, pair_throttle
 from server.web.ttl_cache import TtlCache
 
@@ -68,6 +69,8 @@ class Services:
     attachment_turns: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ATTACH_TURNS))
     # Charts (SVG) of closed meetings, which never change (routes/charts.py): a few dozen kept.
     charts: TtlCache[bytes] = field(default_factory=lambda: TtlCache(ttl=CHART_SECONDS, limit=CHART_LIMIT))
+    # Each deputy's two-absence notice on the phone, until the records change (web/absences.py).
+    absences: AbsenceCache = field(default_factory=AbsenceCache)
 
     def __post_init__(self) -> None:
         self.card_files = CardFiles(self.workshop)

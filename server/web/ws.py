@@ -6,8 +6,9 @@ Protocol (client → server, JSON text frames):
 Server → client: HTML with hx-swap-oob fragments, or JSON {"type": "time"|"hello"|"error"}.
 
 The socket joins its room at once (subscribe), but receives broadcasts only after its
-hello; the hello is answered with every fragment of the screen when the page is behind
-(snapshot), which replaces whole elements, so a repeat is harmless.
+hello; the hello is answered, when the page is behind, with the fragments that changed
+since its seq, or with every fragment of the screen (server/room/resync.py); each
+replaces a whole element, so a repeat is harmless.
 """
 
 from __future__ import annotations
@@ -120,10 +121,9 @@ async def _handle(room: Room, conn: Connection, raw: str) -> str | None:
     if kind == "hello":
         seq = message.get("seq")
         seq = seq if isinstance(seq, int) else -1
-        current = room.runtime.state.seq
-        snapshot = await room.snapshot(conn) if seq != current else None
+        missed = await room.resync_message(conn, seq)
         conn.ready = True
-        if snapshot:
-            conn.offer(snapshot)
+        if missed:
+            conn.offer(missed)
         return json.dumps({"type": "hello", "seq": room.runtime.state.seq})
     return json.dumps({"type": "error", "message": "无法识别的消息"})

@@ -147,6 +147,7 @@ async def member_page(request: Request) -> Response:
             )
     except NotAllowed as refused:
         return await _member_page(request, session, body, deputy_id, 400, error=str(refused))
+    await services(request).meetings.records_changed()  # the phone's absence notice reads them
     return RedirectResponse(f"/bodies/{body.id}/deputies/{deputy_id}/attendance?saved=1", status_code=303)
 
 

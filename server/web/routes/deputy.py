@@ -29,6 +29,7 @@ from server.storage.phones import How
 from server.storage.store import MeetingNotFound
 from server.web.http import (
     DEPUTY_COOKIE,
+    Services,
     address,
     csrf_ok,
     device,
@@ -178,8 +179,7 @@ async def deputy_page(request: Request) -> Response:
     if (apart := not_taking_part(room, binding.deputy_id)) is not None:
         return apart
     svc = services(request)
-    async with snapshot_read(svc.engine) as conn:  # the two-absence rule's notice (代表法 §49)
-        missed = await attendance_history.deputy_absences(conn, binding.deputy_id)
+    missed = await absences(svc, binding.deputy_id)  # the two-absence rule's notice (代表法 §49)
     async with room.runtime.lock:
         view = View(room.runtime.state)
         return page(
@@ -192,6 +192,16 @@ async def deputy_page(request: Request) -> Response:
             oob=False,
             moved=request.query_params.get("moved") == "1",
         )
+
+
+async def absences(svc: Services, deputy_id: int) -> list[str]:
+    """The sessions the deputy missed without approval, read once per records generation."""
+
+    async def read() -> list[str]:
+        async with snapshot_read(svc.engine) as conn:
+            return await attendance_history.deputy_absences(conn, deputy_id)
+
+    return await svc.absences.get(deputy_id, lambda: svc.meetings.records_generation, read)
 
 
 async def rate(request: Request) -> Response:
