@@ -14,7 +14,7 @@ from live.state import Choice
 from screens import render
 from screens.audiences import checked_in_clock, deputy_variant
 from screens.view import View
-from server.room.hub import Room
+from server.room.hub import Room, detached
 from tests.conftest import Rig, deputy
 from tests.test_actions import check_in_all, to_rating
 
@@ -98,3 +98,13 @@ async def test_a_view_that_is_not_the_rooms_own_is_rendered_as_it_is(rig: Rig) -
     other = View(rig.state)
     assert room.personal(other, d, oob=False, notice="x") == fresh_receipt(rig, d, oob=False, notice="x")
     assert room.personal(room.view(), d, oob=False) == own
+
+
+async def test_outside_hall_is_counted_when_read_and_as_of_the_view(rig: Rig) -> None:
+    state = detached(rig.state)
+    a, b, c, d, e = sorted(state.setup.deputies)[:5]
+    state.checkin_networks.update({a: "10.0.0.0/24", b: "10.0.0.0/24", c: "10.0.0.0/24", d: "1.2.3.0/24"})
+    view = View(state)
+    state.checkin_networks[e] = "5.6.7.0/24"  # a later check-in: not this View's business
+    assert [x.id for x in view.outside_hall] == [d]
+    assert [x.id for x in View(state).outside_hall] == [d, e]
