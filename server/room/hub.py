@@ -143,6 +143,11 @@ class Room:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._tasks: set[asyncio.Future[None]] = set()
+        # The View of the state at one seq, and the deputy fragments rendered from it
+        # (see :meth:`view`).
+        self._view: View | None = None
+        self._view_generation = -1
+        self._rendered: dict[tuple[Any, ...], str] = {}
         # While the chair has frozen the projector, what it showed at that moment: a
         # projector that (re)loads then gets this, not the session as it is now.
         self.frozen: View | None = None
@@ -168,15 +173,51 @@ class Room:
             parts.append(render.fragment(frag_id, view, oob=True, **self.extras(frag_id, view), **extra))
         return "\n".join(parts)
 
+    def view(self) -> View:
+        """The View of the runtime's state as it is now; the caller holds the runtime's lock.
+
+        Built once per seq: the ratings answered after one group commit, and the flush
+        after it, all read the same state, and a View of a 3,000-deputy meeting is not
+        cheap. The state changes only under the lock, and always with its seq (a commit,
+        a catch-up) or as a new object (a reload); ``generation`` covers the one other
+        case, a failed commit whose reload failed too.
+        """
+        state = self.runtime.state
+        cached = self._view
+        generation = self.runtime.generation
+        if (
+            cached is None
+            or cached.state is not state
+            or cached.seq != state.seq
+            or self._view_generation != generation
+        ):
+            cached = self._view = View(state)
+            self._view_generation = generation
+            self._rendered.clear()
+        return cached
+
     def personal(self, view: View, deputy_id: int, *, oob: bool, notice: str = "") -> str:
-        variant, question_id, floor, speaking = deputy_variant(view.state, deputy_id)
-        extras = self.extras("d-me", view)
+        """The deputy's own ``d-me``. Deputies with the same variant key get the same
+        bytes, so for the current :meth:`view` each key is rendered once per seq (a burst
+        of ratings is a few keys: rated, at a few check-in minutes)."""
+        variant = deputy_variant(view.state, deputy_id)
         checked_at = checked_in_clock(view.state, deputy_id)
+        if view is not self._view:
+            return self._render_personal(view, variant, checked_at, oob, notice)
+        key = (variant, checked_at, oob, notice)
+        html = self._rendered.get(key)
+        if html is None:
+            html = self._rendered[key] = self._render_personal(view, variant, checked_at, oob, notice)
+        return html
+
+    def _render_personal(self, view: View, variant: Variant, checked_at: str, oob: bool, notice: str) -> str:
+        variant_name, question_id, floor, speaking = variant
+        extras = self.extras("d-me", view)
         return render.fragment(
             "d-me",
             view,
             oob=oob,
-            variant=variant,
+            variant=variant_name,
             question_id=question_id,
             floor=floor,
             speaking=speaking,
@@ -311,7 +352,7 @@ class Room:
         if not topics and not deputies:
             return
         async with self.runtime.lock:
-            view = View(self.runtime.state)
+            view = self.view()
             sends = [send for name in AUDIENCES for send in self._messages(name, view, topics, deputies)]
         for conns, message in sends:
             frame = text_frame(message)  # framed once for every socket that can take it raw

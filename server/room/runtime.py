@@ -133,6 +133,10 @@ class MeetingRuntime:
         self._listener = listener
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        # Bumped when the state may have changed without a new seq or a new object (a
+        # failed commit's events were applied and the reload failed): what was derived
+        # from the state at this seq (server.room.hub.Room.view) is then stale.
+        self.generation = 0
 
     @property
     def meeting_id(self) -> int:
@@ -208,6 +212,7 @@ class MeetingRuntime:
                         published = [e for e, _, _ in rows]
             except Exception:
                 log.exception("commit failed for meeting %s; reloading", self.meeting_id)
+                self.generation += 1
                 await self._reload()
                 for p in batch:
                     if not p.future.done():

@@ -23,6 +23,7 @@ from server.room.meetings import Meetings
 from server.room.runtime import NotRecorded
 from server.storage.db import create_engine
 from server.web import loop_debug
+from server.web.dispatch import index_routes
 from server.web.http import SecureCookies, Services, flash, message_page
 from server.web.limits import ClientLimits
 from server.web.proxy import ForwardedHeaders, parse_trusted
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             await bus.stop()
             await engine.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=routes(),
         lifespan=lifespan,
         middleware=[
@@ -163,6 +164,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> Starl
             500: server_error,
         },
     )
+    index_routes(app.router)  # a phone's POST finds its route without scanning the table
+    return app
 
 
 def app_from_env() -> Starlette:

@@ -244,8 +244,7 @@ async def _ballot(request: Request, parse: Callable[[dict[str, str], int], Comma
     except NotRecorded:
         notice, status = msg.edge("not_recorded"), 503
     async with room.runtime.lock:
-        view = View(room.runtime.state)
-        html = room.personal(view, binding.deputy_id, oob=False, notice=notice)
+        html = room.personal(room.view(), binding.deputy_id, oob=False, notice=notice)
     return Response(html, status_code=status, media_type="text/html")
 
 
