@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import re
 import shutil
@@ -29,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+import pytest_asyncio
+from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 WENZHENG = ROOT / ".venv" / "bin" / "wenzheng"
@@ -242,14 +244,64 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The async tests here run in the session's event loop, where the run's one Chromium
+    lives (a Playwright browser belongs to the loop that launched it)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if item.path.is_relative_to(here) and inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+class _Chromium:
+    """One Chromium for the run: starting Playwright's driver and the browser cost every
+    test seconds. Each test still gets a browser with no context open (a context is its own
+    profile: cookies, storage, cache), and a browser that died is launched anew."""
+
+    def __init__(self) -> None:
+        self._pw: Playwright | None = None
+        self._browser: Browser | None = None
+
+    async def current(self) -> Browser:
+        if self._pw is None:
+            self._pw = await async_playwright().start()
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = await self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        return self._browser
+
+    async def close(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            await self._browser.close()
+        if self._pw is not None:
+            await self._pw.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def _chromium() -> AsyncIterator[_Chromium]:
+    chromium = _Chromium()
+    try:
+        yield chromium
+    finally:
+        await chromium.close()
+
+
+async def _close_contexts(browser: Browser) -> None:
+    for context in list(browser.contexts):
+        with contextlib.suppress(Exception):
+            await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(_chromium: _Chromium) -> AsyncIterator[Browser]:
+    """The run's Chromium with no context open; the contexts the test opened are closed
+    after it, so nothing of one test (a page, a cookie, a socket) reaches the next."""
+    chromium = await _chromium.current()
+    await _close_contexts(chromium)
+    try:
+        yield chromium
+    finally:
+        if chromium.is_connected():
+            await _close_contexts(chromium)
 
 
 @dataclass
