@@ -33,6 +33,8 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, Playwright, async_playwright
 
+from server.base.days import today
+
 ROOT = Path(__file__).resolve().parents[2]
 WENZHENG = ROOT / ".venv" / "bin" / "wenzheng"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -132,9 +134,45 @@ def demo_server() -> Iterator[DemoServer]:
 
 @pytest.fixture
 def own_demo_server() -> Iterator[DemoServer]:
-    """A demo server of the test's own, for a test that needs the meeting untouched."""
-    with run_demo_server() as server:
+    """A demo server of the test's own, for a test that needs the meeting untouched: a copy
+    of a data folder where `wenzheng demo` ran (see ``demo_folder``)."""
+    with run_demo_server(seed=demo_folder()) as server:
         yield server
+
+
+# A data folder where `wenzheng demo` ran, per China day (the demo's meeting is "today") and
+# process. Loading the demo (its past sitting held through the action path) took each of
+# the two dozen tests with a server of their own several seconds; a copy of the folder, its
+# secret key with its database, is that installation untouched, and `serve --demo` on it
+# loads nothing again (the demo loads once: test_bodies_cli.py) and prints the same links.
+# The session's ``demo_server`` still starts on an empty folder, as an operator does.
+_DEMO_FOLDERS: dict[str, Path] = {}
+
+
+def demo_folder() -> Path:
+    day = today().isoformat()
+    if day not in _DEMO_FOLDERS:
+        root = Path(tempfile.mkdtemp(prefix="wenzheng-demo-folder-"))
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+        environment.update(WENZHENG_DATA_DIR=str(root / "data"), WENZHENG_NTP_SERVER=NO_TIME_SERVER)
+        made = subprocess.run(
+            [str(WENZHENG), "demo"],
+            env=environment,
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=START_TIMEOUT_S * 3,
+        )
+        if made.returncode != 0:
+            pytest.fail(f"`wenzheng demo` exited with {made.returncode}:\n{made.stdout!r}\n{made.stderr!r}")
+        _DEMO_FOLDERS[day] = root / "data"
+    return _DEMO_FOLDERS[day]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for folder in _DEMO_FOLDERS.values():
+        shutil.rmtree(folder.parent, ignore_errors=True)
+    _DEMO_FOLDERS.clear()
 
 
 @dataclass(frozen=True)
@@ -147,13 +185,16 @@ class Started:
 
 
 @contextlib.contextmanager
-def serve(*extra: str, env: dict[str, str] | None = None) -> Iterator[Started]:
+def serve(*extra: str, env: dict[str, str] | None = None, seed: Path | None = None) -> Iterator[Started]:
     """`wenzheng serve [extra…]` in a data folder of its own, until /healthz answers.
-    ``env``: more WENZHENG_ settings, over the defaults (e.g. a public address behind a proxy)."""
+    ``env``: more WENZHENG_ settings, over the defaults (e.g. a public address behind a proxy);
+    ``seed``: a data folder to copy in first (else the folder is empty)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="wenzheng-browser-"))
     data_dir = tmp / "data"
+    if seed is not None:
+        shutil.copytree(seed, data_dir)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
     environment.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
     # The console's readiness panel asks no time server outside the machine.
@@ -196,8 +237,8 @@ def serve(*extra: str, env: dict[str, str] | None = None) -> Iterator[Started]:
 
 
 @contextlib.contextmanager
-def run_demo_server() -> Iterator[DemoServer]:
-    with serve("--demo") as started:
+def run_demo_server(seed: Path | None = None) -> Iterator[DemoServer]:
+    with serve("--demo", seed=seed) as started:
         stdout = started.stdout_path.read_text()
         links = parse_links(stdout)
         yield DemoServer(
