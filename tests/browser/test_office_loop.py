@@ -186,8 +186,9 @@ def test_healthz_answers_while_a_big_body_is_imported_and_printed(monkeypatch: p
     # answers, or one beyond three times the limit, are.
     limit = MAX_LATENCY_S if os.getloadavg()[0] <= (os.cpu_count() or 1) else OVERLOADED_LIMIT_S
     second_worst = sorted(probe.times)[-2]
-    twice = f"/healthz took {second_worst * 1000:.0f} ms twice: the hall waited for the office"
-    assert second_worst < limit, twice
+    assert second_worst < limit, (
+        f"/healthz took {second_worst * 1000:.0f} ms twice: the hall waited for the office"
+    )
     assert worst < 3 * limit, f"/healthz took {worst * 1000:.0f} ms: the hall waited for the office"
 
 
