@@ -42,7 +42,7 @@ typecheck: $(TOOLS)
 test: $(TOOLS)
 	bash scripts/ensure-test-deps.sh
 	$(MAKE) lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 # The wheel, installed into a clean virtual environment and run from another folder
 # (tests/test_wheel.py runs this in `make test`).

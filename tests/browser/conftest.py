@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import re
 import shutil
@@ -29,7 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+import pytest_asyncio
+from playwright.async_api import Browser, Page, Playwright, async_playwright
+
+from server.base.days import today
 
 ROOT = Path(__file__).resolve().parents[2]
 WENZHENG = ROOT / ".venv" / "bin" / "wenzheng"
@@ -130,9 +134,45 @@ def demo_server() -> Iterator[DemoServer]:
 
 @pytest.fixture
 def own_demo_server() -> Iterator[DemoServer]:
-    """A demo server of the test's own, for a test that needs the meeting untouched."""
-    with run_demo_server() as server:
+    """A demo server of the test's own, for a test that needs the meeting untouched: a copy
+    of a data folder where `wenzheng demo` ran (see ``demo_folder``)."""
+    with run_demo_server(seed=demo_folder()) as server:
         yield server
+
+
+# A data folder where `wenzheng demo` ran, per China day (the demo's meeting is "today") and
+# process. Loading the demo (its past sitting held through the action path) took each of
+# the two dozen tests with a server of their own several seconds; a copy of the folder, its
+# secret key with its database, is that installation untouched, and `serve --demo` on it
+# loads nothing again (the demo loads once: test_bodies_cli.py) and prints the same links.
+# The session's ``demo_server`` still starts on an empty folder, as an operator does.
+_DEMO_FOLDERS: dict[str, Path] = {}
+
+
+def demo_folder() -> Path:
+    day = today().isoformat()
+    if day not in _DEMO_FOLDERS:
+        root = Path(tempfile.mkdtemp(prefix="wenzheng-demo-folder-"))
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+        environment.update(WENZHENG_DATA_DIR=str(root / "data"), WENZHENG_NTP_SERVER=NO_TIME_SERVER)
+        made = subprocess.run(
+            [str(WENZHENG), "demo"],
+            env=environment,
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=START_TIMEOUT_S * 3,
+        )
+        if made.returncode != 0:
+            pytest.fail(f"`wenzheng demo` exited with {made.returncode}:\n{made.stdout!r}\n{made.stderr!r}")
+        _DEMO_FOLDERS[day] = root / "data"
+    return _DEMO_FOLDERS[day]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for folder in _DEMO_FOLDERS.values():
+        shutil.rmtree(folder.parent, ignore_errors=True)
+    _DEMO_FOLDERS.clear()
 
 
 @dataclass(frozen=True)
@@ -145,13 +185,16 @@ class Started:
 
 
 @contextlib.contextmanager
-def serve(*extra: str, env: dict[str, str] | None = None) -> Iterator[Started]:
+def serve(*extra: str, env: dict[str, str] | None = None, seed: Path | None = None) -> Iterator[Started]:
     """`wenzheng serve [extra…]` in a data folder of its own, until /healthz answers.
-    ``env``: more WENZHENG_ settings, over the defaults (e.g. a public address behind a proxy)."""
+    ``env``: more WENZHENG_ settings, over the defaults (e.g. a public address behind a proxy);
+    ``seed``: a data folder to copy in first (else the folder is empty)."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="wenzheng-browser-"))
     data_dir = tmp / "data"
+    if seed is not None:
+        shutil.copytree(seed, data_dir)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
     environment.update(WENZHENG_DATA_DIR=str(data_dir), WENZHENG_PUBLIC_URL=base, PYTHONUNBUFFERED="1")
     # The console's readiness panel asks no time server outside the machine.
@@ -181,7 +224,7 @@ def serve(*extra: str, env: dict[str, str] | None = None) -> Iterator[Started]:
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"/healthz did not answer in {START_TIMEOUT_S} s:\n{log_path.read_text()}")
-            time.sleep(0.2)
+            time.sleep(0.05)  # the test waits on the server: ask often
         yield Started(base, port, data_dir, out_path, log_path)
     finally:
         proc.terminate()
@@ -194,8 +237,8 @@ def serve(*extra: str, env: dict[str, str] | None = None) -> Iterator[Started]:
 
 
 @contextlib.contextmanager
-def run_demo_server() -> Iterator[DemoServer]:
-    with serve("--demo") as started:
+def run_demo_server(seed: Path | None = None) -> Iterator[DemoServer]:
+    with serve("--demo", seed=seed) as started:
         stdout = started.stdout_path.read_text()
         links = parse_links(stdout)
         yield DemoServer(
@@ -242,14 +285,64 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The async tests here run in the session's event loop, where the run's one Chromium
+    lives (a Playwright browser belongs to the loop that launched it)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if item.path.is_relative_to(here) and inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
+
+
+class _Chromium:
+    """One Chromium for the run: starting Playwright's driver and the browser cost every
+    test seconds. Each test still gets a browser with no context open (a context is its own
+    profile: cookies, storage, cache), and a browser that died is launched anew."""
+
+    def __init__(self) -> None:
+        self._pw: Playwright | None = None
+        self._browser: Browser | None = None
+
+    async def current(self) -> Browser:
+        if self._pw is None:
+            self._pw = await async_playwright().start()
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = await self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        return self._browser
+
+    async def close(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            await self._browser.close()
+        if self._pw is not None:
+            await self._pw.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def _chromium() -> AsyncIterator[_Chromium]:
+    chromium = _Chromium()
+    try:
+        yield chromium
+    finally:
+        await chromium.close()
+
+
+async def _close_contexts(browser: Browser) -> None:
+    for context in list(browser.contexts):
+        with contextlib.suppress(Exception):
+            await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(_chromium: _Chromium) -> AsyncIterator[Browser]:
+    """The run's Chromium with no context open; the contexts the test opened are closed
+    after it, so nothing of one test (a page, a cookie, a socket) reaches the next."""
+    chromium = await _chromium.current()
+    await _close_contexts(chromium)
+    try:
+        yield chromium
+    finally:
+        if chromium.is_connected():
+            await _close_contexts(chromium)
 
 
 @dataclass

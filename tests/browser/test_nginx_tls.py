@@ -33,7 +33,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from server.base.keys import Keys
-from tests.browser.conftest import DemoServer, Shots, _free_port, parse_links, serve
+from tests.browser.conftest import DemoServer, Shots, _free_port, demo_folder, parse_links, serve
 from tests.browser.nginx_proxy import PROXY_SOURCE, SHIPPED, Nginx, certificate, nginx_binary, nginx_in_front
 from tests.browser.test_live_session import PHONE_UA, connected, hall_url_on_projector, login
 from tests.browser.test_offline_phone import act
@@ -61,7 +61,7 @@ def proxied() -> Iterator[Proxied]:
     public = f"https://127.0.0.1:{https_port}"
     env = {"WENZHENG_PUBLIC_URL": public, "WENZHENG_TRUSTED_PROXIES": PROXY_SOURCE}
     with (
-        serve("--demo", env=env) as started,
+        serve("--demo", env=env, seed=demo_folder()) as started,
         tempfile.TemporaryDirectory(prefix="wenzheng-nginx-") as tmp,
         nginx_in_front(
             Path(tmp), http_port=http_port, https_port=https_port, upstream_port=started.port

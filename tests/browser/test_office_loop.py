@@ -29,7 +29,7 @@ from docx import Document
 
 from server.office.demo import BODY
 from server.web import loop_debug
-from tests.browser.conftest import parse_links, serve
+from tests.browser.conftest import demo_folder, parse_links, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -96,7 +96,7 @@ def test_healthz_answers_while_a_big_body_is_imported_and_printed(monkeypatch: p
     # server's own account of a stall, whatever else the machine is running.
     monkeypatch.setenv("PYTHONASYNCIODEBUG", "1")
     figures: dict[str, float] = {}
-    with serve("--demo") as started:
+    with serve("--demo", seed=demo_folder()) as started:
         meeting_id = parse_links(started.stdout_path.read_text()).meeting_id
         with httpx.Client(base_url=started.base, timeout=300) as http:
             reply = http.post("/login", data={"username": "chair", "password": "wenzheng-demo", "next": "/"})

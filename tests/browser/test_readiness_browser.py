@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import NO_TIME_SERVER, WENZHENG, Shots, parse_links, serve
+from tests.browser.conftest import NO_TIME_SERVER, WENZHENG, Shots, demo_folder, parse_links, serve
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 async def test_console_shows_the_check_before_checkin_and_drops_it_when_checkin_opens(
     browser: Browser, shots: Shots
 ) -> None:
-    with serve("--demo") as started:
+    with serve("--demo", seed=demo_folder()) as started:
         links = parse_links(started.stdout_path.read_text())
         env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
         env.update(
