@@ -35,7 +35,7 @@ from live.commands import (
     StartAgendaItem,
     StartTimer,
 )
-from live.events import from_record
+from live.events import DeputyCheckedIn, from_record
 from live.refusals import Refused
 from live.state import Choice, Focus, Phase, Presence
 from server.storage import models as m
@@ -260,6 +260,36 @@ async def test_rating_actions_idempotent_and_secret(rig: Rig) -> None:
     await rig.verify(CloseRating())
     counts = await rig.counts()
     assert counts["ballots"] == counts["receipts"] == 9
+
+
+async def test_a_quiet_writer_commits_each_command_at_once(rig: Rig) -> None:
+    """One command at a time, as a quiet hall sends them: none waits for company."""
+    rig.runtime.gather_s = 60.0  # were a lone command held to gather others, this would time out
+    ids = sorted(rig.state.setup.deputies)[:5]
+    batches = rig.runtime.batches
+    for d in ids:
+        await asyncio.wait_for(rig.verify(CheckIn(d, CheckInMethod.STAFF), STAFF), 20)
+    assert rig.runtime.batches == batches + len(ids)
+
+
+async def test_a_busy_writer_gathers_what_arrives_while_it_commits(rig: Rig) -> None:
+    """Commands that queue while a batch commits wait for the next one to fill: under load
+    one commit serves many (runtime.GATHER_S), and each is still committed exactly once."""
+    rig.runtime.gather_s = 1.0
+    a, b, c, d = sorted(rig.state.setup.deputies)[:4]
+    batches, commits = rig.runtime.batches, len(rig.published)
+    first = asyncio.create_task(rig.runtime.submit(CheckIn(a, CheckInMethod.STAFF), STAFF))
+    while not rig.runtime.lock.locked():  # the first batch is being decided and committed
+        await asyncio.sleep(0)
+    second = asyncio.create_task(rig.runtime.submit(CheckIn(b, CheckInMethod.STAFF), STAFF))
+    await first
+    await asyncio.sleep(0.1)  # within the gathering time: these join the second's batch
+    rest = [rig.runtime.submit(CheckIn(x, CheckInMethod.STAFF), STAFF) for x in (c, d)]
+    await asyncio.gather(second, *rest)
+    assert rig.runtime.batches == batches + 2
+    assert len(rig.published) == commits + 2
+    assert {e.deputy_id for e in rig.published[-1][1] if isinstance(e, DeputyCheckedIn)} == {b, c, d}
+    assert meaningful(await rig.fresh()) == meaningful(rig.state)
 
 
 async def test_group_commit_of_concurrent_ballots(rig: Rig) -> None:
