@@ -180,20 +180,11 @@ def serve(secret: str, folder: Path, receipt_size: int, sock: socket.socket) -> 
     """Run the floor on ``sock`` with the http/ws settings of ``wenzheng serve``."""
     import uvicorn
 
-    from server.web.limits import FRAME_MAX_BYTES
+    from server.cli.serve import stack_options
 
     engine = create_engine(f"sqlite+aiosqlite:///{folder / 'floor.sqlite3'}")
     app = build_app(Floor(Keys(secret), GroupCommit(engine), _receipt(receipt_size)))
-    config = uvicorn.Config(
-        app,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_max_size=FRAME_MAX_BYTES,
-        timeout_keep_alive=75,
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
-    )
+    config = uvicorn.Config(app, log_level="warning", **stack_options())
     uvicorn.Server(config).run(sockets=[sock])
 
 
