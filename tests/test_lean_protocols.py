@@ -99,6 +99,23 @@ async def test_a_keep_alive_connection_forgets_its_answered_request_and_serves_t
             writer.close()
 
 
+async def test_pipelined_requests_are_answered_in_order() -> None:
+    async def hello(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(f"hello {request.query_params.get('n')}")
+
+    app = Starlette(routes=[Route("/", hello)])
+    async with _served(app) as (port, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(b"".join(f"GET /?n={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for n in (1, 2, 3)))
+            for n in (1, 2, 3):
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                assert head.startswith(b"HTTP/1.1 200")
+                assert await reader.readexactly(len(f"hello {n}")) == f"hello {n}".encode()
+        finally:
+            writer.close()
+
+
 async def test_inbox_is_a_fifo_that_hands_a_cancelled_wake_up_on() -> None:
     inbox: Inbox[int] = Inbox()
     assert inbox.empty()
