@@ -93,6 +93,7 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
+    _forget_handshake(websocket)
     deputy_id, sid = (phone.deputy_id, phone.sid) if phone else (None, "")
     conn = Connection(websocket, audience, deputy_id, sid, raw=raw_writer(websocket))
     room.add(conn)
@@ -114,6 +115,15 @@ async def live_socket(websocket: WebSocket) -> None:
         log.exception("socket of meeting %s", meeting_id)
     finally:
         room.remove(conn)
+
+
+def _forget_handshake(websocket: WebSocket) -> None:
+    """Who the socket is was decided before its accept; nothing reads its handshake's
+    headers again, and a phone's socket held them (and their parsed cookies) for hours,
+    about 2 KiB a phone (issue 20)."""
+    websocket.scope["headers"] = []
+    for cached in ("_headers", "_cookies"):  # Starlette's parsed copies (HTTPConnection)
+        websocket.__dict__.pop(cached, None)
 
 
 async def _handle(room: Room, conn: Connection, raw: str) -> str | None:
