@@ -147,3 +147,19 @@ async def test_gate_waits_until_set_and_passes_at_once_while_set() -> None:
     with pytest.raises(asyncio.CancelledError):
         await late
     assert not gate.is_set()
+
+
+async def test_an_accepted_socket_lets_go_of_its_handshake_headers() -> None:
+    from server.web.ws import _forget_handshake
+
+    async def receive() -> Any:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Any) -> None:
+        return None
+
+    scope = {"type": "websocket", "path": "/ws/1/deputy", "headers": [(b"cookie", b"wz_deputy=abc")]}
+    websocket = WebSocket(scope, receive=receive, send=send)
+    assert websocket.cookies == {"wz_deputy": "abc"}  # read before the accept, as live_socket does
+    _forget_handshake(websocket)
+    assert scope["headers"] == [] and websocket.cookies == {}  # nothing of them is kept
