@@ -12,6 +12,7 @@ import asyncio
 import os
 import socket
 import sys
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -118,7 +119,6 @@ async def _screen_links(settings: Settings, meeting_id: int, base: str) -> list[
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.web.limits import FRAME_MAX_BYTES
     from server.web.request_log import log_config
 
     workers = _workers(args.workers)
@@ -158,23 +158,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=workers,
-        # server/room/fastsend.py writes frames straight to this protocol's transports.
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,  # broadcast sockets: compress once per client is too costly
+        log_level=args.log_level,
+        log_config=log_config(settings.log_format, args.log_level),
+        **stack_options(),
+    )
+    return 0
+
+
+def stack_options() -> dict[str, Any]:
+    """uvicorn's protocols and limits for our server (the bench's floor app uses the same)."""
+    from server.web.limits import FRAME_MAX_BYTES
+
+    return {
+        # Our subclasses of uvicorn's httptools and websockets-sansio protocols hold less
+        # per connected phone (server/web/lean_protocols.py); server/room/fastsend.py
+        # writes frames straight to the websocket protocol's transports.
+        "http": "server.web.lean_protocols:LeanHttpProtocol",
+        "ws": "server.web.lean_protocols:LeanWebSocketProtocol",
+        "ws_per_message_deflate": False,  # broadcast sockets: compress once per client is too costly
         # A longer message is refused (1009) before it is buffered: uvicorn's 16 MiB default
         # let ten sockets add 320 MB. The protocol reads one message at a time (it pauses
         # reading until the app takes it), so no queue of them builds up either.
-        ws_max_size=FRAME_MAX_BYTES,
+        "ws_max_size": FRAME_MAX_BYTES,
         # Phones on hall Wi-Fi reuse one connection for check-in and rating; uvicorn's
         # 5 s default made every one of 3,000 check-ins open a new TCP connection.
-        timeout_keep_alive=75,
-        log_level=args.log_level,
+        "timeout_keep_alive": 75,
         # Our RequestLog writes the access lines: uvicorn's would print secret paths.
-        access_log=False,
-        log_config=log_config(settings.log_format, args.log_level),
-        proxy_headers=False,
-    )
-    return 0
+        "access_log": False,
+        "proxy_headers": False,
+    }
 
 
 def ensure_admin(settings: Settings) -> None:

@@ -15,6 +15,7 @@ for each websocket, before Starlette wraps it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,10 +35,12 @@ class CaptureRawSend:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # A plain function returning the next app's coroutine: no frame of its own held for
+    # the hours a phone's socket lives (server/web/lean_protocols.py, issue 20).
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] == "websocket":
             scope[RAW_SEND] = send
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
 
 def text_frame(message: str) -> bytes:

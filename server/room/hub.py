@@ -22,7 +22,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -55,10 +55,13 @@ QUEUE_LIMIT = 64
 Extras = Callable[[str, View], dict[str, Any]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     """One screen's socket. Sends start at once in the caller (:mod:`server.room.eager`);
     a send that has to wait, and whatever is offered meanwhile, goes to a task in order.
+
+    Held for hours per phone, so it keeps little: slots, and a backlog made only when a
+    send has to wait (an empty deque is about 600 bytes; issue 20).
     """
 
     websocket: WebSocket
@@ -67,7 +70,7 @@ class Connection:
     phone: str = ""  # a deputy's phone (server.storage.phones): signed out when its card moves
     ready: bool = False
     raw: RawWriter | None = None
-    backlog: deque[str] = field(default_factory=deque)
+    backlog: deque[str] | None = None
     sending: asyncio.Future[None] | None = None
     broken: bool = False
 
@@ -81,6 +84,8 @@ class Connection:
         if frame is not None and self.sending is None and self.raw is not None and self.raw.write(frame):
             return True
         if self.sending is not None:
+            if self.backlog is None:
+                self.backlog = deque()
             if len(self.backlog) >= QUEUE_LIMIT:
                 return False
             self.backlog.append(message)
@@ -103,12 +108,13 @@ class Connection:
             self.broken = True
         finally:
             self.sending = None
+            self.backlog = None
 
     def stop(self) -> None:
         if self.sending is not None:
             self.sending.cancel()
             self.sending = None
-        self.backlog.clear()
+        self.backlog = None
 
     async def tell_and_close(self, message: str, code: int) -> None:
         """Send a last message after whatever is on its way, then close (a signed-out phone

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -203,11 +204,14 @@ class SecureCookies:
         self.app = app
         self.https = public_url.lower().startswith("https://")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # A plain function returning the next app's coroutine: no frame of its own held for
+    # the hours a phone's socket lives (server/web/lean_protocols.py, issue 20).
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http" or not (self.https or scope.get("scheme") == "https"):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._secure(scope, receive, send)
 
+    async def _secure(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_secure(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [

@@ -43,7 +43,7 @@ import ipaddress
 import math
 import re
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,13 +241,14 @@ class ClientLimits:
         self.app = app
         self.tables = {kind: Table(policy) for kind, policy in policies(settings).items()}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # A plain function returning the next app's coroutine: no frame of its own held for
+    # the hours a phone's socket lives (server/web/lean_protocols.py, issue 20).
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] == "websocket":
-            await self._socket(scope, receive, send)
-        elif scope["type"] == "http":
-            await self._request(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+            return self._socket(scope, receive, send)
+        if scope["type"] == "http":
+            return self._request(scope, receive, send)
+        return self.app(scope, receive, send)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"].split("/")  # [root path]/ws/{meeting}/{audience}

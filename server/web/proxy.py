@@ -15,6 +15,7 @@ client. Anything malformed leaves the connection's own address in place.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -55,7 +56,9 @@ class ForwardedHeaders:
         self.app = app
         self.trusted = trusted
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # A plain function returning the next app's coroutine: no frame of its own held for
+    # the hours a phone's socket lives (server/web/lean_protocols.py, issue 20).
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] in ("http", "websocket") and self.trusted:
             client = scope.get("client")
             if client and _trusted(client[0], self.trusted):
@@ -71,4 +74,4 @@ class ForwardedHeaders:
                         scope["scheme"] = "wss" if secure else "ws"
                     else:
                         scope["scheme"] = proto
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)

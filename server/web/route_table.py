@@ -231,6 +231,6 @@ def routes() -> list[Route | WebSocketRoute | Mount]:
         Route("/h/{meeting_id:int}/{code}", routes_hall.hall_check_in, methods=["POST"]),
         # the draft minutes (会议纪要) of a meeting (issue 19, server/record/minutes.py)
         Route("/m/{meeting_id:int}/minutes.docx", routes_minutes.minutes_file),
-        WebSocketRoute("/ws/{meeting_id:int}/{audience}", ws.live_socket),
+        WebSocketRoute("/ws/{meeting_id:int}/{audience}", ws.LiveSocketApp()),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

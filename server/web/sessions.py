@@ -24,6 +24,7 @@ import contextlib
 import logging
 import random
 import re
+from collections.abc import Awaitable
 from dataclasses import replace
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -64,7 +65,15 @@ class StaffSessions:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # A plain function returning the next app's coroutine: no frame of its own held for
+    # the hours a phone's socket lives (server/web/lean_protocols.py, issue 20).
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] in ("http", "websocket") and STAFF_COOKIE not in HTTPConnection(scope).cookies:
+            scope[STAFF_SCOPE_KEY] = None  # a phone, a screen, the public: no staff session
+            return self.app(scope, receive, send)
+        return self._staff(scope, receive, send)
+
+    async def _staff(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             conn = HTTPConnection(scope)
             session = await resolve(conn) if STAFF_COOKIE in conn.cookies else None

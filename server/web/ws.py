@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Awaitable
 
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.base.keys import DeputyBinding
@@ -62,6 +64,16 @@ def _console_staff(websocket: WebSocket) -> bool:
     return bool(session.roles & CONSOLE_ROLES)
 
 
+class LiveSocketApp:
+    """:func:`live_socket` as a bare ASGI app for its route. Starlette wraps a function
+    endpoint in two more coroutine frames and closures that a socket holds for its whole
+    life (about 2.5 KiB a phone, issue 20); the same exception handlers still apply, from
+    Starlette's ExceptionMiddleware outside the router."""
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        return live_socket(WebSocket(scope, receive=receive, send=send))
+
+
 async def live_socket(websocket: WebSocket) -> None:
     if not same_origin(websocket):  # another site's page: no cross-site socket hijacking
         await websocket.close(code=POLICY_VIOLATION)
@@ -82,6 +94,7 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
+    _forget_handshake(websocket)
     deputy_id, sid = (phone.deputy_id, phone.sid) if phone else (None, "")
     conn = Connection(websocket, audience, deputy_id, sid, raw=raw_writer(websocket))
     room.add(conn)
@@ -103,6 +116,15 @@ async def live_socket(websocket: WebSocket) -> None:
         log.exception("socket of meeting %s", meeting_id)
     finally:
         room.remove(conn)
+
+
+def _forget_handshake(websocket: WebSocket) -> None:
+    """Who the socket is was decided before its accept; nothing reads its handshake's
+    headers again, and a phone's socket held them (and their parsed cookies) for hours,
+    about 2 KiB a phone (issue 20)."""
+    websocket.scope["headers"] = []
+    for cached in ("_headers", "_cookies"):  # Starlette's parsed copies (HTTPConnection)
+        websocket.__dict__.pop(cached, None)
 
 
 async def _handle(room: Room, conn: Connection, raw: str) -> str | None:
