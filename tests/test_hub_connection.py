@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from starlette.websockets import WebSocket
 
-from server.room.hub import QUEUE_LIMIT, Connection
+from server.room.connection import QUEUE_LIMIT, Connection
 
 
 class SlowSocket:

@@ -25,7 +25,7 @@ from live.commands import CheckIn, CheckInMethod, OpenCheckIn
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.room.bus import Handler
-from server.room.hub import Connection
+from server.room.connection import Connection
 from server.room.meetings import Meetings
 from server.storage.db import create_engine
 from tests.conftest import (

@@ -17,7 +17,7 @@ from screens import render
 from server.base.keys import Keys
 from server.base.settings import Settings
 from server.room.bus import MemoryBus
-from server.room.hub import Connection
+from server.room.connection import Connection
 from server.room.meetings import Meetings
 from server.storage.db import create_engine
 from tests.conftest import CHAIR, STAFF, Db, Hall, TestClient, fragments, until

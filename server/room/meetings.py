@@ -281,6 +281,7 @@ class Meetings:
         shown = self.hall_window()
         while True:
             await asyncio.sleep(0.5)
+            self.gc_policy.tick()
             window = self.hall_window()
             if window != shown:
                 shown = window

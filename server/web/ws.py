@@ -23,8 +23,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.base.keys import DeputyBinding
 from server.office import accounts
+from server.room.connection import Connection
 from server.room.fastsend import raw_writer
-from server.room.hub import Connection, Room, time_reply
+from server.room.hub import Room, time_reply
 from server.room.runtime import NotRecorded, now_ms
 from server.storage.store import MeetingNotFound
 from server.web.http import CONSOLE_ROLES, SCREEN_COOKIE, same_origin, services, staff
