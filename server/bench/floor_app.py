@@ -9,8 +9,10 @@ cookie ``wz_deputy``, header ``X-CSRF-Token``) and does a rating's essential wor
 - verify the signed deputy cookie and the CSRF token derived from it (the same
   :class:`~server.base.keys.Keys`, the same secret; no card or phone lookups),
 - one insert per rating into SQLite in a folder of its own, through the server's engine
-  (SQLAlchemy async, aiosqlite, WAL, ``synchronous=FULL``), committed in groups: the
-  ratings that arrive while one commit runs are inserted and committed together next,
+  (SQLAlchemy async, aiosqlite, WAL, ``synchronous=FULL``), committed in groups by the
+  server's own rule: the ratings that arrive while one commit runs are inserted and
+  committed together next, at most every ``GATHER_S`` (:mod:`server.room.runtime`), so
+  the floor's commits per rating are the server's,
 - answer 200 with a receipt of ``receipt_size`` bytes only after its commit.
 
 The server's CPU per rating divided by this app's, measured in the same run, is how far
@@ -41,6 +43,7 @@ from starlette.routing import Route
 
 from server.base.keys import Keys
 from server.base.parse import BadInput, parse_rating
+from server.room.runtime import GATHER_S
 from server.storage.db import create_engine
 
 SECRET_ENV = "WENZHENG_FLOOR_SECRET"  # not on the command line, where `ps` shows it
@@ -88,8 +91,16 @@ class GroupCommit:
         await done
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = -1.0
         while True:
+            busy = not self.queue.empty()
             batch = [await self.queue.get()]
+            if busy:
+                wait = started + GATHER_S - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            started = loop.time()
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
