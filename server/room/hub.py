@@ -166,12 +166,12 @@ class Room:
     def projector_view(self) -> View:
         """What a projector loading now shows (the caller holds the runtime's lock)."""
         state = self.runtime.state
-        return self.frozen if self.frozen and state.projector_mode is ProjectorMode.FROZEN else View(state)
+        return self.frozen if self.frozen and state.projector_mode is ProjectorMode.FROZEN else self.view()
 
     async def snapshot(self, conn: Connection) -> str:
         """All fragments of the connection's screen, as of the current seq."""
         async with self.runtime.lock:
-            view = self.projector_view() if conn.audience == "projector" else View(self.runtime.state)
+            view = self.projector_view() if conn.audience == "projector" else self.view()
             audience = AUDIENCES[conn.audience]
             ids = [f for f in audience.fragments(view.state) if f != audience.personal]
             if conn.audience == "projector":
@@ -201,12 +201,9 @@ class Room:
                 mine = SETUP in missed.topics or conn.deputy_id in missed.deputies
                 mine = mine or any(audience.personal in audience.topics.get(t, ()) for t in missed.topics)
             second = int(asyncio.get_running_loop().time())
-            view: list[View] = []  # built once, and only when something is rendered
 
-            def the_view() -> View:
-                if not view:
-                    view.append(View(state))
-                return view[0]
+            def the_view() -> View:  # only when something is rendered; shared at this seq
+                return self.view()
 
             parts = []
             if ids:

@@ -16,7 +16,6 @@ from starlette.responses import RedirectResponse, Response
 from live.commands import Actor, Command, Role
 from live.refusals import Refused
 from screens import messages as msg
-from screens.view import View
 from server.base.parse import BadInput, parse_floor, parse_rating, parse_vote
 from server.base.presence import block_of
 from server.office import attendance_history
@@ -181,7 +180,7 @@ async def deputy_page(request: Request) -> Response:
     svc = services(request)
     missed = await absences(svc, binding.deputy_id)  # the two-absence rule's notice (代表法 §49)
     async with room.runtime.lock:
-        view = View(room.runtime.state)
+        view = room.view()  # shared by every page load and receipt at this seq
         return page(
             "deputy",
             v=view,

@@ -71,7 +71,7 @@ async def screen_page(request: Request, kind: str) -> Response:
     if binding is None or binding.meeting_id != meeting_id or binding.kind != kind:
         return await _pairing(request, meeting_id, kind)
     async with room.runtime.lock:
-        view = room.projector_view() if kind == "projector" else View(room.runtime.state)
+        view = room.projector_view() if kind == "projector" else room.view()
         extras = svc.meetings.extras("stage", view) if kind == "projector" else {}
         return page(kind, v=view, oob=False, **extras)
 
