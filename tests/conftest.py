@@ -32,10 +32,10 @@ import socket
 import subprocess
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -225,6 +225,23 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         with contextlib.suppress(Exception):
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
     _PG_TEMPLATES.clear()
+
+
+T = TypeVar("T")
+
+
+def write_db(settings: Settings, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``fn`` in one transaction of the settings' database, from a synchronous test."""
+
+    async def go() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.begin() as conn:
+                return await fn(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 @pytest.fixture

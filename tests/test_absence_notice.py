@@ -4,33 +4,18 @@ body closing (its attendance freezes), a staff correction, an office setup chang
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.base.settings import Settings
 from server.storage import models as m
-from server.storage.db import create_engine
 from server.web.http import Services
-from tests.conftest import Hall
+from tests.conftest import Hall, write_db
 
 NOTICE = "您已有一次未经批准缺席本级人民代表大会会议（第十七届第一次会议）"
 DEPUTY = 6
-
-
-def _write(settings: Settings, fn: Any) -> Any:
-    async def go() -> Any:
-        engine = create_engine(settings.database_url)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 async def _other_meeting(conn: AsyncConnection) -> int:
@@ -65,7 +50,7 @@ def _services(hall: Hall) -> Services:
 
 
 def test_a_meeting_closing_and_a_correction_show_on_the_next_load(hall: Hall, settings: Settings) -> None:
-    other = _write(settings, _other_meeting)
+    other = write_db(settings, _other_meeting)
     assert "未经批准缺席" not in hall.deputy_page(DEPUTY)
     reads = _services(hall).absences.reads
     assert "未经批准缺席" not in hall.deputy_page(DEPUTY)

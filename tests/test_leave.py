@@ -5,7 +5,6 @@ pages and their XLSX read the frozen records."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import json
@@ -20,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.base.settings import Settings
 from server.storage import attendance
 from server.storage import models as m
-from server.storage.db import create_engine
-from tests.conftest import Db, Hall, TestClient
+from tests.conftest import Db, Hall, TestClient, write_db
 from tests.test_csrf import everything
 
 DAY0 = dt.date(2021, 1, 1)
@@ -51,18 +49,6 @@ def requests(db: Db) -> list[Any]:
         return list((await conn.execute(select(m.leave_requests).order_by(m.leave_requests.c.id))).all())
 
     return list(db._run(fn))
-
-
-def write(settings: Settings, fn: Any) -> Any:
-    async def go() -> Any:
-        engine = create_engine(settings.database_url)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 def ask(client: TestClient, hall: Hall, deputy: int, reason: str, **more: str) -> httpx.Response:
@@ -192,7 +178,9 @@ def test_refused_requests_change_nothing(client: TestClient, hall: Hall, db: Db,
     assert everything(db) == before
 
     # The meeting ended: no request, no decision.
-    write(settings, lambda c: c.execute(update(m.meetings).where(m.meetings.c.id == 1).values(closed_ms=1)))
+    write_db(
+        settings, lambda c: c.execute(update(m.meetings).where(m.meetings.c.id == 1).values(closed_ms=1))
+    )
     before = everything(db)
     reply = ask(client, hall, 3, "出差")
     assert reply.status_code == 400 and "会议已经结束" in reply.text
@@ -219,7 +207,7 @@ def test_history_pages_and_xlsx_after_the_close(
     hall.act_ok("open_checkin")
     hall.act_ok("check_in", deputy_id=4)
     assert staff(client, hall, action="record", deputy="5", reason="住院").status_code == 303
-    write(settings, lambda c: attendance.freeze(c, 1, int(time.time() * 1000)))
+    write_db(settings, lambda c: attendance.freeze(c, 1, int(time.time() * 1000)))
     cookie = {"cookie": hall.chair_headers()["cookie"]}
     names = dict(db._run(lambda c: c.execute(select(m.deputies.c.id, m.deputies.c.name))).all())
 
@@ -265,8 +253,10 @@ def test_history_pages_and_xlsx_after_the_close(
 def test_a_formula_in_a_name_stays_text_in_the_xlsx(
     client: TestClient, hall: Hall, settings: Settings
 ) -> None:
-    write(settings, lambda c: c.execute(update(m.deputies).where(m.deputies.c.id == 3).values(name="=1+2")))
-    write(settings, lambda c: attendance.freeze(c, 1, int(time.time() * 1000)))
+    write_db(
+        settings, lambda c: c.execute(update(m.deputies).where(m.deputies.c.id == 3).values(name="=1+2"))
+    )
+    write_db(settings, lambda c: attendance.freeze(c, 1, int(time.time() * 1000)))
     reply = client.get("/bodies/1/attendance.xlsx", headers={"cookie": hall.chair_headers()["cookie"]})
     from openpyxl import load_workbook
 
@@ -312,7 +302,7 @@ def test_the_two_absence_warnings_on_the_phone_and_the_body_pages(
     def missed(number: int) -> None:
         """Written straight into the tables: tell the server, as a meeting's close does
         (the phone's notice is kept until the records change, server/web/absences.py)."""
-        write(settings, lambda c: session_missed(c, number))
+        write_db(settings, lambda c: session_missed(c, number))
         client.portal.call(client.app.state.services.meetings.records_changed)  # type: ignore[attr-defined]
 
     staff_cookie = {"cookie": hall.chair_headers()["cookie"]}
