@@ -274,7 +274,7 @@ async def test_a_quiet_writer_commits_each_command_at_once(rig: Rig) -> None:
 
 async def test_a_busy_writer_gathers_what_arrives_while_it_commits(rig: Rig) -> None:
     """Commands that queue while a batch commits wait for the next one to fill: under load
-    one commit serves many (runtime.GATHER_S), and each is still committed exactly once."""
+    one commit serves many (batching.GATHER_S), and each is still committed exactly once."""
     rig.runtime.gather_s = 1.0
     a, b, c, d = sorted(rig.state.setup.deputies)[:4]
     batches, commits = rig.runtime.batches, len(rig.published)

@@ -11,7 +11,7 @@ cookie ``wz_deputy``, header ``X-CSRF-Token``) and does a rating's essential wor
 - one insert per rating into SQLite in a folder of its own, through the server's engine
   (SQLAlchemy async, aiosqlite, WAL, ``synchronous=FULL``), committed in groups by the
   server's own rule: the ratings that arrive while one commit runs are inserted and
-  committed together next, at most every ``GATHER_S`` (:mod:`server.room.runtime`), so
+  committed together next, at most every ``GATHER_S`` (:mod:`server.room.batching`), so
   the floor's commits per rating are the server's,
 - answer 200 with a receipt of ``receipt_size`` bytes only after its commit.
 
@@ -43,7 +43,7 @@ from starlette.routing import Route
 
 from server.base.keys import Keys
 from server.base.parse import BadInput, parse_rating
-from server.room.runtime import GATHER_S
+from server.room.batching import next_batch
 from server.storage.db import create_engine
 
 SECRET_ENV = "WENZHENG_FLOOR_SECRET"  # not on the command line, where `ps` shows it
@@ -91,18 +91,9 @@ class GroupCommit:
         await done
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         started = -1.0
         while True:
-            busy = not self.queue.empty()
-            batch = [await self.queue.get()]
-            if busy:
-                wait = started + GATHER_S - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            started = loop.time()
-            while not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+            batch, started = await next_batch(self.queue, started)
             try:
                 async with self.engine.begin() as conn:
                     stmt = sqlite_insert(ratings).on_conflict_do_nothing()

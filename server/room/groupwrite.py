@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.room.batching import next_batch
 from server.room.runtime import NotRecorded
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_BATCH = 500
 Job = Callable[[AsyncConnection], Awaitable[Any]]
 
 
@@ -47,9 +47,8 @@ class GroupWriter:
 
     async def _loop(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            # No gathering (gather_s 0): a phone binding at the door answers at once.
+            batch, _ = await next_batch(self._queue, -1.0, gather_s=0.0)
             try:
                 async with self.engine.begin() as conn:
                     results = [await job(conn) for job, _ in batch]

@@ -202,28 +202,18 @@ class Room:
                 mine = mine or any(audience.personal in audience.topics.get(t, ()) for t in missed.topics)
             second = int(asyncio.get_running_loop().time())
 
-            def the_view() -> View:  # only when something is rendered; shared at this seq
-                return self.view()
-
             parts = []
             if ids:
                 key = ("shared", conn.audience, tuple(ids))
                 parts.append(
                     self.resync.rendered(
-                        key, state.seq, second, lambda: self._render(audience, ids, the_view())
+                        key, state.seq, second, lambda: self._render(audience, ids, self.view())
                     )
                 )
             deputy_id = conn.deputy_id
             if audience.personal and deputy_id is not None and mine:
-                variant = (deputy_variant(state, deputy_id), checked_in_clock(state, deputy_id))
-                parts.append(
-                    self.resync.rendered(
-                        ("personal", variant),
-                        state.seq,
-                        second,
-                        lambda: self.personal(the_view(), deputy_id, oob=True),
-                    )
-                )
+                # Kept per variant for this seq by the room itself, as every receipt is.
+                parts.append(self.personal(self.view(), deputy_id, oob=True))
             return "\n".join(parts)
 
     # -- fan-out ----------------------------------------------------------------

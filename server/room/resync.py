@@ -12,10 +12,11 @@ before. Every fragment replaces a whole element, so what the phone shows after e
 answer is what a fresh page load shows.
 
 When the hall's Wi-Fi comes back, thousands of phones say hello with the same seq within
-seconds. Their messages are the same strings (the shared fragments, and ``d-me`` per
-variant, as in the fan-out), so each distinct message is rendered once per seq and
-second (a running timer's digits are drawn by the page from its deadline) and the same
-string goes to every phone that needs it.
+seconds. Their shared fragments are the same strings, so each distinct message is
+rendered once per seq and second (a running timer's digits are drawn by the page from
+its deadline) and the same string goes to every phone that needs it; a deputy's own
+``d-me`` is the room's, kept per variant for the seq as every receipt's is
+(:meth:`server.room.hub.Room.personal`).
 """
 
 from __future__ import annotations

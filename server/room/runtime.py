@@ -31,22 +31,12 @@ from live.events import Event, ProjectorModeSet
 from live.refusals import Refused
 from live.state import Choice, MeetingState, ProjectorMode, VoteChoice, initial_state
 from server.base.ballot_box import RATING, VOTE, BallotBox
+from server.room.batching import GATHER_S, next_batch
 from server.storage import store
 from server.storage.db import meeting_write, snapshot_read
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 500
-# Under load, a batch is committed at most this often; commands that arrive meanwhile
-# wait to join it (PostgreSQL's commit_delay, decided by the queue, not by a setting).
-# A batch costs about 2.7 ms of CPU whatever its size (six statements through SQLAlchemy
-# and aiosqlite's thread: begin, catch-up, three inserts, commit), a rating in it about
-# 0.04 ms more: in a burst of 600 ratings a second, batches of one to three spent more
-# CPU on commits than on the ratings. Measured with 3,000 ratings in 5 s: 1,006 batches
-# at once, 324 with 15 ms, 199 with 25 ms (server CPU per rating 1.42, 0.67, 0.58 ms; p99
-# 30, 22, 32 ms). 25 ms is a quarter of the rating's latency budget. A command that
-# finds the writer idle, as every command of a quiet hall does, is committed at once.
-GATHER_S = 0.025
 T = TypeVar("T")
 
 # Called after a commit (local=True) or after applying another process's events.
@@ -174,18 +164,9 @@ class MeetingRuntime:
         return await future
 
     async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         started = -1.0  # when the last batch began
         while True:
-            busy = not self._queue.empty()  # commands arrived while the last batch committed
-            batch = [await self._queue.get()]
-            if busy:
-                wait = started + self.gather_s - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            started = loop.time()
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch, started = await next_batch(self._queue, started, self.gather_s)
             self.batches += 1
             try:
                 await self._commit(batch)
