@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 
 from server.base.settings import Settings
 from server.storage import models as m
+from server.storage import sqlite_log
 from server.storage.db import POSTGRES_LOCK_TIMEOUT_MS, SQLITE_BUSY_MS
 from server.web.http import Services
 from tests.conftest import CHOICES, PG_ADMIN_DSN, Db, Hall, TestClient, figures
@@ -116,7 +117,7 @@ def test_a_busy_database_says_not_recorded_and_writes_nothing(hall: Hall, db: Db
 
 
 @pytest.fixture
-def full_disk(client: TestClient, db: Db) -> Iterator[Any]:
+def full_disk(client: TestClient, db: Db, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Cap the database at its present size on every connection the server opens."""
     services: Services = client.app.state.services  # type: ignore[attr-defined]
     engine = services.engine
@@ -129,6 +130,21 @@ def full_disk(client: TestClient, db: Db) -> Iterator[Any]:
             cur.close()
 
     event.listen(engine.sync_engine, "connect", cap)
+    # The meeting writer's own connection (server/storage/sqlite_log.py) is capped too.
+    writer_pragmas = sqlite_log.sqlite_pragmas
+
+    def writer_connects(dbapi_conn: Any) -> None:
+        writer_pragmas(dbapi_conn)
+        cap(dbapi_conn, None)
+
+    monkeypatch.setattr(sqlite_log, "sqlite_pragmas", writer_connects)
+
+    def reconnect() -> None:
+        """Every connection opens anew, and so takes the cap (or is rid of it)."""
+        client.portal.call(engine.dispose)  # type: ignore[union-attr]
+        for room in services.meetings.rooms.values():
+            if room.runtime.log is not None:
+                client.portal.call(room.runtime.log.disconnect)  # type: ignore[union-attr]
 
     def fill() -> None:
         """Fill the file to the cap, so the next page the server needs is not there."""
@@ -142,11 +158,11 @@ def full_disk(client: TestClient, db: Db) -> Iterator[Any]:
                 while True:
                     filler.execute("INSERT INTO filler VALUES (zeroblob(512))")
         limit["pages"] = pages
-        client.portal.call(engine.dispose)  # type: ignore[union-attr]
+        reconnect()
 
     def free() -> None:
         limit.clear()
-        client.portal.call(engine.dispose)  # type: ignore[union-attr]
+        reconnect()
         with sqlite3.connect(db_path(db), isolation_level=None) as conn:
             conn.execute("DROP TABLE filler")
 
@@ -194,6 +210,8 @@ def test_a_full_disk_says_not_recorded_and_writes_nothing(hall: Hall, db: Db, fu
     fill, free = full_disk
     deputies = [d for d, _, _ in db.deputies()]
     hall.open_rating(deputies)
+    for d in deputies:  # every phone known: the refusal comes from the ballot's own commit
+        hall.deputy_page(d)
     fill()
     acknowledged, refused = ballots_until_refused(hall, deputies)
     counts = consistent(db, 1)

@@ -32,8 +32,10 @@ from live.refusals import Refused
 from live.state import Choice, MeetingState, ProjectorMode, VoteChoice, initial_state
 from server.base.ballot_box import RATING, VOTE, BallotBox
 from server.room.batching import GATHER_S, next_batch
+from server.room.transaction import batch_transaction
 from server.storage import store
-from server.storage.db import meeting_write, snapshot_read
+from server.storage.db import snapshot_read, sqlite_file
+from server.storage.sqlite_log import SqliteLog
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,10 @@ class MeetingRuntime:
         self.gather_s = gather_s
         self.batches = 0  # committed or refused batches, for the tests and diagnostics
         self.engine = engine
+        # On a SQLite file, the hall's plain batches go through a connection of the
+        # writer's own (server/room/transaction.py); closed by stop().
+        path = sqlite_file(engine)
+        self.log = SqliteLog(path) if path else None
         self.state = state
         self.box = box
         self.lock = asyncio.Lock()
@@ -153,6 +159,8 @@ class MeetingRuntime:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        if self.log is not None:
+            await self.log.close()
 
     async def submit(self, command: Command, actor: Actor, device: str = "") -> list[Event]:
         """Decide, commit and publish one command; return its events after the commit.
@@ -184,14 +192,19 @@ class MeetingRuntime:
             caught_first = self.state.seq + 1
             first_seq = 0
             try:
-                async with meeting_write(self.engine, self.meeting_id) as conn:
-                    caught = await self._catch_up(conn)
+                commands = [p.command for p in batch]
+                transaction = batch_transaction(self.engine, self.log, self.meeting_id, self.box, commands)
+                async with transaction as txn:
+                    caught = self._apply_missed(await txn.read_after(self.state.seq))
                     first_seq = self.state.seq + 1
                     now = self.clock()
                     rows: list[tuple[Event, str, str]] = []
                     # A close fixes the totals: they come from the sealed ballots (what
                     # this process saw is not all: other processes, a restart).
-                    unsound = await _open_boxes(conn, self.state, self.box) if _closes_a_round(batch) else []
+                    unsound = []
+                    if _closes_a_round(batch):
+                        assert txn.conn is not None, "a close is not a plain command"
+                        unsound = await _open_boxes(txn.conn, self.state, self.box)
                     for p in batch:
                         try:
                             if unsound and isinstance(p.command, CloseRating | CloseVote | RecordPaperRating):
@@ -210,7 +223,7 @@ class MeetingRuntime:
                         rows.extend((e, actor, p.device) for e in events)
                         outcomes.append((p, events))
                     if rows:
-                        await store.append_events(conn, self.meeting_id, first_seq, rows, now, self.box)
+                        await txn.write(first_seq, rows, now)
                         self.state.seq = first_seq + len(rows) - 1
                         published = [e for e, _, _ in rows]
             except Exception:
@@ -233,9 +246,8 @@ class MeetingRuntime:
         if published:
             await self._listener(self.state, first_seq, published, True)
 
-    async def _catch_up(self, conn: AsyncConnection) -> list[Event]:
+    def _apply_missed(self, missed: list[tuple[int, Event]]) -> list[Event]:
         """Apply what other processes committed since our last known seq."""
-        missed = await store.load_events(conn, self.meeting_id, self.state.seq)
         if not missed:
             return []
         for seq, event in missed:
@@ -295,5 +307,5 @@ class MeetingRuntime:
     async def refresh_locked(self) -> tuple[int, list[Event]] | None:
         first = self.state.seq + 1
         async with snapshot_read(self.engine) as conn:  # no write lock needed
-            missed = await self._catch_up(conn)
+            missed = self._apply_missed(await store.load_events(conn, self.meeting_id, self.state.seq))
         return (first, missed) if missed else None

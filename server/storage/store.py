@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
@@ -242,23 +242,39 @@ def carries_secret(event: Event) -> bool:
     return isinstance(event, RatingCast) or (isinstance(event, VoteCast) and event.secret)
 
 
-async def append_events(
-    conn: AsyncConnection,
+@dataclass
+class LogRows:
+    """The rows a batch of events inserts: the log, the receipts and the sealed choices.
+    ``plain``: nothing else to write (no close of a round or of the meeting)."""
+
+    events: list[dict[str, Any]]
+    receipts: list[dict[str, Any]]
+    vote_receipts: list[dict[str, Any]]
+    sealed: list[dict[str, Any]]
+    plain: bool
+
+
+# Events whose rows are more than the inserts of :func:`log_rows` (see append_events).
+CLOSES: tuple[type[Event], ...] = (RatingClosed, VoteClosed)
+
+
+def log_rows(
     meeting_id: int,
     first_seq: int,
     batch: Sequence[tuple[Event, str, str]],
     now_ms: int,
     box: BallotBox,
-) -> None:
-    """Insert events (each with its actor and device) numbered from ``first_seq``.
+) -> LogRows:
+    """The rows of events (each with its actor and device) numbered from ``first_seq``.
 
     A secret ballot's receipt goes to its receipts table and its choice, sealed, to
-    ``sealed_ballots``; the close of a round writes its totals (server/base/ballot_box.py).
+    ``sealed_ballots`` (server/base/ballot_box.py).
     """
     rows: list[dict[str, Any]] = []
     receipts: list[dict[str, Any]] = []
     vote_receipts: list[dict[str, Any]] = []
     sealed: list[dict[str, Any]] = []
+    plain = True
     for offset, (event, actor, device) in enumerate(batch):
         type_name, data = to_record(event)
         rows.append(
@@ -301,14 +317,31 @@ async def append_events(
                 sealed.append(
                     {"meeting_id": meeting_id, "kind": VOTE, "round_id": event.vote_id, "sealed": seal}
                 )
-    await conn.execute(insert(m.events), rows)
-    if receipts:
-        await conn.execute(insert(m.rating_receipts), receipts)
-    if vote_receipts:
-        await conn.execute(insert(m.vote_receipts), vote_receipts)
-    if sealed:
-        await conn.execute(insert(m.sealed_ballots), sealed)
-    if any(r["type"] == attendance.CLOSED for r in rows):  # by name: the record is frozen with the close
+        elif isinstance(event, CLOSES) or type_name == attendance.CLOSED:
+            plain = False
+    return LogRows(rows, receipts, vote_receipts, sealed, plain)
+
+
+async def append_events(
+    conn: AsyncConnection,
+    meeting_id: int,
+    first_seq: int,
+    batch: Sequence[tuple[Event, str, str]],
+    now_ms: int,
+    box: BallotBox,
+) -> None:
+    """Insert events (each with its actor and device) numbered from ``first_seq``: the rows
+    of :func:`log_rows`, and the close of a round writes its totals (server/base/ballot_box.py)."""
+    written = log_rows(meeting_id, first_seq, batch, now_ms, box)
+    await conn.execute(insert(m.events), written.events)
+    if written.receipts:
+        await conn.execute(insert(m.rating_receipts), written.receipts)
+    if written.vote_receipts:
+        await conn.execute(insert(m.vote_receipts), written.vote_receipts)
+    if written.sealed:
+        await conn.execute(insert(m.sealed_ballots), written.sealed)
+    # by name: the record is frozen with the close
+    if any(r["type"] == attendance.CLOSED for r in written.events):
         await attendance.freeze(conn, meeting_id, now_ms)
     for event, _, _ in batch:
         if isinstance(event, RatingClosed):
