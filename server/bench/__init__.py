@@ -27,7 +27,8 @@ Modules: ``options`` (the command line), ``meeting`` (the bench meeting), ``post
 phones), ``probe`` (loop stall, generator lag), ``chair`` (chair and screens),
 ``driver`` (the run), ``floor`` (the floor run; ``floor_app`` is the floor itself),
 ``procfs`` (memory, CPU), ``dbcheck`` (lost and duplicated), ``report`` (table, targets,
-JSON), ``diagnostics`` (gc, py-spy, cProfile).
+JSON), ``diagnostics`` (gc, py-spy, cProfile), ``split`` (``--split-checkin``: the whole
+check-in's CPU exchange by exchange, a diagnostic without targets).
 
 Environment (diagnostics; a plain run needs none of them): ``WENZHENG_BENCH_WINDOW_S``
 (both windows, unless an option sets one), ``WENZHENG_BENCH_PROFILE``,
@@ -65,6 +66,7 @@ from server.bench.postgres import create_database, drop_database
 from server.bench.procfs import raise_open_files_limit
 from server.bench.report import table, targets, targets_text, write_json
 from server.bench.serving import Server, served_code, server_env, start_server, wait_healthy
+from server.bench.split import split_and_dispose, split_table
 from server.storage.db import create_engine
 from server.storage.migrate import upgrade
 
@@ -156,7 +158,7 @@ def main(args: argparse.Namespace) -> int:
             folder=tmp,
             profile=None if cprofile else options.profile or None,
         )
-        result = run_main(drive_and_dispose(plan))
+        result = run_main(split_and_dispose(plan) if options.split_checkin else drive_and_dispose(plan))
         result.update(described)
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
@@ -189,7 +191,9 @@ def _report(
         if not os.environ.get("WENZHENG_BENCH_KEEP"):
             gc_log.unlink(missing_ok=True)
     found = []
-    if result:
+    if result and options.split_checkin:
+        print(split_table(result))
+    elif result:
         print(table(result))
         found = targets(result, options.workers, result.get("database") == "postgresql")
         scenario = (

@@ -33,6 +33,7 @@ class Options:
     profile: str = ""  # WENZHENG_BENCH_PROFILE
     gc_mode: str = ""  # WENZHENG_BENCH_GC
     keep: bool = False  # WENZHENG_BENCH_KEEP
+    split_checkin: bool = False  # --split-checkin: a diagnostic run (server/bench/split.py)
 
 
 def _window(given: float | None, default: float) -> float:
@@ -76,6 +77,7 @@ def from_args(args: argparse.Namespace) -> Options:
         profile=os.environ.get("WENZHENG_BENCH_PROFILE", ""),
         gc_mode=os.environ.get("WENZHENG_BENCH_GC", ""),
         keep=bool(os.environ.get("WENZHENG_BENCH_KEEP")),
+        split_checkin=bool(getattr(args, "split_checkin", False)),
     )
     if options.checkin_window_s < 0 or options.rating_window_s < 0:
         raise BenchError("a window cannot be negative")

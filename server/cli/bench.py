@@ -41,6 +41,12 @@ def add_bench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--rating-window", type=float, default=None, metavar="S", help="评议在 S 秒内发出，默认 5"
     )
     bench.add_argument("--json", dest="json_out", default=None, help="结果写入 JSON 文件")
+    bench.add_argument(
+        "--split-checkin",
+        action="store_true",
+        help="诊断：把完整签到拆成四步（会场页、签到提交、回执页、重连），"
+        "分别测量每步的服务端 CPU；不判定指标",
+    )
     # Gone with issue 20 (one load process of raw connections); still parsed for a clear error.
     bench.add_argument("--processes", type=int, default=None, help=argparse.SUPPRESS)
     bench.set_defaults(func=cmd_bench)

@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONES = 100
+SPLIT = ("hall_page", "checkin_post", "receipt_page", "socket")
 
 
 @pytest.mark.slow
@@ -86,3 +87,25 @@ def test_every_receipt_is_recorded_once(tmp_path: Path) -> None:
     assert result["targets"]["complete"]["pass"] is True
     assert "PASS" in run.stdout
     assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.slow
+def test_the_check_in_split_reports_each_exchange(tmp_path: Path) -> None:
+    """``--split-checkin`` (a diagnostic): every phone does each exchange of the whole
+    check-in in a window of its own, and each exchange gets its own server CPU figure."""
+    out = tmp_path / "split.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENZHENG_")}
+    command = [sys.executable, "-m", "server.cli", "bench", "--split-checkin", "--deputies", "40"]
+    command += ["--checkin-window", "1", "--json", str(out)]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    print(run.stdout)
+    assert run.returncode == 0 and out.exists(), run.stdout + run.stderr
+    result = json.loads(out.read_text())
+    costs = [result[f"split_{name}_server_cpu_ms"] for name in SPLIT]
+    assert all(c is not None and c > 0 for c in costs), costs
+    assert result["split_sum_server_cpu_ms"] == pytest.approx(sum(costs), abs=0.01)
+    assert result["split_idle_server_cpu_pct"] is not None
+    for name in SPLIT:  # every phone did every exchange
+        assert result[f"split_{name}_ops"] == 40
+    assert result["targets"] == {} and result["exit_code"] == 0
+    assert "server CPU per checkin post" in run.stdout
