@@ -9,7 +9,7 @@ event loop: each phone holds raw keep-alive connections and a raw websocket with
 requests built once as bytes (``wire``), so that the generator costs less CPU per
 operation than the server and a p99 measures the server. The chair (same process) drives
 the meeting: check-in opens and every phone does the whole check-in within
-``--checkin-window`` (10 s: hall page, POST, receipt page, socket reopened with hello);
+``--checkin-window`` (10 s: hall page, POST answered with the page, socket reopened with hello);
 the question is called, the rating opens, every phone rates within ``--rating-window``
 (5 s); the chair closes the rating; then the reconnect storm (every socket dropped at once,
 all back within 2 s, while the chair changes something). The database is read back (a

@@ -400,6 +400,17 @@ async def test_one_question_live_on_every_screen(
         )  # with the time
         await expect(projector.locator("#p-present")).to_have_text(str(n))
         await expect(console.locator("#c-present")).to_have_text(str(n))
+    # The POST was answered with the page itself, which took the receipt's address: a
+    # reload asks for the page (GET), not for the check-in again, and no dialog asks to
+    # resend a form.
+    sent: list[tuple[str, str]] = []
+    phone1.on("request", lambda r: sent.append((r.method, r.url)) if r.resource_type == "document" else None)
+    dialogs: list[str] = []
+    phone1.on("dialog", lambda d: dialogs.append(d.message))
+    await phone1.reload()
+    await expect(phone1.locator("#d-me .d-status")).to_have_text(re.compile(r"^已签到 ✓"))
+    assert sent == [("GET", f"{s.base}/d/{mid}?checked_in=1")], sent
+    assert dialogs == []
     await connected(phone1, phone2)
     await expect(projector.locator("#p-attendance .fig.present")).to_contain_text("实到")
     await shots.take("checked-in", screens)

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from live.commands import Actor, Command, Role
 from live.refusals import Refused
 from screens import messages as msg
+from server.base.keys import DeputyBinding
 from server.base.parse import BadInput, parse_floor, parse_rating, parse_vote
 from server.base.presence import block_of
 from server.office import attendance_history
@@ -177,6 +178,13 @@ async def deputy_page(request: Request) -> Response:
         return bind_page(request, room)
     if (apart := not_taking_part(room, binding.deputy_id)) is not None:
         return apart
+    return await phone_page(request, room, binding)
+
+
+async def phone_page(request: Request, room: Room, binding: DeputyBinding, *, url: str = "") -> Response:
+    """The deputy's page. ``url``: the address the phone shows for it (the check-in POST
+    answers with this page, and the page puts that address in place of the POST's, so a
+    reload asks for the page, not the check-in again)."""
     svc = services(request)
     missed = await absences(svc, binding.deputy_id)  # the two-absence rule's notice (代表法 §49)
     async with room.runtime.lock:
@@ -190,6 +198,7 @@ async def deputy_page(request: Request) -> Response:
             csrf=svc.keys.csrf(binding.sid),
             oob=False,
             moved=request.query_params.get("moved") == "1",
+            replace_url=url,
         )
 
 

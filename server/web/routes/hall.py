@@ -41,6 +41,7 @@ from server.web.routes.deputy import (
     bind_card,
     bind_page,
     not_taking_part,
+    phone_page,
     room_or_page,
     to_phone,
 )
@@ -256,7 +257,14 @@ async def _check_in(request: Request, room: Room, code: str, form: dict[str, str
     except NotRecorded:
         response = to_phone(msg.edge("not_recorded"), 503, meeting_id)
     else:
-        response = RedirectResponse(f"/d/{meeting_id}?checked_in=1", status_code=303)
+        receipt = f"/d/{meeting_id}?checked_in=1"
+        if typed is None and binding is not None:
+            # A phone already bound gets its page at once, not a 303 to it: one round
+            # trip fewer on the hall's Wi-Fi (the page takes the receipt's address).
+            return await phone_page(request, room, binding, url=receipt)
+        # A card typed just now: its cookie is set on this response, so the page that
+        # reads it is the next request.
+        response = RedirectResponse(receipt, status_code=303)
     if typed is not None:  # bound even if the check-in itself was refused (a suspended deputy's
         bind_card(response, request, *typed)  # phone is told why on the deputy page)
     return response

@@ -3,6 +3,13 @@
  * See server/web/ws.py for the protocol. */
 (function () {
   "use strict";
+  /* The check-in POST answers with the deputy's page itself (one round trip fewer on the
+     hall's Wi-Fi); the page then takes its own address, so a reload asks for the page
+     and not for the check-in again. */
+  var replaceUrl = document.body.getAttribute("data-replace-url");
+  if (replaceUrl && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", replaceUrl);
+  }
 
   var HEARTBEAT_MS = 30000;
   var SILENCE_MS = 75000;
