@@ -102,9 +102,9 @@ TABLE = (
 )
 
 
-def table(result: dict[str, Any]) -> str:
+def table(result: dict[str, Any], rows: tuple[tuple[str, str, str], ...] = TABLE) -> str:
     lines = []
-    for key, label, unit in TABLE:
+    for key, label, unit in rows:
         if key not in result:
             continue
         value = result[key]

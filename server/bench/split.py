@@ -29,6 +29,7 @@ from server.bench.driver import LEAD_NS, Plan, _memory, _open_screens
 from server.bench.hall import Hall
 from server.bench.phones import BODY_SEQ_RE, Phone, Requests, Target
 from server.bench.procfs import CpuMeter
+from server.bench.report import table
 
 EXCHANGES = ("hall_page", "checkin_post", "receipt_page", "socket")
 
@@ -41,12 +42,7 @@ SPLIT_TABLE = (
 
 
 def split_table(result: dict[str, Any]) -> str:
-    lines = []
-    for key, label, unit in SPLIT_TABLE:
-        if key in result:
-            value = result[key]
-            lines.append(f"  {label:<46}{'n/a (none)' if value is None else f'{value} {unit}'}")
-    return "\n".join(lines)
+    return table(result, SPLIT_TABLE)
 
 
 async def _paced(phones: list[Phone], window_s: float, job: Callable[[Phone], Awaitable[None]]) -> None:
