@@ -52,9 +52,9 @@ async def measure(url: str, batch: int, general: bool) -> str:
         return None
 
     runtime = MeetingRuntime(engine, state, listener, BallotBox(secrets.token_hex(32)), gather_s=0)
-    if general and runtime.log is not None:
-        await runtime.log.close()
-        runtime.log = None
+    if general and runtime.sqlite_log is not None:
+        await runtime.sqlite_log.close()
+        runtime.sqlite_log = None
     runtime.start()
     chair = Actor(Role.CHAIR, user="chair")
     await runtime.submit(OpenCheckIn(), chair)

@@ -143,8 +143,8 @@ def full_disk(client: TestClient, db: Db, monkeypatch: pytest.MonkeyPatch) -> It
         """Every connection opens anew, and so takes the cap (or is rid of it)."""
         client.portal.call(engine.dispose)  # type: ignore[union-attr]
         for room in services.meetings.rooms.values():
-            if room.runtime.log is not None:
-                client.portal.call(room.runtime.log.disconnect)  # type: ignore[union-attr]
+            if room.runtime.sqlite_log is not None:
+                client.portal.call(room.runtime.sqlite_log.disconnect)  # type: ignore[union-attr]
 
     def fill() -> None:
         """Fill the file to the cap, so the next page the server needs is not there."""

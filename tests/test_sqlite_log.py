@@ -51,7 +51,7 @@ def take_write_lock(rig: Rig) -> sqlite3.Connection:
 
 
 async def test_both_paths_write_the_same_rows(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert rig.runtime.log is not None, "a SQLite file: the plain batches take the writer's own path"
+    assert rig.runtime.sqlite_log is not None, "a SQLite file: the plain batches take the writer's own path"
     ids = sorted(rig.state.setup.deputies)[:4]
     await rig.verify(OpenCheckIn(), STAFF)
     await check_in_all(rig, ids)
@@ -72,12 +72,12 @@ async def test_both_paths_write_the_same_rows(rig: Rig, monkeypatch: pytest.Monk
     raw = await rows(rig)
     assert used == ["sqlite", "sqlite"]
 
-    log, rig.runtime.log = rig.runtime.log, None  # the same kind of batch through SQLAlchemy
+    log, rig.runtime.sqlite_log = rig.runtime.sqlite_log, None  # the same kind of batch through SQLAlchemy
     try:
         await rig.verify(CastRating(ids[2], question, Choice.SATISFIED, "k-2"), deputy(ids[2]))
         await rig.verify(CastRating(ids[3], question, Choice.BASIC, "k-3"), deputy(ids[3]))
     finally:
-        rig.runtime.log = log
+        rig.runtime.sqlite_log = log
     assert used == ["sqlite", "sqlite"]
     both = await rows(rig)
 
@@ -183,13 +183,13 @@ async def test_the_writer_connection_closes_with_the_runtime(rig: Rig) -> None:
     await rig.verify(OpenCheckIn(), STAFF)
     a = min(rig.state.setup.deputies)
     await rig.verify(CheckIn(a, CheckInMethod.HALL_QR), deputy(a))
-    log = rig.runtime.log
+    log = rig.runtime.sqlite_log
     assert log is not None
     await rig.runtime.stop()
     with pytest.raises(RuntimeError):  # its thread is gone
         await log.begin(rig.meeting_id, 0)
     rig.runtime.start()  # the fixture stops it again
-    rig.runtime.log = None
+    rig.runtime.sqlite_log = None
     events: list[Event] = await rig.runtime.submit(CheckIn(a, CheckInMethod.HALL_QR), deputy(a))
     assert events == []  # a retry: already present
 

@@ -32,7 +32,7 @@ from live.refusals import Refused
 from live.state import Choice, MeetingState, ProjectorMode, VoteChoice, initial_state
 from server.base.ballot_box import RATING, VOTE, BallotBox
 from server.room.batching import GATHER_S, next_batch
-from server.room.transaction import batch_transaction
+from server.room.transaction import NotPlain, batch_transaction
 from server.storage import store
 from server.storage.db import snapshot_read, sqlite_file
 from server.storage.sqlite_log import SqliteLog
@@ -135,7 +135,7 @@ class MeetingRuntime:
         # On a SQLite file, the hall's plain batches go through a connection of the
         # writer's own (server/room/transaction.py); closed by stop().
         path = sqlite_file(engine)
-        self.log = SqliteLog(path) if path else None
+        self.sqlite_log = SqliteLog(path) if path else None
         self.state = state
         self.box = box
         self.lock = asyncio.Lock()
@@ -159,8 +159,8 @@ class MeetingRuntime:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        if self.log is not None:
-            await self.log.close()
+        if self.sqlite_log is not None:
+            await self.sqlite_log.close()
 
     async def submit(self, command: Command, actor: Actor, device: str = "") -> list[Event]:
         """Decide, commit and publish one command; return its events after the commit.
@@ -193,8 +193,8 @@ class MeetingRuntime:
             first_seq = 0
             try:
                 commands = [p.command for p in batch]
-                transaction = batch_transaction(self.engine, self.log, self.meeting_id, self.box, commands)
-                async with transaction as txn:
+                own = self.sqlite_log
+                async with batch_transaction(self.engine, own, self.meeting_id, self.box, commands) as txn:
                     caught = self._apply_missed(await txn.read_after(self.state.seq))
                     first_seq = self.state.seq + 1
                     now = self.clock()
@@ -203,7 +203,8 @@ class MeetingRuntime:
                     # this process saw is not all: other processes, a restart).
                     unsound = []
                     if _closes_a_round(batch):
-                        assert txn.conn is not None, "a close is not a plain command"
+                        if txn.conn is None:  # a close is never a plain command
+                            raise NotPlain([type(p.command).__name__ for p in batch])
                         unsound = await _open_boxes(txn.conn, self.state, self.box)
                     for p in batch:
                         try:
