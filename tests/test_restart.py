@@ -84,7 +84,7 @@ def test_kill_9_mid_timer_and_mid_rating(settings: Settings, spawn: Any) -> None
         )
     code = keys.hall_code(1, int(time.time() // 30))
     by_qr = http.post(f"/h/1/{code}", headers=hall.deputy_headers(deputies[0]))
-    assert by_qr.status_code == 303, by_qr.text
+    assert by_qr.status_code == 200 and "已签到" in by_qr.text, by_qr.text  # answered with its page
     hall.act_ok("close_checkin")
     hall.act_ok("call_question", question_id=1)
     asking = timer_on(hall.console())
