@@ -59,14 +59,14 @@ from server.base import settings as installation  # a bare "load" would be shado
 from server.base.keys import Keys
 from server.bench.common import BenchError, free_port, run_main
 from server.bench.diagnostics import gc_summary, profile_summary
-from server.bench.driver import Plan, drive_and_dispose
+from server.bench.driver import Plan, drive, drive_and_dispose
 from server.bench.meeting import seed
 from server.bench.options import Options, from_args
 from server.bench.postgres import create_database, drop_database
 from server.bench.procfs import raise_open_files_limit
 from server.bench.report import table, targets, targets_text, write_json
 from server.bench.serving import Server, served_code, server_env, start_server, wait_healthy
-from server.bench.split import split_and_dispose, split_table
+from server.bench.split import split_checkin, split_table
 from server.storage.db import create_engine
 from server.storage.migrate import upgrade
 
@@ -158,7 +158,7 @@ def main(args: argparse.Namespace) -> int:
             folder=tmp,
             profile=None if cprofile else options.profile or None,
         )
-        result = run_main(split_and_dispose(plan) if options.split_checkin else drive_and_dispose(plan))
+        result = run_main(drive_and_dispose(plan, split_checkin if options.split_checkin else drive))
         result.update(described)
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ import asyncio
 import gc
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -319,8 +320,11 @@ async def drive(plan: Plan) -> dict[str, Any]:
         hall.close()
 
 
-async def drive_and_dispose(plan: Plan) -> dict[str, Any]:
+async def drive_and_dispose(
+    plan: Plan, run: Callable[[Plan], Awaitable[dict[str, Any]]] = drive
+) -> dict[str, Any]:
+    """``run`` (the standard run, or ``--split-checkin``'s), then the bench's engine let go."""
     try:
-        return await drive(plan)
+        return await run(plan)
     finally:
         await plan.engine.dispose()

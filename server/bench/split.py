@@ -135,10 +135,3 @@ async def split_checkin(plan: Plan) -> dict[str, Any]:
             await screen.close()
         await chair.client.aclose()
         hall.close()
-
-
-async def split_and_dispose(plan: Plan) -> dict[str, Any]:
-    try:
-        return await split_checkin(plan)
-    finally:
-        await plan.engine.dispose()
